@@ -1,0 +1,44 @@
+"""The ``unisupport`` command. Each sub-command group lives in its own module and
+calls the domain core; this module wires them together and turns domain errors
+into one readable line and exit code 2 (never a traceback)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from unisupport.errors import UnisupportError
+
+app = typer.Typer(
+    name="unisupport",
+    help="Run an enterprise support program: catalog, contracts, SLA targets, incidents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from unisupport.cli import catalog, demo, sla
+
+    app.add_typer(catalog.app, name="catalog")
+    app.add_typer(sla.app, name="sla")
+    app.command("demo")(demo.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except UnisupportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
