@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unisupport"
-CORE = ["catalog", "sla", "errors.py", "datafile.py"]
+CORE = ["catalog", "sla", "bookings", "mission_critical", "errors.py", "refusal.py", "datafile.py"]
 ADAPTER_IMPORTS = {"typer", "rich", "click", "sqlalchemy", "alembic", "fastapi", "starlette", "jinja2", "uvicorn", "psycopg", "unisupport.cli"}
 
 

@@ -44,3 +44,8 @@ class DataFileError(UnisupportError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotFound(UnisupportError):
+    """No such record for this caller (the adapters' 404 — also for another
+    tenant's records, which must look exactly like missing ones)."""

@@ -21,9 +21,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import catalog, demo, sla
+    from unisupport.cli import catalog, demo, order, sla
 
     app.add_typer(catalog.app, name="catalog")
+    app.add_typer(order.app, name="order")
     app.add_typer(sla.app, name="sla")
     app.command("demo")(demo.demo)
 

@@ -1,0 +1,100 @@
+"""Engines, the one transaction boundary, and migrations.
+
+``Database.transaction()`` is the only place that commits: one transaction per CLI
+command, API request or worker job; services only add and flush. On SQLite every
+transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead of failing
+half-way, and spending the last credit is serialised; on PostgreSQL the account row is
+locked with ``SELECT … FOR UPDATE``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from unisupport.errors import InvalidInput
+from unisupport.settings import DATABASE_URL, Settings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(f"{url!r} is not a database URL", field=DATABASE_URL) from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):  # noqa: ANN001
+            # Let SQLAlchemy's "begin" event below decide when transactions start.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):  # noqa: ANN001
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest migration (idempotent)."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, migrate_now: bool = True) -> Database:
+        settings = settings or Settings.from_env()
+        db = cls(make_engine(settings.database_url))
+        if migrate_now:
+            try:
+                migrate(db.engine)
+            except OperationalError as exc:
+                raise InvalidInput(f"cannot reach the database: {exc.orig}", field=DATABASE_URL) from None
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """The one commit point: commit when the block succeeds, roll back otherwise."""
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False

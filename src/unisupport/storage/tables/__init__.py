@@ -1,0 +1,22 @@
+"""The tables, one module per domain noun. Importing this package registers them
+all on ``Base.metadata`` (Alembic and the test fixtures rely on it)."""
+
+from unisupport.storage.tables.audit import AuditEvent
+from unisupport.storage.tables.bookings import BookingRow
+from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
+from unisupport.storage.tables.ledger import LedgerAccountRow, LedgerEntryRow
+from unisupport.storage.tables.mission_critical import (
+    AzureEventRow,
+    MilestoneCompletionRow,
+    MonitoringScenarioRow,
+    ServiceImprovementPlanRow,
+    SuccessPlanItemRow,
+    SuccessPlanRow,
+)
+from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
+
+__all__ = [
+    "AuditEvent", "AzureEventRow", "BookingRow", "ContactRow", "CustomerRow", "LedgerAccountRow",
+    "LedgerEntryRow", "MilestoneCompletionRow", "MonitoringScenarioRow", "OrderLineRow", "OrderRow",
+    "OrderVersionRow", "ServiceImprovementPlanRow", "SiteRow", "SuccessPlanItemRow", "SuccessPlanRow",
+]

@@ -1,0 +1,160 @@
+"""Orders and ledgers on a real database, SQLite and PostgreSQL (R-ORD-1..3,
+R-FLEX-1/3/6, R-CRED-2). Each test runs in a transaction rolled back at its end."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from order_documents import order
+from unisupport.refusal import Refused
+from unisupport.services import ledger
+from unisupport.services.audit import events_of
+from unisupport.services.orders import OrderInvalid, close_period, import_order, order_by_number, versions
+from unisupport.storage.tables import ContactRow, LedgerEntryRow
+
+NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def balances_of(session, number="ESO-TEST-1"):
+    row = order_by_number(session, number)
+    return {b.key: b for b in ledger.balances(session, customer_id=row.customer_id, order_id=row.id)}
+
+
+def test_import_creates_the_order_and_executes_it(session):
+    result = import_order(session, order(), actor="ops@provider", now=NOW)
+    assert (result.outcome, result.version) == ("created", 1)
+    b = balances_of(session)
+    # R-FLEX-1: granted, allocated to the flex lines; R-FLEX-6: the rest forfeited at execution.
+    assert b["flex:y1"].granted == Decimal("100000") and b["flex:y1"].balance == 0
+    assert b["flex:y1"].forfeited == Decimal("30000")
+    assert b["flex:y2"].forfeited == Decimal("80000")
+    assert b["line:credits-y1"].balance == Decimal("100") and b["line:credits-y1"].unit == "credits"
+    assert b["line:de-paris"].unit == "hours" and b["line:de-paris"].expires_on == date(2026, 12, 31)
+    assert b["line:workshops-paid"].expires_on == date(2027, 12, 31)  # paid: the end of the term (R-ORD-3)
+    assert b["line:credits-y2"].expires_on == date(2027, 12, 31)
+
+
+def test_importing_the_same_file_twice_changes_nothing(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    count = session.scalar(select(text("count(*)")).select_from(LedgerEntryRow))
+    again = import_order(session, order(), actor="ops", now=NOW)
+    assert again.outcome == "unchanged" and again.version == 1
+    assert session.scalar(select(text("count(*)")).select_from(LedgerEntryRow)) == count
+
+
+def test_an_amendment_keeps_every_past_version_and_says_what_changed(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    amended = order()
+    amended["lines"][3]["quantity"] = "12"
+    amended["lines"][3]["price"] = "18000.00"
+    result = import_order(session, amended, actor="csam@provider", now=NOW, reason="two more seats")
+    assert (result.outcome, result.version) == ("amended", 2)
+    assert {"path": "lines[workshops-paid].quantity", "before": "10", "after": "12"} in result.changes
+    row = order_by_number(session, "ESO-TEST-1")
+    history = versions(session, row)
+    assert [v.version for v in history] == [1, 2]
+    assert history[0].document["lines"][3]["quantity"] == "10"
+    assert history[1].actor == "csam@provider" and history[1].reason == "two more seats"
+    # The ledger grants the difference.
+    assert balances_of(session)["line:workshops-paid"].balance == Decimal("12")
+
+
+def test_an_invalid_order_is_refused_whole_with_every_violation(session):
+    bad = order(base_package=None)
+    with pytest.raises(OrderInvalid) as info:
+        import_order(session, bad, actor="ops", now=NOW)
+    assert any(v.rule == "R-ORD-2" for v in info.value.violations)
+    assert session.scalar(select(text("count(*)")).select_from(LedgerEntryRow)) == 0
+
+
+def test_an_order_cannot_go_back_to_draft(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    with pytest.raises(Refused) as info:
+        import_order(session, order(status="draft"), actor="ops", now=NOW)
+    assert info.value.rule == "R-ORD-1"
+
+
+def test_a_draft_order_posts_nothing_until_it_is_executed(session):
+    draft = order(status="draft", executed_on=None)
+    import_order(session, draft, actor="ops", now=NOW)
+    assert balances_of(session) == {}
+    import_order(session, order(), actor="ops", now=NOW)
+    assert balances_of(session)["line:credits-y1"].balance == Decimal("100")
+
+
+def test_contact_changes_are_kept_with_who_and_when(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    changed = order()
+    changed["contacts"] = [changed["contacts"][0] | {"name": "Ada Lovelace"}]
+    later = datetime(2026, 2, 1, tzinfo=UTC)
+    import_order(session, changed, actor="admin@northwind.example", now=later)
+    contacts = {c.email: c for c in session.scalars(select(ContactRow))}
+    assert contacts["ops@northwind.example"].active is False  # withdrawn, not deleted (R-ORD-4)
+    ada = contacts["admin@northwind.example"]
+    events = events_of(session, customer_id=ada.customer_id, subject_type="contact", subject_id=ada.id)
+    update = [e for e in events if e.tag == "contact:update"][0]
+    assert (update.actor, update.at, update.before["name"], update.after["name"]) == ("admin@northwind.example", later, "Ada Admin", "Ada Lovelace")
+
+
+def test_year_end_forfeits_what_that_year_paid_for_and_is_unused(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    close_period(session, as_of=date(2026, 12, 31), actor="system", now=NOW)
+    assert balances_of(session)["line:credits-y1"].balance == 100  # still the last day
+    results = close_period(session, as_of=date(2027, 1, 1), actor="system", now=NOW)
+    b = balances_of(session)
+    assert b["line:credits-y1"].balance == 0 and b["line:credits-y1"].forfeited == 100  # R-FLEX-3
+    assert b["line:de-paris"].forfeited == 80
+    assert b["line:credits-y2"].balance == 50 and b["line:workshops-paid"].balance == 10
+    forfeited = {f["account"]: f["rule"] for f in results[0].forfeited}
+    assert forfeited == {"line:credits-y1": "R-FLEX-3", "line:de-paris": "R-FLEX-3"}
+
+
+def test_term_end_forfeits_everything_unused_and_expires_the_order(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    results = close_period(session, as_of=date(2028, 1, 1), actor="system", now=NOW)
+    assert results[0].expired
+    assert all(b.balance == 0 for k, b in balances_of(session).items() if not k.startswith("fees:"))
+    rules = {f["account"]: f["rule"] for f in results[0].forfeited}
+    assert rules["line:workshops-paid"] == "R-ORD-3" and rules["line:credits-y1"] == "R-FLEX-3"
+    assert order_by_number(session, "ESO-TEST-1").status == "expired"
+
+
+def test_closing_a_period_twice_forfeits_once(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    close_period(session, as_of=date(2027, 1, 1), actor="system", now=NOW)
+    count = session.scalar(select(text("count(*)")).select_from(LedgerEntryRow))
+    second = close_period(session, as_of=date(2027, 1, 1), actor="system", now=NOW)
+    assert second[0].forfeited == []
+    assert session.scalar(select(text("count(*)")).select_from(LedgerEntryRow)) == count
+
+
+def test_running_balances_match_the_entries(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    close_period(session, as_of=date(2027, 1, 1), actor="system", now=NOW)
+    row = order_by_number(session, "ESO-TEST-1")
+    assert ledger.verify(session, customer_id=row.customer_id, order_id=row.id) == []
+
+
+def test_ledger_entries_cannot_be_changed_or_deleted(session):
+    import_order(session, order(), actor="ops", now=NOW)
+    for statement in ("UPDATE ledger_entries SET amount = 0", "DELETE FROM ledger_entries"):
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(text(statement))
+        nested.rollback()
+
+
+def test_a_posting_that_would_overdraw_is_refused(session):
+    from unisupport.ledger.posting import EntryKind, Posting
+
+    import_order(session, order(), actor="ops", now=NOW)
+    row = order_by_number(session, "ESO-TEST-1")
+    with pytest.raises(Refused) as info:
+        ledger.post(session, row, [Posting("line:credits-y1", EntryKind.CONSUME, Decimal("-101"), "too much", "R-CRED-2", date(2026, 3, 1))], actor="x", at=NOW)
+    assert info.value.rule == "R-CRED-2"
+    assert balances_of(session)["line:credits-y1"].balance == 100
