@@ -243,3 +243,10 @@ def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(InvalidInput) as info:
         explain(**args)
     assert info.value.field == field
+
+
+def test_a_five_day_event_across_a_clock_change_is_allowed():
+    start = datetime(2026, 10, 23, 0, 0, tzinfo=PARIS)
+    out = run(["mcs-azure-events"], sev="1", product="azure-app-service", opened=datetime(2026, 10, 26, 10, 0, tzinfo=PARIS),
+              event_start=start, event_end=datetime(2026, 10, 28, 0, 0, tzinfo=PARIS))  # 121 hours
+    assert out.plan == "mcs-azure-events"

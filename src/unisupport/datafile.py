@@ -35,6 +35,8 @@ def read_yaml(path: str | Path) -> Any:
         line = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(str(path), f"is not valid YAML{line}: {problem}") from None
+    except ValueError as exc:  # an impossible date such as 2026-02-30
+        raise DataFileError(str(path), f"holds an invalid value: {exc}") from None
     _refuse_duplicate_keys(str(path), text)
     return data
 

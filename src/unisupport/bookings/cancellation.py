@@ -126,13 +126,18 @@ def provider_cancellation_terms(scheduled_start: date, cancelled_on: date, *, re
 
 def fee_amount(cost: Decimal, terms: CancellationTerms, unit: CostUnit | str) -> Decimal:
     """The fee for cancelling a service that cost ``cost``: credits to the nearest whole
-    credit, hours and money to two decimals, half up (so half a credit is charged)."""
+    credit, hours and money to two decimals, half up (so half a credit is charged).
+    The cost itself is already whole credits (R-CRED-1) or two decimals."""
     quantum = _QUANTUM[_unit(unit)]
     if isinstance(cost, bool) or not isinstance(cost, Decimal | int):
         raise InvalidInput(f"expected a Decimal or an integer, got {cost!r}", field="cost")
     amount = Decimal(cost)
     if not amount.is_finite() or amount < 0:
         raise InvalidInput(f"a cost is zero or more, got {cost}", field="cost")
+    if amount != amount.quantize(quantum):
+        # Otherwise a rounded fee could exceed the cost and the refund go negative.
+        precision = "a whole number of credits (R-CRED-1)" if quantum == 1 else "given to two decimals at most"
+        raise InvalidInput(f"a cost in {unit} is {precision}, got {cost}", field="cost")
     return (amount * terms.fee_percent / 100).quantize(quantum, rounding=ROUND_HALF_UP)
 
 

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -37,7 +38,8 @@ RULE = "R-CAT-2"
 def _exact_decimal(value: Any) -> Any:
     # YAML reads 7.5 as a binary float; going through repr keeps it 7.5 exactly.
     if isinstance(value, bool):
-        raise ValueError("a rate is a number of credits, not true/false")
+        # ValueError, not TypeError: pydantic reports only the former as a field error.
+        raise ValueError("a rate is a number of credits, not true/false")  # noqa: TRY004
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
@@ -194,7 +196,10 @@ class RateCards:
             return f"#{loc[1] + 1}"
 
         parsed = validate(file, _RateCardFile, data, entry_key=entry_of)
-        cards = [RateCard(e.price_list, e.effective_from, e.rates) for e in parsed.rate_cards]
+        cards = [
+            RateCard(e.price_list, e.effective_from, MappingProxyType({k: MappingProxyType(v) for k, v in e.rates.items()}))
+            for e in parsed.rate_cards
+        ]
         _check_cards(str(file), cards, catalog, price_lists)
         return cls(cards, catalog=catalog, version=parsed.version, path=str(file))
 

@@ -21,10 +21,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import catalog, demo, order, sla
+    from unisupport.cli import booking, catalog, demo, mission_critical, order, sla
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
+    app.add_typer(booking.app, name="booking")
+    app.add_typer(mission_critical.events, name="event")
+    app.add_typer(mission_critical.mcsap, name="mcsap")
+    app.add_typer(mission_critical.success, name="success")
     app.add_typer(sla.app, name="sla")
     app.command("demo")(demo.demo)
 

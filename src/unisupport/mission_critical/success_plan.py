@@ -163,7 +163,8 @@ class SuccessPlan:
         raw: Mapping[str, Any] = item.__dict__ if isinstance(item, PlanItem) else item
         unknown = set(raw) - {"area", "activity", "status", "due", "notes"}
         if unknown:
-            raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=f"{where}.{sorted(unknown)[0]}")
+            name = min(unknown)
+            raise InvalidInput(f"unknown field {name!r}", field=f"{where}.{name}")
         area = self.areas.area(raw.get("area", ""), field=f"{where}.area")
         activity = raw.get("activity", "")
         if activity not in area.activities:

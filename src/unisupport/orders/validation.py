@@ -72,7 +72,12 @@ class Violation:
     severity: Severity = "error"
 
     def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "path": self.path, "message": self.message, "severity": self.severity}
+        return {
+            "rule": self.rule,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
     def __str__(self) -> str:
         return f"{self.path or '(document)'}: {self.message} [{self.rule}]"
@@ -126,10 +131,12 @@ def read_order_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         line = root.start_mark.line + 1
-        raise OrderFileUnreadable(f"{path}: the top level (line {line}) is {kind}, not a mapping of order keys")
+        raise OrderFileUnreadable(
+            f"{path}: the top level (line {line}) is {kind}, not a mapping of order keys"
+        )
     _refuse_duplicate_keys(path, root)
     try:
-        data = yaml.load(text, Loader=_OrderLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_OrderLoader)
     except (yaml.YAMLError, ValueError, TypeError) as exc:  # e.g. an unhashable key
         raise OrderFileUnreadable(f"{path}: cannot be loaded: {str(exc).splitlines()[0]}") from None
     return data
@@ -148,7 +155,9 @@ def _refuse_duplicate_keys(path: Path, root: yaml.Node) -> None:
                 full = f"{where}.{key}" if where else key
                 line = key_node.start_mark.line + 1
                 if key in seen and key != "<<":
-                    raise OrderFileUnreadable(f"{path}: key {full!r} is given twice (lines {seen[key]} and {line})")
+                    raise OrderFileUnreadable(
+                        f"{path}: key {full!r} is given twice (lines {seen[key]} and {line})"
+                    )
                 seen[key] = line
                 stack.append((value_node, full))
         elif isinstance(node, yaml.SequenceNode):
@@ -159,7 +168,12 @@ def _refuse_duplicate_keys(path: Path, root: yaml.Node) -> None:
 
 # The lists whose items are validated one by one, so that one broken item hides
 # only itself from the semantic checks.
-_ITEM_MODELS: dict[str, type[BaseModel]] = {"sites": Site, "lines": Line, "contacts": Contact, "events": AzureEvent}
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "sites": Site,
+    "lines": Line,
+    "contacts": Contact,
+    "events": AzureEvent,
+}
 _ITEM_KEYS = {"sites": "id", "lines": "id", "contacts": "email", "events": "id"}
 _FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
     name: TypeAdapter(Annotated[info.annotation, info])
@@ -208,8 +222,12 @@ def _structural_violation(error: Mapping[str, Any], prefix: tuple[Any, ...] = ()
     if kind == "missing":
         message = "This key is required and is missing."
     elif kind == "extra_forbidden":
-        message = f"Unknown key {loc[-1]!r}: it is not part of the order file (see docs/order-file.md)."
-    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _PATTERN_WORDS:
+        message = (
+            f"Unknown key {loc[-1]!r}: it is not part of the order file (see docs/order-file.md)."
+        )
+    elif (
+        kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _PATTERN_WORDS
+    ):
         message = f"{shown} {_PATTERN_WORDS[error['ctx']['pattern']]}."
     else:
         text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -293,7 +311,9 @@ class _Checks:
     parsed; a check that needs a missing part is skipped, because the structural
     violation already says what is wrong there."""
 
-    def __init__(self, parts: _Parts, catalog: Catalog, products: ProductRegistry, price_lists: PriceLists):
+    def __init__(
+        self, parts: _Parts, catalog: Catalog, products: ProductRegistry, price_lists: PriceLists
+    ):
         self.parts = parts
         self.catalog = catalog
         self.products = products
@@ -301,8 +321,21 @@ class _Checks:
         self.out: list[Violation] = []
         self.price_list: PriceList | None = None
         self.services: dict[int, Service] = {}  # line index -> its catalog entry
-        self.term: Term | None = None  # only when it is a usable term (end after start)
+        self.term: Term | None = None  # set only when usable (it ends after it starts)
         self.years = 0
+
+    def run(self) -> list[Violation]:
+        self.check_order()
+        self.check_sites()
+        self.check_contacts()
+        self.check_lines()
+        self.check_flexible_allocation()
+        self.check_credits()
+        self.check_quantity_limits()
+        self.check_mcsap_plus()
+        self.check_scopes()
+        self.check_events()
+        return self.out
 
     # -- plumbing
     def error(self, rule: str, path: str, message: str) -> None:
@@ -329,6 +362,19 @@ class _Checks:
         its structural violation already says what to fix."""
         return name not in self.parts.unlisted and item_id not in self.parts.raw_ids[name]
 
+    def check_unique(self, name: str, key: str, normal: Any = str) -> None:
+        """R-ORD-1: ids (and contact e-mails) are unique within their list."""
+        seen: dict[Any, int] = {}
+        for i, item in self.items(name):
+            value = getattr(item, key)
+            first = seen.setdefault(normal(value), i)
+            if first != i:
+                self.error(
+                    "R-ORD-1",
+                    f"{name}[{i}].{key}",
+                    f"{key} {value!r} is already used by {name}[{first}]",
+                )
+
     @property
     def lines(self) -> list[tuple[int, Line]]:
         return self.items("lines")
@@ -336,84 +382,84 @@ class _Checks:
     def lines_of(self, *codes: str) -> list[tuple[int, Line]]:
         return [(i, line) for i, line in self.lines if line.service in codes]
 
-    @property
-    def currency(self) -> str:
-        if self.price_list is not None:
-            return self.price_list.currency
-        return self.get("currency") or "?"
+    def money(self, amount: Decimal) -> str:
+        # Amounts on the order are in the price list's currency (R-CAT-2).
+        currency = self.price_list.currency if self.price_list else self.get("currency") or "?"
+        return _money(amount, currency)
 
-    def site(self, site_id: str | None) -> Site | None:
-        wanted = site_id or self.get("host_site")
-        return next((s for _, s in self.items("sites") if s.id == wanted), None)
+    def within_term(self, day: date) -> bool:
+        return self.term is not None and self.term.start <= day <= self.term.end
+
+    def term_text(self) -> str:
+        assert self.term is not None
+        return f"the term {self.term.start} to {self.term.end}"
 
     def year_bounds(self, year: int) -> tuple[date, date]:
         assert self.term is not None
         first = contract_year_start(self.term.start, year)
-        last = min(contract_year_start(self.term.start, year + 1) - timedelta(days=1), self.term.end)
-        return first, last
+        following = contract_year_start(self.term.start, year + 1)
+        return first, min(following - timedelta(days=1), self.term.end)
 
-    def run(self) -> list[Violation]:
-        self.check_header()
-        self.check_sites()
-        self.check_contacts()
-        self.check_lines()
-        self.check_flexible_allocation()
-        self.check_credits()
-        self.check_quantity_limits()
-        self.check_mcsap()
-        self.check_scopes()
-        self.check_events()
-        return self.out
-
-    # -- the order as a whole (R-ORD-1, R-CAT-2, R-ORD-2, R-FLEX-1)
-    def check_header(self) -> None:
+    # -- the order as a whole (R-ORD-1, R-CAT-2, R-FLEX-1)
+    def check_order(self) -> None:
         term: Term | None = self.get("term")
-        if term is not None:
-            if term.end <= term.start:
-                self.error("R-ORD-1", "term.end", f"the term must end after it starts: it starts on {term.start} and ends on {term.end}")
-            else:
-                self.term = term
-                self.years = OrderFile.model_construct(term=term).contract_years()
+        if term is not None and term.end <= term.start:
+            self.error(
+                "R-ORD-1",
+                "term.end",
+                f"the term must end after it starts: {term.start} to {term.end}",
+            )
+        elif term is not None:
+            self.term = term
+            self.years = OrderFile.model_construct(term=term).contract_years()
 
-        code = self.get("price_list")
-        if code is not None:
+        if self.get("price_list") is not None:
             try:
-                self.price_list = self.price_lists.get(code)
+                self.price_list = self.price_lists.get(self.get("price_list"))
             except InvalidInput as exc:
                 self.error("R-CAT-2", "price_list", exc.message)
         currency = self.get("currency")
-        if self.price_list is not None and currency is not None and currency != self.price_list.currency:
+        if self.price_list and currency and currency != self.price_list.currency:
             self.error(
-                "R-CAT-2", "currency",
-                f"the order is in {currency} but price list {self.price_list.code} is in {self.price_list.currency}; "
-                f"an order uses the currency of its price list",
+                "R-CAT-2",
+                "currency",
+                f"the order is in {currency} but price list {self.price_list.code} is in "
+                f"{self.price_list.currency}; an order uses the currency of its price list",
             )
 
-        status = self.get("status")
         executed_on: date | None = self.get("executed_on")
-        if status == OrderStatus.ACTIVE and executed_on is None and self.known("executed_on"):
-            self.error("R-ORD-1", "executed_on", "an active order must say when it was executed (executed_on)")
-        if executed_on is not None and self.term is not None and not self.term.start <= executed_on <= self.term.end:
+        if (
+            self.get("status") == OrderStatus.ACTIVE
+            and self.known("executed_on")
+            and executed_on is None
+        ):
             self.error(
-                "R-ORD-1", "executed_on",
-                f"executed_on {executed_on} is outside the term {self.term.start} to {self.term.end}",
+                "R-ORD-1",
+                "executed_on",
+                "an active order must say when it was executed (executed_on)",
+            )
+        if executed_on is not None and self.term is not None and not self.within_term(executed_on):
+            self.error(
+                "R-ORD-1", "executed_on", f"executed_on {executed_on} is outside {self.term_text()}"
             )
 
-        if self.known("base_package") and self.get("base_package") is None and self.known("flexible_allocation") and self.get("flexible_allocation") is not None:
+        no_base = self.known("base_package") and self.get("base_package") is None
+        if no_base and self.get("flexible_allocation") is not None:
             self.error(
-                "R-FLEX-1", "flexible_allocation",
+                "R-FLEX-1",
+                "flexible_allocation",
                 "a flexible allocation is part of the Base Package list price, but the order has no base_package",
             )
 
-    # -- sites (R-MC-1, R-ORD-1, R-SEV-4)
+    # -- sites (R-ORD-1, R-SEV-4, R-MC-1)
     def check_sites(self) -> None:
-        seen: dict[str, int] = {}
+        self.check_unique("sites", "id")
         for i, site in self.items("sites"):
-            if site.id in seen:
-                self.error("R-ORD-1", f"sites[{i}].id", f"site id {site.id!r} is already used by sites[{seen[site.id]}]")
-            else:
-                seen[site.id] = i
-            spec = {"country": site.country, "timezone": site.timezone, **site.calendar.model_dump(exclude_none=True)}
+            spec = {
+                "country": site.country,
+                "timezone": site.timezone,
+                **site.calendar.model_dump(exclude_none=True),
+            }
             try:
                 calendar_from_spec(spec, field="calendar")
             except InvalidInput as exc:
@@ -422,7 +468,11 @@ class _Checks:
         host = self.get("host_site")
         if host is not None and self.refers_to_unknown("sites", host):
             known = ", ".join(sorted(self.parts.raw_ids["sites"])) or "none"
-            self.error("R-MC-1", "host_site", f"host_site {host!r} is not one of the order's sites ({known})")
+            self.error(
+                "R-MC-1",
+                "host_site",
+                f"host_site {host!r} is not one of the order's sites ({known})",
+            )
 
     @staticmethod
     def calendar_path(site: Site, exc: InvalidInput) -> tuple[str, str]:
@@ -439,108 +489,169 @@ class _Checks:
                     return f"calendar.open_days[{k}]", message
         return where, message
 
-    # -- contacts (R-ORD-4, R-ORD-1)
+    # -- contacts (R-ORD-1, R-ORD-4)
     def check_contacts(self) -> None:
-        seen: dict[str, int] = {}
+        self.check_unique("contacts", "email", str.lower)  # e-mail addresses ignore case
         host = self.get("host_site")
         host_admin = False
         for i, contact in self.items("contacts"):
-            email = contact.email.lower()
-            if email in seen:
-                self.error("R-ORD-1", f"contacts[{i}].email", f"contact {contact.email} is already listed as contacts[{seen[email]}]")
-            else:
-                seen[email] = i
             if contact.site is not None and self.refers_to_unknown("sites", contact.site):
-                self.error("R-ORD-4", f"contacts[{i}].site", f"contact {contact.email} serves site {contact.site!r}, which is not one of the order's sites")
+                self.error(
+                    "R-ORD-4",
+                    f"contacts[{i}].site",
+                    f"contact {contact.email} serves site {contact.site!r}, which is not one of the order's sites",
+                )
             if ContactRole.SUPPORT_ADMINISTRATOR in contact.roles and contact.site in (None, host):
                 host_admin = True
-        if not host_admin and self.complete("contacts") and host is not None:
+        if not host_admin and host is not None and self.complete("contacts"):
             self.error(
-                "R-ORD-4", "contacts",
+                "R-ORD-4",
+                "contacts",
                 f"the host site {host!r} has no support-administrator contact; the customer must designate one",
             )
 
-    # -- each line on its own (R-CAT-1, R-CAT-3, R-MC-1..3, R-ORD-1, R-ORD-2, R-MCSAP-6, R-FLEX-1, -3, -4, R-SLA-2)
+    # -- each line on its own
     def check_lines(self) -> None:
-        seen: dict[str, int] = {}
-        has_base = self.get("base_package") is not None or not self.known("base_package")
-        host = self.get("host_site")
+        self.check_unique("lines", "id")
         for i, line in self.lines:
             here = f"lines[{i}]"
-            if line.id in seen:
-                self.error("R-ORD-1", f"{here}.id", f"line id {line.id!r} is already used by lines[{seen[line.id]}]")
-            else:
-                seen[line.id] = i
-
             if line.site is not None and self.refers_to_unknown("sites", line.site):
-                self.error("R-MC-1", f"{here}.site", f"line {line.id!r} names site {line.site!r}, which is not one of the order's sites")
-            self.check_line_dates(here, line)
+                self.error(
+                    "R-MC-1",
+                    f"{here}.site",
+                    f"line {line.id!r} names site {line.site!r}, which is not one of the order's sites",
+                )
             for j, product in enumerate(line.products):
                 if product not in self.products:
                     self.error("R-SLA-2", f"{here}.products[{j}]", self.unknown_product(product))
             if line.credits is not None and line.funding != Funding.CREDITS:
-                self.error("R-ORD-1", f"{here}.credits", f"line {line.id!r} gives credits but is funded by {line.funding}, not credits")
-
+                self.error(
+                    "R-ORD-1",
+                    f"{here}.credits",
+                    f"line {line.id!r} gives credits but is funded by {line.funding}, not credits",
+                )
+            if line.funding == Funding.CREDITS and line.credits is None:
+                self.error(
+                    "R-CRED-2",
+                    f"{here}.credits",
+                    f"line {line.id!r} is funded by credits but does not say how many (credits)",
+                )
+            self.check_line_dates(here, line)
             try:
-                service = self.catalog.get(line.service)
+                self.services[i] = self.catalog.get(line.service)
             except InvalidInput as exc:
                 self.error("R-CAT-1", f"{here}.service", f"line {line.id!r}: {exc.message}")
                 continue
-            self.services[i] = service
-
-            if line.unit not in service.units:
-                units = " or ".join(service.units)
-                self.error("R-CAT-1", f"{here}.unit", f"{service.code} is sold by {units}, not by {line.unit!r}")
-            if not has_base and service.requires("base"):
-                if service.code in MCSAP_CODES:
-                    self.error("R-MCSAP-6", f"{here}.service", f"{service.en} requires an active Enterprise Support plan (a base_package) for its whole duration")
-                else:
-                    self.error("R-ORD-2", f"{here}.service", f"{service.en} is an add-on and requires a Base Package on the same order, but the order has no base_package")
-            if service.site_rule == SiteRule.HOST_SITE_ONLY and line.site is not None and host is not None and line.site != host:
-                self.error("R-MC-2", f"{here}.site", f"{service.en} is bought for the host country only (site {host!r}) and delivered from there to every site, not for site {line.site!r}")
-            if service.site_rule == SiteRule.SINGLE_SITE and line.site is None:
-                self.error("R-MC-3", f"{here}.site", f"{service.en} is delivered to a single support location that the order must name: set site on line {line.id!r}")
-            site = self.site(line.site)
-            if site is not None:
-                try:
-                    sold = self.catalog.is_sold_in(service.code, site.country)
-                except InvalidInput:
-                    sold = True  # an unknown country is reported on the site (R-SEV-4)
-                if not sold:
-                    where = ", ".join(service.countries or ())
-                    self.error("R-CAT-3", f"{here}.service", f"{service.en} is not sold in {site.country} (site {site.id!r}); it is sold in {where}")
-
-            if line.funding == Funding.FLEX:
-                if service.family == ServiceFamily.SUCCESS:
-                    self.error("R-FLEX-4", f"{here}.funding", f"the flexible allocation can never pay for {service.en}")
-                elif not service.flex_eligible:
-                    self.error("R-FLEX-1", f"{here}.funding", f"the flexible allocation cannot pay for {service.en}; fund it as paid")
-            if line.funding == Funding.CREDITS and line.credits is None:
-                self.error("R-CRED-2", f"{here}.credits", f"line {line.id!r} is funded by credits but does not say how many (credits)")
+            self.check_line_service(here, line, self.services[i])
 
     def check_line_dates(self, here: str, line: Line) -> None:
+        """R-ORD-1 dates in order and within the term; R-FLEX-3 contract years."""
         if line.start is not None and line.end is not None and line.end < line.start:
-            self.error("R-ORD-1", f"{here}.end", f"line {line.id!r} ends on {line.end}, before it starts on {line.start}")
+            self.error(
+                "R-ORD-1",
+                f"{here}.end",
+                f"line {line.id!r} ends on {line.end}, before it starts on {line.start}",
+            )
         if self.term is None:
             return
-        term = self.term
-        for key, day in (("start", line.start), ("end", line.end)):
-            if day is not None and not term.start <= day <= term.end:
-                self.error("R-ORD-1", f"{here}.{key}", f"line {line.id!r} {key}s on {day}, outside the term {term.start} to {term.end}")
+        dates = [
+            (key, day) for key, day in (("start", line.start), ("end", line.end)) if day is not None
+        ]
+        for key, day in dates:
+            if not self.within_term(day):
+                self.error(
+                    "R-ORD-1",
+                    f"{here}.{key}",
+                    f"line {line.id!r} {key}s on {day}, outside {self.term_text()}",
+                )
         if line.contract_year > self.years:
             self.error(
-                "R-FLEX-3", f"{here}.contract_year",
-                f"line {line.id!r} is in contract year {line.contract_year}, but the term {term.start} to {term.end} has {self.years} contract year{'s' if self.years > 1 else ''}",
+                "R-FLEX-3",
+                f"{here}.contract_year",
+                f"line {line.id!r} is in contract year {line.contract_year}, but {self.term_text()} "
+                f"has {_plural(self.years, 'contract year')}",
             )
         elif line.funding == Funding.FLEX:
-            # R-FLEX-3: what the allocation pays for is used within its contract year.
+            # What the allocation of a contract year pays for is used within that year.
             first, last = self.year_bounds(line.contract_year)
-            for key, day in (("start", line.start), ("end", line.end)):
-                if day is not None and term.start <= day <= term.end and not first <= day <= last:
+            for key, day in dates:
+                if self.within_term(day) and not first <= day <= last:
                     self.error(
-                        "R-FLEX-3", f"{here}.{key}",
-                        f"line {line.id!r} is paid with the flexible allocation of contract year {line.contract_year} ({first} to {last}) and must be used within it, but {key}s on {day}",
+                        "R-FLEX-3",
+                        f"{here}.{key}",
+                        f"line {line.id!r} is paid with the flexible allocation of contract year "
+                        f"{line.contract_year} ({first} to {last}) and must be used within it, but {key}s on {day}",
                     )
+
+    def check_line_service(self, here: str, line: Line, service: Service) -> None:
+        """What the catalog entry of the line's service requires (R-CAT-1, R-ORD-2,
+        R-MCSAP-6, R-MC-2, R-MC-3, R-CAT-3, R-FLEX-1, R-FLEX-4)."""
+        if line.unit not in service.units:
+            units = " or ".join(service.units)
+            self.error(
+                "R-CAT-1",
+                f"{here}.unit",
+                f"{service.code} is sold by {units}, not by {line.unit!r}",
+            )
+        no_base = self.known("base_package") and self.get("base_package") is None
+        if no_base and service.requires("base"):
+            if service.code in MCSAP_CODES:
+                self.error(
+                    "R-MCSAP-6",
+                    f"{here}.service",
+                    f"{service.en} requires an active Enterprise Support plan (a base_package) for its whole duration",
+                )
+            else:
+                self.error(
+                    "R-ORD-2",
+                    f"{here}.service",
+                    f"{service.en} is an add-on: it requires a Base Package on the same order, "
+                    f"but the order has no base_package",
+                )
+        host = self.get("host_site")
+        if (
+            service.site_rule == SiteRule.HOST_SITE_ONLY
+            and line.site not in (None, host)
+            and host is not None
+        ):
+            self.error(
+                "R-MC-2",
+                f"{here}.site",
+                f"{service.en} is bought for the host country only (site {host!r}) and delivered from there "
+                f"to every site, not for site {line.site!r}",
+            )
+        if service.site_rule == SiteRule.SINGLE_SITE and line.site is None:
+            self.error(
+                "R-MC-3",
+                f"{here}.site",
+                f"{service.en} is delivered to one support location that the order must name: "
+                f"set site on line {line.id!r}",
+            )
+        site = next((s for _, s in self.items("sites") if s.id == (line.site or host)), None)
+        if site is not None:
+            try:
+                sold = self.catalog.is_sold_in(service.code, site.country)
+            except InvalidInput:
+                sold = True  # an unknown country is reported on the site (R-SEV-4)
+            if not sold:
+                self.error(
+                    "R-CAT-3",
+                    f"{here}.service",
+                    f"{service.en} is not sold in {site.country} (site {site.id!r}); "
+                    f"it is sold in {', '.join(service.countries or ())}",
+                )
+        if line.funding == Funding.FLEX and service.family == ServiceFamily.SUCCESS:
+            self.error(
+                "R-FLEX-4",
+                f"{here}.funding",
+                f"the flexible allocation can never pay for {service.en}",
+            )
+        elif line.funding == Funding.FLEX and not service.flex_eligible:
+            self.error(
+                "R-FLEX-1",
+                f"{here}.funding",
+                f"the flexible allocation cannot pay for {service.en}; fund it as paid",
+            )
 
     def unknown_product(self, code: str) -> str:
         try:
@@ -549,127 +660,141 @@ class _Checks:
             return exc.message
         return f"unknown product {code!r}"  # pragma: no cover - only called for unknown codes
 
-    # -- the flexible allocation per contract year (R-FLEX-1, R-FLEX-2, R-FLEX-6)
+    # -- the flexible allocation, per contract year (R-FLEX-1, R-FLEX-2, R-FLEX-6)
     def check_flexible_allocation(self) -> None:
         if not self.known("flexible_allocation"):
             return
         allocation = self.get("flexible_allocation")
-        flex_lines = [(i, line) for i, line in self.lines if line.funding == Funding.FLEX]
+        by_year: dict[int, list[tuple[int, Line]]] = defaultdict(list)
+        for i, line in self.lines:
+            if line.funding == Funding.FLEX:
+                by_year[line.contract_year].append((i, line))
         if allocation is None:
-            for i, line in flex_lines:
-                self.error("R-FLEX-1", f"lines[{i}].funding", f"line {line.id!r} is funded by flex, but the order has no flexible_allocation")
+            for i, line in (item for year in by_year.values() for item in year):
+                self.error(
+                    "R-FLEX-1",
+                    f"lines[{i}].funding",
+                    f"line {line.id!r} is funded by flex, but the order has no flexible_allocation",
+                )
             return
         amount: Decimal = allocation.amount_per_year
-        by_year: dict[int, list[tuple[int, Line]]] = defaultdict(list)
-        for i, line in flex_lines:
-            by_year[line.contract_year].append((i, line))
-
-        cap = self.price_list.flex_cap(amount) if self.price_list is not None else None
         for year, year_lines in sorted(by_year.items()):
-            total = Decimal(0)
-            capped = Decimal(0)
-            over_reported = cap_reported = False
-            for i, line in year_lines:
-                total += line.price
-                if total > amount and not over_reported:
-                    over_reported = True
-                    self.error(
-                        "R-FLEX-1", f"lines[{i}].price",
-                        f"contract year {year}: lines paid with the flexible allocation total {self.money(self.year_total(year_lines))}, "
-                        f"more than the {self.money(amount)} the order holds for the year (line {line.id!r} goes over)",
-                    )
-                service = self.services.get(i)
-                if service is None or not service.counts_toward_flex_cap or cap is None:
-                    continue
-                capped += line.price
-                if capped > cap and not cap_reported:
-                    cap_reported = True
-                    assert self.price_list is not None
-                    all_capped = sum(
-                        (ln.price for j, ln in year_lines if j in self.services and self.services[j].counts_toward_flex_cap),
-                        Decimal(0),
-                    )
-                    self.error(
-                        "R-FLEX-2", f"lines[{i}].price",
-                        f"contract year {year}: proactive credits and custom proactive services paid with the flexible allocation total "
-                        f"{self.money(all_capped)}, above the cap of {self.money(cap)} (the {self.price_list.flex_cap_rule} of "
-                        f"{_number(self.price_list.flex_cap_percent)} % of {self.money(amount)} and {self.money(self.price_list.flex_cap_amount)}, "
-                        f"price list {self.price_list.code})",
-                    )
+            self.check_flex_year(year, year_lines, amount)
 
         # R-FLEX-6: what is unallocated at execution is forfeited; the order stays valid.
-        if self.get("status") == OrderStatus.ACTIVE and self.term is not None and amount > 0 and self.complete("lines"):
-            for year in range(1, self.years + 1):
-                allocated = self.year_total(by_year.get(year, []))
-                if allocated < amount:
-                    self.warn(
-                        "R-FLEX-6", "flexible_allocation.amount_per_year",
-                        f"contract year {year}: only {self.money(allocated)} of the {self.money(amount)} flexible allocation is allocated; "
-                        f"the unallocated {self.money(amount - allocated)} is forfeited at execution",
-                    )
+        if (
+            self.get("status") != OrderStatus.ACTIVE
+            or self.term is None
+            or not self.complete("lines")
+        ):
+            return
+        for year in range(1, self.years + 1):
+            allocated = sum((line.price for _, line in by_year.get(year, [])), Decimal(0))
+            if allocated < amount:
+                self.warn(
+                    "R-FLEX-6",
+                    "flexible_allocation.amount_per_year",
+                    f"contract year {year}: only {self.money(allocated)} of the {self.money(amount)} flexible "
+                    f"allocation is allocated; the unallocated {self.money(amount - allocated)} is forfeited at execution",
+                )
 
-    @staticmethod
-    def year_total(year_lines: list[tuple[int, Line]]) -> Decimal:
-        return sum((line.price for _, line in year_lines), Decimal(0))
+    def check_flex_year(
+        self, year: int, year_lines: list[tuple[int, Line]], amount: Decimal
+    ) -> None:
+        """One contract year: the lines never exceed the allocation (R-FLEX-1), and
+        credits plus custom proactive services never exceed the cap (R-FLEX-2).
+        Each is reported once, on the line that goes over, with the year's totals."""
+        capped = [
+            (i, line)
+            for i, line in year_lines
+            if i in self.services and self.services[i].counts_toward_flex_cap
+        ]
+        total = sum((line.price for _, line in year_lines), Decimal(0))
+        over = _first_over(year_lines, amount)
+        if over is not None:
+            self.error(
+                "R-FLEX-1",
+                f"lines[{over[0]}].price",
+                f"contract year {year}: lines paid with the flexible allocation total {self.money(total)}, more than "
+                f"the {self.money(amount)} the order holds for the year (line {over[1].id!r} goes over)",
+            )
+        if self.price_list is None:
+            return
+        cap = self.price_list.flex_cap(amount)
+        over = _first_over(capped, cap)
+        if over is not None:
+            pl = self.price_list
+            self.error(
+                "R-FLEX-2",
+                f"lines[{over[0]}].price",
+                f"contract year {year}: proactive credits and custom proactive services paid with the flexible "
+                f"allocation total {self.money(sum((line.price for _, line in capped), Decimal(0)))}, above the cap "
+                f"of {self.money(cap)} (the {pl.flex_cap_rule} of {_number(pl.flex_cap_percent)} % of "
+                f"{self.money(amount)} and {self.money(pl.flex_cap_amount)}, price list {pl.code})",
+            )
 
-    def money(self, amount: Decimal) -> str:
-        return _money(amount, self.currency)
-
-    # -- credits: what is spent never exceeds what is held (R-CRED-2)
+    # -- credits: never spend more than the order holds (R-CRED-2)
     def check_credits(self) -> None:
         held = sum((line.quantity for _, line in self.lines_of(CREDITS)), Decimal(0))
-        spent = Decimal(0)
-        for i, line in self.lines:
-            if line.funding != Funding.CREDITS or line.credits is None:
-                continue
-            spent += line.credits
-            if spent > held:
-                total = sum((ln.credits or 0 for _, ln in self.lines if ln.funding == Funding.CREDITS), Decimal(0))
-                self.error(
-                    "R-CRED-2", f"lines[{i}].credits",
-                    f"lines funded by credits spend {_number(total)} credits, more than the {_number(held)} the order holds "
-                    f"(its {CREDITS} lines); line {line.id!r} goes over",
-                )
-                return
+        spending = [
+            (i, line)
+            for i, line in self.lines
+            if line.funding == Funding.CREDITS and line.credits is not None
+        ]
+        over = _first_over(spending, held, amount=lambda line: line.credits)
+        if over is not None:
+            spent = sum(
+                (line.credits for _, line in spending if line.credits is not None), Decimal(0)
+            )
+            self.error(
+                "R-CRED-2",
+                f"lines[{over[0]}].credits",
+                f"lines funded by credits spend {_number(spent)} credits, more than the {_number(held)} the order "
+                f"holds (its {CREDITS} lines); line {over[1].id!r} goes over",
+            )
 
     # -- fixed quantity limits (R-DEV-1)
     def check_quantity_limits(self) -> None:
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        for i, line in self.lines:
-            service = self.services.get(i)
-            if service is None or service.limits.max_quantity is None:
+        for code in dict.fromkeys(service.code for service in self.services.values()):
+            service = self.catalog.get(code)
+            if service.limits.max_quantity is None:
                 continue
-            if service.limits.max_quantity == "price-list":
-                if self.price_list is None:
-                    continue
-                limit, source = self.price_list.developer_support_max_quantity, f"price list {self.price_list.code}"
-            else:
+            if service.limits.max_quantity != "price-list":
                 limit, source = service.limits.max_quantity, "the catalog"
-            before = totals[service.code]
-            totals[service.code] += line.quantity
-            if before <= limit < totals[service.code]:
-                total = sum((ln.quantity for _, ln in self.lines_of(service.code)), Decimal(0))
+            elif self.price_list is not None:
+                limit, source = (
+                    self.price_list.developer_support_max_quantity,
+                    f"price list {self.price_list.code}",
+                )
+            else:
+                continue
+            bought = self.lines_of(code)
+            over = _first_over(bought, Decimal(limit), amount=lambda line: line.quantity)
+            if over is not None:
+                total = sum((line.quantity for _, line in bought), Decimal(0))
                 self.error(
-                    "R-DEV-1", f"lines[{i}].quantity",
+                    "R-DEV-1",
+                    f"lines[{over[0]}].quantity",
                     f"{service.en} is bought within a limit of {limit} ({source}), but the order buys {_number(total)}",
                 )
 
     # -- MCSAP Plus eligibility (R-MCSAP-1)
-    def check_mcsap(self) -> None:
+    def check_mcsap_plus(self) -> None:
         plus = self.lines_of(MCSAP_PLUS)
         scopes = self.get("scopes")
         if not plus or scopes is None or self.price_list is None:
             return
-        mcsap = scopes.mcsap
         threshold = self.price_list.mcsap_plus_min_evaluated_spend_usd
-        spend = mcsap.evaluated_azure_spend_usd
-        if mcsap.plus_floor_price_paid or (spend is not None and spend >= threshold):
+        spend = scopes.mcsap.evaluated_azure_spend_usd
+        if scopes.mcsap.plus_floor_price_paid or (spend is not None and spend >= threshold):
             return
         given = "gives none" if spend is None else f"gives {_money(spend, 'USD')}"
         self.error(
-            "R-MCSAP-1", "scopes.mcsap.evaluated_azure_spend_usd",
-            f"MCSAP Plus (line {plus[0][1].id!r}) needs an evaluated Azure spend of at least {_money(threshold, 'USD')} at execution "
-            f"or the Plus floor price paid; the order {given} and plus_floor_price_paid is false",
+            "R-MCSAP-1",
+            "scopes.mcsap.evaluated_azure_spend_usd",
+            f"MCSAP Plus (line {plus[0][1].id!r}) needs an evaluated Azure spend of at least "
+            f"{_money(threshold, 'USD')} at execution or the Plus floor price paid; the order {given} "
+            f"and plus_floor_price_paid is false",
         )
 
     # -- scopes named on the order (R-SLA-2)
@@ -681,80 +806,142 @@ class _Checks:
             if code not in self.products:
                 self.error("R-SLA-2", f"scopes.arr_components[{j}]", self.unknown_product(code))
             elif not self.products.get(code).is_azure:
-                self.error("R-SLA-2", f"scopes.arr_components[{j}]", f"ARR covers Azure components only, and {code} is not one")
+                self.error(
+                    "R-SLA-2",
+                    f"scopes.arr_components[{j}]",
+                    f"ARR covers Azure components only, and {code} is not one",
+                )
         for j, code in enumerate(scopes.mcsap.enrolled_products):
             if code not in self.products:
-                self.error("R-SLA-2", f"scopes.mcsap.enrolled_products[{j}]", self.unknown_product(code))
+                self.error(
+                    "R-SLA-2", f"scopes.mcsap.enrolled_products[{j}]", self.unknown_product(code)
+                )
 
         if not self.complete("lines"):
-            return  # a broken line may be the one that needs (or justifies) a scope
-        pairs = (
-            (ARR, "scopes.arr_components", bool(scopes.arr_components), "the Azure components ARR covers"),
-            (SECURITY_PLUS, "scopes.security_plus_tenants", bool(scopes.security_plus_tenants), "the tenants Security Plus covers"),
+            return  # a broken line may be the one that needs, or justifies, a scope
+        needed = (
+            (
+                ARR,
+                "scopes.arr_components",
+                scopes.arr_components,
+                "the Azure components ARR covers",
+            ),
+            (
+                SECURITY_PLUS,
+                "scopes.security_plus_tenants",
+                scopes.security_plus_tenants,
+                "the tenants Security Plus covers",
+            ),
         )
-        for code, path, given, what in pairs:
+        for code, path, given, what in needed:
             bought = self.lines_of(code)
             if bought and not given:
-                self.error("R-SLA-2", path, f"line {bought[0][1].id!r} buys {code}, so the order must name {what} in {path}")
+                self.error(
+                    "R-SLA-2",
+                    path,
+                    f"line {bought[0][1].id!r} buys {code}, so the order must name {what} in {path}",
+                )
             elif given and not bought:
                 self.error("R-SLA-2", path, f"{path} is given but the order has no {code} line")
         if scopes.mcsap.enrolled_products and not self.lines_of(*MCSAP_CODES):
-            self.error("R-SLA-2", "scopes.mcsap.enrolled_products", "scopes.mcsap.enrolled_products is given but the order has no mcsap or mcsap-plus line")
+            self.error(
+                "R-SLA-2",
+                "scopes.mcsap.enrolled_products",
+                "scopes.mcsap.enrolled_products is given but the order has no mcsap or mcsap-plus line",
+            )
 
-    # -- Azure Events (R-EVT-2, R-ORD-1)
+    # -- Azure Events (R-EVT-2; R-ORD-1 for ids and the term)
     def check_events(self) -> None:
+        self.check_unique("events", "id")
         limits = self.catalog.get(AZURE_EVENTS).limits if AZURE_EVENTS in self.catalog else None
         max_days = (limits and limits.max_consecutive_days) or EVENT_MAX_DAYS
         notice_days = 7 * ((limits and limits.min_notice_weeks) or EVENT_NOTICE_WEEKS)
-        lines = {line.id: line for _, line in self.lines}
         used: dict[str, int] = defaultdict(int)
-        seen: dict[str, int] = {}
         for i, event in self.items("events"):
             here = f"events[{i}]"
-            if event.id in seen:
-                self.error("R-ORD-1", f"{here}.id", f"event id {event.id!r} is already used by events[{seen[event.id]}]")
-            else:
-                seen[event.id] = i
-            self.check_event_line(here, event, lines, used)
+            self.check_event_line(here, event, used)
             days = (event.end - event.start).days + 1
             if event.end < event.start:
-                self.error("R-EVT-2", f"{here}.end", f"event {event.id!r} ends on {event.end}, before it starts on {event.start}")
+                self.error(
+                    "R-EVT-2",
+                    f"{here}.end",
+                    f"event {event.id!r} ends on {event.end}, before it starts on {event.start}",
+                )
             elif days > max_days:
                 self.error(
-                    "R-EVT-2", f"{here}.end",
-                    f"event {event.id!r} covers {days} calendar days ({event.start} to {event.end}); at most {max_days} consecutive days per event: buy consecutive events",
+                    "R-EVT-2",
+                    f"{here}.end",
+                    f"event {event.id!r} covers {days} calendar days ({event.start} to {event.end}); an event covers "
+                    f"at most {max_days} consecutive days, so buy consecutive events",
                 )
             notice = (event.start - event.confirmed_on).days
             if notice < notice_days and not event.provider_consent:
                 self.error(
-                    "R-EVT-2", f"{here}.confirmed_on",
-                    f"event {event.id!r} was confirmed on {event.confirmed_on}, {notice} days before its start on {event.start}; "
-                    f"at least {notice_days} days ({notice_days // 7} weeks) are needed unless the provider consents (provider_consent)",
+                    "R-EVT-2",
+                    f"{here}.confirmed_on",
+                    f"event {event.id!r} was confirmed on {event.confirmed_on}, {notice} days before its start on "
+                    f"{event.start}; {notice_days} days ({notice_days // 7} weeks) are needed unless the provider "
+                    f"consents (provider_consent)",
                 )
             if event.cloud != PUBLIC_CLOUD:
-                self.error("R-EVT-2", f"{here}.cloud", f"event {event.id!r} runs in cloud {event.cloud!r}; Azure Events covers the Azure public cloud only")
-            if self.term is not None:
-                for key, day in (("start", event.start), ("end", event.end)):
-                    if not self.term.start <= day <= self.term.end:
-                        self.error("R-ORD-1", f"{here}.{key}", f"event {event.id!r} {key}s on {day}, outside the term {self.term.start} to {self.term.end}")
+                self.error(
+                    "R-EVT-2",
+                    f"{here}.cloud",
+                    f"event {event.id!r} runs in cloud {event.cloud!r}; Azure Events covers the Azure public cloud only",
+                )
+            for key, day in (("start", event.start), ("end", event.end)):
+                if self.term is not None and not self.within_term(day):
+                    self.error(
+                        "R-ORD-1",
+                        f"{here}.{key}",
+                        f"event {event.id!r} {key}s on {day}, outside {self.term_text()}",
+                    )
 
-    def check_event_line(self, here: str, event: AzureEvent, lines: dict[str, Line], used: dict[str, int]) -> None:
-        line = lines.get(event.line)
+    def check_event_line(self, here: str, event: AzureEvent, used: dict[str, int]) -> None:
+        """The event is paid by an Azure Events line that bought enough events."""
+        line = next((line for _, line in self.lines if line.id == event.line), None)
         if line is None:
             if self.refers_to_unknown("lines", event.line):
-                close = difflib.get_close_matches(event.line, list(lines), n=1)
+                close = difflib.get_close_matches(event.line, [x.id for _, x in self.lines], n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-                self.error("R-EVT-2", f"{here}.line", f"event {event.id!r} names line {event.line!r}, which is not on the order{hint}")
+                self.error(
+                    "R-EVT-2",
+                    f"{here}.line",
+                    f"event {event.id!r} names line {event.line!r}, which is not on the order{hint}",
+                )
             return
         if line.service != AZURE_EVENTS:
-            self.error("R-EVT-2", f"{here}.line", f"event {event.id!r} names line {line.id!r}, a {line.service} line; an event is paid by an {AZURE_EVENTS} line")
+            self.error(
+                "R-EVT-2",
+                f"{here}.line",
+                f"event {event.id!r} names line {line.id!r}, a {line.service} line; an event is paid by an "
+                f"{AZURE_EVENTS} line",
+            )
             return
         used[line.id] += 1
         if used[line.id] > line.quantity:
             self.error(
-                "R-EVT-2", f"{here}.line",
-                f"line {line.id!r} buys {_number(line.quantity)} event{'s' if line.quantity != 1 else ''}, and event {event.id!r} is one more",
+                "R-EVT-2",
+                f"{here}.line",
+                f"line {line.id!r} buys {_plural(line.quantity, 'event')}, and event {event.id!r} is one more",
             )
+
+
+def _first_over(
+    items: list[tuple[int, Line]], limit: Decimal, *, amount: Any = lambda line: line.price
+) -> tuple[int, Line] | None:
+    """The first (index, line) at which the running total of ``amount`` exceeds
+    ``limit``: the line a customer would drop or reduce."""
+    running = Decimal(0)
+    for i, line in items:
+        running += amount(line) or 0
+        if running > limit:
+            return i, line
+    return None
+
+
+def _plural(count: Decimal | int, noun: str) -> str:
+    return f"{_number(count)} {noun}{'' if count == 1 else 's'}"
 
 
 def validate_order(
@@ -769,7 +956,11 @@ def validate_order(
     need the catalog, the products and the price list, in document order within
     each check. An empty list, or warnings only, means the order is valid."""
     if not isinstance(document, Mapping):
-        return [Violation("R-ORD-1", "", f"An order file is a mapping of keys, not {type(document).__name__}.")]
+        return [
+            Violation(
+                "R-ORD-1", "", f"An order file is a mapping of keys, not {type(document).__name__}."
+            )
+        ]
     structural, parts = _parse(document)
     checks = _Checks(
         parts,

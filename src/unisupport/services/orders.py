@@ -28,6 +28,7 @@ from unisupport.orders.validation import Violation, validate_order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
+from unisupport.services.mission_critical import create_event
 from unisupport.services.customers import sync_contacts, upsert_customer, upsert_sites
 from unisupport.storage.base import amount_from_sum
 from unisupport.storage.tables import LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, OrderVersionRow
@@ -203,7 +204,10 @@ def _post_entitlements(
         postings = list(plan.postings)
         if previous is OrderStatus.ACTIVE:
             postings += _quantity_changes(session, row, order, catalog, on=now.date())
-        return len(ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}"))
+        written = len(ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}"))
+        for event in order.events:  # each consumes one unit of its line (R-EVT-2)
+            create_event(session, row, event, actor=actor, now=now)
+        return written
     # Expired or terminated: the add-ons end with the Base Package (R-ORD-2); what is
     # unused is forfeited (R-ORD-3).
     rule = "R-ORD-2" if order.status is OrderStatus.TERMINATED else "R-ORD-3"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from unisupport.catalog.product import Product, ProductRegistry, default_products
@@ -146,7 +146,7 @@ def explain(
             raise InvalidInput("give a calendar, or both country and timezone", field="country")
         calendar = Calendar.for_country(country, timezone)
 
-    holdings = _holdings(plans, matrix, event_start, event_end)
+    holdings = _holdings(plans, matrix, event_start, event_end, calendar)
     considered = [
         _consider(matrix.plans[h.plan], h, matrix, sev, prod, opened, calendar, description, tenant, language)
         for h in holdings
@@ -194,6 +194,7 @@ def _holdings(
     matrix: SeverityMatrix,
     event_start: datetime | None,
     event_end: datetime | None,
+    calendar: Calendar,
 ) -> list[Holding]:
     if isinstance(plans, str):
         plans = [p for p in plans.split(",") if p.strip()]
@@ -222,17 +223,20 @@ def _holdings(
             held[h.plan] = Holding(h.plan, h.scope, event_start, event_end)
     for h in held.values():
         if h.event_start is not None:
-            _check_event_window(h)
+            _check_event_window(h, calendar)
     # Precedence order of the matrix file.
     return sorted(held.values(), key=lambda h: matrix.precedence(h.plan))
 
 
-def _check_event_window(h: Holding) -> None:
+def _check_event_window(h: Holding, calendar: Calendar) -> None:
     start = epoch_seconds(h.event_start, field="event_start")  # type: ignore[arg-type]
     end = epoch_seconds(h.event_end, field="event_end")  # type: ignore[arg-type]
     if end <= start:
         raise InvalidInput("the event must end after it starts", field="event_end", rule="R-EVT-2")
-    if end - start > MAX_EVENT_DAYS * 86_400:
+    # Calendar days are counted on the site's wall clock: five days across a clock
+    # change last 119 or 121 hours.
+    wall = calendar.localize(h.event_end).replace(tzinfo=None) - calendar.localize(h.event_start).replace(tzinfo=None)  # type: ignore[arg-type]
+    if wall > timedelta(days=MAX_EVENT_DAYS):
         raise InvalidInput(
             f"an event covers at most {MAX_EVENT_DAYS} consecutive calendar days (buy consecutive events)",
             field="event_end",

@@ -1,0 +1,74 @@
+"""The order, booking and event commands as an operator runs them: real processes
+against a real database (SQLite and PostgreSQL), JSON out, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
+CONTOSO = EXAMPLES / "contoso-multicountry.yaml"
+
+
+@pytest.fixture
+def cli(backend, temp_databases, tmp_path):
+    url = temp_databases.new_url(backend)
+    env = {**os.environ, "UNISUPPORT_DATABASE_URL": url, "UNISUPPORT_ACTOR": "ops@provider.example", "UNISUPPORT_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "unisupport.cli.main", *args], capture_output=True, text=True, env=env, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        if ok:
+            assert done.returncode == 0, done.stderr + done.stdout
+        return done
+
+    return run
+
+
+def test_import_is_idempotent_and_balances_are_explained(cli):
+    first = json.loads(cli("order", "import", str(CONTOSO), "--json").stdout)[0]
+    assert first["outcome"] == "created" and first["ledger_entries"] > 0
+    again = json.loads(cli("order", "import", str(CONTOSO), "--json").stdout)[0]
+    assert (again["outcome"], again["ledger_entries"]) == ("unchanged", 0)
+    balances = json.loads(cli("order", "balances", first["number"], "--json", "--entries").stdout)
+    by_account = {b["account"]: b for b in balances["balances"]}
+    assert all(b["balance"] == "0" for k, b in by_account.items() if k.startswith("flex:"))  # all allocated (R-FLEX-6)
+    assert all(e["rule"] and e["reason"] and e["actor"] == "ops@provider.example" for e in balances["entries"])
+    cli("order", "verify", first["number"])
+
+
+def test_an_invalid_file_is_not_imported_and_the_exit_code_says_so(cli):
+    done = cli("order", "import", str(EXAMPLES / "invalid-many-violations.yaml"), "--json", ok=False)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)[0]["outcome"] == "invalid"
+
+
+def test_book_quote_the_fee_cancel_and_close_the_period(cli):
+    number = json.loads(cli("order", "import", str(CONTOSO), "--json").stdout)[0]["number"]
+    balances = {b["account"]: b for b in json.loads(cli("order", "balances", number, "--json").stdout)["balances"]}
+    credits_before = sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits")
+    booked = json.loads(cli("booking", "create", "--order", number, "--site", "paris", "--service", "workshops",
+                            "--on", "2028-09-01", "--unit", "per-attendee", "--attendees", "4", "--json").stdout)
+    assert booked["status"] == "scheduled" and booked["cost_unit"] == "credits"
+    quote = json.loads(cli("booking", "cancel", str(booked["id"]), "--json").stdout)
+    assert quote["cancelled"] is False and quote["fee_percent"] == 0  # far ahead: free
+    cancelled = json.loads(cli("booking", "cancel", str(booked["id"]), "--confirm", "--json").stdout)
+    assert cancelled["cancelled"] is True
+    balances = {b["account"]: b for b in json.loads(cli("order", "balances", number, "--json").stdout)["balances"]}
+    assert sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits") == credits_before
+    closed = json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--order", number, "--json").stdout)
+    assert closed[0]["expired"] and closed[0]["forfeited"]
+    assert json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--json").stdout) == []  # nothing active left
+
+
+def test_bad_input_exits_2_with_one_line(cli):
+    cli("order", "import", str(CONTOSO))
+    done = cli("booking", "create", "--order", "NOPE", "--site", "paris", "--service", "workshops", "--on", "2027-01-01", ok=False)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "NOPE" in done.stderr
+    done = cli("order", "close-period", "--as-of", "someday", ok=False)
+    assert done.returncode == 2 and "--as-of" in done.stderr
