@@ -5,18 +5,67 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from unisupport.errors import InvalidInput
 
 DATABASE_URL = "UNISUPPORT_DATABASE_URL"
 DATA_DIR = "UNISUPPORT_DATA_DIR"
+SMTP_URL = "UNISUPPORT_SMTP_URL"
+MAIL_FROM = "UNISUPPORT_MAIL_FROM"
+DEFAULT_MAIL_FROM = "unisupport@localhost"
+
+
+@dataclass(frozen=True)
+class SmtpEndpoint:
+    """Where mail goes: ``smtp://`` (STARTTLS when offered, required with a login)
+    or ``smtps://`` (TLS from the first byte)."""
+
+    tls: bool  # smtps
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def smtp_endpoint(url: str, *, field: str = SMTP_URL) -> SmtpEndpoint:
+    """Parse ``smtp://[user:pass@]host:port`` or ``smtps://…``; InvalidInput naming
+    ``field`` otherwise."""
+    expected = "expected smtp://[USER:PASSWORD@]HOST:PORT or smtps://[USER:PASSWORD@]HOST:PORT"
+    shown = url.split("//", 1)[0] + "//***@" + url.rsplit("@", 1)[1] if "@" in url else url  # no password in messages
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InvalidInput(f"{shown!r} is not an SMTP URL ({expected})", field=field) from None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port is None:
+        raise InvalidInput(f"{shown!r} is not an SMTP URL ({expected})", field=field)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InvalidInput(f"{shown!r}: an SMTP URL has no path, query or fragment ({expected})", field=field)
+    if (parts.username is None) != (parts.password is None) or parts.username == "":
+        raise InvalidInput("an SMTP login needs both a user and a password (smtp://USER:PASSWORD@HOST:PORT)", field=field)
+    return SmtpEndpoint(
+        tls=parts.scheme == "smtps", host=parts.hostname, port=port,
+        username=None if parts.username is None else unquote(parts.username),
+        password=None if parts.password is None else unquote(parts.password),
+    )
+
+
+def _mail_from(value: str) -> str:
+    _name, address = parseaddr(value)
+    if not address or "@" not in address or address.startswith("@") or address.endswith("@") or " " in address:
+        raise InvalidInput(f"{value!r} is not an e-mail address (such as unisupport@example.com)", field=MAIL_FROM)
+    return value
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
+    smtp_url: str = ""  # empty: mail is disabled
+    mail_from: str = DEFAULT_MAIL_FROM
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -28,4 +77,8 @@ class Settings:
                 f"{url.split(':', 1)[0]!r} databases are not supported: use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB",
                 field=DATABASE_URL,
             )
-        return cls(database_url=url, data_dir=data_dir)
+        smtp_url = (env.get(SMTP_URL) or "").strip()
+        if smtp_url:
+            smtp_endpoint(smtp_url)
+        mail_from = _mail_from((env.get(MAIL_FROM) or DEFAULT_MAIL_FROM).strip())
+        return cls(database_url=url, data_dir=data_dir, smtp_url=smtp_url, mail_from=mail_from)

@@ -22,6 +22,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from unisupport.cli import booking, catalog, demo, mission_critical, order, sla
+    from unisupport.cli import user
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -30,6 +31,8 @@ def _register() -> None:
     app.add_typer(mission_critical.mcsap, name="mcsap")
     app.add_typer(mission_critical.success, name="success")
     app.add_typer(sla.app, name="sla")
+    app.add_typer(user.users, name="user")
+    app.add_typer(user.tokens, name="token")
     app.command("demo")(demo.demo)
 
 

@@ -20,6 +20,8 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Lets a migration be generated for some tables only (several are written in parallel).
+        include_name=config.attributes.get("include_name"),
     )
     with context.begin_transaction():
         context.run_migrations()

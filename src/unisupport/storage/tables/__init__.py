@@ -4,6 +4,15 @@ all on ``Base.metadata`` (Alembic and the test fixtures rely on it)."""
 from unisupport.storage.tables.audit import AuditEvent
 from unisupport.storage.tables.bookings import BookingRow
 from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
+from unisupport.storage.tables.incidents import (
+    AssignmentRow,
+    CommunicationRow,
+    IdempotencyKeyRow,
+    IncidentEventRow,
+    IncidentRow,
+    PostIncidentReviewRow,
+    RcaRequestRow,
+)
 from unisupport.storage.tables.ledger import LedgerAccountRow, LedgerEntryRow
 from unisupport.storage.tables.mission_critical import (
     AzureEventRow,
@@ -14,9 +23,15 @@ from unisupport.storage.tables.mission_critical import (
     SuccessPlanRow,
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
+from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.users import ApiTokenRow, CsamAssignmentRow, TeamMemberRow, TeamRow, UserRow
 
 __all__ = [
+    "AssignmentRow", "CommunicationRow", "IdempotencyKeyRow", "IncidentEventRow", "IncidentRow",
+    "PostIncidentReviewRow", "RcaRequestRow",
     "AuditEvent", "AzureEventRow", "BookingRow", "ContactRow", "CustomerRow", "LedgerAccountRow",
     "LedgerEntryRow", "MilestoneCompletionRow", "MonitoringScenarioRow", "OrderLineRow", "OrderRow",
     "OrderVersionRow", "ServiceImprovementPlanRow", "SiteRow", "SuccessPlanItemRow", "SuccessPlanRow",
+    "ApiTokenRow", "CsamAssignmentRow", "TeamMemberRow", "TeamRow", "UserRow",
+    "OutboxRow",
 ]

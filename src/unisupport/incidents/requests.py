@@ -1,0 +1,64 @@
+"""What callers send to open and work an incident. Shared by the API (request
+bodies, hence the OpenAPI schema), the web pages and the CLI, so every adapter
+accepts exactly the same fields with the same checks."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from unisupport.incidents.communication import Direction, Medium, OpeningChannel
+from unisupport.sla.severity import Severity
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IncidentIn(_In):
+    order: str | None = Field(default=None, max_length=64, description="Order number; defaults to the customer's only active order.")
+    site: str = Field(max_length=64, description="Site code of the order (its calendar sets business hours).")
+    contact: str | None = Field(default=None, max_length=254, description="E-mail of the designated contact opening it (R-ORD-4); customer users: themselves.")
+    channel: OpeningChannel = OpeningChannel.API
+    product: str = Field(max_length=64)
+    severity: Severity
+    title: str = Field(min_length=1, max_length=200)
+    business_impact: str = Field(min_length=1, max_length=4000, description="The customer's statement of impact (R-SEV-1).")
+    production_impact: bool = False
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    description: str | None = Field(default=None, max_length=20000)
+    tenant: str | None = Field(default=None, max_length=200)
+    opened_at: AwareDatetime | None = Field(default=None, description="Admins importing history only; audited.")
+
+
+class CommunicationIn(_In):
+    direction: Direction | None = Field(default=None, description="Customer users: always inbound.")
+    medium: Medium
+    body: str = Field(min_length=1, max_length=20000)
+    at: AwareDatetime | None = Field(default=None, description="When it happened, for a call logged after the fact; audited.")
+    requests_customer_action: bool = Field(default=False, description="Starts the customer-side clock (R-SLA-4).")
+
+
+class SeverityChangeIn(_In):
+    severity: Severity
+    reason: str = Field(min_length=1, max_length=2000)
+    grounds: str | None = Field(default=None, description="Downgrades: customer-agreed, customer-resources-unavailable (R-SEV-3), customer-response-missed (R-SLA-4).")
+
+
+class MitigationIn(_In):
+    at: AwareDatetime | None = None
+    summary: str = Field(min_length=1, max_length=4000)
+
+
+class ClosureIn(_In):
+    at: AwareDatetime | None = None
+    summary: str = Field(min_length=1, max_length=4000)
+
+
+class RcaIn(_In):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class AssignmentIn(_In):
+    role: str = Field(pattern=r"^(engineer|incident-manager)$")
+    person: str = Field(max_length=254)
+

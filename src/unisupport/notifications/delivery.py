@@ -1,0 +1,134 @@
+"""The delivery worker's job: claim due notifications, render and send each, record
+the outcome. Each step is its own short transaction, and none is open while SMTP
+talks (see ``notifications.outbox`` for the at-least-once contract).
+
+SQLite deployments run one worker; PostgreSQL deployments may run several."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from unisupport.clock import Clock
+from unisupport.notifications.mailer import Mailer, compose, render
+from unisupport.notifications.outbox import (
+    LEASE_SECONDS,
+    MAX_ATTEMPTS,
+    claim,
+    mark_failed,
+    mark_sent,
+    message_id_for,
+    retry_delay,
+)
+from unisupport.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# A row is not sent when less than this is left of its claim: another worker could
+# take it over while SMTP is still talking.
+SEND_MARGIN = timedelta(seconds=60)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0  # for good: a permanent error, or the attempts used up
+    retried: int = 0  # back in the queue, with backoff
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """What the send needs of a claimed row: jobs carry values, not ORM objects."""
+
+    id: int
+    kind: str
+    language: str
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    claimed_at: datetime
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Errors that another try cannot cure: the server refused this recipient or this
+    message for good (5xx). Unreachable servers, timeouts, 4xx, and failures of the
+    login or of the sender address (configuration, fixed by an operator) are retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return False
+
+
+def deliver_pending(
+    database: Database,
+    mailer: Mailer,
+    *,
+    worker: str,
+    clock: Clock,
+    limit: int = 100,
+    lease_seconds: int = LEASE_SECONDS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> DeliveryReport:
+    """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
+    A bad template, a malformed payload or an SMTP refusal fails that row (with the
+    error recorded) and the loop goes on; only database errors stop it."""
+    report = DeliveryReport()
+    lease = timedelta(seconds=lease_seconds)
+    while True:
+        with database.transaction() as session:
+            batch = [
+                _Claimed(row.id, row.kind, row.language, row.recipient, dict(row.payload), row.attempts,
+                         row.created_at, row.claimed_at)  # type: ignore[arg-type]
+                for row in claim(session, worker=worker, now=clock.now(), limit=limit, lease_seconds=lease_seconds,
+                                 max_attempts=max_attempts)
+            ]
+        if not batch:
+            return report
+        for item in batch:
+            if clock.now() >= item.claimed_at + lease - SEND_MARGIN:
+                # Our claim on the rest of the batch is running out: leave those
+                # rows to be taken over rather than risk two senders.
+                return report
+            _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
+
+
+def _deliver(database: Database, mailer: Mailer, item: _Claimed, *, worker: str, clock: Clock, max_attempts: int,
+             report: DeliveryReport) -> None:
+    try:
+        subject, body = render(item.kind, item.language, item.payload)
+        message = compose(
+            message_id=message_id_for(item.id, item.created_at, mailer.mail_from), recipient=item.recipient,
+            mail_from=mailer.mail_from, subject=subject, body=body, language=item.language, date=clock.now(),
+        )
+    except Exception as exc:  # noqa: BLE001 - a template or payload error: this row only, for good
+        _failed(database, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report,
+                error=f"cannot render {item.kind}.{item.language}: {type(exc).__name__}: {exc}", retry_after=None)
+        return
+    try:
+        message_id = mailer.send(message)
+    except Exception as exc:  # noqa: BLE001 - whatever SMTP raised, this row only; retried unless permanent
+        retry_after = None if is_permanent(exc) else retry_delay(item.attempts)
+        _failed(database, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report,
+                error=f"cannot send: {type(exc).__name__}: {exc}", retry_after=retry_after)
+        return
+    with database.transaction() as session:
+        mark_sent(session, item.id, message_id=message_id, now=clock.now())
+    report.sent += 1
+
+
+def _failed(database: Database, item: _Claimed, *, worker: str, clock: Clock, max_attempts: int,
+            report: DeliveryReport, error: str, retry_after: timedelta | None) -> None:
+    with database.transaction() as session:
+        status = mark_failed(session, item.id, worker=worker, error=error, now=clock.now(), retry_after=retry_after,
+                             max_attempts=max_attempts)
+    if status == "failed":
+        report.failed += 1
+        log.warning("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, error)
+    elif status == "pending":
+        report.retried += 1
+        log.info("notification %s will be retried: %s", item.id, error)

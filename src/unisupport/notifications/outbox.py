@@ -1,0 +1,239 @@
+"""The notification outbox, storage side: queue, hold, claim, settle.
+
+**Queued with the change it announces.** ``enqueue`` only adds and flushes, inside
+the caller's transaction: a notification exists exactly when the change that
+caused it was committed. The ``dedupe_key`` is unique and the insert is
+``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` on both databases, so the same
+notification queued twice (a watcher run repeated, two watchers racing) is one row,
+and a concurrent duplicate never raises.
+
+**Held.** A row waits until ``not_before``. Customer notifications about
+business-hours incidents (severity B and C, R-SEV-3/R-SEV-4) are held until the
+site's next opening (``customer_not_before``), and the row remembers the site
+(``business_hours_site_id``): when a worker claims it outside that site's hours —
+a retry, or a backlog after the worker was down overnight — it is put back until the
+next opening instead of being sent. No reminder is e-mailed at midnight
+(the failure of Zammad #4432).
+
+**Claimed, then sent, then settled: at least once, recognisably the same.** A worker
+claims due rows in one short transaction (``status = sending``, ``claimed_by``,
+``claimed_at``; on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent
+workers take disjoint rows; on SQLite every transaction is ``BEGIN IMMEDIATE``, so
+claims are serialised — SQLite deployments run one worker all the same), commits
+the claim, sends over SMTP, and records the outcome in another short transaction.
+
+The SMTP exchange and the database commit cannot be one atomic step. If the worker
+dies after the server accepted the message (its reply to DATA) and before
+``mark_sent`` commits, the row stays ``sending``; once its claim is older than the
+lease, another worker takes it over and sends it again. Delivery is therefore
+*at least once*, and the duplicate window is only that gap between the acceptance of
+DATA and the commit of ``mark_sent`` (milliseconds, unless the worker crashes or
+loses the database right then). Every send of a row carries the same Message-ID,
+derived from the row (``message_id_for``: ``<outbox-42.1796035500@example.com>``),
+so a re-send is the same message to the receiving side: mail stores and clients
+that de-duplicate by Message-ID (Gmail, Exchange/Outlook, IMAP clients) show it
+once, and a human sees one thread entry. We chose this over "at most once"
+(marking sent before sending), which would silently lose a breach notification
+whenever a worker dies mid-send: a duplicate alert is a nuisance, a lost one is a
+missed escalation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from unisupport.errors import InvalidInput
+from unisupport.notifications.mailer import has_template, mail_domain
+from unisupport.notifications.wording import LANGUAGES
+from unisupport.services.customers import site_calendar
+from unisupport.sla.calendar import Calendar
+from unisupport.storage.tables import OutboxRow, SiteRow
+
+LEASE_SECONDS = 600  # a claim older than this is a crashed worker's; longer than any batch takes to send
+MAX_ATTEMPTS = 8  # sends tried before a row is failed: about two hours of backoff
+RETRY_BASE = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=1)
+ERROR_LENGTH = 2000
+
+
+def customer_not_before(calendar: Calendar, at: datetime) -> datetime:
+    """When a customer notification about a business-hours incident may go out:
+    ``at`` itself while the site is open, else the site's next opening (a breach at
+    23:00 on a Friday in Paris is told on Monday at 09:00)."""
+    return calendar.next_opening(at)
+
+
+def message_id_for(outbox_id: int, created_at: datetime, mail_from: str) -> str:
+    """The Message-ID of every send of one outbox row. Stable across re-sends (it
+    depends on the row only), and unique across databases in practice: the creation
+    second tells apart two rows numbered 42 in two databases (staging and production,
+    or before and after a restore), which a receiving side would otherwise merge."""
+    return f"<outbox-{outbox_id}.{int(created_at.timestamp())}@{mail_domain(mail_from)}>"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the ``attempts``-th failed send: 1, 2, 4, 8 … minutes, at most an hour."""
+    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
+
+
+def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise InvalidInput("the payload is a mapping of field names to strings and numbers", field="payload")
+    for key, value in payload.items():
+        if not isinstance(key, str):
+            raise InvalidInput(f"payload field names are strings, not {key!r}", field="payload")
+        if value is not None and not isinstance(value, (str, int, float)):
+            hint = " (give instants as ISO strings with an offset)" if isinstance(value, datetime) else ""
+            raise InvalidInput(f"payload field {key!r} is a {type(value).__name__}: strings and numbers only{hint}",
+                               field=f"payload.{key}")
+    return dict(payload)
+
+
+def _check_recipient(recipient: str) -> str:
+    local, at, domain = recipient.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() or c in "<>,;" for c in recipient):
+        raise InvalidInput(f"{recipient!r} is not an e-mail address", field="recipient")
+    return recipient
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    recipient: str,
+    language: str,
+    subject_type: str,
+    subject_id: int,
+    payload: Mapping[str, Any],
+    dedupe_key: str,
+    not_before: datetime,
+    customer_id: int | None,
+    now: datetime,
+    business_hours_site_id: int | None = None,
+) -> OutboxRow | None:
+    """Queue a notification in the caller's transaction; None when one with this
+    ``dedupe_key`` is already queued (whatever its status). ``business_hours_site_id``
+    keeps every send attempt inside that site's business hours (customer
+    notifications about business-hours incidents; pair it with
+    ``not_before=customer_not_before(calendar, now)``)."""
+    if language not in LANGUAGES:
+        raise InvalidInput(f"notifications are written in {' or '.join(LANGUAGES)}, not {language!r}", field="language")
+    if not has_template(kind, language):
+        raise InvalidInput(f"no {language} template for notifications of kind {kind!r}", field="kind")
+    if not dedupe_key:
+        raise InvalidInput("a notification needs a dedupe key", field="dedupe_key")
+    values = {
+        "customer_id": customer_id, "kind": kind, "recipient": _check_recipient(recipient), "language": language,
+        "subject_type": subject_type, "subject_id": subject_id, "payload": _check_payload(payload),
+        "dedupe_key": dedupe_key, "not_before": not_before, "business_hours_site_id": business_hours_site_id,
+        "status": "pending", "attempts": 0, "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxRow).values(**values)
+        .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+        .returning(OutboxRow.id)
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    return None if new_id is None else session.get(OutboxRow, new_id)
+
+
+def claim(
+    session: Session,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int = 100,
+    lease_seconds: int = LEASE_SECONDS,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[OutboxRow]:
+    """Take up to ``limit`` rows to send: pending rows due by ``now``, and rows whose
+    claim is older than the lease (their worker died). They become ``sending`` under
+    ``worker``; the caller commits this before sending, so no two workers hold the
+    same row. Rows held to a site's business hours that come up while the site is
+    closed are put back until its next opening instead; abandoned rows that used up
+    their attempts are failed."""
+    stale = now - timedelta(seconds=lease_seconds)
+    due = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
+    abandoned = and_(OutboxRow.status == "sending", OutboxRow.claimed_at < stale)
+    rows = session.scalars(
+        select(OutboxRow).where(or_(due, abandoned))
+        .order_by(OutboxRow.not_before, OutboxRow.id)
+        .limit(limit)
+        # PostgreSQL: rows another worker is claiming are skipped, not waited for.
+        # SQLite renders no FOR UPDATE; BEGIN IMMEDIATE already serialises claims.
+        .with_for_update(skip_locked=True)
+    ).all()
+    calendars: dict[int, Calendar] = {}
+    claimed = []
+    for row in rows:
+        if row.status == "sending" and row.attempts >= max_attempts:
+            row.status = "failed"
+            row.last_error = _clip(f"worker {row.claimed_by} was lost while sending, {row.attempts} attempts in all")
+            continue
+        site_id = row.business_hours_site_id
+        if site_id is not None:
+            if site_id not in calendars:
+                calendars[site_id] = site_calendar(session.get_one(SiteRow, site_id))
+            if not calendars[site_id].is_open(now):
+                row.status, row.claimed_by, row.claimed_at = "pending", None, None
+                row.not_before = calendars[site_id].next_opening(now)
+                continue
+        row.status, row.claimed_by, row.claimed_at = "sending", worker, now
+        row.attempts += 1
+        claimed.append(row)
+    session.flush()
+    return claimed
+
+
+def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetime) -> bool:
+    """Record a send the SMTP server accepted. Applies whoever holds the claim now
+    (the mail went out either way); False when the row was already sent."""
+    result = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id, OutboxRow.status != "sent")
+        .values(status="sent", sent_at=now, message_id=message_id, last_error=None)
+    )
+    return result.rowcount == 1
+
+
+def mark_failed(
+    session: Session,
+    outbox_id: int,
+    *,
+    worker: str,
+    error: str,
+    now: datetime,
+    retry_after: timedelta | None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> str | None:
+    """Record a failed send by ``worker``: back to ``pending`` until ``now +
+    retry_after``, or ``failed`` when ``retry_after`` is None (a permanent error:
+    bad template, recipient refused) or the attempts are used up. Returns the new
+    status, or None when ``worker`` no longer holds the claim (its lease ran out and
+    another worker took the row over: that one decides)."""
+    row = session.get(OutboxRow, outbox_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != "sending" or row.claimed_by != worker:
+        return None
+    row.last_error = _clip(error)
+    if retry_after is None or row.attempts >= max_attempts:
+        row.status = "failed"
+    else:
+        if retry_after <= timedelta(0):
+            raise ValueError("a retry waits a positive delay")
+        row.status, row.claimed_by, row.claimed_at = "pending", None, None
+        row.not_before = now + retry_after
+    session.flush()
+    return row.status
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"

@@ -1,0 +1,160 @@
+"""Incidents, their communications, timeline, assignments, RCA requests and
+post-incident reviews (R-INC-*, R-SEV-*, R-SLA-*, R-RCA-*, R-PIR-1), and the
+idempotency keys of API creations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unisupport.storage.base import Base, Document, UTCDateTime
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # The watcher's queries: open incidents by due instant.
+        Index("ix_incidents_watch_due", "status", "first_response_due"),
+        Index("ix_incidents_watch_warn", "status", "first_response_warn_at"),
+        Index("ix_incidents_customer_status", "customer_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    opened_by: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(16))
+    product: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    business_impact: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    tenant: Mapped[str | None] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(1))
+    highest_severity: Mapped[str] = mapped_column(String(1))
+    production_impact: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))  # open, mitigated, closed
+    team: Mapped[str] = mapped_column(String(64))
+    routing: Mapped[dict] = mapped_column(Document)
+    explanation: Mapped[dict] = mapped_column(Document)  # the resolver's, for the current target
+    plan: Mapped[str] = mapped_column(String(64))
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    coverage: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    target_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_warn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    critical_resource_due: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Azure Events Sev 1
+    critical_resource_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CommunicationRow(Base):
+    __tablename__ = "incident_communications"
+    __table_args__ = (Index("ix_incident_communications_pending", "answered_at", "missed_at", "customer_response_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    medium: Mapped[str] = mapped_column(String(16))
+    automated: Mapped[bool] = mapped_column(Boolean)
+    author: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())  # when it happened
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when it was recorded
+    body: Mapped[str] = mapped_column(Text)
+    first_response: Mapped[bool] = mapped_column(Boolean)
+    requests_customer_action: Mapped[bool] = mapped_column(Boolean)
+    customer_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IncidentEventRow(Base):
+    """The incident's timeline and audit trail: every change with actor, time,
+    before/after, reason and rule."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(48))
+    before: Mapped[dict | None] = mapped_column(Document)
+    after: Mapped[dict | None] = mapped_column(Document)
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str | None] = mapped_column(String(16))
+
+
+class AssignmentRow(Base):
+    __tablename__ = "incident_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    role: Mapped[str] = mapped_column(String(48))  # engineer, incident-manager, eim, senior-incident-manager …
+    person: Mapped[str | None] = mapped_column(String(254))  # a user's e-mail, once someone is named
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    rule: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RcaRequestRow(Base):
+    __tablename__ = "rca_requests"
+    __table_args__ = (UniqueConstraint("incident_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(String(254))
+    rule: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # requested, delivered
+
+
+class PostIncidentReviewRow(Base):
+    __tablename__ = "post_incident_reviews"
+    __table_args__ = (UniqueConstraint("incident_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # to-schedule, held
+    # R-PIR-1: with the customer, the CSAM and the account team.
+    went_well: Mapped[str | None] = mapped_column(Text)
+    to_improve: Mapped[str | None] = mapped_column(Text)
+    recommendations: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyKeyRow(Base):
+    """A POST's Idempotency-Key and its first answer: a retry gets that answer back
+    and creates nothing."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(254))
+    key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(Document)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
