@@ -13,6 +13,8 @@ from unisupport.errors import InvalidInput
 
 DATABASE_URL = "UNISUPPORT_DATABASE_URL"
 DATA_DIR = "UNISUPPORT_DATA_DIR"
+WARN_SHARE = "UNISUPPORT_WARN_SHARE"
+CRITICAL_MINUTES = "UNISUPPORT_CRITICAL_CUSTOMER_MINUTES"
 SMTP_URL = "UNISUPPORT_SMTP_URL"
 MAIL_FROM = "UNISUPPORT_MAIL_FROM"
 DEFAULT_MAIL_FROM = "unisupport@localhost"
@@ -66,6 +68,8 @@ class Settings:
     data_dir: Path
     smtp_url: str = ""  # empty: mail is disabled
     mail_from: str = DEFAULT_MAIL_FROM
+    warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
+    critical_customer_minutes: int = 60  # UNISUPPORT_CRITICAL_CUSTOMER_MINUTES: R-SLA-4 at Sev 1/A
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -81,4 +85,24 @@ class Settings:
         if smtp_url:
             smtp_endpoint(smtp_url)
         mail_from = _mail_from((env.get(MAIL_FROM) or DEFAULT_MAIL_FROM).strip())
-        return cls(database_url=url, data_dir=data_dir, smtp_url=smtp_url, mail_from=mail_from)
+        share = _number(env, WARN_SHARE, "0.75", float)
+        if not 0 < share < 1:
+            raise InvalidInput(f"{share} is not a share between 0 and 1 (such as 0.75)", field=WARN_SHARE)
+        minutes = _number(env, CRITICAL_MINUTES, "60", int)
+        if not 1 <= minutes <= 24 * 60:
+            raise InvalidInput(f"{minutes} is not a number of minutes between 1 and 1440", field=CRITICAL_MINUTES)
+        return cls(database_url=url, data_dir=data_dir, smtp_url=smtp_url, mail_from=mail_from,
+                   warn_share=share, critical_customer_minutes=minutes)
+
+    def incident_settings(self):  # -> services.incidents.IncidentSettings
+        from unisupport.services.incidents import IncidentSettings
+
+        return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
+
+
+def _number(env: dict[str, str], name: str, default: str, kind: type):
+    raw = (env.get(name) or default).strip()
+    try:
+        return kind(raw)
+    except ValueError:
+        raise InvalidInput(f"{raw!r} is not a {'whole ' if kind is int else ''}number", field=name) from None

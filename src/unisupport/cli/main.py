@@ -21,8 +21,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import booking, catalog, demo, mission_critical, order, sla
-    from unisupport.cli import user
+    from unisupport.cli import booking, catalog, demo, mission_critical, order, server, sla, user
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -34,6 +33,8 @@ def _register() -> None:
     app.add_typer(user.users, name="user")
     app.add_typer(user.tokens, name="token")
     app.command("demo")(demo.demo)
+    app.command("serve")(server.serve)
+    app.command("worker")(server.worker)
 
 
 _register()

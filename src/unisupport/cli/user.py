@@ -44,7 +44,7 @@ def create(
     customer: str | None = typer.Option(None, "--customer", help="Customer code (customer roles only)."),
     contact: str | None = typer.Option(None, "--contact", help="The designated contact this user is (default: --email; R-ORD-4)."),
     language: str = typer.Option("en", "--language", help="en or fr."),
-    team: list[str] = typer.Option([], "--team", help="Team code (repeatable)."),
+    team: list[str] | None = typer.Option(None, "--team", help="Team code (repeatable)."),  # noqa: B008 (typer)
     password_stdin: bool = PASSWORD_STDIN,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -53,7 +53,7 @@ def create(
     with transaction() as session:
         user = service.create_user(
             session, email=email, name=name, role=role, customer_code=customer, contact_email=contact,
-            language=language, password=password, teams=team, actor=actor(), now=now(),
+            language=language, password=password, teams=team or (), actor=actor(), now=now(),
         )
         result = service.describe_user(session, user)
     if as_json:

@@ -31,6 +31,7 @@ from unisupport.mission_critical.azure_event import post_event_summary
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.customers import site_calendar
+from unisupport.services.incident_notifications import acknowledge
 from unisupport.services.mission_critical import event_plan, events
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Holding, explain
@@ -242,6 +243,7 @@ def open_incident(session: Session, principal: Principal, data: IncidentIn, *, n
                                  automated=True, author="system", at=opened_at, logged_at=now, body=ACKNOWLEDGEMENT,
                                  first_response=False, requests_customer_action=False))
     session.flush()
+    acknowledge(session, incident, now=now)
     return incident
 
 

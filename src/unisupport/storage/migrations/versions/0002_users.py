@@ -9,8 +9,9 @@ Revises: 0001
 Create Date: 2026-11-30 09:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import unisupport.storage.base
 
 revision = '0002_users'

@@ -1,0 +1,55 @@
+"""The application: routes, error rendering, health checks, and the factory that
+``unisupport serve`` (uvicorn) and the tests use. Nothing another process needs is
+kept in memory: every request reads and writes the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from unisupport import __version__
+from unisupport.api import incidents, orders, problems, sla
+from unisupport.clock import Clock, SystemClock
+from unisupport.services.incidents import IncidentSettings
+from unisupport.settings import Settings
+from unisupport.storage.database import Database
+
+DESCRIPTION = """Enterprise support contracts and incidents with explainable first-response targets.
+
+Authenticate with `Authorization: Bearer <token>` (`unisupport token create --user EMAIL`).
+Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (`rule`) of
+`RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+
+
+def create_app(database: Database, *, clock: Clock | None = None, incident_settings: IncidentSettings | None = None,
+               extra_routers: list[Any] | None = None) -> FastAPI:
+    app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
+    app.state.database = database
+    app.state.clock = clock or SystemClock()
+    app.state.incident_settings = incident_settings or IncidentSettings()
+    problems.install(app)
+
+    @app.get("/healthz", tags=["health"], summary="The process is up (no database)")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database is reachable")
+    def readyz() -> JSONResponse:
+        if database.ping():
+            return JSONResponse({"status": "ready"})
+        return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
+
+    for module in (incidents, orders, sla):
+        app.include_router(module.router)
+    for router in extra_routers or ():
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn workers call (``unisupport serve --workers N``): each
+    worker builds its own engine from the environment; migrations ran before."""
+    settings = Settings.from_env()
+    return create_app(Database.from_settings(settings, migrate_now=False), incident_settings=settings.incident_settings())

@@ -1,0 +1,129 @@
+"""``/api/v1/incidents``: open, read, work and close incidents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AwareDatetime
+
+from unisupport.api.unit import bearer, etag, if_match, remember, replay, unit
+from unisupport.incidents.requests import ClosureIn, CommunicationIn, IncidentIn, MitigationIn, RcaIn, SeverityChangeIn
+from unisupport.services import incidents as svc
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _view(u, incident) -> dict[str, Any]:
+    return svc.incident_view(u.session, incident, now=u.now)
+
+
+def _settings(request: Request) -> svc.IncidentSettings:
+    return request.app.state.incident_settings
+
+
+@router.post("", status_code=201, summary="Open an incident",
+             description="Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the automatic roles.")
+def open_incident(request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+    with unit(request, credentials) as u:
+        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        if replayed:
+            return replayed
+        incident = svc.open_incident(u.session, u.principal, data, now=u.now, settings=_settings(request))
+        body = _view(u, incident)
+        remember(u, key, "POST", request.url.path, digest, 201, body)
+    return JSONResponse(body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"})
+
+
+@router.get("", summary="List incidents (newest first, cursor pagination)")
+def list_incidents(
+    request: Request, credentials: Credentials,
+    status: Annotated[str | None, Query(pattern="^(open|mitigated|closed)$")] = None,
+    severity: Annotated[str | None, Query(pattern="^[1ABCabc]$")] = None,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    breached: bool | None = None,
+    due_before: AwareDatetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        rows, next_cursor = svc.list_incidents(u.session, u.principal, svc.IncidentFilter(status, severity, customer, team, breached, due_before),
+                                               now=u.now, cursor=cursor, limit=limit)
+        return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get("/{incident_id}", summary="One incident, with its target and why")
+def get_incident(request: Request, incident_id: RecordId, credentials: Credentials, response: Response) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        body = _view(u, svc.get_incident(u.session, u.principal, incident_id))
+    response.headers["ETag"] = etag(body["version"])
+    return body
+
+
+def _mutation(request: Request, credentials, incident_id: RecordId, action) -> JSONResponse:
+    expected = if_match(request)
+    with unit(request, credentials) as u:
+        result = action(u, expected)
+        incident = svc.get_incident(u.session, u.principal, incident_id)
+        body = {"incident": _view(u, incident)} | (result or {})
+    return JSONResponse(body, headers={"ETag": etag(body["incident"]["version"])})
+
+
+@router.post("/{incident_id}/communications", summary="Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first response (R-SEV-2)")
+def add_communication(request: Request, incident_id: RecordId, data: CommunicationIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        row = svc.add_communication(u.session, u.principal, incident_id, data, now=u.now, settings=_settings(request), expected_version=expected)
+        incident = svc.get_incident(u.session, u.principal, incident_id)
+        return {"communication": svc.communication_view(row, svc.calendar_of(u.session, incident))}
+    return _mutation(request, credentials, incident_id, act)
+
+
+@router.get("/{incident_id}/communications", summary="Communications, oldest first")
+def list_communications(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        incident = svc.get_incident(u.session, u.principal, incident_id)
+        calendar = svc.calendar_of(u.session, incident)
+        return [svc.communication_view(c, calendar) for c in svc.communications(u.session, incident)]
+
+
+@router.post("/{incident_id}/severity", summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.")
+def change_severity(request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials) -> JSONResponse:
+    return _mutation(request, credentials, incident_id,
+                     lambda u, expected: svc.change_severity(u.session, u.principal, incident_id, data, now=u.now,
+                                                             settings=_settings(request), expected_version=expected) and None)
+
+
+@router.post("/{incident_id}/mitigation", summary="Record the mitigation")
+def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, credentials: Credentials) -> JSONResponse:
+    return _mutation(request, credentials, incident_id,
+                     lambda u, expected: svc.mitigate(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None)
+
+
+@router.post("/{incident_id}/closure", summary="Close (a UER Sev 1 gets its post-incident review, R-PIR-1)")
+def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials: Credentials) -> JSONResponse:
+    return _mutation(request, credentials, incident_id,
+                     lambda u, expected: svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None)
+
+
+@router.post("/{incident_id}/rca", summary="Request a root cause analysis (R-RCA-1 before closure; MCSAP R-RCA-2 until 7 days after)")
+def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        row = svc.request_rca(u.session, u.principal, incident_id, now=u.now, note=data.note)
+        return {"rca": {"rule": row.rule, "due": row.due_at.isoformat() if row.due_at else None, "status": row.status}}
+    return _mutation(request, credentials, incident_id, act)
+
+
+@router.get("/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule")
+def events(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        incident = svc.get_incident(u.session, u.principal, incident_id)
+        calendar = svc.calendar_of(u.session, incident)
+        return [svc.event_view(e, calendar) for e in svc.timeline(u.session, u.principal, incident_id)]
+
+

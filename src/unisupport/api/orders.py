@@ -1,0 +1,253 @@
+"""``/api/v1/customers``, ``/api/v1/orders`` and ``/api/v1/bookings``: contracts,
+what they hold, and the proactive services booked against them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Body, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from unisupport.access import Principal, Role
+from unisupport.api.unit import bearer, remember, replay, unit
+from unisupport.errors import NotFound
+from unisupport.orders.validation import validate_order
+from unisupport.refusal import Refused
+from unisupport.services import bookings, ledger
+from unisupport.services.audit import record_event
+from unisupport.services.orders import import_order, versions
+from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
+
+router = APIRouter(prefix="/api/v1", tags=["contracts"])
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
+BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
+
+
+def _scoped(query, column, principal: Principal):
+    scope = principal.customer_scope
+    return query if scope is None else query.where(column.in_(scope))
+
+
+def _order(u, number: str) -> OrderRow:
+    row = u.session.scalar(_scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal))
+    if row is None:
+        raise NotFound(f"no order {number!r}", field="number")
+    return row
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+
+
+def _customer_view(c: CustomerRow) -> dict[str, Any]:
+    return {"id": c.id, "code": c.code, "name": c.name, "created_at": c.created_at.isoformat()}
+
+
+@router.post("/customers", status_code=201, tags=["customers"], summary="Create a customer (admin)")
+def create_customer(request: Request, data: CustomerIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+    with unit(request, credentials) as u:
+        u.principal.require(Role.ADMIN, action="create customers")
+        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump())
+        if replayed:
+            return replayed
+        if u.session.scalar(select(CustomerRow).where(CustomerRow.code == data.code)) is not None:
+            raise Refused(f"customer {data.code!r} already exists", rule="R-ORD-1", field="code")
+        row = CustomerRow(code=data.code, name=data.name, created_at=u.now)
+        u.session.add(row)
+        u.session.flush()
+        record_event(u.session, customer_id=row.id, subject_type="customer", subject_id=row.id, tag="customer:create",
+                     actor=u.principal.email, at=u.now, after={"code": row.code, "name": row.name})
+        body = _customer_view(row)
+        remember(u, key, "POST", request.url.path, digest, 201, body)
+    return JSONResponse(body, status_code=201)
+
+
+@router.get("/customers", tags=["customers"], summary="Customers you may see")
+def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        rows = u.session.scalars(_scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)).all()
+        return [_customer_view(c) for c in rows]
+
+
+@router.post("/orders", tags=["orders"], summary="Create or amend an order from its document (same schema and checks as `order validate`)",
+             responses={201: {"description": "created"}, 200: {"description": "amended or unchanged"}})
+def post_order(request: Request, credentials: Credentials, document: Annotated[dict[str, Any], Body(description="The order file as JSON (docs/order-file.md).")],
+               key: IdempotencyKey = None, reason: Annotated[str | None, Query(max_length=500)] = None) -> JSONResponse:
+    with unit(request, credentials) as u:
+        u.principal.require(Role.ADMIN, action="import orders")
+        replayed, digest = replay(u, key, "POST", request.url.path, document)
+        if replayed:
+            return replayed
+        result = import_order(u.session, document, actor=u.principal.email, now=u.now, reason=reason)
+        status = 201 if result.outcome == "created" else 200
+        body = result.to_dict()
+        remember(u, key, "POST", request.url.path, digest, status, body)
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/orders/validation", tags=["orders"], summary="Validate an order document without importing it")
+def validate(request: Request, credentials: Credentials, document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    with unit(request, credentials):
+        violations = validate_order(document)
+    return {"valid": not any(v.severity == "error" for v in violations), "violations": [v.to_dict() for v in violations]}
+
+
+def _order_view(row: OrderRow) -> dict[str, Any]:
+    return {"number": row.number, "status": row.status, "currency": row.currency, "price_list": row.price_list,
+            "term": {"start": row.term_start.isoformat(), "end": row.term_end.isoformat()},
+            "executed_on": row.executed_on.isoformat() if row.executed_on else None, "version": row.version}
+
+
+@router.get("/orders", tags=["orders"], summary="Orders you may see")
+def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read orders")
+        return [_order_view(r) for r in u.session.scalars(_scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number))]
+
+
+@router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
+def get_order(request: Request, number: str, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read orders")
+        row = _order(u, number)
+        history = versions(u.session, row)
+        return _order_view(row) | {"document": history[-1].document, "history": [
+            {"version": v.version, "at": v.at.isoformat(), "actor": v.actor, "reason": v.reason, "changes": v.changes} for v in history]}
+
+
+@router.get("/orders/{number}/balances", tags=["orders"], summary="Balances of every account, derived from the append-only ledger")
+def get_balances(request: Request, number: str, credentials: Credentials,
+                 entries: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read balances")
+        row = _order(u, number)
+        body: dict[str, Any] = {"order": number, "balances": [b.to_dict() for b in ledger.balances(u.session, customer_id=row.customer_id, order_id=row.id)]}
+        if entries:
+            body["entries"] = [
+                {"id": e.id, "account": k, "kind": e.kind, "amount": str(e.amount), "unit": e.unit, "balance_after": str(e.balance_after),
+                 "rule": e.rule, "reason": e.reason, "actor": e.actor, "at": e.at.isoformat(), "correlation": e.correlation}
+                for e, k in ledger.entries(u.session, customer_id=row.customer_id, order_id=row.id, limit=limit)]
+        return body
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    service: str = Field(max_length=64)
+    scheduled_on: date
+    funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
+    unit: str | None = Field(default=None, max_length=32)
+    quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    line: str | None = Field(default=None, max_length=64)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    attendees: int | None = Field(default=None, ge=1, le=10000)
+    minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
+    override_reason: str | None = Field(default=None, max_length=500)
+
+    def request(self) -> bookings.BookingRequest:
+        return bookings.BookingRequest(**self.model_dump())
+
+
+class CancellationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expected_fee: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation).")
+    by_provider: bool = False
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/bookings/quote", tags=["bookings"], summary="Price and check a booking without making it")
+def quote_booking(request: Request, data: BookingIn, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*BOOKERS, action="book services")
+        _check_order_scope(u, data.order)
+        return bookings.quote(u.session, data.request(), now=u.now, provider=u.principal.role.is_provider, customer_id=_one_customer(u)).to_dict()
+
+
+def _one_customer(u) -> int | None:
+    """Customer users act within their customer; CSAMs are checked on the order."""
+    return u.principal.customer_id if u.principal.role.is_customer else None
+
+
+def _check_order_scope(u, number: str) -> None:
+    _order(u, number)  # NotFound outside the principal's customers
+
+
+@router.post("/bookings", status_code=201, tags=["bookings"], summary="Book a proactive service (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)")
+def create_booking(request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+    with unit(request, credentials) as u:
+        u.principal.require(*BOOKERS, action="book services")
+        _check_order_scope(u, data.order)
+        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        if replayed:
+            return replayed
+        row = bookings.create_booking(u.session, data.request(), actor=u.principal.email, provider=u.principal.role.is_provider,
+                                      now=u.now, customer_id=_one_customer(u))
+        body = bookings.booking_dict(row)
+        remember(u, key, "POST", request.url.path, digest, 201, body)
+    return JSONResponse(body, status_code=201)
+
+
+def _booking(u, booking_id: int):
+    row = bookings.get_booking(u.session, booking_id)
+    if not u.principal.sees(row.customer_id):
+        raise NotFound(f"no booking {booking_id}", field="booking")
+    return row
+
+
+@router.get("/bookings", tags=["bookings"], summary="Bookings you may see")
+def list_bookings(request: Request, credentials: Credentials, order: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read bookings")
+        rows = bookings.list_bookings(u.session, order=order)
+        return [bookings.booking_dict(b) for b in rows if u.principal.sees(b.customer_id)]
+
+
+@router.get("/bookings/{booking_id}", tags=["bookings"])
+def get_booking(request: Request, booking_id: RecordId, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read bookings")
+        return bookings.booking_dict(_booking(u, booking_id))
+
+
+@router.get("/bookings/{booking_id}/cancellation", tags=["bookings"], summary="The fee a cancellation would cost now (R-BOOK-1), before confirming")
+def cancellation_quote(request: Request, booking_id: RecordId, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*BOOKERS, action="cancel bookings")
+        row = _booking(u, booking_id)
+        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict()
+
+
+@router.post("/bookings/{booking_id}/cancellation", tags=["bookings"], summary="Cancel: refund and fee are ledger entries")
+def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*BOOKERS, action="cancel bookings")
+        if data.by_provider:
+            u.principal.require(Role.ADMIN, Role.CSAM, action="cancel as the provider")
+        row = _booking(u, booking_id)
+        result = bookings.cancel_booking(u.session, row.id, actor=u.principal.email, now=u.now, by_provider=data.by_provider,
+                                         reason=data.reason, expected_fee=data.expected_fee)
+        return result.to_dict() | {"booking": bookings.booking_dict(row)}
+
+
+@router.get("/audit", tags=["audit"], summary="Audit events of a subject (order, booking, contact, user, customer …)")
+def audit(request: Request, credentials: Credentials, subject_type: Annotated[str, Query(max_length=32)],
+          subject_id: Annotated[int, Query(ge=1, le=2**31 - 1)], limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    with unit(request, credentials) as u:
+        u.principal.require(Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail")
+        query = _scoped(select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
+                        AuditEvent.customer_id, u.principal).order_by(AuditEvent.id).limit(limit)
+        return [{"id": e.id, "tag": e.tag, "actor": e.actor, "at": e.at.isoformat(), "before": e.before, "after": e.after,
+                 "reason": e.reason, "rule": e.rule} for e in u.session.scalars(query)]

@@ -1,0 +1,88 @@
+"""One request, one transaction, one principal.
+
+Endpoints do ``with unit(request, credentials) as u:`` and work with ``u.session``,
+``u.principal`` and ``u.now``: the transaction commits when the block ends normally
+and rolls back on any error, before the response is sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from unisupport.access import Principal
+from unisupport.api.problems import Unauthorized
+from unisupport.errors import InvalidInput
+from unisupport.services.users import principal_for_token
+from unisupport.storage.tables import IdempotencyKeyRow
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `unisupport token create --user EMAIL`.")
+
+
+@dataclass
+class Unit:
+    session: Session
+    principal: Principal
+    now: datetime
+
+
+@contextmanager
+def unit(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Iterator[Unit]:
+    state = request.app.state
+    now = state.clock.now()
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    with state.database.transaction() as session:
+        principal = principal_for_token(session, credentials.credentials, now=now)
+        if principal is None:
+            raise Unauthorized("unknown, revoked or inactive token")
+        yield Unit(session, principal, now)
+
+
+def if_match(request: Request) -> int | None:
+    """The version an update is based on, from ``If-Match: "3"`` (weak tags too)."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    try:
+        return int(tag)
+    except ValueError:
+        raise InvalidInput(f"If-Match {header!r} is not an ETag of this API", field="If-Match") from None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple[JSONResponse | None, str]:
+    """A retry of a creation with the same ``Idempotency-Key`` gets the first answer
+    back and creates nothing. Reusing a key for another request is refused."""
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    if not key:
+        return None, digest
+    if len(key) > 200:
+        raise InvalidInput("an Idempotency-Key has at most 200 characters", field="Idempotency-Key")
+    row = u.session.scalar(select(IdempotencyKeyRow).where(IdempotencyKeyRow.principal == u.principal.email, IdempotencyKeyRow.key == key))
+    if row is None:
+        return None, digest
+    if (row.method, row.path, row.request_hash) != (method, path, digest):
+        raise InvalidInput("this Idempotency-Key was used for another request", field="Idempotency-Key")
+    return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}), digest
+
+
+def remember(u: Unit, key: str | None, method: str, path: str, digest: str, status: int, response: Any) -> None:
+    if key:
+        u.session.add(IdempotencyKeyRow(principal=u.principal.email, key=key, method=method, path=path, request_hash=digest,
+                                        status_code=status, response=json.loads(json.dumps(response, default=str)), created_at=u.now))
+        u.session.flush()

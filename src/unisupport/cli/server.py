@@ -1,0 +1,89 @@
+"""``unisupport serve`` (the API, the main job) and ``unisupport worker`` (the SLA
+watcher and the mail sender)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import typer
+from rich.console import Console
+
+from unisupport.clock import SystemClock
+from unisupport.errors import InvalidInput
+from unisupport.settings import Settings
+from unisupport.storage.database import Database
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for every one)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."),
+    no_demo: bool = typer.Option(False, "--no-demo", help="Do not load the demo data set."),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo data set on PostgreSQL too."),
+) -> None:
+    """Serve the API (OpenAPI at /docs). Migrates the database first; on the default
+    SQLite database, loads the demo data and prints how to sign in."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    database = Database.from_settings(settings)  # migrates; a bad URL stops here with its name
+    console = Console(highlight=False)
+    sqlite = settings.database_url.startswith("sqlite")
+    if (sqlite and not no_demo) or demo:
+        from unisupport.demo import load
+
+        with database.transaction() as session:
+            result = load(session, now=SystemClock().now())
+        if result.created:
+            console.print("Demo data loaded. Sign in with any of these (password for the web pages: "
+                          f"[bold]{result.password}[/]); API tokens are shown once:")
+            for login in result.logins:
+                console.print(f"  {login.role:<22} {login.email:<32} token {login.token}")
+            console.print("Keep the tokens: they are stored hashed and cannot be shown again "
+                          "(`unisupport token create --user EMAIL` makes new ones).")
+        else:
+            console.print("Demo data already loaded (tokens were printed the first time; "
+                          "`unisupport token create --user admin@provider.example` makes a new one).")
+    with socket.socket() as probe:
+        if probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0:
+            raise InvalidInput(f"port {port} on {host} is already in use", field="--port")
+    console.print(f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database {_safe(settings.database_url)}")
+    database.engine.dispose()
+    uvicorn.run("unisupport.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="One pass, then exit."),
+    interval: float = typer.Option(15.0, "--interval", min=0.5, help="Seconds between passes."),
+    name: str = typer.Option(socket.gethostname(), "--name", help="This worker's name in the outbox claims."),
+) -> None:
+    """Watch SLA clocks (breaches, warnings, escalations, customer-side misses) and
+    send queued mail. Several workers may run against one PostgreSQL; on SQLite, one."""
+    from unisupport.notifications.delivery import deliver_pending
+    from unisupport.notifications.mailer import SmtpMailer
+    from unisupport.services.incident_notifications import queue
+    from unisupport.services.watcher import sweep
+
+    settings = Settings.from_env()
+    database = Database.from_settings(settings)
+    clock = SystemClock()
+    mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    console = Console(highlight=False)
+    if mailer is None:
+        console.print("UNISUPPORT_SMTP_URL is not set: notifications are queued, not sent.")
+    while True:
+        with database.transaction() as session:
+            report = sweep(session, now=clock.now(), queue=queue)
+        delivered = deliver_pending(database, mailer, worker=name, clock=clock) if mailer else None
+        if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed)):
+            console.print(f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else ""))
+        if once:
+            return
+        time.sleep(interval)

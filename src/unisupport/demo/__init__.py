@@ -1,0 +1,138 @@
+"""The demo data set that ``unisupport serve`` loads on a new SQLite database: the two
+example orders moved to the current year, users for every role, and open incidents
+of every severity, so that a newcomer can sign in and click through."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from unisupport.access import Principal, Role
+from unisupport.incidents.requests import CommunicationIn, IncidentIn
+from unisupport.incidents.routing import TEAMS
+from unisupport.orders.validation import read_order_document
+from unisupport.services import incidents
+from unisupport.services.orders import import_order
+from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user, principal_for_user, user_by_email
+from unisupport.storage.tables import CustomerRow, OrderRow, TeamRow
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "orders"
+PASSWORD = "demo-password-2026"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# email, name, role, customer, language, teams
+USERS = [
+    ("admin@provider.example", "Alex Admin", Role.ADMIN, None, "en", ()),
+    ("engineer@provider.example", "Eva Engineer", Role.ENGINEER, None, "fr", tuple(TEAMS)),
+    ("im@provider.example", "Ian Incident-Manager", Role.INCIDENT_MANAGER, None, "en", ()),
+    ("csam@provider.example", "Chloé CSAM", Role.CSAM, None, "fr", ()),
+    ("marie.dupont@contoso.example", "Marie Dupont", Role.SUPPORT_ADMINISTRATOR, "contoso", "fr", ()),
+    ("cloud-ops@contoso.example", "Cloud Ops", Role.REACTIVE_CONTACT, "contoso", "en", ()),
+    ("alex.kim@fabrikam.example", "Alex Kim", Role.SUPPORT_ADMINISTRATOR, "fabrikam", "en", ()),
+]
+
+
+@dataclass
+class DemoLogin:
+    email: str
+    role: str
+    token: str
+
+
+@dataclass
+class DemoResult:
+    created: bool
+    logins: list[DemoLogin] = field(default_factory=list)
+    password: str = PASSWORD
+
+
+def _shift(document: Any, years: int) -> Any:
+    """Every ISO date of an order document moved by ``years`` (29 February → 28)."""
+    if isinstance(document, dict):
+        return {k: _shift(v, years) for k, v in document.items()}
+    if isinstance(document, list):
+        return [_shift(v, years) for v in document]
+    if isinstance(document, date):
+        document = document.isoformat()
+    if isinstance(document, str) and _DATE.match(document):
+        d = date.fromisoformat(document)
+        try:
+            return d.replace(year=d.year + years).isoformat()
+        except ValueError:
+            return d.replace(year=d.year + years, day=28).isoformat()
+    return document
+
+
+def _document(name: str, today: date) -> dict[str, Any]:
+    document = read_order_document(EXAMPLES / name)
+    years = today.year - date.fromisoformat(str(document["term"]["start"])).year
+    shifted = _shift(copy.deepcopy(document), years)
+    for event in shifted.get("events", []):
+        # An event in progress today, confirmed well ahead (R-EVT-2).
+        start = today - timedelta(days=1)
+        event.update(start=start.isoformat(), end=(start + timedelta(days=4)).isoformat(),
+                     confirmed_on=(start - timedelta(days=60)).isoformat())
+        if start < date.fromisoformat(shifted["term"]["start"]) or start + timedelta(days=4) > date.fromisoformat(shifted["term"]["end"]):
+            shifted["events"] = []
+    return shifted
+
+
+def load(session: Session, *, now: datetime) -> DemoResult:
+    """Load the demo once; later calls find it and change nothing."""
+    if session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso")) is not None:
+        return DemoResult(created=False)
+    today = now.date()
+    actor = "demo"
+    for name in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):
+        import_order(session, _document(name, today), actor=actor, now=now, reason="demo data")
+    for code, (en, _fr) in TEAMS.items():
+        if session.scalar(select(TeamRow).where(TeamRow.code == code)) is None:
+            create_team(session, code=code, name=en, actor=actor, now=now)
+    result = DemoResult(created=True)
+    for email, name, role, customer, language, teams in USERS:
+        create_user(session, email=email, name=name, role=role, customer_code=customer,
+                    contact_email=email if customer else None, language=language, password=PASSWORD, actor=actor, now=now)
+        for team in teams:
+            add_to_team(session, email=email, team_code=team, actor=actor, now=now)
+        if role is Role.CSAM:
+            assign_csam(session, email=email, customer_code="contoso", actor=actor, now=now)
+        token, _ = create_token(session, user_email=email, label="demo", actor=actor, now=now)
+        result.logins.append(DemoLogin(email, role.value, token))
+    _incidents(session, now=now)
+    return result
+
+
+def _principal(session: Session, email: str) -> Principal:
+    return principal_for_user(session, user_by_email(session, email).id)
+
+
+def _incidents(session: Session, *, now: datetime) -> None:
+    marie = _principal(session, "marie.dupont@contoso.example")
+    engineer = _principal(session, "engineer@provider.example")
+    admin = _principal(session, "admin@provider.example")
+    opened = [
+        ("1", "azure-sql-database", "paris", "Checkout database unreachable", "All online orders fail", 7, True),
+        ("A", "dynamics-365", "munich", "CRM very slow", "Sales cannot log calls", 20, True),
+        ("B", "exchange-online", "paris", "Shared mailbox not syncing", "Support team works from personal mailboxes", 90, False),
+        ("C", "sharepoint-online", "tokyo", "Search results out of date", "Minor inconvenience", 240, False),
+        ("B", "azure-storage", "paris", "Blob uploads intermittently fail", "Nightly exports retried by hand", 60 * 30, False),
+    ]
+    for severity, product, site, title, impact, minutes_ago, production in opened:
+        data = IncidentIn(order=None, site=site, contact="marie.dupont@contoso.example", channel="portal", product=product,
+                          severity=severity, title=title, business_impact=impact, production_impact=production,
+                          language="fr", opened_at=now - timedelta(minutes=minutes_ago))
+        incident = incidents.open_incident(session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now)
+        if severity == "C":
+            incidents.add_communication(session, engineer, incident.id, CommunicationIn(
+                medium="phone", body="Called Marie: index rebuild scheduled.", at=now - timedelta(minutes=200)), now=now)
+
+
+def _order_of(session: Session, principal: Principal) -> str:
+    return session.scalar(select(OrderRow.number).where(OrderRow.customer_id == principal.customer_id, OrderRow.status == "active"))

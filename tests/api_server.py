@@ -1,0 +1,96 @@
+"""A real API server for tests: uvicorn on a free loopback port, in a thread, on a
+fresh migrated database (SQLite or PostgreSQL), with a pinned clock, the two example
+orders and a user with a token for every role."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from unisupport.access import Role
+from unisupport.api.app import create_app
+from unisupport.clock import FixedClock
+from unisupport.incidents.routing import TEAMS
+from unisupport.orders.validation import read_order_document
+from unisupport.services.orders import import_order
+from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
+from unisupport.storage.database import Database, make_engine, migrate
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
+
+# name: (email, role, customer, contact email)
+PEOPLE = {
+    "admin": ("admin@provider.example", Role.ADMIN, None),
+    "engineer": ("engineer@provider.example", Role.ENGINEER, None),
+    "im": ("im@provider.example", Role.INCIDENT_MANAGER, None),
+    "csam": ("csam@provider.example", Role.CSAM, None),  # assigned to contoso
+    "csam_other": ("csam2@provider.example", Role.CSAM, None),  # assigned to fabrikam
+    "contoso_admin": ("marie.dupont@contoso.example", Role.SUPPORT_ADMINISTRATOR, "contoso"),
+    "contoso_contact": ("cloud-ops@contoso.example", Role.REACTIVE_CONTACT, "contoso"),
+    "fabrikam_admin": ("alex.kim@fabrikam.example", Role.SUPPORT_ADMINISTRATOR, "fabrikam"),
+}
+
+
+@dataclass
+class Server:
+    url: str
+    clock: FixedClock
+    database: Database
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, who: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Thread]:
+    engine = make_engine(url)
+    migrate(engine)
+    database = Database(engine)
+    clock = FixedClock(now)
+    setup = datetime(2026, 1, 1, tzinfo=UTC)
+    with database.transaction() as session:
+        for name in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):
+            import_order(session, read_order_document(EXAMPLES / name), actor="setup", now=setup)
+        for code, (en, _fr) in TEAMS.items():
+            create_team(session, code=code, name=en, actor="setup", now=setup)
+    server = Server(url="", clock=clock, database=database)
+    with database.transaction() as session:
+        for name, (email, role, customer) in PEOPLE.items():
+            create_user(session, email=email, name=name, role=role, customer_code=customer, contact_email=email if customer else None,
+                        language="en", password="correct horse battery", actor="setup", now=setup)
+            server.tokens[name], _ = create_token(session, user_email=email, label="tests", actor="setup", now=setup)
+        add_to_team(session, email="engineer@provider.example", team_code="standard-support", actor="setup", now=setup)
+        assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
+        assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
+    port = free_port()
+    config = uvicorn.Config(create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    server.url = f"http://127.0.0.1:{port}"
+    return server, uv, thread
+
+
+def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:
+    uv.should_exit = True
+    thread.join(timeout=30)
+    server.database.engine.dispose()
