@@ -66,10 +66,8 @@ def worker(
 ) -> None:
     """Watch SLA clocks (breaches, warnings, escalations, customer-side misses) and
     send queued mail. Several workers may run against one PostgreSQL; on SQLite, one."""
-    from unisupport.notifications.delivery import deliver_pending
     from unisupport.notifications.mailer import SmtpMailer
-    from unisupport.services.incident_notifications import queue
-    from unisupport.services.watcher import sweep
+    from unisupport.worker import run_once
 
     settings = Settings.from_env()
     database = Database.from_settings(settings)
@@ -79,9 +77,7 @@ def worker(
     if mailer is None:
         console.print("UNISUPPORT_SMTP_URL is not set: notifications are queued, not sent.")
     while True:
-        with database.transaction() as session:
-            report = sweep(session, now=clock.now(), queue=queue)
-        delivered = deliver_pending(database, mailer, worker=name, clock=clock) if mailer else None
+        report, delivered = run_once(database, mailer, clock=clock, name=name)
         if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed)):
             console.print(f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else ""))
         if once:
