@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the main job in the project's own virtual environment.
-# Today: the SLA demo (the catalog and a few explained first-response targets).
+# Runs the main job in the project's own virtual environment: the API server on the
+# embedded SQLite database (./data), with demo data. Arguments go to `unisupport serve`.
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$root"
-exec "$venv/bin/unisupport" demo "$@"
+exec "$venv/bin/unisupport" serve "$@"
