@@ -158,3 +158,24 @@ def test_a_posting_that_would_overdraw_is_refused(session):
         ledger.post(session, row, [Posting("line:credits-y1", EntryKind.CONSUME, Decimal("-101"), "too much", "R-CRED-2", date(2026, 3, 1))], actor="x", at=NOW)
     assert info.value.rule == "R-CRED-2"
     assert balances_of(session)["line:credits-y1"].balance == 100
+
+
+def test_an_exchange_of_equal_value_needs_the_approver_and_is_two_ledger_entries(session):
+    from unisupport.services.exchanges import exchange
+
+    import_order(session, order(), actor="ops", now=NOW)
+    row = order_by_number(session, "ESO-TEST-1")
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    kwargs = dict(from_line="workshops-paid", quantity=Decimal("4"), to_service="chalk-talks", to_unit="engagement",
+                  to_quantity=Decimal("1"), reason="a chalk talk fits better", actor="csam@provider", now=at)
+    with pytest.raises(Refused) as info:
+        exchange(session, row, approver=None, to_value=Decimal("6000"), **kwargs)
+    assert info.value.rule == "R-FLEX-5"
+    with pytest.raises(Refused, match="equal value"):
+        exchange(session, row, approver="sdm@provider.example", to_value=Decimal("6500"), **kwargs)  # 4 × 1,500 = 6,000
+    done = exchange(session, row, approver="sdm@provider.example", to_value=Decimal("6000"), **kwargs)
+    b = balances_of(session)
+    assert b["line:workshops-paid"].balance == 6 and b[done.account].balance == 1 and b[done.account].unit == "engagement"
+    assert b[done.account].expires_on == b["line:workshops-paid"].expires_on
+    entries = session.scalars(select(LedgerEntryRow).where(LedgerEntryRow.kind == "exchange")).all()
+    assert len(entries) == 2 and len({e.correlation for e in entries}) == 1 and all("sdm@provider.example" in e.reason for e in entries)

@@ -222,3 +222,37 @@ def verify_command(number: str = typer.Argument(...)) -> None:
         print(f"{p.account}: running {p.running}, entries say {p.from_entries} ({p.entries} vs {p.counted} entries)")
     print("balances match the ledger" if not problems else f"{len(problems)} accounts differ")
     raise typer.Exit(1 if problems else 0)
+
+
+@app.command("exchange")
+def exchange_command(
+    number: str = typer.Argument(...),
+    from_line: str = typer.Option(..., "--from-line"),
+    quantity: str = typer.Option(..., "--quantity", help="How much of the line is given up."),
+    to_service: str = typer.Option(..., "--to-service"),
+    to_unit: str = typer.Option(..., "--to-unit"),
+    to_quantity: str = typer.Option(..., "--to-quantity"),
+    to_value: str = typer.Option(..., "--to-value", help="The new service's value in the order's currency (must be equal)."),
+    approver: str = typer.Option(None, "--approver", help="The service delivery manager who agreed (R-FLEX-5)."),
+    reason: str = typer.Option(None, "--reason"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Exchange part of a line for another service of equal value (R-FLEX-5, R-BOOK-4)."""
+    from decimal import Decimal, InvalidOperation
+
+    from unisupport.services.exchanges import exchange
+
+    def number_of(value: str, field: str) -> Decimal:
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise UnisupportError(f"{value!r} is not a number", field=field) from None
+
+    with transaction() as session:
+        result = exchange(session, order_by_number(session, number), from_line=from_line, quantity=number_of(quantity, "--quantity"),
+                          to_service=to_service, to_unit=to_unit, to_quantity=number_of(to_quantity, "--to-quantity"),
+                          to_value=number_of(to_value, "--to-value"), approver=approver, reason=reason, actor=actor(), now=now())
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print(f"exchanged {result.given_up} (worth {result.value}) into account {result.account}")

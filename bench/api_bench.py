@@ -1,0 +1,553 @@
+"""API benchmark: POST /api/v1/incidents and GET /api/v1/incidents/{id} next to /healthz.
+
+    python bench/api_bench.py [--seconds 10] [--warmup 2] [--connections 4]
+                              [--backends sqlite,postgresql] [--tool auto|wrk|httpx]
+
+For each backend, on a throw-away database (SQLite: a temp file in WAL mode;
+PostgreSQL: a fresh database created from the admin URL in
+UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL, dropped at the end):
+
+1. the database is prepared in this process with tests/api_server.py's ``start()``
+   (migrations, the two example orders, the teams, a user and a token per role);
+   its in-thread server is stopped at once;
+2. the real server runs in its own process: ``python -m uvicorn
+   unisupport.api.app:app_from_env --factory --workers 1`` on 127.0.0.1 with
+   UNISUPPORT_DATABASE_URL pointing at that database (system clock);
+3. a separate load process (wrk, one thread, with the Lua script below; or, with
+   ``--tool httpx`` or when wrk is missing, an asyncio httpx client) keeps
+   ``--connections`` connections busy on each endpoint for a warm-up, then for
+   ``--seconds``: GET /healthz; POST /api/v1/incidents (a Sev B on site paris,
+   exchange-online, contact marie.dupont@contoso.example with her
+   support-administrator token, a different title each time); GET
+   /api/v1/incidents/{id} over the ids the POST phase created.
+
+Prints per endpoint requests/s, p50, p99, errors (non-2xx or socket errors), the
+server's CPU per request, and the verdicts: creations >= 25 % of the /healthz rate,
+p99 <= 25 ms (POST and GET), 0 errors. Only loopback addresses; every phase is
+bounded in time and the script stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for api_server.start()
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+TARGET_SHARE = 0.25  # creations/s >= 25 % of /healthz/s
+TARGET_P99_MS = 25.0
+HOST = "127.0.0.1"  # loopback only
+CONTACT = "marie.dupont@contoso.example"
+PHASE_TIMEOUT_EXTRA_S = 60  # a load process that overruns its duration by this much is killed
+
+WRK_SCRIPT = r"""
+-- unisupport api_bench: one script for the three endpoints (BENCH_MODE), so the
+-- load generator does the same work per request for each of them.
+local mode = os.getenv("BENCH_MODE") or "healthz"
+local token = os.getenv("BENCH_TOKEN") or ""
+local run = os.getenv("BENCH_RUN") or "r"
+local ids = {}
+local counter = 0
+local nthreads = 0
+
+function setup(thread)
+  nthreads = nthreads + 1
+  thread:set("tid", nthreads)
+end
+
+function init(args)
+  if mode == "get" then
+    local f = assert(io.open(os.getenv("BENCH_IDS"), "r"))
+    for line in f:lines() do ids[#ids + 1] = line end
+    f:close()
+    counter = (tid or 1) * 7919
+  end
+end
+
+local auth = {["Authorization"] = "Bearer " .. token}
+local post_headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+
+function request()
+  counter = counter + 1
+  if mode == "healthz" then
+    return wrk.format("GET", "/healthz")
+  elseif mode == "post" then
+    local body = string.format(
+      '{"site":"paris","contact":"marie.dupont@contoso.example","product":"exchange-online","severity":"B",' ..
+      '"title":"Mail flow stopped (bench %s-%d-%d)","business_impact":"Order confirmations are not sent","channel":"portal"}',
+      run, tid or 1, counter)
+    return wrk.format("POST", "/api/v1/incidents", post_headers, body)
+  else
+    return wrk.format("GET", "/api/v1/incidents/" .. ids[(counter % #ids) + 1], auth)
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_s":%.6f,"errors_socket":%d,"errors_status":%d,"errors_timeout":%d,' ..
+    '"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"mean_ms":%.3f}\n',
+    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write, e.status, e.timeout,
+    latency:percentile(50) / 1e3, latency:percentile(90) / 1e3, latency:percentile(99) / 1e3,
+    latency.max / 1e3, latency.mean / 1e3))
+end
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+def admin_url() -> str | None:
+    return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")
+
+
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load n/a"
+    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (Linux /proc), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every process named postgres (the server and its backends), in seconds."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+        except OSError:
+            continue
+        cpu = proc_cpu_seconds(int(pid))
+        if cpu == cpu:
+            total += cpu
+    return total
+
+
+def versions(tool: str) -> str:
+    import fastapi
+    import h11
+    import httpx
+    import pydantic
+    import sqlalchemy
+    import starlette
+    import uvicorn
+
+    from unisupport import __version__
+
+    extras = []
+    for name in ("uvloop", "httptools", "psycopg"):
+        try:
+            mod = __import__(name)
+            extras.append(f"{name} {getattr(mod, '__version__', '?')}")
+        except ImportError:
+            extras.append(f"{name} absent")
+    wrk = "absent"
+    if shutil.which("wrk"):
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
+        wrk = (out.stdout + out.stderr).splitlines()[0].split(" Copyright")[0]
+    return (f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | "
+            f"fastapi {fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | "
+            f"uvicorn {uvicorn.__version__} h11 {h11.__version__} | {' | '.join(extras)} | SQLAlchemy {sqlalchemy.__version__} | "
+            f"SQLite {sqlite3.sqlite_version} | httpx {httpx.__version__} | wrk: {wrk} | load tool used: {tool} | "
+            f"{platform.platform()} | {os.cpu_count()} CPUs")
+
+
+# --------------------------------------------------------------------------- databases
+
+class TempDatabase:
+    """A throw-away database, like tests/conftest.py's TempDatabases."""
+
+    def __init__(self, backend: str):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        self.backend = backend
+        self.tmpdir = tempfile.mkdtemp(prefix="unisupport-api-bench-")
+        self.pg_name: str | None = None
+        if backend == "sqlite":
+            self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
+        else:
+            self.pg_name = f"unisupport_bench_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
+            admin.dispose()
+            self.url = make_url(admin_url()).set(database=self.pg_name).render_as_string(hide_password=False)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as c:
+                if self.backend == "sqlite":
+                    return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
+                            f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on connect: WAL), "
+                            "BEGIN IMMEDIATE per transaction")
+                get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()  # noqa: E731
+                return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
+                        f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}")
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.pg_name:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def prepare(url: str) -> str:
+    """tests/api_server.start(): migrated database, example orders, teams, a user and a
+    token per role. Its in-thread server is stopped at once; returns the
+    support-administrator token of marie.dupont@contoso.example."""
+    import api_server
+
+    server, uv, thread = api_server.start(url, datetime.now(UTC))
+    token = server.tokens["contoso_admin"]
+    assert api_server.PEOPLE["contoso_admin"][0] == CONTACT
+    api_server.stop(uv, thread, server)
+    return token
+
+
+def incident_ids(url: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as c:
+            return [r[0] for r in c.execute(text("SELECT id FROM incidents ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- the server
+
+class ServerProcess:
+    def __init__(self, url: str, workdir: str):
+        self.port = free_port()
+        self.base = f"http://{HOST}:{self.port}"
+        env = dict(os.environ, UNISUPPORT_DATABASE_URL=url, UNISUPPORT_DATA_DIR=workdir, PYTHONUNBUFFERED="1")
+        self.command = [sys.executable, "-m", "uvicorn", "unisupport.api.app:app_from_env", "--factory",
+                        "--host", HOST, "--port", str(self.port), "--workers", "1",
+                        "--log-level", "warning", "--no-access-log"]
+        self.log_path = Path(workdir) / "uvicorn.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"uvicorn was not ready within 60 s:\n{self.tail()}")
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.proc.pid)
+
+    def tail(self, n: int = 30) -> str:
+        self.log.flush()
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self.log.close()
+
+
+# --------------------------------------------------------------------------- load generators
+
+def run_wrk(base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str,
+            script: str) -> dict:
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_TOKEN=token, BENCH_RUN=run, BENCH_IDS=ids_file or "")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", script, base + "/"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            result = json.loads(line.removeprefix("BENCH_JSON "))
+            result["errors"] = result["errors_socket"] + result["errors_status"] + result["errors_timeout"]
+            result["rps"] = result["requests"] / result["duration_s"]
+            result["command"] = " ".join(cmd)
+            return result
+    raise RuntimeError(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+
+
+def run_httpx(base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str) -> dict:
+    """The asyncio httpx client, in its own process (this file with --load-worker)."""
+    spec = json.dumps({"base": base, "mode": mode, "seconds": seconds, "connections": connections, "token": token,
+                       "ids": ids_file, "run": run})
+    cmd = [sys.executable, __file__, "--load-worker", spec]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            result = json.loads(line.removeprefix("BENCH_JSON "))
+            result["command"] = f"{sys.executable} {__file__} --load-worker '<{mode}>'"
+            return result
+    raise RuntimeError(f"the httpx load process printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+
+
+def load_worker(spec: dict) -> None:
+    import httpx
+
+    ids = Path(spec["ids"]).read_text().split() if spec["mode"] == "get" else []
+    latencies: list[float] = []
+    errors = {"status": 0, "exceptions": 0}
+    headers = {"Authorization": f"Bearer {spec['token']}"}
+
+    async def worker(client: httpx.AsyncClient, wid: int, deadline: float) -> None:
+        n = wid * 7919
+        while time.perf_counter() < deadline:
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                if spec["mode"] == "healthz":
+                    r = await client.get("/healthz")
+                elif spec["mode"] == "post":
+                    r = await client.post("/api/v1/incidents", headers=headers, json={
+                        "site": "paris", "contact": CONTACT, "product": "exchange-online", "severity": "B",
+                        "title": f"Mail flow stopped (bench {spec['run']}-{wid}-{n})",
+                        "business_impact": "Order confirmations are not sent", "channel": "portal"})
+                else:
+                    r = await client.get(f"/api/v1/incidents/{ids[n % len(ids)]}", headers=headers)
+                ok = 200 <= r.status_code < 300
+            except httpx.HTTPError:
+                ok = False
+                errors["exceptions"] += 1
+            else:
+                if not ok:
+                    errors["status"] += 1
+            latencies.append(time.perf_counter() - t0)
+
+    async def main() -> float:
+        limits = httpx.Limits(max_connections=spec["connections"], max_keepalive_connections=spec["connections"])
+        async with httpx.AsyncClient(base_url=spec["base"], limits=limits, timeout=10) as client:
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(client, w, t0 + spec["seconds"]) for w in range(spec["connections"])))
+            return time.perf_counter() - t0
+
+    elapsed = asyncio.run(main())
+    lat = sorted(latencies)
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")  # noqa: E731
+    print("BENCH_JSON " + json.dumps({
+        "requests": len(lat), "duration_s": elapsed, "rps": len(lat) / elapsed, "errors": errors["status"] + errors["exceptions"],
+        "errors_status": errors["status"], "errors_socket": errors["exceptions"], "errors_timeout": 0,
+        "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": lat[-1] * 1e3 if lat else float("nan"),
+        "mean_ms": sum(lat) / len(lat) * 1e3 if lat else float("nan")}), flush=True)
+
+
+# --------------------------------------------------------------------------- one backend
+
+def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str | None) -> dict:
+    db = TempDatabase(backend)
+    server = None
+    out: dict = {"backend": backend}
+    try:
+        t0 = time.perf_counter()
+        token = prepare(db.url)
+        print(f"\n=== {backend}: {db.describe()}")
+        print(f"prepared with tests/api_server.start() in {time.perf_counter() - t0:.1f} s (orders, teams, users, tokens)")
+        server = ServerProcess(db.url, db.tmpdir)
+        print(f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} database>)")
+        run = uuid.uuid4().hex[:6]
+        ids_file = str(Path(db.tmpdir) / "ids.txt")
+
+        def phase(mode: str) -> dict:
+            ids = ids_file if mode == "get" else None
+
+            def go(seconds: float) -> dict:
+                if tool == "wrk":
+                    return run_wrk(server.base, mode, seconds, args.connections, token, ids, run, script)  # type: ignore[arg-type]
+                return run_httpx(server.base, mode, seconds, args.connections, token, ids, run)
+
+            warm = go(args.warmup)
+            cpu0, pg0 = server.cpu(), postgres_cpu_seconds() if backend == "postgresql" else 0.0
+            result = go(args.seconds)
+            result["server_cpu_s"] = server.cpu() - cpu0
+            result["postgres_cpu_s"] = (postgres_cpu_seconds() - pg0) if backend == "postgresql" else None
+            result["warmup_requests"], result["warmup_errors"] = warm["requests"], warm["errors"]
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"the server died during {mode}:\n{server.tail()}")
+            return result
+
+        before = len(incident_ids(db.url))
+        out["healthz"] = phase("healthz")
+        out["post"] = phase("post")
+        ids = incident_ids(db.url)
+        out["created_in_db"] = len(ids) - before
+        random.Random(42).shuffle(ids)
+        Path(ids_file).write_text("\n".join(map(str, ids)) + "\n")
+        out["get"] = phase("get")
+        out["ids"] = len(ids)
+        out["describe"] = db.describe()
+        out["command"] = out["post"]["command"]
+        log = server.tail()
+        out["server_log"] = log
+    finally:
+        if server is not None:
+            server.stop()
+        db.drop()
+    return out
+
+
+def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    print(f"\n--- {r['backend']}: {args.connections} connections, {args.warmup:g} s warm-up then {args.seconds:g} s per endpoint")
+    print(f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+          f"{'srv CPU':>9}{'ms CPU/req':>11}{'pg CPU':>8}")
+    names = {"healthz": "GET /healthz", "post": "POST /api/v1/incidents", "get": "GET /api/v1/incidents/{id}"}
+    for key, name in names.items():
+        x = r[key]
+        per = x["server_cpu_s"] / x["requests"] * 1e3 if x["requests"] else float("nan")
+        pg = "" if x["postgres_cpu_s"] is None else f"{x['postgres_cpu_s'] / x['duration_s'] * 100:.0f}%"
+        print(f"{name:<28}{x['rps']:>9.1f}{x['p50_ms']:>9.2f}{x['p90_ms']:>9.2f}{x['p99_ms']:>9.2f}{x['max_ms']:>9.1f}"
+              f"{x['errors']:>8}{x['server_cpu_s'] / x['duration_s'] * 100:>8.0f}%{per:>11.2f}{pg:>8}")
+    for key in names:
+        x = r[key]
+        if x["errors"] or x["warmup_errors"]:
+            print(f"  {key}: errors status={x['errors_status']} socket={x['errors_socket']} timeout={x['errors_timeout']}"
+                  f" (warm-up errors {x['warmup_errors']})")
+    print(f"creations: {r['post']['requests'] + r['post']['warmup_requests']} answered (warm-up included), "
+          f"{r['created_in_db']} incidents in the database (a few requests in flight at the end of a phase may add some); "
+          f"GET read {r['ids']} ids")
+    if r["server_log"].strip():
+        print("server log (last lines):\n  " + r["server_log"].replace("\n", "\n  "))
+    share = r["post"]["rps"] / r["healthz"]["rps"]
+    errors = r["healthz"]["errors"] + r["post"]["errors"] + r["get"]["errors"]
+    ok = lambda b: "PASS" if b else "FAIL"  # noqa: E731
+    b = r["backend"]
+    rows = [
+        (f"{b}: /healthz rate", f"{r['healthz']['rps']:.0f}/s", "-", "-"),
+        (f"{b}: POST rate (share of /healthz)", f"{r['post']['rps']:.0f}/s ({share:.0%})", ">= 25 %", ok(share >= TARGET_SHARE)),
+        (f"{b}: POST p50 / p99", f"{r['post']['p50_ms']:.1f} / {r['post']['p99_ms']:.1f} ms", "p99 <= 25 ms", ok(r["post"]["p99_ms"] <= TARGET_P99_MS)),
+        (f"{b}: GET rate", f"{r['get']['rps']:.0f}/s", "-", "-"),
+        (f"{b}: GET p50 / p99", f"{r['get']['p50_ms']:.1f} / {r['get']['p99_ms']:.1f} ms", "p99 <= 25 ms", ok(r["get"]["p99_ms"] <= TARGET_P99_MS)),
+        (f"{b}: errors (healthz+POST+GET)", f"{errors}", "0", ok(errors == 0)),
+    ]
+    print("verdicts: " + "; ".join(f"{m.split(': ', 1)[1]} {v}" for m, _, _, v in rows if v != "-"))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint (not counted)")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--tool", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="load generator, the same for every endpoint of a run (auto: wrk when installed)")
+    parser.add_argument("--load-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_worker:
+        load_worker(json.loads(args.load_worker))
+        return 0
+    if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30 or not 1 <= args.connections <= 64:
+        parser.error("--seconds 1..120, --warmup 0..30, --connections 1..64")
+
+    tool = args.tool
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "httpx"
+    if tool == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install -y wrk), use --tool httpx")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    notes = []
+    if "postgresql" in backends and not admin_url():
+        backends.remove("postgresql")
+        notes.append("NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
+                     "ran SQLite only")
+
+    print("unisupport API benchmark (bench/api_bench.py)")
+    print(f"command: {' '.join([sys.executable] + sys.argv)}")
+    print(f"versions: {versions(tool)}")
+    print(f"load generator: {tool}, a separate process, {args.connections} connections"
+          + (", 1 thread (wrk -t1), the same Lua script for the three endpoints" if tool == "wrk" else ", one asyncio httpx client"))
+    print(f"server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: {os.cpu_count()} CPUs "
+          "shared by the server, the load generator and PostgreSQL")
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}")
+    for n in notes:
+        print(n)
+
+    script = None
+    scratch = tempfile.mkdtemp(prefix="unisupport-api-bench-wrk-")
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        if tool == "wrk":
+            script = str(Path(scratch) / "bench.lua")
+            Path(script).write_text(WRK_SCRIPT)
+        results = []
+        for backend in backends:
+            results.append(bench_backend(backend, args, tool, script))
+        for r in results:
+            rows += report(r, args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print(f"\n{load()}")
+    for n in notes:
+        print(n)
+    print("\nmetric | value | target | verdict")
+    w = max(len(m) for m, *_ in rows) if rows else 10
+    for m, v, t, verdict in rows:
+        print(f"{m:<{w}} | {v:<22} | {t:<13} | {verdict}")
+    return 0 if all(v in ("PASS", "-") for *_, v in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
