@@ -82,7 +82,7 @@ def as_data_file_error(path: str, exc: ValidationError, *, entry_key: Callable[[
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     entry = entry_key(loc) if entry_key else _default_entry(loc)
-    field = _field_path(loc[2:] if entry is not None and len(loc) >= 2 else loc)
+    field = field_path(loc[2:] if entry is not None and len(loc) >= 2 else loc)
     count = len(exc.errors())
     if count > 1:
         message += f" (and {count - 1} more problem{'s' if count > 2 else ''})"
@@ -97,7 +97,8 @@ def _default_entry(loc: tuple) -> str | None:
     return None
 
 
-def _field_path(loc: tuple) -> str:
+def field_path(loc) -> str:
+    """``("lines", 2, "site")`` → ``lines[2].site``: how every error names a field."""
     out = ""
     for part in loc:
         if isinstance(part, int):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from unisupport.access import Forbidden
+from unisupport.datafile import field_path
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.refusal import Refused
 from unisupport.services.incidents import StaleVersion
@@ -45,11 +46,8 @@ def problem(status: int, title: str, detail: str, *, kind: str, rule: str | None
 
 
 def _field_path(loc: tuple) -> str:
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else ("." if out else "") + str(p)
-    return out or ".".join(str(p) for p in loc)
+    parts = tuple(p for p in loc if p not in ("body", "query", "path", "header"))
+    return field_path(parts) or ".".join(str(p) for p in loc)
 
 
 def from_error(exc: UnisupportError) -> JSONResponse:

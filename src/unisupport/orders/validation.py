@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from unisupport.catalog.catalog import Catalog, Service, ServiceFamily, SiteRule, default_catalog
 from unisupport.catalog.price_list import PriceList, PriceLists, default_price_lists
 from unisupport.catalog.product import ProductRegistry, default_products
+from unisupport.datafile import field_path
 from unisupport.errors import InvalidInput, UnisupportError
 from unisupport.orders.order_file import (
     AzureEvent,
@@ -204,14 +205,7 @@ class _Parts:
     raw_ids: dict[str, set[str]] = field(default_factory=dict)  # ids of every item, broken or not
 
 
-def _path(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
+_path = field_path
 
 
 def _structural_violation(error: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> Violation:

@@ -104,3 +104,11 @@ def site_calendar(site: SiteRow) -> Calendar:
     site's overrides (R-SEV-4)."""
     overrides = {k: v for k, v in (site.calendar or {}).items() if v not in (None, [], {})}
     return calendar_from_spec({"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar")
+
+
+def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:
+    """Customers a principal may see (``Principal.customer_scope``; None: all), by code."""
+    query = select(CustomerRow).order_by(CustomerRow.code)
+    if customer_scope is not None:
+        query = query.where(CustomerRow.id.in_(customer_scope))
+    return list(session.scalars(query))

@@ -34,7 +34,7 @@ from unisupport.services.customers import site_calendar
 from unisupport.services.incident_notifications import acknowledge
 from unisupport.services.mission_critical import event_plan, events
 from unisupport.sla.calendar import Calendar, epoch_seconds
-from unisupport.sla.first_response_due import Holding, explain
+from unisupport.sla.first_response_due import Explanation, Holding, explain
 from unisupport.sla.matrix import Coverage, Scope, default_matrix
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import (
@@ -245,6 +245,28 @@ def open_incident(session: Session, principal: Principal, data: IncidentIn, *, n
     session.flush()
     acknowledge(session, incident, now=now)
     return incident
+
+
+def preview_target(session: Session, principal: Principal, data: IncidentIn, *, now: datetime) -> Explanation:
+    """The first-response target that opening ``data`` now would get, with its
+    explanation (R-SLA-1), writing nothing: the portal shows it before the customer
+    confirms. Checks the order, site and contact as :func:`open_incident` does."""
+    if principal.role is Role.CSAM:
+        raise Forbidden("a CSAM follows incidents but does not open them", field="role")
+    order = _order_for(session, principal, data)
+    if order.status != OrderStatus.ACTIVE.value:
+        raise Refused(f"order {order.number} is {order.status}: reactive support needs an active Base Package", rule="R-ORD-2", field="order")
+    site = session.scalar(select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code == data.site))
+    document_sites = {s["id"] for s in (session.scalar(select(OrderVersionRow.document).where(
+        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}).get("sites", [])}
+    if site is None or site.code not in document_sites:
+        raise InvalidInput(f"order {order.number} has no site {data.site!r}", field="site", rule="R-MC-1")
+    _contact_for(session, principal, order, data)
+    return explain(
+        severity=data.severity, product=data.product, opened=now, calendar=site_calendar(site),
+        plans=holdings(session, order, now), description=" ".join(x for x in (data.title, data.description or "") if x),
+        tenant=data.tenant, language=data.language,
+    )
 
 
 # ------------------------------------------------------------------ communications

@@ -31,7 +31,7 @@ from unisupport.services.audit import record_event
 from unisupport.services.mission_critical import create_event
 from unisupport.services.customers import sync_contacts, upsert_customer, upsert_sites
 from unisupport.storage.base import amount_from_sum
-from unisupport.storage.tables import LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, OrderVersionRow
+from unisupport.storage.tables import LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, OrderVersionRow, SiteRow
 
 # draft → active (execution) → expired or terminated (R-ORD-1, R-ORD-2).
 TRANSITIONS = {
@@ -299,3 +299,25 @@ def versions(session: Session, row: OrderRow) -> list[OrderVersionRow]:
 
 def money(value: Decimal) -> str:
     return f"{value:,.2f}"
+
+
+def orders_in_scope(session: Session, customer_scope: frozenset[int] | None, *, status: str | None = None) -> list[OrderRow]:
+    """Orders of the customers a principal may see (``Principal.customer_scope``;
+    None: every customer), by number; with ``status``, only those."""
+    query = select(OrderRow).order_by(OrderRow.number)
+    if customer_scope is not None:
+        query = query.where(OrderRow.customer_id.in_(customer_scope))
+    if status is not None:
+        query = query.where(OrderRow.status == status)
+    return list(session.scalars(query))
+
+
+def order_sites(session: Session, order: OrderRow) -> list[SiteRow]:
+    """The sites the order's current version names (R-MC-1), host site first: the
+    sites an incident or a booking may name on this order."""
+    document = session.scalar(select(OrderVersionRow.document).where(
+        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
+    codes = [s["id"] for s in document.get("sites", [])]
+    rows = {s.code: s for s in session.scalars(select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code.in_(codes)))}
+    ordered = [rows[c] for c in codes if c in rows]
+    return sorted(ordered, key=lambda s: s.id != order.host_site_id)

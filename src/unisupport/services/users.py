@@ -34,6 +34,7 @@ from unisupport.storage.tables import (
     ContactRow,
     CsamAssignmentRow,
     CustomerRow,
+    SiteRow,
     TeamMemberRow,
     TeamRow,
     UserRow,
@@ -483,3 +484,16 @@ def principal_for_password(session: Session, email: str, password: str) -> Princ
         user.password_hash = _hasher.hash(password)
         session.flush()
     return principal_for_user(session, user.id)
+
+
+def home_site(session: Session, principal: Principal) -> SiteRow | None:
+    """The support site of a customer user's designated contact (R-ORD-4), whose
+    zone the portal shows times in; None for provider users (they see each
+    incident in its own site's zone) and for a contact without a site."""
+    if principal.role.is_provider:
+        return None
+    user = session.get(UserRow, principal.user_id)
+    contact = session.get(ContactRow, user.contact_id) if user is not None and user.contact_id else None
+    if contact is None or contact.site_id is None:
+        return None
+    return session.get(SiteRow, contact.site_id)
