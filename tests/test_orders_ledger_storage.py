@@ -179,3 +179,14 @@ def test_an_exchange_of_equal_value_needs_the_approver_and_is_two_ledger_entries
     assert b[done.account].expires_on == b["line:workshops-paid"].expires_on
     entries = session.scalars(select(LedgerEntryRow).where(LedgerEntryRow.kind == "exchange")).all()
     assert len(entries) == 2 and len({e.correlation for e in entries}) == 1 and all("sdm@provider.example" in e.reason for e in entries)
+
+
+def test_a_read_only_transaction_does_not_wait_for_a_writer(fresh_database):
+    """On SQLite a reader must not queue behind a writer holding the write lock."""
+    with fresh_database.transaction() as session:
+        import_order(session, order(), actor="ops", now=NOW)
+    with fresh_database.transaction() as writer:
+        writer.execute(text("UPDATE orders SET updated_at = updated_at"))  # holds the write lock
+        with fresh_database.reading() as reader:
+            row = order_by_number(reader, "ESO-TEST-1")
+            assert ledger.quick_balances(reader, customer_id=row.customer_id, order_id=row.id)["line:credits-y1"] == 100

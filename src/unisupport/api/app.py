@@ -15,6 +15,7 @@ from unisupport.clock import Clock, SystemClock
 from unisupport.services.incidents import IncidentSettings
 from unisupport.settings import Settings
 from unisupport.storage.database import Database
+from unisupport.web import install_web
 
 DESCRIPTION = """Enterprise support contracts and incidents with explainable first-response targets.
 
@@ -45,6 +46,7 @@ def create_app(database: Database, *, clock: Clock | None = None, incident_setti
         app.include_router(module.router)
     for router in extra_routers or ():
         app.include_router(router)
+    install_web(app)  # the portal and console pages (unisupport.web)
     return app
 
 

@@ -35,6 +35,13 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A command that only reads: never queues behind writers on SQLite."""
+    with database().reading() as session:
+        yield session
+
+
 def actor() -> str:
     """Who is acting: ``UNISUPPORT_ACTOR``, or ``cli:<login>``."""
     return os.environ.get("UNISUPPORT_ACTOR") or f"cli:{getpass.getuser()}"

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from unisupport.cli.environment import actor, now, parse_date, print_json, transaction
+from unisupport.cli.environment import actor, now, parse_date, print_json, reading, transaction
 from unisupport.errors import UnisupportError
 from unisupport.services import ledger
 from unisupport.services.orders import OrderInvalid, close_period, import_order, order_by_number, versions
@@ -146,7 +146,7 @@ def import_command(
 @app.command("show")
 def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """An order: its current document and every version with what changed."""
-    with transaction() as session:
+    with reading() as session:
         row = order_by_number(session, number)
         history = [{"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes}
                    for v in versions(session, row)]
@@ -169,7 +169,7 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
 def balances_command(number: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
                      entries: bool = typer.Option(False, "--entries", help="Also list every ledger entry.")) -> None:
     """Balances of every account of an order (derived from the append-only ledger)."""
-    with transaction() as session:
+    with reading() as session:
         row = order_by_number(session, number)
         rows = [b.to_dict() for b in ledger.balances(session, customer_id=row.customer_id, order_id=row.id)]
         lines = [
@@ -215,7 +215,7 @@ def close_period_command(
 @app.command("verify")
 def verify_command(number: str = typer.Argument(...)) -> None:
     """Re-derive every balance from the ledger entries and compare."""
-    with transaction() as session:
+    with reading() as session:
         row = order_by_number(session, number)
         problems = ledger.verify(session, customer_id=row.customer_id, order_id=row.id)
     for p in problems:

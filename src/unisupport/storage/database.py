@@ -23,6 +23,7 @@ from unisupport.errors import InvalidInput
 from unisupport.settings import DATABASE_URL, Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "unisupport_read_only"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -48,7 +49,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):  # noqa: ANN001
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock at once (they queue instead of failing half-way);
+            # read-only work begins deferred and, in WAL mode, never waits for writers.
+            read_only = connection.get_execution_options().get(READ_ONLY)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -72,6 +76,7 @@ class Database:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, migrate_now: bool = True) -> Database:
@@ -90,6 +95,17 @@ class Database:
         with self.sessions() as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (balances, reports): on SQLite it does not
+        take the write lock, so it never queues behind writers. Writing in it is a bug
+        (SQLite would refuse to upgrade the lock under contention)."""
+        with self.read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def ping(self) -> bool:
         try:

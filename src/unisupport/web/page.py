@@ -1,0 +1,268 @@
+"""One page request: one transaction, one signed-in user (or none), one language.
+
+Views do ``with page(request) as p:`` and build a template context from services
+with ``p.db``, ``p.principal`` and ``p.now``; the transaction commits when the block
+ends, then :func:`render` turns the context into HTML. Domain errors raised in a view
+become an HTML error page with the status the API would give (404 for another
+tenant's record, 403, 409 with the rule …) through :class:`WebRoute`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from unisupport.access import Forbidden, Principal, Role
+from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.refusal import Refused
+from unisupport.services.users import active_principal, home_site
+from unisupport.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, language_from_header
+from unisupport.web.session import COOKIE, CSRF_FIELD, SessionData, Signer, cookie_arguments, load_secret
+
+log = logging.getLogger("unisupport.web")
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_FORM_BYTES = 64 * 1024
+
+CUSTOMER_ROLES = (Role.SUPPORT_ADMINISTRATOR, Role.REACTIVE_CONTACT)
+PROVIDER_ROLES = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM)
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+
+class SignInRequired(UnisupportError):
+    """No session, or the user may no longer act: go to the sign-in page."""
+
+
+class CsrfRefused(UnisupportError):
+    """A form posted without this session's token (another site, or an expired page)."""
+
+
+def signer_of(request: Request) -> Signer:
+    """The app's signer, built on first use (so that an app that serves only the API
+    never creates a secret file)."""
+    state = request.app.state
+    if getattr(state, "web_signer", None) is None:
+        state.web_signer = Signer(load_secret())
+    return state.web_signer
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+@dataclass
+class Page:
+    request: Request
+    db: Session
+    principal: Principal | None
+    now: datetime
+    web: SessionData
+    fmt: Formatter
+    signer: Signer
+    zone: str | None = None  # the viewer's site zone (customer users)
+    new_cookie: bool = False
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def language(self) -> str:
+        return self.fmt.language
+
+    @property
+    def csrf(self) -> str:
+        return self.signer.csrf_token(self.web)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.fmt.t(key, **values)
+
+    def replace_session(self, web: SessionData) -> None:
+        self.web = web
+        self.new_cookie = True
+
+    def zone_for(self, site_zone: str) -> str:
+        """Customers see times in their own site's zone; provider users in the
+        incident's (or booking's) site zone."""
+        return self.zone or site_zone
+
+
+@contextmanager
+def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bool = False) -> Iterator[Page]:
+    """Open the request's transaction and find who is asking (see the module)."""
+    state = request.app.state
+    now = state.clock.now()
+    signer = signer_of(request)
+    web = signer.loads(request.cookies.get(COOKIE), now)
+    new_cookie = web is None
+    if web is None:
+        web = signer.new(now)
+    with state.database.transaction() as db:
+        principal = active_principal(db, web.user_id) if web.user_id is not None else None
+        if web.user_id is not None and principal is None:
+            web, new_cookie = signer.new(now, language=web.language), True  # deactivated: signed out at once
+        accept = request.headers.get("accept-language")
+        if principal is not None:
+            language = principal.language
+        else:
+            language = web.language or language_from_header(accept) or DEFAULT_LANGUAGE
+        fmt = formatter(language if language in LANGUAGES else DEFAULT_LANGUAGE, accept)
+        request.state.web_language = fmt.language
+        if principal is None and not anonymous:
+            raise SignInRequired("sign in first")
+        if principal is not None and roles is not None and principal.role not in tuple(roles):
+            raise Forbidden(f"a {principal.role.value} may not see this page", field="role")
+        site = home_site(db, principal) if principal is not None else None
+        yield Page(request, db, principal, now, web, fmt, signer, zone=site.timezone if site else None, new_cookie=new_cookie)
+
+
+def _finish(p: Page, response: Response) -> Response:
+    if p.new_cookie:
+        response.set_cookie(value=p.signer.dumps(p.web), **cookie_arguments(p.web, now=p.now, secure=is_https(p.request)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render(p: Page, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    html = _environment.get_template(template).render(_common(p) | context)
+    return _finish(p, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+
+
+def redirect(p: Page, url: str) -> Response:
+    """After a successful POST: 303 to the page that shows the result (POST-redirect-GET)."""
+    return _finish(p, RedirectResponse(url, status_code=303))
+
+
+def _common(p: Page) -> dict[str, Any]:
+    principal = p.principal
+    return {
+        "t": p.fmt.t, "fmt": p.fmt, "lang": p.language, "csrf_field": CSRF_FIELD, "csrf": p.csrf,
+        "me": principal, "is_provider": bool(principal and principal.role.is_provider),
+        "is_customer": bool(principal and principal.role.is_customer),
+        "path": p.request.url.path + (f"?{p.request.url.query}" if p.request.url.query else ""),
+        "languages": LANGUAGES, "server_now": p.now.isoformat(),
+    }
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """A redirect target that stays on this site (no ``//host`` or scheme)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value or "\r" in value:
+        return default
+    return value
+
+
+# --------------------------------------------------------------------------- forms
+class Form:
+    """An ``application/x-www-form-urlencoded`` body (HTML forms without files).
+    Parsed here because python-multipart, which Starlette needs for forms, is not a
+    dependency of the project."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.pairs:
+            if key == name:
+                value = value.strip()
+                return value if value else default
+        return default
+
+    def getlist(self, name: str) -> list[str]:
+        return [v for k, v in self.pairs if k == name]
+
+    def flag(self, name: str) -> bool:
+        return self.get(name) in ("on", "true", "1", "yes")
+
+    def values(self, *names: str) -> dict[str, str]:
+        """The named fields that were filled in (for re-displaying a form)."""
+        return {n: v for n in names if (v := self.get(n)) is not None}
+
+
+async def csrf_form(request: Request) -> Form:
+    """The posted form, after checking its CSRF token against the session cookie
+    (a dependency of every POST route of the web pages)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidInput(f"a form is at most {MAX_FORM_BYTES // 1024} KB", field="form")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidInput("send the form as application/x-www-form-urlencoded", field="form")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("the form cannot be read", field="form") from None
+    form = Form(pairs)
+    signer = signer_of(request)
+    session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
+    if not signer.csrf_ok(session, form.get(CSRF_FIELD)):
+        raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
+    return form
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors by field name (the first one of each), for the form."""
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error.get("loc") else "form"
+        out.setdefault(name, error.get("msg", "invalid"))
+    return out
+
+
+# --------------------------------------------------------------------------- errors
+STATUS = ((SignInRequired, 401), (CsrfRefused, 403), (Forbidden, 403), (NotFound, 404), (Refused, 409), (InvalidInput, 422))
+
+
+def status_of(exc: UnisupportError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 400)
+
+
+def error_page(request: Request, status: int, message: str | None = None, rule: str | None = None) -> HTMLResponse:
+    """An error in the visitor's language, without touching the database (it may be
+    what failed)."""
+    state = request.app.state
+    language = getattr(request.state, "web_language", None)
+    if language is None:
+        web = signer_of(request).loads(request.cookies.get(COOKIE), state.clock.now())
+        language = (web.language if web else None) or language_from_header(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+    fmt = formatter(language, request.headers.get("accept-language"))
+    context = {"t": fmt.t, "fmt": fmt, "lang": fmt.language, "me": None, "is_provider": False, "is_customer": False,
+               "status": status, "message": message, "rule": rule, "csrf_field": CSRF_FIELD, "csrf": "",
+               "path": request.url.path, "languages": LANGUAGES, "server_now": state.clock.now().isoformat()}
+    html = _environment.get_template("error.html").render(context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+class WebRoute(APIRoute):
+    """Routes of the web pages: domain errors become HTML pages, a missing session a
+    redirect to the sign-in page."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                if request.method != "GET":
+                    target = "/"
+                return RedirectResponse(f"/sign-in?next={quote(target, safe='/')}", status_code=303)
+            except UnisupportError as exc:
+                status = status_of(exc)
+                # Another tenant's record is reported exactly like a missing one.
+                message = None if status == 404 else exc.message
+                return error_page(request, status, message, exc.rule)
+
+        return route

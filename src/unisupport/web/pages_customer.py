@@ -1,0 +1,413 @@
+"""The customer's pages: the dashboard, opening an incident (with the target shown
+before it is confirmed), requesting an RCA, booking a proactive service and
+cancelling one (with the fee shown before it is confirmed).
+
+Each view checks nothing the services do not: the forms are parsed into the same
+request models as the API (``IncidentIn``, ``BookingIn``) and every rule is
+enforced, and explained, by the service that the API calls too."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from unisupport.access import Role
+from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
+from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
+from unisupport.bookings.cancellation import schedule
+from unisupport.bookings.rate_card import default_rate_cards
+from unisupport.catalog import default_catalog, default_products
+from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.incidents.requests import IncidentIn, RcaIn
+from unisupport.refusal import Refused
+from unisupport.services import bookings, ledger
+from unisupport.services import incidents as svc
+from unisupport.services.orders import order_sites, orders_in_scope
+from unisupport.services.users import home_site
+from unisupport.sla.first_response_due import LANGUAGE_NAMES
+from unisupport.sla.severity import DEFINITIONS, Severity
+from unisupport.web.page import CUSTOMER_ROLES, Form, Page, WebRoute, csrf_form, field_errors, page, redirect, render
+from unisupport.web.pages_incident import countdown, incident_context, incident_row, plan_name, product_name, why_context
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+FormData = Annotated[Form, Depends(csrf_form)]
+CUSTOMER_BOOKERS = tuple(r for r in BOOKERS if r in CUSTOMER_ROLES)
+
+
+def _attempt(p: Page, action):
+    """Run a service call in a savepoint: a refusal undoes only its own writes and
+    comes back as ``(None, error)`` for the form to show."""
+    try:
+        with p.db.begin_nested():
+            return action(), None
+    except (Refused, InvalidInput) as exc:
+        return None, exc
+
+
+def _error(exc: UnisupportError | None) -> dict[str, Any]:
+    if exc is None:
+        return {"error": None, "error_rule": None, "error_field": None}
+    return {"error": exc.message, "error_rule": exc.rule, "error_field": exc.field}
+
+
+# --------------------------------------------------------------------------- dashboard
+def _account_label(p: Page, b: ledger.Balance) -> str:
+    if b.key.startswith("flex:"):
+        return p.t("account.flex", year=b.contract_year or "")
+    if b.key.startswith("fees:"):
+        return p.t("account.fees")
+    if b.service and b.service in default_catalog():
+        return f"{default_catalog().get(b.service).name(p.language)} ({b.key.removeprefix('line:')})"
+    return b.label
+
+
+def _account_group(b: ledger.Balance) -> str:
+    if b.key.startswith("flex:"):
+        return "flex"
+    if b.unit in ("credits", "hours"):
+        return b.unit
+    return "fees" if b.key.startswith("fees:") else "services"
+
+
+def _order_panel(p: Page, order) -> dict[str, Any]:
+    balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
+    groups: dict[str, list[dict[str, Any]]] = {"flex": [], "credits": [], "hours": [], "services": [], "fees": []}
+    forecast = []
+    for b in balances:
+        group = _account_group(b)
+        if group == "fees" and b.balance == 0:
+            continue
+        row = {"key": b.key, "label": _account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
+               "granted": p.fmt.amount(b.granted, b.unit), "used": p.fmt.amount(b.used, b.unit),
+               "forfeited": p.fmt.amount(b.forfeited, b.unit), "expires_on": p.fmt.date(b.expires_on),
+               "rule": b.expiry_rule, "year": b.contract_year}
+        groups[group].append(row)
+        # R-FLEX-3 (per contract year) and R-ORD-3 (the term): unused is forfeited.
+        if b.balance > 0 and b.expires_on is not None and group != "fees":
+            forecast.append({"sort": b.expires_on, "label": row["label"], "amount": row["balance"],
+                             "date": p.fmt.date(b.expires_on, long=True), "rule": b.expiry_rule or "R-ORD-3"})
+    forecast.sort(key=lambda f: f["sort"])
+    return {"number": order.number, "currency": order.currency, "term_start": p.fmt.date(order.term_start),
+            "term_end": p.fmt.date(order.term_end), "groups": groups, "forecast": forecast,
+            "deadline": p.fmt.date(request_deadline(order.term_end), long=True)}
+
+
+def _booking_row(p: Page, b) -> dict[str, Any]:
+    return {"id": b.id, "service": default_catalog().get(b.service).name(p.language) if b.service in default_catalog() else b.service,
+            "date": p.fmt.date(b.scheduled_on, long=True), "cost": p.fmt.amount(b.cost, b.cost_unit),
+            "quantity": p.fmt.amount(b.quantity, b.unit), "status": b.status}
+
+
+def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | None = None) -> dict[str, Any]:
+    principal = p.principal
+    rows = []
+    for status in ("open", "mitigated"):
+        found, _ = svc.list_incidents(p.db, principal, svc.IncidentFilter(status=status), now=p.now, limit=200)
+        rows += found
+    rows.sort(key=lambda r: (r.first_response_at is not None, r.first_response_due))
+    contracts = principal.role in CONTRACT_READERS
+    orders, upcoming = [], []
+    if contracts:
+        active = orders_in_scope(p.db, principal.customer_scope, status="active")
+        orders = [_order_panel(p, o) for o in active]
+        today = p.fmt.local(p.now, p.zone or "UTC").date()
+        upcoming = [_booking_row(p, b) for b in bookings.list_bookings(p.db, customer_id=principal.customer_id)
+                    if b.status == "scheduled" and b.scheduled_on >= today]
+    return {"incidents": [incident_row(p, r) for r in rows], "contracts": contracts, "orders": orders, "bookings": upcoming,
+            "may_book": principal.role in CUSTOMER_BOOKERS, "booked": booked, "cancelled": cancelled}
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, booked: int | None = None, cancelled: int | None = None) -> Response:
+    with page(request, roles=CUSTOMER_ROLES) as p:
+        context = dashboard_context(p, booked=booked, cancelled=cancelled)
+    return render(p, "dashboard.html", context)
+
+
+# --------------------------------------------------------------------------- opening an incident
+INCIDENT_FIELDS = ("order", "site", "product", "severity", "title", "business_impact", "description", "tenant", "language")
+
+
+def _incident_in(p: Page, form: Form) -> IncidentIn:
+    data: dict[str, Any] = {k: form.get(k) for k in INCIDENT_FIELDS if form.get(k) is not None}
+    data.setdefault("language", p.language)
+    data["production_impact"] = form.flag("production_impact")
+    data["channel"] = "web"  # R-INC-1: opened through the web portal
+    return IncidentIn.model_validate(data)
+
+
+def _language_choices(p: Page) -> list[tuple[str, str]]:
+    return [(code, Locale.parse(code).get_display_name(p.fmt.locale) or code) for code in LANGUAGE_NAMES]
+
+
+def new_incident_context(p: Page, values: dict[str, str], *, errors: dict[str, str] | None = None,
+                         exc: UnisupportError | None = None, preview: dict[str, Any] | None = None) -> dict[str, Any]:
+    orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
+    sites: dict[str, str] = {}
+    for order in orders:
+        for site in order_sites(p.db, order):
+            sites.setdefault(site.code, f"{site.name or site.code} ({site.code}, {site.timezone})")
+    home = home_site(p.db, p.principal)
+    products: dict[str, list[tuple[str, str]]] = {}
+    for product in default_products():
+        products.setdefault(p.t(f"family.{product.family.value}"), []).append((product.code, product.name(p.language)))
+    severities = [{"value": s.value, "label": s.label(p.language), "definition": DEFINITIONS[s][p.language if p.language in ("en", "fr") else "en"],
+                   "critical": s.is_critical} for s in Severity]
+    return {"values": {"language": p.language, "site": values.get("site") or (home.code if home else "")} | values,
+            "production_impact": values.get("production_impact") == "on",
+            "orders": [o.number for o in orders], "sites": sorted(sites.items()),
+            "products": sorted((family, sorted(items, key=lambda i: i[1].lower())) for family, items in products.items()),
+            "severities": severities, "languages": _language_choices(p), "errors": errors or {}, "preview": preview} | _error(exc)
+
+
+def _preview(p: Page, data: IncidentIn) -> dict[str, Any]:
+    explanation = svc.preview_target(p.db, p.principal, data, now=p.now)
+    zone = p.zone_for(explanation.calendar.timezone)
+    return {"due": p.fmt.datetime(explanation.due, zone, long=True), "due_iso": explanation.due.isoformat(),
+            "countdown": countdown(p, explanation.due, False), "product": product_name(p, data.product),
+            "severity": data.severity.label(p.language),
+            "why": why_context(p, explanation.to_dict(), plan=explanation.plan, minutes=explanation.target_minutes,
+                               coverage=explanation.coverage.value, start=explanation.opened, due=explanation.due,
+                               calendar=explanation.calendar)}
+
+
+def _form_values(form: Form) -> dict[str, str]:
+    values = form.values(*INCIDENT_FIELDS)
+    if form.flag("production_impact"):
+        values["production_impact"] = "on"
+    return values
+
+
+@router.get("/incidents/new")
+def new_incident(request: Request) -> Response:
+    with page(request, roles=CUSTOMER_ROLES) as p:
+        context = new_incident_context(p, {})
+    return render(p, "incident_new.html", context)
+
+
+@router.post("/incidents/preview")
+def preview_incident(request: Request, form: FormData) -> Response:
+    """The target this incident would get, computed now without creating anything;
+    the confirmation form carries exactly the values previewed."""
+    values = _form_values(form)
+    with page(request, roles=CUSTOMER_ROLES) as p:
+        try:
+            data = _incident_in(p, form)
+        except ValidationError as exc:
+            context, status = new_incident_context(p, values, errors=field_errors(exc)), 422
+        else:
+            preview, error = _attempt(p, lambda: _preview(p, data))
+            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            context = new_incident_context(p, values, exc=error, preview=preview)
+    return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=status)
+
+
+@router.post("/incidents")
+def create_incident(request: Request, form: FormData) -> Response:
+    values = _form_values(form)
+    with page(request, roles=CUSTOMER_ROLES) as p:
+        try:
+            data = _incident_in(p, form)
+        except ValidationError as exc:
+            context = new_incident_context(p, values, errors=field_errors(exc))
+            return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=422)
+        incident, error = _attempt(p, lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings))
+        if error is not None:
+            context = new_incident_context(p, values, exc=error)
+            return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=409 if isinstance(error, Refused) else 422)
+        return redirect(p, f"/incidents/{incident.id}")
+
+
+@router.post("/incidents/{incident_id:int}/rca")
+def request_rca(request: Request, incident_id: int, form: FormData) -> Response:
+    """R-RCA-1 (before closure) or R-RCA-2 (MCSAP: until 7 days after); the service decides."""
+    with page(request) as p:
+        try:
+            note = RcaIn(note=form.get("note")).note
+        except ValidationError:
+            note = None
+        _, error = _attempt(p, lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note))
+        if error is not None:
+            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action="rca")
+            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=409 if isinstance(error, Refused) else 422)
+        return redirect(p, f"/incidents/{incident_id}#rca")
+
+
+# --------------------------------------------------------------------------- booking
+BOOKING_FIELDS = ("order", "site", "service", "scheduled_on", "funding", "quantity", "attendees", "starts", "ends")
+
+
+def _booking_in(form: Form, zone_of_site) -> BookingIn:
+    """The form as the API's ``BookingIn``. ``service`` is ``code|unit``; start and
+    end times of hour-based services are local times at the site."""
+    service, _, unit = (form.get("service") or "").partition("|")
+    data: dict[str, Any] = {"order": form.get("order") or "", "site": form.get("site") or "", "service": service,
+                            "unit": unit or None, "scheduled_on": form.get("scheduled_on") or "",
+                            "funding": form.get("funding") or "credits"}
+    for name in ("quantity", "attendees"):
+        if form.get(name):
+            data[name] = form.get(name)
+    if service == "workshops" and unit == "per-attendee" and "attendees" not in data and "quantity" in data:
+        data["attendees"] = data["quantity"]
+    if form.get("starts") and form.get("ends") and form.get("scheduled_on"):
+        zone = zone_of_site(data["site"])
+        if zone:
+            try:
+                day = datetime.fromisoformat(form.get("scheduled_on")).date()  # type: ignore[arg-type]
+                data["starts_at"] = datetime.combine(day, time.fromisoformat(form.get("starts")), ZoneInfo(zone))  # type: ignore[arg-type]
+                data["ends_at"] = datetime.combine(day, time.fromisoformat(form.get("ends")), ZoneInfo(zone))  # type: ignore[arg-type]
+            except ValueError:
+                pass  # the model reports the missing times
+    return BookingIn.model_validate(data)
+
+
+def booking_form_context(p: Page, values: dict[str, str], *, errors: dict[str, str] | None = None,
+                         exc: UnisupportError | None = None, quote: dict[str, Any] | None = None) -> dict[str, Any]:
+    orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
+    catalog = default_catalog()
+    services: dict[str, str] = {}
+    sites: dict[str, str] = {}
+    deadlines = []
+    credits = []
+    for order in orders:
+        for site in order_sites(p.db, order):
+            sites.setdefault(site.code, f"{site.name or site.code} ({site.code}, {site.timezone})")
+        today = p.fmt.local(p.now, p.zone or "UTC").date()
+        card = default_rate_cards().card_in_force(order.price_list, today)
+        for code, rates in card.rates.items():
+            for unit, rate in rates.items():
+                services.setdefault(f"{code}|{unit}", p.t("booking.service_option", service=catalog.get(code).name(p.language),
+                                                          unit=p.fmt.unit(unit), rate=p.fmt.number(rate)))
+        deadlines.append({"order": order.number, "end": p.fmt.date(order.term_end, long=True),
+                          "deadline": p.fmt.date(request_deadline(order.term_end), long=True)})
+        for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
+            if b.unit in ("credits", "hours") and b.balance > 0:
+                credits.append({"order": order.number, "label": _account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
+                                "expires_on": p.fmt.date(b.expires_on)})
+    return {"values": {"funding": "credits", "quantity": "1"} | values, "orders": [o.number for o in orders],
+            "sites": sorted(sites.items()), "services": sorted(services.items(), key=lambda s: s[1].lower()),
+            "deadlines": deadlines, "deadline_days": REQUEST_DEADLINE_DAYS, "balances": credits,
+            "schedule": _schedule(p), "errors": errors or {}, "quote": quote} | _error(exc)
+
+
+def _schedule(p: Page) -> list[str]:
+    """R-BOOK-1's bands in the page's language."""
+    out = []
+    for band in schedule():
+        if band.max_notice_days is None:
+            notice = p.t("schedule.at_least", days=band.min_notice_days)
+        elif band.min_notice_days is None:
+            notice = p.t("schedule.at_most", days=band.max_notice_days)
+        else:
+            notice = p.t("schedule.between", low=band.min_notice_days, high=band.max_notice_days)
+        outcome = p.t("schedule.full_refund") if band.fee_percent == 0 else p.t("schedule.fee", percent=p.fmt.percent(band.fee_percent))
+        out.append(p.t("schedule.band", notice=notice, outcome=outcome))
+    return out
+
+
+def _zone_of_site(p: Page):
+    def zone(code: str) -> str | None:
+        for order in orders_in_scope(p.db, p.principal.customer_scope, status="active"):
+            for site in order_sites(p.db, order):
+                if site.code == code:
+                    return site.timezone
+        return None
+    return zone
+
+
+def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
+    explanation = q.explanation
+    return {"cost": p.fmt.amount(q.cost, q.cost_unit), "quantity": p.fmt.amount(q.quantity, q.unit),
+            "service": default_catalog().get(data.service).name(p.language), "date": p.fmt.date(data.scheduled_on, long=True),
+            "rule": explanation.get("rule"), "text": explanation.get("text"), "rate_card": explanation.get("rate_card"),
+            "rate": p.fmt.number(explanation["rate"]) if explanation.get("rate") else None,
+            "deadline": p.fmt.date(datetime.fromisoformat(explanation["deadline"]).date(), long=True) if explanation.get("deadline") else None,
+            "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws]}
+
+
+def _booking_values(form: Form) -> dict[str, str]:
+    return form.values(*BOOKING_FIELDS)
+
+
+@router.get("/bookings/new")
+def new_booking(request: Request) -> Response:
+    with page(request, roles=CUSTOMER_BOOKERS) as p:
+        context = booking_form_context(p, {})
+    return render(p, "booking_new.html", context)
+
+
+@router.post("/bookings/quote")
+def quote_booking(request: Request, form: FormData) -> Response:
+    """The cost at today's rate (R-CRED-1) or in hours (R-HRS-1), every rule checked
+    (R-ORD-5, R-HRS-2, R-CRED-2 …), nothing booked."""
+    values = _booking_values(form)
+    with page(request, roles=CUSTOMER_BOOKERS) as p:
+        try:
+            data = _booking_in(form, _zone_of_site(p))
+        except ValidationError as exc:
+            context, status = booking_form_context(p, values, errors=field_errors(exc)), 422
+        else:
+            quoted, error = _attempt(p, lambda: bookings.quote(p.db, data.request(), now=p.now, provider=False,
+                                                               customer_id=p.principal.customer_id))
+            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
+    return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=status)
+
+
+@router.post("/bookings")
+def create_booking(request: Request, form: FormData) -> Response:
+    values = _booking_values(form)
+    with page(request, roles=CUSTOMER_BOOKERS) as p:
+        try:
+            data = _booking_in(form, _zone_of_site(p))
+        except ValidationError as exc:
+            return render(p, "booking_new.html", booking_form_context(p, values, errors=field_errors(exc)) | {"path": "/bookings/new"}, status=422)
+        row, error = _attempt(p, lambda: bookings.create_booking(p.db, data.request(), actor=p.principal.email, provider=False,
+                                                                 now=p.now, customer_id=p.principal.customer_id))
+        if error is not None:
+            context = booking_form_context(p, values, exc=error)
+            return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=409 if isinstance(error, Refused) else 422)
+        return redirect(p, f"/dashboard?booked={row.id}#bookings")
+
+
+def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = None) -> dict[str, Any]:
+    row = bookings.get_booking(p.db, booking_id, customer_id=p.principal.customer_id)  # NotFound for another tenant's
+    quoted = bookings.quote_cancellation(p.db, row.id, now=p.now, customer_id=p.principal.customer_id)
+    terms = quoted.terms
+    return {"booking": _booking_row(p, row), "notice_days": terms.notice_days, "fee_percent": p.fmt.percent(terms.fee_percent),
+            "fee": p.fmt.amount(quoted.fee, quoted.fee_unit), "refund": p.fmt.amount(quoted.refund, quoted.refund_unit),
+            "expected_fee": str(quoted.fee), "rule": terms.rule, "cancelled_on": p.fmt.date(terms.cancelled_on, long=True),
+            "schedule": _schedule(p), "explanation": terms.sentence} | _error(exc)
+
+
+@router.get("/bookings/{booking_id:int}/cancel")
+def cancel_form(request: Request, booking_id: int) -> Response:
+    """The fee a cancellation would cost now (R-BOOK-1), before confirming."""
+    with page(request, roles=CUSTOMER_BOOKERS) as p:
+        context = cancel_context(p, booking_id)
+    return render(p, "booking_cancel.html", context)
+
+
+@router.post("/bookings/{booking_id:int}/cancel")
+def cancel_booking(request: Request, booking_id: int, form: FormData) -> Response:
+    with page(request, roles=CUSTOMER_BOOKERS) as p:
+        try:
+            expected = Decimal(form.get("expected_fee") or "")
+        except InvalidOperation:
+            # The confirmation carries the fee that was shown: without it, nothing is agreed.
+            expected, error = None, InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1")
+        if expected is not None:
+            _, error = _attempt(p, lambda: bookings.cancel_booking(p.db, booking_id, actor=p.principal.email, now=p.now,
+                                                                   customer_id=p.principal.customer_id, expected_fee=expected))
+        if error is not None:
+            context = cancel_context(p, booking_id, exc=error)
+            return render(p, "booking_cancel.html", context | {"path": f"/bookings/{booking_id}/cancel"}, status=409)
+        return redirect(p, f"/dashboard?cancelled={booking_id}#bookings")
+

@@ -1,0 +1,241 @@
+"""The incident page, shared by customers and provider users, and the pieces of it
+that lists reuse (a row with its first-response countdown).
+
+What it shows comes from ``services.incidents``: the target and its state
+(R-SLA-1, R-SEV-2), the resolver's explanation with every plan considered, the
+day-by-day story of business time (R-SEV-4), the severity history with reasons
+(R-SEV-1, R-SEV-3, R-SLA-4), the timeline of communications and events, and the
+RCA window (R-RCA-1, R-RCA-2). Provider workers also get the action forms
+(``pages_provider``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from unisupport.access import Role
+from unisupport.catalog import default_catalog, default_products
+from unisupport.incidents.communication import Direction, Medium
+from unisupport.incidents.routing import TEAMS
+from unisupport.incidents.severity_change import DowngradeGrounds
+from unisupport.services import incidents as svc
+from unisupport.sla.calendar import epoch_seconds
+from unisupport.sla.severity import Severity
+from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
+from unisupport.web.page import Page, WebRoute, page, render
+from unisupport.web.story import business_time_days
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+WORKERS = svc.PROVIDER_WORKERS
+
+
+# --------------------------------------------------------------------------- names
+def product_name(p: Page, code: str) -> str:
+    products = default_products()
+    return products.get(code).name(p.language) if code in products else code
+
+
+def plan_name(p: Page, code: str) -> str:
+    catalog = default_catalog()
+    if code in catalog:
+        return catalog.get(code).name(p.language)
+    return p.fmt.t_or(f"plan.{code}", code)
+
+
+def team_name(p: Page, code: str | None) -> str:
+    if code in TEAMS:
+        return TEAMS[code][1 if p.language == "fr" else 0]
+    return code or "—"
+
+
+def severity_label(p: Page, value: str) -> str:
+    return Severity(value).label(p.language)
+
+
+# --------------------------------------------------------------------------- countdowns
+def duration(p: Page, seconds: int) -> str:
+    """``2 h 05 min``, ``3 j 4 h``: the same compact form ``countdown.js`` writes."""
+    minutes = max(0, seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} {p.t('countdown.day_unit')} {hours} h"
+    if hours:
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"
+
+
+def countdown(p: Page, due: datetime, settled: bool) -> dict[str, Any] | None:
+    """What the countdown shows now (and what the script needs to keep counting)."""
+    if settled:
+        return None
+    left = epoch_seconds(due) - epoch_seconds(p.now)
+    text = p.t("countdown.left", time=duration(p, left)) if left > 0 else p.t("countdown.over", time=duration(p, -left))
+    return {"to": due.isoformat(), "text": text, "left": p.t("countdown.left", time="{time}"),
+            "over": p.t("countdown.over", time="{time}"), "day_unit": p.t("countdown.day_unit")}
+
+
+def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
+    """One line of a list of incidents (the dashboard, the queue)."""
+    site = p.db.get(SiteRow, row.site_id)
+    customer = p.db.get(CustomerRow, row.customer_id)
+    zone = p.zone_for(site.timezone)  # type: ignore[union-attr]
+    state = svc.first_response_state(row, p.now)
+    return {
+        "id": row.id, "title": row.title, "severity": row.severity, "severity_label": severity_label(p, row.severity),
+        "product": product_name(p, row.product), "site": site.code if site else "", "customer": customer.name if customer else "",
+        "customer_code": customer.code if customer else "", "team": team_name(p, row.team), "status": row.status,
+        "status_label": p.t(f"status.{row.status}"), "state": state, "state_label": p.t(f"state.{state}"),
+        "due": p.fmt.datetime(row.first_response_due, zone), "due_iso": row.first_response_due.isoformat(),
+        "countdown": countdown(p, row.first_response_due, row.first_response_at is not None),
+    }
+
+
+# --------------------------------------------------------------------------- the page
+def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        if e.kind == "opened":
+            out.append({"at": p.fmt.datetime(e.at, zone), "actor": e.actor, "from": None,
+                        "to": severity_label(p, (e.after or {}).get("severity", "")) if (e.after or {}).get("severity") else "—",
+                        "reason": None, "grounds": None, "rule": "R-SEV-1"})
+        elif e.kind == "severity-changed":
+            grounds = (e.after or {}).get("grounds")
+            out.append({"at": p.fmt.datetime(e.at, zone), "actor": e.actor,
+                        "from": severity_label(p, e.before["severity"]) if e.before else None,
+                        "to": severity_label(p, e.after["severity"]) if e.after else "—", "reason": e.reason,
+                        "grounds": p.fmt.t_or(f"grounds.{grounds}", grounds) if grounds else None, "rule": e.rule})
+    return out
+
+
+def _event_detail(p: Page, e) -> str | None:
+    after = e.after or {}
+    if e.kind == "routed":
+        return team_name(p, after.get("team"))
+    if e.kind == "role-assigned":
+        return p.fmt.t_or(f"role.{after.get('role')}", str(after.get("role")))
+    if e.kind == "first-response":
+        return p.t(f"state.{after.get('state', 'met')}")
+    return None
+
+
+def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
+    items = []
+    for c in comms:
+        items.append({"sort": (epoch_seconds(c.at), 0, c.id), "kind": "communication", "at": p.fmt.datetime(c.at, zone),
+                      "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
+                      "actor": c.author, "body": c.body, "automated": c.automated, "first_response": c.first_response,
+                      "reason": None, "rule": "R-SEV-2" if c.first_response or c.automated else None, "detail": None,
+                      "logged_late": epoch_seconds(c.logged_at) - epoch_seconds(c.at) > 60})
+    for e in events:
+        if e.kind == "communication":  # shown with its text above
+            continue
+        items.append({"sort": (epoch_seconds(e.at), 1, e.id), "kind": e.kind, "at": p.fmt.datetime(e.at, zone),
+                      "label": p.fmt.t_or(f"event.{e.kind}", e.kind), "actor": e.actor, "body": None, "automated": False,
+                      "first_response": False, "reason": e.reason, "rule": e.rule, "detail": _event_detail(p, e),
+                      "logged_late": False})
+    return sorted(items, key=lambda i: i["sort"])
+
+
+def _story(p: Page, calendar, start: datetime, due: datetime) -> list[dict[str, Any]]:
+    zone = calendar.timezone
+    out = []
+    for d in business_time_days(calendar, start, due):
+        day = p.fmt.date(d.day, long=True)
+        if d.closed == "closure":
+            text = p.t("story.closure")
+        elif d.closed == "holiday":
+            text = p.t("story.holiday", name=d.holiday)
+        elif d.closed == "weekend":
+            text = p.t("story.weekend")
+        elif d.counted:
+            windows = ", ".join(f"{p.fmt.time(a, zone)}–{p.fmt.time(b, zone)}" for a, b in d.counted)
+            text = p.t("story.counted", windows=windows, minutes=p.fmt.number(round(d.minutes)))
+        else:
+            text = p.t("story.outside")
+        out.append({"day": day, "text": text, "closed": d.closed is not None})
+    return out
+
+
+def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int, coverage: str, start: datetime,
+                due: datetime, calendar) -> dict[str, Any]:
+    """"Why this target" (R-SLA-1): the governing plan, every plan considered with
+    its reason (the resolver's words, in English), the extras, and for business-hours
+    targets the day-by-day story on the site's calendar (R-SEV-4)."""
+    considered = []
+    for c in explanation.get("considered", []):
+        considered.append({"plan": plan_name(p, c["plan"]), "code": c["plan"], "applies": c["applies"],
+                           "governs": c["plan"] == plan,
+                           "target": p.fmt.minutes(c["target_minutes"]) if c.get("target_minutes") is not None else "—",
+                           "reason": c["reason"]})
+    extras = []
+    for x in explanation.get("extras", []):
+        extras.append({"text": x.get(p.language) or x.get("en"), "plan": plan_name(p, x.get("plan", "")),
+                       "due": p.fmt.datetime(datetime.fromisoformat(x["due"]), calendar.timezone) if x.get("due") else None})
+    business = coverage == "business_hours"
+    return {
+        "plan": plan_name(p, plan), "minutes": p.fmt.minutes(minutes), "coverage": p.t(f"coverage.{coverage}"),
+        "business_hours": business, "started": p.fmt.datetime(start, calendar.timezone),
+        "due_site": p.fmt.datetime(due, calendar.timezone, long=True), "considered": considered, "extras": extras,
+        "story": _story(p, calendar, start, due) if business else [], "site_zone": calendar.timezone,
+    }
+
+
+def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
+    if view["rca"]:
+        rca = view["rca"]
+        return {"requested": True, "requested_at": p.fmt.datetime(datetime.fromisoformat(rca["requested_at"]), zone),
+                "due": p.fmt.datetime(datetime.fromisoformat(rca["due"]), zone) if rca["due"] else None, "rule": rca["rule"]}
+    window = view["rca_window"] or {}
+    return {"requested": False, "open": window.get("open", False), "rule": window.get("rule"), "reason": window.get("reason"),
+            "until": p.fmt.datetime(datetime.fromisoformat(window["until"]), zone) if window.get("until") else None,
+            "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
+            if window.get("due_if_requested_now") else None,
+            "may_request": p.principal is not None and p.principal.role is not Role.CSAM}
+
+
+def incident_context(p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None,
+                     action: str | None = None) -> dict[str, Any]:
+    """Everything the incident page shows; ``error`` is a refused action's message."""
+    incident = svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
+    view = svc.incident_view(p.db, incident, now=p.now)
+    calendar = svc.calendar_of(p.db, incident)
+    zone = p.zone_for(calendar.timezone)
+    events = svc.timeline(p.db, p.principal, incident_id)
+    comms = svc.communications(p.db, incident)
+    state = view["first_response"]["state"]
+    worker = p.principal is not None and p.principal.role in WORKERS
+    return {
+        "incident": view, "title": incident.title, "zone": zone,
+        "severity_label": severity_label(p, incident.severity), "product": product_name(p, incident.product),
+        "team": team_name(p, incident.team), "status_label": p.t(f"status.{incident.status}"),
+        "opened": p.fmt.datetime(incident.opened_at, zone),
+        "due": p.fmt.datetime(incident.first_response_due, zone, long=True), "due_iso": incident.first_response_due.isoformat(),
+        "responded": p.fmt.datetime(incident.first_response_at, zone) if incident.first_response_at else None,
+        "state": state, "state_label": p.t(f"state.{state}"),
+        "countdown": countdown(p, incident.first_response_due, incident.first_response_at is not None),
+        "why": why_context(p, incident.explanation, plan=incident.plan, minutes=incident.target_minutes, coverage=incident.coverage,
+                           start=incident.target_started_at, due=incident.first_response_due, calendar=calendar), "severity_history": _severity_history(p, events, zone),
+        "timeline": _timeline(p, events, comms, zone), "rca": _rca(p, view, zone),
+        "definition": Severity(incident.severity).definition(p.language),
+        "worker": worker and incident.status != "closed",
+        "actions": {
+            "severities": [(s.value, s.label(p.language)) for s in Severity if s.value != incident.severity],
+            "grounds": [(g.value, p.t(f"grounds.{g.value}"), g.rule) for g in DowngradeGrounds],
+            "media": [(m.value, p.t(f"medium.{m.value}")) for m in Medium],
+            "directions": [(d.value, p.t(f"direction.{d.value}")) for d in Direction],
+            "can_mitigate": incident.status == "open",
+            "site_zone": calendar.timezone,
+        },
+        "error": error, "error_rule": error_rule, "action": action,
+    }
+
+
+@router.get("/incidents/{incident_id:int}")
+def incident_page(request: Request, incident_id: int) -> Response:
+    with page(request) as p:
+        context = incident_context(p, incident_id)
+    return render(p, "incident.html", context)

@@ -1,0 +1,145 @@
+"""The provider's console, minimal for now: the engineers' queue and the actions on
+an incident (log a communication, change the severity, mitigate, close).
+
+The queue lists the incidents of the engineer's teams (R-INC-3 routes each one to a
+team), every team for admins and incident managers, the assigned customers' for a
+CSAM (their tenant scope); the soonest first-response due first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from unisupport.access import Role
+from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.incidents.requests import ClosureIn, CommunicationIn, MitigationIn, SeverityChangeIn
+from unisupport.incidents.routing import TEAMS
+from unisupport.refusal import Refused
+from unisupport.services import incidents as svc
+from unisupport.services.customers import customers_in_scope
+from unisupport.sla.severity import Severity
+from unisupport.web.page import PROVIDER_ROLES, Form, Page, WebRoute, csrf_form, field_errors, page, redirect, render
+from unisupport.web.pages_incident import incident_context, incident_row, team_name
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+FormData = Annotated[Form, Depends(csrf_form)]
+QUEUE_LIMIT = 200
+STATES = ("breached", "at-risk")
+
+
+def _teams_of(p: Page) -> list[str]:
+    """Engineers see their teams' incidents; the others may look at any team."""
+    if p.principal.role is Role.ENGINEER:
+        return sorted(p.principal.teams)
+    return list(TEAMS)
+
+
+def queue_context(p: Page, *, team: str | None, severity: str | None, customer: str | None, state: str | None,
+                  status: str | None) -> dict[str, Any]:
+    teams = _teams_of(p)
+    team = team if team in teams else None
+    severity = severity if severity in [s.value for s in Severity] else None
+    customers = customers_in_scope(p.db, p.principal.customer_scope)
+    customer = customer if customer in [c.code for c in customers] else None
+    state = state if state in STATES else None
+    status = status if status in ("open", "mitigated", "closed") else "open"
+    wanted = [team] if team else (teams if p.principal.role is Role.ENGINEER else [None])
+    rows: dict[int, Any] = {}
+    for code in wanted:
+        found, _ = svc.list_incidents(p.db, p.principal, svc.IncidentFilter(status=status, severity=severity, customer=customer, team=code,
+                                                                            breached=True if state == "breached" else None),
+                                      now=p.now, limit=QUEUE_LIMIT)
+        rows.update((r.id, r) for r in found)
+    listed = [r for r in rows.values() if state != "at-risk" or svc.first_response_state(r, p.now) == "at-risk"]
+    # Unanswered first, soonest due first (R-SLA-1's clock is the one that breaches).
+    listed.sort(key=lambda r: (r.first_response_at is not None, r.first_response_due, r.id))
+    return {"rows": [incident_row(p, r) for r in listed[:QUEUE_LIMIT]], "truncated": len(listed) > QUEUE_LIMIT,
+            "filters": {"team": team or "", "severity": severity or "", "customer": customer or "", "state": state or "", "status": status},
+            "teams": [(code, team_name(p, code)) for code in teams], "severities": [(s.value, s.label(p.language)) for s in Severity],
+            "customers": [(c.code, c.name) for c in customers], "states": [(s, p.t(f"state.{s}")) for s in STATES],
+            "statuses": [(s, p.t(f"status.{s}")) for s in ("open", "mitigated", "closed")],
+            "no_team": p.principal.role is Role.ENGINEER and not teams}
+
+
+@router.get("/queue")
+def queue(request: Request, team: str | None = None, severity: str | None = None, customer: str | None = None,
+          state: str | None = None, status: str | None = None) -> Response:
+    with page(request, roles=PROVIDER_ROLES) as p:
+        context = queue_context(p, team=team, severity=severity, customer=customer, state=state, status=status)
+    return render(p, "queue.html", context)
+
+
+# --------------------------------------------------------------------------- actions
+def _local_instant(value: str | None, zone: str) -> datetime | None:
+    """A ``datetime-local`` field, read in the incident's site zone."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date and time", field="at") from None
+
+
+def _act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
+    """Run ``work(p, zone, version)``; on a refusal show the incident page again with
+    the message next to the form that was sent."""
+    with page(request, roles=svc.PROVIDER_WORKERS) as p:
+        incident = svc.get_incident(p.db, p.principal, incident_id)
+        zone = svc.calendar_of(p.db, incident).timezone
+        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        error: UnisupportError | None = None
+        try:
+            with p.db.begin_nested():
+                work(p, zone, version)
+        except ValidationError as exc:
+            error = InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
+        except (Refused, InvalidInput) as exc:
+            error = exc
+        if error is not None:
+            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
+            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=409 if isinstance(error, Refused) else 422)
+        return redirect(p, f"/incidents/{incident_id}#{action}")
+
+
+@router.post("/incidents/{incident_id:int}/communications")
+def log_communication(request: Request, incident_id: int, form: FormData) -> Response:
+    """The first outbound, non-automated phone call or e-mail is the first response (R-SEV-2)."""
+    def work(p: Page, zone: str, version: int | None) -> None:
+        data = CommunicationIn.model_validate({"direction": form.get("direction") or "outbound", "medium": form.get("medium") or "",
+                                               "body": form.get("body") or "", "at": _local_instant(form.get("at"), zone),
+                                               "requests_customer_action": form.flag("requests_customer_action")})
+        svc.add_communication(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
+                              expected_version=version)
+    return _act(request, incident_id, form, "communication", work)
+
+
+@router.post("/incidents/{incident_id:int}/severity")
+def change_severity(request: Request, incident_id: int, form: FormData) -> Response:
+    """R-SEV-1: who, when, why; a downgrade needs its grounds (R-SEV-3, R-SLA-4)."""
+    def work(p: Page, zone: str, version: int | None) -> None:
+        data = SeverityChangeIn.model_validate({"severity": form.get("severity") or "", "reason": form.get("reason") or "",
+                                                "grounds": form.get("grounds")})
+        svc.change_severity(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
+                            expected_version=version)
+    return _act(request, incident_id, form, "severity", work)
+
+
+@router.post("/incidents/{incident_id:int}/mitigation")
+def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
+    def work(p: Page, zone: str, version: int | None) -> None:
+        data = MitigationIn.model_validate({"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)})
+        svc.mitigate(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
+    return _act(request, incident_id, form, "mitigation", work)
+
+
+@router.post("/incidents/{incident_id:int}/closure")
+def close(request: Request, incident_id: int, form: FormData) -> Response:
+    def work(p: Page, zone: str, version: int | None) -> None:
+        data = ClosureIn.model_validate({"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)})
+        svc.close(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
+    return _act(request, incident_id, form, "closure", work)

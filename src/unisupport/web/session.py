@@ -1,0 +1,147 @@
+"""The web session: a signed cookie, and the CSRF token derived from it.
+
+The cookie holds no secret and no state another process needs: the user id, when
+it was issued, when it expires, a random nonce and the language chosen before
+signing in, signed with HMAC-SHA256 (the standard library's ``hmac``). Every request
+re-reads the user (``services.users.active_principal``), so deactivating a user or
+withdrawing their contact takes effect at the next click. The CSRF token of every
+form is an HMAC of the session's nonce under a separate key: a page of another
+site can neither read it nor forge it, and signing in issues a new nonce.
+
+The secret comes from ``UNISUPPORT_SECRET_KEY`` or, failing that, from
+``$UNISUPPORT_DATA_DIR/secret.key``, created (mode 0600) by the first process that
+needs it. Processes on one machine share that file; a deployment on several
+machines must set ``UNISUPPORT_SECRET_KEY`` to the same value everywhere."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from unisupport.errors import InvalidInput
+from unisupport.settings import DATA_DIR
+
+SECRET_KEY = "UNISUPPORT_SECRET_KEY"
+SECRET_FILE = "secret.key"
+COOKIE = "unisupport_session"
+CSRF_FIELD = "csrf_token"
+LIFETIME = timedelta(hours=12)  # then sign in again
+MIN_SECRET_LENGTH = 32
+
+
+def load_secret(env: dict[str, str] | None = None) -> bytes:
+    """The process's signing secret (see the module's docstring)."""
+    env = dict(os.environ if env is None else env)
+    configured = (env.get(SECRET_KEY) or "").strip()
+    if configured:
+        if len(configured) < MIN_SECRET_LENGTH:
+            raise InvalidInput(f"a secret key has at least {MIN_SECRET_LENGTH} characters "
+                               "(python3 -c 'import secrets; print(secrets.token_hex(32))')", field=SECRET_KEY)
+        return configured.encode()
+    return _secret_file(Path(env.get(DATA_DIR) or "data").expanduser() / SECRET_FILE)
+
+
+def _secret_file(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when two processes start together, one creates, the other reads.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    value = ""
+    for _ in range(50):  # the creator may not have written yet
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            break
+        time.sleep(0.02)
+    if len(value) < MIN_SECRET_LENGTH:
+        raise InvalidInput(f"{path} does not hold a secret of at least {MIN_SECRET_LENGTH} characters", field=SECRET_KEY)
+    return value.encode()
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What the cookie says. ``user_id`` is None for a visitor who has not signed in."""
+
+    user_id: int | None
+    issued_at: int  # epoch seconds
+    expires_at: int
+    nonce: str
+    language: str | None = None  # a visitor's explicit choice (the switch)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    """Signs and checks session cookies and CSRF tokens with keys derived from the
+    secret (one key per purpose, so a value signed for one cannot pass for another)."""
+
+    def __init__(self, secret: bytes):
+        self._session_key = hmac.new(secret, b"unisupport/web/session", hashlib.sha256).digest()
+        self._csrf_key = hmac.new(secret, b"unisupport/web/csrf", hashlib.sha256).digest()
+
+    def new(self, now: datetime, *, user_id: int | None = None, language: str | None = None) -> SessionData:
+        issued = int(now.timestamp())
+        return SessionData(user_id, issued, issued + int(LIFETIME.total_seconds()), secrets.token_urlsafe(16), language)
+
+    def dumps(self, data: SessionData) -> str:
+        body = _b64(json.dumps({"u": data.user_id, "iat": data.issued_at, "exp": data.expires_at, "n": data.nonce,
+                                "l": data.language}, separators=(",", ":")).encode())
+        return body + "." + _b64(hmac.new(self._session_key, body.encode(), hashlib.sha256).digest())
+
+    def loads(self, token: str | None, now: datetime) -> SessionData | None:
+        """The session of a cookie, or None when it is missing, forged or expired."""
+        if not token or len(token) > 1024 or token.count(".") != 1:
+            return None
+        body, signature = token.split(".")
+        expected = _b64(hmac.new(self._session_key, body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(signature, expected):
+            return None
+        try:
+            raw = json.loads(_unb64(body))
+            data = SessionData(raw["u"], int(raw["iat"]), int(raw["exp"]), str(raw["n"]), raw.get("l"))
+        except (ValueError, KeyError, TypeError):
+            return None
+        moment = int(now.timestamp())
+        if data.expires_at <= moment or data.issued_at > moment + 300:
+            return None
+        if data.user_id is not None and not isinstance(data.user_id, int):
+            return None
+        return data
+
+    def csrf_token(self, data: SessionData) -> str:
+        return _b64(hmac.new(self._csrf_key, data.nonce.encode(), hashlib.sha256).digest())
+
+    def csrf_ok(self, data: SessionData | None, token: str | None) -> bool:
+        return data is not None and bool(token) and hmac.compare_digest(self.csrf_token(data), token or "")
+
+
+def with_language(data: SessionData, language: str) -> SessionData:
+    return replace(data, language=language)
+
+
+def cookie_arguments(data: SessionData, *, now: datetime, secure: bool) -> dict:
+    """``Response.set_cookie`` arguments: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    return {"key": COOKIE, "max_age": max(0, data.expires_at - int(now.timestamp())), "path": "/",
+            "httponly": True, "samesite": "lax", "secure": secure}
