@@ -86,8 +86,10 @@ def sign_in(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
         by_email, by_address = recent_failures(p.db, email=email, address=address, now=p.now)
         if by_email >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
-            return _sign_in_page(p, email=email, next_url=next_url, status=429,
-                                 error=p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60)))
+            response = _sign_in_page(p, email=email, next_url=next_url, status=429,
+                                     error=p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60)))
+            response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
+            return response
         principal = principal_for_password(p.db, email, password) if email and password else None
         if principal is None:
             record_event(p.db, customer_id=None, subject_type="login", subject_id=_address_key(address), tag=FAILURE,

@@ -179,7 +179,7 @@ class Formatter:
         return format_date(day, "EEEE", locale=self.locale)
 
     # --- numbers
-    def number(self, value: Decimal | int | float | str | None) -> str:
+    def number(self, value: Decimal | float | str | None) -> str:
         if value is None:
             return "—"
         return format_decimal(Decimal(str(value)), locale=self.locale)
@@ -195,12 +195,15 @@ class Formatter:
         and the unit's name (``48 credits``, ``400 heures``)."""
         if re.fullmatch(r"[A-Z]{3}", unit or ""):
             return self.money(value, unit)
-        return self.t("format.quantity", number=self.number(value), unit=self.unit(unit))
+        return self.t("format.quantity", number=self.number(value), unit=self.unit(unit, Decimal(str(value))))
 
-    def unit(self, unit: str) -> str:
-        return self.t_or(f"unit.{unit}", unit)
+    def unit(self, unit: str, quantity: Decimal | int = 2) -> str:
+        """The unit's name, singular or plural as the language counts ``quantity``
+        (French: 0 and 1.5 are singular; English: only 1)."""
+        form = "one" if self.locale.plural_form(abs(Decimal(quantity))) == "one" else "other"
+        return self.t_or(f"unit.{unit}.{form}", unit)
 
-    def minutes(self, minutes: int | float) -> str:
+    def minutes(self, minutes: float) -> str:
         hours, rest = divmod(round(minutes), 60)
         if hours and rest:
             return self.t("format.hours_minutes", hours=self.number(hours), minutes=rest)

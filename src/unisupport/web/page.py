@@ -1,8 +1,9 @@
 """One page request: one transaction, one signed-in user (or none), one language.
 
 Views do ``with page(request) as p:`` and build a template context from services
-with ``p.db``, ``p.principal`` and ``p.now``; the transaction commits when the block
-ends, then :func:`render` turns the context into HTML. Domain errors raised in a view
+with ``p.db``, ``p.principal`` and ``p.now``; a form's transaction commits when the
+block ends (a page that is only shown reads in a read-only one), then :func:`render`
+turns the context into HTML. Domain errors raised in a view
 become an HTML error page with the status the API would give (404 for another
 tenant's record, 403, 409 with the rule …) through :class:`WebRoute`."""
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,21 @@ from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.refusal import Refused
 from unisupport.services.users import active_principal, home_site
-from unisupport.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Formatter, formatter, language_from_header
-from unisupport.web.session import COOKIE, CSRF_FIELD, SessionData, Signer, cookie_arguments, load_secret
+from unisupport.web.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Formatter,
+    formatter,
+    language_from_header,
+)
+from unisupport.web.session import (
+    COOKIE,
+    CSRF_FIELD,
+    SessionData,
+    Signer,
+    cookie_arguments,
+    load_secret,
+)
 
 log = logging.getLogger("unisupport.web")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -76,7 +90,6 @@ class Page:
     signer: Signer
     zone: str | None = None  # the viewer's site zone (customer users)
     new_cookie: bool = False
-    notices: list[str] = field(default_factory=list)
 
     @property
     def language(self) -> str:
@@ -109,7 +122,10 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
     new_cookie = web is None
     if web is None:
         web = signer.new(now)
-    with state.database.transaction() as db:
+    # A page that is only shown reads in a read-only transaction: on SQLite it does
+    # not take the write lock, so dashboards never queue behind bookings.
+    reading = request.method in ("GET", "HEAD")
+    with (state.database.reading() if reading else state.database.transaction()) as db:
         principal = active_principal(db, web.user_id) if web.user_id is not None else None
         if web.user_id is not None and principal is None:
             web, new_cookie = signer.new(now, language=web.language), True  # deactivated: signed out at once
@@ -151,7 +167,9 @@ def _common(p: Page) -> dict[str, Any]:
         "t": p.fmt.t, "fmt": p.fmt, "lang": p.language, "csrf_field": CSRF_FIELD, "csrf": p.csrf,
         "me": principal, "is_provider": bool(principal and principal.role.is_provider),
         "is_customer": bool(principal and principal.role.is_customer),
-        "path": p.request.url.path + (f"?{p.request.url.query}" if p.request.url.query else ""),
+        # Where the language switch comes back to: the page itself when it is a GET
+        # (views showing a form's result pass their own).
+        "path": p.request.url.path + (f"?{p.request.url.query}" if p.request.url.query else "") if p.request.method == "GET" else "/",
         "languages": LANGUAGES, "server_now": p.now.isoformat(),
     }
 
@@ -197,12 +215,12 @@ async def csrf_form(request: Request) -> Form:
     if len(body) > MAX_FORM_BYTES:
         raise InvalidInput(f"a form is at most {MAX_FORM_BYTES // 1024} KB", field="form")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise InvalidInput("send the form as application/x-www-form-urlencoded", field="form")
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("the form cannot be read", field="form") from None
+    pairs: list[tuple[str, str]] = []
+    if content_type == "application/x-www-form-urlencoded":  # anything else carries no token: refused below
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidInput("the form cannot be read", field="form") from None
     form = Form(pairs)
     signer = signer_of(request)
     session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
@@ -232,13 +250,15 @@ def error_page(request: Request, status: int, message: str | None = None, rule: 
     """An error in the visitor's language, without touching the database (it may be
     what failed)."""
     state = request.app.state
+    signer = signer_of(request)
+    web = signer.loads(request.cookies.get(COOKIE), state.clock.now())
     language = getattr(request.state, "web_language", None)
     if language is None:
-        web = signer_of(request).loads(request.cookies.get(COOKIE), state.clock.now())
         language = (web.language if web else None) or language_from_header(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
     fmt = formatter(language, request.headers.get("accept-language"))
     context = {"t": fmt.t, "fmt": fmt, "lang": fmt.language, "me": None, "is_provider": False, "is_customer": False,
-               "status": status, "message": message, "rule": rule, "csrf_field": CSRF_FIELD, "csrf": "",
+               "status": status, "message": message, "rule": rule, "csrf_field": CSRF_FIELD,
+               "csrf": signer.csrf_token(web) if web else "",
                "path": request.url.path, "languages": LANGUAGES, "server_now": state.clock.now().isoformat()}
     html = _environment.get_template("error.html").render(context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

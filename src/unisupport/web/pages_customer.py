@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from unisupport.access import Role
 from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
@@ -33,12 +32,31 @@ from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
 from unisupport.sla.severity import DEFINITIONS, Severity
-from unisupport.web.page import CUSTOMER_ROLES, Form, Page, WebRoute, csrf_form, field_errors, page, redirect, render
-from unisupport.web.pages_incident import countdown, incident_context, incident_row, plan_name, product_name, why_context
+from unisupport.web.page import (
+    CUSTOMER_ROLES,
+    Form,
+    Page,
+    WebRoute,
+    csrf_form,
+    field_errors,
+    page,
+    redirect,
+    render,
+)
+from unisupport.web.pages_incident import (
+    countdown,
+    incident_context,
+    incident_row,
+    product_name,
+    why_context,
+)
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 CUSTOMER_BOOKERS = tuple(r for r in BOOKERS if r in CUSTOMER_ROLES)
+# Entitlements that run for their period rather than being used up by bookings
+# (an annual UER fee, a tenant, a downstream site): nothing to forecast for them.
+RUNNING_UNITS = frozenset({"annual", "per-tenant", "per-downstream-site", "subscription", "as-needed", "quantity"})
 
 
 def _attempt(p: Page, action):
@@ -90,7 +108,7 @@ def _order_panel(p: Page, order) -> dict[str, Any]:
                "rule": b.expiry_rule, "year": b.contract_year}
         groups[group].append(row)
         # R-FLEX-3 (per contract year) and R-ORD-3 (the term): unused is forfeited.
-        if b.balance > 0 and b.expires_on is not None and group != "fees":
+        if b.balance > 0 and b.expires_on is not None and group != "fees" and b.unit not in RUNNING_UNITS:
             forecast.append({"sort": b.expires_on, "label": row["label"], "amount": row["balance"],
                              "date": p.fmt.date(b.expires_on, long=True), "rule": b.expiry_rule or "R-ORD-3"})
     forecast.sort(key=lambda f: f["sort"])
@@ -284,7 +302,7 @@ def booking_form_context(p: Page, values: dict[str, str], *, errors: dict[str, s
         for code, rates in card.rates.items():
             for unit, rate in rates.items():
                 services.setdefault(f"{code}|{unit}", p.t("booking.service_option", service=catalog.get(code).name(p.language),
-                                                          unit=p.fmt.unit(unit), rate=p.fmt.number(rate)))
+                                                          unit=p.fmt.unit(unit, 1), rate=p.fmt.number(rate)))
         deadlines.append({"order": order.number, "end": p.fmt.date(order.term_end, long=True),
                           "deadline": p.fmt.date(request_deadline(order.term_end), long=True)})
         for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):

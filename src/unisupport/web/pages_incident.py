@@ -169,7 +169,8 @@ def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int
     for c in explanation.get("considered", []):
         considered.append({"plan": plan_name(p, c["plan"]), "code": c["plan"], "applies": c["applies"],
                            "governs": c["plan"] == plan,
-                           "target": p.fmt.minutes(c["target_minutes"]) if c.get("target_minutes") is not None else "—",
+                           "target": p.t("format.minutes", minutes=p.fmt.number(c["target_minutes"]))
+                           if c.get("target_minutes") is not None else "—",
                            "reason": c["reason"]})
     extras = []
     for x in explanation.get("extras", []):
@@ -177,7 +178,7 @@ def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int
                        "due": p.fmt.datetime(datetime.fromisoformat(x["due"]), calendar.timezone) if x.get("due") else None})
     business = coverage == "business_hours"
     return {
-        "plan": plan_name(p, plan), "minutes": p.fmt.minutes(minutes), "coverage": p.t(f"coverage.{coverage}"),
+        "plan": plan_name(p, plan), "minutes": p.fmt.number(minutes), "coverage": p.t(f"coverage.{coverage}"),
         "business_hours": business, "started": p.fmt.datetime(start, calendar.timezone),
         "due_site": p.fmt.datetime(due, calendar.timezone, long=True), "considered": considered, "extras": extras,
         "story": _story(p, calendar, start, due) if business else [], "site_zone": calendar.timezone,

@@ -23,7 +23,17 @@ from unisupport.refusal import Refused
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customers_in_scope
 from unisupport.sla.severity import Severity
-from unisupport.web.page import PROVIDER_ROLES, Form, Page, WebRoute, csrf_form, field_errors, page, redirect, render
+from unisupport.web.page import (
+    PROVIDER_ROLES,
+    Form,
+    Page,
+    WebRoute,
+    csrf_form,
+    field_errors,
+    page,
+    redirect,
+    render,
+)
 from unisupport.web.pages_incident import incident_context, incident_row, team_name
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

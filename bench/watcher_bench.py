@@ -1,0 +1,868 @@
+"""SLA watcher benchmark: 1,000,000 open incidents, 10,000 of them breaching now.
+
+    python bench/watcher_bench.py [--n 1000000] [--breaches 10000] [--runs 200]
+                                  [--sqlite-n 100000] [--sqlite-breaches 1000]
+                                  [--diagnose auto|always|never]
+
+PostgreSQL (the target): a throw-away database created from the admin URL in
+UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL, migrated, dropped at
+the end. SQLite (optional, smaller N, no target: clearly labelled) on a temp file.
+
+Setup, through the services: the example order contoso-multicountry.yaml
+(``services.orders.import_order``), the six routing teams with three engineers each,
+two incident managers, and marie.dupont@contoso.example as a customer user (so the
+notification language comes from her user, as in production). Four real incidents
+(Sev 1, A, B, C on site paris) are opened with ``services.incidents.open_incident``:
+their routing, plan, target and coverage are the templates of the bulk rows.
+
+Bulk load (PostgreSQL: COPY; SQLite: executemany INSERT through SQLAlchemy Core) of
+``--n`` open incidents for that customer/order/site/contact: severities 3 % Sev 1,
+12 % A, 45 % B, 40 % C; ``first_response_due`` uniform over the next 30 days,
+``first_response_warn_at`` a quarter of the target before it (rows whose warning
+instant has passed were warned by an earlier sweep: ``warned_at`` set); 40 % of the
+not-yet-due rows already had their first response and 10 % of those are mitigated;
+``--breaches`` rows, at random places in the table, were due 1 s to 2 h ago and have
+no first response: they breach now. Routing is the template's; the explanation a
+small constant dict. Each incident also gets its automatic acknowledgement
+communication (INSERT … SELECT). Then VACUUM ANALYZE (autovacuum's job in production).
+
+Measured:
+(i)  the due-soon queries, p50/p99 over ``--runs`` runs (client-side, rows fetched):
+     the dashboard's ``status != 'closed' AND first_response_at IS NULL AND
+     first_response_due <= now + 15 min ORDER BY first_response_due LIMIT 1000``, the
+     same for (now, now + 15 min] only, and the watcher's own breach and warning
+     queries (the expressions of services/watcher.py ``sweep``); EXPLAIN (ANALYZE,
+     BUFFERS) of each shows which index is used;
+(ii) one ``sweep(session, now=…, queue=incident_notifications.queue)`` in one
+     transaction, committed: time, breaches marked, outbox rows queued; then a second
+     sweep at the same instant (finds nothing). When the first one exceeds 2 s
+     (``--diagnose auto``), the state is put back and, in rolled-back transactions:
+     sweep without queue and the queue function timed apart, every SQL statement
+     counted and timed, cProfile's top 15, and a prototype of a bulk queue (this
+     file only) checked to queue exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "src", ROOT / "tests"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import sqlalchemy  # noqa: E402
+from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from unisupport.access import Role  # noqa: E402
+from unisupport.incidents.requests import IncidentIn  # noqa: E402
+from unisupport.incidents.routing import TEAMS  # noqa: E402
+from unisupport.notifications.mailer import has_template  # noqa: E402
+from unisupport.notifications.outbox import _check_payload, _check_recipient, customer_not_before  # noqa: E402
+from unisupport.notifications.wording import mail_language  # noqa: E402
+from unisupport.orders.validation import read_order_document  # noqa: E402
+from unisupport.services import incident_notifications  # noqa: E402
+from unisupport.services import incidents as svc  # noqa: E402
+from unisupport.services.customers import site_calendar  # noqa: E402
+from unisupport.services.incident_notifications import incident_number  # noqa: E402
+from unisupport.services.orders import import_order  # noqa: E402
+from unisupport.services.users import create_team, create_user, principal_for_user, user_by_email  # noqa: E402
+from unisupport.services.watcher import sweep  # noqa: E402
+from unisupport.storage.database import Database, make_engine, migrate  # noqa: E402
+from unisupport.storage.tables import (  # noqa: E402
+    ContactRow,
+    CustomerRow,
+    IncidentEventRow,
+    IncidentRow,
+    OrderRow,
+    OutboxRow,
+    SiteRow,
+    TeamMemberRow,
+    TeamRow,
+    UserRow,
+)
+
+EXAMPLE = ROOT / "examples" / "orders" / "contoso-multicountry.yaml"
+CONTACT = "marie.dupont@contoso.example"
+SETUP_AT = datetime(2026, 1, 1, tzinfo=UTC)
+TARGET_QUERY_MS = 20.0
+TARGET_SWEEP_S = 2.0
+SEVERITY_MIX = (("1", 0.03), ("A", 0.12), ("B", 0.45), ("C", 0.40))
+ENGINEERS_PER_TEAM = 3
+INCIDENT_MANAGERS = 2
+COLUMNS = ("customer_id", "order_id", "site_id", "contact_id", "opened_by", "channel", "product", "title", "business_impact",
+           "description", "tenant", "severity", "highest_severity", "production_impact", "language", "status", "team",
+           "routing", "explanation", "plan", "target_minutes", "coverage", "opened_at", "target_started_at",
+           "first_response_due", "first_response_warn_at", "first_response_at", "warned_at", "breached_at", "escalated_at",
+           "critical_resource_due", "critical_resource_at", "mitigated_at", "closed_at", "version", "created_at", "updated_at")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def admin_url() -> str | None:
+    return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")
+
+
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load n/a"
+    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def fmt_s(x: float) -> str:
+    return f"{x:.2f} s" if x >= 1 else f"{x * 1e3:.0f} ms"
+
+
+class TempDatabase:
+    """A throw-away database, like tests/conftest.py's TempDatabases."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.tmpdir = tempfile.mkdtemp(prefix="unisupport-watcher-bench-")
+        self.pg_name: str | None = None
+        if backend == "sqlite":
+            self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
+        else:
+            self.pg_name = f"unisupport_bench_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
+            admin.dispose()
+            self.url = make_url(admin_url()).set(database=self.pg_name).render_as_string(hide_password=False)  # type: ignore[arg-type]
+        self.db = Database(make_engine(self.url))
+        migrate(self.db.engine)
+
+    def describe(self) -> str:
+        with self.db.engine.connect() as c:
+            if self.backend == "sqlite":
+                return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
+                        f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()}")
+            get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()  # noqa: E731
+            return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
+                    f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
+                    f"work_mem={get('work_mem')} random_page_cost={get('random_page_cost')}")
+
+    def drop(self) -> None:
+        self.db.engine.dispose()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.pg_name:
+            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+class StatementLog:
+    """Every SQL statement of an engine while active: count and time per shape."""
+
+    def __init__(self, engine: sqlalchemy.Engine):
+        self.engine = engine
+        self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])  # count, seconds, driver executemany rows
+        self.last: tuple[str, Any] | None = None
+
+    @staticmethod
+    def shape(statement: str) -> str:
+        s = re.sub(r"\s+", " ", statement)
+        s = re.sub(r"\((?:\s*(?:%\([^)]*\)s|\?|\$\d+)\s*,?)+\)", "(…)", s)  # IN (…), VALUES (…)
+        s = re.sub(r"(?:, \(…\))+", ", (…)…", s)
+        return s[:150] + ("…" if len(s) > 150 else "")
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        conn.info["bench_t0"] = time.perf_counter()
+        self.last = (statement, parameters)
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        st = self.stats[self.shape(statement)]
+        st[0] += 1
+        st[1] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+        st[2] += len(parameters) if executemany and isinstance(parameters, (list, tuple)) else 1
+
+    def __enter__(self) -> StatementLog:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def print(self, title: str, top: int = 10) -> None:
+        total_n = sum(int(v[0]) for v in self.stats.values())
+        total_s = sum(v[1] for v in self.stats.values())
+        print(f"{title}: {total_n} statements, {total_s:.2f} s inside the driver (execute, round trip included)")
+        for shape, (n, s, _rows) in sorted(self.stats.items(), key=lambda kv: -kv[1][1])[:top]:
+            print(f"  {int(n):>7} x {s * 1e3:>9.0f} ms  {s / n * 1e6:>6.0f} us each  {shape}")
+
+
+# --------------------------------------------------------------------------- world
+
+@dataclass
+class Template:
+    severity: str
+    team: str
+    routing: dict
+    explanation: dict
+    plan: str
+    target_minutes: int
+    coverage: str
+    escalated: bool
+
+
+@dataclass
+class World:
+    customer_id: int
+    order_id: int
+    site_id: int
+    contact_id: int
+    templates: dict[str, Template]
+    real_incidents: list[int]
+
+
+def build_world(db: Database, now: datetime) -> World:
+    with db.transaction() as s:
+        import_order(s, read_order_document(EXAMPLE), actor="setup", now=SETUP_AT)
+        for code, (en, _fr) in TEAMS.items():
+            create_team(s, code=code, name=en, actor="setup", now=SETUP_AT)
+    with db.transaction() as s:
+        for code in TEAMS:
+            for k in range(ENGINEERS_PER_TEAM):
+                create_user(s, email=f"eng{k}.{code}@provider.example", name=f"Engineer {k} {code}", role=Role.ENGINEER,
+                            language="fr" if k == 0 else "en", teams=[code], actor="setup", now=SETUP_AT)
+        for k in range(INCIDENT_MANAGERS):
+            create_user(s, email=f"im{k}@provider.example", name=f"Incident manager {k}", role=Role.INCIDENT_MANAGER,
+                        language="en", actor="setup", now=SETUP_AT)
+        create_user(s, email="admin@provider.example", name="Admin", role=Role.ADMIN, actor="setup", now=SETUP_AT)
+        create_user(s, email=CONTACT, name="Marie Dupont", role=Role.SUPPORT_ADMINISTRATOR, customer_code="contoso",
+                    contact_email=CONTACT, language="fr", actor="setup", now=SETUP_AT)
+    templates: dict[str, Template] = {}
+    real = []
+    with db.transaction() as s:
+        admin = principal_for_user(s, user_by_email(s, "admin@provider.example").id)
+        order = s.scalar(select(OrderRow).where(OrderRow.number == "ESO-2026-0042"))
+        for sev, _share in SEVERITY_MIX:
+            data = IncidentIn.model_validate({"order": order.number, "site": "paris", "contact": CONTACT, "product": "exchange-online",
+                                              "severity": sev, "title": f"Template Sev {sev}", "business_impact": "Mail flow stopped",
+                                              "channel": "portal"})
+            inc = svc.open_incident(s, admin, data, now=now)
+            real.append(inc.id)
+            explanation = {"severity": inc.severity, "plan": inc.plan, "target_minutes": inc.target_minutes, "coverage": inc.coverage,
+                           "considered": [{"plan": c["plan"], "applies": c["applies"], "reason": "bench row"}
+                                          for c in inc.explanation.get("considered", [])][:4]}
+            templates[sev] = Template(sev, inc.team, inc.routing, explanation, inc.plan, inc.target_minutes, inc.coverage,
+                                      inc.escalated_at is not None)
+        world = World(inc.customer_id, inc.order_id, inc.site_id, inc.contact_id, templates, real)
+    return world
+
+
+def generate(n: int, breaches: int, world: World, now: datetime, seed: int, responded_share: float, mitigated_share: float):
+    """The bulk rows, as tuples in COLUMNS order (aware datetimes, JSON as text)."""
+    rng = random.Random(seed)
+    breach_at = set(rng.sample(range(n), breaches))
+    sevs = [s for s, _ in SEVERITY_MIX]
+    weights = [w for _, w in SEVERITY_MIX]
+    t_now = int(now.timestamp())
+    routing_json = {s: json.dumps(t.routing) for s, t in world.templates.items()}
+    explanation_json = {s: json.dumps(t.explanation) for s, t in world.templates.items()}
+    fromts = datetime.fromtimestamp
+    for k in range(n):
+        sev = rng.choices(sevs, weights)[0]
+        t = world.templates[sev]
+        target_s = t.target_minutes * 60
+        span = target_s if t.coverage == "24x7" else target_s * 3  # business time spans nights
+        breach = k in breach_at
+        due = t_now - rng.randint(1, 7200) if breach else t_now + rng.randint(1, 30 * 86400)
+        opened = min(due - span, t_now - rng.randint(60, 3 * 86400))
+        warn = due - target_s // 4
+        warned = warn if warn <= t_now else None
+        responded = None
+        status, mitigated = "open", None
+        if not breach and rng.random() < responded_share:
+            responded = min(opened + rng.randint(60, max(61, target_s // 2)), t_now - 1)
+            if rng.random() < mitigated_share:
+                status, mitigated = "mitigated", min(responded + rng.randint(60, 86400), t_now)
+        version = 1 + (warned is not None) + (responded is not None) + (mitigated is not None)
+        updated = max(x for x in (opened, warned, responded, mitigated) if x is not None)
+        opened_dt = fromts(opened, UTC)
+        yield (world.customer_id, world.order_id, world.site_id, world.contact_id, CONTACT, "portal", "exchange-online",
+               f"Bench incident {k}: mail flow degraded", "Order confirmations are delayed", None, None, sev, sev, sev in ("1", "A"),
+               "en", status, t.team, routing_json[sev], explanation_json[sev], t.plan, t.target_minutes, t.coverage,
+               opened_dt, opened_dt, fromts(due, UTC), fromts(warn, UTC), None if responded is None else fromts(responded, UTC),
+               None if warned is None else fromts(warned, UTC), None, opened_dt if t.escalated else None, None, None,
+               None if mitigated is None else fromts(mitigated, UTC), None, version, opened_dt, fromts(updated, UTC))
+
+
+def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int, breaches: int, now: datetime) -> None:
+    engine = tdb.db.engine
+    rows = generate(n, breaches, world, now, args.seed, args.responded_share, args.mitigated_share)
+    t0 = time.perf_counter()
+    if tdb.backend == "postgresql":
+        raw = engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            with conn.cursor() as cur, cur.copy(f"COPY incidents ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            conn.commit()
+        finally:
+            raw.close()
+        how = "COPY incidents FROM STDIN (psycopg)"
+    else:
+        table = IncidentRow.__table__
+        batch: list[dict] = []
+        with engine.begin() as c:
+            for row in rows:
+                d = dict(zip(COLUMNS, row))
+                d["routing"], d["explanation"] = json.loads(d["routing"]), json.loads(d["explanation"])
+                batch.append(d)
+                if len(batch) == 5000:
+                    c.execute(insert(table), batch)
+                    batch = []
+            if batch:
+                c.execute(insert(table), batch)
+        how = "executemany INSERT through SQLAlchemy Core"
+    t1 = time.perf_counter()
+    with engine.begin() as c:
+        c.execute(text(
+            "INSERT INTO incident_communications (customer_id, incident_id, direction, medium, automated, author, at, logged_at, body, "
+            "first_response, requests_customer_action) SELECT customer_id, id, 'outbound', 'email', :t, 'system', opened_at, opened_at, "
+            ":body, :f, :f FROM incidents WHERE title LIKE 'Bench incident %'"), {"t": True, "f": False, "body": svc.ACKNOWLEDGEMENT})
+    t2 = time.perf_counter()
+    if tdb.backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE incidents")
+            c.exec_driver_sql("VACUUM ANALYZE incident_communications")
+            size = c.exec_driver_sql("SELECT pg_size_pretty(pg_total_relation_size('incidents')), "
+                                     "pg_size_pretty(pg_relation_size('ix_incidents_watch_due'))").one()
+        sizes = f"incidents {size[0]} with indexes, ix_incidents_watch_due {size[1]}"
+    else:
+        with engine.begin() as c:
+            c.exec_driver_sql("ANALYZE")
+        sizes = f"file {os.path.getsize(tdb.url.removeprefix('sqlite:///')) / 2**20:.0f} MiB"
+    t3 = time.perf_counter()
+    with engine.connect() as c:
+        counts = c.execute(text(
+            "SELECT count(*), sum(CASE WHEN first_response_at IS NULL AND breached_at IS NULL AND first_response_due <= :now "
+            "THEN 1 ELSE 0 END), sum(CASE WHEN status = 'mitigated' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) FROM incidents"),
+            {"now": now if tdb.backend == "postgresql" else now.replace(tzinfo=None)}).one()
+        by_sev = dict(c.execute(text("SELECT severity, count(*) FROM incidents GROUP BY severity ORDER BY severity")).all())
+        by_team = dict(c.execute(text("SELECT team, count(*) FROM incidents GROUP BY team ORDER BY team")).all())
+    print(f"bulk load: {n:,} incidents by {how} in {t1 - t0:.1f} s; {n:,} acknowledgement communications (INSERT … SELECT) "
+          f"in {t2 - t1:.1f} s; {'VACUUM ANALYZE' if tdb.backend == 'postgresql' else 'ANALYZE'} in {t3 - t2:.1f} s; {sizes}")
+    print(f"  in the table: {counts[0]:,} incidents ({len(world.real_incidents)} opened through the service), {counts[1]:,} due and "
+          f"unbreached at now, {counts[3]:,} with a first response, {counts[2]:,} mitigated, 0 closed; "
+          f"severities {by_sev}; teams {by_team}")
+
+
+# --------------------------------------------------------------------------- queries
+
+def queries(now: datetime) -> dict[str, Any]:
+    """The dashboard's due-soon queries, and the watcher's own (same expressions as
+    services/watcher.py sweep)."""
+    soon = now + timedelta(minutes=15)
+    open_ = IncidentRow.status != "closed"
+    columns = (IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.escalated_at,
+               IncidentRow.severity, IncidentRow.team)
+    dash = (IncidentRow.id, IncidentRow.first_response_due, IncidentRow.severity, IncidentRow.team, IncidentRow.title)
+    return {
+        "due-soon (due <= now+15min, overdue included)": select(*dash).where(
+            open_, IncidentRow.first_response_at.is_(None), IncidentRow.first_response_due <= soon)
+        .order_by(IncidentRow.first_response_due).limit(1000),
+        "due-soon window (now < due <= now+15min)": select(*dash).where(
+            open_, IncidentRow.first_response_at.is_(None), IncidentRow.first_response_due > now, IncidentRow.first_response_due <= soon)
+        .order_by(IncidentRow.first_response_due).limit(1000),
+        "watcher breach query": select(*columns).where(
+            open_, IncidentRow.first_response_at.is_(None), IncidentRow.breached_at.is_(None), IncidentRow.first_response_due <= now)
+        .limit(50_000),
+        "watcher warning query": select(*columns).where(
+            open_, IncidentRow.first_response_at.is_(None), IncidentRow.breached_at.is_(None), IncidentRow.warned_at.is_(None),
+            IncidentRow.first_response_warn_at <= now, IncidentRow.first_response_due > now).limit(50_000),
+    }
+
+
+def time_query(engine: sqlalchemy.Engine, query, runs: int) -> tuple[list[float], int, tuple[str, Any]]:
+    log = StatementLog(engine)
+    with engine.connect() as c:
+        with log:
+            nrows = len(c.execute(query).all())
+        for _ in range(min(5, runs)):
+            c.execute(query).all()
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            c.execute(query).all()
+            times.append(time.perf_counter() - t0)
+        c.rollback()
+    return times, nrows, log.last  # type: ignore[return-value]
+
+
+def explain(engine: sqlalchemy.Engine, backend: str, statement: tuple[str, Any]) -> list[str]:
+    sql, params = statement
+    with engine.connect() as c:
+        if backend == "postgresql":
+            lines = [r[0] for r in c.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
+        else:
+            lines = [" ".join(str(x) for x in r[1:]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+        c.rollback()
+    return lines
+
+
+def explain_prepared(engine: sqlalchemy.Engine, statement: tuple[str, Any]) -> list[str]:
+    """PostgreSQL: the plan a long-lived process gets. psycopg prepares a statement
+    on its 5th execution on a connection (prepare_threshold=5), and after 5 custom
+    plans the server may switch to a generic plan (plan_cache_mode=auto): PREPARE,
+    EXECUTE 10 times, then EXPLAIN (ANALYZE) EXECUTE shows the plan then in use
+    ($n in the conditions: generic)."""
+    sql, params = statement
+    names: list[str] = []
+
+    def number(m: re.Match) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    body = re.sub(r"%\(([^)]+)\)s", number, sql)  # the casts SQLAlchemy adds stay
+    import psycopg
+
+    with engine.connect() as c:
+        # EXECUTE's arguments as typed literals (a bound $n there has no type).
+        execute = psycopg.ClientCursor(c.connection.driver_connection).mogrify(
+            "EXECUTE bench_q(" + ", ".join(f"%({n})s" for n in names) + ")", params)
+        c.exec_driver_sql(f"PREPARE bench_q AS {body}")
+        for _ in range(10):
+            c.exec_driver_sql(execute).all()
+        lines = [r[0] for r in c.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {execute}")]
+        c.exec_driver_sql("DEALLOCATE bench_q")
+        c.rollback()
+    return lines
+
+
+def measure_queries(tdb: TempDatabase, now: datetime, runs: int, label: str, only: tuple[str, ...] | None = None,
+                    show_plans: bool = True, engine: sqlalchemy.Engine | None = None, prepared_plan: bool = True) -> dict[str, dict]:
+    engine = engine or tdb.db.engine
+    out = {}
+    for name, q in queries(now).items():
+        if only and name not in only:
+            continue
+        times, nrows, stmt = time_query(engine, q, runs)
+        plan = explain(engine, tdb.backend, stmt)
+        out[name] = {"p50": pct(times, 0.5), "p99": pct(times, 0.99), "rows": nrows}
+        index = sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(plan)))) or ["no index"]
+        server = next((ln.strip() for ln in plan if ln.strip().startswith("Execution Time")), "")
+        print(f"  {name + ' ' + label:<62} rows {nrows:>6,}  p50 {pct(times, 0.5) * 1e3:8.2f} ms  p99 {pct(times, 0.99) * 1e3:8.2f} ms"
+              f"  ({runs} runs)  index: {', '.join(index)}  {server}")
+        if show_plans:
+            for ln in plan:
+                print("      | " + ln)
+        if tdb.backend == "postgresql" and prepared_plan:
+            prepared = explain_prepared(engine, stmt)
+            generic = any("$1" in ln for ln in prepared)
+            index = sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(prepared)))) or ["no index"]
+            server = next((ln.strip() for ln in prepared if ln.strip().startswith("Execution Time")), "")
+            out[name]["prepared_ms"] = float(server.split(":")[1].split()[0]) if server else float("nan")
+            out[name]["generic"] = generic
+            print(f"      prepared, after 10 executions: {'GENERIC' if generic else 'custom'} plan, index: {', '.join(index)}, {server}")
+            if show_plans and (generic or index != sorted(set(re.findall(r'(ix_\w+|pk_\w+)', ' '.join(plan))))):
+                for ln in prepared:
+                    print("      ~ " + ln)
+    return out
+
+
+# --------------------------------------------------------------------------- the sweep
+
+def outbox_count(db: Database) -> int:
+    with db.engine.connect() as c:
+        return c.execute(select(func.count()).select_from(OutboxRow)).scalar_one()
+
+
+def timed_sweep(db: Database, now: datetime, queue) -> tuple[Any, float, float]:  # noqa: ANN001
+    with db.sessions() as session:
+        session.begin()
+        t0 = time.perf_counter()
+        report = sweep(session, now=now, queue=queue)
+        t1 = time.perf_counter()
+        session.commit()
+        t2 = time.perf_counter()
+    return report, t1 - t0, t2 - t1
+
+
+def reset_breaches(db: Database, now: datetime, backend: str) -> None:
+    """Put the marked breaches back (bench only), for the diagnostic runs."""
+    p = now if backend == "postgresql" else now.replace(tzinfo=None)
+    with db.engine.begin() as c:
+        c.execute(text("UPDATE incidents SET breached_at = NULL, version = version - 1, updated_at = created_at, "
+                       "escalated_at = CASE WHEN escalated_at = :now THEN NULL ELSE escalated_at END WHERE breached_at IS NOT NULL"), {"now": p})
+        c.execute(text("DELETE FROM incident_events WHERE actor = 'watcher'"))
+        c.execute(text("DELETE FROM outbox WHERE kind IN ('incident.breached', 'incident.escalated')"))
+    if backend == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE incidents")
+            c.exec_driver_sql("VACUUM ANALYZE incident_events")
+            c.exec_driver_sql("VACUUM ANALYZE outbox")
+
+
+def outbox_rows(session) -> set[tuple]:  # noqa: ANN001
+    return {(r.kind, r.recipient, r.language, r.subject_type, r.subject_id, json.dumps(r.payload, sort_keys=True), r.dedupe_key,
+             r.not_before.astimezone(UTC), r.business_hours_site_id, r.customer_id, r.status)
+            for r in session.execute(select(OutboxRow).where(OutboxRow.kind.in_(("incident.breached", "incident.escalated")))).scalars()}
+
+
+def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime) -> int:  # noqa: ANN001
+    """PROTOTYPE (bench only) of the proposed change: the notifications
+    ``incident_notifications.queue(…, "incident.breached", …)`` queues, in a handful
+    of set-wise queries and one multi-row INSERT … ON CONFLICT (dedupe_key) DO NOTHING."""
+    assert kind == "incident.breached"
+    rows = session.execute(select(
+        IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.team, IncidentRow.title,
+        IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due, IncidentRow.target_minutes,
+        IncidentRow.coverage).where(IncidentRow.id.in_(incident_ids))).all()
+    sites = {s.id: s for s in session.scalars(select(SiteRow).where(SiteRow.id.in_(sorted({r.site_id for r in rows}))))}
+    calendars = {sid: site_calendar(s) for sid, s in sites.items()}
+    customers = dict(session.execute(select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_(sorted({r.customer_id for r in rows})))).all())
+    contact_ids = sorted({r.contact_id for r in rows})
+    contacts = {c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_(contact_ids)))}
+    user_language: dict[int, str] = {}
+    for cid, lang in session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contact_ids))):
+        user_language.setdefault(cid, lang)
+    team_members: dict[str, dict[str, str]] = defaultdict(dict)
+    for code, email, lang in session.execute(
+            select(TeamRow.code, UserRow.email, UserRow.language).join(TeamMemberRow, TeamMemberRow.user_id == UserRow.id)
+            .join(TeamRow, TeamRow.id == TeamMemberRow.team_id).where(TeamRow.code.in_(sorted({r.team for r in rows if r.team})),
+                                                                     UserRow.active.is_(True))):
+        team_members[code][email] = lang
+    managers = sorted(dict(session.execute(select(UserRow.email, UserRow.language).where(
+        UserRow.role == "incident-manager", UserRow.active.is_(True))).all()).items())
+    templates: dict[tuple[str, str], bool] = {}
+    held: dict[int, datetime] = {}
+    values = []
+    for r in rows:
+        site, calendar = sites[r.site_id], calendars[r.site_id]
+        bh = r.coverage == "business_hours"
+        if bh and r.site_id not in held:
+            held[r.site_id] = customer_not_before(calendar, now)
+        customer_at, held_for = (held[r.site_id], site.id) if bh else (now, None)
+        payload = {"incident_number": incident_number(r.id), "customer_name": customers.get(r.customer_id, ""), "title": r.title,
+                   "severity": r.severity, "timezone": site.timezone, "opened_at": calendar.localize(r.opened_at).isoformat(),
+                   "first_response_due": calendar.localize(r.first_response_due).isoformat(), "target_minutes": r.target_minutes,
+                   "coverage": "bh" if bh else "24x7"}
+        contact = contacts.get(r.contact_id)
+        c_lang = mail_language(user_language.get(r.contact_id) or (contact.language if contact else None) or site.language)
+        sends = [(kind, e, lang, payload, now, None) for e, lang in sorted(team_members.get(r.team, {}).items())] if r.team else []
+        sends.append((kind, contact.email if contact else "", c_lang, payload, customer_at, held_for))
+        escalated = payload | {"escalated_at": calendar.localize(now).isoformat(), "reason": "the first-response target was breached (R-INC-2)"}
+        sends += [("incident.escalated", e, lang, escalated, now, None) for e, lang in managers]
+        for send_kind, email, lang, body, not_before, site_id in sends:
+            if (send_kind, lang) not in templates:
+                templates[(send_kind, lang)] = has_template(send_kind, lang)
+            if not templates[(send_kind, lang)]:
+                raise ValueError(f"no {lang} template for {send_kind}")
+            values.append({"customer_id": r.customer_id, "kind": send_kind, "recipient": _check_recipient(email), "language": lang,
+                           "subject_type": "incident", "subject_id": r.id, "payload": _check_payload(body),
+                           "dedupe_key": f"incident:{r.id}:{send_kind}:{email}", "not_before": not_before,
+                           "business_hours_site_id": site_id, "status": "pending", "attempts": 0, "created_at": now})
+    if not values:
+        return 0
+    table = OutboxRow.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # COPY into a temporary table, then ONE INSERT … SELECT … ON CONFLICT DO NOTHING.
+        columns = list(values[0])
+        cursor = session.connection().connection.driver_connection.cursor()
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS outbox_staging (LIKE outbox INCLUDING DEFAULTS) ON COMMIT DROP")
+        with cursor.copy(f"COPY outbox_staging ({', '.join(columns)}) FROM STDIN") as copy:
+            for v in values:
+                copy.write_row([json.dumps(v[c]) if c == "payload" else v[c] for c in columns])
+        cursor.execute(f"INSERT INTO outbox ({', '.join(columns)}) SELECT {', '.join(columns)} FROM outbox_staging "
+                       "ON CONFLICT (dedupe_key) DO NOTHING")
+        return cursor.rowcount
+    # SQLite: Core executemany (SQLAlchemy's batched multi-row VALUES).
+    statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
+    return len(session.connection().execute(statement, values).all())
+
+
+PARTIAL_INDEXES = (
+    # Candidates for the watcher (bench experiment only): the pending clocks only, no
+    # bound parameter in the predicate, so a generic plan can use them too.
+    "CREATE INDEX ix_bench_pending_due ON incidents (first_response_due) "
+    "WHERE first_response_at IS NULL AND breached_at IS NULL",
+    "CREATE INDEX ix_bench_pending_warn ON incidents (first_response_warn_at) "
+    "WHERE first_response_at IS NULL AND breached_at IS NULL AND warned_at IS NULL",
+)
+
+
+def experiments(tdb: TempDatabase, now: datetime, runs: int) -> dict[str, dict]:
+    """PostgreSQL, after the sweep: the due-soon and watcher queries (a) without
+    server-side prepared statements (psycopg prepare_threshold=None), (b) with two
+    partial indexes (created in this throw-away database, then dropped)."""
+    names = ("due-soon (due <= now+15min, overdue included)", "due-soon window (now < due <= now+15min)",
+             "watcher breach query", "watcher warning query")
+    print("\n  experiments, after the sweep (nothing due; bench only, the schema is put back):")
+    print("  (a) psycopg prepare_threshold=None (no server-side prepared statements, so no generic plan):")
+    unprepared = make_engine(tdb.url, connect_args={"prepare_threshold": None})
+    try:
+        a = measure_queries(tdb, now, runs, "[no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+    finally:
+        unprepared.dispose()
+    with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        t0 = time.perf_counter()
+        for ddl in PARTIAL_INDEXES:
+            c.exec_driver_sql(ddl)
+        c.exec_driver_sql("ANALYZE incidents")
+        built = time.perf_counter() - t0
+        sizes = c.exec_driver_sql("SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ') FROM pg_class "
+                                  "WHERE relname IN ('ix_bench_pending_due', 'ix_bench_pending_warn', 'ix_incidents_watch_due')").scalar()
+    print(f"  (b) partial indexes built in {built:.1f} s ({sizes}):")
+    for ddl in PARTIAL_INDEXES:
+        print(f"      {ddl}")
+    try:
+        b = measure_queries(tdb, now, runs, "[partial idx]", only=names, show_plans=False)
+    finally:
+        with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("DROP INDEX ix_bench_pending_due")
+            c.exec_driver_sql("DROP INDEX ix_bench_pending_warn")
+            c.exec_driver_sql("ANALYZE incidents")
+    return {"no_prepare": a, "partial": b}
+
+
+def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float]:
+    db = tdb.db
+    out: dict[str, float] = {}
+    print("\n  diagnosis (state put back, each run in a rolled-back transaction):")
+    # 1. sweep without queue, then the queue function alone, statements counted.
+    with db.sessions() as session:
+        session.begin()
+        with StatementLog(db.engine) as sweep_log:
+            t0 = time.perf_counter()
+            report = sweep(session, now=now, queue=None)
+            t1 = time.perf_counter()
+        ids = report.incidents.get("breached", [])
+        with StatementLog(db.engine) as log:
+            t2 = time.perf_counter()
+            queued = incident_notifications.queue(session, ids, "incident.breached", now)
+            t3 = time.perf_counter()
+        real_rows = outbox_rows(session)
+        session.rollback()
+    out["sweep_no_queue"], out["queue_only"] = t1 - t0, t3 - t2
+    print(f"  sweep(queue=None): {report.breached:,} breaches marked in {fmt_s(t1 - t0)}; "
+          f"incident_notifications.queue alone: {queued:,} rows in {fmt_s(t3 - t2)} "
+          f"({(t3 - t2) / max(len(ids), 1) * 1e3:.2f} ms per incident, {(t3 - t2) / max(queued, 1) * 1e6:.0f} us per row)")
+    sweep_log.print("  SQL statements of sweep(queue=None)", top=8)
+    log.print("  SQL statements of queue() alone", top=8)
+    # 2. cProfile of the whole sweep with the real queue.
+    profiler = cProfile.Profile()
+    with db.sessions() as session:
+        session.begin()
+        t0 = time.perf_counter()
+        profiler.enable()
+        sweep(session, now=now, queue=incident_notifications.queue)
+        profiler.disable()
+        out["profiled"] = time.perf_counter() - t0
+        session.rollback()
+    buf = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buf)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(15)
+    print(f"  cProfile of sweep(queue=incident_notifications.queue), {fmt_s(out['profiled'])} under the profiler, top 15 by cumulative time:")
+    body = buf.getvalue()
+    body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+    for ln in body.rstrip().splitlines():
+        print("    " + ln)
+    buf = io.StringIO()
+    pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats("tottime").print_stats(10)
+    body = buf.getvalue()
+    body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+    print("  top 10 by own time:")
+    for ln in body.rstrip().splitlines():
+        print("    " + ln)
+    # 3. the proposal, prototyped here: same rows, set-wise.
+    with db.sessions() as session:
+        session.begin()
+        t0 = time.perf_counter()
+        report = sweep(session, now=now, queue=bulk_breach_queue)
+        t1 = time.perf_counter()
+        proto_rows = outbox_rows(session)
+        session.rollback()
+    out["proto_sweep"] = t1 - t0
+    same = proto_rows == real_rows
+    print(f"  PROTOTYPE sweep(queue=bulk_breach_queue) [bench/watcher_bench.py only]: {report.breached:,} breaches, "
+          f"{report.queued:,} rows queued in {fmt_s(t1 - t0)}; same outbox rows as the real queue: "
+          f"{'yes' if same else 'NO'} ({len(real_rows):,} vs {len(proto_rows):,})")
+    if not same:
+        diff = list(real_rows ^ proto_rows)[:3]
+        print(f"    differences, e.g.: {diff}")
+    out["proto_same"] = float(same)
+    return out
+
+
+def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list[tuple[str, str, str, str]]:
+    n, breaches = (args.n, args.breaches) if backend == "postgresql" else (args.sqlite_n, args.sqlite_breaches)
+    tag = "PG" if backend == "postgresql" else f"SQLite (N={n:,}, info only)"
+    tdb = TempDatabase(backend)
+    rows: list[tuple[str, str, str, str]] = []
+    ok = lambda b: "PASS" if b else "FAIL"  # noqa: E731
+    info = backend != "postgresql"
+    try:
+        print(f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: {tdb.describe()}")
+        t0 = time.perf_counter()
+        world = build_world(tdb.db, now)
+        print(f"setup through the services in {time.perf_counter() - t0:.1f} s: order ESO-2026-0042, {len(TEAMS)} teams x "
+              f"{ENGINEERS_PER_TEAM} engineers, {INCIDENT_MANAGERS} incident managers, customer user {CONTACT} (fr); "
+              "templates from real incidents: " + "; ".join(
+                  f"Sev {t.severity}: team {t.team}, plan {t.plan}, {t.target_minutes} min {t.coverage}"
+                  f"{', escalated at opening' if t.escalated else ''}" for t in world.templates.values()))
+        bulk_load(tdb, world, args, n, breaches, now)
+
+        print(f"\n(i) queries at now = {now.isoformat()} (client-side wall time, rows fetched into Python; "
+              f"{'EXPLAIN (ANALYZE, BUFFERS)' if backend == 'postgresql' else 'EXPLAIN QUERY PLAN'} below each):")
+        runs = args.runs if backend == "postgresql" else max(20, args.runs // 4)
+        before = measure_queries(tdb, now, runs, "[before sweep]")
+
+        print("\n(ii) sweep(session, now=now, queue=incident_notifications.queue), one transaction, committed:")
+        out0 = outbox_count(tdb.db)
+        report, t_sweep, t_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
+        queued_rows = outbox_count(tdb.db) - out0
+        with tdb.db.engine.connect() as c:
+            marked = c.execute(select(func.count()).select_from(IncidentRow).where(IncidentRow.breached_at.is_not(None))).scalar_one()
+            evts = c.execute(select(func.count()).select_from(IncidentEventRow).where(IncidentEventRow.actor == "watcher")).scalar_one()
+        total = t_sweep + t_commit
+        per = ENGINEERS_PER_TEAM + 1 + INCIDENT_MANAGERS
+        print(f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}; report {report.to_dict()}; "
+              f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox rows "
+              f"(expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the contact + "
+              f"{INCIDENT_MANAGERS} incident managers)")
+        report2, t2_sweep, t2_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
+        print(f"  second sweep at the same instant: {fmt_s(t2_sweep + t2_commit)}; report {report2.to_dict()}")
+        print("  the watcher's queries after the sweep (steady state, nothing due):")
+        after = measure_queries(tdb, now, runs, "[after sweep]", only=("watcher breach query", "watcher warning query"),
+                                show_plans=backend == "postgresql")
+        exp = experiments(tdb, now, runs) if backend == "postgresql" and args.experiments else None
+
+        d = before["due-soon (due <= now+15min, overdue included)"]
+        w = before["due-soon window (now < due <= now+15min)"]
+        b = before["watcher breach query"]
+        ba = after["watcher breach query"]
+        wa = after["watcher warning query"]
+        tq = f"p99 <= {TARGET_QUERY_MS:g} ms"
+        v = (lambda x: ok(x <= TARGET_QUERY_MS / 1e3)) if not info else (lambda x: "info")
+        rows += [
+            (f"{tag}: due-soon <= now+15min (ORDER BY due LIMIT 1000)", f"p50 {d['p50'] * 1e3:.1f} / p99 {d['p99'] * 1e3:.1f} ms", tq, v(d["p99"])),
+            (f"{tag}: due-soon window (now, now+15min]", f"p50 {w['p50'] * 1e3:.1f} / p99 {w['p99'] * 1e3:.1f} ms ({w['rows']} rows)", tq, v(w["p99"])),
+            (f"{tag}: watcher breach query, {b['rows']:,} rows", f"p50 {b['p50'] * 1e3:.1f} / p99 {b['p99'] * 1e3:.1f} ms", tq, v(b["p99"])),
+            (f"{tag}: watcher breach query, nothing due", f"p50 {ba['p50'] * 1e3:.1f} / p99 {ba['p99'] * 1e3:.1f} ms", tq, v(ba["p99"])),
+            (f"{tag}: watcher warning query, nothing due", f"p50 {wa['p50'] * 1e3:.1f} / p99 {wa['p99'] * 1e3:.1f} ms", tq, v(wa["p99"])),
+            (f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications", fmt_s(total), f"<= {TARGET_SWEEP_S:g} s",
+             "info" if info else ok(total <= TARGET_SWEEP_S and report.breached == breaches)),
+            (f"{tag}: second sweep (nothing to do)", fmt_s(t2_sweep + t2_commit), "-", "-"),
+        ]
+        if exp:
+            for key, what in (("no_prepare", "exp. no prepared stmts"), ("partial", "exp. partial indexes")):
+                for q, short in (("due-soon (due <= now+15min, overdue included)", "due-soon <= now+15min"),
+                                 ("due-soon window (now < due <= now+15min)", "due-soon window"),
+                                 ("watcher breach query", "breach query, nothing due"),
+                                 ("watcher warning query", "warning query, nothing due")):
+                    x = exp[key][q]
+                    rows.append((f"{tag}: {what}: {short}",
+                                 f"p50 {x['p50'] * 1e3:.1f} / p99 {x['p99'] * 1e3:.1f} ms", tq, ok(x["p99"] <= TARGET_QUERY_MS / 1e3) + " (experiment)"))
+        if not info and (args.diagnose == "always" or (args.diagnose == "auto" and total > TARGET_SWEEP_S)):
+            reset_breaches(tdb.db, now, backend)
+            dg = diagnose(tdb, now, breaches)
+            rows += [
+                (f"{tag}: diag sweep(queue=None)", fmt_s(dg["sweep_no_queue"]), "-", "-"),
+                (f"{tag}: diag queue() alone", fmt_s(dg["queue_only"]), "-", "-"),
+                (f"{tag}: diag PROTOTYPE bulk queue, whole sweep", fmt_s(dg["proto_sweep"]) + (" (same rows)" if dg["proto_same"] else " (ROWS DIFFER)"),
+                 f"<= {TARGET_SWEEP_S:g} s", ok(dg["proto_sweep"] <= TARGET_SWEEP_S) + " (prototype, not src)"),
+            ]
+    finally:
+        tdb.drop()
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="open incidents in PostgreSQL")
+    parser.add_argument("--breaches", type=int, default=10_000, help="of which due in the past, no first response")
+    parser.add_argument("--sqlite-n", type=int, default=100_000, help="incidents in SQLite (0: skip SQLite)")
+    parser.add_argument("--sqlite-breaches", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=200, help="runs per query")
+    parser.add_argument("--responded-share", type=float, default=0.4)
+    parser.add_argument("--mitigated-share", type=float, default=0.1)
+    parser.add_argument("--diagnose", choices=("auto", "always", "never"), default="auto",
+                        help="auto: when the first sweep exceeds 2 s")
+    parser.add_argument("--no-experiments", dest="experiments", action="store_false",
+                        help="skip the PostgreSQL experiments (no prepared statements; partial indexes)")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    if args.sqlite_n == 0:
+        args.sqlite_breaches = 0
+    if not (0 < args.breaches <= args.n <= 5_000_000 and 0 <= args.sqlite_breaches <= args.sqlite_n <= 1_000_000
+            and 1 <= args.runs <= 10_000):
+        parser.error("0 < --breaches <= --n <= 5,000,000; --sqlite-breaches <= --sqlite-n <= 1,000,000; 1 <= --runs <= 10,000")
+
+    import alembic
+    import psycopg
+
+    from unisupport import __version__
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    print("unisupport SLA watcher benchmark (bench/watcher_bench.py)")
+    print(f"command: {' '.join([sys.executable] + sys.argv)}")
+    print(f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
+          f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
+          f"{os.cpu_count()} CPUs")
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}")
+    backends = []
+    notes = []
+    if admin_url():
+        backends.append("postgresql")
+    else:
+        notes.append("NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
+                     "the targets are for PostgreSQL, so only the SQLite run (info only) happened")
+    if args.sqlite_n > 0:
+        backends.append("sqlite")
+    for note in notes:
+        print(note)
+    rows: list[tuple[str, str, str, str]] = []
+    for backend in backends:
+        rows += bench_backend(backend, args, now)
+    print(f"\n{load()}")
+    for note in notes:
+        print(note)
+    print("\nmetric | value | target | verdict")
+    w = max(len(m) for m, *_ in rows) if rows else 10
+    vw = max(len(v) for _, v, _, _ in rows) if rows else 10
+    for m, v, t, verdict in rows:
+        print(f"{m:<{w}} | {v:<{vw}} | {t:<15} | {verdict}")
+    return 0 if all(not v.startswith("FAIL") for *_, v in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

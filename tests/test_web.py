@@ -1,0 +1,571 @@
+"""The web portal and console over real HTTP (uvicorn on loopback), on SQLite and
+PostgreSQL, driven like a browser without JavaScript: pages, forms, cookies.
+
+Sign-in and its cookie, CSRF, rate limiting, security headers, tenant isolation,
+French and English, and the issue's scenarios: a Sev B opened on a French site on
+Friday at 16:45 through the form is previewed, then due Monday at 10:15 (Europe/Paris);
+a booking cancelled 7 days before its start shows its 50 % fee before confirming."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from api_server import start, stop
+
+from unisupport.services.users import update_user
+from unisupport.web.session import COOKIE, SECRET_KEY
+
+PARIS = ZoneInfo("Europe/Paris")
+FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=PARIS)
+PASSWORD = "correct horse battery"
+EMAILS = {
+    "admin": "admin@provider.example", "engineer": "engineer@provider.example", "im": "im@provider.example",
+    "csam": "csam@provider.example", "csam_other": "csam2@provider.example", "contoso_admin": "marie.dupont@contoso.example",
+    "contoso_contact": "cloud-ops@contoso.example", "fabrikam_admin": "alex.kim@fabrikam.example",
+}
+CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+@pytest.fixture(scope="module")
+def web(backend, temp_databases):
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
+    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
+    yield server
+    stop(uv, thread, server)
+    if saved is None:
+        os.environ.pop(SECRET_KEY, None)
+    else:
+        os.environ[SECRET_KEY] = saved
+
+
+@pytest.fixture(autouse=True)
+def friday(web):
+    web.clock.at = FRIDAY
+
+
+class Browser:
+    """A cookie jar and the last page's CSRF token: what a browser without
+    JavaScript does with these pages."""
+
+    def __init__(self, server, *, language: str | None = None):
+        headers = {"Accept": "text/html"}
+        if language:
+            headers["Accept-Language"] = language
+        self.http = httpx.Client(base_url=server.url, headers=headers, timeout=30)
+        self.token = ""
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        r = self.http.get(path, **kwargs)
+        if m := CSRF.search(r.text):
+            self.token = m.group(1)
+        return r
+
+    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs) -> httpx.Response:
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token)
+        r = self.http.post(path, data=data, **kwargs)
+        if m := CSRF.search(r.text):
+            self.token = m.group(1)
+        return r
+
+    def sign_in(self, who: str, password: str = PASSWORD) -> httpx.Response:
+        self.get("/sign-in")
+        r = self.post("/sign-in", {"email": EMAILS[who], "password": password})
+        assert r.status_code == 303, r.text
+        return r
+
+
+def text(r: httpx.Response) -> str:
+    """The page's text, tags removed and spaces collapsed, for assertions."""
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", r.text, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
+
+
+def open_by_api(web, who="contoso_admin", **extra) -> dict:
+    body = {"site": "paris", "product": "exchange-online", "severity": "B", "title": "Mail flow stopped",
+            "business_impact": "Order confirmations are not sent", "channel": "portal"} | extra
+    with web.client(who) as c:
+        r = c.post("/api/v1/incidents", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+SEV_B_FORM = {"site": "paris", "product": "azure-virtual-machines", "severity": "B", "title": "VM restarts",
+              "business_impact": "Batch jobs are delayed", "language": "en"}
+
+
+# --------------------------------------------------------------------------- sign-in
+def test_sign_in_sets_an_httponly_samesite_cookie_and_goes_to_the_dashboard(web):
+    b = Browser(web)
+    r = b.get("/sign-in")
+    assert r.status_code == 200 and 'name="csrf_token"' in r.text
+    r = b.post("/sign-in", {"email": "Marie.Dupont@contoso.example", "password": PASSWORD})
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+    cookie = r.headers["set-cookie"].lower()
+    assert cookie.startswith(COOKIE) and "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert "secure" not in cookie  # plain HTTP here
+    r = b.get("/dashboard")
+    assert r.status_code == 200 and "marie.dupont@contoso.example" in r.text
+
+
+def test_the_cookie_is_secure_when_served_over_https(web):
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1: the app sees an https URL.
+    r = httpx.get(web.url + "/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert r.status_code == 200 and "secure" in r.headers["set-cookie"].lower()
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(web):
+    b = Browser(web)
+    b.get("/sign-in")
+    wrong = b.post("/sign-in", {"email": EMAILS["im"], "password": "not the password"})
+    unknown = b.post("/sign-in", {"email": "nobody@provider.example", "password": "not the password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "do not match an active account" in text(wrong) and text(wrong).count("match") == text(unknown).count("match")
+    assert b.get("/queue").status_code == 303  # still signed out
+
+
+def test_pages_need_a_session_and_come_back_after_sign_in(web):
+    b = Browser(web)
+    r = b.get("/queue")
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=/queue"
+    b.get(r.headers["location"])
+    r = b.post("/sign-in", {"email": EMAILS["engineer"], "password": PASSWORD, "next": "/queue"})
+    assert r.status_code == 303 and r.headers["location"] == "/queue"
+    # An outside address is never a redirect target.
+    b2 = Browser(web)
+    b2.get("/sign-in")
+    r = b2.post("/sign-in", {"email": EMAILS["engineer"], "password": PASSWORD, "next": "//evil.example/"})
+    assert r.headers["location"] == "/queue"
+
+
+def test_a_post_without_the_csrf_token_is_refused(web):
+    b = Browser(web)
+    b.get("/sign-in")
+    r = b.post("/sign-in", {"email": EMAILS["contoso_admin"], "password": PASSWORD}, csrf=False)
+    assert r.status_code == 403 and "reload the page" in text(r)
+    b.sign_in("contoso_admin")
+    b.get("/incidents/new")
+    assert b.post("/incidents/preview", SEV_B_FORM, csrf=False).status_code == 403
+    # Another session's token does not pass either.
+    other = Browser(web)
+    other.get("/sign-in")
+    assert b.post("/incidents/preview", SEV_B_FORM | {"csrf_token": other.token}).status_code == 403
+    assert b.post("/sign-out", {}, csrf=False).status_code == 403
+
+
+def test_failed_sign_ins_are_limited_per_email(web):
+    web.clock.at = FRIDAY + timedelta(hours=2)  # a window of its own
+    b = Browser(web)
+    b.get("/sign-in")
+    for _ in range(5):
+        assert b.post("/sign-in", {"email": EMAILS["csam_other"], "password": "guess " * 3}).status_code == 401
+    r = b.post("/sign-in", {"email": EMAILS["csam_other"], "password": PASSWORD})
+    assert r.status_code == 429 and "Too many failed sign-ins" in text(r) and "15 minutes" in text(r)
+    assert r.headers["retry-after"] == "900"
+    # Another account from the same address is not blocked by this one's failures.
+    assert b.post("/sign-in", {"email": EMAILS["im"], "password": PASSWORD}).status_code == 303
+    web.clock.advance(minutes=16)
+    b2 = Browser(web)
+    b2.get("/sign-in")
+    assert b2.post("/sign-in", {"email": EMAILS["csam_other"], "password": PASSWORD}).status_code == 303
+
+
+def test_failed_sign_ins_are_limited_per_address(web):
+    web.clock.at = FRIDAY + timedelta(hours=5)
+    b = Browser(web)
+    b.get("/sign-in")
+    for i in range(20):
+        assert b.post("/sign-in", {"email": f"probe{i}@example.com", "password": "guess " * 3}).status_code == 401
+    assert b.post("/sign-in", {"email": EMAILS["im"], "password": PASSWORD}).status_code == 429
+
+
+def test_signing_out_ends_the_session(web):
+    b = Browser(web)
+    b.sign_in("im")
+    assert b.get("/queue").status_code == 200
+    assert b.post("/sign-out").status_code == 303
+    assert b.get("/queue").status_code == 303
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_click(web):
+    b = Browser(web)
+    b.sign_in("csam")
+    assert b.get("/queue").status_code == 200
+    with web.database.transaction() as session:
+        update_user(session, email=EMAILS["csam"], active=False, actor="test", now=FRIDAY)
+    try:
+        assert b.get("/queue").status_code == 303
+    finally:
+        with web.database.transaction() as session:
+            update_user(session, email=EMAILS["csam"], active=True, actor="test", now=FRIDAY)
+
+
+def test_a_forged_cookie_is_ignored(web):
+    b = Browser(web)
+    b.sign_in("im")
+    value = b.http.cookies[COOKIE]
+    body, signature = value.split(".")
+    b.http.cookies.clear()
+    b.http.cookies.set(COOKIE, body + "." + signature[::-1])
+    assert b.get("/queue").status_code == 303
+
+
+# --------------------------------------------------------------------------- headers, assets
+def test_every_page_carries_the_security_headers(web):
+    b = Browser(web)
+    for r in (b.get("/sign-in"), b.get("/static/app.css"), b.get("/no-such-page")):
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
+        assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_pages_use_no_inline_script_or_style_and_nothing_from_elsewhere(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    for path in ("/dashboard", "/incidents/new", "/bookings/new"):
+        page = b.get(path).text
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+        assert " style=" not in page and "<style" not in page
+        assert not re.search(r'(src|href)="(https?:)?//', page)
+        assert '<html lang="en">' in page
+    for asset in ("/static/app.css", "/static/countdown.js", "/static/refresh.js", "/static/favicon.svg"):
+        assert b.get(asset).status_code == 200
+
+
+class Outline(HTMLParser):
+    """Ids, headings, labels and fields of a page, for the accessibility basics."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.ids: Counter = Counter()
+        self.headings: list[int] = []
+        self.labelled: set[str] = set()
+        self.fields: list[str | None] = []
+        self.lang = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        if "id" in a:
+            self.ids[a["id"]] += 1
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        if tag == "label" and "for" in a:
+            self.labelled.add(a["for"])
+        if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.fields.append(a.get("id"))
+
+
+def test_every_page_has_a_language_labelled_fields_unique_ids_and_headings_in_order(web):
+    incident = open_by_api(web)
+    customer, provider = Browser(web), Browser(web)
+    customer.sign_in("contoso_admin")
+    provider.sign_in("admin")
+    customer.get("/incidents/new")
+    pages = [Browser(web).get("/sign-in"), customer.get("/dashboard"), customer.get("/incidents/new"),
+             customer.post("/incidents/preview", SEV_B_FORM), customer.get(f"/incidents/{incident['id']}"),
+             customer.get("/bookings/new"), provider.get("/queue"), provider.get(f"/incidents/{incident['id']}")]
+    for r in pages:
+        outline = Outline(r.text)
+        where = r.url.path
+        assert outline.lang in ("en", "fr"), where
+        assert [i for i, n in outline.ids.items() if n > 1] == [], where
+        assert outline.headings[0] == 1 and all(b <= a + 1 for a, b in zip(outline.headings, outline.headings[1:])), where
+        assert [f for f in outline.fields if f not in outline.labelled] == [], where
+
+
+def test_a_missing_page_is_an_html_page_for_browsers_and_a_problem_for_the_api(web):
+    b = Browser(web)
+    r = b.get("/no-such-page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    r = httpx.get(web.url + "/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+# --------------------------------------------------------------------------- tenants and roles
+def test_another_tenants_incident_page_answers_404_like_a_missing_one(web):
+    incident = open_by_api(web)
+    b = Browser(web)
+    b.sign_in("fabrikam_admin")
+    theirs = b.get(f"/incidents/{incident['id']}")
+    missing = b.get("/incidents/999999")
+    assert theirs.status_code == missing.status_code == 404
+    assert text(theirs) == text(missing)
+    assert "Mail flow stopped" not in theirs.text
+    # Their RCA form cannot reach it either.
+    assert b.post(f"/incidents/{incident['id']}/rca", {}).status_code == 404
+    # A CSAM of another customer neither.
+    c = Browser(web)
+    c.sign_in("csam_other")
+    assert c.get(f"/incidents/{incident['id']}").status_code == 404
+
+
+def test_a_reactive_contact_sees_no_contract_and_may_not_book(web):
+    b = Browser(web)
+    b.sign_in("contoso_contact")
+    page = text(b.get("/dashboard"))
+    assert "shown to your organisation's support administrators" in page and "Balances" not in page
+    assert b.get("/bookings/new").status_code == 403
+    assert b.get("/queue").status_code == 403  # the provider's console
+
+
+# --------------------------------------------------------------------------- languages
+def test_the_browser_language_is_used_before_signing_in(web):
+    assert "Connexion" in text(Browser(web, language="fr-FR,fr;q=0.9,en;q=0.5").get("/sign-in"))
+    assert "Sign in" in text(Browser(web, language="de-DE, en;q=0.8").get("/sign-in"))
+    page = Browser(web, language="fr").get("/sign-in").text
+    assert '<html lang="fr">' in page
+
+
+def test_the_switch_changes_the_language_and_is_saved_for_a_signed_in_user(web):
+    anonymous = Browser(web, language="en")
+    anonymous.get("/sign-in")
+    r = anonymous.post("/language", {"language": "fr", "next": "/sign-in"})
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+    assert "Connexion" in text(anonymous.get("/sign-in"))
+
+    b = Browser(web, language="en")
+    b.sign_in("contoso_contact")
+    assert "Dashboard" in text(b.get("/dashboard"))
+    try:
+        assert b.post("/language", {"language": "fr", "next": "/dashboard"}).status_code == 303
+        page = text(b.get("/dashboard"))
+        assert "Tableau de bord" in page and "Incidents ouverts" in page
+        # Saved on the user: a new session on another browser is French too.
+        other = Browser(web, language="en")
+        other.sign_in("contoso_contact")
+        assert "Tableau de bord" in text(other.get("/dashboard"))
+        # Dates in French, in the viewer's site zone, with the zone shown.
+        incident = open_by_api(web, who="contoso_contact", product="azure-virtual-machines")
+        page = text(b.get(f"/incidents/{incident['id']}"))
+        assert "lundi 30 novembre 2026 à 10:15 (Europe/Paris)" in page
+        assert "Pourquoi ce délai" in page and "samedi 28 novembre 2026" in page
+    finally:
+        b.post("/language", {"language": "en", "next": "/dashboard"})
+    assert "Dashboard" in text(b.get("/dashboard"))
+
+
+# --------------------------------------------------------------------------- opening an incident
+def count_incidents(web) -> int:
+    with web.client("contoso_admin") as c:
+        return len(c.get("/api/v1/incidents", params={"limit": 200}).json()["items"])
+
+
+def test_the_form_quotes_the_severity_definitions(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    page = text(b.get("/incidents/new"))
+    assert "Moderate business impact: disrupts but does not prevent the reasonable continuation of business." in page
+    assert "Critical business systems down" in page and "R-SEV-1" in page
+    assert "Azure Virtual Machines" in page  # the product registry, in the user's language
+
+
+def test_the_preview_shows_the_target_before_anything_is_created(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/incidents/new")
+    before = count_incidents(web)
+    r = b.post("/incidents/preview", SEV_B_FORM)
+    assert r.status_code == 200, text(r)
+    page = text(r)
+    assert "Monday, 30 November 2026 at 10:15 (Europe/Paris)" in page
+    assert "120 min" in page or "2 h" in page
+    assert "Base Package" in page and "Saturday, 28 November 2026 — not a working day" in page
+    assert 'id="confirm-form"' in r.text
+    assert count_incidents(web) == before
+
+
+def test_a_sev_b_opened_through_the_form_on_friday_1645_is_due_monday_1015_paris(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/incidents/new")
+    b.post("/incidents/preview", SEV_B_FORM)
+    r = b.post("/incidents", SEV_B_FORM)
+    assert r.status_code == 303 and re.fullmatch(r"/incidents/\d+", r.headers["location"])
+    incident_id = int(r.headers["location"].rsplit("/", 1)[1])
+    r = b.get(r.headers["location"])
+    page = text(r)
+    assert "Monday, 30 November 2026 at 10:15 (Europe/Paris)" in page
+    assert '<time datetime="2026-11-30T09:15:00+00:00"' in r.text and "data-countdown-to" in r.text
+    assert "Friday, 27 November 2026 — 16:45–17:30 counted (45 min)" in page
+    assert "Monday, 30 November 2026 — 09:00–10:15 counted (75 min)" in page
+    assert "Automatic acknowledgement" in page  # the timeline, with the acknowledgement that never counts
+    dashboard = b.get("/dashboard")
+    assert f'data-testid="incident-row-{incident_id}"' in dashboard.text
+    assert "30/11/2026 10:15 (Europe/Paris)" in text(dashboard)
+    with web.client("contoso_admin") as c:
+        assert c.get(f"/api/v1/incidents/{incident_id}").json()["first_response"]["due"] == "2026-11-30T10:15:00+01:00"
+
+
+def test_an_invalid_form_is_shown_again_with_what_to_fix(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/incidents/new")
+    r = b.post("/incidents/preview", SEV_B_FORM | {"title": "", "severity": "X"})
+    assert r.status_code == 422
+    assert 'data-testid="error-title"' in r.text and 'data-testid="error-severity"' in r.text
+    assert 'value="VM restarts"' not in r.text and "Batch jobs are delayed" in r.text  # the rest is kept
+    r = b.post("/incidents/preview", SEV_B_FORM | {"site": "atlantis"})
+    assert r.status_code == 422 and "R-MC-1" in text(r)
+
+
+def test_an_rca_is_requested_from_the_incident_page(web):
+    incident = open_by_api(web)
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    page = b.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="rca-open"' in page.text and "R-RCA-1" in text(page)
+    r = b.post(f"/incidents/{incident['id']}/rca", {"note": "please"})
+    assert r.status_code == 303
+    assert 'data-testid="rca-requested"' in b.get(f"/incidents/{incident['id']}").text
+
+
+# --------------------------------------------------------------------------- the provider's console
+def test_the_queue_lists_the_teams_incidents_soonest_due_first_with_filters(web):
+    later = open_by_api(web, severity="C", title="Later")
+    sooner = open_by_api(web, severity="B", title="Sooner")
+    b = Browser(web)
+    b.sign_in("engineer")
+    page = b.get("/queue").text
+    assert page.index(f'incident-row-{sooner["id"]}"') < page.index(f'incident-row-{later["id"]}"')
+    only_c = b.get("/queue", params={"severity": "C"}).text
+    assert f'incident-row-{later["id"]}"' in only_c and f'incident-row-{sooner["id"]}"' not in only_c
+    assert f'incident-row-{sooner["id"]}"' not in b.get("/queue", params={"state": "breached"}).text
+    web.clock.at = datetime(2026, 11, 30, 12, 0, tzinfo=PARIS)  # both past due
+    assert b.get("/queue").status_code == 303  # and the 12-hour session has expired
+    b.sign_in("engineer")
+    breached = b.get("/queue", params={"state": "breached"})
+    assert f'incident-row-{sooner["id"]}"' in breached.text and 'data-state="breached"' in breached.text
+    fabrikam = b.get("/queue", params={"customer": "fabrikam"}).text
+    assert f'incident-row-{sooner["id"]}"' not in fabrikam
+
+
+def test_an_engineer_logs_the_first_response_and_changes_the_severity(web):
+    incident = open_by_api(web)
+    b = Browser(web)
+    b.sign_in("engineer")
+    page = b.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="communication-form"' in page.text
+    web.clock.advance(minutes=5)
+    r = b.post(f"/incidents/{incident['id']}/communications", {"direction": "outbound", "medium": "phone",
+                                                               "body": "Called Marie", "version": "1"})
+    assert r.status_code == 303, text(r)
+    page = b.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="first-response-tag"' in page.text and 'data-state="met"' in page.text
+    # A downgrade without grounds is refused, the rule said next to the form.
+    r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "C", "reason": "calmer", "version": "2"})
+    assert r.status_code == 409 and "R-SEV-3" in text(r)
+    # A stale version is refused too (someone else changed it).
+    r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "A", "reason": "worse", "version": "1"})
+    assert r.status_code == 422 and "reload" in text(r)
+    r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "C", "reason": "the customer agreed",
+                                                         "grounds": "customer-agreed", "version": "2"})
+    assert r.status_code == 303
+    page = text(b.get(f"/incidents/{incident['id']}"))
+    assert "Severity B → Severity C" in page and "the customer agreed" in page
+    assert b.post(f"/incidents/{incident['id']}/mitigation", {"summary": "restarted", "version": "3"}).status_code == 303
+    assert b.post(f"/incidents/{incident['id']}/closure", {"summary": "done", "version": "4"}).status_code == 303
+    assert 'data-testid="communication-form"' not in b.get(f"/incidents/{incident['id']}").text
+
+
+def test_customers_and_csams_cannot_work_an_incident(web):
+    incident = open_by_api(web)
+    for who in ("contoso_admin", "csam"):
+        b = Browser(web)
+        b.sign_in(who)
+        assert 'data-testid="communication-form"' not in b.get(f"/incidents/{incident['id']}").text
+        r = b.post(f"/incidents/{incident['id']}/mitigation", {"summary": "x"})
+        assert r.status_code == 403
+
+
+# --------------------------------------------------------------------------- bookings
+def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    page = text(b.get("/bookings/new"))
+    assert "R-ORD-5" in page and "Wednesday, 1 November 2028" in page  # 60 days before the end of the term
+    assert "14 days' notice or more: full refund" in page and "6 to 13 days' notice: a fee of 50% of the cost" in page
+    form = {"order": "ESO-2026-0042", "site": "paris", "service": "technical-update-briefings|engagement",
+            "scheduled_on": "2026-12-14", "quantity": "1", "funding": "credits"}
+    r = b.post("/bookings/quote", form)
+    assert r.status_code == 200, text(r)
+    assert "19 credits" in text(r) and 'id="booking-confirm-form"' in r.text
+    r = b.post("/bookings", form)
+    assert r.status_code == 303 and "booked=" in r.headers["location"]
+    booking_id = int(re.search(r"booked=(\d+)", r.headers["location"]).group(1))
+    assert f'data-testid="booking-row-{booking_id}"' in b.get("/dashboard").text
+
+    web.clock.at = datetime(2026, 12, 7, 10, 0, tzinfo=PARIS)  # 7 days before the start
+    b.sign_in("contoso_admin")  # days later: a new session
+    r = b.get(f"/bookings/{booking_id}/cancel")
+    assert r.status_code == 200
+    page = text(r)
+    assert "7 days' notice: a fee of 50%, that is 10 credits." in page  # 9.5 rounds half up (R-CRED-1)
+    assert "Refunded: 9 credits." in page and "R-BOOK-1" in page
+    r = b.post(f"/bookings/{booking_id}/cancel", {"expected_fee": "10"})
+    assert r.status_code == 303
+    with web.client("contoso_admin") as c:
+        assert c.get(f"/api/v1/bookings/{booking_id}").json()["status"] == "cancelled"
+
+
+def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/bookings/new")
+    form = {"order": "ESO-2026-0042", "site": "paris", "service": "chalk-talks|engagement",
+            "scheduled_on": "2026-12-21", "quantity": "1", "funding": "credits"}
+    r = b.post("/bookings", form)
+    booking_id = int(re.search(r"booked=(\d+)", r.headers["location"]).group(1))
+    b.get(f"/bookings/{booking_id}/cancel")  # shown free: 24 days' notice
+    r = b.post(f"/bookings/{booking_id}/cancel", {"expected_fee": "5"})
+    assert r.status_code == 409 and "R-BOOK-1" in text(r)
+    assert b.post(f"/bookings/{booking_id}/cancel", {}).status_code == 409  # no fee shown, nothing agreed
+    assert b.post(f"/bookings/{booking_id}/cancel", {"expected_fee": "0"}).status_code == 303
+    other = Browser(web)
+    other.sign_in("fabrikam_admin")
+    assert other.get(f"/bookings/{booking_id}/cancel").status_code == 404
+
+
+def test_a_refused_booking_shows_the_rule(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/bookings/new")
+    r = b.post("/bookings/quote", {"order": "ESO-2026-0042", "site": "paris", "service": "hackathons|engagement",
+                                   "scheduled_on": "2026-12-10", "quantity": "3", "funding": "credits"})  # 294 of 198
+    assert r.status_code == 409 and "R-CRED-2" in text(r)
+
+
+# --------------------------------------------------------------------------- contracts
+def test_the_dashboard_forecasts_what_will_be_forfeited(web):
+    b = Browser(web)
+    b.sign_in("fabrikam_admin")
+    page = text(b.get("/dashboard"))
+    assert "Forfeiture forecast" in page
+    assert "12 credits of Proactive Credits (credits): forfeited after Wednesday, 31 March 2027 if nothing is booked." in page
+    assert "$50,000.00" in page  # the flexible allocation, in the order's currency
+
+
+def test_markup_gives_important_elements_stable_test_ids():
+    templates = Path(__file__).resolve().parents[1] / "src" / "unisupport" / "web" / "templates"
+    for name, ids in {"sign_in.html": ["signin-email", "signin-password", "signin-submit"],
+                      "incident_new.html": ["preview-submit", "confirm-submit", "field-product"],
+                      "booking_cancel.html": ["cancel-confirm", "cancel-fee-text"],
+                      "base.html": ["language-en", "language-fr", "sign-out-button"]}.items():
+        source = (templates / name).read_text(encoding="utf-8")
+        for testid in ids:
+            assert f'data-testid="{testid}"' in source, (name, testid)
