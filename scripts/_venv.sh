@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-extras="${UNISUPPORT_EXTRAS:-test}"
+extras="${UNISUPPORT_EXTRAS-test}"  # run.sh asks for none
 py="${PYTHON:-python3}"
 
 if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
@@ -24,7 +24,8 @@ fi
 stamp="$venv/.installed-$(cat "$root/pyproject.toml" | "$venv/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')-$extras"
 if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[$extras]"
-  rm -f "$venv"/.installed-*
+  target="$root"
+  [ -n "$extras" ] && target="$root[$extras]"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$target"
   touch "$stamp"
 fi

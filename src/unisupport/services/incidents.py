@@ -50,6 +50,7 @@ from unisupport.storage.tables import (
     PostIncidentReviewRow,
     RcaRequestRow,
     SiteRow,
+    UserRow,
 )
 
 PROVIDER_WORKERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER)
@@ -478,6 +479,45 @@ def rca_window(session: Session, incident: IncidentRow, *, now: datetime) -> dic
             "due_if_requested_now": decision.due.isoformat() if decision.due else None}
 
 
+# ------------------------------------------------------------------ people
+ASSIGNABLE_ROLES = (Role.ENGINEER, Role.INCIDENT_MANAGER)
+
+
+def assign(session: Session, principal: Principal, incident_id: int, role: str, person: str, *, now: datetime,
+           expected_version: int | None = None) -> AssignmentRow:
+    """Name an engineer or incident manager on an incident (beside the roles its plan
+    assigns automatically, R-INC-3): an active user holding that role. Naming the
+    same person in the same role twice records nothing new."""
+    _provider_worker(principal, "assign people to incidents")
+    incident = get_incident(session, principal, incident_id, lock=True)
+    _check_version(incident, expected_version)
+    if incident.status == "closed":
+        raise Refused("the incident is closed", rule="R-INC-1", field="id")
+    try:
+        wanted = Role(role)
+    except ValueError:
+        wanted = None
+    if wanted not in ASSIGNABLE_ROLES:
+        raise InvalidInput(f"assign an engineer or an incident manager, not {role!r}", field="role")
+    email = (person or "").strip().lower()
+    user = session.scalar(select(UserRow).where(UserRow.email == email))
+    if user is None or not user.active or user.role != wanted.value:
+        raise InvalidInput(f"{email or 'nobody'} is not an active {wanted.value}", field="person")
+    existing = session.scalar(select(AssignmentRow).where(
+        AssignmentRow.incident_id == incident.id, AssignmentRow.role == wanted.value, AssignmentRow.person == email))
+    if existing is not None:
+        return existing
+    row = AssignmentRow(customer_id=incident.customer_id, incident_id=incident.id, role=wanted.value, person=email, automatic=False,
+                        rule=None, at=now)
+    session.add(row)
+    _event(session, incident, kind="role-assigned", actor=principal.email, at=now, after={"role": wanted.value, "person": email},
+           reason=f"{email} named {wanted.value} by {principal.email}")
+    incident.version += 1
+    incident.updated_at = now
+    session.flush()
+    return row
+
+
 # ------------------------------------------------------------------ reading
 def first_response_state(incident: IncidentRow, now: datetime) -> str:
     """met, late, breached, at-risk or pending."""
@@ -611,6 +651,45 @@ def event_view(e: IncidentEventRow, calendar: Calendar) -> dict[str, Any]:
 
 def calendar_of(session: Session, incident: IncidentRow) -> Calendar:
     return _calendar(session, incident)
+
+
+def open_reviews(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """RCAs requested and not yet delivered (R-RCA-1/2) and post-incident reviews not
+    yet held (R-PIR-1) of the customers in scope, soonest due first: a CSAM's list of
+    follow-ups."""
+    rcas = session.execute(_scoped(
+        select(RcaRequestRow, IncidentRow, CustomerRow).join(IncidentRow, IncidentRow.id == RcaRequestRow.incident_id)
+        .join(CustomerRow, CustomerRow.id == RcaRequestRow.customer_id).where(RcaRequestRow.status != "delivered"),
+        RcaRequestRow.customer_id, principal)).all()
+    pirs = session.execute(_scoped(
+        select(PostIncidentReviewRow, IncidentRow, CustomerRow).join(IncidentRow, IncidentRow.id == PostIncidentReviewRow.incident_id)
+        .join(CustomerRow, CustomerRow.id == PostIncidentReviewRow.customer_id).where(PostIncidentReviewRow.status != "held"),
+        PostIncidentReviewRow.customer_id, principal)).all()
+    out = [{"kind": "rca", "incident": i.id, "title": i.title, "severity": i.highest_severity, "customer": c.code,
+            "since": r.requested_at, "due": r.due_at, "status": r.status, "rule": r.rule, "by": r.requested_by} for r, i, c in rcas]
+    out += [{"kind": "pir", "incident": i.id, "title": i.title, "severity": i.highest_severity, "customer": c.code,
+             "since": r.created_at, "due": None, "status": r.status, "rule": "R-PIR-1", "by": None} for r, i, c in pirs]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(out, key=lambda x: (epoch_seconds(x["due"] or far), epoch_seconds(x["since"]), x["incident"]))
+
+
+def first_response_outcomes(session: Session, principal: Principal, *, since: datetime, now: datetime,
+                            customer_id: int | None = None) -> list[tuple[datetime, str, str]]:
+    """``(opened_at, severity, state)`` of the incidents opened since ``since`` whose
+    first-response target is settled: met, late or breached (R-SLA-1, R-SEV-2).
+    Incidents still within their target are left out: they have no outcome yet."""
+    # Only the columns the state needs: the stored explanations stay in the database.
+    columns = (IncidentRow.opened_at, IncidentRow.severity, IncidentRow.first_response_at, IncidentRow.first_response_due,
+               IncidentRow.breached_at, IncidentRow.first_response_warn_at)
+    query = _scoped(select(*columns).where(IncidentRow.opened_at >= since), IncidentRow.customer_id, principal)
+    if customer_id is not None:
+        query = query.where(IncidentRow.customer_id == customer_id)
+    out = []
+    for row in session.execute(query.order_by(IncidentRow.opened_at, IncidentRow.id)):
+        state = first_response_state(row, now)  # type: ignore[arg-type]
+        if state in ("met", "late", "breached"):
+            out.append((row.opened_at, row.severity, state))
+    return out
 
 
 # ------------------------------------------------------------------ Azure Events summary (R-EVT-1)

@@ -213,3 +213,21 @@ def entries(session: Session, *, customer_id: int, order_id: int, account: str |
     if account:
         query = query.where(LedgerAccountRow.key == account)
     return [(entry, key) for entry, key in session.execute(query)]
+
+
+def daily_balances(session: Session, *, customer_id: int, order_id: int, keys: list[str] | None = None) -> dict[str, list[tuple[date, Decimal]]]:
+    """Each account's balance at the end of every day it moved (by the UTC day the
+    entry was posted), oldest first: the running balance over time, for charts.
+    Only three columns are read, in posting order; the last entry of a day wins."""
+    query = (
+        select(LedgerAccountRow.key, LedgerEntryRow.at, LedgerEntryRow.balance_after)
+        .join(LedgerAccountRow, LedgerAccountRow.id == LedgerEntryRow.account_id)
+        .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
+        .order_by(LedgerEntryRow.id)
+    )
+    if keys is not None:
+        query = query.where(LedgerAccountRow.key.in_(keys))
+    days: dict[str, dict[date, Decimal]] = {}
+    for key, at, balance in session.execute(query):
+        days.setdefault(key, {})[at.date()] = balance
+    return {key: sorted(by_day.items()) for key, by_day in days.items()}

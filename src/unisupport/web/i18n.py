@@ -172,6 +172,10 @@ class Formatter:
             return "—"
         return format_date(day, "full" if long else "medium", locale=self.locale)
 
+    def month(self, day: date, *, short: bool = False) -> str:
+        """``November 2026`` or, on a chart's axis, ``Nov 26`` (``nov. 26``)."""
+        return format_date(day, "MMM yy" if short else "LLLL yyyy", locale=self.locale)
+
     def time(self, moment: datetime, zone: str) -> str:
         return format_time(self.local(moment, zone), "short", locale=self.locale)
 

@@ -32,6 +32,7 @@ from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
 from unisupport.sla.severity import DEFINITIONS, Severity
+from unisupport.web.contracts import account_label, attainment_chart, bookings_chart, order_panel
 from unisupport.web.page import (
     CUSTOMER_ROLES,
     Form,
@@ -54,9 +55,6 @@ from unisupport.web.pages_incident import (
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 CUSTOMER_BOOKERS = tuple(r for r in BOOKERS if r in CUSTOMER_ROLES)
-# Entitlements that run for their period rather than being used up by bookings
-# (an annual UER fee, a tenant, a downstream site): nothing to forecast for them.
-RUNNING_UNITS = frozenset({"annual", "per-tenant", "per-downstream-site", "subscription", "as-needed", "quantity"})
 
 
 def _attempt(p: Page, action):
@@ -76,47 +74,6 @@ def _error(exc: UnisupportError | None) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- dashboard
-def _account_label(p: Page, b: ledger.Balance) -> str:
-    if b.key.startswith("flex:"):
-        return p.t("account.flex", year=b.contract_year or "")
-    if b.key.startswith("fees:"):
-        return p.t("account.fees")
-    if b.service and b.service in default_catalog():
-        return f"{default_catalog().get(b.service).name(p.language)} ({b.key.removeprefix('line:')})"
-    return b.label
-
-
-def _account_group(b: ledger.Balance) -> str:
-    if b.key.startswith("flex:"):
-        return "flex"
-    if b.unit in ("credits", "hours"):
-        return b.unit
-    return "fees" if b.key.startswith("fees:") else "services"
-
-
-def _order_panel(p: Page, order) -> dict[str, Any]:
-    balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
-    groups: dict[str, list[dict[str, Any]]] = {"flex": [], "credits": [], "hours": [], "services": [], "fees": []}
-    forecast = []
-    for b in balances:
-        group = _account_group(b)
-        if group == "fees" and b.balance == 0:
-            continue
-        row = {"key": b.key, "label": _account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
-               "granted": p.fmt.amount(b.granted, b.unit), "used": p.fmt.amount(b.used, b.unit),
-               "forfeited": p.fmt.amount(b.forfeited, b.unit), "expires_on": p.fmt.date(b.expires_on),
-               "rule": b.expiry_rule, "year": b.contract_year}
-        groups[group].append(row)
-        # R-FLEX-3 (per contract year) and R-ORD-3 (the term): unused is forfeited.
-        if b.balance > 0 and b.expires_on is not None and group != "fees" and b.unit not in RUNNING_UNITS:
-            forecast.append({"sort": b.expires_on, "label": row["label"], "amount": row["balance"],
-                             "date": p.fmt.date(b.expires_on, long=True), "rule": b.expiry_rule or "R-ORD-3"})
-    forecast.sort(key=lambda f: f["sort"])
-    return {"number": order.number, "currency": order.currency, "term_start": p.fmt.date(order.term_start),
-            "term_end": p.fmt.date(order.term_end), "groups": groups, "forecast": forecast,
-            "deadline": p.fmt.date(request_deadline(order.term_end), long=True)}
-
-
 def _booking_row(p: Page, b) -> dict[str, Any]:
     return {"id": b.id, "service": default_catalog().get(b.service).name(p.language) if b.service in default_catalog() else b.service,
             "date": p.fmt.date(b.scheduled_on, long=True), "cost": p.fmt.amount(b.cost, b.cost_unit),
@@ -131,15 +88,17 @@ def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | No
         rows += found
     rows.sort(key=lambda r: (r.first_response_at is not None, r.first_response_due))
     contracts = principal.role in CONTRACT_READERS
-    orders, upcoming = [], []
+    orders, upcoming, by_family = [], [], None
     if contracts:
         active = orders_in_scope(p.db, principal.customer_scope, status="active")
-        orders = [_order_panel(p, o) for o in active]
+        orders = [order_panel(p, o) for o in active]
         today = p.fmt.local(p.now, p.zone or "UTC").date()
-        upcoming = [_booking_row(p, b) for b in bookings.list_bookings(p.db, customer_id=principal.customer_id)
-                    if b.status == "scheduled" and b.scheduled_on >= today]
+        every = bookings.list_bookings(p.db, customer_id=principal.customer_id)
+        upcoming = [_booking_row(p, b) for b in every if b.status == "scheduled" and b.scheduled_on >= today]
+        by_family = bookings_chart(p, every, id="chart-bookings")
     return {"incidents": [incident_row(p, r) for r in rows], "contracts": contracts, "orders": orders, "bookings": upcoming,
-            "may_book": principal.role in CUSTOMER_BOOKERS, "booked": booked, "cancelled": cancelled}
+            "may_book": principal.role in CUSTOMER_BOOKERS, "booked": booked, "cancelled": cancelled,
+            "attainment": attainment_chart(p, id="chart-attainment", customer_id=principal.customer_id), "by_family": by_family}
 
 
 @router.get("/dashboard")
@@ -307,7 +266,7 @@ def booking_form_context(p: Page, values: dict[str, str], *, errors: dict[str, s
                           "deadline": p.fmt.date(request_deadline(order.term_end), long=True)})
         for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
             if b.unit in ("credits", "hours") and b.balance > 0:
-                credits.append({"order": order.number, "label": _account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
+                credits.append({"order": order.number, "label": account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
                                 "expires_on": p.fmt.date(b.expires_on)})
     return {"values": {"funding": "credits", "quantity": "1"} | values, "orders": [o.number for o in orders],
             "sites": sorted(sites.items()), "services": sorted(services.items(), key=lambda s: s[1].lower()),

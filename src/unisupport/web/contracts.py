@@ -1,0 +1,163 @@
+"""What the customer dashboard and the CSAM's order page show about a contract:
+balances by group, the forfeiture forecast (R-FLEX-3, R-ORD-3), and the three
+charts — balances over time, first responses by month and severity, bookings by
+catalog family.
+
+Everything comes from the services (``ledger``, ``bookings``, ``incidents``); this
+module only groups, labels and lays out, in the viewer's language."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+from unisupport.bookings.booking_rules import request_deadline
+from unisupport.catalog import default_catalog
+from unisupport.catalog.catalog import ServiceFamily
+from unisupport.services import incidents as svc
+from unisupport.services import ledger
+from unisupport.sla.severity import Severity
+from unisupport.storage.tables import BookingRow, OrderRow, SiteRow
+from unisupport.web.charts import Chart, Table, stacked_bars, stacked_columns, step_lines
+from unisupport.web.page import Page
+
+# Entitlements that run for their period rather than being used up by bookings
+# (an annual UER fee, a tenant, a downstream site): nothing to forecast for them.
+RUNNING_UNITS = frozenset({"annual", "per-tenant", "per-downstream-site", "subscription", "as-needed", "quantity"})
+GROUPS = ("flex", "credits", "hours", "services", "fees")
+# The accounts bookings draw on (R-CRED-1, R-HRS-1): the ones worth a chart.
+CHARTED_UNITS = ("credits", "hours")
+ATTAINMENT_MONTHS = 6
+STATES = ("met", "late", "breached")
+BOOKING_STATES = {"scheduled": "scheduled", "delivered": "delivered", "cancelled": "cancelled", "cancelled-by-provider": "cancelled"}
+
+
+# --------------------------------------------------------------------------- balances
+def account_label(p: Page, b: ledger.Balance) -> str:
+    if b.key.startswith("flex:"):
+        return p.t("account.flex", year=b.contract_year or "")
+    if b.key.startswith("fees:"):
+        return p.t("account.fees")
+    if b.service and b.service in default_catalog():
+        return f"{default_catalog().get(b.service).name(p.language)} ({b.key.removeprefix('line:')})"
+    return b.label
+
+
+def account_group(b: ledger.Balance) -> str:
+    if b.key.startswith("flex:"):
+        return "flex"
+    if b.unit in ("credits", "hours"):
+        return b.unit
+    return "fees" if b.key.startswith("fees:") else "services"
+
+
+def today_at(p: Page, order: OrderRow) -> date:
+    """Today at the order's host site: contract days are the site's days."""
+    site = p.db.get(SiteRow, order.host_site_id)
+    return p.fmt.local(p.now, site.timezone if site else "UTC").date()
+
+
+def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, Any]:
+    """Balances by group, what will be forfeited and when, and the balance charts."""
+    balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
+    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
+    forecast = []
+    for b in balances:
+        group = account_group(b)
+        if group == "fees" and b.balance == 0:
+            continue
+        row = {"key": b.key, "label": account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
+               "granted": p.fmt.amount(b.granted, b.unit), "used": p.fmt.amount(b.used, b.unit),
+               "forfeited": p.fmt.amount(b.forfeited, b.unit), "expires_on": p.fmt.date(b.expires_on),
+               "rule": b.expiry_rule, "year": b.contract_year}
+        groups[group].append(row)
+        # R-FLEX-3 (per contract year) and R-ORD-3 (the term): unused is forfeited.
+        if b.balance > 0 and b.expires_on is not None and group != "fees" and b.unit not in RUNNING_UNITS:
+            forecast.append({"sort": b.expires_on, "label": row["label"], "amount": row["balance"],
+                             "date": p.fmt.date(b.expires_on, long=True), "rule": b.expiry_rule or "R-ORD-3"})
+    forecast.sort(key=lambda f: f["sort"])
+    return {"number": order.number, "currency": order.currency, "status": order.status,
+            "term_start": p.fmt.date(order.term_start), "term_end": p.fmt.date(order.term_end), "groups": groups,
+            "forecast": forecast, "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
+            "charts": balance_charts(p, order, balances) if charts else []}
+
+
+def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> list[Chart]:
+    """One chart per unit bookings draw on: each account's balance, day by day,
+    from the start of the term to today."""
+    end = min(today_at(p, order), order.term_end)
+    out = []
+    for unit in CHARTED_UNITS:
+        accounts = [b for b in balances if b.unit == unit and not b.key.startswith(("fees:", "flex:"))]
+        if not accounts:
+            continue
+        days = ledger.daily_balances(p.db, customer_id=order.customer_id, order_id=order.id, keys=[b.key for b in accounts])
+        series = [(account_label(p, b), days.get(b.key, [])) for b in accounts]
+        rows = [(p.fmt.date(day), label, p.fmt.number(value)) for label, points in series for day, value in points if day <= end]
+        unit_name = p.fmt.unit(unit)
+        out.append(step_lines(
+            id=f"chart-balances-{order.number}-{unit}", title=p.t(f"chart.balances.{unit}", order=order.number),
+            description=p.t("chart.balances_desc", accounts=len(series), start=p.fmt.date(order.term_start), end=p.fmt.date(end)),
+            x_label=p.t("chart.date"), y_label=unit_name.capitalize(), start=order.term_start, end=end, series=series,
+            x_tick=lambda d: p.fmt.month(d, short=True), y_tick=p.fmt.number,
+            table=Table(p.t(f"chart.balances.{unit}", order=order.number), (p.t("chart.date"), p.t("balances.account"), p.t("balances.balance")), rows, numeric_from=2),
+            empty=p.t("chart.empty")))
+    return out
+
+
+# --------------------------------------------------------------------------- first responses
+def _month_start(day: date, back: int = 0) -> date:
+    month = day.year * 12 + day.month - 1 - back
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def attainment_chart(p: Page, *, id: str, customer_id: int | None = None, zone: str | None = None) -> Chart:
+    """Met, late and breached first responses (R-SLA-1, R-SEV-2) of the incidents
+    opened in each of the last months, by severity."""
+    zone = zone or p.zone or "UTC"
+    this_month = _month_start(p.fmt.local(p.now, zone).date())
+    months = [_month_start(this_month, back) for back in range(ATTAINMENT_MONTHS - 1, -1, -1)]
+    since = datetime.combine(months[0], datetime.min.time(), UTC)
+    counts: dict[tuple[date, str], Counter] = {}
+    for opened_at, severity, state in svc.first_response_outcomes(p.db, p.principal, since=since, now=p.now, customer_id=customer_id):
+        month = _month_start(p.fmt.local(opened_at, zone).date())
+        counts.setdefault((month, severity), Counter())[state] += 1
+    severities = [s.value for s in Severity]
+    groups = [(p.fmt.month(m, short=True), [(s, [counts.get((m, s), Counter())[state] for state in STATES]) for s in severities])
+              for m in months]
+    rows = []
+    for m in months:
+        for s in Severity:
+            c = counts.get((m, s.value))
+            if c:
+                rows.append((p.fmt.month(m), s.label(p.language), *(p.fmt.number(c[state]) for state in STATES)))
+    title = p.t("chart.attainment")
+    return stacked_columns(
+        id=id, title=title, description=p.t("chart.attainment_desc", months=ATTAINMENT_MONTHS, start=p.fmt.month(months[0]),
+                                            end=p.fmt.month(months[-1])),
+        x_label=p.t("chart.attainment_x"), y_label=p.t("chart.incidents"), groups=groups,
+        segments=[(f"seg-{state}", p.t(f"state.{state}")) for state in STATES], y_tick=p.fmt.number,
+        table=Table(title, (p.t("chart.month"), p.t("incident.severity"), *(p.t(f"state.{state}") for state in STATES)), rows, numeric_from=2),
+        empty=p.t("chart.attainment_empty", months=ATTAINMENT_MONTHS))
+
+
+# --------------------------------------------------------------------------- bookings
+def bookings_chart(p: Page, rows: list[BookingRow], *, id: str) -> Chart:
+    """Bookings counted by the catalog family of their service, by status."""
+    catalog = default_catalog()
+    counts: dict[str, Counter] = {}
+    for b in rows:
+        family = catalog.get(b.service).family.value if b.service in catalog else "other"
+        counts.setdefault(family, Counter())[BOOKING_STATES.get(b.status, "scheduled")] += 1
+    states = ("scheduled", "delivered", "cancelled")
+    order = [f.value for f in ServiceFamily] + ["other"]
+    bars = [(p.fmt.t_or(f"service_family.{f}", f), [counts[f][s] for s in states]) for f in order if f in counts]
+    title = p.t("chart.bookings")
+    table_rows = [(label, *(p.fmt.number(v) for v in values), p.fmt.number(sum(values))) for label, values in bars]
+    return stacked_bars(
+        id=id, title=title, description=p.t("chart.bookings_desc", count=len(rows), families=len(bars)),
+        x_label=p.t("chart.bookings_x"), y_label=p.t("chart.family"), bars=bars,
+        segments=[(f"seg-{s}", p.t(f"booking_status.{s}")) for s in states], x_tick=p.fmt.number,
+        table=Table(title, (p.t("chart.family"), *(p.t(f"booking_status.{s}") for s in states), p.t("chart.total")), table_rows),
+        empty=p.t("chart.bookings_empty"))
