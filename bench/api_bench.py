@@ -2,6 +2,10 @@
 
     python bench/api_bench.py [--seconds 10] [--warmup 2] [--connections 4]
                               [--backends sqlite,postgresql] [--tool auto|wrk|httpx]
+                              [--app MODULE:FACTORY]
+
+wrk comes from Debian's packages (``apt-get install -y wrk``); without it the
+asyncio httpx client is used (the same tool for every endpoint of a run).
 
 For each backend, on a throw-away database (SQLite: a temp file in WAL mode;
 PostgreSQL: a fresh database created from the admin URL in
@@ -12,7 +16,9 @@ UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL, dropped at the en
    its in-thread server is stopped at once;
 2. the real server runs in its own process: ``python -m uvicorn
    unisupport.api.app:app_from_env --factory --workers 1`` on 127.0.0.1 with
-   UNISUPPORT_DATABASE_URL pointing at that database (system clock);
+   UNISUPPORT_DATABASE_URL pointing at that database (system clock; no access log,
+   where ``unisupport serve`` logs each request at level info); ``--app`` serves
+   another factory, for experiments only;
 3. a separate load process (wrk, one thread, with the Lua script below; or, with
    ``--tool httpx`` or when wrk is missing, an asyncio httpx client) keeps
    ``--connections`` connections busy on each endpoint for a warm-up, then for
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import random
@@ -55,6 +62,7 @@ for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for api_server.start()
 TARGET_SHARE = 0.25  # creations/s >= 25 % of /healthz/s
 TARGET_P99_MS = 25.0
 HOST = "127.0.0.1"  # loopback only
+APP = "unisupport.api.app:app_from_env"
 CONTACT = "marie.dupont@contoso.example"
 PHASE_TIMEOUT_EXTRA_S = 60  # a load process that overruns its duration by this much is killed
 
@@ -155,7 +163,7 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue
         cpu = proc_cpu_seconds(int(pid))
-        if cpu == cpu:
+        if not math.isnan(cpu):
             total += cpu
     return total
 
@@ -180,7 +188,7 @@ def versions(tool: str) -> str:
             extras.append(f"{name} absent")
     wrk = "absent"
     if shutil.which("wrk"):
-        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
         wrk = (out.stdout + out.stderr).splitlines()[0].split(" Copyright")[0]
     return (f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | "
             f"fastapi {fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | "
@@ -221,7 +229,7 @@ class TempDatabase:
                     return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
                             f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on connect: WAL), "
                             "BEGIN IMMEDIATE per transaction")
-                get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()  # noqa: E731
+                get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
                 return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
                         f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}")
         finally:
@@ -265,15 +273,15 @@ def incident_ids(url: str) -> list[int]:
 # --------------------------------------------------------------------------- the server
 
 class ServerProcess:
-    def __init__(self, url: str, workdir: str):
+    def __init__(self, url: str, workdir: str, app: str):
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         env = dict(os.environ, UNISUPPORT_DATABASE_URL=url, UNISUPPORT_DATA_DIR=workdir, PYTHONUNBUFFERED="1")
-        self.command = [sys.executable, "-m", "uvicorn", "unisupport.api.app:app_from_env", "--factory",
+        self.command = [sys.executable, "-m", "uvicorn", app, "--factory",
                         "--host", HOST, "--port", str(self.port), "--workers", "1",
                         "--log-level", "warning", "--no-access-log"]
         self.log_path = Path(workdir) / "uvicorn.log"
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self._wait_ready()
@@ -320,7 +328,7 @@ def run_wrk(base: str, mode: str, seconds: float, connections: int, token: str, 
             script: str) -> dict:
     env = dict(os.environ, BENCH_MODE=mode, BENCH_TOKEN=token, BENCH_RUN=run, BENCH_IDS=ids_file or "")
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", script, base + "/"]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S, check=False)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             result = json.loads(line.removeprefix("BENCH_JSON "))
@@ -336,7 +344,7 @@ def run_httpx(base: str, mode: str, seconds: float, connections: int, token: str
     spec = json.dumps({"base": base, "mode": mode, "seconds": seconds, "connections": connections, "token": token,
                        "ids": ids_file, "run": run})
     cmd = [sys.executable, __file__, "--load-worker", spec]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S, check=False)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             result = json.loads(line.removeprefix("BENCH_JSON "))
@@ -386,7 +394,7 @@ def load_worker(spec: dict) -> None:
 
     elapsed = asyncio.run(main())
     lat = sorted(latencies)
-    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")  # noqa: E731
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
     print("BENCH_JSON " + json.dumps({
         "requests": len(lat), "duration_s": elapsed, "rps": len(lat) / elapsed, "errors": errors["status"] + errors["exceptions"],
         "errors_status": errors["status"], "errors_socket": errors["exceptions"], "errors_timeout": 0,
@@ -405,7 +413,7 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
         token = prepare(db.url)
         print(f"\n=== {backend}: {db.describe()}")
         print(f"prepared with tests/api_server.start() in {time.perf_counter() - t0:.1f} s (orders, teams, users, tokens)")
-        server = ServerProcess(db.url, db.tmpdir)
+        server = ServerProcess(db.url, db.tmpdir, args.app)
         print(f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} database>)")
         run = uuid.uuid4().hex[:6]
         ids_file = str(Path(db.tmpdir) / "ids.txt")
@@ -471,7 +479,7 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
         print("server log (last lines):\n  " + r["server_log"].replace("\n", "\n  "))
     share = r["post"]["rps"] / r["healthz"]["rps"]
     errors = r["healthz"]["errors"] + r["post"]["errors"] + r["get"]["errors"]
-    ok = lambda b: "PASS" if b else "FAIL"  # noqa: E731
+    ok = lambda b: "PASS" if b else "FAIL"
     b = r["backend"]
     rows = [
         (f"{b}: /healthz rate", f"{r['healthz']['rps']:.0f}/s", "-", "-"),
@@ -480,6 +488,8 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
         (f"{b}: GET rate", f"{r['get']['rps']:.0f}/s", "-", "-"),
         (f"{b}: GET p50 / p99", f"{r['get']['p50_ms']:.1f} / {r['get']['p99_ms']:.1f} ms", "p99 <= 25 ms", ok(r["get"]["p99_ms"] <= TARGET_P99_MS)),
         (f"{b}: errors (healthz+POST+GET)", f"{errors}", "0", ok(errors == 0)),
+        (f"{b}: server CPU per request", " / ".join(
+            f"{r[k]['server_cpu_s'] / r[k]['requests'] * 1e3:.2f}" for k in ("healthz", "post", "get")) + " ms", "(healthz/POST/GET)", "-"),
     ]
     print("verdicts: " + "; ".join(f"{m.split(': ', 1)[1]} {v}" for m, _, _, v in rows if v != "-"))
     return rows
@@ -493,6 +503,7 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--tool", choices=("auto", "wrk", "httpx"), default="auto",
                         help="load generator, the same for every endpoint of a run (auto: wrk when installed)")
+    parser.add_argument("--app", default=APP, help=f"the uvicorn app factory to serve (default {APP}; another one only for experiments)")
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
@@ -518,8 +529,12 @@ def main() -> int:
     print(f"versions: {versions(tool)}")
     print(f"load generator: {tool}, a separate process, {args.connections} connections"
           + (", 1 thread (wrk -t1), the same Lua script for the three endpoints" if tool == "wrk" else ", one asyncio httpx client"))
+    if args.app != APP:
+        print(f"EXPERIMENT: serving {args.app}, not {APP}")
     print(f"server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: {os.cpu_count()} CPUs "
           "shared by the server, the load generator and PostgreSQL")
+    print("columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per answered "
+          "request; pg CPU = every postgres process on the machine (other databases' sessions included)")
     print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}")
     for n in notes:
         print(n)

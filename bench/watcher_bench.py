@@ -33,13 +33,20 @@ Measured:
      same for (now, now + 15 min] only, and the watcher's own breach and warning
      queries (the expressions of services/watcher.py ``sweep``); EXPLAIN (ANALYZE,
      BUFFERS) of each shows which index is used;
+     On PostgreSQL each query is also PREPAREd and EXPLAINed after 10 executions:
+     psycopg prepares a statement on its 5th execution on a connection, and the
+     server may then switch to a generic plan;
 (ii) one ``sweep(session, now=…, queue=incident_notifications.queue)`` in one
      transaction, committed: time, breaches marked, outbox rows queued; then a second
-     sweep at the same instant (finds nothing). When the first one exceeds 2 s
-     (``--diagnose auto``), the state is put back and, in rolled-back transactions:
-     sweep without queue and the queue function timed apart, every SQL statement
-     counted and timed, cProfile's top 15, and a prototype of a bulk queue (this
-     file only) checked to queue exactly the same rows.
+     sweep at the same instant (finds nothing), and 10 more in a row, as a
+     long-lived watcher runs them.
+PostgreSQL experiments (throw-away database; the schema is put back): the queries
+and the 10 sweeps (a) without server-side prepared statements (psycopg
+prepare_threshold=None), (b) with candidate partial indexes, (c) with both.
+When the first sweep exceeds 2 s (``--diagnose auto``), the state is put back and,
+in rolled-back transactions: sweep without queue and the queue function timed apart,
+every SQL statement counted and timed, cProfile's top 15, and a prototype of a bulk
+queue (this file only) checked to queue exactly the same outbox rows.
 """
 
 from __future__ import annotations
@@ -64,34 +71,34 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "src", ROOT / "tests"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-import sqlalchemy  # noqa: E402
-from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import sqlalchemy
+from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 
-from unisupport.access import Role  # noqa: E402
-from unisupport.incidents.requests import IncidentIn  # noqa: E402
-from unisupport.incidents.routing import TEAMS  # noqa: E402
-from unisupport.notifications.mailer import has_template  # noqa: E402
-from unisupport.notifications.outbox import _check_payload, _check_recipient, customer_not_before  # noqa: E402
-from unisupport.notifications.wording import mail_language  # noqa: E402
-from unisupport.orders.validation import read_order_document  # noqa: E402
-from unisupport.services import incident_notifications  # noqa: E402
-from unisupport.services import incidents as svc  # noqa: E402
-from unisupport.services.customers import site_calendar  # noqa: E402
-from unisupport.services.incident_notifications import incident_number  # noqa: E402
-from unisupport.services.orders import import_order  # noqa: E402
-from unisupport.services.users import create_team, create_user, principal_for_user, user_by_email  # noqa: E402
-from unisupport.services.watcher import sweep  # noqa: E402
-from unisupport.storage.database import Database, make_engine, migrate  # noqa: E402
-from unisupport.storage.tables import (  # noqa: E402
+from unisupport.access import Role
+from unisupport.incidents.requests import IncidentIn
+from unisupport.incidents.routing import TEAMS
+from unisupport.notifications.mailer import has_template
+from unisupport.notifications.outbox import _check_payload, _check_recipient, customer_not_before
+from unisupport.notifications.wording import mail_language
+from unisupport.orders.validation import read_order_document
+from unisupport.services import incident_notifications
+from unisupport.services import incidents as svc
+from unisupport.services.customers import site_calendar
+from unisupport.services.incident_notifications import incident_number
+from unisupport.services.orders import import_order
+from unisupport.services.users import create_team, create_user, principal_for_user, user_by_email
+from unisupport.services.watcher import sweep
+from unisupport.storage.database import Database, make_engine, migrate
+from unisupport.storage.tables import (
     ContactRow,
     CustomerRow,
     IncidentEventRow,
@@ -168,7 +175,7 @@ class TempDatabase:
             if self.backend == "sqlite":
                 return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
                         f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()}")
-            get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()  # noqa: E731
+            get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
             return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
                     f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
                     f"work_mem={get('work_mem')} random_page_cost={get('random_page_cost')}")
@@ -184,31 +191,29 @@ class TempDatabase:
 
 
 class StatementLog:
-    """Every SQL statement of an engine while active: count and time per shape."""
+    """Every SQL statement of an engine while active: count and time per shape, and
+    whether a shape's time grows along the run (first vs last 1,000 calls)."""
 
     def __init__(self, engine: sqlalchemy.Engine):
         self.engine = engine
-        self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])  # count, seconds, driver executemany rows
+        self.times: dict[str, list[float]] = defaultdict(list)
         self.last: tuple[str, Any] | None = None
 
     @staticmethod
     def shape(statement: str) -> str:
         s = re.sub(r"\s+", " ", statement)
-        s = re.sub(r"\((?:\s*(?:%\([^)]*\)s|\?|\$\d+)\s*,?)+\)", "(…)", s)  # IN (…), VALUES (…)
+        s = re.sub(r"\((?:\s*(?:%\([^)]*\)s(?:::[A-Z]+)?|\?|\$\d+)\s*,?)+\)", "(…)", s)  # IN (…), VALUES (…)
         s = re.sub(r"(?:, \(…\))+", ", (…)…", s)
-        return s[:150] + ("…" if len(s) > 150 else "")
+        return s[:130] + ("…" if len(s) > 130 else "")
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
         conn.info["bench_t0"] = time.perf_counter()
         self.last = (statement, parameters)
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        st = self.stats[self.shape(statement)]
-        st[0] += 1
-        st[1] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
-        st[2] += len(parameters) if executemany and isinstance(parameters, (list, tuple)) else 1
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        self.times[self.shape(statement)].append(time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter()))
 
-    def __enter__(self) -> StatementLog:
+    def __enter__(self) -> Self:
         event.listen(self.engine, "before_cursor_execute", self._before)
         event.listen(self.engine, "after_cursor_execute", self._after)
         return self
@@ -218,11 +223,15 @@ class StatementLog:
         event.remove(self.engine, "after_cursor_execute", self._after)
 
     def print(self, title: str, top: int = 10) -> None:
-        total_n = sum(int(v[0]) for v in self.stats.values())
-        total_s = sum(v[1] for v in self.stats.values())
-        print(f"{title}: {total_n} statements, {total_s:.2f} s inside the driver (execute, round trip included)")
-        for shape, (n, s, _rows) in sorted(self.stats.items(), key=lambda kv: -kv[1][1])[:top]:
-            print(f"  {int(n):>7} x {s * 1e3:>9.0f} ms  {s / n * 1e6:>6.0f} us each  {shape}")
+        total_n = sum(len(v) for v in self.times.values())
+        total_s = sum(sum(v) for v in self.times.values())
+        print(f"{title}: {total_n:,} statements, {total_s:.2f} s inside the driver (execute, round trip included)")
+        for shape, ts in sorted(self.times.items(), key=lambda kv: -sum(kv[1]))[:top]:
+            growth = ""
+            if len(ts) >= 4000:
+                first, last = sum(ts[:1000]) / 1000, sum(ts[-1000:]) / 1000
+                growth = f" [first 1,000: {first * 1e6:.0f} us, last 1,000: {last * 1e6:.0f} us]"
+            print(f"  {len(ts):>7,} x {sum(ts) * 1e3:>9,.0f} ms {sum(ts) / len(ts) * 1e6:>7,.0f} us each{growth}  {shape}")
 
 
 # --------------------------------------------------------------------------- world
@@ -506,7 +515,7 @@ def outbox_count(db: Database) -> int:
         return c.execute(select(func.count()).select_from(OutboxRow)).scalar_one()
 
 
-def timed_sweep(db: Database, now: datetime, queue) -> tuple[Any, float, float]:  # noqa: ANN001
+def timed_sweep(db: Database, now: datetime, queue) -> tuple[Any, float, float]:
     with db.sessions() as session:
         session.begin()
         t0 = time.perf_counter()
@@ -532,17 +541,21 @@ def reset_breaches(db: Database, now: datetime, backend: str) -> None:
             c.exec_driver_sql("VACUUM ANALYZE outbox")
 
 
-def outbox_rows(session) -> set[tuple]:  # noqa: ANN001
+def outbox_rows(session) -> set[tuple]:
     return {(r.kind, r.recipient, r.language, r.subject_type, r.subject_id, json.dumps(r.payload, sort_keys=True), r.dedupe_key,
              r.not_before.astimezone(UTC), r.business_hours_site_id, r.customer_id, r.status)
             for r in session.execute(select(OutboxRow).where(OutboxRow.kind.in_(("incident.breached", "incident.escalated")))).scalars()}
 
 
-def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime) -> int:  # noqa: ANN001
+PROTO_TIMES: dict[str, float] = {}
+
+
+def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime) -> int:
     """PROTOTYPE (bench only) of the proposed change: the notifications
     ``incident_notifications.queue(…, "incident.breached", …)`` queues, in a handful
     of set-wise queries and one multi-row INSERT … ON CONFLICT (dedupe_key) DO NOTHING."""
     assert kind == "incident.breached"
+    t0 = time.perf_counter()
     rows = session.execute(select(
         IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.team, IncidentRow.title,
         IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due, IncidentRow.target_minutes,
@@ -563,6 +576,7 @@ def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime
         team_members[code][email] = lang
     managers = sorted(dict(session.execute(select(UserRow.email, UserRow.language).where(
         UserRow.role == "incident-manager", UserRow.active.is_(True))).all()).items())
+    t1 = time.perf_counter()
     templates: dict[tuple[str, str], bool] = {}
     held: dict[int, datetime] = {}
     values = []
@@ -591,6 +605,7 @@ def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime
                            "subject_type": "incident", "subject_id": r.id, "payload": _check_payload(body),
                            "dedupe_key": f"incident:{r.id}:{send_kind}:{email}", "not_before": not_before,
                            "business_hours_site_id": site_id, "status": "pending", "attempts": 0, "created_at": now})
+    PROTO_TIMES.update(lookups=t1 - t0, build=time.perf_counter() - t1, rows=len(values))
     if not values:
         return 0
     table = OutboxRow.__table__
@@ -602,56 +617,92 @@ def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime
         with cursor.copy(f"COPY outbox_staging ({', '.join(columns)}) FROM STDIN") as copy:
             for v in values:
                 copy.write_row([json.dumps(v[c]) if c == "payload" else v[c] for c in columns])
+        t2 = time.perf_counter()
         cursor.execute(f"INSERT INTO outbox ({', '.join(columns)}) SELECT {', '.join(columns)} FROM outbox_staging "
                        "ON CONFLICT (dedupe_key) DO NOTHING")
+        PROTO_TIMES.update(copy=t2 - t0 - PROTO_TIMES["lookups"] - PROTO_TIMES["build"], insert=time.perf_counter() - t2)
         return cursor.rowcount
     # SQLite: Core executemany (SQLAlchemy's batched multi-row VALUES).
     statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
     return len(session.connection().execute(statement, values).all())
 
 
-PARTIAL_INDEXES = (
-    # Candidates for the watcher (bench experiment only): the pending clocks only, no
-    # bound parameter in the predicate, so a generic plan can use them too.
-    "CREATE INDEX ix_bench_pending_due ON incidents (first_response_due) "
-    "WHERE first_response_at IS NULL AND breached_at IS NULL",
-    "CREATE INDEX ix_bench_pending_warn ON incidents (first_response_warn_at) "
-    "WHERE first_response_at IS NULL AND breached_at IS NULL AND warned_at IS NULL",
-)
+PARTIAL_INDEXES = {
+    # Candidates (bench experiment only): the rows each query looks for, and no bound
+    # parameter in the predicate, so that any plan can use them.
+    "ix_bench_unanswered_due": "CREATE INDEX ix_bench_unanswered_due ON incidents (first_response_due) WHERE first_response_at IS NULL",
+    "ix_bench_pending_due": "CREATE INDEX ix_bench_pending_due ON incidents (first_response_due) "
+                            "WHERE first_response_at IS NULL AND breached_at IS NULL",
+    "ix_bench_pending_warn": "CREATE INDEX ix_bench_pending_warn ON incidents (first_response_warn_at) "
+                             "WHERE first_response_at IS NULL AND breached_at IS NULL AND warned_at IS NULL",
+    # The sweep's critical-resource query (R-EVT-2) has no index at all: a full scan each sweep.
+    "ix_bench_critical_due": "CREATE INDEX ix_bench_critical_due ON incidents (critical_resource_due) "
+                             "WHERE critical_resource_at IS NULL AND critical_resource_due IS NOT NULL",
+}
+EXPERIMENT_RUNS = 50
 
 
-def experiments(tdb: TempDatabase, now: datetime, runs: int) -> dict[str, dict]:
-    """PostgreSQL, after the sweep: the due-soon and watcher queries (a) without
-    server-side prepared statements (psycopg prepare_threshold=None), (b) with two
-    partial indexes (created in this throw-away database, then dropped)."""
+def steady_sweeps(engine: sqlalchemy.Engine, now: datetime, k: int = 10) -> list[float]:
+    """``k`` sweeps in a row at ``now`` (nothing due), each its own transaction, as a
+    long-lived watcher process runs them (the pool hands back the same connection)."""
+    db = Database(engine)
+    times = []
+    for _ in range(k):
+        with db.transaction() as session:
+            t0 = time.perf_counter()
+            report = sweep(session, now=now, queue=incident_notifications.queue)
+            times.append(time.perf_counter() - t0)
+        assert report.breached == report.warned == 0
+    return times
+
+
+def show_sweeps(label: str, times: list[float]) -> str:
+    text_ = " ".join(f"{t * 1e3:.0f}" for t in times)
+    print(f"  {label}: {len(times)} sweeps in a row, nothing due, ms each: {text_}")
+    return f"first {times[0] * 1e3:.0f} / median {pct(times, 0.5) * 1e3:.0f} / last {times[-1] * 1e3:.0f} ms"
+
+
+def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
+    """PostgreSQL, after the sweep (nothing due): the due-soon and watcher queries, and
+    10 sweeps in a row, (a) without server-side prepared statements (psycopg
+    prepare_threshold=None), (b) with partial indexes, (c) with both. The indexes are
+    created in this throw-away database, then dropped."""
     names = ("due-soon (due <= now+15min, overdue included)", "due-soon window (now < due <= now+15min)",
              "watcher breach query", "watcher warning query")
-    print("\n  experiments, after the sweep (nothing due; bench only, the schema is put back):")
-    print("  (a) psycopg prepare_threshold=None (no server-side prepared statements, so no generic plan):")
+    runs = EXPERIMENT_RUNS
+    out: dict[str, Any] = {}
+    print(f"\n  experiments, after the sweep (nothing due; {runs} runs per query; bench only, the schema is put back):")
     unprepared = make_engine(tdb.url, connect_args={"prepare_threshold": None})
     try:
-        a = measure_queries(tdb, now, runs, "[no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+        print("  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes as they are:")
+        out["a"] = measure_queries(tdb, now, runs, "[a: no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+        out["a_sweeps"] = show_sweeps("(a)", steady_sweeps(unprepared, now))
+        with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            t0 = time.perf_counter()
+            for ddl in PARTIAL_INDEXES.values():
+                c.exec_driver_sql(ddl)
+            c.exec_driver_sql("ANALYZE incidents")
+            built = time.perf_counter() - t0
+            sizes = c.exec_driver_sql(
+                "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ' ORDER BY relname) FROM pg_class "
+                "WHERE left(relname, 9) = 'ix_bench_' OR relname IN ('ix_incidents_watch_due', 'ix_incidents_watch_warn')").scalar()
+        print(f"  partial indexes built in {built:.1f} s ({sizes}):")
+        for ddl in PARTIAL_INDEXES.values():
+            print(f"      {ddl}")
+        try:
+            print("  (b) partial indexes, prepared statements as they are (psycopg prepare_threshold=5):")
+            out["b"] = measure_queries(tdb, now, runs, "[b: partial idx]", only=names, show_plans=False)
+            print("  (c) partial indexes and prepare_threshold=None:")
+            out["c"] = measure_queries(tdb, now, runs, "[c: both]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+            out["c_sweeps"] = show_sweeps("(c)", steady_sweeps(unprepared, now))
+        finally:
+            with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                for name in PARTIAL_INDEXES:
+                    c.exec_driver_sql(f"DROP INDEX {name}")
+                c.exec_driver_sql("ANALYZE incidents")
     finally:
         unprepared.dispose()
-    with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        t0 = time.perf_counter()
-        for ddl in PARTIAL_INDEXES:
-            c.exec_driver_sql(ddl)
-        c.exec_driver_sql("ANALYZE incidents")
-        built = time.perf_counter() - t0
-        sizes = c.exec_driver_sql("SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ') FROM pg_class "
-                                  "WHERE relname IN ('ix_bench_pending_due', 'ix_bench_pending_warn', 'ix_incidents_watch_due')").scalar()
-    print(f"  (b) partial indexes built in {built:.1f} s ({sizes}):")
-    for ddl in PARTIAL_INDEXES:
-        print(f"      {ddl}")
-    try:
-        b = measure_queries(tdb, now, runs, "[partial idx]", only=names, show_plans=False)
-    finally:
-        with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("DROP INDEX ix_bench_pending_due")
-            c.exec_driver_sql("DROP INDEX ix_bench_pending_warn")
-            c.exec_driver_sql("ANALYZE incidents")
-    return {"no_prepare": a, "partial": b}
+    return out
 
 
 def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float]:
@@ -713,6 +764,11 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
         session.rollback()
     out["proto_sweep"] = t1 - t0
     same = proto_rows == real_rows
+    pt = PROTO_TIMES
+    if "insert" in pt:
+        print(f"  PROTOTYPE queue breakdown: set-wise lookups {fmt_s(pt['lookups'])}, building {int(pt['rows']):,} rows in Python "
+              f"{fmt_s(pt['build'])}, COPY into a temporary table {fmt_s(pt['copy'])}, INSERT … SELECT … ON CONFLICT DO NOTHING "
+              f"{fmt_s(pt['insert'])}; the rest of the sweep {fmt_s(out['proto_sweep'] - pt['lookups'] - pt['build'] - pt['copy'] - pt['insert'])}")
     print(f"  PROTOTYPE sweep(queue=bulk_breach_queue) [bench/watcher_bench.py only]: {report.breached:,} breaches, "
           f"{report.queued:,} rows queued in {fmt_s(t1 - t0)}; same outbox rows as the real queue: "
           f"{'yes' if same else 'NO'} ({len(real_rows):,} vs {len(proto_rows):,})")
@@ -728,7 +784,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
     tag = "PG" if backend == "postgresql" else f"SQLite (N={n:,}, info only)"
     tdb = TempDatabase(backend)
     rows: list[tuple[str, str, str, str]] = []
-    ok = lambda b: "PASS" if b else "FAIL"  # noqa: E731
+    ok = lambda b: "PASS" if b else "FAIL"
     info = backend != "postgresql"
     try:
         print(f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: {tdb.describe()}")
@@ -764,7 +820,8 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         print("  the watcher's queries after the sweep (steady state, nothing due):")
         after = measure_queries(tdb, now, runs, "[after sweep]", only=("watcher breach query", "watcher warning query"),
                                 show_plans=backend == "postgresql")
-        exp = experiments(tdb, now, runs) if backend == "postgresql" and args.experiments else None
+        steady = show_sweeps("as it is", steady_sweeps(tdb.db.engine, now))
+        exp = experiments(tdb, now) if backend == "postgresql" and args.experiments else None
 
         d = before["due-soon (due <= now+15min, overdue included)"]
         w = before["due-soon window (now < due <= now+15min)"]
@@ -782,9 +839,12 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
             (f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications", fmt_s(total), f"<= {TARGET_SWEEP_S:g} s",
              "info" if info else ok(total <= TARGET_SWEEP_S and report.breached == breaches)),
             (f"{tag}: second sweep (nothing to do)", fmt_s(t2_sweep + t2_commit), "-", "-"),
+            (f"{tag}: 10 more sweeps, nothing due", steady, "-", "-"),
         ]
         if exp:
-            for key, what in (("no_prepare", "exp. no prepared stmts"), ("partial", "exp. partial indexes")):
+            rows.append((f"{tag}: exp. (a) no prepared stmts: 10 sweeps", exp["a_sweeps"], "-", "-"))
+            rows.append((f"{tag}: exp. (c) (a) + partial indexes: 10 sweeps", exp["c_sweeps"], "-", "-"))
+            for key, what in (("a", "exp. (a) no prepared stmts"), ("b", "exp. (b) partial indexes"), ("c", "exp. (c) both")):
                 for q, short in (("due-soon (due <= now+15min, overdue included)", "due-soon <= now+15min"),
                                  ("due-soon window (now < due <= now+15min)", "due-soon window"),
                                  ("watcher breach query", "breach query, nothing due"),
@@ -818,7 +878,7 @@ def main() -> int:
     parser.add_argument("--diagnose", choices=("auto", "always", "never"), default="auto",
                         help="auto: when the first sweep exceeds 2 s")
     parser.add_argument("--no-experiments", dest="experiments", action="store_false",
-                        help="skip the PostgreSQL experiments (no prepared statements; partial indexes)")
+                        help="skip the PostgreSQL experiments (no prepared statements; partial indexes; both)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     if args.sqlite_n == 0:

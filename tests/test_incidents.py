@@ -257,3 +257,21 @@ def test_listing_filters_and_paginates_with_a_cursor(contoso):
     assert [r.id for r in page] == [made[0].id] and cursor is None
     breached, _ = svc.list_incidents(session, ENGINEER, svc.IncidentFilter(breached=True), now=now + timedelta(hours=5))
     assert {r.id for r in breached} == {m.id for m in made}
+
+
+def test_an_mcsap_milestone_is_completed_once_and_not_in_the_future(contoso):
+    from unisupport.services import mission_critical as mc
+    from unisupport.services.orders import order_by_number
+    from unisupport.errors import InvalidInput
+
+    session, _ = contoso
+    order = order_by_number(session, "ESO-2026-0042")
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    code = mc.milestones(session, order, as_of=now.date())[0].code
+    with pytest.raises(InvalidInput, match="future"):
+        mc.complete_milestone(session, order, code, completed_on=datetime(2026, 1, 11).date(), actor="csam", now=now)
+    mc.complete_milestone(session, order, code, completed_on=now.date(), actor="csam", now=now)
+    assert mc.milestones(session, order, as_of=now.date())[0].status == "done"
+    with pytest.raises(Refused) as info:
+        mc.complete_milestone(session, order, code, completed_on=now.date(), actor="csam", now=now)
+    assert info.value.rule == "R-MCSAP-2"

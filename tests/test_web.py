@@ -273,14 +273,18 @@ class Outline(HTMLParser):
 
 def test_every_page_has_a_language_labelled_fields_unique_ids_and_headings_in_order(web):
     incident = open_by_api(web)
-    customer, provider = Browser(web), Browser(web)
+    customer, provider, csam = Browser(web), Browser(web), Browser(web)
     customer.sign_in("contoso_admin")
     provider.sign_in("admin")
+    csam.sign_in("csam")
     customer.get("/incidents/new")
     pages = [Browser(web).get("/sign-in"), customer.get("/dashboard"), customer.get("/incidents/new"),
              customer.post("/incidents/preview", SEV_B_FORM), customer.get(f"/incidents/{incident['id']}"),
-             customer.get("/bookings/new"), provider.get("/queue"), provider.get(f"/incidents/{incident['id']}")]
+             customer.get("/bookings/new"), customer.get("/orders/ESO-2026-0042"), provider.get("/queue"),
+             provider.get(f"/incidents/{incident['id']}"), provider.get("/admin/users"), provider.get("/admin/teams"),
+             provider.get("/admin/tokens"), csam.get("/customers"), csam.get("/customers/contoso"), csam.get("/orders/ESO-2026-0042")]
     for r in pages:
+        assert r.status_code == 200, r.url.path
         outline = Outline(r.text)
         where = r.url.path
         assert outline.lang in ("en", "fr"), where
@@ -569,3 +573,254 @@ def test_markup_gives_important_elements_stable_test_ids():
         source = (templates / name).read_text(encoding="utf-8")
         for testid in ids:
             assert f'data-testid="{testid}"' in source, (name, testid)
+
+
+# --------------------------------------------------------------------------- charts
+def test_charts_are_server_drawn_svg_with_a_title_axis_labels_a_legend_and_their_data(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    r = b.get("/dashboard")
+    page = r.text
+    for chart in ("chart-attainment", "chart-bookings", "chart-balances-ESO-2026-0042-credits", "chart-balances-ESO-2026-0042-hours"):
+        figure = re.search(rf'<figure[^>]*id="{chart}".*?</figure>', page, re.DOTALL)
+        assert figure, chart
+        body = figure.group(0)
+        assert f'<figcaption class="chart-caption" id="{chart}-caption">' in body
+        if "-empty" in body:
+            continue  # nothing to draw yet: said in words
+        assert re.search(r'<svg [^>]*role="img"\s+aria-labelledby="[^"]+-title [^"]+-desc"', body), chart
+        assert f'<title id="{chart}-title">' in body and f'<desc id="{chart}-desc">' in body
+        assert 'class="axis-title"' in body and 'class="legend"' in body
+        assert "<table>" in body and "<summary>Show the data</summary>" in body  # the text alternative
+    credits = re.search(r'<figure[^>]*id="chart-balances-ESO-2026-0042-credits".*?</figure>', page, re.DOTALL).group(0)
+    assert "Proactive credits of order ESO-2026-0042, day by day" in credits and ">Date<" in credits
+    assert "Proactive Credits (credits-y1)" in credits and "Jan 2026" in credits  # legend and ticks in words, no ISO dates
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", re.sub(r'(datetime|data-[a-z-]+)="[^"]*"', "", page.split("<main")[1]))
+
+
+def test_first_responses_are_counted_by_month_and_severity(web):
+    incident = open_by_api(web, severity="A", product="azure-virtual-machines", title="Degraded")
+    web.clock.advance(minutes=10)
+    with web.client("engineer") as c:
+        assert c.post(f"/api/v1/incidents/{incident['id']}/communications",
+                      json={"direction": "outbound", "medium": "phone", "body": "called"}).status_code == 200
+    b = Browser(web, language="fr")
+    b.sign_in("csam")
+    b.get("/customers")
+    assert b.post("/language", {"language": "fr", "next": "/customers/contoso"}).status_code == 303
+    try:
+        page = b.get("/customers/contoso").text
+        figure = re.search(r'<figure[^>]*id="chart-attainment-contoso".*?</figure>', page, re.DOTALL).group(0)
+        assert "Premières réponses par mois et par gravité" in figure and "Mois, puis gravité (1, A, B, C)" in figure
+        assert re.search(r"<th scope=\"row\">novembre 2026</th><td>Gravité A</td><td class=\"num\">[1-9]", figure)
+        assert "respectée" in figure or "respecté" in figure
+    finally:
+        b.post("/language", {"language": "en", "next": "/customers"})
+
+
+# --------------------------------------------------------------------------- the CSAM's pages
+def test_a_csam_sees_their_customers_and_no_others(web):
+    b = Browser(web)
+    b.sign_in("csam")
+    r = b.get("/customers")
+    assert r.status_code == 200
+    assert 'data-testid="customer-row-contoso"' in r.text and "customer-row-fabrikam" not in r.text
+    assert b.get("/customers/fabrikam").status_code == 404
+    assert b.get("/orders/ESO-2026-0107").status_code == 404
+    assert text(b.get("/orders/ESO-2026-0107")) == text(b.get("/orders/NO-SUCH-ORDER"))
+    r = b.get("/orders/ESO-2026-0042")
+    assert r.status_code == 200
+    page = text(r)
+    assert "Forfeiture forecast" in page and "R-FLEX-3" in page and "R-ORD-3" in page
+    assert "Ledger statement" in page and "granted" in page
+    # A support administrator sees their own order's page, a reactive contact none.
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")
+    assert customer.get("/orders/ESO-2026-0042").status_code == 200
+    assert customer.get("/customers").status_code == 403
+    contact = Browser(web)
+    contact.sign_in("contoso_contact")
+    assert contact.get("/orders/ESO-2026-0042").status_code == 403
+
+
+def test_the_csam_lands_on_their_customers(web):
+    b = Browser(web)
+    b.get("/sign-in")
+    r = b.post("/sign-in", {"email": EMAILS["csam"], "password": PASSWORD})
+    assert r.headers["location"] == "/customers"
+
+
+def test_a_success_plan_is_made_of_activities_of_annex_b_areas(web):
+    b = Browser(web)
+    b.sign_in("csam")
+    b.get("/customers/contoso")
+    plan = {"title": "Resilience 2027", "order": "ESO-2026-0042", "activity_0": "solution-integrity/emergency-preparedness",
+            "status_0": "planned", "due_0": "2027-02-15", "notes_0": "Crisis drill with the EIM team",
+            "activity_1": "executive-partnership/customer-relationship-management", "status_1": "in-progress", "due_1": "2027-01-31"}
+    r = b.post("/customers/contoso/success-plans", plan)
+    assert r.status_code == 303 and r.headers["location"] == "/customers/contoso#plans"
+    page = text(b.get("/customers/contoso"))
+    assert "Resilience 2027" in page and "Emergency Preparedness" in page and "Crisis drill with the EIM team" in page
+    assert "Customer Relationship Management · in progress" in page
+    # An activity of another area is refused with the rule, the form kept.
+    r = b.post("/customers/contoso/success-plans", plan | {"activity_0": "solution-integrity/technology-optimisation", "title": "Mixed"})
+    assert r.status_code == 422 and "R-SUC-2" in text(r) and 'value="Mixed"' in r.text
+    assert b.post("/customers/contoso/success-plans", {"title": "Empty"}).status_code == 422
+    # Another CSAM's customer is out of reach; other roles do not write plans.
+    other = Browser(web)
+    other.sign_in("csam_other")
+    other.get("/customers")
+    assert other.post("/customers/contoso/success-plans", plan).status_code == 404
+    admin = Browser(web)
+    admin.sign_in("admin")
+    admin.get("/customers")
+    assert admin.post("/customers/contoso/success-plans", plan).status_code == 403
+
+
+def test_mcsap_onboarding_milestones_show_their_status_and_are_marked_done(web):
+    b = Browser(web)
+    b.sign_in("csam")
+    r = b.get("/orders/ESO-2026-0042")
+    # Executed on 1 January 2026: by late November every milestone is past due.
+    assert 'data-testid="milestone-ESO-2026-0042-plus-monitors-ready" data-status="late"' in r.text
+    assert "Monitors ready for testing" in text(r) and "Wednesday, 1 April 2026" in text(r)
+    r = b.post("/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready", "next": "/orders/ESO-2026-0042"})
+    assert r.status_code == 303 and r.headers["location"] == "/orders/ESO-2026-0042"
+    assert 'data-testid="milestone-ESO-2026-0042-plus-monitors-ready" data-status="done"' in b.get("/orders/ESO-2026-0042").text
+    assert b.post("/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready"}).status_code == 303  # twice: no change
+    assert b.post("/orders/ESO-2026-0042/milestones", {"milestone": "no-such"}).status_code == 422
+    fabrikam = Browser(web)
+    fabrikam.sign_in("csam_other")
+    assert "MCSAP onboarding" not in text(fabrikam.get("/orders/ESO-2026-0107"))  # no MCSAP on that order
+
+
+def test_open_rcas_and_post_incident_reviews_are_listed_for_follow_up(web):
+    incident = open_by_api(web, title="Needs an RCA")
+    with web.client("contoso_admin") as c:
+        assert c.post(f"/api/v1/incidents/{incident['id']}/rca", json={"note": "why?"}).status_code == 200
+    b = Browser(web)
+    b.sign_in("csam")
+    r = b.get("/customers")
+    assert f'data-testid="review-rca-{incident["id"]}"' in r.text and "Root cause analysis" in text(r)
+    assert f'data-testid="review-rca-{incident["id"]}"' in b.get("/customers/contoso").text
+    other = Browser(web)
+    other.sign_in("csam_other")
+    assert f'review-rca-{incident["id"]}' not in other.get("/customers").text
+
+
+# --------------------------------------------------------------------------- people on an incident
+def test_an_engineer_names_an_incident_manager_on_an_incident(web):
+    incident = open_by_api(web)
+    b = Browser(web)
+    b.sign_in("engineer")
+    page = b.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="assign-form"' in page.text
+    r = b.post(f"/incidents/{incident['id']}/assignments", {"role": "incident-manager", "person": EMAILS["im"], "version": "1"})
+    assert r.status_code == 303, text(r)
+    page = text(b.get(f"/incidents/{incident['id']}"))
+    assert "incident manager: im@provider.example" in page
+    # Only an active user with that role; a CSAM is neither.
+    r = b.post(f"/incidents/{incident['id']}/assignments", {"role": "engineer", "person": EMAILS["im"]})
+    assert r.status_code == 422 and "not an active engineer" in text(r)
+    assert b.post(f"/incidents/{incident['id']}/assignments", {"role": "csam", "person": EMAILS["csam"]}).status_code == 422
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")
+    customer.get(f"/incidents/{incident['id']}")
+    assert customer.post(f"/incidents/{incident['id']}/assignments", {"role": "engineer", "person": EMAILS["engineer"]}).status_code == 403
+    with web.client("contoso_admin") as c:
+        events = c.get(f"/api/v1/incidents/{incident['id']}/events").json()
+    assert {"role": "incident-manager", "person": EMAILS["im"]} in [e["after"] for e in events if e["kind"] == "role-assigned"]
+
+
+# --------------------------------------------------------------------------- the customer's actions
+def test_a_customer_posts_an_update_and_may_raise_the_severity_but_not_lower_it(web):
+    incident = open_by_api(web, title="Slow mail")
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    page = b.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="update-form"' in page.text and 'data-testid="upgrade-form"' in page.text
+    options = re.search(r'<select id="upgrade-severity".*?</select>', page.text, re.DOTALL).group(0)
+    assert 'value="1"' in options and 'value="A"' in options and 'value="C"' not in options  # upgrades only
+    r = b.post(f"/incidents/{incident['id']}/updates", {"body": "It now affects the Lyon office too", "version": "1"})
+    assert r.status_code == 303, text(r)
+    page = text(b.get(f"/incidents/{incident['id']}"))
+    assert "It now affects the Lyon office too" in page and "from the customer · web" in page
+    r = b.post(f"/incidents/{incident['id']}/upgrade", {"severity": "A", "reason": "Both offices are down", "version": "2"})
+    assert r.status_code == 303, text(r)
+    page = text(b.get(f"/incidents/{incident['id']}"))
+    assert "Severity B → Severity A" in page and "Both offices are down" in page
+    # Lowering it is refused (a downgrade needs the provider and its grounds: R-SEV-3).
+    r = b.post(f"/incidents/{incident['id']}/upgrade", {"severity": "C", "reason": "better", "grounds": "customer-agreed"})
+    assert r.status_code in (403, 409) and 'data-testid="form-error"' in r.text
+    with web.client("contoso_admin") as c:
+        assert c.get(f"/api/v1/incidents/{incident['id']}").json()["severity"] == "A"
+    assert b.post(f"/incidents/{incident['id']}/updates", {"body": ""}).status_code == 422
+
+
+# --------------------------------------------------------------------------- administration
+def test_the_admin_creates_and_deactivates_users(web):
+    b = Browser(web)
+    b.sign_in("admin")
+    page = b.get("/admin/users")
+    assert page.status_code == 200 and 'data-testid="user-row-engineer@provider.example"' in page.text
+    new = {"email": "Night.Owl@provider.example", "name": "Night Owl", "role": "engineer", "language": "fr",
+           "password": "a long enough password", "teams": "standard-support"}
+    r = b.post("/admin/users", new)
+    assert r.status_code == 303
+    row = re.search(r'<tr data-testid="user-row-night.owl@provider.example".*?</tr>', b.get("/admin/users").text, re.DOTALL).group(0)
+    assert "standard-support" in row and "active" in row
+    night = Browser(web)
+    night.get("/sign-in")
+    assert night.post("/sign-in", {"email": "night.owl@provider.example", "password": "a long enough password"}).status_code == 303
+    assert "File d'attente" in text(night.get("/queue"))  # the language chosen for them
+    # A customer user must be a designated contact (R-ORD-4); a short password is refused.
+    r = b.post("/admin/users", {"email": "stranger@contoso.example", "name": "S", "role": "reactive-contact", "customer": "contoso"})
+    assert r.status_code == 422 and "R-ORD-4" in text(r) and 'value="stranger@contoso.example"' in r.text
+    r = b.post("/admin/users", new | {"email": "short@provider.example", "password": "short"})
+    assert r.status_code == 422 and "at least 12 characters" in text(r)
+    # Deactivated: signed out at the next click.
+    assert b.post("/admin/users/active", {"email": "night.owl@provider.example", "active": "0"}).status_code == 303
+    assert night.get("/queue").status_code == 303
+    assert b.post("/admin/users/active", {"email": EMAILS["admin"], "active": "0"}).status_code == 422  # not oneself
+
+
+def test_the_admin_manages_teams_and_assigns_csams(web):
+    b = Browser(web)
+    b.sign_in("admin")
+    b.get("/admin/teams")
+    assert b.post("/admin/teams", {"code": "night-shift", "name": "Night shift"}).status_code == 303
+    assert b.post("/admin/teams", {"code": "Bad Code", "name": "x"}).status_code == 422
+    assert b.post("/admin/teams/members", {"email": EMAILS["im"], "team": "night-shift"}).status_code == 303
+    row = re.search(r'<tr data-testid="team-row-night-shift".*?</tr>', b.get("/admin/teams").text, re.DOTALL).group(0)
+    assert EMAILS["im"] in row
+    b.get("/admin/users")
+    assert b.post("/admin/users/csam", {"email": EMAILS["csam_other"], "customer": "contoso"}).status_code == 303
+    other = Browser(web)
+    other.sign_in("csam_other")
+    assert 'customer-row-contoso' in other.get("/customers").text
+    assert b.post("/admin/users/csam", {"email": EMAILS["engineer"], "customer": "contoso"}).status_code == 422
+
+
+def test_a_new_api_token_is_shown_once_and_can_be_revoked(web):
+    b = Browser(web)
+    b.sign_in("admin")
+    b.get("/admin/tokens")
+    r = b.post("/admin/tokens", {"user": EMAILS["im"], "label": "pager"})
+    assert r.status_code == 200
+    token = re.search(r'data-testid="new-token-value">([^<]+)<', r.text).group(1)
+    assert r.headers["cache-control"] == "no-store"
+    assert token not in b.get("/admin/tokens").text  # never shown again
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(web.url + "/api/v1/incidents", headers=headers).status_code == 200
+    assert b.post("/admin/tokens/revoke", {"prefix": token[:8], "user": EMAILS["im"]}).status_code == 303
+    assert httpx.get(web.url + "/api/v1/incidents", headers=headers).status_code == 401
+    assert "revoked" in re.search(rf'<tr data-testid="token-row-{re.escape(token[:8])}".*?</tr>', b.get("/admin/tokens").text, re.DOTALL).group(0)
+
+
+def test_only_admins_reach_the_administration_pages(web):
+    for who in ("engineer", "csam", "contoso_admin"):
+        b = Browser(web)
+        b.sign_in(who)
+        for path in ("/admin/users", "/admin/teams", "/admin/tokens"):
+            assert b.get(path).status_code == 403, (who, path)
+        assert b.post("/admin/users", {"email": "x@provider.example", "name": "x", "role": "admin"}).status_code == 403

@@ -15,13 +15,20 @@ from pathlib import Path
 import pytest
 
 from unisupport.access import Role
-from unisupport.catalog.catalog import Unit
+from unisupport.catalog.catalog import ServiceFamily, Unit
 from unisupport.catalog.product import ProductFamily
 from unisupport.errors import DataFileError, InvalidInput
 from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.routing import AUTOMATIC_ROLES
 from unisupport.incidents.severity_change import DowngradeGrounds
+from unisupport.ledger.posting import EntryKind
+from unisupport.mission_critical.mcsap_onboarding import MilestoneStatus
+from unisupport.mission_critical.success_plan import ItemStatus
+from unisupport.orders.order_file import OrderStatus
+from unisupport.services.incidents import ASSIGNABLE_ROLES
 from unisupport.sla.matrix import Coverage
+from unisupport.web.contracts import BOOKING_STATES, CHARTED_UNITS
+from unisupport.web.contracts import STATES as ATTAINMENT_STATES
 from unisupport.web.i18n import (
     LANGUAGES,
     Catalog,
@@ -69,6 +76,13 @@ def test_every_value_a_page_names_from_the_domain_has_its_words():
         + [f"family.{f.value}" for f in ProductFamily]
         + [f"unit.{u.value}.{form}" for u in Unit for form in ("one", "other")]
         + [f"balances.{g}" for g in ("flex", "credits", "hours", "services", "fees")]
+        + [f"service_family.{f.value}" for f in ServiceFamily] + [f"order_status.{s.value}" for s in OrderStatus]
+        + [f"entry.{k.value}" for k in EntryKind] + [f"milestone.{s.value}" for s in MilestoneStatus]
+        + [f"plan_status.{s.value}" for s in ItemStatus] + [f"booking_status.{s}" for s in set(BOOKING_STATES.values())]
+        + [f"chart.balances.{u}" for u in CHARTED_UNITS] + [f"state.{s}" for s in ATTAINMENT_STATES]
+        + [f"review.{k}" for k in ("rca", "pir")]
+        + [f"review_status.{s}" for s in ("requested", "delivered", "to-schedule", "held")]
+        + [f"role.{r.value}" for r in ASSIGNABLE_ROLES]
     )
     # Every kind of timeline event the services record.
     kinds = set()
@@ -126,6 +140,12 @@ def test_numbers_money_and_units_in_the_languages_format():
     assert en.percent(50) == "50%" and fr.percent(50).replace("\xa0", " ") == "50 %"
     assert en.minutes(135) == "2 h 15 min" and fr.minutes(45) == "45 min"
     assert en.date(date(2026, 12, 31), long=True) == "Thursday, 31 December 2026"
+
+
+def test_chart_months_never_read_as_days():
+    en, fr = formatter("en"), formatter("fr")
+    assert fr.month(date(2026, 6, 1), short=True) == "juin 2026" and fr.month(date(2026, 9, 1), short=True, year=False) == "sept."
+    assert en.month(date(2026, 11, 1)) == "November 2026" and fr.month(date(2026, 11, 1)) == "novembre 2026"
 
 
 def test_both_languages_are_offered():

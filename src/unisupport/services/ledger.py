@@ -231,3 +231,16 @@ def daily_balances(session: Session, *, customer_id: int, order_id: int, keys: l
     for key, at, balance in session.execute(query):
         days.setdefault(key, {})[at.date()] = balance
     return {key: sorted(by_day.items()) for key, by_day in days.items()}
+
+
+def recent_entries(session: Session, *, customer_id: int, order_id: int, limit: int = 50) -> list[tuple[LedgerEntryRow, str]]:
+    """The order's latest entries, newest first, with their account's key: what a
+    statement page shows (``entries`` reads from the oldest)."""
+    query = (
+        select(LedgerEntryRow, LedgerAccountRow.key)
+        .join(LedgerAccountRow, LedgerAccountRow.id == LedgerEntryRow.account_id)
+        .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
+        .order_by(LedgerEntryRow.id.desc())
+        .limit(limit)
+    )
+    return [(entry, key) for entry, key in session.execute(query)]

@@ -137,6 +137,11 @@ def complete_milestone(session: Session, order: OrderRow, code: str, *, complete
     known = {m.code for m in onboarding_milestones(order.executed_on or order.term_start, plus=plus)}
     if code not in known:
         raise InvalidInput(f"unknown milestone {code!r} (known: {', '.join(sorted(known))})", field="milestone")
+    if completed_on > now.date():
+        raise InvalidInput("a milestone cannot be completed in the future", field="completed_on")
+    done = session.scalar(select(MilestoneCompletionRow).where(MilestoneCompletionRow.order_id == order.id, MilestoneCompletionRow.milestone == code))
+    if done is not None:
+        raise Refused(f"milestone {code} was completed on {done.completed_on.isoformat()} already", rule="R-MCSAP-2", field="milestone")
     session.add(MilestoneCompletionRow(customer_id=order.customer_id, order_id=order.id, milestone=code, completed_on=completed_on, actor=actor, at=now))
     record_event(session, customer_id=order.customer_id, subject_type="order", subject_id=order.id, tag="mcsap:milestone", actor=actor, at=now,
                  after={"milestone": code, "completed_on": completed_on.isoformat()}, rule="R-MCSAP-2")

@@ -17,7 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from unisupport.web import auth, pages_customer, pages_incident, pages_provider
+from unisupport.web import (
+    auth,
+    pages_accounts,
+    pages_admin,
+    pages_customer,
+    pages_incident,
+    pages_provider,
+)
 from unisupport.web.i18n import default_catalog
 from unisupport.web.page import error_page
 
@@ -65,7 +72,7 @@ def _wants_html(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     default_catalog()  # loads and checks both languages now, not at the first page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, pages_incident, pages_customer, pages_provider):
+    for module in (auth, pages_incident, pages_customer, pages_provider, pages_accounts, pages_admin):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
 

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from unisupport.access import Role
 from unisupport.services.audit import record_event
 from unisupport.services.users import principal_for_password, update_user
 from unisupport.storage.tables import AuditEvent
@@ -57,6 +58,14 @@ def recent_failures(session: Session, *, email: str, address: str, now) -> tuple
     return by_email, by_address
 
 
+def home_of(role: Role) -> str:
+    """Where a user lands: customers on their dashboard, CSAMs (who follow
+    customers rather than work incidents) on their customers, others on the queue."""
+    if role.is_customer:
+        return "/dashboard"
+    return "/customers" if role is Role.CSAM else "/queue"
+
+
 def _sign_in_page(p: Page, *, email: str = "", next_url: str = "/", error: str | None = None, status: int = 200):
     return render(p, "sign_in.html", {"email": email, "next": next_url, "error": error}, status=status)
 
@@ -66,7 +75,7 @@ def home(request: Request) -> Response:
     with page(request, anonymous=True) as p:
         if p.principal is None:
             return redirect(p, "/sign-in")
-        return redirect(p, "/queue" if p.principal.role.is_provider else "/dashboard")
+        return redirect(p, home_of(p.principal.role))
 
 
 @router.get("/sign-in")
@@ -100,7 +109,7 @@ def sign_in(request: Request, form: FormData) -> Response:
         # A new nonce at sign-in: a token seen before signing in is worthless after.
         p.replace_session(p.signer.new(p.now, user_id=principal.user_id))
         if next_url == "/":
-            next_url = "/queue" if principal.role.is_provider else "/dashboard"
+            next_url = home_of(principal.role)
         return redirect(p, next_url)
 
 

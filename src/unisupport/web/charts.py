@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-WIDTH, HEIGHT = 640, 300
+WIDTH, HEIGHT = 560, 300
 # Room for the y-axis tick labels and title on the left, the x-axis ticks and
 # title below.
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 56
@@ -84,7 +84,7 @@ def nice_top(maximum: float, ticks: int = 5) -> tuple[float, float]:
 
 
 def _y_ticks(top_value: float, step: float, scale: Callable[[float], float], label: Callable[[float], str]) -> list[Tick]:
-    count = int(round(top_value / step))
+    count = round(top_value / step)
     return [Tick(scale(i * step), label(i * step)) for i in range(count + 1)]
 
 
@@ -178,33 +178,33 @@ def stacked_columns(*, id: str, title: str, description: str, x_label: str, y_la
 
 def stacked_bars(*, id: str, title: str, description: str, x_label: str, y_label: str,
                  bars: Sequence[tuple[str, Sequence[int]]], segments: Sequence[tuple[str, str]],
-                 x_tick: Callable[[float], str], table: Table, empty: str, label_chars: int = 30) -> Chart:
+                 x_tick: Callable[[float], str], table: Table, empty: str) -> Chart:
     """Horizontal bars (one per category, e.g. a catalog family) stacked by segment
-    (scheduled, delivered, cancelled): long category names stay readable."""
+    (scheduled, delivered, cancelled), each category's name written above its bar:
+    long names stay whole in any language."""
     chart = Chart(id, "bars", title, description, x_label, y_label, table, legend=list(segments))
     total = max((sum(values) for _, values in bars), default=0)
     if total == 0:
         chart.empty = empty
         chart.legend = []
         return chart
-    row = 26
-    chart.left = 200
-    chart.height = TOP + row * len(bars) + BOTTOM
+    row = 44
+    chart.left = 16
+    chart.height = TOP + row * len(bars) + 44
     top_value, step = nice_top(total, ticks=min(5, max(1, int(total))))
 
     def x(v: float) -> float:
         return round(chart.left + (chart.right - chart.left) * v / top_value, 1)
 
-    count = int(round(top_value / step))
+    count = round(top_value / step)
     chart.x_ticks = [Tick(x(i * step), x_tick(i * step)) for i in range(count + 1)]
     for i, (label, values) in enumerate(bars):
         y = chart.top + i * row
+        chart.labels.append({"x": chart.left, "y": y + 14, "text": label, "anchor": "start", "cls": "bar-label"})
         base = 0.0
         for (cls, segment_label), value in zip(segments, values, strict=True):
             if value:
-                chart.rects.append({"x": x(base), "y": y + 4, "w": round(x(base + value) - x(base), 1), "h": row - 8,
+                chart.rects.append({"x": x(base), "y": y + 20, "w": round(x(base + value) - x(base), 1), "h": 18,
                                     "cls": cls, "label": f"{label}: {segment_label} {value}"})
             base += value
-        short = label if len(label) <= label_chars else label[: label_chars - 1].rstrip() + "…"
-        chart.labels.append({"x": chart.left - 8, "y": y + row / 2 + 4, "text": short, "anchor": "end", "cls": "bar-label"})
     return chart

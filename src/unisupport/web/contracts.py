@@ -19,7 +19,14 @@ from unisupport.services import incidents as svc
 from unisupport.services import ledger
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import BookingRow, OrderRow, SiteRow
-from unisupport.web.charts import Chart, Table, stacked_bars, stacked_columns, step_lines
+from unisupport.web.charts import (
+    Chart,
+    Table,
+    month_starts,
+    stacked_bars,
+    stacked_columns,
+    step_lines,
+)
 from unisupport.web.page import Page
 
 # Entitlements that run for their period rather than being used up by bookings
@@ -100,10 +107,18 @@ def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> 
             id=f"chart-balances-{order.number}-{unit}", title=p.t(f"chart.balances.{unit}", order=order.number),
             description=p.t("chart.balances_desc", accounts=len(series), start=p.fmt.date(order.term_start), end=p.fmt.date(end)),
             x_label=p.t("chart.date"), y_label=unit_name.capitalize(), start=order.term_start, end=end, series=series,
-            x_tick=lambda d: p.fmt.month(d, short=True), y_tick=p.fmt.number,
+            x_tick=month_tick(p, next(iter(month_starts(order.term_start, end)), order.term_start)), y_tick=p.fmt.number,
             table=Table(p.t(f"chart.balances.{unit}", order=order.number), (p.t("chart.date"), p.t("balances.account"), p.t("balances.balance")), rows, numeric_from=2),
             empty=p.t("chart.empty")))
     return out
+
+
+def month_tick(p: Page, first: date):
+    """Tick labels of a time axis: the year on the first tick and on January only
+    (``juin 2026, juil., août …``), so that ``juin 26`` is never read as a day."""
+    def label(day: date) -> str:
+        return p.fmt.month(day, short=True, year=day.month == 1 or (day.year, day.month) <= (first.year, first.month))
+    return label
 
 
 # --------------------------------------------------------------------------- first responses
@@ -124,8 +139,8 @@ def attainment_chart(p: Page, *, id: str, customer_id: int | None = None, zone: 
         month = _month_start(p.fmt.local(opened_at, zone).date())
         counts.setdefault((month, severity), Counter())[state] += 1
     severities = [s.value for s in Severity]
-    groups = [(p.fmt.month(m, short=True), [(s, [counts.get((m, s), Counter())[state] for state in STATES]) for s in severities])
-              for m in months]
+    tick = month_tick(p, months[0])
+    groups = [(tick(m), [(s, [counts.get((m, s), Counter())[state] for state in STATES]) for s in severities]) for m in months]
     rows = []
     for m in months:
         for s in Severity:

@@ -172,9 +172,12 @@ class Formatter:
             return "—"
         return format_date(day, "full" if long else "medium", locale=self.locale)
 
-    def month(self, day: date, *, short: bool = False) -> str:
-        """``November 2026`` or, on a chart's axis, ``Nov 26`` (``nov. 26``)."""
-        return format_date(day, "MMM yy" if short else "LLLL yyyy", locale=self.locale)
+    def month(self, day: date, *, short: bool = False, year: bool = True) -> str:
+        """``November 2026``; on a chart's axis ``Nov 2026`` (``nov. 2026``), or just
+        ``Nov`` when the year is already shown by an earlier tick."""
+        if short:
+            return format_date(day, "LLL yyyy" if year else "LLL", locale=self.locale)
+        return format_date(day, "LLLL yyyy" if year else "LLLL", locale=self.locale)
 
     def time(self, moment: datetime, zone: str) -> str:
         return format_time(self.local(moment, zone), "short", locale=self.locale)

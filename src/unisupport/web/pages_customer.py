@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from unisupport.access import Forbidden
 from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import InvalidInput, UnisupportError
-from unisupport.incidents.requests import IncidentIn, RcaIn
+from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
 from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
@@ -217,6 +218,48 @@ def request_rca(request: Request, incident_id: int, form: FormData) -> Response:
         return redirect(p, f"/incidents/{incident_id}#rca")
 
 
+def _customer_act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
+    """Run a customer's change on their incident; a refusal shows the page again
+    with the message next to the form that was sent."""
+    with page(request, roles=CUSTOMER_ROLES) as p:
+        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        error: UnisupportError | None = None
+        try:
+            with p.db.begin_nested():
+                work(p, version)
+        except ValidationError as exc:
+            error = InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
+        except (Refused, InvalidInput, Forbidden) as exc:
+            error = exc
+        if error is not None:
+            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
+            status = 409 if isinstance(error, Refused) else 403 if isinstance(error, Forbidden) else 422
+            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=status)
+        return redirect(p, f"/incidents/{incident_id}#timeline")
+
+
+@router.post("/incidents/{incident_id:int}/updates")
+def post_update(request: Request, incident_id: int, form: FormData) -> Response:
+    """The customer's update: an inbound communication through the web portal; it
+    answers a pending request for action (R-SLA-4)."""
+    def work(p: Page, version: int | None) -> None:
+        data = CommunicationIn.model_validate({"direction": "inbound", "medium": "web", "body": form.get("body") or ""})
+        # No version check: adding a message conflicts with no other change.
+        svc.add_communication(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings)
+    return _customer_act(request, incident_id, form, "update", work)
+
+
+@router.post("/incidents/{incident_id:int}/upgrade")
+def upgrade_severity(request: Request, incident_id: int, form: FormData) -> Response:
+    """A customer raises the severity (R-SEV-1); lowering it is the provider's, with
+    grounds (R-SEV-3): the service refuses it."""
+    def work(p: Page, version: int | None) -> None:
+        data = SeverityChangeIn.model_validate({"severity": form.get("severity") or "", "reason": form.get("reason") or ""})
+        svc.change_severity(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
+                            expected_version=version)
+    return _customer_act(request, incident_id, form, "upgrade", work)
+
+
 # --------------------------------------------------------------------------- booking
 BOOKING_FIELDS = ("order", "site", "service", "scheduled_on", "funding", "quantity", "attendees", "starts", "ends")
 
@@ -354,6 +397,12 @@ def create_booking(request: Request, form: FormData) -> Response:
         return redirect(p, f"/dashboard?booked={row.id}#bookings")
 
 
+def _notice(p: Page, days: int) -> str:
+    if days == 0:
+        return p.t("cancel.notice_same_day")
+    return p.t("cancel.notice_one") if days == 1 else p.t("cancel.notice_other", days=days)
+
+
 def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = None) -> dict[str, Any]:
     row = bookings.get_booking(p.db, booking_id, customer_id=p.principal.customer_id)  # NotFound for another tenant's
     quoted = bookings.quote_cancellation(p.db, row.id, now=p.now, customer_id=p.principal.customer_id)
@@ -361,7 +410,10 @@ def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = No
     return {"booking": _booking_row(p, row), "notice_days": terms.notice_days, "fee_percent": p.fmt.percent(terms.fee_percent),
             "fee": p.fmt.amount(quoted.fee, quoted.fee_unit), "refund": p.fmt.amount(quoted.refund, quoted.refund_unit),
             "expected_fee": str(quoted.fee), "rule": terms.rule, "cancelled_on": p.fmt.date(terms.cancelled_on, long=True),
-            "schedule": _schedule(p), "explanation": terms.sentence} | _error(exc)
+            "schedule": _schedule(p), "explanation": p.t(
+                "cancel.explanation", cancelled=p.fmt.date(terms.cancelled_on, long=True), notice=_notice(p, terms.notice_days),
+                start=p.fmt.date(row.scheduled_on, long=True),
+                outcome=p.t("schedule.full_refund") if terms.fee_percent == 0 else p.t("schedule.fee", percent=p.fmt.percent(terms.fee_percent)))} | _error(exc)
 
 
 @router.get("/bookings/{booking_id:int}/cancel")

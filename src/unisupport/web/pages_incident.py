@@ -20,8 +20,10 @@ from unisupport.access import Role
 from unisupport.catalog import default_catalog, default_products
 from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.routing import TEAMS
+from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
 from unisupport.services import incidents as svc
+from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
@@ -116,27 +118,48 @@ def _event_detail(p: Page, e) -> str | None:
     if e.kind == "routed":
         return team_name(p, after.get("team"))
     if e.kind == "role-assigned":
-        return p.fmt.t_or(f"role.{after.get('role')}", str(after.get("role")))
+        role = p.fmt.t_or(f"role.{after.get('role')}", str(after.get("role")))
+        return f"{role}: {after['person']}" if after.get("person") else role
     if e.kind == "first-response":
         return p.t(f"state.{after.get('state', 'met')}")
+    return None
+
+
+def _event_reason(p: Page, e, zone: str) -> str | None:
+    """The reason of the events the system words the same way every time, in the
+    page's language ("" when the line says it all); None keeps the recorded reason
+    (a person's words, or the resolver's, in English)."""
+    after = e.after or {}
+    if e.kind == "opened" and after.get("due"):
+        return p.t("timeline.opened", due=p.fmt.datetime(datetime.fromisoformat(after["due"]), zone, long=True),
+                   plan=plan_name(p, after.get("plan", "")))
+    if e.kind == "role-assigned":
+        return p.t("timeline.assigned_automatically") if e.actor == "system" else ""
+    if e.kind == "escalated":
+        return p.t("timeline.escalated")
+    if e.kind == "first-response":
+        return p.t("timeline.first_contact")
+    if e.kind == "pir-created":
+        return p.t("timeline.pir")
     return None
 
 
 def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
     items = []
     for c in comms:
-        items.append({"sort": (epoch_seconds(c.at), 0, c.id), "kind": "communication", "at": p.fmt.datetime(c.at, zone),
+        items.append({"sort": (epoch_seconds(c.at), 0, c.id), "kind": "communication", "at": p.fmt.datetime(c.at, zone), "local_reason": None,
                       "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
-                      "actor": c.author, "body": c.body, "automated": c.automated, "first_response": c.first_response,
+                      "actor": c.author, "body": p.t("timeline.acknowledgement") if c.automated and c.body == svc.ACKNOWLEDGEMENT else c.body, "automated": c.automated, "first_response": c.first_response,
                       "reason": None, "rule": "R-SEV-2" if c.first_response or c.automated else None, "detail": None,
                       "logged_late": epoch_seconds(c.logged_at) - epoch_seconds(c.at) > 60})
     for e in events:
         if e.kind == "communication":  # shown with its text above
             continue
+        local = _event_reason(p, e, zone)
         items.append({"sort": (epoch_seconds(e.at), 1, e.id), "kind": e.kind, "at": p.fmt.datetime(e.at, zone),
                       "label": p.fmt.t_or(f"event.{e.kind}", e.kind), "actor": e.actor, "body": None, "automated": False,
-                      "first_response": False, "reason": e.reason, "rule": e.rule, "detail": _event_detail(p, e),
-                      "logged_late": False})
+                      "first_response": False, "reason": None if local is not None else e.reason, "local_reason": local or None,
+                      "rule": e.rule, "detail": _event_detail(p, e), "logged_late": False})
     return sorted(items, key=lambda i: i["sort"])
 
 
@@ -209,6 +232,7 @@ def incident_context(p: Page, incident_id: int, *, error: str | None = None, err
     comms = svc.communications(p.db, incident)
     state = view["first_response"]["state"]
     worker = p.principal is not None and p.principal.role in WORKERS
+    customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
     return {
         "incident": view, "title": incident.title, "zone": zone,
         "severity_label": severity_label(p, incident.severity), "product": product_name(p, incident.product),
@@ -231,8 +255,22 @@ def incident_context(p: Page, incident_id: int, *, error: str | None = None, err
             "can_mitigate": incident.status == "open",
             "site_zone": calendar.timezone,
         },
+        "assignments": [{"role": p.fmt.t_or(f"role.{a['role']}", a["role"]), "person": a["person"], "automatic": a["automatic"],
+                         "rule": a["rule"]} for a in view["assignments"]],
+        "assign": _assign_choices(p) if worker and incident.status != "closed" else None,
+        "customer_actions": {
+            # Customers may raise the severity, never lower it (R-SEV-1, D25): the service refuses the rest.
+            "upgrades": [(s.value, s.label(p.language)) for s in Severity if SEVERITY_ORDER[s] < SEVERITY_ORDER[Severity(incident.severity)]],
+        } if customer else None,
         "error": error, "error_rule": error_rule, "action": action,
     }
+
+
+def _assign_choices(p: Page) -> dict[str, Any]:
+    """Who may be named on an incident: active engineers and incident managers."""
+    roles = [r.value for r in svc.ASSIGNABLE_ROLES]
+    people = [(u.email, u.name, p.t(f"role.{u.role}")) for u in list_users(p.db) if u.active and u.role in roles]
+    return {"roles": [(r, p.t(f"role.{r}")) for r in roles], "people": people}
 
 
 @router.get("/incidents/{incident_id:int}")

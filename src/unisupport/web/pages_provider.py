@@ -1,5 +1,7 @@
-"""The provider's console, minimal for now: the engineers' queue and the actions on
-an incident (log a communication, change the severity, mitigate, close).
+"""The provider's console: the engineers' queue and the actions on an incident (log
+a communication, change the severity, name an engineer or incident manager,
+mitigate, close). The CSAM's and the administrator's pages are ``pages_accounts``
+and ``pages_admin``.
 
 The queue lists the incidents of the engineer's teams (R-INC-3 routes each one to a
 team), every team for admins and incident managers, the assigned customers' for a
@@ -153,3 +155,11 @@ def close(request: Request, incident_id: int, form: FormData) -> Response:
         data = ClosureIn.model_validate({"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)})
         svc.close(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
     return _act(request, incident_id, form, "closure", work)
+
+
+@router.post("/incidents/{incident_id:int}/assignments")
+def assign(request: Request, incident_id: int, form: FormData) -> Response:
+    """Name an engineer or an incident manager (beside the automatic roles, R-INC-3)."""
+    def work(p: Page, zone: str, version: int | None) -> None:
+        svc.assign(p.db, p.principal, incident_id, form.get("role") or "", form.get("person") or "", now=p.now, expected_version=version)
+    return _act(request, incident_id, form, "assignment", work)

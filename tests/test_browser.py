@@ -1,0 +1,386 @@
+"""The portal and console in a real browser: Debian's Chromium driven by Playwright
+for Python, against a real server (tests/api_server.py, SQLite) whose clock is
+pinned to Wednesday 25 November 2026, 10:00 in Paris.
+
+The issue's scenarios: a customer opens a Severity 1 through the form and sees its
+countdown and why; the engineer finds it at the top of the queue and logs the
+first response by phone (met); a workshop cancelled 7 days before its start shows
+its 50 % fee before confirming, and the fee is in the ledger afterwards (R-BOOK-1);
+French and English; another tenant's incident is a 404; pages fit a phone. Six
+months of history are seeded first so that the charts have something to draw.
+
+Screenshots of the main pages are written to ``$UNISUPPORT_SCREENSHOTS`` (default
+``artifacts/screenshots/``): CI keeps them as artifacts. No browser is ever
+downloaded: without /usr/bin/chromium these tests are skipped, and fail under CI."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_server import PEOPLE, start, stop
+
+from unisupport.incidents.routing import TEAMS
+from unisupport.services.users import add_to_team, update_user
+from unisupport.web.session import SECRET_KEY
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = Path(os.environ.get("UNISUPPORT_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
+if not SCREENSHOTS.is_absolute():
+    SCREENSHOTS = ROOT / SCREENSHOTS
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)  # a Wednesday
+PASSWORD = "correct horse battery"
+ORDER = "ESO-2026-0042"
+DESKTOP = {"width": 1200, "height": 800}
+PHONE = {"width": 375, "height": 740}
+
+# Six months of Contoso incidents: (month, day, severity, product, minutes to the
+# first response by phone, or None: never answered — a breach). All but
+# November's are closed six hours later.
+HISTORY = [
+    (6, 10, "B", "exchange-online", 30, "Mail to partners delayed"),
+    (6, 17, "C", "exchange-online", 60, "Shared mailbox permissions"),
+    (6, 24, "A", "azure-virtual-machines", 20, "Order API VMs restarting"),
+    (7, 8, "B", "exchange-online", 45, "Calendar invitations not delivered"),
+    (7, 15, "1", "azure-virtual-machines", 10, "Checkout down in France"),
+    (7, 22, "B", "exchange-online", 2 * 24 * 60, "Journaling rule failing"),
+    (8, 5, "C", "exchange-online", 30, "Question on retention tags"),
+    (8, 19, "A", "azure-virtual-machines", None, "Batch cluster degraded"),
+    (9, 9, "B", "exchange-online", 20, "Outlook on the web slow"),
+    (9, 16, "B", "exchange-online", 90, "Connector certificate expired"),
+    (9, 23, "1", "azure-virtual-machines", 25, "Payment VMs unreachable"),
+    (10, 7, "A", "azure-virtual-machines", 15, "Disk latency on the ERP"),
+    (10, 14, "C", "exchange-online", 100, "Mailbox size report"),
+    (10, 21, "B", "exchange-online", None, "Transport rule not applied"),
+    (11, 4, "B", "exchange-online", 30, "Distribution list bounces"),
+    (11, 18, "1", "azure-virtual-machines", 10, "Warehouse VMs stopped"),
+]
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); no browser is downloaded"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=PARIS)
+
+
+def seed_history(server) -> dict[str, int]:
+    """Incidents with met, late and breached first responses, an RCA and a
+    post-incident review to follow up, and bookings spread over the year — all
+    through the API, with the clock moved back in time."""
+    ids: dict[str, int] = {}
+    with server.client("contoso_admin") as customer, server.client("engineer") as engineer:
+        for month, day, severity, product, minutes, title in HISTORY:
+            server.clock.at = _at(month, day)
+            r = customer.post("/api/v1/incidents", json={"site": "paris", "product": product, "severity": severity, "channel": "portal",
+                                                          "title": title, "business_impact": "Users are affected",
+                                                          "production_impact": True})
+            assert r.status_code == 201, r.text
+            incident = r.json()["id"]
+            if minutes is not None:
+                server.clock.advance(minutes=minutes)
+                r = engineer.post(f"/api/v1/incidents/{incident}/communications",
+                                  json={"direction": "outbound", "medium": "phone", "body": "Called the customer"})
+                assert r.status_code == 200, r.text
+            if (month, day) == (9, 23):  # an RCA asked before closure (R-RCA-1), still to deliver
+                assert customer.post(f"/api/v1/incidents/{incident}/rca", json={"note": "Please explain"}).status_code == 200
+            if month < 11:  # November's stay open, answered: they follow the new Sev 1 in the queue
+                server.clock.advance(hours=6)
+                r = engineer.post(f"/api/v1/incidents/{incident}/closure", json={"summary": "Resolved"})
+                assert r.status_code == 200, r.text
+        # Bookings: credits spent in July and October (the October one cancelled in
+        # time, for free), Munich's engineering hours used in August.
+        bookings = [((6, 10), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-07-01"}),
+                    ((7, 20), {"service": "enhanced-designated-engineering", "funding": "hours", "site": "munich", "line": "ede-munich-y1",
+                               "scheduled_on": "2026-08-04", "starts_at": "2026-08-04T09:00:00+02:00", "ends_at": "2026-08-04T17:00:00+02:00"}),
+                    ((9, 15), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-10-14"}),
+                    ((10, 1), {"service": "enhanced-designated-engineering", "funding": "hours", "site": "munich", "line": "ede-munich-y1",
+                               "scheduled_on": "2026-10-20", "starts_at": "2026-10-20T09:00:00+02:00", "ends_at": "2026-10-20T15:00:00+02:00"})]
+        for (month, day), body in bookings:
+            server.clock.at = _at(month, day)
+            r = customer.post("/api/v1/bookings", json={"order": ORDER, "site": "paris", "funding": "credits"} | body)
+            assert r.status_code == 201, r.text
+            ids[f"booking-{month}"] = r.json()["id"]
+        server.clock.at = _at(9, 20)
+        r = customer.post(f"/api/v1/bookings/{ids['booking-9']}/cancellation", json={"expected_fee": "0"})
+        assert r.status_code == 200, r.text
+    return ids
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = "browser-test-secret-" + "b" * 40
+    srv, uv, thread = start(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'unisupport.db'}", NOW)
+    setup = datetime(2026, 1, 1, tzinfo=PARIS)
+    with srv.database.transaction() as session:
+        for code in TEAMS:  # the on-call engineer sees every team's incidents
+            add_to_team(session, email="engineer@provider.example", team_code=code, actor="setup", now=setup)
+        # Marie works in French (her contact's language); everybody else in English.
+        update_user(session, email="marie.dupont@contoso.example", language="fr", actor="setup", now=setup)
+    seed_history(srv)
+    srv.clock.at = NOW
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield srv
+    stop(uv, thread, srv)
+    if saved is None:
+        os.environ.pop(SECRET_KEY, None)
+    else:
+        os.environ[SECRET_KEY] = saved
+
+
+@pytest.fixture(autouse=True)
+def now(server):
+    server.clock.at = NOW
+    yield
+    server.clock.at = NOW
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """``open_page(viewport)``: a fresh browser context (its own cookies) and page."""
+    contexts = []
+
+    def make(viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, who: str) -> None:
+    page.goto("/sign-in")
+    page.get_by_test_id("signin-email").fill(PEOPLE[who][0])
+    page.get_by_test_id("signin-password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_test_id("signin-submit").click()
+
+
+def shot(page, name: str) -> Path:
+    """``name.png``: what the window shows (1200 × 800 on a desktop: the size of
+    the README's pictures); ``name-full.png``: the whole page."""
+    page.evaluate("window.scrollTo(0, 0)")
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
+    return path
+
+
+def sideways(page) -> list[str]:
+    """What sticks out to the right of the viewport (empty: no horizontal scrollbar).
+    Elements inside a scrolling table wrapper are allowed to: the wrapper scrolls."""
+    return page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width) return [];
+        const out = [];
+        for (const el of document.querySelectorAll("body *")) {
+            if (el.closest(".table-wrap")) continue;
+            const box = el.getBoundingClientRect();
+            if (box.right > width + 0.5) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "") + " " + Math.round(box.right));
+        }
+        return out.length ? out.slice(0, 10) : ["scrollWidth " + document.documentElement.scrollWidth];
+    }""")
+
+
+# --------------------------------------------------------------------------- scenarios
+def test_a_customer_opens_a_sev_1_and_the_engineer_answers_it_first(server, open_page):
+    customer = open_page()
+    sign_in(customer, "contoso_admin")
+    assert customer.url.endswith("/dashboard")
+    assert customer.locator("html").get_attribute("lang") == "fr"
+    assert customer.get_by_test_id("chart-attainment-svg").locator("title").first.text_content() == "Premières réponses par mois et par gravité"
+    shot(customer, "01-dashboard")
+
+    customer.get_by_test_id("nav-new-incident").click()
+    customer.get_by_test_id("field-site").select_option("paris")
+    customer.get_by_test_id("field-product").select_option("azure-virtual-machines")
+    customer.get_by_test_id("severity-1").check()
+    customer.get_by_test_id("field-title").fill("Toutes les VM de production sont arrêtées")
+    customer.get_by_test_id("field-impact").fill("Le site marchand est hors service")
+    customer.get_by_test_id("field-production").check()
+    customer.get_by_test_id("preview-submit").click()
+    preview = customer.get_by_test_id("preview")
+    assert "mercredi 25 novembre 2026 à 10:15 (Europe/Paris)" in preview.text_content()
+    assert "MCSAP" in customer.get_by_test_id("why-plans").text_content()
+    shot(customer, "02-new-incident-preview")
+
+    with customer.expect_navigation():
+        customer.get_by_test_id("confirm-submit").click()
+    incident = int(re.search(r"/incidents/(\d+)$", customer.url).group(1))
+    countdown = customer.get_by_test_id("first-response-countdown")
+    assert re.fullmatch(r"encore 1[45] min", countdown.text_content().strip())  # counted down by the script
+    assert customer.get_by_role("heading", name="Pourquoi ce délai").is_visible()
+    assert customer.get_by_test_id("why-summary").is_visible()
+    shot(customer, "03-incident-why")
+
+    engineer = open_page()
+    server.clock.advance(minutes=5)
+    sign_in(engineer, "engineer")
+    assert engineer.url.endswith("/queue")
+    first = engineer.get_by_test_id("queue-table").locator("tbody tr").first
+    assert first.get_attribute("data-testid") == f"incident-row-{incident}"
+    shot(engineer, "04-queue")
+
+    with engineer.expect_navigation():
+        engineer.get_by_test_id(f"incident-link-{incident}").click()
+    engineer.get_by_test_id("comm-medium").select_option("phone")
+    engineer.get_by_test_id("comm-body").fill("Called Marie: the VMs are being restarted")
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("comm-submit").click()
+    state = engineer.get_by_test_id("first-response-state")
+    assert state.get_attribute("data-state") == "met" and state.text_content().strip() == "met"
+    assert engineer.get_by_test_id("first-response-tag").is_visible()
+
+
+def test_a_workshop_cancelled_seven_days_before_costs_half_of_it(server, open_page):
+    customer = open_page()
+    sign_in(customer, "contoso_admin")
+    customer.goto("/bookings/new")
+    customer.get_by_test_id("field-order").select_option(ORDER)
+    customer.get_by_test_id("field-site").select_option("paris")
+    customer.get_by_test_id("field-service").select_option("workshops|per-attendee")
+    customer.get_by_test_id("field-date").fill("2026-12-09")
+    customer.get_by_test_id("field-quantity").fill("4")
+    customer.get_by_test_id("booking-quote").click()
+    assert "30 avoirs" in customer.get_by_test_id("quote-cost").text_content()
+    with customer.expect_navigation():
+        customer.get_by_test_id("booking-confirm").click()
+    booking = int(re.search(r"booked=(\d+)", customer.url).group(1))
+
+    server.clock.at = datetime(2026, 12, 2, 10, 0, tzinfo=PARIS)  # 7 days before the workshop
+    sign_in(customer, "contoso_admin")  # a week later: a new session
+    customer.get_by_test_id(f"booking-cancel-{booking}").click()
+    fee = customer.get_by_test_id("cancel-fee-text").text_content().replace("\u202f", " ").replace("\xa0", " ")
+    assert fee == "Préavis de 7 jours : des frais de 50 %, soit 15 avoirs."
+    assert "R-BOOK-1" in customer.get_by_test_id("cancel-fee").text_content()
+    shot(customer, "05-booking-cancel")
+    with customer.expect_navigation():
+        customer.get_by_test_id("cancel-confirm").click()
+    assert customer.get_by_test_id("notice-cancelled").is_visible()
+
+    # The fee is charged: a ledger entry on the order's statement, and the balance.
+    with customer.expect_navigation():
+        customer.get_by_test_id(f"order-link-{ORDER}").click()
+    fees = customer.get_by_test_id("statement").locator('tr[data-kind="fee"]')
+    assert fees.count() >= 1 and "15 avoirs" in fees.first.text_content().replace("\xa0", " ")
+    assert "R-BOOK-1" in fees.first.text_content()
+
+
+def test_switching_to_english_and_back_to_french(server, open_page):
+    page = open_page()
+    sign_in(page, "contoso_admin")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_test_id("dashboard-title").text_content() == "Tableau de bord"
+    with page.expect_navigation():
+        page.get_by_test_id("language-en").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_test_id("dashboard-title").text_content() == "Dashboard"
+    assert page.get_by_test_id("nav-new-incident").text_content() == "Open an incident"
+    with page.expect_navigation():
+        page.get_by_test_id("language-fr").click()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_test_id("nav-new-incident").text_content() == "Ouvrir un incident"
+
+
+def test_another_tenants_incident_page_is_not_found(server, open_page):
+    with server.client("contoso_admin") as c:
+        contoso = c.get("/api/v1/incidents", params={"limit": 1}).json()["items"][0]["id"]
+    page = open_page()
+    sign_in(page, "fabrikam_admin")
+    response = page.goto(f"/incidents/{contoso}")
+    assert response.status == 404
+    assert page.get_by_test_id("error-title").is_visible() and "Contoso" not in page.content()
+
+
+def test_the_csam_sees_an_order_with_its_charts_and_plans_success(server, open_page):
+    page = open_page()
+    sign_in(page, "csam")
+    assert page.url.endswith("/customers")
+    with page.expect_navigation():
+        page.get_by_test_id("customer-link-contoso").click()
+    assert page.get_by_test_id(f"milestones-{ORDER}").is_visible()
+    assert page.get_by_test_id("reviews-table").locator("tbody tr").count() >= 2  # an RCA and a PIR to follow up
+    # A success plan by area and activity (R-SUC-2), through the form.
+    page.get_by_test_id("plan-title").fill("Resilience 2027")
+    page.get_by_test_id("plan-activity-0").select_option("solution-integrity/proactive-resilience")
+    page.get_by_test_id("plan-due-0").fill("2027-03-31")
+    page.get_by_test_id("plan-activity-1").select_option("adoption-and-planning/technology-optimisation")
+    page.get_by_test_id("plan-status-1").select_option("in-progress")
+    page.get_by_test_id("plan-due-1").fill("2027-06-30")
+    with page.expect_navigation():
+        page.get_by_test_id("plan-submit").click()
+    plans = page.get_by_test_id("plans").text_content()
+    assert "Resilience 2027" in plans and "Proactive Resilience" in plans and "in progress" in plans
+
+    with page.expect_navigation():
+        page.get_by_test_id(f"order-link-{ORDER}").click()
+    for chart in (f"chart-balances-{ORDER}-credits", f"chart-balances-{ORDER}-hours", f"chart-bookings-{ORDER}", f"chart-attainment-{ORDER}"):
+        svg = page.get_by_test_id(f"{chart}-svg")
+        assert svg.get_attribute("role") == "img" and svg.locator("title").first.text_content()
+        assert page.get_by_test_id(f"{chart}-legend").is_visible()
+    forecast = page.get_by_test_id(f"forecast-{ORDER}").text_content()
+    assert "forfeited after Thursday, 31 December 2026" in forecast
+    shot(page, "06-csam-order")
+
+
+def test_pages_fit_a_phone_without_scrolling_sideways(server, open_page):
+    customer = open_page(PHONE)
+    sign_in(customer, "contoso_admin")
+    assert customer.url.endswith("/dashboard") and sideways(customer) == []
+    shot(customer, "07-dashboard-phone")
+    engineer = open_page(PHONE)
+    sign_in(engineer, "engineer")
+    assert engineer.url.endswith("/queue") and sideways(engineer) == []
+    shot(engineer, "08-queue-phone")
+
+
+def test_signing_in_works_with_the_keyboard_alone(server, open_page):
+    page = open_page()
+    page.goto("/sign-in")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "email":
+            break
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.type(PEOPLE["im"][0])
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/queue")
+    # The skip link is the first stop, and it leads to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
