@@ -233,7 +233,8 @@ def test_a_customer_opens_a_sev_1_and_the_engineer_answers_it_first(server, open
     customer.get_by_test_id("preview-submit").click()
     preview = customer.get_by_test_id("preview")
     assert "mercredi 25 novembre 2026 à 10:15 (Europe/Paris)" in preview.text_content()
-    assert "MCSAP" in customer.get_by_test_id("why-plans").text_content()
+    why = customer.get_by_test_id("why-plans").text_content()
+    assert "Mission Critical Services for Azure Platform Plus : Gravité 1" in why and "première réponse sous 15 minutes" in why
     shot(customer, "02-new-incident-preview")
 
     with customer.expect_navigation():

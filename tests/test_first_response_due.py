@@ -106,6 +106,7 @@ def test_every_row_and_every_exclusion(plan, sev, product):
     assert entry.applies == (want is not None), entry.reason
     assert entry.target_minutes == want, entry.reason
     assert entry.reason.strip() and entry.reason.endswith(".")
+    assert entry.reason_fr.endswith(".") and entry.reason_fr != entry.reason
     effective = min(m for m in (want, base_minutes(sev, product)) if m is not None)
     assert result.target_minutes == effective
     if sev in ("1", "A"):
@@ -218,7 +219,8 @@ def test_sev_b_friday_evening_in_france_is_due_monday_with_the_reason():
     data = out.to_dict()
     assert data["due"] == "2026-11-30T10:15:00+01:00"
     assert data["target_minutes"] == 120 and data["coverage"] == "business_hours" and data["plan"] == "base"
-    assert set(data["considered"][0]) == {"plan", "applies", "target_minutes", "reason"}
+    assert set(data["considered"][0]) == {"plan", "applies", "target_minutes", "reason", "reason_fr"}
+    assert data["considered"][0]["reason_fr"] == "Package de Base : Gravité B : première réponse sous 120 minutes ouvrées."
 
 
 def test_24x7_targets_count_wall_clock_time_across_a_clock_change():

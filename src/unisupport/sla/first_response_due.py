@@ -64,6 +64,7 @@ class Considered:
     due: datetime | None = None
     fallback: bool = False
     extras: tuple[str, ...] = ()
+    reason_fr: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Considered:
             "applies": self.applies,
             "target_minutes": self.target_minutes,
             "reason": self.reason,
+            "reason_fr": self.reason_fr,
         }
 
 
@@ -244,6 +246,34 @@ def _check_event_window(h: Holding, calendar: Calendar) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Words:
+    """One sentence in English and in French: every reason is given in both, so that
+    the portal explains a target in its reader's language."""
+
+    en: str
+    fr: str
+
+    def __add__(self, other: Words) -> Words:
+        return Words(self.en + other.en, self.fr + other.fr)
+
+
+FLAG_NAMES = {
+    "identity": ("identity and authentication", "d'identité et d'authentification"),
+    "on_premises": ("on-premises", "locales (on-premises)"),
+    "government_cloud": ("government cloud", "de cloud gouvernemental"),
+    "sovereign_cloud": ("sovereign cloud", "de cloud souverain"),
+    "user_device": ("user device", "d'appareils des utilisateurs"),
+    "client_software": ("client software", "de logiciels clients"),
+}
+LANGUAGE_NAMES_FR = {"en": "anglais", "fr": "français", "ja": "japonais", "zh": "chinois", "de": "allemand", "es": "espagnol",
+                     "it": "italien", "pt": "portugais"}
+
+
+def _listing(names: list[str], joiner: str) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {joiner} " + names[-1]
+
+
 def _consider(
     plan: Plan,
     holding: Holding,
@@ -256,56 +286,64 @@ def _consider(
     tenant: str | None,
     language: str | None,
 ) -> Considered:
-    name = plan.en
-    pname = product.en
+    p = Words(product.en, product.fr)
 
-    def refuse(reason: str) -> Considered:
-        return Considered(plan.code, False, None, f"{name}: {reason}")
+    def refuse(reason: Words) -> Considered:
+        return Considered(plan.code, False, None, f"{plan.en}: {reason.en}", reason_fr=f"{plan.fr} : {reason.fr}")
 
     # 1. Does the plan cover this product at all?
     excluded_flag = sorted(f.value for f in plan.excluded_flags if product.has(f))
     excluded = product.code in plan.azure_exclusions or bool(excluded_flag)
-    why_excluded = (
-        f"{pname} is excluded from its Azure target"
-        if product.code in plan.azure_exclusions
-        else f"{pname} is excluded ({', '.join(excluded_flag).replace('_', ' ')} technologies are out of its scope)"
-    )
+    if product.code in plan.azure_exclusions:
+        why_excluded = Words(f"{p.en} is excluded from its Azure target", f"{p.fr} est exclu de son délai Azure")
+    else:
+        flags = [FLAG_NAMES.get(f, (f, f)) for f in excluded_flag]
+        why_excluded = Words(f"{p.en} is excluded ({', '.join(e for e, _ in flags)} technologies are out of its scope)",
+                             f"{p.fr} est exclu (les technologies {', '.join(f for _, f in flags)} sont hors de son périmètre)")
     if plan.covers is Covers.AZURE_COMPONENTS:
         if not product.is_azure:
-            return refuse(f"covers Azure components only, and {pname} is not one.")
+            return refuse(Words(f"covers Azure components only, and {p.en} is not one.",
+                                f"ne couvre que les composants Azure, et {p.fr} n'en est pas un."))
         if excluded:
-            return refuse(f"{why_excluded}, and the plan covers Azure components only.")
+            return refuse(why_excluded + Words(", and the plan covers Azure components only.", ", et le plan ne couvre que les composants Azure."))
     elif plan.covers is Covers.SECURITY_PRODUCTS:
         if not product.has("security_pillar"):
-            return refuse(f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {pname} is not in it.")
+            return refuse(Words(f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {p.en} is not in it.",
+                                f"ne couvre que le portefeuille sécurité (Entra, Intune, Purview, Defender), et {p.fr} n'en fait pas partie."))
 
     # 2. Does the order's scope for the plan include this incident?
-    scope_note = ""
+    scope_note = Words("", "")
     if plan.scope is Scope.AZURE_COMPONENTS or plan.scope is Scope.ENROLLED_PRODUCTS:
-        what = "Azure components named on the order" if plan.scope is Scope.AZURE_COMPONENTS else "products enrolled on the order"
+        what = (Words("Azure components named on the order", "composants Azure nommés dans l'Ordre de Services")
+                if plan.scope is Scope.AZURE_COMPONENTS else Words("products enrolled on the order", "produits inscrits dans l'Ordre de Services"))
         if holding.scope is not None and product.code not in holding.scope:
-            listed = ", ".join(sorted(holding.scope)) or "none"
-            return refuse(f"{pname} is not among the {what} ({listed}).")
+            listed = ", ".join(sorted(holding.scope)) or "—"
+            return refuse(Words(f"{p.en} is not among the {what.en} ({listed}).", f"{p.fr} ne figure pas parmi les {what.fr} ({listed})."))
         if holding.scope is None:
-            scope_note = f"; no list of {what} was given, so all are assumed in scope"
+            scope_note = Words(f"; no list of {what.en} was given, so all are assumed in scope",
+                               f" ; aucune liste des {what.fr} n'a été donnée : tous sont supposés couverts")
     elif plan.scope is Scope.TENANTS:
         if holding.scope is not None:
+            listed = ", ".join(sorted(holding.scope))
             if tenant is None:
-                return refuse(f"the incident names no tenant, and the plan covers only the tenants named on the order ({', '.join(sorted(holding.scope))}).")
+                return refuse(Words(f"the incident names no tenant, and the plan covers only the tenants named on the order ({listed}).",
+                                    f"l'incident ne nomme aucun locataire, et le plan ne couvre que les locataires nommés dans l'Ordre de Services ({listed})."))
             if tenant not in holding.scope:
-                return refuse(f"tenant {tenant!r} is not among the tenants named on the order ({', '.join(sorted(holding.scope))}).")
+                return refuse(Words(f"tenant {tenant!r} is not among the tenants named on the order ({listed}).",
+                                    f"le locataire « {tenant} » ne figure pas parmi les locataires nommés dans l'Ordre de Services ({listed})."))
     elif plan.scope is Scope.EVENT:
         if holding.event_start is None or holding.event_end is None:
-            return refuse("no event window was given, so no event is in progress.")
+            return refuse(Words("no event window was given, so no event is in progress.",
+                                "aucune fenêtre d'événement n'a été donnée : aucun événement n'est en cours."))
         start, end = epoch_seconds(holding.event_start), epoch_seconds(holding.event_end)
         at = epoch_seconds(opened)
         if not (start <= at < end):
-            return refuse(
-                f"the incident was opened outside the event window "
-                f"({calendar.localize(holding.event_start).isoformat()} to {calendar.localize(holding.event_end).isoformat()})."
-            )
+            a, b = calendar.localize(holding.event_start).isoformat(), calendar.localize(holding.event_end).isoformat()
+            return refuse(Words(f"the incident was opened outside the event window ({a} to {b}).",
+                                f"l'incident a été ouvert hors de la fenêtre de l'événement ({a} à {b})."))
         if not description or not AEM_MARKER.search(description):
-            return refuse('the case description does not carry the "AEM" marker that identifies event cases.')
+            return refuse(Words('the case description does not carry the "AEM" marker that identifies event cases.',
+                                "la description du cas ne porte pas la mention « AEM » qui identifie les cas de l'événement."))
 
     # 3. The figure: the plan's own, or the Base Package's where the row is blank.
     row = plan.severities[sev]
@@ -318,46 +356,48 @@ def _consider(
     else:
         minutes = source_row.minutes_for(azure_target)
     if minutes is None:  # a plan covering Azure only has no "other" figure
-        return refuse(f"{why_excluded}, and the plan has no target for other products.")
+        return refuse(why_excluded + Words(", and the plan has no target for other products.", ", et le plan n'a pas de délai pour les autres produits."))
     coverage = source_row.coverage
     assert coverage is not None
     due = _due(calendar, opened, minutes, coverage)
 
     if coverage is Coverage.BUSINESS_HOURS:
-        figure = f"{minutes} business minutes"
+        figure = Words(f"{minutes} business minutes", f"{minutes} minutes ouvrées")
     else:
-        figure = f"{minutes} minutes, 24x7"
+        figure = Words(f"{minutes} minutes, 24x7", f"{minutes} minutes, 24 h/24, 7 j/7")
     if fallback:
-        reason = (
-            f"the source leaves its Severity {sev.value} row blank, "
-            f"so the Base Package's target applies ({figure})"
-        )
+        reason = Words(f"the source leaves its Severity {sev.value} row blank, so the Base Package's target applies ({figure.en})",
+                       f"la source laisse vide sa ligne Gravité {sev.value} : le délai du Package de Base s'applique ({figure.fr})")
+    elif excluded and product.is_azure and row.all is None:
+        reason = why_excluded + Words(f", so Severity {sev.value} gets its other-products target: a first response within {figure.en}",
+                                      f" : la Gravité {sev.value} reçoit le délai des autres produits, première réponse sous {figure.fr}")
     else:
         if row.all is not None:
-            kind = ""
+            kind = Words("", "")
         elif azure_target:
-            kind = " on an Azure component in its scope" if plan.code != BASE else " on an Azure component"
+            kind = (Words(" on an Azure component in its scope", " sur un composant Azure de son périmètre") if plan.code != BASE
+                    else Words(" on an Azure component", " sur un composant Azure"))
         else:
-            kind = " on a product other than an Azure component"
-        reason = f"Severity {sev.value}{kind} gets a first response within {figure}"
-        if excluded and product.is_azure and row.all is None:
-            reason = f"{why_excluded}, so Severity {sev.value} gets its other-products target: a first response within {figure}"
+            kind = Words(" on a product other than an Azure component", " sur un produit autre qu'un composant Azure")
+        reason = Words(f"Severity {sev.value}{kind.en} gets a first response within {figure.en}",
+                       f"Gravité {sev.value}{kind.fr} : première réponse sous {figure.fr}")
     reason += scope_note
     if language and plan.languages is not None and language not in plan.languages:
-        names = [LANGUAGE_NAMES.get(code, code) for code in plan.languages]
-        offered = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        asked = LANGUAGE_NAMES.get(language, language)
-        reason += f"; it is delivered in {offered} only, so it applies in English, not {asked} (R-SLA-3)"
-    reason += "."
+        offered = Words(_listing([LANGUAGE_NAMES.get(c, c) for c in plan.languages], "and"),
+                        _listing([LANGUAGE_NAMES_FR.get(c, c) for c in plan.languages], "et"))
+        reason += Words(f"; it is delivered in {offered.en} only, so it applies in English, not {LANGUAGE_NAMES.get(language, language)} (R-SLA-3)",
+                        f" ; il n'est fourni qu'en {offered.fr} : il s'applique en anglais, non en {LANGUAGE_NAMES_FR.get(language, language)} (R-SLA-3)")
+    reason += Words(".", ".")
     return Considered(
         plan.code,
         True,
         minutes,
-        f"{name}: {reason}",
+        f"{plan.en}: {reason.en}",
         coverage=coverage,
         due=due,
         fallback=fallback,
         extras=row.extras,
+        reason_fr=f"{plan.fr} : {reason.fr}",
     )
 
 

@@ -186,7 +186,8 @@ def _story(p: Page, calendar, start: datetime, due: datetime) -> list[dict[str, 
 def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int, coverage: str, start: datetime,
                 due: datetime, calendar) -> dict[str, Any]:
     """"Why this target" (R-SLA-1): the governing plan, every plan considered with
-    its reason (the resolver's words, in English), the extras, and for business-hours
+    its reason (the resolver's words, in the reader's language when the resolver gave
+    it: explanations stored before French reasons existed stay English), the extras, and for business-hours
     targets the day-by-day story on the site's calendar (R-SEV-4)."""
     considered = []
     for c in explanation.get("considered", []):
@@ -194,7 +195,8 @@ def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int
                            "governs": c["plan"] == plan,
                            "target": p.t("format.minutes", minutes=p.fmt.number(c["target_minutes"]))
                            if c.get("target_minutes") is not None else "—",
-                           "reason": c["reason"]})
+                           "reason": (c.get("reason_fr") if p.language == "fr" else None) or c["reason"],
+                           "reason_lang": "fr" if p.language == "fr" and c.get("reason_fr") else "en"})
     extras = []
     for x in explanation.get("extras", []):
         extras.append({"text": x.get(p.language) or x.get("en"), "plan": plan_name(p, x.get("plan", "")),
