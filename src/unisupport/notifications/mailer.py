@@ -94,6 +94,7 @@ def template_path(kind: str, language: str) -> Path:
     return TEMPLATES / f"{kind}.{language}.txt"
 
 
+@cache
 def has_template(kind: str, language: str) -> bool:
     return language in LANGUAGES and "/" not in kind and template_path(kind, language).is_file()
 

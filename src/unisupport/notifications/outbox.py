@@ -41,6 +41,7 @@ missed escalation.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,27 +124,58 @@ def enqueue(
     keeps every send attempt inside that site's business hours (customer
     notifications about business-hours incidents; pair it with
     ``not_before=customer_not_before(calendar, now)``)."""
-    if language not in LANGUAGES:
-        raise InvalidInput(f"notifications are written in {' or '.join(LANGUAGES)}, not {language!r}", field="language")
-    if not has_template(kind, language):
-        raise InvalidInput(f"no {language} template for notifications of kind {kind!r}", field="kind")
-    if not dedupe_key:
-        raise InvalidInput("a notification needs a dedupe key", field="dedupe_key")
-    values = {
-        "customer_id": customer_id, "kind": kind, "recipient": _check_recipient(recipient), "language": language,
-        "subject_type": subject_type, "subject_id": subject_id, "payload": _check_payload(payload),
-        "dedupe_key": dedupe_key, "not_before": not_before, "business_hours_site_id": business_hours_site_id,
-        "status": "pending", "attempts": 0, "created_at": now,
-    }
+    ids = enqueue_many(session, [Notification(kind, recipient, language, subject_type, subject_id, payload, dedupe_key,
+                                              not_before, customer_id, business_hours_site_id)], now=now)
+    return session.get(OutboxRow, ids[0]) if ids else None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification to queue (the arguments of ``enqueue``)."""
+
+    kind: str
+    recipient: str
+    language: str
+    subject_type: str
+    subject_id: int
+    payload: Mapping[str, Any]
+    dedupe_key: str
+    not_before: datetime
+    customer_id: int | None
+    business_hours_site_id: int | None = None
+
+
+def enqueue_many(session: Session, notifications: list[Notification], *, now: datetime) -> list[int]:
+    """Queue many notifications with one statement (the watcher's breaches come in
+    thousands); returns the ids of the rows created — those whose dedupe key was new.
+    ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``, so concurrent enqueues never raise."""
+    if not notifications:
+        return []
+    values = []
+    for n in notifications:
+        if n.language not in LANGUAGES:
+            raise InvalidInput(f"notifications are written in {' or '.join(LANGUAGES)}, not {n.language!r}", field="language")
+        if not has_template(n.kind, n.language):
+            raise InvalidInput(f"no {n.language} template for notifications of kind {n.kind!r}", field="kind")
+        if not n.dedupe_key:
+            raise InvalidInput("a notification needs a dedupe key", field="dedupe_key")
+        values.append({
+            "customer_id": n.customer_id, "kind": n.kind, "recipient": _check_recipient(n.recipient), "language": n.language,
+            "subject_type": n.subject_type, "subject_id": n.subject_id, "payload": _check_payload(n.payload),
+            "dedupe_key": n.dedupe_key, "not_before": n.not_before, "business_hours_site_id": n.business_hours_site_id,
+            "status": "pending", "attempts": 0, "created_at": now,
+        })
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxRow).values(**values)
-        .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
-        .returning(OutboxRow.id)
-    )
-    new_id = session.execute(statement).scalar_one_or_none()
-    return None if new_id is None else session.get(OutboxRow, new_id)
+    created: list[int] = []
+    for start in range(0, len(values), 1000):
+        statement = (
+            insert(OutboxRow).values(values[start:start + 1000])
+            .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+            .returning(OutboxRow.id)
+        )
+        created.extend(session.execute(statement).scalars())
+    return created
 
 
 def claim(

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 from datetime import datetime
 
 from sqlalchemy import select
@@ -99,11 +102,26 @@ def customer_by_code(session: Session, code: str) -> CustomerRow | None:
     return session.scalar(select(CustomerRow).where(CustomerRow.code == code))
 
 
+# Calendars cache their expansion lazily and are not shared between threads: each
+# thread keeps its own, keyed by the site's calendar definition (so an edited site
+# gets a new one). Building one costs a holiday table; reusing it costs nothing.
+_calendars = threading.local()
+_CACHED_CALENDARS = 256
+
+
 def site_calendar(site: SiteRow) -> Calendar:
     """The business calendar of a support site: its country's default week, with the
     site's overrides (R-SEV-4)."""
     overrides = {k: v for k, v in (site.calendar or {}).items() if v not in (None, [], {})}
-    return calendar_from_spec({"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar")
+    key = (site.country, site.timezone, json.dumps(overrides, sort_keys=True, default=str))
+    cache: dict = _calendars.__dict__.setdefault("by_key", {})
+    calendar = cache.get(key)
+    if calendar is None:
+        calendar = calendar_from_spec({"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar")
+        if len(cache) >= _CACHED_CALENDARS:
+            cache.clear()
+        cache[key] = calendar
+    return calendar
 
 
 def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.notifications.outbox import customer_not_before, enqueue
+from unisupport.notifications.outbox import Notification, customer_not_before, enqueue, enqueue_many
 from unisupport.notifications.wording import mail_language
 from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import epoch_seconds
@@ -40,9 +40,11 @@ def incident_number(incident_id: int) -> str:
     return f"INC-{incident_id:06d}"
 
 
-def _payload(session: Session, incident: IncidentRow, site: SiteRow, **extra: Any) -> dict[str, Any]:
-    customer = session.get(CustomerRow, incident.customer_id)
-    calendar = site_calendar(site)
+def _payload(session: Session, incident: IncidentRow, site: SiteRow) -> dict[str, Any]:
+    return _payload_of(incident, site, session.get(CustomerRow, incident.customer_id), site_calendar(site))
+
+
+def _payload_of(incident: IncidentRow, site: SiteRow, customer: CustomerRow | None, calendar) -> dict[str, Any]:
     return {
         "incident_number": incident_number(incident.id), "customer_name": customer.name if customer else "",
         "title": incident.title, "severity": incident.severity, "timezone": site.timezone,
@@ -50,7 +52,6 @@ def _payload(session: Session, incident: IncidentRow, site: SiteRow, **extra: An
         "first_response_due": calendar.localize(incident.first_response_due).isoformat(),
         "target_minutes": incident.target_minutes,
         "coverage": "bh" if incident.coverage == "business_hours" else "24x7",
-        **extra,
     }
 
 
@@ -84,42 +85,63 @@ def acknowledge(session: Session, incident: IncidentRow, *, now: datetime) -> No
 
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
-    """The watcher's notifications for ``incident_ids`` (see the module docstring)."""
-    queued = 0
-    for incident in session.scalars(select(IncidentRow).where(IncidentRow.id.in_(incident_ids))):
-        site = session.get(SiteRow, incident.site_id)
-        calendar = site_calendar(site)  # type: ignore[arg-type]
-        customer_at = customer_not_before(calendar, now) if incident.coverage == "business_hours" else now
-        held_for = site.id if incident.coverage == "business_hours" else None  # type: ignore[union-attr]
-        payload = _payload(session, incident, site)  # type: ignore[arg-type]
-        sends: list[tuple[str, str, str, dict[str, Any], datetime, int | None]] = []
+    """The watcher's notifications for ``incident_ids`` (see the module docstring),
+    queued in bulk: one read of the incidents with their sites, customers and contacts,
+    recipients and calendars looked up once, one INSERT for the outbox rows."""
+    if not incident_ids:
+        return 0
+    rows = session.execute(
+        select(IncidentRow, SiteRow, CustomerRow, ContactRow)
+        .join(SiteRow, SiteRow.id == IncidentRow.site_id)
+        .join(CustomerRow, CustomerRow.id == IncidentRow.customer_id)
+        .join(ContactRow, ContactRow.id == IncidentRow.contact_id)
+        .where(IncidentRow.id.in_(incident_ids))
+    ).all()
+    user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(
+        UserRow.contact_id.in_({contact.id for _, _, _, contact in rows}))).all())
+    teams: dict[str | None, list[tuple[str, str]]] = {}
+
+    def team(code: str | None, managers: bool) -> list[tuple[str, str]]:
+        key = f"{code}|{managers}"
+        if key not in teams:
+            teams[key] = _provider_recipients(session, team=code, incident_managers=managers)
+        return teams[key]
+
+    missed: dict[int, list[CommunicationRow]] = {}
+    if kind == "incident.customer_response_missed":
+        for asked in session.scalars(select(CommunicationRow).where(
+                CommunicationRow.incident_id.in_(incident_ids), CommunicationRow.missed_at.is_not(None),
+                CommunicationRow.answered_at.is_(None))):
+            missed.setdefault(asked.incident_id, []).append(asked)
+
+    out: list[Notification] = []
+    for incident, site, customer, contact in rows:
+        calendar = site_calendar(site)
+        business_hours = incident.coverage == "business_hours"
+        customer_at = customer_not_before(calendar, now) if business_hours else now
+        held_for = site.id if business_hours else None
+        payload = _payload_of(incident, site, customer, calendar)
+        language = mail_language(user_languages.get(contact.id) or contact.language or site.language)
+
+        def add(send_kind: str, email: str, lang: str, body: dict[str, Any], not_before: datetime, site_id: int | None, suffix: str = "") -> None:
+            out.append(Notification(send_kind, email, lang, "incident", incident.id, body, f"incident:{incident.id}:{send_kind}{suffix}:{email}",
+                                    not_before, incident.customer_id, site_id))
+
         if kind == "incident.warning":
             left = max(0, (epoch_seconds(incident.first_response_due) - epoch_seconds(now)) // 60)
-            for email, language in _provider_recipients(session, team=incident.team, incident_managers=True):
-                sends.append((kind, email, language, payload | {"minutes_left": left}, now, None))
+            for email, lang in team(incident.team, True):
+                add(kind, email, lang, payload | {"minutes_left": left}, now, None)
         elif kind == "incident.breached":
-            for email, language in _provider_recipients(session, team=incident.team, incident_managers=False):
-                sends.append((kind, email, language, payload, now, None))
-            email, language = _contact(session, incident, site)  # type: ignore[arg-type]
-            sends.append((kind, email, language, payload, customer_at, held_for))
-            for email, language in _provider_recipients(session, team=None, incident_managers=True):
-                sends.append(("incident.escalated", email, language, payload | {
-                    "escalated_at": calendar.localize(now).isoformat(),
-                    "reason": "the first-response target was breached (R-INC-2)"}, now, None))
+            for email, lang in team(incident.team, False):
+                add(kind, email, lang, payload, now, None)
+            add(kind, contact.email, language, payload, customer_at, held_for)
+            escalation = payload | {"escalated_at": calendar.localize(now).isoformat(), "reason": "the first-response target was breached (R-INC-2)"}
+            for email, lang in team(None, True):
+                add("incident.escalated", email, lang, escalation, now, None)
         elif kind == "incident.customer_response_missed":
-            email, language = _contact(session, incident, site)  # type: ignore[arg-type]
-            for asked in session.scalars(select(CommunicationRow).where(
-                    CommunicationRow.incident_id == incident.id, CommunicationRow.missed_at.is_not(None),
-                    CommunicationRow.answered_at.is_(None))):
-                sends.append((kind, email, language, payload | {
+            for asked in missed.get(incident.id, []):
+                add(kind, contact.email, language, payload | {
                     "requested_at": calendar.localize(asked.at).isoformat(),
-                    "response_due": calendar.localize(asked.customer_response_due).isoformat(),  # type: ignore[arg-type]
-                    "request_id": asked.id}, customer_at, held_for))
-        for send_kind, email, language, body, not_before, site_id in sends:
-            extra = f":{body['request_id']}" if "request_id" in body else ""
-            row = enqueue(session, kind=send_kind, recipient=email, language=language, subject_type="incident", subject_id=incident.id,
-                          payload={k: v for k, v in body.items() if k != "request_id"}, customer_id=incident.customer_id,
-                          dedupe_key=f"incident:{incident.id}:{send_kind}{extra}:{email}", not_before=not_before, now=now,
-                          business_hours_site_id=site_id)
-            queued += row is not None
-    return queued
+                    "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
+                    customer_at, held_for, suffix=f":{asked.id}")
+    return len(enqueue_many(session, out, now=now))

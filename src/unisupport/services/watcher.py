@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow
+from unisupport.storage.tables.incidents import AWAITING, CRITICAL_PENDING
 
 # queue(session, rows, kind, now) → number of notifications queued.
 Queue = Callable[[Session, list[Any], str, datetime], int]
@@ -51,13 +52,12 @@ def _events(session: Session, rows: list[dict[str, Any]]) -> None:
 def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit: int = 50_000) -> WatchReport:
     """One pass of the watcher at ``now``. Idempotent: what was marked stays marked."""
     report = WatchReport()
-    open_ = IncidentRow.status != "closed"
     columns = (IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.escalated_at,
                IncidentRow.severity, IncidentRow.team)
 
     # First-response breaches, marked at the due instant itself.
-    breaches = _claim(session, select(*columns).where(
-        open_, IncidentRow.first_response_at.is_(None), IncidentRow.breached_at.is_(None), IncidentRow.first_response_due <= now), limit)
+    # The literal predicate of the partial index, so both databases can use it.
+    breaches = _claim(session, select(*columns).where(text(AWAITING), IncidentRow.first_response_due <= now), limit)
     if breaches:
         ids = [r.id for r in breaches]
         session.execute(update(IncidentRow).where(IncidentRow.id.in_(ids)).values(
@@ -81,8 +81,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
 
     # Warnings once the configured share of the target has elapsed.
     warnings = _claim(session, select(*columns).where(
-        open_, IncidentRow.first_response_at.is_(None), IncidentRow.breached_at.is_(None), IncidentRow.warned_at.is_(None),
-        IncidentRow.first_response_warn_at <= now, IncidentRow.first_response_due > now), limit)
+        text(AWAITING + " AND warned_at IS NULL"), IncidentRow.first_response_warn_at <= now, IncidentRow.first_response_due > now), limit)
     if warnings:
         ids = [r.id for r in warnings]
         session.execute(update(IncidentRow).where(IncidentRow.id.in_(ids)).values(warned_at=now, version=IncidentRow.version + 1, updated_at=now),
@@ -97,7 +96,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
 
     # Azure Events Sev 1: a critical situation resource within 30 minutes (R-EVT-2).
     critical = _claim(session, select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.critical_resource_due).where(
-        open_, IncidentRow.critical_resource_at.is_(None), IncidentRow.critical_resource_due <= now,
+        text(CRITICAL_PENDING), IncidentRow.critical_resource_due <= now,
         ~select(IncidentEventRow.id).where(IncidentEventRow.incident_id == IncidentRow.id, IncidentEventRow.kind == "critical-resource-missed").exists()), limit)
     _events(session, [dict(customer_id=r.customer_id, incident_id=r.id, at=r.critical_resource_due, actor="watcher",
                            kind="critical-resource-missed", before=None, after={"clock": "critical-situation-resource"},

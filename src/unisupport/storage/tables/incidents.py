@@ -6,18 +6,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unisupport.storage.base import Base, Document, UTCDateTime
 
 
+AWAITING = "first_response_at IS NULL AND breached_at IS NULL AND status <> 'closed'"
+CRITICAL_PENDING = "critical_resource_due IS NOT NULL AND critical_resource_at IS NULL AND status <> 'closed'"
+
+
 class IncidentRow(Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        # The watcher's queries: open incidents by due instant.
-        Index("ix_incidents_watch_due", "status", "first_response_due"),
-        Index("ix_incidents_watch_warn", "status", "first_response_warn_at"),
+        # The watcher's queries read only the incidents still waiting for a first
+        # response: partial indexes keep them small however many incidents exist.
+        Index("ix_incidents_awaiting_due", "first_response_due",
+              postgresql_where=text(AWAITING), sqlite_where=text(AWAITING)),
+        Index("ix_incidents_awaiting_warn", "first_response_warn_at",
+              postgresql_where=text(AWAITING + " AND warned_at IS NULL"), sqlite_where=text(AWAITING + " AND warned_at IS NULL")),
+        Index("ix_incidents_critical_resource_due", "critical_resource_due",
+              postgresql_where=text(CRITICAL_PENDING), sqlite_where=text(CRITICAL_PENDING)),
         Index("ix_incidents_customer_status", "customer_id", "status", "id"),
     )
 
