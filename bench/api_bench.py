@@ -496,6 +496,8 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
 
 
 def main() -> int:
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C: the server is stopped, the databases dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint (not counted)")

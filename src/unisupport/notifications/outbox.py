@@ -167,14 +167,9 @@ def enqueue_many(session: Session, notifications: list[Notification], *, now: da
         })
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    created: list[int] = []
-    for start in range(0, len(values), 1000):
-        statement = (
-            insert(OutboxRow).values(values[start:start + 1000])
-            .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
-            .returning(OutboxRow.id)
-        )
-        created.extend(session.execute(statement).scalars())
+    # One compiled statement, executed for many rows ("insertmanyvalues" batching).
+    statement = insert(OutboxRow).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
+    created: list[int] = [row_id for row_id in session.scalars(statement, values) if row_id is not None]
     return created
 
 
