@@ -35,6 +35,7 @@ bounded in time and the script stops by itself.
 
 from __future__ import annotations
 
+from throwaway import create_database
 import argparse
 import asyncio
 import json
@@ -203,8 +204,6 @@ class TempDatabase:
     """A throw-away database, like tests/conftest.py's TempDatabases."""
 
     def __init__(self, backend: str):
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
 
         self.backend = backend
         self.tmpdir = tempfile.mkdtemp(prefix="unisupport-api-bench-")
@@ -212,12 +211,7 @@ class TempDatabase:
         if backend == "sqlite":
             self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
         else:
-            self.pg_name = f"unisupport_bench_{uuid.uuid4().hex[:12]}"
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
-            admin.dispose()
-            self.url = make_url(admin_url()).set(database=self.pg_name).render_as_string(hide_password=False)  # type: ignore[arg-type]
+            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
 
     def describe(self) -> str:
         from sqlalchemy import create_engine

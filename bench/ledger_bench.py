@@ -48,8 +48,8 @@ for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for order_documents.order()
 import alembic
 import sqlalchemy
 from sqlalchemy import create_engine, func, insert, select, text, update
-from sqlalchemy.engine import make_url
 
+from throwaway import create_database
 from unisupport.ledger.posting import AccountSpec, EntryKind, Posting
 from unisupport.services import ledger
 from unisupport.storage.base import SCALE
@@ -115,12 +115,7 @@ class Backend:
             self.tmpdir = tempfile.mkdtemp(prefix="unisupport-ledger-bench-")
             self.url = f"sqlite:///{self.tmpdir}/bench.db"
         else:
-            self.pg_name = f"unisupport_bench_{uuid.uuid4().hex[:12]}"
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
-            admin.dispose()
-            self.url = make_url(admin_url()).set(database=self.pg_name).render_as_string(hide_password=False)  # type: ignore[arg-type]
+            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
         self.db = Database(make_engine(self.url))
         migrate(self.db.engine)
 

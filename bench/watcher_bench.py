@@ -67,7 +67,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,8 +81,8 @@ for _p in (ROOT / "src", ROOT / "tests"):
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 
+from throwaway import create_database
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import TEAMS
@@ -163,12 +162,7 @@ class TempDatabase:
         if backend == "sqlite":
             self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
         else:
-            self.pg_name = f"unisupport_bench_{uuid.uuid4().hex[:12]}"
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
-            admin.dispose()
-            self.url = make_url(admin_url()).set(database=self.pg_name).render_as_string(hide_password=False)  # type: ignore[arg-type]
+            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
         self.db = Database(make_engine(self.url))
         migrate(self.db.engine)
 

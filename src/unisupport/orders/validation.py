@@ -271,7 +271,7 @@ def _parse(document: Mapping[str, Any]) -> tuple[list[Violation], _Parts]:
             try:
                 parts.fields[name] = _FIELD_ADAPTERS[name].validate_python(document[name])
             except ValidationError:
-                pass
+                pass  # reported above as a structural violation; checks needing it are skipped
         elif not info.is_required():
             parts.fields[name] = info.get_default(call_default_factory=True)
     return violations, parts
