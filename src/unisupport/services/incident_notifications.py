@@ -144,4 +144,4 @@ def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -
                     "requested_at": calendar.localize(asked.at).isoformat(),
                     "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
                     customer_at, held_for, suffix=f":{asked.id}")
-    return len(enqueue_many(session, out, now=now))
+    return enqueue_many(session, out, now=now)
