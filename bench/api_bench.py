@@ -291,7 +291,7 @@ class ServerProcess:
                 if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: try again
             time.sleep(0.1)
         raise RuntimeError(f"uvicorn was not ready within 60 s:\n{self.tail()}")
 

@@ -100,7 +100,7 @@ def filesystem_of(path: str) -> str:
                 if path.startswith(mnt) and len(mnt) > len(best):
                     best, fstype = mnt, typ
     except OSError:
-        pass
+        pass  # no /proc/mounts: the file system stays unnamed
     return f"{fstype} at {best or '?'}"
 
 

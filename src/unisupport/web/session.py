@@ -55,7 +55,7 @@ def _secret_file(path: Path) -> bytes:
         # O_EXCL: when two processes start together, one creates, the other reads.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        pass
+        pass  # another process created it first: read it below
     else:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
