@@ -40,9 +40,9 @@ Measured:
      transaction, committed: time, breaches marked, outbox rows queued; then a second
      sweep at the same instant (finds nothing), and 10 more in a row, as a
      long-lived watcher runs them.
-PostgreSQL experiments (throw-away database; the schema is put back): the queries
-and the 10 sweeps (a) without server-side prepared statements (psycopg
-prepare_threshold=None), (b) with candidate partial indexes, (c) with both.
+With ``--experiments``, on PostgreSQL (throw-away database; the schema is put
+back): the queries and the 10 sweeps (a) without server-side prepared statements
+(psycopg prepare_threshold=None), (b) with candidate partial indexes, (c) with both.
 When the first sweep exceeds 2 s (``--diagnose auto``), the state is put back and,
 in rolled-back transactions: sweep without queue and the queue function timed apart,
 every SQL statement counted and timed, cProfile's top 15, and a prototype of a bulk
@@ -81,8 +81,8 @@ for _p in (ROOT / "src", ROOT / "tests"):
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from throwaway import create_database
+
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import TEAMS
@@ -139,6 +139,20 @@ def load() -> str:
     except OSError:
         return "load n/a"
     return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def git_revision() -> str:
+    """The code measured: HEAD, and whether src/ differs from it (read-only git)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff-index", "--quiet", "HEAD", "--", "src"], cwd=ROOT, capture_output=True,
+                               timeout=10, check=False).returncode != 0
+    except (OSError, subprocess.SubprocessError):
+        return "git revision n/a"
+    return f"git HEAD {head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -665,7 +679,8 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
     runs = EXPERIMENT_RUNS
     out: dict[str, Any] = {}
     print(f"\n  experiments, after the sweep (nothing due; {runs} runs per query; bench only, the schema is put back):")
-    unprepared = make_engine(tdb.url, connect_args={"prepare_threshold": None})
+    # Built here, not with make_engine (which sets its own connect_args on PostgreSQL).
+    unprepared = create_engine(tdb.url, connect_args={"prepare_threshold": None})
     try:
         print("  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes as they are:")
         out["a"] = measure_queries(tdb, now, runs, "[a: no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
@@ -872,8 +887,8 @@ def main() -> int:
     parser.add_argument("--mitigated-share", type=float, default=0.1)
     parser.add_argument("--diagnose", choices=("auto", "always", "never"), default="auto",
                         help="auto: when the first sweep exceeds 2 s")
-    parser.add_argument("--no-experiments", dest="experiments", action="store_false",
-                        help="skip the PostgreSQL experiments (no prepared statements; partial indexes; both)")
+    parser.add_argument("--experiments", action="store_true",
+                        help="also the PostgreSQL experiments: no prepared statements; extra partial indexes; both")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     if args.sqlite_n == 0:
@@ -893,7 +908,7 @@ def main() -> int:
     print(f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
           f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
           f"{os.cpu_count()} CPUs")
-    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}")
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision()}")
     backends = []
     notes = []
     if admin_url():
