@@ -54,7 +54,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from throwaway import create_database
+from throwaway import admin_url, create_database, git_revision, load
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for api_server.start()
@@ -124,28 +124,10 @@ end
 
 # --------------------------------------------------------------------------- helpers
 
-def admin_url() -> str | None:
-    return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")
 
 
-def load() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-    except OSError:
-        return "load n/a"
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def git_revision() -> str:
-    """The code measured: HEAD, and whether src/ differs from it (read-only git)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff-index", "--quiet", "HEAD", "--", "src"], cwd=ROOT, capture_output=True,
-                               timeout=10, check=False).returncode != 0
-    except (OSError, subprocess.SubprocessError):
-        return "git revision n/a"
-    return f"git HEAD {head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
 def free_port() -> int:
@@ -544,7 +526,7 @@ def main() -> int:
           "shared by the server, the load generator and PostgreSQL")
     print("columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per answered "
           "request; pg CPU = every postgres process on the machine (other databases' sessions included)")
-    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision()}")
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     for n in notes:
         print(n)
 

@@ -48,8 +48,8 @@ for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for order_documents.order()
 import alembic
 import sqlalchemy
 from sqlalchemy import create_engine, func, insert, select, text, update
+from throwaway import admin_url, create_database, load
 
-from throwaway import create_database
 from unisupport.ledger.posting import AccountSpec, EntryKind, Posting
 from unisupport.services import ledger
 from unisupport.storage.base import SCALE
@@ -78,17 +78,8 @@ def ms(x: float) -> str:
     return "n/a" if math.isnan(x) else (f"{x * 1e3:.2f}" if x < 1 else f"{x * 1e3:,.0f}")
 
 
-def load() -> str:
-    """Other processes on the machine skew latencies: print the load next to the figures."""
-    try:
-        one, five, _ = os.getloadavg()
-    except OSError:
-        return "load n/a"
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def admin_url() -> str | None:
-    return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")
 
 
 def filesystem_of(path: str) -> str:

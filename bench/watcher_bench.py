@@ -81,7 +81,7 @@ for _p in (ROOT / "src", ROOT / "tests"):
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from throwaway import create_database
+from throwaway import admin_url, create_database, git_revision, load
 
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
@@ -129,30 +129,10 @@ COLUMNS = ("customer_id", "order_id", "site_id", "contact_id", "opened_by", "cha
 
 # --------------------------------------------------------------------------- helpers
 
-def admin_url() -> str | None:
-    return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")
 
 
-def load() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-    except OSError:
-        return "load n/a"
-    return f"load avg {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def git_revision() -> str:
-    """The code measured: HEAD, and whether src/ differs from it (read-only git)."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff-index", "--quiet", "HEAD", "--", "src"], cwd=ROOT, capture_output=True,
-                               timeout=10, check=False).returncode != 0
-    except (OSError, subprocess.SubprocessError):
-        return "git revision n/a"
-    return f"git HEAD {head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -908,7 +888,7 @@ def main() -> int:
     print(f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
           f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
           f"{os.cpu_count()} CPUs")
-    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision()}")
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     backends = []
     notes = []
     if admin_url():
