@@ -174,9 +174,9 @@ def _contact_for(session: Session, principal: Principal, order: OrderRow, data: 
     return contact
 
 
-def open_incident(session: Session, principal: Principal, data: IncidentIn, *, now: datetime,
-                  settings: IncidentSettings = IncidentSettings()) -> IncidentRow:
-    """Open an incident: target, explanation, routing, roles, clocks (see module)."""
+def _opening(session: Session, principal: Principal, data: IncidentIn) -> tuple[OrderRow, SiteRow, ContactRow]:
+    """Who may open an incident, for which order, site and contact (R-ORD-2, R-MC-1,
+    R-ORD-4): the checks shared by opening and previewing."""
     if principal.role is Role.CSAM:
         raise Forbidden("a CSAM follows incidents but does not open them", field="role")
     order = _order_for(session, principal, data)
@@ -187,7 +187,13 @@ def open_incident(session: Session, principal: Principal, data: IncidentIn, *, n
         OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}).get("sites", [])}
     if site is None or site.code not in document_sites:
         raise InvalidInput(f"order {order.number} has no site {data.site!r}", field="site", rule="R-MC-1")
-    contact = _contact_for(session, principal, order, data)
+    return order, site, _contact_for(session, principal, order, data)
+
+
+def open_incident(session: Session, principal: Principal, data: IncidentIn, *, now: datetime,
+                  settings: IncidentSettings = IncidentSettings()) -> IncidentRow:
+    """Open an incident: target, explanation, routing, roles, clocks (see module)."""
+    order, site, contact = _opening(session, principal, data)
     opened_at = now
     if data.opened_at is not None:
         if principal.role is not Role.ADMIN:
@@ -252,17 +258,7 @@ def preview_target(session: Session, principal: Principal, data: IncidentIn, *, 
     """The first-response target that opening ``data`` now would get, with its
     explanation (R-SLA-1), writing nothing: the portal shows it before the customer
     confirms. Checks the order, site and contact as :func:`open_incident` does."""
-    if principal.role is Role.CSAM:
-        raise Forbidden("a CSAM follows incidents but does not open them", field="role")
-    order = _order_for(session, principal, data)
-    if order.status != OrderStatus.ACTIVE.value:
-        raise Refused(f"order {order.number} is {order.status}: reactive support needs an active Base Package", rule="R-ORD-2", field="order")
-    site = session.scalar(select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code == data.site))
-    document_sites = {s["id"] for s in (session.scalar(select(OrderVersionRow.document).where(
-        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}).get("sites", [])}
-    if site is None or site.code not in document_sites:
-        raise InvalidInput(f"order {order.number} has no site {data.site!r}", field="site", rule="R-MC-1")
-    _contact_for(session, principal, order, data)
+    order, site, _contact = _opening(session, principal, data)
     return explain(
         severity=data.severity, product=data.product, opened=now, calendar=site_calendar(site),
         plans=holdings(session, order, now), description=" ".join(x for x in (data.title, data.description or "") if x),
