@@ -716,10 +716,14 @@ def test_cli_invalid_example_exits_1_with_every_violation():
     assert {"rule", "path", "message"} <= set(data["violations"][0])
 
 
-def test_cli_human_output_is_a_table_of_violations():
-    run = validate_cli(INVALID)
+def test_cli_human_output_is_a_table_of_violations(tmp_path):
+    # A deep path (as on CI checkouts) must not wrap the headline mid-sentence.
+    deep = tmp_path / ("a-rather-long-directory-name-" * 3) / INVALID.name
+    deep.parent.mkdir()
+    deep.write_bytes(INVALID.read_bytes())
+    run = validate_cli(deep)
     assert run.returncode == 1
-    assert "invalid, 19 errors" in run.stdout
+    assert f"{deep}: invalid, 19 errors" in run.stdout
     assert "R-MCSAP-1" in run.stdout and "lines[3].site" in run.stdout
     run = validate_cli(FABRIKAM)
     assert run.returncode == 0 and "valid" in run.stdout

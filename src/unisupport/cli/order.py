@@ -71,10 +71,11 @@ def _render(file: str, valid: bool, violations: list[Violation], console: Consol
     warnings = len(violations) - errors
     if valid:
         tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
-        console.print(Text(f"{file}: valid{tail}"))
+        console.print(Text(f"{file}: valid{tail}"), soft_wrap=True)
     else:
         tail = f" and {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
-        console.print(Text(f"{file}: invalid, {errors} error{'s' if errors != 1 else ''}{tail}"))
+        # soft_wrap: a long path must not break the headline across lines.
+        console.print(Text(f"{file}: invalid, {errors} error{'s' if errors != 1 else ''}{tail}"), soft_wrap=True)
     if not violations:
         return
     table = Table(show_header=True, header_style="bold")
@@ -131,7 +132,7 @@ def import_command(
     if as_json:
         print_json(results)
     else:
-        console = Console(highlight=False)
+        console = Console(highlight=False, soft_wrap=True)
         for r in results:
             if r["outcome"] == "invalid":
                 console.print(Text(f"{r['file']}: invalid, not imported ({len(r['violations'])} violations; run `unisupport order validate`)"))
