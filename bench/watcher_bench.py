@@ -45,8 +45,8 @@ back): the queries and the 10 sweeps (a) without server-side prepared statements
 (psycopg prepare_threshold=None), (b) with candidate partial indexes, (c) with both.
 When the first sweep exceeds 2 s (``--diagnose auto``), the state is put back and,
 in rolled-back transactions: sweep without queue and the queue function timed apart,
-every SQL statement counted and timed, cProfile's top 15, and a prototype of a bulk
-queue (this file only) checked to queue exactly the same outbox rows.
+every SQL statement counted and timed (the COPYs of ``storage.bulk`` are not
+statements: they show in the profile), and cProfile's top 15.
 """
 
 from __future__ import annotations
@@ -80,35 +80,23 @@ for _p in (ROOT / "src", ROOT / "tests"):
 
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from throwaway import admin_url, create_database, git_revision, load
 
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import TEAMS
-from unisupport.notifications.mailer import has_template
-from unisupport.notifications.outbox import _check_payload, _check_recipient, customer_not_before
-from unisupport.notifications.wording import mail_language
 from unisupport.orders.validation import read_order_document
 from unisupport.services import incident_notifications
 from unisupport.services import incidents as svc
-from unisupport.services.customers import site_calendar
-from unisupport.services.incident_notifications import incident_number
 from unisupport.services.orders import import_order
 from unisupport.services.users import create_team, create_user, principal_for_user, user_by_email
 from unisupport.services.watcher import sweep
 from unisupport.storage.database import Database, make_engine, migrate
 from unisupport.storage.tables import (
-    ContactRow,
-    CustomerRow,
     IncidentEventRow,
     IncidentRow,
     OrderRow,
     OutboxRow,
-    SiteRow,
-    TeamMemberRow,
-    TeamRow,
-    UserRow,
 )
 from unisupport.storage.tables.incidents import AWAITING
 
@@ -528,92 +516,6 @@ def reset_breaches(db: Database, now: datetime, backend: str) -> None:
             c.exec_driver_sql("VACUUM ANALYZE outbox")
 
 
-def outbox_rows(session) -> set[tuple]:
-    return {(r.kind, r.recipient, r.language, r.subject_type, r.subject_id, json.dumps(r.payload, sort_keys=True), r.dedupe_key,
-             r.not_before.astimezone(UTC), r.business_hours_site_id, r.customer_id, r.status)
-            for r in session.execute(select(OutboxRow).where(OutboxRow.kind.in_(("incident.breached", "incident.escalated")))).scalars()}
-
-
-PROTO_TIMES: dict[str, float] = {}
-
-
-def bulk_breach_queue(session, incident_ids: list[int], kind: str, now: datetime) -> int:
-    """PROTOTYPE (bench only) of the proposed change: the notifications
-    ``incident_notifications.queue(…, "incident.breached", …)`` queues, in a handful
-    of set-wise queries and one multi-row INSERT … ON CONFLICT (dedupe_key) DO NOTHING."""
-    assert kind == "incident.breached"
-    t0 = time.perf_counter()
-    rows = session.execute(select(
-        IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.team, IncidentRow.title,
-        IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due, IncidentRow.target_minutes,
-        IncidentRow.coverage).where(IncidentRow.id.in_(incident_ids))).all()
-    sites = {s.id: s for s in session.scalars(select(SiteRow).where(SiteRow.id.in_(sorted({r.site_id for r in rows}))))}
-    calendars = {sid: site_calendar(s) for sid, s in sites.items()}
-    customers = dict(session.execute(select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_(sorted({r.customer_id for r in rows})))).all())
-    contact_ids = sorted({r.contact_id for r in rows})
-    contacts = {c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_(contact_ids)))}
-    user_language: dict[int, str] = {}
-    for cid, lang in session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contact_ids))):
-        user_language.setdefault(cid, lang)
-    team_members: dict[str, dict[str, str]] = defaultdict(dict)
-    for code, email, lang in session.execute(
-            select(TeamRow.code, UserRow.email, UserRow.language).join(TeamMemberRow, TeamMemberRow.user_id == UserRow.id)
-            .join(TeamRow, TeamRow.id == TeamMemberRow.team_id).where(TeamRow.code.in_(sorted({r.team for r in rows if r.team})),
-                                                                     UserRow.active.is_(True))):
-        team_members[code][email] = lang
-    managers = sorted(dict(session.execute(select(UserRow.email, UserRow.language).where(
-        UserRow.role == "incident-manager", UserRow.active.is_(True))).all()).items())
-    t1 = time.perf_counter()
-    templates: dict[tuple[str, str], bool] = {}
-    held: dict[int, datetime] = {}
-    values = []
-    for r in rows:
-        site, calendar = sites[r.site_id], calendars[r.site_id]
-        bh = r.coverage == "business_hours"
-        if bh and r.site_id not in held:
-            held[r.site_id] = customer_not_before(calendar, now)
-        customer_at, held_for = (held[r.site_id], site.id) if bh else (now, None)
-        payload = {"incident_number": incident_number(r.id), "customer_name": customers.get(r.customer_id, ""), "title": r.title,
-                   "severity": r.severity, "timezone": site.timezone, "opened_at": calendar.localize(r.opened_at).isoformat(),
-                   "first_response_due": calendar.localize(r.first_response_due).isoformat(), "target_minutes": r.target_minutes,
-                   "coverage": "bh" if bh else "24x7"}
-        contact = contacts.get(r.contact_id)
-        c_lang = mail_language(user_language.get(r.contact_id) or (contact.language if contact else None) or site.language)
-        sends = [(kind, e, lang, payload, now, None) for e, lang in sorted(team_members.get(r.team, {}).items())] if r.team else []
-        sends.append((kind, contact.email if contact else "", c_lang, payload, customer_at, held_for))
-        escalated = payload | {"escalated_at": calendar.localize(now).isoformat(), "reason": "the first-response target was breached (R-INC-2)"}
-        sends += [("incident.escalated", e, lang, escalated, now, None) for e, lang in managers]
-        for send_kind, email, lang, body, not_before, site_id in sends:
-            if (send_kind, lang) not in templates:
-                templates[(send_kind, lang)] = has_template(send_kind, lang)
-            if not templates[(send_kind, lang)]:
-                raise ValueError(f"no {lang} template for {send_kind}")
-            values.append({"customer_id": r.customer_id, "kind": send_kind, "recipient": _check_recipient(email), "language": lang,
-                           "subject_type": "incident", "subject_id": r.id, "payload": _check_payload(body),
-                           "dedupe_key": f"incident:{r.id}:{send_kind}:{email}", "not_before": not_before,
-                           "business_hours_site_id": site_id, "status": "pending", "attempts": 0, "created_at": now})
-    PROTO_TIMES.update(lookups=t1 - t0, build=time.perf_counter() - t1, rows=len(values))
-    if not values:
-        return 0
-    table = OutboxRow.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        # COPY into a temporary table, then ONE INSERT … SELECT … ON CONFLICT DO NOTHING.
-        columns = list(values[0])
-        cursor = session.connection().connection.driver_connection.cursor()
-        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS outbox_staging (LIKE outbox INCLUDING DEFAULTS) ON COMMIT DROP")
-        with cursor.copy(f"COPY outbox_staging ({', '.join(columns)}) FROM STDIN") as copy:
-            for v in values:
-                copy.write_row([json.dumps(v[c]) if c == "payload" else v[c] for c in columns])
-        t2 = time.perf_counter()
-        cursor.execute(f"INSERT INTO outbox ({', '.join(columns)}) SELECT {', '.join(columns)} FROM outbox_staging "
-                       "ON CONFLICT (dedupe_key) DO NOTHING")
-        PROTO_TIMES.update(copy=t2 - t0 - PROTO_TIMES["lookups"] - PROTO_TIMES["build"], insert=time.perf_counter() - t2)
-        return cursor.rowcount
-    # SQLite: Core executemany (SQLAlchemy's batched multi-row VALUES).
-    statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
-    return len(session.connection().execute(statement, values).all())
-
-
 PARTIAL_INDEXES = {
     # Candidates (bench experiment only): the rows each query looks for, and no bound
     # parameter in the predicate, so that any plan can use them.
@@ -709,7 +611,6 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
             t2 = time.perf_counter()
             queued = incident_notifications.queue(session, ids, "incident.breached", now)
             t3 = time.perf_counter()
-        real_rows = outbox_rows(session)
         session.rollback()
     out["sweep_no_queue"], out["queue_only"] = t1 - t0, t3 - t2
     print(f"  sweep(queue=None): {report.breached:,} breaches marked in {fmt_s(t1 - t0)}; "
@@ -742,28 +643,6 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
     print("  top 10 by own time:")
     for ln in body.rstrip().splitlines():
         print("    " + ln)
-    # 3. the proposal, prototyped here: same rows, set-wise.
-    with db.sessions() as session:
-        session.begin()
-        t0 = time.perf_counter()
-        report = sweep(session, now=now, queue=bulk_breach_queue)
-        t1 = time.perf_counter()
-        proto_rows = outbox_rows(session)
-        session.rollback()
-    out["proto_sweep"] = t1 - t0
-    same = proto_rows == real_rows
-    pt = PROTO_TIMES
-    if "insert" in pt:
-        print(f"  PROTOTYPE queue breakdown: set-wise lookups {fmt_s(pt['lookups'])}, building {int(pt['rows']):,} rows in Python "
-              f"{fmt_s(pt['build'])}, COPY into a temporary table {fmt_s(pt['copy'])}, INSERT … SELECT … ON CONFLICT DO NOTHING "
-              f"{fmt_s(pt['insert'])}; the rest of the sweep {fmt_s(out['proto_sweep'] - pt['lookups'] - pt['build'] - pt['copy'] - pt['insert'])}")
-    print(f"  PROTOTYPE sweep(queue=bulk_breach_queue) [bench/watcher_bench.py only]: {report.breached:,} breaches, "
-          f"{report.queued:,} rows queued in {fmt_s(t1 - t0)}; same outbox rows as the real queue: "
-          f"{'yes' if same else 'NO'} ({len(real_rows):,} vs {len(proto_rows):,})")
-    if not same:
-        diff = list(real_rows ^ proto_rows)[:3]
-        print(f"    differences, e.g.: {diff}")
-    out["proto_same"] = float(same)
     return out
 
 
@@ -846,8 +725,6 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
             rows += [
                 (f"{tag}: diag sweep(queue=None)", fmt_s(dg["sweep_no_queue"]), "-", "-"),
                 (f"{tag}: diag queue() alone", fmt_s(dg["queue_only"]), "-", "-"),
-                (f"{tag}: diag PROTOTYPE bulk queue, whole sweep", fmt_s(dg["proto_sweep"]) + (" (same rows)" if dg["proto_same"] else " (ROWS DIFFER)"),
-                 f"<= {TARGET_SWEEP_S:g} s", ok(dg["proto_sweep"] <= TARGET_SWEEP_S) + " (prototype, not src)"),
             ]
     finally:
         tdb.drop()

@@ -12,12 +12,16 @@ import pytest
 from sqlalchemy import select
 
 from unisupport.access import Principal, Role
+from unisupport.errors import InvalidInput
 from unisupport.incidents.requests import IncidentIn
+from unisupport.notifications.outbox import Fanout, enqueue_fanout
 from unisupport.orders.validation import read_order_document
 from unisupport.services import incidents as svc
+from unisupport.services.incident_notifications import incident_number, queue
 from unisupport.services.orders import import_order
+from unisupport.services.users import add_to_team, create_team, create_user, update_user
 from unisupport.services.watcher import sweep
-from unisupport.storage.tables import CustomerRow
+from unisupport.storage.tables import CustomerRow, OutboxRow
 
 PARIS = ZoneInfo("Europe/Paris")
 CONTOSO = Path(__file__).resolve().parents[1] / "examples" / "orders" / "contoso-multicountry.yaml"
@@ -65,3 +69,100 @@ def test_answered_incidents_never_breach(session, marie):
     incident = open_b(session, marie, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
     svc.add_communication(session, engineer, incident.id, CommunicationIn(medium="phone", body="called"), now=datetime(2026, 11, 25, 10, 30, tzinfo=PARIS))
     assert sweep(session, now=datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)).breached == 0
+
+
+def _outbox(session) -> dict[tuple[str, str], OutboxRow]:
+    return {(row.kind, row.recipient): row for row in session.scalars(select(OutboxRow).where(OutboxRow.kind != "incident.acknowledged"))}
+
+
+def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language(session, marie):
+    """The fan-out of a sweep, row by row: the team and the incident managers (active
+    ones only, a manager in the team hearing once), the customer contact held to the
+    site's business hours for a business-hours incident, one dedupe key each."""
+    setup = datetime(2026, 1, 1, tzinfo=UTC)
+    b = open_b(session, marie, datetime(2026, 11, 27, 16, 45, tzinfo=PARIS))  # due Monday 10:15, warned at 09:45
+    a = svc.open_incident(session, marie, IncidentIn(site="paris", product="exchange-online", severity="A", title="down",
+                                                     business_impact="b"), now=datetime(2026, 11, 30, 8, 0, tzinfo=PARIS))
+    assert a.coverage == "24x7" and b.coverage == "business_hours"
+    for team in {a.team, b.team}:
+        create_team(session, code=team, name=team, actor="setup", now=setup)
+    people = [("eva@provider.example", Role.ENGINEER, "fr", True), ("tom@provider.example", Role.ENGINEER, "en", True),
+              ("zoe@provider.example", Role.ENGINEER, "fr", False), ("ines@provider.example", Role.INCIDENT_MANAGER, "fr", True),
+              ("ian@provider.example", Role.INCIDENT_MANAGER, "en", False), ("ivy@provider.example", Role.INCIDENT_MANAGER, "en", False)]
+    for email, role, language, in_team in people:
+        create_user(session, email=email, name=email.split("@")[0], role=role, language=language, actor="setup", now=setup)
+        if in_team:
+            for team in {a.team, b.team}:
+                add_to_team(session, email=email, team_code=team, actor="setup", now=setup)
+    update_user(session, email="zoe@provider.example", active=False, actor="setup", now=setup)
+    update_user(session, email="ian@provider.example", active=False, actor="setup", now=setup)
+
+    # Monday 09:50: B is at risk (warned), A (due within the hour of 08:00) has breached.
+    monday = datetime(2026, 11, 30, 9, 50, tzinfo=PARIS)
+    assert a.first_response_due <= monday < b.first_response_due
+    report = sweep(session, now=monday, queue=queue)
+    assert (report.warned, report.breached) == (1, 1)
+    rows = _outbox(session)
+    team = {"eva@provider.example": "fr", "tom@provider.example": "en", "ines@provider.example": "fr"}
+    managers = {"ines@provider.example": "fr", "ivy@provider.example": "en"}
+    expected = {("incident.warning", e): (lang, b.id) for e, lang in (team | managers).items()}
+    expected |= {("incident.breached", e): (lang, a.id) for e, lang in team.items()}
+    expected |= {("incident.escalated", e): (lang, a.id) for e, lang in managers.items()}
+    expected[("incident.breached", "marie.dupont@contoso.example")] = ("fr", a.id)
+    assert {k: (r.language, r.subject_id) for k, r in rows.items()} == expected
+    assert report.queued == len(expected) == 10
+    for (kind, email), row in rows.items():
+        assert row.dedupe_key == f"incident:{row.subject_id}:{kind}:{email}"
+        assert (row.status, row.attempts, row.not_before, row.business_hours_site_id) == ("pending", 0, monday, None)
+        assert row.payload["incident_number"] == incident_number(row.subject_id) and row.payload["timezone"] == "Europe/Paris"
+    assert rows[("incident.warning", "tom@provider.example")].payload["minutes_left"] == 25
+    assert rows[("incident.escalated", "ivy@provider.example")].payload["escalated_at"] == "2026-11-30T09:50:00+01:00"
+    assert rows[("incident.breached", "eva@provider.example")].payload["first_response_due"] == \
+        a.first_response_due.astimezone(PARIS).isoformat()
+
+    # Monday 23:00: B breaches; its customer mail waits for Tuesday 09:00, the site's opening.
+    night = datetime(2026, 11, 30, 23, 0, tzinfo=PARIS)
+    assert sweep(session, now=night, queue=queue).queued == 6
+    rows = _outbox(session)
+    held = [r for r in rows.values() if r.subject_id == b.id and r.kind == "incident.breached" and r.recipient.endswith("contoso.example")]
+    assert [(r.not_before, r.business_hours_site_id) for r in held] == [(datetime(2026, 12, 1, 9, 0, tzinfo=PARIS), b.site_id)]
+    # A repeated queue adds nothing: one row per dedupe key.
+    assert queue(session, [a.id, b.id], "incident.breached", night) == 0
+    assert len([r for r in _all_outbox(session) if r.kind != "incident.acknowledged"]) == 16
+
+
+def test_a_missed_customer_answer_is_told_to_the_contact_once_per_request(session, marie):
+    from unisupport.incidents.requests import CommunicationIn
+
+    engineer = Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER)
+    incident = open_b(session, marie, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
+    for minute in (5, 10):
+        svc.add_communication(session, engineer, incident.id, CommunicationIn(medium="email", body="please send the logs",
+                                                                              requests_customer_action=True),
+                              now=datetime(2026, 11, 25, 10, minute, tzinfo=PARIS))
+    report = sweep(session, now=datetime(2026, 11, 27, 12, 0, tzinfo=PARIS), queue=queue)
+    assert report.customer_missed == 2 and report.incidents["customer_missed"] == [incident.id]
+    missed = [r for r in _all_outbox(session) if r.kind == "incident.customer_response_missed"]
+    assert len(missed) == 2 and {r.recipient for r in missed} == {"marie.dupont@contoso.example"}
+    assert len({r.dedupe_key for r in missed}) == 2 and all(r.language == "fr" for r in missed)
+    assert all(r.payload["response_due"] > r.payload["requested_at"] for r in missed)
+
+
+def _all_outbox(session) -> list[OutboxRow]:
+    return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+def test_a_fanout_to_an_unknown_audience_or_without_a_template_writes_nothing(session):
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as error:
+        enqueue_fanout(session, [Fanout("incident.warning", "incident", 1, None, {}, now, audience="nobody")], {}, now=now)
+    assert error.value.field == "audience"
+    with pytest.raises(InvalidInput) as error:
+        enqueue_fanout(session, [Fanout("no.such.kind", "incident", 1, None, {}, now, audience="team")],
+                       {"team": [("eva@provider.example", "fr")]}, now=now)
+    assert error.value.field == "kind"
+    with pytest.raises(InvalidInput) as error:
+        enqueue_fanout(session, [Fanout("incident.warning", "incident", 1, None, {}, now, audience="team")],
+                       {"team": [("not an address", "fr")]}, now=now)
+    assert error.value.field == "recipient"
+    assert _all_outbox(session) == []

@@ -45,7 +45,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    cast,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,6 +69,8 @@ from unisupport.notifications.mailer import has_template, mail_domain
 from unisupport.notifications.wording import LANGUAGES
 from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import Calendar
+from unisupport.storage.base import Document, UTCDateTime
+from unisupport.storage.bulk import append_rows
 from unisupport.storage.tables import OutboxRow, SiteRow
 
 LEASE_SECONDS = 600  # a claim older than this is a crashed worker's; longer than any batch takes to send
@@ -152,8 +168,7 @@ def _insert(session: Session):
 
 
 def _row(n: Notification, now: datetime) -> dict[str, Any]:
-    if n.language not in LANGUAGES:
-        raise InvalidInput(f"notifications are written in {' or '.join(LANGUAGES)}, not {n.language!r}", field="language")
+    _check_language(n.language)
     if not has_template(n.kind, n.language):
         raise InvalidInput(f"no {n.language} template for notifications of kind {n.kind!r}", field="kind")
     if not n.dedupe_key:
@@ -166,21 +181,126 @@ def _row(n: Notification, now: datetime) -> dict[str, Any]:
     }
 
 
-def enqueue_many(session: Session, notifications: list[Notification], *, now: datetime) -> int:
-    """Queue many notifications at once (the watcher's breaches come in thousands);
-    returns how many were new. One compiled ``INSERT … ON CONFLICT (dedupe_key) DO
-    NOTHING`` executed for all rows (a multi-row VALUES statement is recompiled for
-    every batch: measured 7× slower), so concurrent enqueues never raise."""
+@dataclass(slots=True)
+class Fanout:
+    """One notification to every member of an ``audience`` (a key of the audiences
+    given to ``enqueue_fanout``), or to the one ``recipient`` in ``language`` when
+    ``audience`` is None. Its rows' dedupe keys are
+    ``{subject_type}:{subject_id}:{kind}{key_suffix}:{recipient}``."""
+
+    kind: str
+    subject_type: str
+    subject_id: int
+    customer_id: int | None
+    payload: Mapping[str, Any]
+    not_before: datetime
+    audience: str | None = None
+    recipient: str | None = None
+    language: str | None = None
+    business_hours_site_id: int | None = None
+    key_suffix: str = ""
+
+
+_STAGING = MetaData()
+# Per-transaction staging of a fan-out (created, filled, read and dropped inside one
+# call): the notifications, and who each audience is.
+_FANOUT = Table(
+    "outbox_fanout", _STAGING,
+    Column("kind", String(64), nullable=False),
+    Column("audience", String(200)), Column("recipient", String(254)), Column("language", String(2)),
+    Column("subject_type", String(32), nullable=False), Column("subject_id", Integer, nullable=False),
+    Column("customer_id", Integer), Column("payload", Document, nullable=False), Column("key_suffix", String(100), nullable=False),
+    Column("not_before", UTCDateTime(), nullable=False), Column("business_hours_site_id", Integer),
+    prefixes=["TEMPORARY"],
+)
+_AUDIENCE = Table(
+    "outbox_audience", _STAGING,
+    Column("audience", String(200), nullable=False), Column("recipient", String(254), nullable=False),
+    Column("language", String(2), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], *,
+                   now: datetime) -> int:
+    """Queue many notifications, each to a whole audience, in the caller's
+    transaction; returns how many outbox rows were new. The watcher's breaches come in
+    thousands, each to half a dozen people: the notifications are staged once each
+    (COPY on PostgreSQL) and one ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO
+    NOTHING`` writes a row per recipient — the same rows ``enqueue`` would write one
+    by one, and concurrent or repeated fan-outs never raise. Everything is checked
+    before anything is written (recipients, languages, templates, payloads)."""
     if not notifications:
         return 0
-    values = [_row(n, now) for n in notifications]
-    keys = list(dict.fromkeys(v["dedupe_key"] for v in values))
-    known: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        known.update(session.scalars(select(OutboxRow.dedupe_key).where(OutboxRow.dedupe_key.in_(keys[start:start + 1000]))))
+    members: list[dict[str, Any]] = []
+    for key, people in audiences.items():
+        for recipient, language in people:
+            _check_language(language)
+            members.append({"audience": key, "recipient": _check_recipient(recipient), "language": language})
+    languages_of: dict[str, set[str]] = {}
+    for member in members:
+        languages_of.setdefault(member["audience"], set()).add(member["language"])
+    # Each distinct recipient, template and payload is checked once (the notifications
+    # hold their payloads for the whole call, so ids are stable keys here).
+    templates: set[tuple[str, str]] = set()
+    recipients: set[str] = set()
+    payloads: dict[int, dict[str, Any]] = {}
+    staged: list[dict[str, Any]] = []
+    for n in notifications:
+        if n.audience is None:
+            if n.recipient is None or n.language is None:
+                raise InvalidInput("a notification goes to an audience or to one recipient in a language", field="recipient")
+            if n.recipient not in recipients:
+                recipients.add(_check_recipient(n.recipient))
+            used = {_check_language(n.language)}
+        elif n.audience not in audiences:
+            raise InvalidInput(f"no audience {n.audience!r}", field="audience")
+        else:
+            used = languages_of.get(n.audience, set())
+        for language in used:
+            if (n.kind, language) not in templates:
+                if not has_template(n.kind, language):
+                    raise InvalidInput(f"no {language} template for notifications of kind {n.kind!r}", field="kind")
+                templates.add((n.kind, language))
+        staged.append({"kind": n.kind, "audience": n.audience, "recipient": n.recipient, "language": n.language,
+                       "subject_type": n.subject_type, "subject_id": n.subject_id, "customer_id": n.customer_id,
+                       "payload": payloads.get(id(n.payload)) or payloads.setdefault(id(n.payload), _check_payload(n.payload)),
+                       "key_suffix": n.key_suffix, "not_before": n.not_before,
+                       "business_hours_site_id": n.business_hours_site_id})
     session.flush()
-    session.connection().execute(_insert(session).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]), values)
-    return len(keys) - len(known)
+    connection = session.connection()
+    _STAGING.create_all(connection, checkfirst=False)
+    append_rows(connection, _FANOUT, staged)
+    append_rows(connection, _AUDIENCE, members)
+    if connection.dialect.name == "postgresql":
+        # Statistics for the planner: without them it expects millions of rows, sorts
+        # on disk and compiles the statement with JIT (~150 ms for 10,000 breaches).
+        connection.exec_driver_sql(f"ANALYZE {_FANOUT.name}, {_AUDIENCE.name}")
+    m, a = _FANOUT.c, _AUDIENCE.c
+
+    def rows(recipient, language, source):
+        key = m.subject_type + ":" + cast(m.subject_id, String) + ":" + m.kind + m.key_suffix + ":" + recipient
+        return select(m.customer_id, m.kind, recipient.label("recipient"), language.label("language"), m.subject_type,
+                      m.subject_id, m.payload, key.label("dedupe_key"), m.not_before, m.business_hours_site_id,
+                      literal("pending").label("status"), literal(0).label("attempts"),
+                      literal(now, UTCDateTime()).label("created_at")).select_from(source)
+
+    both = union_all(rows(a.recipient, a.language, _FANOUT.join(_AUDIENCE, a.audience == m.audience)),
+                     rows(m.recipient, m.language, _FANOUT).where(m.audience.is_(None))).subquery()
+    columns = list(both.c)
+    # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
+    source = select(*columns).where(true())
+    statement = _insert(session).from_select([c.name for c in columns], source).on_conflict_do_nothing(
+        index_elements=[OutboxRow.dedupe_key])
+    inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    _STAGING.drop_all(connection, checkfirst=False)
+    return inserted
+
+
+def _check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise InvalidInput(f"notifications are written in {' or '.join(LANGUAGES)}, not {language!r}", field="language")
+    return language
 
 
 def claim(

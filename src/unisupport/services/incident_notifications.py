@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.notifications.outbox import Notification, customer_not_before, enqueue, enqueue_many
+from unisupport.notifications.outbox import Fanout, customer_not_before, enqueue, enqueue_fanout
 from unisupport.notifications.wording import mail_language
 from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import epoch_seconds
@@ -41,12 +41,14 @@ def incident_number(incident_id: int) -> str:
 
 
 def _payload(session: Session, incident: IncidentRow, site: SiteRow) -> dict[str, Any]:
-    return _payload_of(incident, site, session.get(CustomerRow, incident.customer_id), site_calendar(site))
+    customer = session.get(CustomerRow, incident.customer_id)
+    return _payload_of(incident, site, customer.name if customer else "", site_calendar(site))
 
 
-def _payload_of(incident: IncidentRow, site: SiteRow, customer: CustomerRow | None, calendar) -> dict[str, Any]:
+def _payload_of(incident: Any, site: SiteRow, customer_name: str, calendar) -> dict[str, Any]:
+    """What every template of an incident needs; ``incident`` is a row or a result row."""
     return {
-        "incident_number": incident_number(incident.id), "customer_name": customer.name if customer else "",
+        "incident_number": incident_number(incident.id), "customer_name": customer_name,
         "title": incident.title, "severity": incident.severity, "timezone": site.timezone,
         "opened_at": calendar.localize(incident.opened_at).isoformat(),
         "first_response_due": calendar.localize(incident.first_response_due).isoformat(),
@@ -86,62 +88,67 @@ def acknowledge(session: Session, incident: IncidentRow, *, now: datetime) -> No
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
     """The watcher's notifications for ``incident_ids`` (see the module docstring),
-    queued in bulk: one read of the incidents with their sites, customers and contacts,
-    recipients and calendars looked up once, one INSERT for the outbox rows."""
+    queued in bulk: one read of the incidents, their sites, customers and contacts
+    looked up once each, and one fan-out (``enqueue_fanout``) in which the team and
+    the incident managers are audiences expanded by the database."""
     if not incident_ids:
         return 0
     rows = session.execute(
-        select(IncidentRow, SiteRow, CustomerRow, ContactRow)
-        .join(SiteRow, SiteRow.id == IncidentRow.site_id)
-        .join(CustomerRow, CustomerRow.id == IncidentRow.customer_id)
-        .join(ContactRow, ContactRow.id == IncidentRow.contact_id)
-        .where(IncidentRow.id.in_(incident_ids))
+        select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.team,
+               IncidentRow.title, IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due,
+               IncidentRow.target_minutes, IncidentRow.coverage)
+        .where(IncidentRow.id.in_(incident_ids)).order_by(IncidentRow.id)
     ).all()
-    user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(
-        UserRow.contact_id.in_({contact.id for _, _, _, contact in rows}))).all())
-    teams: dict[str | None, list[tuple[str, str]]] = {}
+    sites = {s.id: s for s in session.scalars(select(SiteRow).where(SiteRow.id.in_({r.site_id for r in rows})))}
+    customers = dict(session.execute(select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_({r.customer_id for r in rows}))).all())
+    contacts = {c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_({r.contact_id for r in rows})))}
+    user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contacts))).all())
 
-    def team(code: str | None, managers: bool) -> list[tuple[str, str]]:
-        key = f"{code}|{managers}"
-        if key not in teams:
-            teams[key] = _provider_recipients(session, team=code, incident_managers=managers)
-        return teams[key]
+    audiences: dict[str, list[tuple[str, str]]] = {}
+
+    def audience(team: str | None, managers: bool) -> str:
+        key = f"team:{team or ''}|managers:{managers}"
+        if key not in audiences:
+            audiences[key] = _provider_recipients(session, team=team, incident_managers=managers)
+        return key
 
     missed: dict[int, list[CommunicationRow]] = {}
     if kind == "incident.customer_response_missed":
         for asked in session.scalars(select(CommunicationRow).where(
                 CommunicationRow.incident_id.in_(incident_ids), CommunicationRow.missed_at.is_not(None),
-                CommunicationRow.answered_at.is_(None))):
+                CommunicationRow.answered_at.is_(None)).order_by(CommunicationRow.id)):
             missed.setdefault(asked.incident_id, []).append(asked)
 
-    out: list[Notification] = []
-    for incident, site, customer, contact in rows:
-        calendar = site_calendar(site)
-        business_hours = incident.coverage == "business_hours"
-        customer_at = customer_not_before(calendar, now) if business_hours else now
-        held_for = site.id if business_hours else None
-        payload = _payload_of(incident, site, customer, calendar)
-        language = mail_language(user_languages.get(contact.id) or contact.language or site.language)
+    # What depends on the site only is worked out once per site.
+    per_site: dict[int, tuple[Any, datetime, str]] = {}
+    out: list[Fanout] = []
+    for r in rows:
+        site = sites[r.site_id]
+        if site.id not in per_site:
+            calendar = site_calendar(site)
+            per_site[site.id] = (calendar, customer_not_before(calendar, now), calendar.localize(now).isoformat())
+        calendar, opening, local_now = per_site[site.id]
+        business_hours = r.coverage == "business_hours"
+        customer_at, held_for = (opening, site.id) if business_hours else (now, None)
+        payload = _payload_of(r, site, customers.get(r.customer_id, ""), calendar)
+        contact = contacts.get(r.contact_id)
+        language = mail_language(user_languages.get(r.contact_id) or (contact.language if contact else None) or site.language)
+        email = contact.email if contact else ""
 
-        def add(send_kind: str, email: str, lang: str, body: dict[str, Any], not_before: datetime, site_id: int | None, suffix: str = "") -> None:
-            out.append(Notification(send_kind, email, lang, "incident", incident.id, body, f"incident:{incident.id}:{send_kind}{suffix}:{email}",
-                                    not_before, incident.customer_id, site_id))
-
+        about = {"subject_type": "incident", "subject_id": r.id, "customer_id": r.customer_id}
+        to_contact = {"recipient": email, "language": language, "not_before": customer_at, "business_hours_site_id": held_for}
         if kind == "incident.warning":
-            left = max(0, (epoch_seconds(incident.first_response_due) - epoch_seconds(now)) // 60)
-            for email, lang in team(incident.team, True):
-                add(kind, email, lang, payload | {"minutes_left": left}, now, None)
+            left = max(0, (epoch_seconds(r.first_response_due) - epoch_seconds(now)) // 60)
+            out.append(Fanout(kind, payload=payload | {"minutes_left": left}, not_before=now, audience=audience(r.team, True), **about))
         elif kind == "incident.breached":
-            for email, lang in team(incident.team, False):
-                add(kind, email, lang, payload, now, None)
-            add(kind, contact.email, language, payload, customer_at, held_for)
-            escalation = payload | {"escalated_at": calendar.localize(now).isoformat(), "reason": "the first-response target was breached (R-INC-2)"}
-            for email, lang in team(None, True):
-                add("incident.escalated", email, lang, escalation, now, None)
+            out.append(Fanout(kind, payload=payload, not_before=now, audience=audience(r.team, False), **about))
+            out.append(Fanout(kind, payload=payload, **to_contact, **about))
+            escalation = payload | {"escalated_at": local_now, "reason": "the first-response target was breached (R-INC-2)"}
+            out.append(Fanout("incident.escalated", payload=escalation, not_before=now, audience=audience(None, True), **about))
         elif kind == "incident.customer_response_missed":
-            for asked in missed.get(incident.id, []):
-                add(kind, contact.email, language, payload | {
+            for asked in missed.get(r.id, []):
+                out.append(Fanout(kind, payload=payload | {
                     "requested_at": calendar.localize(asked.at).isoformat(),
                     "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
-                    customer_at, held_for, suffix=f":{asked.id}")
-    return enqueue_many(session, out, now=now)
+                    key_suffix=f":{asked.id}", **to_contact, **about))
+    return enqueue_fanout(session, out, audiences, now=now)

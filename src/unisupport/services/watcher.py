@@ -2,8 +2,9 @@
 warns before them, escalates, watches the Azure Events critical-resource clock and
 the customer-side clocks (R-SLA-4), and queues the notifications in the outbox.
 
-It works in bulk — one UPDATE and one INSERT of timeline events per kind of change —
-so that a sweep over a large backlog stays short. Rows are claimed with
+It works in bulk — one ``UPDATE … RETURNING`` and one append of timeline events
+(COPY on PostgreSQL) per kind of change, and one fan-out of the notifications — so
+that a sweep over a large backlog stays short (10,000 breaches: docs/performance.md). Rows are claimed with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several watchers can run at once; on
 SQLite the transaction's write lock serialises them."""
 
@@ -14,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from unisupport.storage.bulk import append_rows
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow
 from unisupport.storage.tables.incidents import AWAITING, CRITICAL_PENDING
 
@@ -44,32 +46,36 @@ def _claim(session: Session, query, limit: int):
     return session.execute(query.limit(limit).with_for_update(skip_locked=True, of=IncidentRow)).all()
 
 
+def _mark(session: Session, condition, limit: int, values: dict[str, Any]):
+    """Mark the incidents matching ``condition`` in one statement — ``UPDATE … WHERE
+    id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` — and return them
+    as they are now, by id."""
+    claimed = select(IncidentRow.id).where(*condition).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
+    statement = (update(IncidentRow).where(IncidentRow.id.in_(claimed)).values(**values)
+                 .returning(IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.team))
+    return sorted(session.execute(statement, execution_options={"synchronize_session": False}).all(), key=lambda r: r.id)
+
+
 def _events(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(IncidentEventRow), rows)
+    append_rows(session.connection(), IncidentEventRow.__table__, rows)  # type: ignore[arg-type]
 
 
 def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit: int = 50_000) -> WatchReport:
     """One pass of the watcher at ``now``. Idempotent: what was marked stays marked."""
     report = WatchReport()
-    columns = (IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.escalated_at,
-               IncidentRow.severity, IncidentRow.team)
+    session.flush()
 
-    # First-response breaches, marked at the due instant itself.
-    # The literal predicate of the partial index, so both databases can use it.
-    breaches = _claim(session, select(*columns).where(text(AWAITING), IncidentRow.first_response_due <= now), limit)
+    # First-response breaches, marked at the due instant itself, and escalated to the
+    # incident managers (Sev 1/A already were, at their opening: R-INC-2). The literal
+    # predicate of the partial index, so both databases can use it.
+    breaches = _mark(session, (text(AWAITING), IncidentRow.first_response_due <= now), limit, {
+        "breached_at": IncidentRow.first_response_due, "escalated_at": func.coalesce(IncidentRow.escalated_at, now),
+        "version": IncidentRow.version + 1, "updated_at": now})
     if breaches:
         ids = [r.id for r in breaches]
-        session.execute(update(IncidentRow).where(IncidentRow.id.in_(ids)).values(
-            breached_at=IncidentRow.first_response_due, version=IncidentRow.version + 1, updated_at=now), execution_options={"synchronize_session": False})
         events = [dict(customer_id=r.customer_id, incident_id=r.id, at=r.first_response_due, actor="watcher", kind="breached",
                        before=None, after={"clock": "first-response", "due": r.first_response_due.isoformat()},
                        reason="no first response by the due time", rule="R-SLA-1") for r in breaches]
-        # Escalate to the incident managers; Sev 1/A are escalated since their opening (R-INC-2).
-        to_escalate = [r for r in breaches if r.escalated_at is None]
-        if to_escalate:
-            session.execute(update(IncidentRow).where(IncidentRow.id.in_([r.id for r in to_escalate])).values(escalated_at=now),
-                            execution_options={"synchronize_session": False})
         events += [dict(customer_id=r.customer_id, incident_id=r.id, at=now, actor="watcher", kind="escalated", before=None,
                         after={"escalation": "incident-manager", "team": r.team},
                         reason="first-response target breached: escalated to the incident managers", rule="R-INC-2") for r in breaches]
@@ -80,12 +86,11 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
             report.queued += queue(session, ids, "incident.breached", now)
 
     # Warnings once the configured share of the target has elapsed.
-    warnings = _claim(session, select(*columns).where(
-        text(AWAITING + " AND warned_at IS NULL"), IncidentRow.first_response_warn_at <= now, IncidentRow.first_response_due > now), limit)
+    warnings = _mark(session, (text(AWAITING + " AND warned_at IS NULL"), IncidentRow.first_response_warn_at <= now,
+                               IncidentRow.first_response_due > now), limit,
+                     {"warned_at": now, "version": IncidentRow.version + 1, "updated_at": now})
     if warnings:
         ids = [r.id for r in warnings]
-        session.execute(update(IncidentRow).where(IncidentRow.id.in_(ids)).values(warned_at=now, version=IncidentRow.version + 1, updated_at=now),
-                        execution_options={"synchronize_session": False})
         _events(session, [dict(customer_id=r.customer_id, incident_id=r.id, at=now, actor="watcher", kind="warned", before=None,
                                after={"clock": "first-response", "due": r.first_response_due.isoformat()},
                                reason="the first-response target is at risk", rule="R-SLA-1") for r in warnings])
