@@ -439,6 +439,32 @@ def test_an_rca_is_requested_from_the_incident_page(web):
     assert 'data-testid="rca-requested"' in b.get(f"/incidents/{incident['id']}").text
 
 
+def test_a_third_party_vendor_is_asked_for_by_the_customer_and_engaged_by_the_engineer(web):
+    incident = open_by_api(web)
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")
+    page = customer.get(f"/incidents/{incident['id']}")
+    assert 'data-testid="third-party-form"' in page.text and "R-INC-4" in text(page)
+    r = customer.post(f"/incidents/{incident['id']}/third-parties", {"vendor": ""})
+    assert r.status_code == 422 and "vendor" in text(r)
+    r = customer.post(f"/incidents/{incident['id']}/third-parties", {"vendor": "Storage Vendor", "product": "SAN array"})
+    assert r.status_code == 303 and r.headers["location"].endswith("#third-parties")
+    page = customer.get(f"/incidents/{incident['id']}")
+    assert "Storage Vendor — SAN array" in text(page) and "third-party-engage-" not in page.text  # only the provider engages
+
+    engineer = Browser(web)
+    engineer.sign_in("engineer")
+    page = engineer.get(f"/incidents/{incident['id']}")
+    [collaboration] = re.findall(r'data-testid="third-party-engage-(\d+)"', page.text)
+    assert "remains responsible for its product" in text(page)
+    r = engineer.post(f"/incidents/{incident['id']}/third-parties/{collaboration}/engagement", {"vendor_reference": "SR-4711"})
+    assert r.status_code == 303
+    r = engineer.post(f"/incidents/{incident['id']}/third-parties/{collaboration}/engagement", {})
+    assert r.status_code == 409 and "R-INC-4" in text(r) and "already engaged" in text(r)
+    page = text(customer.get(f"/incidents/{incident['id']}"))
+    assert "SR-4711" in page and "Engaged" in page and "Third-party vendor engaged" in page
+
+
 # --------------------------------------------------------------------------- the provider's console
 def test_the_queue_lists_the_teams_incidents_soonest_due_first_with_filters(web):
     later = open_by_api(web, severity="C", title="Later")

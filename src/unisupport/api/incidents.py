@@ -10,8 +10,19 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 
 from unisupport.api.unit import bearer, etag, if_match, remember, replay, unit
-from unisupport.incidents.requests import ClosureIn, CommunicationIn, IncidentIn, MitigationIn, RcaIn, SeverityChangeIn
+from unisupport.incidents.requests import (
+    ClosureIn,
+    CollaborationEndIn,
+    CommunicationIn,
+    EngagementIn,
+    IncidentIn,
+    MitigationIn,
+    RcaIn,
+    SeverityChangeIn,
+    ThirdPartyIn,
+)
 from unisupport.services import incidents as svc
+from unisupport.services import third_parties
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -117,6 +128,36 @@ def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credential
         row = svc.request_rca(u.session, u.principal, incident_id, now=u.now, note=data.note)
         return {"rca": {"rule": row.rule, "due": row.due_at.isoformat() if row.due_at else None, "status": row.status}}
     return _mutation(request, credentials, incident_id, act)
+
+
+@router.post("/{incident_id}/third-parties", summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product")
+def request_collaboration(request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        row = third_parties.request_collaboration(u.session, u.principal, incident_id, data, now=u.now)
+        return {"third_party": _collaboration(u, incident_id, row)}
+    return _mutation(request, credentials, incident_id, act)
+
+
+@router.post("/{incident_id}/third-parties/{collaboration_id}/engagement", summary="Record that the provider reached the vendor the customer asked for (R-INC-4)")
+def engage_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: EngagementIn,
+                       credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        row = third_parties.engage(u.session, u.principal, incident_id, collaboration_id, data, now=u.now)
+        return {"third_party": _collaboration(u, incident_id, row)}
+    return _mutation(request, credentials, incident_id, act)
+
+
+@router.post("/{incident_id}/third-parties/{collaboration_id}/end", summary="End a third-party collaboration (R-INC-4)")
+def end_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: CollaborationEndIn,
+                    credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        row = third_parties.end(u.session, u.principal, incident_id, collaboration_id, data, now=u.now)
+        return {"third_party": _collaboration(u, incident_id, row)}
+    return _mutation(request, credentials, incident_id, act)
+
+
+def _collaboration(u, incident_id: int, row) -> dict[str, Any]:
+    return svc.collaboration_view(row, svc.calendar_of(u.session, svc.get_incident(u.session, u.principal, incident_id)))
 
 
 @router.get("/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule")

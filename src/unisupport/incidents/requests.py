@@ -62,3 +62,18 @@ class AssignmentIn(_In):
     role: str = Field(pattern=r"^(engineer|incident-manager)$")
     person: str = Field(max_length=254)
 
+
+
+class ThirdPartyIn(_In):
+    vendor: str = Field(min_length=1, max_length=120, description="The third-party vendor the customer asks the provider to work with (R-INC-4).")
+    product: str | None = Field(default=None, max_length=200, description="The vendor's product involved.")
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class EngagementIn(_In):
+    vendor_reference: str | None = Field(default=None, max_length=200, description="The vendor's own case number, once reached.")
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class CollaborationEndIn(_In):
+    note: str | None = Field(default=None, max_length=4000)

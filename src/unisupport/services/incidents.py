@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound
+from unisupport.incidents import third_party
 from unisupport.incidents.communication import Direction, counts_as_first_response, why_not_first_response
 from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES, customer_response_due
 from unisupport.incidents.requests import ClosureIn, CommunicationIn, IncidentIn, MitigationIn, SeverityChangeIn
@@ -50,6 +51,7 @@ from unisupport.storage.tables import (
     PostIncidentReviewRow,
     RcaRequestRow,
     SiteRow,
+    ThirdPartyRow,
     UserRow,
 )
 
@@ -69,6 +71,15 @@ def _event(session: Session, incident: IncidentRow, *, kind: str, actor: str, at
            after: dict | None = None, reason: str | None = None, rule: str | None = None) -> None:
     session.add(IncidentEventRow(customer_id=incident.customer_id, incident_id=incident.id, at=at, actor=actor, kind=kind,
                                  before=before, after=after, reason=reason, rule=rule))
+
+
+def record_change(session: Session, incident: IncidentRow, *, kind: str, actor: str, at: datetime, before: dict | None = None,
+                  after: dict | None = None, reason: str | None = None, rule: str | None = None) -> None:
+    """A change made at ``at``: its timeline event, and a new version of the incident."""
+    _event(session, incident, kind=kind, actor=actor, at=at, before=before, after=after, reason=reason, rule=rule)
+    incident.version += 1
+    incident.updated_at = at
+    session.flush()
 
 
 def _scoped(query, column, principal: Principal):
@@ -630,7 +641,21 @@ def incident_view(session: Session, incident: IncidentRow, *, now: datetime) -> 
         "rca": None if rca is None else {"requested_at": when(rca.requested_at), "due": when(rca.due_at), "rule": rca.rule, "status": rca.status},
         "rca_window": rca_window(session, incident, now=now) if rca is None else None,
         "post_incident_review": None if pir is None else {"status": pir.status, "created_at": when(pir.created_at), "rule": "R-PIR-1"},
+        "third_parties": [collaboration_view(r, calendar) for r in session.scalars(
+            select(ThirdPartyRow).where(ThirdPartyRow.incident_id == incident.id).order_by(ThirdPartyRow.id))],
     }
+
+
+def collaboration_view(row: ThirdPartyRow, calendar: Calendar) -> dict[str, Any]:
+    """A third-party collaboration (R-INC-4), times in the site's zone."""
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else calendar.localize(value).isoformat()
+
+    return {"id": row.id, "vendor": row.vendor, "product": row.product, "status": row.status,
+            "requested_at": when(row.requested_at), "requested_by": row.requested_by,
+            "engaged_at": when(row.engaged_at), "engaged_by": row.engaged_by, "vendor_reference": row.vendor_reference,
+            "ended_at": when(row.ended_at), "ended_by": row.ended_by, "rule": third_party.RULE,
+            "responsibility": third_party.RESPONSIBILITY["en"]}
 
 
 def communication_view(c: CommunicationRow, calendar: Calendar) -> dict[str, Any]:

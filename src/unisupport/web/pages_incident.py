@@ -223,6 +223,24 @@ def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
             "may_request": p.principal is not None and p.principal.role is not Role.CSAM}
 
 
+def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) -> dict[str, Any]:
+    """The collaborations with other vendors the customer asked for (R-INC-4)."""
+    def when(value: str | None) -> str | None:
+        return p.fmt.datetime(datetime.fromisoformat(value), zone) if value else None
+
+    open_incident = view["status"] != "closed"
+    may_ask = p.principal is not None and p.principal.role is not Role.CSAM and open_incident
+    return {
+        "collaborations": [{"id": c["id"], "vendor": c["vendor"], "product": c["product"], "status": c["status"],
+                   "status_label": p.t(f"third_party.status.{c['status']}"), "requested_at": when(c["requested_at"]),
+                   "requested_by": c["requested_by"], "engaged_at": when(c["engaged_at"]), "vendor_reference": c["vendor_reference"],
+                   "ended_at": when(c["ended_at"]),
+                   "may_engage": worker and open_incident and c["status"] == "requested",
+                   "may_end": may_ask and c["status"] != "ended"} for c in view["third_parties"]],
+        "may_request": may_ask,
+    }
+
+
 def incident_context(p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None,
                      action: str | None = None) -> dict[str, Any]:
     """Everything the incident page shows; ``error`` is a refused action's message."""
@@ -247,6 +265,7 @@ def incident_context(p: Page, incident_id: int, *, error: str | None = None, err
         "why": why_context(p, incident.explanation, plan=incident.plan, minutes=incident.target_minutes, coverage=incident.coverage,
                            start=incident.target_started_at, due=incident.first_response_due, calendar=calendar), "severity_history": _severity_history(p, events, zone),
         "timeline": _timeline(p, events, comms, zone), "rca": _rca(p, view, zone),
+        "third_parties": _third_parties(p, view, zone, worker=worker),
         "definition": Severity(incident.severity).definition(p.language),
         "worker": worker and incident.status != "closed",
         "actions": {

@@ -12,6 +12,7 @@ from unisupport.storage.tables.incidents import (
     IncidentRow,
     PostIncidentReviewRow,
     RcaRequestRow,
+    ThirdPartyRow,
 )
 from unisupport.storage.tables.ledger import LedgerAccountRow, LedgerEntryRow
 from unisupport.storage.tables.mission_critical import (
@@ -28,7 +29,7 @@ from unisupport.storage.tables.users import ApiTokenRow, CsamAssignmentRow, Team
 
 __all__ = [
     "AssignmentRow", "CommunicationRow", "IdempotencyKeyRow", "IncidentEventRow", "IncidentRow",
-    "PostIncidentReviewRow", "RcaRequestRow",
+    "PostIncidentReviewRow", "RcaRequestRow", "ThirdPartyRow",
     "AuditEvent", "AzureEventRow", "BookingRow", "ContactRow", "CustomerRow", "LedgerAccountRow",
     "LedgerEntryRow", "MilestoneCompletionRow", "MonitoringScenarioRow", "OrderLineRow", "OrderRow",
     "OrderVersionRow", "ServiceImprovementPlanRow", "SiteRow", "SuccessPlanItemRow", "SuccessPlanRow",

@@ -1,5 +1,5 @@
-"""Incidents, their communications, timeline, assignments, RCA requests and
-post-incident reviews (R-INC-*, R-SEV-*, R-SLA-*, R-RCA-*, R-PIR-1), and the
+"""Incidents, their communications, timeline, assignments, RCA requests,
+third-party collaborations and post-incident reviews (R-INC-*, R-SEV-*, R-SLA-*, R-RCA-*, R-PIR-1), and the
 idempotency keys of API creations."""
 
 from __future__ import annotations
@@ -134,6 +134,28 @@ class RcaRequestRow(Base):
     rule: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))  # requested, delivered
+
+
+class ThirdPartyRow(Base):
+    """A third-party vendor the customer asked the provider to work with (R-INC-4)."""
+
+    __tablename__ = "incident_third_parties"
+    __table_args__ = (UniqueConstraint("incident_id", "vendor_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    vendor: Mapped[str] = mapped_column(String(120))
+    vendor_key: Mapped[str] = mapped_column(String(120))  # third_party.vendor_key(vendor)
+    product: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # requested, engaged, ended
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(String(254))
+    vendor_reference: Mapped[str | None] = mapped_column(String(200))
+    engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    engaged_by: Mapped[str | None] = mapped_column(String(254))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(254))
 
 
 class PostIncidentReviewRow(Base):
