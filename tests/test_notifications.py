@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from unisupport.clock import FixedClock
 from unisupport.errors import InvalidInput
 from unisupport.notifications.delivery import DeliveryReport, deliver_pending
-from unisupport.notifications.mailer import SmtpMailer, render
+from unisupport.notifications.mailer import TEMPLATES, SmtpMailer, render
 from unisupport.notifications.outbox import (
     LEASE_SECONDS,
     MAX_ATTEMPTS,
@@ -475,7 +475,11 @@ def test_every_kind_renders_in_both_languages():
                               "site_name": "Paris HQ", "scheduled_on": "2026-12-01", "cancelled_at": DUE,
                               "cancelled_by": "customer", "fee": "1200.5", "fee_unit": "credits",
                               "timezone": "Europe/Paris"},
+        "outage.notice": {"reference": "VN4S-1Z8", "title": "Storage degraded", "message": "Fix deployed", "notice": "update",
+                          "sequence": 2, "customer_name": "Contoso", "affected_en": "Azure Storage", "affected_fr": "Stockage Azure",
+                          "regions": "West Europe", "at": DUE, "timezone": "Europe/Paris"},
     }
+    assert {f"{kind}.{language}.txt" for kind in payloads for language in ("en", "fr")} == {p.name for p in TEMPLATES.glob("*.txt")}
     for kind, payload in payloads.items():
         for language in ("en", "fr"):
             subject, body = render(kind, language, payload)

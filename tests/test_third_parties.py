@@ -12,12 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from api_server import start, stop
 from sqlalchemy import select
 
-from api_server import start, stop
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound
-from unisupport.incidents.requests import ClosureIn, CollaborationEndIn, EngagementIn, IncidentIn, ThirdPartyIn
+from unisupport.incidents.requests import (
+    ClosureIn,
+    CollaborationEndIn,
+    EngagementIn,
+    IncidentIn,
+    ThirdPartyIn,
+)
 from unisupport.incidents.third_party import vendor_key
 from unisupport.orders.validation import read_order_document
 from unisupport.refusal import Refused

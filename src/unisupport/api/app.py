@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from unisupport import __version__
-from unisupport.api import incidents, orders, problems, sla
+from unisupport.api import incidents, orders, outages, problems, sla
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.incidents import IncidentSettings
 from unisupport.settings import Settings
@@ -42,7 +42,7 @@ def create_app(database: Database, *, clock: Clock | None = None, incident_setti
             return JSONResponse({"status": "ready"})
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
-    for module in (incidents, orders, sla):
+    for module in (incidents, orders, outages, sla):
         app.include_router(module.router)
     for router in extra_routers or ():
         app.include_router(router)

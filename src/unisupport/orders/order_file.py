@@ -50,6 +50,7 @@ class ContactRole(StrEnum):
     SUPPORT_ADMINISTRATOR = "support-administrator"
     REACTIVE_CONTACT = "reactive-contact"
     CLOUD_ADMINISTRATOR = "cloud-administrator"
+    OUTAGE_CONTACT = "outage-contact"  # told of Azure platform outages (MCSAP Plus, R-MCSAP-5)
 
 
 class _Strict(BaseModel):

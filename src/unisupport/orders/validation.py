@@ -497,6 +497,13 @@ class _Checks:
                 )
             if ContactRole.SUPPORT_ADMINISTRATOR in contact.roles and contact.site in (None, host):
                 host_admin = True
+            if ContactRole.OUTAGE_CONTACT in contact.roles and self.complete("lines") and not self.lines_of(MCSAP_PLUS):
+                self.error(
+                    "R-MCSAP-5",
+                    f"contacts[{i}].roles",
+                    f"contact {contact.email} is an outage-contact, but platform outage communications are an MCSAP Plus "
+                    "feature and the order has no mcsap-plus line",
+                )
         if not host_admin and host is not None and self.complete("contacts"):
             self.error(
                 "R-ORD-4",

@@ -15,7 +15,16 @@ from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.incidents.requests import CollaborationEndIn, EngagementIn, ThirdPartyIn
 from unisupport.refusal import Refused
 from unisupport.services import third_parties
-from unisupport.web.page import Form, Page, WebRoute, csrf_form, field_errors, page, redirect, render
+from unisupport.web.page import (
+    Form,
+    Page,
+    WebRoute,
+    csrf_form,
+    field_errors,
+    page,
+    redirect,
+    render,
+)
 from unisupport.web.pages_incident import incident_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
