@@ -282,7 +282,11 @@ def test_every_page_has_a_language_labelled_fields_unique_ids_and_headings_in_or
              customer.post("/incidents/preview", SEV_B_FORM), customer.get(f"/incidents/{incident['id']}"),
              customer.get("/bookings/new"), customer.get("/orders/ESO-2026-0042"), provider.get("/queue"),
              provider.get(f"/incidents/{incident['id']}"), provider.get("/admin/users"), provider.get("/admin/teams"),
-             provider.get("/admin/tokens"), csam.get("/customers"), csam.get("/customers/contoso"), csam.get("/orders/ESO-2026-0042")]
+             provider.get("/admin/tokens"), csam.get("/customers"), csam.get("/customers/contoso"), csam.get("/orders/ESO-2026-0042"),
+             provider.get("/outages")]
+    declared = provider.post("/outages", {"reference": "A11Y-1", "title": "Checked page", "message": "m"})
+    assert declared.status_code == 303, text(declared)
+    pages += [provider.get(declared.headers["location"]), customer.get("/outages"), customer.get(declared.headers["location"])]
     for r in pages:
         assert r.status_code == 200, r.url.path
         outline = Outline(r.text)
@@ -850,3 +854,31 @@ def test_only_admins_reach_the_administration_pages(web):
         for path in ("/admin/users", "/admin/teams", "/admin/tokens"):
             assert b.get(path).status_code == 403, (who, path)
         assert b.post("/admin/users", {"email": "x@provider.example", "name": "x", "role": "admin"}).status_code == 403
+
+
+# --------------------------------------------------------------------------- platform outages
+def test_an_incident_manager_declares_an_outage_and_sees_who_was_told_and_why(web):
+    im = Browser(web)
+    im.sign_in("im")
+    page = im.get("/outages")
+    assert 'data-testid="outage-form"' in page.text and "R-MCSAP-5" in text(page)
+    r = im.post("/outages", {"reference": "VN4S-1Z8", "title": "Storage degraded", "products": "azure-unicorns", "message": "x"})
+    assert r.status_code == 422 and "azure-unicorns" in text(r)
+    r = im.post("/outages", {"reference": "VN4S-1Z8", "title": "Storage degraded", "products": "azure-storage",
+                             "regions": "West Europe, North Europe", "message": "Writes are slow."})
+    assert r.status_code == 303, text(r)
+    page = im.get(r.headers["location"])
+    assert 'data-testid="decision-1-contoso" data-notified="yes"' in page.text
+    assert "marie.dupont@contoso.example" in text(page) and "regions: West Europe, North Europe" in text(page)
+    r = im.post(r.headers["location"] + "/notices", {"message": "Over.", "resolved": "on"})
+    assert r.status_code == 303
+    assert 'data-testid="notice-form"' not in im.get(r.headers["location"]).text  # resolved: nothing more to post
+
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")
+    page = customer.get("/outages")
+    assert "VN4S-1Z8" in text(page) and 'data-testid="outage-form"' not in page.text
+    other = Browser(web)
+    other.sign_in("fabrikam_admin")
+    assert 'data-testid="outages-none"' in other.get("/outages").text
+    assert other.post("/outages", {"reference": "X-1", "title": "t", "message": "m"}).status_code == 403

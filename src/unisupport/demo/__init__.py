@@ -15,12 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
-from unisupport.incidents.requests import CommunicationIn, IncidentIn
+from unisupport.incidents.requests import CommunicationIn, IncidentIn, OutageIn, OutageNoticeIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.orders.validation import read_order_document
-from unisupport.services import incidents
+from unisupport.services import incidents, platform_outages
 from unisupport.services.orders import import_order
-from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user, principal_for_user, user_by_email
+from unisupport.services.users import (
+    add_to_team,
+    assign_csam,
+    create_team,
+    create_token,
+    create_user,
+    principal_for_user,
+    user_by_email,
+)
 from unisupport.storage.tables import CustomerRow, OrderRow, TeamRow
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "orders"
@@ -72,7 +80,9 @@ def _shift(document: Any, years: int) -> Any:
 
 def _document(name: str, today: date) -> dict[str, Any]:
     document = read_order_document(EXAMPLES / name)
-    years = today.year - date.fromisoformat(str(document["term"]["start"])).year
+    start = date.fromisoformat(str(document["term"]["start"]))
+    # The term moved to the year that puts today inside it (Fabrikam's runs April to March).
+    years = today.year - start.year - (1 if (today.month, today.day) < (start.month, start.day) else 0)
     shifted = _shift(copy.deepcopy(document), years)
     for event in shifted.get("events", []):
         # An event in progress today, confirmed well ahead (R-EVT-2).
@@ -106,7 +116,19 @@ def load(session: Session, *, now: datetime) -> DemoResult:
         token, _ = create_token(session, user_email=email, label="demo", actor=actor, now=now)
         result.logins.append(DemoLogin(email, role.value, token))
     _incidents(session, now=now)
+    _outage(session, now=now)
     return result
+
+
+def _outage(session: Session, *, now: datetime) -> None:
+    """An Azure platform outage told to Contoso's outage contacts (R-MCSAP-5)."""
+    im = _principal(session, "im@provider.example")
+    outage, _ = platform_outages.declare(session, im, OutageIn(
+        reference="DEMO-VN4S", title="Azure Storage: write latency in West Europe", products=["azure-storage"],
+        regions=["West Europe"], message="Writes to Azure Storage accounts in West Europe are slow; a fix is being deployed."),
+        now=now - timedelta(hours=3))
+    platform_outages.post_notice(session, im, outage.id, OutageNoticeIn(
+        message="The fix is deployed; write latency is back to normal.", resolved=True), now=now - timedelta(hours=1))
 
 
 def _principal(session: Session, email: str) -> Principal:

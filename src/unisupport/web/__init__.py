@@ -23,6 +23,7 @@ from unisupport.web import (
     pages_admin,
     pages_customer,
     pages_incident,
+    pages_outages,
     pages_provider,
     pages_third_party,
 )
@@ -73,7 +74,7 @@ def _wants_html(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     default_catalog()  # loads and checks both languages now, not at the first page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, pages_incident, pages_customer, pages_provider, pages_third_party, pages_accounts, pages_admin):
+    for module in (auth, pages_incident, pages_customer, pages_provider, pages_third_party, pages_outages, pages_accounts, pages_admin):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
 
