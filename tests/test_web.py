@@ -363,6 +363,13 @@ def test_the_switch_changes_the_language_and_is_saved_for_a_signed_in_user(web):
         page = text(b.get(f"/incidents/{incident['id']}"))
         assert "lundi 30 novembre 2026 à 10:15 (Europe/Paris)" in page
         assert "Pourquoi ce délai" in page and "samedi 28 novembre 2026" in page
+        # The RCA's rules are worded in French too, before and after closure (MCSAP
+        # covers this Sev B on virtual machines: after closure, Sev 1/A only, R-RCA-2).
+        assert "RCA MCSAP" not in page and "demandée avant la clôture" in page
+        with web.client("engineer") as c:
+            c.post(f"/api/v1/incidents/{incident['id']}/closure", json={"summary": "fixed"}).raise_for_status()
+        closed = text(b.get(f"/incidents/{incident['id']}"))
+        assert "une RCA MCSAP n'est possible que pour les incidents de sévérité 1 ou A" in closed
     finally:
         b.post("/language", {"language": "en", "next": "/dashboard"})
     assert "Dashboard" in text(b.get("/dashboard"))

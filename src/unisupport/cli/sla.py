@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -12,6 +12,7 @@ from rich.table import Table
 from unisupport.errors import InvalidInput
 from unisupport.sla import Calendar, Explanation, Holding, explain
 from unisupport.sla.matrix import Coverage, Scope, default_matrix
+from unisupport.sla.story import business_time_days
 
 app = typer.Typer(help="First-response targets: compute them and explain them.", no_args_is_help=True)
 
@@ -136,27 +137,12 @@ def business_time_story(cal: Calendar, start: datetime, end: datetime, *, limit:
     """Day by day, the working time counted between ``start`` and ``end`` and the
     days skipped with their reason: the answer to "why is it due then?"."""
     lines: list[str] = []
-    day = cal.localize(start).date()
-    last = cal.localize(end).date()
-    while day <= last and len(lines) < limit:
-        reason = cal.closed_reason(day)
-        if reason:
-            lines.append(f"{day:%a %Y-%m-%d}: closed, {reason}")
+    for d in business_time_days(cal, start, end, limit=limit):
+        if d.closed:
+            lines.append(f"{d.day:%a %Y-%m-%d}: closed, {cal.closed_reason(d.day)}")
+        elif d.counted:
+            spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in d.counted)
+            lines.append(f"{d.day:%a %Y-%m-%d}: {spans} counted ({d.minutes:g} min)")
         else:
-            counted = []
-            for w in cal.day_windows(day):
-                w_start = datetime(day.year, day.month, day.day, w.start // 60, w.start % 60, tzinfo=cal.zone)
-                w_end = (datetime(day.year, day.month, day.day, tzinfo=cal.zone) + timedelta(minutes=w.end)).replace(tzinfo=cal.zone)
-                a, b = max(w_start, start), min(w_end, end)
-                if a < b:
-                    counted.append(f"{cal.localize(a):%H:%M}–{cal.localize(b):%H:%M}")
-            minutes = cal.business_minutes_between(
-                max(start, datetime(day.year, day.month, day.day, tzinfo=cal.zone)),
-                min(end, datetime(day.year, day.month, day.day, tzinfo=cal.zone) + timedelta(days=1)),
-            )
-            if counted:
-                lines.append(f"{day:%a %Y-%m-%d}: {', '.join(counted)} counted ({minutes:g} min)")
-            else:
-                lines.append(f"{day:%a %Y-%m-%d}: outside working hours")
-        day += timedelta(days=1)
+            lines.append(f"{d.day:%a %Y-%m-%d}: outside working hours")
     return lines

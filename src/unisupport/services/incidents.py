@@ -478,11 +478,11 @@ def rca_window(session: Session, incident: IncidentRow, *, now: datetime) -> dic
                               closed_at=incident.closed_at, mitigated_at=incident.mitigated_at, requested_at=now,
                               calendar=_calendar(session, incident))
     except Refused as exc:
-        return {"open": False, "rule": exc.rule, "reason": exc.message}
+        return {"open": False, "rule": exc.rule, "reason": exc.message, "reason_fr": exc.details.get("reason_fr")}
     until = None
     if plans & {"mcsap", "mcsap-plus"} and incident.closed_at is not None:
         until = (incident.closed_at + timedelta(days=7)).isoformat()
-    return {"open": True, "rule": decision.rule, "reason": decision.reason, "until": until,
+    return {"open": True, "rule": decision.rule, "reason": decision.reason, "reason_fr": decision.reason_fr, "until": until,
             "due_if_requested_now": decision.due.isoformat() if decision.due else None}
 
 

@@ -28,7 +28,7 @@ from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
 from unisupport.web.page import Page, WebRoute, page, render
-from unisupport.web.story import business_time_days
+from unisupport.sla.story import business_time_days
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -216,7 +216,9 @@ def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
         return {"requested": True, "requested_at": p.fmt.datetime(datetime.fromisoformat(rca["requested_at"]), zone),
                 "due": p.fmt.datetime(datetime.fromisoformat(rca["due"]), zone) if rca["due"] else None, "rule": rca["rule"]}
     window = view["rca_window"] or {}
-    return {"requested": False, "open": window.get("open", False), "rule": window.get("rule"), "reason": window.get("reason"),
+    reason = (window.get("reason_fr") if p.language == "fr" else None) or window.get("reason")
+    return {"requested": False, "open": window.get("open", False), "rule": window.get("rule"), "reason": reason,
+            "reason_translated": reason is not None and reason != window.get("reason"),
             "until": p.fmt.datetime(datetime.fromisoformat(window["until"]), zone) if window.get("until") else None,
             "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
             if window.get("due_if_requested_now") else None,

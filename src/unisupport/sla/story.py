@@ -1,11 +1,11 @@
 """The day-by-day answer to "why is the first response due then?" (R-SEV-4, R-SLA-1).
 
-The same walk as ``unisupport sla explain`` prints (``cli.sla.business_time_story``),
-kept as data rather than English sentences so that the page can say it in French
-too: for each local day between the start of the target and its due instant, the
-windows counted and their minutes, or why the day was closed (a site closure, a
-public holiday, not a working day). Whether a day is open is the calendar's own
-decision (``Calendar.closed_reason``); this module only chooses the words."""
+For each local day between the start of a business-hours target and its due instant:
+the windows counted and their minutes, or why the day was closed (a site closure, a
+public holiday, not a working day). Kept as data, not sentences, so that each adapter
+words it in its language: ``unisupport sla explain`` in English, the incident page in
+the reader's. Whether a day is open is the calendar's own decision
+(``Calendar.closed_reason``)."""
 
 from __future__ import annotations
 
