@@ -385,3 +385,23 @@ def test_signing_in_works_with_the_keyboard_alone(server, open_page):
     # The skip link is the first stop, and it leads to the content.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
+
+
+def test_an_incident_manager_tells_the_plus_customers_of_a_platform_outage(server, open_page):
+    page = open_page()
+    sign_in(page, "im")
+    page.get_by_test_id("nav-outages").click()
+    page.get_by_test_id("outage-reference").fill("VN4S-1Z8")
+    page.get_by_test_id("outage-title").fill("Azure Storage: write latency in West Europe")
+    page.get_by_test_id("outage-products").select_option(["azure-storage"])
+    page.get_by_test_id("outage-message").fill("Writes are slow; a fix is being deployed.")
+    with page.expect_navigation():
+        page.get_by_test_id("outage-submit").click()
+    contoso = page.get_by_test_id("decision-1-contoso")
+    assert contoso.get_attribute("data-notified") == "yes" and "marie.dupont@contoso.example" in contoso.text_content()
+    assert sideways(page) == []
+    shot(page, "09-outage")
+    customer = open_page()
+    sign_in(customer, "contoso_admin")
+    customer.get_by_test_id("nav-outages").click()
+    assert customer.get_by_test_id("outages-table").is_visible() and "VN4S-1Z8" in customer.get_by_test_id("outages-table").text_content()

@@ -57,7 +57,7 @@ def northwind() -> dict:
     (McsapHolder("a", "o", False, frozenset({"azure-storage"}), ("x@a.example",)), ["azure-storage"], False, (), "without Plus"),
     (McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)), ["azure-cosmos-db"], False, (), "none of the products"),
     (McsapHolder("a", "o", True, frozenset({"azure-storage", "azure-sql-database"}), ("x@a.example",)),
-     ["azure-storage", "azure-cosmos-db"], True, ("azure-storage",), "affected: azure-storage"),
+     ["azure-storage", "azure-cosmos-db"], True, ("azure-storage",), "its enrolled products are affected"),
     (McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)), [], True, ("azure-storage",), "affected"),
     (McsapHolder("a", "o", True, frozenset(), ("x@a.example",)), ["azure-cosmos-db"], True, ("azure-cosmos-db",), "affected"),
     (McsapHolder("a", "o", True, frozenset(), ("x@a.example",)), [], True, (), "the whole platform"),

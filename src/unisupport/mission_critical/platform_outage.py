@@ -72,11 +72,11 @@ def decide(holder: McsapHolder, outage_products: Iterable[str]) -> NoticeDecisio
                               "concerned, but no pre-identified outage contact: add the role outage-contact to a contact of the order",
                               "concerné, mais aucun contact désigné pour les incidents de plateforme : ajouter le rôle outage-contact "
                               "à un contact de la commande", affected)
-    scope = ", ".join(affected) if affected else "the whole platform"
-    scope_fr = ", ".join(affected) if affected else "toute la plateforme"
+    scope = "its enrolled products are affected" if affected else "the whole platform is affected"
+    scope_fr = "ses produits inscrits sont touchés" if affected else "toute la plateforme est touchée"
     return NoticeDecision(holder.customer, holder.order, True,
-                          f"holds MCSAP Plus; affected: {scope}; told through its {len(holder.outage_contacts)} pre-identified contact(s)",
-                          f"détient MCSAP Plus ; touché : {scope_fr} ; informé par ses {len(holder.outage_contacts)} contact(s) désigné(s)",
+                          f"holds MCSAP Plus and {scope}: told through its {len(holder.outage_contacts)} pre-identified contact(s)",
+                          f"détient MCSAP Plus et {scope_fr} : informé par ses {len(holder.outage_contacts)} contact(s) désigné(s)",
                           affected, holder.outage_contacts)
 
 
