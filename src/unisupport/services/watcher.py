@@ -4,9 +4,9 @@ the customer-side clocks (R-SLA-4), and queues the notifications in the outbox.
 
 It works in bulk — one ``UPDATE … RETURNING`` and one append of timeline events
 (COPY on PostgreSQL) per kind of change, and one fan-out of the notifications — so
-that a sweep over a large backlog stays short (10,000 breaches: docs/performance.md). Rows are claimed with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several watchers can run at once; on
-SQLite the transaction's write lock serialises them."""
+that a sweep over a large backlog stays short (10,000 breaches: docs/performance.md).
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several watchers
+can run at once; on SQLite the transaction's write lock serialises them."""
 
 from __future__ import annotations
 
