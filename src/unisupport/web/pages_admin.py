@@ -38,6 +38,15 @@ def _attempt(p: Page, action) -> UnisupportError | None:
     return None
 
 
+def _submit(p: Page, action, *, template: str, path: str, context, done: str) -> Response:
+    """Run ``action``; on a refusal show ``template`` again, the message next to the
+    form that was sent (``context(error)``), else go on to ``done``."""
+    error = _attempt(p, action)
+    if error is not None:
+        return render(p, template, context(error) | {"path": path}, status=422)
+    return redirect(p, done)
+
+
 def _error(exc: UnisupportError | None, form: str | None) -> dict[str, Any]:
     return {"error": exc.message if exc else None, "error_rule": exc.rule if exc else None,
             "error_field": exc.field if exc else None, "error_form": form if exc else None}
@@ -71,14 +80,12 @@ def create_user(request: Request, form: FormData) -> Response:
     values = form.values(*USER_FIELDS)
     teams = [t for t in form.getlist("teams") if t]
     with page(request, roles=ADMINS) as p:
-        error = _attempt(p, lambda: users.create_user(
+        return _submit(p, lambda: users.create_user(
             p.db, email=form.get("email") or "", name=form.get("name") or "", role=form.get("role") or "",
             customer_code=form.get("customer"), contact_email=form.get("contact"), language=form.get("language") or "en",
-            password=form.get("password"), teams=teams, actor=p.principal.email, now=p.now))
-        if error is not None:
-            context = users_context(p, values=values, chosen_teams=teams, exc=error, form="create")
-            return render(p, "admin_users.html", context | {"path": "/admin/users"}, status=422)
-        return redirect(p, "/admin/users?done=created#users")
+            password=form.get("password"), teams=teams, actor=p.principal.email, now=p.now),
+            template="admin_users.html", path="/admin/users", done="/admin/users?done=created#users",
+            context=lambda error: users_context(p, values=values, chosen_teams=teams, exc=error, form="create"))
 
 
 @router.post("/admin/users/active")
@@ -95,11 +102,10 @@ def set_active(request: Request, form: FormData) -> Response:
 @router.post("/admin/users/csam")
 def assign_csam(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        error = _attempt(p, lambda: users.assign_csam(p.db, email=form.get("email") or "", customer_code=form.get("customer") or "",
-                                                      actor=p.principal.email, now=p.now))
-        if error is not None:
-            return render(p, "admin_users.html", users_context(p, exc=error, form="csam") | {"path": "/admin/users"}, status=422)
-        return redirect(p, "/admin/users?done=assigned#users")
+        return _submit(p, lambda: users.assign_csam(p.db, email=form.get("email") or "", customer_code=form.get("customer") or "",
+                                                    actor=p.principal.email, now=p.now),
+                       template="admin_users.html", path="/admin/users", done="/admin/users?done=assigned#users",
+                       context=lambda error: users_context(p, exc=error, form="csam"))
 
 
 # --------------------------------------------------------------------------- teams
@@ -125,22 +131,19 @@ def teams_page(request: Request) -> Response:
 @router.post("/admin/teams")
 def create_team(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        error = _attempt(p, lambda: users.create_team(p.db, code=form.get("code") or "", name=form.get("name") or "",
-                                                      actor=p.principal.email, now=p.now))
-        if error is not None:
-            context = teams_context(p, values=form.values("code", "name"), exc=error, form="create")
-            return render(p, "admin_teams.html", context | {"path": "/admin/teams"}, status=422)
-        return redirect(p, "/admin/teams")
+        return _submit(p, lambda: users.create_team(p.db, code=form.get("code") or "", name=form.get("name") or "",
+                                                    actor=p.principal.email, now=p.now),
+                       template="admin_teams.html", path="/admin/teams", done="/admin/teams",
+                       context=lambda error: teams_context(p, values=form.values("code", "name"), exc=error, form="create"))
 
 
 @router.post("/admin/teams/members")
 def add_member(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        error = _attempt(p, lambda: users.add_to_team(p.db, email=form.get("email") or "", team_code=form.get("team") or "",
-                                                      actor=p.principal.email, now=p.now))
-        if error is not None:
-            return render(p, "admin_teams.html", teams_context(p, exc=error, form="member") | {"path": "/admin/teams"}, status=422)
-        return redirect(p, "/admin/teams")
+        return _submit(p, lambda: users.add_to_team(p.db, email=form.get("email") or "", team_code=form.get("team") or "",
+                                                    actor=p.principal.email, now=p.now),
+                       template="admin_teams.html", path="/admin/teams", done="/admin/teams",
+                       context=lambda error: teams_context(p, exc=error, form="member"))
 
 
 # --------------------------------------------------------------------------- tokens
@@ -179,8 +182,7 @@ def create_token(request: Request, form: FormData) -> Response:
 @router.post("/admin/tokens/revoke")
 def revoke_token(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        error = _attempt(p, lambda: users.revoke_token(p.db, prefix=form.get("prefix") or "", user_email=form.get("user"),
-                                                       actor=p.principal.email, now=p.now))
-        if error is not None:
-            return render(p, "admin_tokens.html", tokens_context(p, exc=error, form="revoke") | {"path": "/admin/tokens"}, status=422)
-        return redirect(p, "/admin/tokens")
+        return _submit(p, lambda: users.revoke_token(p.db, prefix=form.get("prefix") or "", user_email=form.get("user"),
+                                                     actor=p.principal.email, now=p.now),
+                       template="admin_tokens.html", path="/admin/tokens", done="/admin/tokens",
+                       context=lambda error: tokens_context(p, exc=error, form="revoke"))
