@@ -10,12 +10,12 @@ tenant's record, 403, 409 with the rule …) through :class:`WebRoute`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Request
@@ -46,6 +46,7 @@ from unisupport.web.session import (
 )
 
 log = logging.getLogger("unisupport.web")
+T = TypeVar("T")
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_FORM_BYTES = 64 * 1024
 
@@ -236,6 +237,19 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         name = str(error["loc"][0]) if error.get("loc") else "form"
         out.setdefault(name, error.get("msg", "invalid"))
     return out
+
+
+def attempt(p: Page, action: Callable[[], T], *, also: tuple[type[UnisupportError], ...] = ()) -> tuple[T | None, UnisupportError | None]:
+    """Run a change in a savepoint: a refusal (a rule, a malformed value, or one of
+    ``also``) undoes only its own writes and comes back, with None, for the page to
+    show next to the form that was sent; a form pydantic rejects is an InvalidInput."""
+    try:
+        with p.db.begin_nested():
+            return action(), None
+    except ValidationError as exc:
+        return None, InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
+    except (Refused, InvalidInput, *also) as exc:
+        return None, exc  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- errors

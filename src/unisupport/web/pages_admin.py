@@ -16,11 +16,10 @@ from sqlalchemy import select
 
 from unisupport.access import Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
-from unisupport.refusal import Refused
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
 from unisupport.storage.tables import TeamRow
-from unisupport.web.page import Form, Page, WebRoute, csrf_form, page, redirect, render
+from unisupport.web.page import Form, Page, WebRoute, attempt, csrf_form, page, redirect, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
@@ -28,20 +27,10 @@ ADMINS = (Role.ADMIN,)
 USER_FIELDS = ("email", "name", "role", "customer", "contact", "language")
 
 
-def _attempt(p: Page, action) -> UnisupportError | None:
-    """Run a change in a savepoint; a refusal undoes it and is returned for the form."""
-    try:
-        with p.db.begin_nested():
-            action()
-    except (Refused, InvalidInput, NotFound) as exc:
-        return exc
-    return None
-
-
 def _submit(p: Page, action, *, template: str, path: str, context, done: str) -> Response:
     """Run ``action``; on a refusal show ``template`` again, the message next to the
     form that was sent (``context(error)``), else go on to ``done``."""
-    error = _attempt(p, action)
+    _, error = attempt(p, action, also=(NotFound,))
     if error is not None:
         return render(p, template, context(error) | {"path": path}, status=422)
     return redirect(p, done)
@@ -174,7 +163,7 @@ def create_token(request: Request, form: FormData) -> Response:
             token, _ = users.create_token(p.db, user_email=form.get("user") or "", label=form.get("label"), actor=p.principal.email, now=p.now)
             created.append(token)
 
-        error = _attempt(p, make)
+        _, error = attempt(p, make, also=(NotFound,))
         context = tokens_context(p, new_token=created[0] if created else None, new_for=form.get("user"), exc=error, form="create")
         return render(p, "admin_tokens.html", context | {"path": "/admin/tokens"}, status=422 if error else 200)
 

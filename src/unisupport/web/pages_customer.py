@@ -39,6 +39,7 @@ from unisupport.web.page import (
     Form,
     Page,
     WebRoute,
+    attempt,
     csrf_form,
     field_errors,
     page,
@@ -46,8 +47,8 @@ from unisupport.web.page import (
     render,
 )
 from unisupport.web.pages_incident import (
+    act_on_incident,
     countdown,
-    incident_context,
     incident_row,
     product_name,
     why_context,
@@ -56,16 +57,6 @@ from unisupport.web.pages_incident import (
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 CUSTOMER_BOOKERS = tuple(r for r in BOOKERS if r in CUSTOMER_ROLES)
-
-
-def _attempt(p: Page, action):
-    """Run a service call in a savepoint: a refusal undoes only its own writes and
-    comes back as ``(None, error)`` for the form to show."""
-    try:
-        with p.db.begin_nested():
-            return action(), None
-    except (Refused, InvalidInput) as exc:
-        return None, exc
 
 
 def _error(exc: UnisupportError | None) -> dict[str, Any]:
@@ -181,7 +172,7 @@ def preview_incident(request: Request, form: FormData) -> Response:
         except ValidationError as exc:
             context, status = new_incident_context(p, values, errors=field_errors(exc)), 422
         else:
-            preview, error = _attempt(p, lambda: _preview(p, data))
+            preview, error = attempt(p, lambda: _preview(p, data))
             status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
             context = new_incident_context(p, values, exc=error, preview=preview)
     return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=status)
@@ -196,7 +187,7 @@ def create_incident(request: Request, form: FormData) -> Response:
         except ValidationError as exc:
             context = new_incident_context(p, values, errors=field_errors(exc))
             return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=422)
-        incident, error = _attempt(p, lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings))
+        incident, error = attempt(p, lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings))
         if error is not None:
             context = new_incident_context(p, values, exc=error)
             return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=409 if isinstance(error, Refused) else 422)
@@ -211,11 +202,8 @@ def request_rca(request: Request, incident_id: int, form: FormData) -> Response:
             note = RcaIn(note=form.get("note")).note
         except ValidationError:
             note = None
-        _, error = _attempt(p, lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note))
-        if error is not None:
-            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action="rca")
-            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=409 if isinstance(error, Refused) else 422)
-        return redirect(p, f"/incidents/{incident_id}#rca")
+        return act_on_incident(p, incident_id, "rca", lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note),
+                               anchor="rca")
 
 
 def _customer_act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
@@ -223,19 +211,7 @@ def _customer_act(request: Request, incident_id: int, form: Form, action: str, w
     with the message next to the form that was sent."""
     with page(request, roles=CUSTOMER_ROLES) as p:
         version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
-        error: UnisupportError | None = None
-        try:
-            with p.db.begin_nested():
-                work(p, version)
-        except ValidationError as exc:
-            error = InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
-        except (Refused, InvalidInput, Forbidden) as exc:
-            error = exc
-        if error is not None:
-            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
-            status = 409 if isinstance(error, Refused) else 403 if isinstance(error, Forbidden) else 422
-            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=status)
-        return redirect(p, f"/incidents/{incident_id}#timeline")
+        return act_on_incident(p, incident_id, action, lambda: work(p, version), anchor="timeline", also=(Forbidden,))
 
 
 @router.post("/incidents/{incident_id:int}/updates")
@@ -374,7 +350,7 @@ def quote_booking(request: Request, form: FormData) -> Response:
         except ValidationError as exc:
             context, status = booking_form_context(p, values, errors=field_errors(exc)), 422
         else:
-            quoted, error = _attempt(p, lambda: bookings.quote(p.db, data.request(), now=p.now, provider=False,
+            quoted, error = attempt(p, lambda: bookings.quote(p.db, data.request(), now=p.now, provider=False,
                                                                customer_id=p.principal.customer_id))
             status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
             context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
@@ -389,7 +365,7 @@ def create_booking(request: Request, form: FormData) -> Response:
             data = _booking_in(form, _zone_of_site(p))
         except ValidationError as exc:
             return render(p, "booking_new.html", booking_form_context(p, values, errors=field_errors(exc)) | {"path": "/bookings/new"}, status=422)
-        row, error = _attempt(p, lambda: bookings.create_booking(p.db, data.request(), actor=p.principal.email, provider=False,
+        row, error = attempt(p, lambda: bookings.create_booking(p.db, data.request(), actor=p.principal.email, provider=False,
                                                                  now=p.now, customer_id=p.principal.customer_id))
         if error is not None:
             context = booking_form_context(p, values, exc=error)
@@ -433,7 +409,7 @@ def cancel_booking(request: Request, booking_id: int, form: FormData) -> Respons
             # The confirmation carries the fee that was shown: without it, nothing is agreed.
             expected, error = None, InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1")
         if expected is not None:
-            _, error = _attempt(p, lambda: bookings.cancel_booking(p.db, booking_id, actor=p.principal.email, now=p.now,
+            _, error = attempt(p, lambda: bookings.cancel_booking(p.db, booking_id, actor=p.principal.email, now=p.now,
                                                                    customer_id=p.principal.customer_id, expected_fee=expected))
         if error is not None:
             context = cancel_context(p, booking_id, exc=error)

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from unisupport.access import Role
 from unisupport.catalog import default_catalog, default_products
+from unisupport.errors import UnisupportError
 from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
@@ -26,9 +27,9 @@ from unisupport.services import incidents as svc
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
-from unisupport.web.page import Page, WebRoute, page, render
 from unisupport.sla.story import business_time_days
+from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
+from unisupport.web.page import Page, WebRoute, attempt, page, redirect, render, status_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -294,6 +295,18 @@ def _assign_choices(p: Page) -> dict[str, Any]:
     roles = [r.value for r in svc.ASSIGNABLE_ROLES]
     people = [(u.email, u.name, p.t(f"role.{u.role}")) for u in list_users(p.db) if u.active and u.role in roles]
     return {"roles": [(r, p.t(f"role.{r}")) for r in roles], "people": people}
+
+
+def act_on_incident(p: Page, incident_id: int, action: str, work, *, anchor: str,
+                    also: tuple[type[UnisupportError], ...] = ()) -> Response:
+    """Run ``work()``, a change to the incident; a refusal shows the incident page
+    again with the message next to the form that was sent (``action``), else go
+    back to the page at ``anchor``."""
+    _, error = attempt(p, work, also=also)
+    if error is not None:
+        context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
+        return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=status_of(error))
+    return redirect(p, f"/incidents/{incident_id}#{anchor}")
 
 
 @router.get("/incidents/{incident_id:int}")

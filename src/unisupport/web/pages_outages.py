@@ -9,23 +9,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from unisupport.catalog.product import default_products
-from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.errors import UnisupportError
 from unisupport.incidents.requests import OutageIn, OutageNoticeIn
-from unisupport.refusal import Refused
 from unisupport.services import platform_outages as svc
 from unisupport.storage.tables import PlatformOutageRow
 from unisupport.web.page import (
     Form,
     Page,
     WebRoute,
+    attempt,
     csrf_form,
-    field_errors,
     page,
     redirect,
     render,
+    status_of,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -39,18 +38,6 @@ def _declarer(p: Page) -> bool:
 
 def _when(p: Page, value: str | None) -> str | None:
     return p.fmt.datetime(datetime.fromisoformat(value), p.zone or "UTC") if value else None
-
-
-def _attempt(p: Page, action) -> UnisupportError | None:
-    """Run a change in a savepoint; a refusal undoes it and is returned for the form."""
-    try:
-        with p.db.begin_nested():
-            action()
-    except ValidationError as exc:
-        return InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
-    except (Refused, InvalidInput) as exc:
-        return exc
-    return None
 
 
 def _summary(p: Page, row: PlatformOutageRow) -> dict[str, Any]:
@@ -87,10 +74,10 @@ def declare(request: Request, form: FormData) -> Response:
             outage, _ = svc.declare(p.db, p.principal, data, now=p.now)
             created.append(outage.id)
 
-        error = _attempt(p, act)
+        _, error = attempt(p, act)
         if error is not None:
             context = outages_context(p, values=form.values(*FIELDS), chosen=chosen, error=error)
-            return render(p, "outages.html", context | {"path": "/outages"}, status=409 if isinstance(error, Refused) else 422)
+            return render(p, "outages.html", context | {"path": "/outages"}, status=status_of(error))
         return redirect(p, f"/outages/{created[0]}")
 
 
@@ -122,8 +109,8 @@ def post_notice(request: Request, outage_id: int, form: FormData) -> Response:
             data = OutageNoticeIn.model_validate({"message": form.get("message") or "", "resolved": form.flag("resolved")})
             svc.post_notice(p.db, p.principal, outage_id, data, now=p.now)
 
-        error = _attempt(p, act)
+        _, error = attempt(p, act)
         if error is not None:
             context = outage_context(p, outage_id, error=error)
-            return render(p, "outage.html", context | {"path": f"/outages/{outage_id}"}, status=409 if isinstance(error, Refused) else 422)
+            return render(p, "outage.html", context | {"path": f"/outages/{outage_id}"}, status=status_of(error))
         return redirect(p, f"/outages/{outage_id}")

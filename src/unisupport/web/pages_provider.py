@@ -15,13 +15,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from unisupport.access import Role
-from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.errors import InvalidInput
 from unisupport.incidents.requests import ClosureIn, CommunicationIn, MitigationIn, SeverityChangeIn
 from unisupport.incidents.routing import TEAMS
-from unisupport.refusal import Refused
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customers_in_scope
 from unisupport.sla.severity import Severity
@@ -31,12 +29,10 @@ from unisupport.web.page import (
     Page,
     WebRoute,
     csrf_form,
-    field_errors,
     page,
-    redirect,
     render,
 )
-from unisupport.web.pages_incident import incident_context, incident_row, team_name
+from unisupport.web.pages_incident import act_on_incident, incident_row, team_name
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
@@ -104,18 +100,7 @@ def _act(request: Request, incident_id: int, form: Form, action: str, work) -> R
         incident = svc.get_incident(p.db, p.principal, incident_id)
         zone = svc.calendar_of(p.db, incident).timezone
         version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
-        error: UnisupportError | None = None
-        try:
-            with p.db.begin_nested():
-                work(p, zone, version)
-        except ValidationError as exc:
-            error = InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
-        except (Refused, InvalidInput) as exc:
-            error = exc
-        if error is not None:
-            context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
-            return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=409 if isinstance(error, Refused) else 422)
-        return redirect(p, f"/incidents/{incident_id}#{action}")
+        return act_on_incident(p, incident_id, action, lambda: work(p, zone, version), anchor=action)
 
 
 @router.post("/incidents/{incident_id:int}/communications")
