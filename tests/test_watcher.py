@@ -49,8 +49,15 @@ def test_the_warning_comes_at_75_percent_of_business_time_and_the_breach_at_the_
     assert (report.warned, report.breached, report.escalated) == (0, 1, 1)
     session.refresh(incident)
     assert incident.breached_at == incident.first_response_due  # at the due instant, not at the sweep
+    events = {e.kind: e for e in svc.timeline(session, marie, incident.id)}
     kinds = [e.kind for e in svc.timeline(session, marie, incident.id)]
     assert kinds.count("warned") == 1 and kinds.count("breached") == 1 and "escalated" in kinds
+    breached, escalated, warned = events["breached"], events["escalated"], events["warned"]
+    assert (breached.at, breached.actor, breached.rule, breached.before) == (incident.first_response_due, "watcher", "R-SLA-1", None)
+    assert breached.after == {"clock": "first-response", "due": "2026-11-30T09:15:00+00:00"}
+    assert escalated.at == datetime(2026, 11, 30, 10, 20, tzinfo=PARIS) and escalated.rule == "R-INC-2"
+    assert escalated.after == {"escalation": "incident-manager", "team": incident.team}
+    assert warned.at == datetime(2026, 11, 30, 9, 45, tzinfo=PARIS) and warned.after["due"] == breached.after["due"]
 
 
 def test_a_second_pass_changes_nothing(session, marie):
@@ -116,9 +123,12 @@ def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language
         assert (row.status, row.attempts, row.not_before, row.business_hours_site_id) == ("pending", 0, monday, None)
         assert row.payload["incident_number"] == incident_number(row.subject_id) and row.payload["timezone"] == "Europe/Paris"
     assert rows[("incident.warning", "tom@provider.example")].payload["minutes_left"] == 25
-    assert rows[("incident.escalated", "ivy@provider.example")].payload["escalated_at"] == "2026-11-30T09:50:00+01:00"
-    assert rows[("incident.breached", "eva@provider.example")].payload["first_response_due"] == \
-        a.first_response_due.astimezone(PARIS).isoformat()
+    escalation = rows[("incident.escalated", "ivy@provider.example")].payload
+    assert datetime.fromisoformat(escalation["escalated_at"]) == monday and "R-INC-2" in escalation["reason"]
+    breach = rows[("incident.breached", "eva@provider.example")].payload
+    assert datetime.fromisoformat(breach["first_response_due"]) == a.first_response_due.replace(microsecond=0)
+    assert breach["coverage"] == "24x7" and breach["target_minutes"] == a.target_minutes and breach["severity"] == "A"
+    assert breach["customer_name"] and breach["title"] == "down" and "minutes_left" not in breach
 
     # Monday 23:00: B breaches; its customer mail waits for Tuesday 09:00, the site's opening.
     night = datetime(2026, 11, 30, 23, 0, tzinfo=PARIS)

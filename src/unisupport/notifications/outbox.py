@@ -113,7 +113,7 @@ def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload)
 
 
-def _check_recipient(recipient: str) -> str:
+def check_recipient(recipient: str) -> str:
     local, at, domain = recipient.rpartition("@")
     if not at or not local or not domain or any(c.isspace() or c in "<>,;" for c in recipient):
         raise InvalidInput(f"{recipient!r} is not an e-mail address", field="recipient")
@@ -142,7 +142,7 @@ def enqueue(
     ``not_before=customer_not_before(calendar, now)``)."""
     values = _row(Notification(kind, recipient, language, subject_type, subject_id, payload, dedupe_key,
                                not_before, customer_id, business_hours_site_id), now)
-    statement = _insert(session).values(**values).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
+    statement = insert_for(session).values(**values).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
     new_id = session.execute(statement).scalar_one_or_none()
     return None if new_id is None else session.get(OutboxRow, new_id)
 
@@ -163,7 +163,8 @@ class Notification:
     business_hours_site_id: int | None = None
 
 
-def _insert(session: Session):
+def insert_for(session: Session):
+    """``INSERT`` into the outbox with the database's ``ON CONFLICT`` clause."""
     return postgresql_insert(OutboxRow) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(OutboxRow)
 
 
@@ -174,7 +175,7 @@ def _row(n: Notification, now: datetime) -> dict[str, Any]:
     if not n.dedupe_key:
         raise InvalidInput("a notification needs a dedupe key", field="dedupe_key")
     return {
-        "customer_id": n.customer_id, "kind": n.kind, "recipient": _check_recipient(n.recipient), "language": n.language,
+        "customer_id": n.customer_id, "kind": n.kind, "recipient": check_recipient(n.recipient), "language": n.language,
         "subject_type": n.subject_type, "subject_id": n.subject_id, "payload": _check_payload(n.payload),
         "dedupe_key": n.dedupe_key, "not_before": n.not_before, "business_hours_site_id": n.business_hours_site_id,
         "status": "pending", "attempts": 0, "created_at": now,
@@ -236,7 +237,7 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
     for key, people in audiences.items():
         for recipient, language in people:
             _check_language(language)
-            members.append({"audience": key, "recipient": _check_recipient(recipient), "language": language})
+            members.append({"audience": key, "recipient": check_recipient(recipient), "language": language})
     languages_of: dict[str, set[str]] = {}
     for member in members:
         languages_of.setdefault(member["audience"], set()).add(member["language"])
@@ -251,7 +252,7 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
             if n.recipient is None or n.language is None:
                 raise InvalidInput("a notification goes to an audience or to one recipient in a language", field="recipient")
             if n.recipient not in recipients:
-                recipients.add(_check_recipient(n.recipient))
+                recipients.add(check_recipient(n.recipient))
             used = {_check_language(n.language)}
         elif n.audience not in audiences:
             raise InvalidInput(f"no audience {n.audience!r}", field="audience")
@@ -290,7 +291,7 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
     columns = list(both.c)
     # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
     source = select(*columns).where(true())
-    statement = _insert(session).from_select([c.name for c in columns], source).on_conflict_do_nothing(
+    statement = insert_for(session).from_select([c.name for c in columns], source).on_conflict_do_nothing(
         index_elements=[OutboxRow.dedupe_key])
     inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     _STAGING.drop_all(connection, checkfirst=False)

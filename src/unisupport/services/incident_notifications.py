@@ -14,21 +14,46 @@ causes them (so they are never lost nor sent for a change that rolled back):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from unisupport.notifications.outbox import Fanout, customer_not_before, enqueue, enqueue_fanout
-from unisupport.notifications.wording import mail_language
+from unisupport.errors import InvalidInput
+from unisupport.notifications.mailer import has_template
+from unisupport.notifications.outbox import (
+    Fanout,
+    check_recipient,
+    customer_not_before,
+    enqueue,
+    enqueue_fanout,
+    insert_for,
+)
+from unisupport.notifications.wording import LANGUAGES, mail_language
 from unisupport.services.customers import site_calendar
-from unisupport.sla.calendar import epoch_seconds
+from unisupport.storage.base import Document, UTCDateTime
+from unisupport.storage.bulk import append_rows
+from unisupport.storage.portable_sql import iso_utc, json_document, whole_minutes, zero_padded
 from unisupport.storage.tables import (
     CommunicationRow,
     ContactRow,
     CustomerRow,
     IncidentRow,
+    OutboxRow,
     SiteRow,
     TeamMemberRow,
     TeamRow,
@@ -87,68 +112,148 @@ def acknowledge(session: Session, incident: IncidentRow, *, now: datetime) -> No
 
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
-    """The watcher's notifications for ``incident_ids`` (see the module docstring),
-    queued in bulk: one read of the incidents, their sites, customers and contacts
-    looked up once each, and one fan-out (``enqueue_fanout``) in which the team and
-    the incident managers are audiences expanded by the database."""
+    """The watcher's notifications for ``incident_ids`` (see the module docstring);
+    returns how many outbox rows were new. Warnings and breaches come in thousands
+    and are written by the database itself (``_queue_in_database``); missed customer
+    answers are few and go through ``enqueue_fanout``."""
     if not incident_ids:
         return 0
+    if kind == "incident.customer_response_missed":
+        return _queue_missed_answers(session, incident_ids, now)
+    if kind not in ("incident.warning", "incident.breached"):
+        raise ValueError(f"the watcher queues no {kind!r}")
+    return _queue_in_database(session, incident_ids, kind, now)
+
+
+_STAGING = MetaData()
+_INCIDENTS = Table("queue_incidents", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+# Each incident's payload, built once (not once per recipient); "second" is the
+# escalation's payload for breaches.
+_PAYLOADS = Table("queue_payloads", _STAGING, Column("id", Integer, primary_key=True), Column("payload", Document, nullable=False),
+                  Column("second", Document), prefixes=["TEMPORARY"])
+# The provider's recipients: "team" rows for each team involved, "managers" rows.
+_RECIPIENTS = Table("queue_recipients", _STAGING, Column("audience", String(16), nullable=False), Column("team", String(64), nullable=False),
+                    Column("recipient", String(254), nullable=False), Column("language", String(2), nullable=False),
+                    prefixes=["TEMPORARY"])
+ESCALATION_REASON = "the first-response target was breached (R-INC-2)"
+
+
+def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
+    """One ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` writes every
+    outbox row — payloads included (``storage.portable_sql``) — from the incidents,
+    their sites, customers and contacts, and the recipients staged once: 60,000 rows
+    for 10,000 breaches without building them in Python. Instants in payloads are
+    UTC (the templates show them in the site's zone); customer mails about
+    business-hours incidents wait for the site's next opening, worked out once per
+    site."""
+    kinds = ("incident.warning",) if kind == "incident.warning" else ("incident.breached", "incident.escalated")
+    for send_kind in kinds:
+        for language in LANGUAGES:
+            if not has_template(send_kind, language):
+                raise InvalidInput(f"no {language} template for notifications of kind {send_kind!r}", field="kind")
+    session.flush()
+    connection = session.connection()
+    _STAGING.create_all(connection, checkfirst=False)
+    append_rows(connection, _INCIDENTS, [{"id": i} for i in sorted(set(incident_ids))])
+    staged = select(_INCIDENTS.c.id)
+    teams = sorted(t for t in session.scalars(select(IncidentRow.team).where(IncidentRow.id.in_(staged)).distinct()) if t)
+    recipients = [{"audience": "team", "team": team, "recipient": email, "language": language}
+                  for team in teams for email, language in _provider_recipients(session, team=team, incident_managers=False)]
+    recipients += [{"audience": "managers", "team": "", "recipient": email, "language": language}
+                   for email, language in _provider_recipients(session, team=None, incident_managers=True)]
+    for person in recipients:
+        check_recipient(person["recipient"])
+    append_rows(connection, _RECIPIENTS, recipients)
+
+    i, s, c, ct, r, p = IncidentRow, SiteRow, CustomerRow, ContactRow, _RECIPIENTS.c, _PAYLOADS.c
+    sites = session.scalars(select(SiteRow).where(SiteRow.id.in_(select(IncidentRow.site_id).where(IncidentRow.id.in_(staged))))).all()
+    openings = {site.id: customer_not_before(site_calendar(site), now) for site in sites}
+    business_hours = i.coverage == "business_hours"
+    moment = literal(now, UTCDateTime())
+    fields: list[Any] = [
+        "incident_number", "INC-" + zero_padded(i.id, 6), "customer_name", c.name, "title", i.title, "severity", i.severity,
+        "timezone", s.timezone, "opened_at", iso_utc(i.opened_at), "first_response_due", iso_utc(i.first_response_due),
+        "target_minutes", i.target_minutes, "coverage", case((business_hours, "bh"), else_="24x7")]
+    if kind == "incident.warning":
+        left = whole_minutes(moment, i.first_response_due)
+        first, second = fields + ["minutes_left", case((left < 0, 0), else_=left)], None
+    else:
+        first = fields
+        second = fields + ["escalated_at", now.astimezone(UTC).replace(microsecond=0).isoformat(), "reason", ESCALATION_REASON]
+
+    def document(pairs: list[Any] | None):
+        return literal(None, Document) if pairs is None else json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
+
+    connection.execute(_PAYLOADS.insert().from_select(["id", "payload", "second"], select(i.id, document(first), document(second))
+                                                      .join(s, s.id == i.site_id).join(c, c.id == i.customer_id)
+                                                      .where(i.id.in_(staged))))
+
+    def rows(send_kind: str, payload, recipient, language, *, join, not_before=None, held_for=None):
+        key = "incident:" + cast(i.id, String) + f":{send_kind}:" + recipient
+        return (select(i.customer_id, literal(send_kind).label("kind"), recipient.label("recipient"), language.label("language"),
+                       literal("incident").label("subject_type"), i.id.label("subject_id"), payload.label("payload"),
+                       key.label("dedupe_key"), (moment if not_before is None else not_before).label("not_before"),
+                       (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
+                       literal("pending").label("status"), literal(0).label("attempts"), moment.label("created_at"))
+                .select_from(_PAYLOADS).join(i, i.id == p.id).join(*join))
+
+    team = (_RECIPIENTS, (r.audience == "team") & (r.team == i.team))
+    managers = (_RECIPIENTS, r.audience == "managers")
+    if kind == "incident.warning":
+        branches = [rows(kind, p.payload, r.recipient, r.language, join=team),
+                    rows(kind, p.payload, r.recipient, r.language, join=managers)]
+    else:
+        user_language = select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
+        chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
+        language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
+        opening = case({site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=i.site_id, else_=moment)
+        contact = rows(kind, p.payload, ct.email, language, join=(ct, ct.id == i.contact_id),
+                       not_before=case((business_hours, opening), else_=moment), held_for=case((business_hours, i.site_id), else_=None))
+        branches = [rows(kind, p.payload, r.recipient, r.language, join=team), contact.join(s, s.id == i.site_id),
+                    rows("incident.escalated", p.second, r.recipient, r.language, join=managers)]
+    if connection.dialect.name == "postgresql":
+        # Statistics for the planner: without them it expects millions of rows, sorts
+        # on disk and compiles the statement with JIT.
+        connection.exec_driver_sql(f"ANALYZE {_INCIDENTS.name}, {_PAYLOADS.name}, {_RECIPIENTS.name}")
+    both = union_all(*branches).subquery()
+    columns = list(both.c)
+    # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
+    statement = insert_for(session).from_select([col.name for col in columns], select(*columns).where(true())).on_conflict_do_nothing(
+        index_elements=[OutboxRow.dedupe_key])
+    inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    _STAGING.drop_all(connection, checkfirst=False)
+    return inserted
+
+
+def _queue_missed_answers(session: Session, incident_ids: list[int], now: datetime) -> int:
+    """R-SLA-4: the contact hears of each request for action left unanswered."""
     rows = session.execute(
-        select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.team,
-               IncidentRow.title, IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due,
-               IncidentRow.target_minutes, IncidentRow.coverage)
+        select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.title,
+               IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due, IncidentRow.target_minutes,
+               IncidentRow.coverage)
         .where(IncidentRow.id.in_(incident_ids)).order_by(IncidentRow.id)
     ).all()
     sites = {s.id: s for s in session.scalars(select(SiteRow).where(SiteRow.id.in_({r.site_id for r in rows})))}
     customers = dict(session.execute(select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_({r.customer_id for r in rows}))).all())
     contacts = {c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_({r.contact_id for r in rows})))}
     user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contacts))).all())
-
-    audiences: dict[str, list[tuple[str, str]]] = {}
-
-    def audience(team: str | None, managers: bool) -> str:
-        key = f"team:{team or ''}|managers:{managers}"
-        if key not in audiences:
-            audiences[key] = _provider_recipients(session, team=team, incident_managers=managers)
-        return key
-
     missed: dict[int, list[CommunicationRow]] = {}
-    if kind == "incident.customer_response_missed":
-        for asked in session.scalars(select(CommunicationRow).where(
-                CommunicationRow.incident_id.in_(incident_ids), CommunicationRow.missed_at.is_not(None),
-                CommunicationRow.answered_at.is_(None)).order_by(CommunicationRow.id)):
-            missed.setdefault(asked.incident_id, []).append(asked)
-
-    # What depends on the site only is worked out once per site.
-    per_site: dict[int, tuple[Any, datetime, str]] = {}
+    for asked in session.scalars(select(CommunicationRow).where(
+            CommunicationRow.incident_id.in_(incident_ids), CommunicationRow.missed_at.is_not(None),
+            CommunicationRow.answered_at.is_(None)).order_by(CommunicationRow.id)):
+        missed.setdefault(asked.incident_id, []).append(asked)
     out: list[Fanout] = []
     for r in rows:
         site = sites[r.site_id]
-        if site.id not in per_site:
-            calendar = site_calendar(site)
-            per_site[site.id] = (calendar, customer_not_before(calendar, now), calendar.localize(now).isoformat())
-        calendar, opening, local_now = per_site[site.id]
+        calendar = site_calendar(site)
         business_hours = r.coverage == "business_hours"
-        customer_at, held_for = (opening, site.id) if business_hours else (now, None)
-        payload = _payload_of(r, site, customers.get(r.customer_id, ""), calendar)
         contact = contacts.get(r.contact_id)
+        payload = _payload_of(r, site, customers.get(r.customer_id, ""), calendar)
         language = mail_language(user_languages.get(r.contact_id) or (contact.language if contact else None) or site.language)
-        email = contact.email if contact else ""
-
-        about = {"subject_type": "incident", "subject_id": r.id, "customer_id": r.customer_id}
-        to_contact = {"recipient": email, "language": language, "not_before": customer_at, "business_hours_site_id": held_for}
-        if kind == "incident.warning":
-            left = max(0, (epoch_seconds(r.first_response_due) - epoch_seconds(now)) // 60)
-            out.append(Fanout(kind, payload=payload | {"minutes_left": left}, not_before=now, audience=audience(r.team, True), **about))
-        elif kind == "incident.breached":
-            out.append(Fanout(kind, payload=payload, not_before=now, audience=audience(r.team, False), **about))
-            out.append(Fanout(kind, payload=payload, **to_contact, **about))
-            escalation = payload | {"escalated_at": local_now, "reason": "the first-response target was breached (R-INC-2)"}
-            out.append(Fanout("incident.escalated", payload=escalation, not_before=now, audience=audience(None, True), **about))
-        elif kind == "incident.customer_response_missed":
-            for asked in missed.get(r.id, []):
-                out.append(Fanout(kind, payload=payload | {
-                    "requested_at": calendar.localize(asked.at).isoformat(),
-                    "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
-                    key_suffix=f":{asked.id}", **to_contact, **about))
-    return enqueue_fanout(session, out, audiences, now=now)
+        for asked in missed.get(r.id, []):
+            out.append(Fanout("incident.customer_response_missed", "incident", r.id, r.customer_id, payload | {
+                "requested_at": calendar.localize(asked.at).isoformat(),
+                "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
+                customer_not_before(calendar, now) if business_hours else now, recipient=contact.email if contact else "",
+                language=language, business_hours_site_id=site.id if business_hours else None, key_suffix=f":{asked.id}"))
+    return enqueue_fanout(session, out, {}, now=now)

@@ -2,9 +2,9 @@
 warns before them, escalates, watches the Azure Events critical-resource clock and
 the customer-side clocks (R-SLA-4), and queues the notifications in the outbox.
 
-It works in bulk — one ``UPDATE … RETURNING`` and one append of timeline events
-(COPY on PostgreSQL) per kind of change, and one fan-out of the notifications — so
-that a sweep over a large backlog stays short (10,000 breaches: docs/performance.md).
+It works in bulk — one ``UPDATE … RETURNING`` per kind of change, and its timeline
+events and notifications written by the database with ``INSERT … SELECT`` — so that
+a sweep over a large backlog stays short (10,000 breaches: docs/performance.md).
 Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several watchers
 can run at once; on SQLite the transaction's write lock serialises them."""
 
@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Column, Integer, MetaData, Table, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
+from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
+from unisupport.storage.portable_sql import iso_utc, json_document
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow
 from unisupport.storage.tables.incidents import AWAITING, CRITICAL_PENDING
 
@@ -60,6 +62,29 @@ def _events(session: Session, rows: list[dict[str, Any]]) -> None:
     append_rows(session.connection(), IncidentEventRow.__table__, rows)  # type: ignore[arg-type]
 
 
+_STAGING = MetaData()
+_MARKED = Table("watch_marked", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+
+
+def _record(session: Session, ids: list[int], events: list[tuple[str, Any, list[Any], str, str]]) -> None:
+    """The timeline events of the incidents ``ids`` just marked, written by the
+    database: one ``INSERT … SELECT`` per kind of event (``kind``, ``at``, the
+    ``after`` document as key/value pairs, ``reason``, ``rule``)."""
+    connection = session.connection()
+    _STAGING.create_all(connection, checkfirst=False)
+    append_rows(connection, _MARKED, [{"id": i} for i in ids])
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {_MARKED.name}")  # else the planner expects thousands of times more rows
+    i = IncidentRow
+    for kind, at, after, reason, rule in events:
+        document = json_document(*[literal(x) if isinstance(x, str) else x for x in after])
+        source = (select(i.customer_id, i.id, at, literal("watcher"), literal(kind), literal(None, Document), document, literal(reason),
+                         literal(rule)).join(_MARKED, _MARKED.c.id == i.id).order_by(i.id))
+        connection.execute(insert(IncidentEventRow).from_select(
+            ["customer_id", "incident_id", "at", "actor", "kind", "before", "after", "reason", "rule"], source))
+    _STAGING.drop_all(connection, checkfirst=False)
+
+
 def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit: int = 50_000) -> WatchReport:
     """One pass of the watcher at ``now``. Idempotent: what was marked stays marked."""
     report = WatchReport()
@@ -73,13 +98,12 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
         "version": IncidentRow.version + 1, "updated_at": now})
     if breaches:
         ids = [r.id for r in breaches]
-        events = [dict(customer_id=r.customer_id, incident_id=r.id, at=r.first_response_due, actor="watcher", kind="breached",
-                       before=None, after={"clock": "first-response", "due": r.first_response_due.isoformat()},
-                       reason="no first response by the due time", rule="R-SLA-1") for r in breaches]
-        events += [dict(customer_id=r.customer_id, incident_id=r.id, at=now, actor="watcher", kind="escalated", before=None,
-                        after={"escalation": "incident-manager", "team": r.team},
-                        reason="first-response target breached: escalated to the incident managers", rule="R-INC-2") for r in breaches]
-        _events(session, events)
+        moment = literal(now, UTCDateTime())
+        _record(session, ids, [
+            ("breached", IncidentRow.first_response_due, ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
+             "no first response by the due time", "R-SLA-1"),
+            ("escalated", moment, ["escalation", "incident-manager", "team", IncidentRow.team],
+             "first-response target breached: escalated to the incident managers", "R-INC-2")])
         report.breached, report.escalated = len(breaches), len(breaches)
         report.incidents["breached"] = ids
         if queue:
@@ -91,9 +115,9 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                      {"warned_at": now, "version": IncidentRow.version + 1, "updated_at": now})
     if warnings:
         ids = [r.id for r in warnings]
-        _events(session, [dict(customer_id=r.customer_id, incident_id=r.id, at=now, actor="watcher", kind="warned", before=None,
-                               after={"clock": "first-response", "due": r.first_response_due.isoformat()},
-                               reason="the first-response target is at risk", rule="R-SLA-1") for r in warnings])
+        _record(session, ids, [("warned", literal(now, UTCDateTime()),
+                                ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
+                                "the first-response target is at risk", "R-SLA-1")])
         report.warned = len(warnings)
         report.incidents["warned"] = ids
         if queue:
