@@ -176,3 +176,25 @@ def test_a_fanout_to_an_unknown_audience_or_without_a_template_writes_nothing(se
                        {"team": [("not an address", "fr")]}, now=now)
     assert error.value.field == "recipient"
     assert _all_outbox(session) == []
+
+
+def test_the_database_builds_the_same_payload_as_python(session, marie):
+    """Breach payloads are built by SQL, acknowledgements and missed answers by
+    Python (``incident_payload``): same fields, same values (instants compared as instants)."""
+    from unisupport.services.customers import site_calendar
+    from unisupport.services.incident_notifications import incident_payload
+    from unisupport.storage.tables import SiteRow
+
+    incident = open_b(session, marie, datetime(2026, 11, 27, 16, 45, 12, 345_678, tzinfo=PARIS))
+    create_team(session, code=incident.team, name="t", actor="setup", now=datetime(2026, 1, 1, tzinfo=UTC))
+    create_user(session, email="eva@provider.example", name="Eva", role=Role.ENGINEER, language="fr", teams=[incident.team],
+                actor="setup", now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert queue(session, [incident.id], "incident.breached", datetime(2026, 11, 30, 11, 0, tzinfo=PARIS)) == 2
+    row = session.scalars(select(OutboxRow).where(OutboxRow.kind == "incident.breached", OutboxRow.recipient == "eva@provider.example")).one()
+    site = session.get(SiteRow, incident.site_id)
+    customer = session.get(CustomerRow, incident.customer_id)
+    expected = incident_payload(incident, site, customer.name, site_calendar(site))
+    instants = ("opened_at", "first_response_due")
+    assert {k: v for k, v in row.payload.items() if k not in instants} == {k: v for k, v in expected.items() if k not in instants}
+    for key in instants:
+        assert datetime.fromisoformat(row.payload[key]) == datetime.fromisoformat(expected[key]).replace(microsecond=0)

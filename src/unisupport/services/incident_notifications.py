@@ -67,10 +67,10 @@ def incident_number(incident_id: int) -> str:
 
 def _payload(session: Session, incident: IncidentRow, site: SiteRow) -> dict[str, Any]:
     customer = session.get(CustomerRow, incident.customer_id)
-    return _payload_of(incident, site, customer.name if customer else "", site_calendar(site))
+    return incident_payload(incident, site, customer.name if customer else "", site_calendar(site))
 
 
-def _payload_of(incident: Any, site: SiteRow, customer_name: str, calendar) -> dict[str, Any]:
+def incident_payload(incident: Any, site: SiteRow, customer_name: str, calendar) -> dict[str, Any]:
     """What every template of an incident needs; ``incident`` is a row or a result row."""
     return {
         "incident_number": incident_number(incident.id), "customer_name": customer_name,
@@ -248,7 +248,7 @@ def _queue_missed_answers(session: Session, incident_ids: list[int], now: dateti
         calendar = site_calendar(site)
         business_hours = r.coverage == "business_hours"
         contact = contacts.get(r.contact_id)
-        payload = _payload_of(r, site, customers.get(r.customer_id, ""), calendar)
+        payload = incident_payload(r, site, customers.get(r.customer_id, ""), calendar)
         language = mail_language(user_languages.get(r.contact_id) or (contact.language if contact else None) or site.language)
         for asked in missed.get(r.id, []):
             out.append(Fanout("incident.customer_response_missed", "incident", r.id, r.customer_id, payload | {
