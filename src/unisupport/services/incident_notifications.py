@@ -71,7 +71,9 @@ def _payload(session: Session, incident: IncidentRow, site: SiteRow) -> dict[str
 
 
 def incident_payload(incident: Any, site: SiteRow, customer_name: str, calendar) -> dict[str, Any]:
-    """What every template of an incident needs; ``incident`` is a row or a result row."""
+    """What every template of an incident needs; ``incident`` is a row or a result row.
+    ``_queue_in_database`` builds the same fields in SQL (tests/test_watcher.py
+    checks that both agree)."""
     return {
         "incident_number": incident_number(incident.id), "customer_name": customer_name,
         "title": incident.title, "severity": incident.severity, "timezone": site.timezone,
