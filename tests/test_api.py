@@ -269,3 +269,19 @@ def test_reads_do_not_write_and_a_tokens_last_use_is_recorded_at_most_once_a_min
         assert c.post("/api/v1/incidents", json={"site": "paris", "product": "exchange-online", "severity": "C", "title": "t",
                                                  "business_impact": "b"}).status_code == 201
         assert last_used() == api.clock.now()  # in the creation's own transaction
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"severity": "1", "product": "dynamics-365"},  # UER: roles assigned, enhanced escalation
+    {"severity": "A", "product": "intune", "tenant": "contoso.onmicrosoft.com"},
+    {"severity": "1", "product": "azure-app-service", "description": "AEM checkout down"},
+])
+def test_a_creation_answers_what_reading_the_incident_back_shows(api, extra):
+    """The creation's answer is built from what the opening wrote, not read back:
+    it must be exactly what a GET answers."""
+    created = open_sev_b(api, **extra)
+    assert created.status_code == 201, created.text
+    with api.client("contoso_admin") as c:
+        read = c.get(created.headers["location"])
+    assert read.status_code == 200 and read.json() == created.json() and read.headers["etag"] == created.headers["etag"]

@@ -34,8 +34,7 @@ def open_incident(request: Request, data: IncidentIn, credentials: Credentials, 
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
         if replayed:
             return replayed
-        incident = svc.open_incident(u.session, u.principal, data, now=u.now, settings=_settings(request))
-        body = _view(u, incident)
+        body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"})
 

@@ -76,6 +76,19 @@ def create_event(session: Session, order: OrderRow, event: AzureEvent, *, actor:
 def event_plan(session: Session, row: AzureEventRow) -> EventPlan:
     line = session.get(OrderLineRow, row.line_id)
     site = session.get(SiteRow, line.site_id) if line else None
+    return _plan(row, line, site)
+
+
+def event_plans(session: Session, order: OrderRow) -> list[EventPlan]:
+    """The plans of every event of ``order``, by start, in one query."""
+    rows = session.execute(
+        select(AzureEventRow, OrderLineRow, SiteRow)
+        .outerjoin(OrderLineRow, OrderLineRow.id == AzureEventRow.line_id).outerjoin(SiteRow, SiteRow.id == OrderLineRow.site_id)
+        .where(AzureEventRow.order_id == order.id, AzureEventRow.customer_id == order.customer_id).order_by(AzureEventRow.starts_on))
+    return [_plan(row, line, site) for row, line, site in rows]
+
+
+def _plan(row: AzureEventRow, line: OrderLineRow | None, site: SiteRow | None) -> EventPlan:
     event = AzureEvent(id=row.code, line=line.code if line else "", solution=row.solution, start=row.starts_on, end=row.ends_on,
                        confirmed_on=row.confirmed_on, provider_consent=row.provider_consent)
     return plan_event(event, timezone=site.timezone if site else "UTC")
