@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from order_documents import order
 from unisupport.refusal import Refused
@@ -235,3 +236,21 @@ def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(
         lock.release()
     with fresh_database.transaction() as session:
         assert session.execute(text("SELECT count(*) FROM customers")).scalar() == 0
+
+
+def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh_database, backend):
+    """A restarted server (or an idle timeout) leaves dead connections in the pool:
+    the pre-ping replaces them, so the next request does not fail. (SQLite has no
+    server and no connection to lose.)"""
+    if backend == "sqlite":
+        assert fresh_database.engine.dialect.name == "sqlite"
+        return
+    assert (fresh_database.engine.pool.size(), fresh_database.engine.pool._max_overflow) == (database.POOL_SIZE, database.POOL_OVERFLOW)
+    with fresh_database.transaction() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    admin = create_engine(fresh_database.engine.url, poolclass=NullPool)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}).scalar()
+    admin.dispose()
+    with fresh_database.transaction() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
