@@ -285,3 +285,21 @@ def test_a_creation_answers_what_reading_the_incident_back_shows(api, extra):
     with api.client("contoso_admin") as c:
         read = c.get(created.headers["location"])
     assert read.status_code == 200 and read.json() == created.json() and read.headers["etag"] == created.headers["etag"]
+
+
+def test_the_server_factory_moves_its_start_up_objects_out_of_the_collectors_reach(monkeypatch, tmp_path):
+    """A full collection over every object of a started server paused all requests for
+    ~100 ms; app_from_env freezes what it built (decisions D36)."""
+    import gc
+
+    from unisupport.api.app import app_from_env
+
+    monkeypatch.setenv("UNISUPPORT_DATABASE_URL", f"sqlite:///{tmp_path / 'unisupport.db'}")
+    monkeypatch.setenv("UNISUPPORT_DATA_DIR", str(tmp_path))
+    gc.unfreeze()
+    app = app_from_env()
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        app.state.database.engine.dispose()
