@@ -5,7 +5,7 @@ The rules themselves live in ``mission_critical``; this module records and reads
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -79,13 +79,17 @@ def event_plan(session: Session, row: AzureEventRow) -> EventPlan:
     return _plan(row, line, site)
 
 
-def event_plans(session: Session, order: OrderRow) -> list[EventPlan]:
-    """The plans of every event of ``order``, by start, in one query."""
-    rows = session.execute(
-        select(AzureEventRow, OrderLineRow, SiteRow)
-        .outerjoin(OrderLineRow, OrderLineRow.id == AzureEventRow.line_id).outerjoin(SiteRow, SiteRow.id == OrderLineRow.site_id)
-        .where(AzureEventRow.order_id == order.id, AzureEventRow.customer_id == order.customer_id).order_by(AzureEventRow.starts_on))
-    return [_plan(row, line, site) for row, line, site in rows]
+def event_plans(session: Session, order: OrderRow, *, around: datetime | None = None) -> list[EventPlan]:
+    """The plans of the events of ``order``, by start, in one query; with ``around``,
+    only those whose dates are within a day of it (the ones whose window, local days
+    in the site's zone, may contain that instant)."""
+    query = (select(AzureEventRow, OrderLineRow, SiteRow)
+             .outerjoin(OrderLineRow, OrderLineRow.id == AzureEventRow.line_id).outerjoin(SiteRow, SiteRow.id == OrderLineRow.site_id)
+             .where(AzureEventRow.order_id == order.id, AzureEventRow.customer_id == order.customer_id).order_by(AzureEventRow.starts_on))
+    if around is not None:
+        day = around.astimezone(UTC).date()
+        query = query.where(AzureEventRow.starts_on <= day + timedelta(days=1), AzureEventRow.ends_on >= day - timedelta(days=1))
+    return [_plan(row, line, site) for row, line, site in session.execute(query)]
 
 
 def _plan(row: AzureEventRow, line: OrderLineRow | None, site: SiteRow | None) -> EventPlan:
