@@ -60,7 +60,8 @@ def list_incidents(
 @router.get("/{incident_id}", summary="One incident, with its target and why")
 def get_incident(request: Request, incident_id: RecordId, credentials: Credentials, response: Response) -> dict[str, Any]:
     with unit(request, credentials) as u:
-        body = _view(u, svc.get_incident(u.session, u.principal, incident_id))
+        incident, related = svc.get_incident_related(u.session, u.principal, incident_id)
+        body = svc.incident_view(u.session, incident, now=u.now, related=related)
     response.headers["ETag"] = etag(body["version"])
     return body
 

@@ -132,7 +132,7 @@ def holdings(session: Session, order: OrderRow, opened_at: datetime, *, document
             out.append(Holding(code, frozenset(scopes.get("security_plus_tenants") or ()) or None))
         elif plan.scope is Scope.EVENT:
             window = None
-            for p in event_plans(session, order):
+            for p in event_plans(session, order, around=opened_at):
                 if epoch_seconds(p.window_start) <= epoch_seconds(opened_at) < epoch_seconds(p.window_end):
                     window = p
             out.append(Holding(code, None, window.window_start, window.window_end) if window else Holding(code))
@@ -640,20 +640,34 @@ class Related:
     communications: list[CommunicationRow]  # oldest first
 
 
-def load_related(session: Session, incident: IncidentRow) -> Related:
-    """The rows :func:`incident_view` shows, in three queries: the customer, order,
-    site, contact, RCA and review (at most one each) together; the assignments; the
-    communications."""
-    one = session.execute(
-        select(CustomerRow, OrderRow, SiteRow, ContactRow, RcaRequestRow, PostIncidentReviewRow).select_from(IncidentRow)
-        .outerjoin(CustomerRow, CustomerRow.id == IncidentRow.customer_id).outerjoin(OrderRow, OrderRow.id == IncidentRow.order_id)
-        .outerjoin(SiteRow, SiteRow.id == IncidentRow.site_id).outerjoin(ContactRow, ContactRow.id == IncidentRow.contact_id)
-        .outerjoin(RcaRequestRow, RcaRequestRow.incident_id == IncidentRow.id)
-        .outerjoin(PostIncidentReviewRow, PostIncidentReviewRow.incident_id == IncidentRow.id)
-        .where(IncidentRow.id == incident.id)
-    ).one()
+def _with_related(*columns):  # noqa: ANN202
+    """A query of ``columns`` with an incident's customer, order, site, contact, RCA
+    and review (at most one each), outer-joined from the incident."""
+    return (select(*columns, CustomerRow, OrderRow, SiteRow, ContactRow, RcaRequestRow, PostIncidentReviewRow).select_from(IncidentRow)
+            .outerjoin(CustomerRow, CustomerRow.id == IncidentRow.customer_id).outerjoin(OrderRow, OrderRow.id == IncidentRow.order_id)
+            .outerjoin(SiteRow, SiteRow.id == IncidentRow.site_id).outerjoin(ContactRow, ContactRow.id == IncidentRow.contact_id)
+            .outerjoin(RcaRequestRow, RcaRequestRow.incident_id == IncidentRow.id)
+            .outerjoin(PostIncidentReviewRow, PostIncidentReviewRow.incident_id == IncidentRow.id))
+
+
+def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
     assignments = list(session.scalars(select(AssignmentRow).where(AssignmentRow.incident_id == incident.id).order_by(AssignmentRow.id)))
     return Related(*one, assignments, communications(session, incident))  # type: ignore[arg-type]
+
+
+def load_related(session: Session, incident: IncidentRow) -> Related:
+    """The rows :func:`incident_view` shows, in three queries: the customer, order,
+    site, contact, RCA and review together; the assignments; the communications."""
+    return _related(session, incident, tuple(session.execute(_with_related(IncidentRow.id).where(IncidentRow.id == incident.id)).one()[1:]))
+
+
+def get_incident_related(session: Session, principal: Principal, incident_id: int) -> tuple[IncidentRow, Related]:
+    """:func:`get_incident` with the rows its view shows (:func:`load_related`), the
+    incident and its one-to-one rows in one query."""
+    found = session.execute(_scoped(_with_related(IncidentRow).where(IncidentRow.id == incident_id), IncidentRow.customer_id, principal)).first()
+    if found is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    return found[0], _related(session, found[0], tuple(found[1:]))
 
 
 def incident_view(session: Session, incident: IncidentRow, *, now: datetime, related: Related | None = None) -> dict[str, Any]:
