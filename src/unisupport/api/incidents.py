@@ -57,13 +57,13 @@ def list_incidents(
         return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
 
 
-@router.get("/{incident_id}", summary="One incident, with its target and why")
-def get_incident(request: Request, incident_id: RecordId, credentials: Credentials, response: Response) -> dict[str, Any]:
+@router.get("/{incident_id}", summary="One incident, with its target and why", response_model=dict[str, Any])
+def get_incident(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
         incident, related = svc.get_incident_related(u.session, u.principal, incident_id)
         body = svc.incident_view(u.session, incident, now=u.now, related=related)
-    response.headers["ETag"] = etag(body["version"])
-    return body
+    # The view is JSON already: answered as is, not walked again by FastAPI's encoder.
+    return JSONResponse(body, headers={"ETag": etag(body["version"])})
 
 
 def _mutation(request: Request, credentials, incident_id: RecordId, action) -> JSONResponse:
