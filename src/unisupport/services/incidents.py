@@ -633,9 +633,14 @@ def timeline(session: Session, principal: Principal, incident_id: int) -> list[I
         IncidentEventRow.incident_id == incident.id, IncidentEventRow.customer_id == incident.customer_id).order_by(IncidentEventRow.at, IncidentEventRow.id)))
 
 
+_COMMUNICATIONS = select(CommunicationRow).where(
+    CommunicationRow.incident_id == bindparam("incident_id"), CommunicationRow.customer_id == bindparam("customer_id"),
+).order_by(CommunicationRow.at, CommunicationRow.id)
+_ASSIGNMENTS = select(AssignmentRow).where(AssignmentRow.incident_id == bindparam("incident_id")).order_by(AssignmentRow.id)
+
+
 def communications(session: Session, incident: IncidentRow) -> list[CommunicationRow]:
-    return list(session.scalars(select(CommunicationRow).where(
-        CommunicationRow.incident_id == incident.id, CommunicationRow.customer_id == incident.customer_id).order_by(CommunicationRow.at, CommunicationRow.id)))
+    return list(session.scalars(_COMMUNICATIONS, {"incident_id": incident.id, "customer_id": incident.customer_id}))
 
 
 @dataclass(frozen=True)
@@ -664,7 +669,7 @@ _WITH_RELATED_IN_SCOPE = _WITH_RELATED.where(IncidentRow.customer_id.in_(bindpar
 
 
 def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
-    assignments = list(session.scalars(select(AssignmentRow).where(AssignmentRow.incident_id == incident.id).order_by(AssignmentRow.id)))
+    assignments = list(session.scalars(_ASSIGNMENTS, {"incident_id": incident.id}))
     return Related(*one, assignments, communications(session, incident))  # type: ignore[arg-type]
 
 
