@@ -633,6 +633,7 @@ def timeline(session: Session, principal: Principal, incident_id: int) -> list[I
         IncidentEventRow.incident_id == incident.id, IncidentEventRow.customer_id == incident.customer_id).order_by(IncidentEventRow.at, IncidentEventRow.id)))
 
 
+# Built once, like _OPENING.
 _COMMUNICATIONS = select(CommunicationRow).where(
     CommunicationRow.incident_id == bindparam("incident_id"), CommunicationRow.customer_id == bindparam("customer_id"),
 ).order_by(CommunicationRow.at, CommunicationRow.id)
@@ -657,6 +658,8 @@ class Related:
     communications: list[CommunicationRow]  # oldest first
 
 
+# An incident with its customer, order, site, contact, RCA and review (at most one
+# each); built once, like _OPENING.
 _WITH_RELATED = (
     select(IncidentRow, CustomerRow, OrderRow, SiteRow, ContactRow, RcaRequestRow, PostIncidentReviewRow)
     .outerjoin(CustomerRow, CustomerRow.id == IncidentRow.customer_id).outerjoin(OrderRow, OrderRow.id == IncidentRow.order_id)
@@ -664,7 +667,7 @@ _WITH_RELATED = (
     .outerjoin(RcaRequestRow, RcaRequestRow.incident_id == IncidentRow.id)
     .outerjoin(PostIncidentReviewRow, PostIncidentReviewRow.incident_id == IncidentRow.id)
     .where(IncidentRow.id == bindparam("incident_id"))
-)  # an incident with its customer, order, site, contact, RCA and review (at most one each)
+)
 _WITH_RELATED_IN_SCOPE = _WITH_RELATED.where(IncidentRow.customer_id.in_(bindparam("scope", expanding=True)))
 
 
