@@ -110,14 +110,18 @@ def _warn_at(calendar: Calendar, start: datetime, minutes: int, coverage: Covera
     return _after(start, minutes * share)
 
 
+# The services an order holds among the given plans; built once, like _OPENING below.
+_SERVICES = select(OrderLineRow.service).where(
+    OrderLineRow.order_id == bindparam("order_id"), OrderLineRow.active.is_(True), OrderLineRow.service.in_(bindparam("plans", expanding=True)))
+
+
 def holdings(session: Session, order: OrderRow, opened_at: datetime, *, document: dict | None = None) -> list[Holding]:
     """The plans an order holds for an incident opened at ``opened_at``, with the
     scopes its current version names (ARR components, MCSAP enrolled products,
     Security Plus tenants) and the Azure event in progress, if any. ``document``: the
     order's current version, when the caller read it already."""
     matrix = default_matrix()
-    services = set(session.scalars(select(OrderLineRow.service).where(
-        OrderLineRow.order_id == order.id, OrderLineRow.active.is_(True), OrderLineRow.service.in_(list(matrix.plans)))))
+    services = set(session.scalars(_SERVICES, {"order_id": order.id, "plans": list(matrix.plans)}))
     if document is None:
         document = _document(session, order)
     scopes = document.get("scopes") or {}
