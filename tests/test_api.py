@@ -6,7 +6,7 @@ Friday is due Monday at 10:15, with the reason)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -233,3 +233,73 @@ def test_another_tenants_incident_is_exactly_like_a_missing_one(api, contoso_res
     with api.client("fabrikam_admin") as c:
         listed = c.get("/api/v1/incidents").json()["items"]
     assert all(i["customer"] == "fabrikam" for i in listed)
+
+
+def test_reads_do_not_write_and_a_tokens_last_use_is_recorded_at_most_once_a_minute(api):
+    from sqlalchemy import select
+
+    from unisupport.services.users import create_token, hash_token
+    from unisupport.storage.tables import ApiTokenRow
+
+    with api.database.transaction() as session:
+        token, _ = create_token(session, user_email="marie.dupont@contoso.example", label="last use", actor="setup", now=FRIDAY)
+
+    def last_used():
+        with api.database.reading() as session:
+            return session.scalar(select(ApiTokenRow.last_used_at).where(ApiTokenRow.token_hash == hash_token(token)))
+
+    with api.client(None) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        assert c.get("/api/v1/incidents").status_code == 200 and last_used() == FRIDAY  # after the read, in its own transaction
+        api.clock.advance(seconds=59)
+        lock = api.database.write_lock
+        if lock is not None:  # SQLite: a GET takes no turn among writers
+            lock.acquire()
+        try:
+            assert c.get("/api/v1/incidents").status_code == 200
+        finally:
+            if lock is not None:
+                lock.release()
+        assert last_used() == FRIDAY
+        api.clock.advance(seconds=1)
+        assert c.get("/api/v1/incidents/2147483647").status_code == 404 and last_used() == api.clock.now()
+        api.clock.advance(minutes=5)
+        assert open_sev_b(api).status_code == 201  # another token: this one is not touched
+        assert last_used() == FRIDAY + timedelta(minutes=1)
+        assert c.post("/api/v1/incidents", json={"site": "paris", "product": "exchange-online", "severity": "C", "title": "t",
+                                                 "business_impact": "b"}).status_code == 201
+        assert last_used() == api.clock.now()  # in the creation's own transaction
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"severity": "1", "product": "dynamics-365"},  # UER: roles assigned, enhanced escalation
+    {"severity": "A", "product": "intune", "tenant": "contoso.onmicrosoft.com"},
+    {"severity": "1", "product": "azure-app-service", "description": "AEM checkout down"},
+])
+def test_a_creation_answers_what_reading_the_incident_back_shows(api, extra):
+    """The creation's answer is built from what the opening wrote, not read back:
+    it must be exactly what a GET answers."""
+    created = open_sev_b(api, **extra)
+    assert created.status_code == 201, created.text
+    with api.client("contoso_admin") as c:
+        read = c.get(created.headers["location"])
+    assert read.status_code == 200 and read.json() == created.json() and read.headers["etag"] == created.headers["etag"]
+
+
+def test_the_server_factory_moves_its_start_up_objects_out_of_the_collectors_reach(monkeypatch, tmp_path):
+    """A full collection over every object of a started server paused all requests for
+    ~100 ms; app_from_env freezes what it built (decisions D39)."""
+    import gc
+
+    from unisupport.api.app import app_from_env
+
+    monkeypatch.setenv("UNISUPPORT_DATABASE_URL", f"sqlite:///{tmp_path / 'unisupport.db'}")
+    monkeypatch.setenv("UNISUPPORT_DATA_DIR", str(tmp_path))
+    gc.unfreeze()
+    app = app_from_env()
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        app.state.database.engine.dispose()

@@ -163,6 +163,21 @@ def test_azure_events_sev_1_starts_a_second_clock(contoso):
     assert [c["id"] for c in summary["cases"]] == [str(incident.id)] and summary["all_resolved"] is False
 
 
+def test_the_azure_event_window_holds_from_its_first_instant_to_just_before_its_end(contoso):
+    """Opening reads only the events within a day of the opening: the window's edges,
+    local midnights in the site's zone, still decide (R-EVT-2)."""
+    from unisupport.services.mission_critical import event_plans
+    from unisupport.services.orders import order_by_number
+
+    session, marie = contoso
+    (plan,) = event_plans(session, order_by_number(session, "ESO-2026-0042"))
+    second = timedelta(seconds=1)
+    for opened, covered in ((plan.window_start - second, False), (plan.window_start, True),
+                            (plan.window_end - second, True), (plan.window_end, False)):
+        incident = sev(session, marie, severity="1", product="azure-app-service", opened=opened, description="AEM checkout down")
+        assert (incident.critical_resource_due is not None) is covered, opened
+
+
 def test_rca_before_closure_for_base_and_uer_only(contoso):
     session, marie = contoso
     incident = sev(session, marie, severity="A", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))

@@ -7,14 +7,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from order_documents import order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import events_of
 from unisupport.services.orders import OrderInvalid, close_period, import_order, order_by_number, versions
+from unisupport.storage import database
+from unisupport.storage.database import Database, ReadOnly, make_engine
 from unisupport.storage.tables import ContactRow, LedgerEntryRow
 
 NOW = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
@@ -190,3 +193,64 @@ def test_a_read_only_transaction_does_not_wait_for_a_writer(fresh_database):
         with fresh_database.reading() as reader:
             row = order_by_number(reader, "ESO-TEST-1")
             assert ledger.quick_balances(reader, customer_id=row.customer_id, order_id=row.id)["line:credits-y1"] == 100
+
+
+def test_a_read_only_transaction_refuses_to_write(fresh_database):
+    with fresh_database.transaction() as session:
+        import_order(session, order(), actor="ops", now=NOW)
+    with fresh_database.reading() as reader:
+        order_by_number(reader, "ESO-TEST-1").status = "closed"
+        with pytest.raises(ReadOnly):
+            reader.flush()
+    with fresh_database.reading() as reader:
+        assert order_by_number(reader, "ESO-TEST-1").status != "closed"
+
+
+def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(fresh_database, backend, monkeypatch):
+    """The in-process write lock (storage.database): one per SQLite file, released
+    however the transaction ends; PostgreSQL writers lock rows only."""
+    lock = fresh_database.write_lock
+    if backend == "postgresql":
+        assert lock is None
+        return
+    other = Database(make_engine(fresh_database.engine.url.render_as_string(hide_password=False)))
+    assert other.write_lock is lock
+    other.engine.dispose()
+    with pytest.raises(ValueError):
+        with fresh_database.transaction():
+            raise ValueError("the work failed")
+    with pytest.raises(IntegrityError):
+        with fresh_database.transaction() as session:
+            session.execute(text("INSERT INTO customers (id, code, name, created_at) VALUES (1, 'a', 'A', '2026-01-01'), (1, 'b', 'B', '2026-01-01')"))
+    assert lock.acquire(blocking=False)
+    try:
+        # A writer that gets no turn within the busy timeout fails as on a busy file;
+        # readers never take a turn.
+        monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.01)
+        with pytest.raises(OperationalError, match="database is locked"):
+            with fresh_database.transaction():
+                pass
+        with fresh_database.reading() as reader:
+            assert reader.execute(text("SELECT count(*) FROM customers")).scalar() == 0
+    finally:
+        lock.release()
+    with fresh_database.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM customers")).scalar() == 0
+
+
+def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh_database, backend):
+    """A restarted server (or an idle timeout) leaves dead connections in the pool:
+    the pre-ping replaces them, so the next request does not fail. (SQLite has no
+    server and no connection to lose.)"""
+    if backend == "sqlite":
+        assert fresh_database.engine.dialect.name == "sqlite"
+        return
+    assert (fresh_database.engine.pool.size(), fresh_database.engine.pool._max_overflow) == (database.POOL_SIZE, database.POOL_OVERFLOW)
+    with fresh_database.transaction() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    admin = create_engine(fresh_database.engine.url, poolclass=NullPool)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}).scalar()
+    admin.dispose()
+    with fresh_database.transaction() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar() != pid

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
@@ -45,8 +45,7 @@ def open_incident(request: Request, data: IncidentIn, credentials: Credentials, 
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
         if replayed:
             return replayed
-        incident = svc.open_incident(u.session, u.principal, data, now=u.now, settings=_settings(request))
-        body = _view(u, incident)
+        body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"})
 
@@ -69,12 +68,13 @@ def list_incidents(
         return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
 
 
-@router.get("/{incident_id}", summary="One incident, with its target and why")
-def get_incident(request: Request, incident_id: RecordId, credentials: Credentials, response: Response) -> dict[str, Any]:
+@router.get("/{incident_id}", summary="One incident, with its target and why", response_model=dict[str, Any])
+def get_incident(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
-        body = _view(u, svc.get_incident(u.session, u.principal, incident_id))
-    response.headers["ETag"] = etag(body["version"])
-    return body
+        incident, related = svc.get_incident_related(u.session, u.principal, incident_id)
+        body = svc.incident_view(u.session, incident, now=u.now, related=related)
+    # The view is JSON already: answered as is, not walked again by FastAPI's encoder.
+    return JSONResponse(body, headers={"ETag": etag(body["version"])})
 
 
 def _mutation(request: Request, credentials, incident_id: RecordId, action) -> JSONResponse:

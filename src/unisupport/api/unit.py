@@ -2,7 +2,12 @@
 
 Endpoints do ``with unit(request, credentials) as u:`` and work with ``u.session``,
 ``u.principal`` and ``u.now``: the transaction commits when the block ends normally
-and rolls back on any error, before the response is sent."""
+and rolls back on any error, before the response is sent.
+
+GET and HEAD requests only read: their transaction is ``Database.reading()`` (on
+SQLite it never queues behind writers). The token's ``last_used_at`` is written at
+most once a minute: in the request's own transaction when it writes anyway, else in
+a short transaction of its own after the read."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal
 from unisupport.api.problems import Unauthorized
 from unisupport.errors import InvalidInput
-from unisupport.services.users import principal_for_token
+from unisupport.services.users import authenticate_token, record_token_use
 from unisupport.storage.tables import IdempotencyKeyRow
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `unisupport token create --user EMAIL`.")
@@ -42,11 +47,25 @@ def unit(request: Request, credentials: HTTPAuthorizationCredentials | None) -> 
     now = state.clock.now()
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send Authorization: Bearer <token>")
-    with state.database.transaction() as session:
-        principal = principal_for_token(session, credentials.credentials, now=now)
-        if principal is None:
-            raise Unauthorized("unknown, revoked or inactive token")
-        yield Unit(session, principal, now)
+    token = credentials.credentials
+    database = state.database
+    reading = request.method in ("GET", "HEAD")
+    record_use_after = False
+    try:
+        with (database.reading() if reading else database.transaction()) as session:
+            use = authenticate_token(session, token)
+            if use is None:
+                raise Unauthorized("unknown, revoked or inactive token")
+            if use.record_due(now):
+                if reading:
+                    record_use_after = True
+                else:
+                    use.token.last_used_at = now
+            yield Unit(session, use.principal, now)
+    finally:
+        if record_use_after:
+            with database.transaction() as session:
+                record_token_use(session, token, now=now)
 
 
 def if_match(request: Request) -> int | None:

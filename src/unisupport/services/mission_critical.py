@@ -5,11 +5,11 @@ The rules themselves live in ``mission_critical``; this module records and reads
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from unisupport.errors import InvalidInput, NotFound
@@ -76,9 +76,36 @@ def create_event(session: Session, order: OrderRow, event: AzureEvent, *, actor:
 def event_plan(session: Session, row: AzureEventRow) -> EventPlan:
     line = session.get(OrderLineRow, row.line_id)
     site = session.get(SiteRow, line.site_id) if line else None
-    event = AzureEvent(id=row.code, line=line.code if line else "", solution=row.solution, start=row.starts_on, end=row.ends_on,
+    return _plan(row, line.code if line else None, site.timezone if site else None)
+
+
+# Opening an incident runs this query: built once, with bound parameters (building it
+# and its cache key cost more than running it).
+_EVENTS = (
+    select(AzureEventRow, OrderLineRow.code, SiteRow.timezone)
+    .outerjoin(OrderLineRow, OrderLineRow.id == AzureEventRow.line_id).outerjoin(SiteRow, SiteRow.id == OrderLineRow.site_id)
+    .where(AzureEventRow.order_id == bindparam("order_id"), AzureEventRow.customer_id == bindparam("customer_id"))
+    .order_by(AzureEventRow.starts_on)
+)
+_EVENTS_AROUND = _EVENTS.where(AzureEventRow.starts_on <= bindparam("last_start"), AzureEventRow.ends_on >= bindparam("first_end"))
+
+
+def event_plans(session: Session, order: OrderRow, *, around: datetime | None = None) -> list[EventPlan]:
+    """The plans of the events of ``order``, by start, in one query; with ``around``,
+    only those whose dates are within a day of it (the ones whose window, local days
+    in the site's zone, may contain that instant)."""
+    parameters: dict[str, Any] = {"order_id": order.id, "customer_id": order.customer_id}
+    query = _EVENTS
+    if around is not None:
+        day = around.astimezone(UTC).date()
+        query, parameters = _EVENTS_AROUND, parameters | {"last_start": day + timedelta(days=1), "first_end": day - timedelta(days=1)}
+    return [_plan(row, line_code, timezone) for row, line_code, timezone in session.execute(query, parameters)]
+
+
+def _plan(row: AzureEventRow, line_code: str | None, timezone: str | None) -> EventPlan:
+    event = AzureEvent(id=row.code, line=line_code or "", solution=row.solution, start=row.starts_on, end=row.ends_on,
                        confirmed_on=row.confirmed_on, provider_consent=row.provider_consent)
-    return plan_event(event, timezone=site.timezone if site else "UTC")
+    return plan_event(event, timezone=timezone or "UTC")
 
 
 def events(session: Session, order: OrderRow) -> list[AzureEventRow]:

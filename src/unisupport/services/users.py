@@ -17,13 +17,14 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -44,7 +45,8 @@ LANGUAGES = ("en", "fr")
 MIN_PASSWORD_LENGTH = 12
 TOKEN_SCHEME = "us_"
 TOKEN_PREFIX_LENGTH = 8
-# Writing last_used_at on every request would turn each API read into a write.
+# Writing last_used_at on every request would turn each API read into a write (see
+# api.unit: reads write it after the read, in a short transaction of their own).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # The contact roles (R-ORD-4) a customer user's contact must hold, one of them.
@@ -429,10 +431,13 @@ def principal_for_user(session: Session, user_id: int) -> Principal:
     user = session.get(UserRow, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}", field="user")
-    teams = session.scalars(
-        select(TeamRow.code).join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id).where(TeamMemberRow.user_id == user.id)
-    )
-    assigned = session.scalars(select(CsamAssignmentRow.customer_id).where(CsamAssignmentRow.user_id == user.id))
+    teams: Iterable[str] = ()
+    assigned: Iterable[int] = ()
+    if Role(user.role).is_provider:  # customer users join no team and are assigned no customer
+        teams = session.scalars(
+            select(TeamRow.code).join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id).where(TeamMemberRow.user_id == user.id)
+        )
+        assigned = session.scalars(select(CsamAssignmentRow.customer_id).where(CsamAssignmentRow.user_id == user.id))
     return Principal(
         user_id=user.id, email=user.email, role=Role(user.role), customer_id=user.customer_id,
         teams=frozenset(teams), assigned_customers=frozenset(assigned), language=user.language,
@@ -445,21 +450,64 @@ def active_principal(session: Session, user_id: int) -> Principal | None:
     return principal_for_user(session, user.id) if _usable(session, user) else None
 
 
-def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
+# Every API request runs this query: built once, with a bound parameter (building a
+# statement and its cache key costs about as much as running it).
+_TOKEN_HOLDER = (
+    select(ApiTokenRow, UserRow, ContactRow)
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id).outerjoin(ContactRow, ContactRow.id == UserRow.contact_id)
+    .where(ApiTokenRow.token_hash == bindparam("token_hash"))
+)
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    """Who presents a token, and the token."""
+
+    principal: Principal
+    token: ApiTokenRow
+
+    def record_due(self, now: datetime) -> bool:
+        """Whether ``last_used_at`` is due to be written: never written, or at least
+        :data:`LAST_USED_RESOLUTION` ago."""
+        last = self.token.last_used_at
+        return last is None or now - last >= LAST_USED_RESOLUTION
+
+
+def authenticate_token(session: Session, token: str) -> TokenUse | None:
     """Who presents ``Authorization: Bearer <token>``, or None (unknown, revoked,
-    inactive user). The lookup is by hash, so no constant-time compare is needed."""
+    inactive user), reading only: the token, its user and the user's contact in one
+    query. The lookup is by hash, so no constant-time compare is needed."""
     if not token or not token.startswith(TOKEN_SCHEME) or len(token) > 128:
         return None
-    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    found = session.execute(_TOKEN_HOLDER, {"token_hash": hash_token(token)}).first()
+    if found is None or found.ApiTokenRow.revoked_at is not None:
         return None
-    user = session.get(UserRow, row.user_id)
+    user, _contact = found.UserRow, found.ContactRow  # the contact stays in the session for _usable
     if not _usable(session, user):
         return None
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
+    return TokenUse(principal_for_user(session, user.id), found.ApiTokenRow)
+
+
+def record_token_use(session: Session, token: str, *, now: datetime) -> None:
+    """Write a token's ``last_used_at`` in a transaction of its own (after a read),
+    unless another request did within the last :data:`LAST_USED_RESOLUTION`: one
+    conditional UPDATE."""
+    session.execute(update(ApiTokenRow).where(
+        ApiTokenRow.token_hash == hash_token(token),
+        or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
+    ).values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
+    """:func:`authenticate_token`, writing ``last_used_at`` in ``session`` when due
+    (at most once a minute, so that reading is not writing)."""
+    use = authenticate_token(session, token)
+    if use is None:
+        return None
+    if use.record_due(now):
+        use.token.last_used_at = now
         session.flush()
-    return principal_for_user(session, user.id)
+    return use.principal
 
 
 @cache

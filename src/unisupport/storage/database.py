@@ -4,10 +4,24 @@
 command, API request or worker job; services only add and flush. On SQLite every
 transaction starts with ``BEGIN IMMEDIATE`` so that writers queue instead of failing
 half-way, and spending the last credit is serialised; on PostgreSQL the account row is
-locked with ``SELECT … FOR UPDATE``."""
+locked with ``SELECT … FOR UPDATE``.
+
+SQLite writers of one process also queue on an in-process lock (one per database
+file, held for the whole writing transaction, released on every path): without it,
+the threads of a server all wait in sqlite3's busy handler, which sleeps up to 100 ms
+between tries, so a creation under four concurrent clients could wait seconds. The
+file lock (``BEGIN IMMEDIATE``, ``busy_timeout``) still orders writers of different
+processes. A writer that cannot get the in-process lock within the busy timeout fails
+like one that cannot get the file lock (``OperationalError``, "database is locked").
+PostgreSQL needs no such lock: writers lock only the rows they change.
+
+``Database.reading()`` is for work that only reads (GET requests, reports): on SQLite
+it begins deferred and never waits for writers (WAL), and it refuses to flush changes."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +38,28 @@ from unisupport.settings import DATABASE_URL, Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "unisupport_read_only"
+BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the database (in-process lock, then file lock)
+# PostgreSQL connections of one process. A request holds at most one at a time, and a
+# server process runs at most 40 sync endpoints at once (anyio's default thread
+# limiter): 10 kept open for the usual load, up to 40 under a burst, so that no request
+# ever waits for a connection (a pool timeout would be an error, not a 503). Each
+# server process may open 40: workers × 40 must fit the server's max_connections.
+POOL_SIZE = 10
+POOL_OVERFLOW = 30
+
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
+    """The in-process lock SQLite writers of ``engine``'s database file take (see the
+    module); one per file, shared by every engine on it; None on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    key = os.path.realpath(database) if database and database != ":memory:" else f"engine:{id(engine)}"
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -35,7 +71,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):  # noqa: ANN001
@@ -44,7 +80,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -58,7 +94,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     # Custom plans for every execution: psycopg prepares repeated statements, and a
     # generic plan of "first_response_due <= $1" ignores the partial indexes (the
     # watcher's queries went from ~1 ms to ~400 ms on a million incidents).
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **kwargs)
+    # The pool: see POOL_SIZE; the pre-ping (~0.04 ms a checkout on loopback) replaces
+    # a connection the server dropped (restart, idle timeout) before a request uses it.
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_pre_ping": True} | kwargs
+    return create_engine(url, connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **kwargs)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -73,6 +112,15 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "heads")
 
 
+class ReadOnly(RuntimeError):
+    """A change flushed in :meth:`Database.reading` (a programming error)."""
+
+
+def _refuse_to_write(session: Session, _context, _instances) -> None:  # noqa: ANN001
+    if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
+        raise ReadOnly("a read-only transaction (Database.reading) must not write")
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -80,6 +128,8 @@ class Database:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self.write_lock = sqlite_write_lock(engine)
+        event.listen(self.read_sessions, "before_flush", _refuse_to_write)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, migrate_now: bool = True) -> Database:
@@ -94,16 +144,24 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """The one commit point: commit when the block succeeds, roll back otherwise."""
-        with self.sessions() as session:
-            with session.begin():
+        """The one commit point: commit when the block succeeds, roll back otherwise.
+        On SQLite, the writers of this process first take turns on :attr:`write_lock`."""
+        lock = self.write_lock
+        if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise OperationalError("BEGIN IMMEDIATE", None, Exception(f"database is locked: no turn to write within {BUSY_TIMEOUT_S} s"))
+        try:
+            with self.sessions() as session, session.begin():
                 yield session
+        finally:
+            if lock is not None:
+                lock.release()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads (balances, reports): on SQLite it does not
         take the write lock, so it never queues behind writers. Writing in it is a bug
-        (SQLite would refuse to upgrade the lock under contention)."""
+        (SQLite would refuse to upgrade the lock under contention, and the work would
+        be rolled back anyway): a flush with changes raises :class:`ReadOnly`."""
         with self.read_sessions() as session:
             try:
                 yield session
@@ -117,3 +175,4 @@ class Database:
             return True
         except OperationalError:
             return False
+
