@@ -128,13 +128,12 @@ def setup_customer(database) -> tuple[int, int]:
 def queue(database, clock, *, recipient="client@contoso.example", language="fr", key=None, payload=None,
           not_before=None, customer_id=None, site_id=None, kind="incident.breached") -> int | None:
     with database.transaction() as session:
-        row = enqueue(
+        return enqueue(
             session, kind=kind, recipient=recipient, language=language, subject_type="incident", subject_id=42,
             payload=payload or breach_payload(), dedupe_key=key or f"incident:42:breached:first-response:{recipient}",
             not_before=not_before or clock.now(), customer_id=customer_id, now=clock.now(),
             business_hours_site_id=site_id,
         )
-        return None if row is None else row.id
 
 
 def outbox_row(database, outbox_id: int) -> OutboxRow:

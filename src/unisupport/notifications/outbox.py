@@ -134,17 +134,27 @@ def enqueue(
     customer_id: int | None,
     now: datetime,
     business_hours_site_id: int | None = None,
-) -> OutboxRow | None:
-    """Queue a notification in the caller's transaction; None when one with this
-    ``dedupe_key`` is already queued (whatever its status). ``business_hours_site_id``
-    keeps every send attempt inside that site's business hours (customer
-    notifications about business-hours incidents; pair it with
+) -> int | None:
+    """Queue a notification in the caller's transaction and return its id; None when
+    one with this ``dedupe_key`` is already queued (whatever its status).
+    ``business_hours_site_id`` keeps every send attempt inside that site's business
+    hours (customer notifications about business-hours incidents; pair it with
     ``not_before=customer_not_before(calendar, now)``)."""
     values = _row(Notification(kind, recipient, language, subject_type, subject_id, payload, dedupe_key,
                                not_before, customer_id, business_hours_site_id), now)
-    statement = insert_for(session).values(**values).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
-    new_id = session.execute(statement).scalar_one_or_none()
-    return None if new_id is None else session.get(OutboxRow, new_id)
+    return session.execute(_enqueue_statement(session), values).scalar_one_or_none()
+
+
+_ENQUEUE: dict[str, Any] = {}
+
+
+def _enqueue_statement(session: Session):
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``, built once per
+    database kind (an incident's opening queues its acknowledgement with it)."""
+    name = session.get_bind().dialect.name
+    if name not in _ENQUEUE:
+        _ENQUEUE[name] = insert_for(session).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
+    return _ENQUEUE[name]
 
 
 @dataclass(frozen=True)

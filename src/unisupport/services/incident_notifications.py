@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     case,
     cast,
     func,
@@ -65,11 +66,6 @@ def incident_number(incident_id: int) -> str:
     return f"INC-{incident_id:06d}"
 
 
-def _payload(session: Session, incident: IncidentRow, site: SiteRow) -> dict[str, Any]:
-    customer = session.get(CustomerRow, incident.customer_id)
-    return incident_payload(incident, site, customer.name if customer else "", site_calendar(site))
-
-
 def incident_payload(incident: Any, site: SiteRow, customer_name: str, calendar) -> dict[str, Any]:
     """What every template of an incident needs; ``incident`` is a row or a result row.
     ``_queue_in_database`` builds the same fields in SQL (tests/test_watcher.py
@@ -98,19 +94,19 @@ def _provider_recipients(session: Session, *, team: str | None, incident_manager
     return sorted(recipients.items())
 
 
-def _contact(session: Session, incident: IncidentRow, site: SiteRow) -> tuple[str, str]:
-    contact = session.get(ContactRow, incident.contact_id)
-    user_language = session.scalar(select(UserRow.language).where(UserRow.contact_id == incident.contact_id))
-    language = mail_language(user_language or (contact.language if contact else None) or site.language)
-    return (contact.email if contact else ""), language
+def acknowledge(session: Session, incident: IncidentRow, *, site: SiteRow, customer_name: str, contact: ContactRow,
+                now: datetime) -> None:
+    """The automatic acknowledgement to the contact, at once (R-SEV-2: it never counts
+    as the first response); the opening passes the rows it has read."""
+    user_language = session.scalar(_CONTACT_USER_LANGUAGE, {"contact_id": contact.id})
+    language = mail_language(user_language or contact.language or site.language)
+    enqueue(session, kind="incident.acknowledged", recipient=contact.email, language=language, subject_type="incident",
+            subject_id=incident.id, payload=incident_payload(incident, site, customer_name, site_calendar(site)),
+            customer_id=incident.customer_id, dedupe_key=f"incident:{incident.id}:acknowledged:{contact.email}", not_before=now, now=now)
 
 
-def acknowledge(session: Session, incident: IncidentRow, *, now: datetime) -> None:
-    site = session.get(SiteRow, incident.site_id)
-    email, language = _contact(session, incident, site)  # type: ignore[arg-type]
-    enqueue(session, kind="incident.acknowledged", recipient=email, language=language, subject_type="incident",
-            subject_id=incident.id, payload=_payload(session, incident, site), customer_id=incident.customer_id,  # type: ignore[arg-type]
-            dedupe_key=f"incident:{incident.id}:acknowledged:{email}", not_before=now, now=now)
+# The language of the user tied to a contact (the first one), built once.
+_CONTACT_USER_LANGUAGE = select(UserRow.language).where(UserRow.contact_id == bindparam("contact_id")).order_by(UserRow.id).limit(1)
 
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:

@@ -326,7 +326,7 @@ def _open(session: Session, principal: Principal, data: IncidentIn, *, now: date
     session.add_all([*assignments, acknowledgement])
     session.execute(insert(IncidentEventRow), events)  # one statement for the whole timeline so far
     session.flush()
-    acknowledge(session, incident, now=now)
+    acknowledge(session, incident, site=site, customer_name=opening.customer.name if opening.customer else "", contact=contact, now=now)
     return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
 
 
