@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Integer,
     MetaData,
@@ -128,7 +129,9 @@ _INCIDENTS = Table("queue_incidents", _STAGING, Column("id", Integer, primary_ke
 # Each incident's payload, built once (not once per recipient); "second" is the
 # escalation's payload for breaches.
 _PAYLOADS = Table("queue_payloads", _STAGING, Column("id", Integer, primary_key=True), Column("payload", Document, nullable=False),
-                  Column("second", Document), prefixes=["TEMPORARY"])
+                  Column("second", Document), Column("customer_id", Integer, nullable=False), Column("site_id", Integer, nullable=False),
+                  Column("contact_id", Integer, nullable=False), Column("team", String(64)), Column("business_hours", Boolean, nullable=False),
+                  prefixes=["TEMPORARY"])
 # The provider's recipients: "team" rows for each team involved, "managers" rows.
 _RECIPIENTS = Table("queue_recipients", _STAGING, Column("audience", String(16), nullable=False), Column("team", String(64), nullable=False),
                     Column("recipient", String(254), nullable=False), Column("language", String(2), nullable=False),
@@ -182,20 +185,23 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
     def document(pairs: list[Any] | None):
         return literal(None, Document) if pairs is None else json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
 
-    connection.execute(_PAYLOADS.insert().from_select(["id", "payload", "second"], select(i.id, document(first), document(second))
-                                                      .join(s, s.id == i.site_id).join(c, c.id == i.customer_id)
-                                                      .where(i.id.in_(staged))))
+    # What the fan-out needs of each incident, read once: the fan-out below joins only
+    # this table, the recipients and the contacts.
+    connection.execute(_PAYLOADS.insert().from_select(
+        ["id", "payload", "second", "customer_id", "site_id", "contact_id", "team", "business_hours"],
+        select(i.id, document(first), document(second), i.customer_id, i.site_id, i.contact_id, i.team, business_hours)
+        .join(s, s.id == i.site_id).join(c, c.id == i.customer_id).where(i.id.in_(staged))))
 
     def rows(send_kind: str, payload, recipient, language, *, join, not_before=None, held_for=None):
-        key = "incident:" + cast(i.id, String) + f":{send_kind}:" + recipient
-        return (select(i.customer_id, literal(send_kind).label("kind"), recipient.label("recipient"), language.label("language"),
-                       literal("incident").label("subject_type"), i.id.label("subject_id"), payload.label("payload"),
+        key = "incident:" + cast(p.id, String) + f":{send_kind}:" + recipient
+        return (select(p.customer_id, literal(send_kind).label("kind"), recipient.label("recipient"), language.label("language"),
+                       literal("incident").label("subject_type"), p.id.label("subject_id"), payload.label("payload"),
                        key.label("dedupe_key"), (moment if not_before is None else not_before).label("not_before"),
                        (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
                        literal("pending").label("status"), literal(0).label("attempts"), moment.label("created_at"))
-                .select_from(_PAYLOADS).join(i, i.id == p.id).join(*join))
+                .select_from(_PAYLOADS).join(*join))
 
-    team = (_RECIPIENTS, (r.audience == "team") & (r.team == i.team))
+    team = (_RECIPIENTS, (r.audience == "team") & (r.team == p.team))
     managers = (_RECIPIENTS, r.audience == "managers")
     if kind == "incident.warning":
         branches = [rows(kind, p.payload, r.recipient, r.language, join=team),
@@ -204,10 +210,11 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
         user_language = select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
         chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
         language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
-        opening = case({site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=i.site_id, else_=moment)
-        contact = rows(kind, p.payload, ct.email, language, join=(ct, ct.id == i.contact_id),
-                       not_before=case((business_hours, opening), else_=moment), held_for=case((business_hours, i.site_id), else_=None))
-        branches = [rows(kind, p.payload, r.recipient, r.language, join=team), contact.join(s, s.id == i.site_id),
+        opening = case({site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment)
+        held = p.business_hours.is_(True)
+        contact = rows(kind, p.payload, ct.email, language, join=(ct, ct.id == p.contact_id),
+                       not_before=case((held, opening), else_=moment), held_for=case((held, p.site_id), else_=None))
+        branches = [rows(kind, p.payload, r.recipient, r.language, join=team), contact.join(s, s.id == p.site_id),
                     rows("incident.escalated", p.second, r.recipient, r.language, join=managers)]
     if connection.dialect.name == "postgresql":
         # Statistics for the planner: without them it expects millions of rows, sorts
