@@ -700,7 +700,9 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         rows += [
             (f"{tag}: due-soon <= now+15min (ORDER BY due LIMIT 1000)", f"p50 {d['p50'] * 1e3:.1f} / p99 {d['p99'] * 1e3:.1f} ms", tq, v(d["p99"])),
             (f"{tag}: due-soon window (now, now+15min]", f"p50 {w['p50'] * 1e3:.1f} / p99 {w['p99'] * 1e3:.1f} ms ({w['rows']} rows)", tq, v(w["p99"])),
-            (f"{tag}: watcher breach query, {b['rows']:,} rows", f"p50 {b['p50'] * 1e3:.1f} / p99 {b['p99'] * 1e3:.1f} ms", tq, v(b["p99"])),
+            # Fetching the 10,000 due rows into Python: information, not the target's query
+            # (the target is the check a watcher runs when nothing is due, just below).
+            (f"{tag}: watcher breach query, {b['rows']:,} rows", f"p50 {b['p50'] * 1e3:.1f} / p99 {b['p99'] * 1e3:.1f} ms", "-", "info"),
             (f"{tag}: watcher breach query, nothing due", f"p50 {ba['p50'] * 1e3:.1f} / p99 {ba['p99'] * 1e3:.1f} ms", tq, v(ba["p99"])),
             (f"{tag}: watcher warning query, nothing due", f"p50 {wa['p50'] * 1e3:.1f} / p99 {wa['p99'] * 1e3:.1f} ms", tq, v(wa["p99"])),
             (f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications", fmt_s(total), f"<= {TARGET_SWEEP_S:g} s",
