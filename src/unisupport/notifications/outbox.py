@@ -142,7 +142,8 @@ def enqueue(
     ``not_before=customer_not_before(calendar, now)``)."""
     values = _row(Notification(kind, recipient, language, subject_type, subject_id, payload, dedupe_key,
                                not_before, customer_id, business_hours_site_id), now)
-    return session.execute(_enqueue_statement(session), values).scalar_one_or_none()
+    # On the session's connection (Core): no ORM bulk-insert machinery for one row.
+    return session.connection().execute(_enqueue_statement(session), values).scalar_one_or_none()
 
 
 _ENQUEUE: dict[str, Any] = {}
