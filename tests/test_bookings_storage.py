@@ -4,6 +4,7 @@ hours, tenant scoping, and a race of real threads for the last credits (R-CRED-2
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -140,6 +141,17 @@ def test_a_booking_beyond_the_credits_held_is_refused(active):
 def test_credits_that_expire_first_are_spent_first(active):
     create_booking(active, workshop(attendees=15), actor="admin", provider=False, now=MARCH)  # 120
     assert balance(active, "line:credits-y1") == 0 and balance(active, "line:credits-y2") == Decimal("30")
+
+
+def test_services_are_delivered_only_at_the_customers_own_sites(active):
+    """R-ORD-6 as far as data goes: a booking names one of the order's sites, never a
+    place outside the contract (such as one of the customer's own customers)."""
+    from unisupport.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as error:
+        create_booking(active, dataclasses.replace(workshop(), site="a-customers-customer"), actor="admin", provider=False, now=MARCH)
+    assert error.value.field == "site" and error.value.rule == "R-MC-1"
+    assert balance(active, "line:credits-y1") == Decimal("100")  # nothing spent
 
 
 def test_another_customers_booking_looks_missing(active):
