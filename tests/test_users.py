@@ -491,3 +491,18 @@ def test_cli_bad_role_exits_2_with_one_line(cli):
     assert "role" in done.stderr and "wizard" in done.stderr
     done = cli("token", "create", "--user", "ghost@provider.example", ok=False)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "ghost@provider.example" in done.stderr
+
+
+def test_a_password_change_or_an_admin_ends_the_users_web_sessions(session):
+    from unisupport.services.users import active_principal, end_sessions, update_user
+
+    user = create(session, "eve@provider.example", "engineer")
+    signed_in = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert active_principal(session, user.id, signed_in_at=signed_in) is not None
+    update_user(session, email=user.email, password="another long password", actor="admin", now=datetime(2026, 3, 1, 10, 0, tzinfo=UTC))
+    assert active_principal(session, user.id, signed_in_at=signed_in) is None
+    # Signed in again afterwards (the same second included), the session holds.
+    assert active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, 0, 900_000, tzinfo=UTC)) is not None
+    end_sessions(session, email=user.email, actor="admin", now=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    assert active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) is None
+    assert user.active  # not deactivated

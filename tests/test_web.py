@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from api_server import start, stop
+from sqlalchemy import update
 
 from unisupport.services.users import update_user
+from unisupport.storage.tables import UserRow
 from unisupport.web.session import COOKIE, SECRET_KEY
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -209,6 +211,35 @@ def test_a_deactivated_user_is_signed_out_at_the_next_click(web):
     finally:
         with web.database.transaction() as session:
             update_user(session, email=EMAILS["csam"], active=True, actor="test", now=FRIDAY)
+
+
+def test_an_admin_signs_a_user_out_of_every_browser_without_deactivating_them(web):
+    web.clock.at = datetime(2026, 11, 27, 17, 0, tzinfo=PARIS)
+    first, second = Browser(web), Browser(web)
+    first.sign_in("contoso_contact")
+    second.sign_in("contoso_contact")
+    web.clock.at = datetime(2026, 11, 27, 17, 5, tzinfo=PARIS)
+    admin = Browser(web)
+    admin.sign_in("admin")
+    try:
+        _sessions_ended_everywhere(web, first, second, admin)
+    finally:  # the other tests sign this user in at earlier instants
+        with web.database.transaction() as session:
+            session.execute(update(UserRow).where(UserRow.email == EMAILS["contoso_contact"]).values(sessions_valid_from=None))
+
+
+def _sessions_ended_everywhere(web, first, second, admin):
+    page = admin.get("/admin/users")
+    assert 'data-testid="user-sessions-cloud-ops@contoso.example"' in page.text
+    r = admin.post("/admin/users/sessions", {"email": "cloud-ops@contoso.example"})
+    assert r.status_code == 303 and 'data-testid="notice-sessions"' in admin.get(r.headers["location"]).text
+    for browser in (first, second):
+        assert browser.get("/dashboard").status_code == 303  # signed out at the next click
+    web.clock.at = datetime(2026, 11, 27, 17, 6, tzinfo=PARIS)
+    first.sign_in("contoso_contact")  # still active: signing in again works
+    assert first.get("/dashboard").status_code == 200
+    r = admin.post("/admin/users/sessions", {"email": "nobody@contoso.example"})
+    assert r.status_code == 422 and "nobody@contoso.example" in text(r)
 
 
 def test_a_forged_cookie_is_ignored(web):

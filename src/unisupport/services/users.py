@@ -308,6 +308,7 @@ def update_user(
         before["password"] = "set" if user.password_hash else "unset"
         after["password"] = "changed"
         user.password_hash = _password_hash(password)
+        user.sessions_valid_from = now  # whoever knew the old password is signed out
     if after:
         session.flush()
         _audit(session, user, "user:update", actor=actor, now=now, before=before, after=after)
@@ -444,10 +445,31 @@ def principal_for_user(session: Session, user_id: int) -> Principal:
     )
 
 
-def active_principal(session: Session, user_id: int) -> Principal | None:
-    """The principal of a user who may still act (for a signed-in web session), else None."""
+def active_principal(session: Session, user_id: int, *, signed_in_at: datetime | None = None) -> Principal | None:
+    """The principal of a user who may still act (for a signed-in web session), else
+    None — also when the session, signed in at ``signed_in_at``, was ended since
+    (:func:`end_sessions`, a password change)."""
     user = session.get(UserRow, user_id)
-    return principal_for_user(session, user.id) if _usable(session, user) else None
+    if not _usable(session, user):
+        return None
+    ended = user.sessions_valid_from  # type: ignore[union-attr]
+    if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
+        return None
+    return principal_for_user(session, user.id)  # type: ignore[union-attr]
+
+
+def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> UserRow:
+    """Sign a user out of every web session now (a lost laptop, a shared password),
+    without deactivating them; their API tokens are revoked apart (``revoke_token``).
+    Sessions are compared to the second: one signed in later in the same second
+    stays."""
+    user = user_by_email(session, email)
+    before = user.sessions_valid_from
+    user.sessions_valid_from = now
+    session.flush()
+    _audit(session, user, "user:sessions-ended", actor=actor, now=now,
+           before={"sessions_valid_from": before.isoformat() if before else None}, after={"sessions_valid_from": now.isoformat()})
+    return user
 
 
 # Every API request runs this query: built once, with a bound parameter (building a

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
@@ -127,7 +127,9 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
     # not take the write lock, so dashboards never queue behind bookings.
     reading = request.method in ("GET", "HEAD")
     with (state.database.reading() if reading else state.database.transaction()) as db:
-        principal = active_principal(db, web.user_id) if web.user_id is not None else None
+        principal = None
+        if web.user_id is not None:
+            principal = active_principal(db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC))
         if web.user_id is not None and principal is None:
             web, new_cookie = signer.new(now, language=web.language), True  # deactivated: signed out at once
         accept = request.headers.get("accept-language")

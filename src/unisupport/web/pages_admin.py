@@ -60,7 +60,7 @@ def users_context(p: Page, *, values: dict[str, str] | None = None, chosen_teams
 @router.get("/admin/users")
 def users_page(request: Request, done: str | None = None) -> Response:
     with page(request, roles=ADMINS) as p:
-        context = users_context(p, done=done if done in ("created", "updated", "assigned") else None)
+        context = users_context(p, done=done if done in ("created", "updated", "assigned", "sessions") else None)
     return render(p, "admin_users.html", context)
 
 
@@ -86,6 +86,15 @@ def set_active(request: Request, form: FormData) -> Response:
             raise InvalidInput("you cannot deactivate yourself", field="email")
         users.update_user(p.db, email=email, active=form.get("active") == "1", actor=p.principal.email, now=p.now)
         return redirect(p, "/admin/users?done=updated#users")
+
+
+@router.post("/admin/users/sessions")
+def end_sessions(request: Request, form: FormData) -> Response:
+    """Sign a user out of every browser now, without deactivating them."""
+    with page(request, roles=ADMINS) as p:
+        return _submit(p, lambda: users.end_sessions(p.db, email=form.get("email") or "", actor=p.principal.email, now=p.now),
+                       template="admin_users.html", path="/admin/users", done="/admin/users?done=sessions#users",
+                       context=lambda error: users_context(p, exc=error, form="sessions"))
 
 
 @router.post("/admin/users/csam")

@@ -44,6 +44,9 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Web sessions issued before this instant are over (an administrator ended them, or
+    # the password changed); null: none was ended.
+    sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TeamRow(Base):
