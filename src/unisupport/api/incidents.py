@@ -132,32 +132,31 @@ def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credential
 
 @router.post("/{incident_id}/third-parties", summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product")
 def request_collaboration(request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials) -> JSONResponse:
-    def act(u, expected):
-        row = third_parties.request_collaboration(u.session, u.principal, incident_id, data, now=u.now)
-        return {"third_party": _collaboration(u, incident_id, row)}
-    return _mutation(request, credentials, incident_id, act)
+    return _collaborate(request, credentials, incident_id,
+                        lambda u: third_parties.request_collaboration(u.session, u.principal, incident_id, data, now=u.now))
 
 
 @router.post("/{incident_id}/third-parties/{collaboration_id}/engagement", summary="Record that the provider reached the vendor the customer asked for (R-INC-4)")
 def engage_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: EngagementIn,
                        credentials: Credentials) -> JSONResponse:
-    def act(u, expected):
-        row = third_parties.engage(u.session, u.principal, incident_id, collaboration_id, data, now=u.now)
-        return {"third_party": _collaboration(u, incident_id, row)}
-    return _mutation(request, credentials, incident_id, act)
+    return _collaborate(request, credentials, incident_id,
+                        lambda u: third_parties.engage(u.session, u.principal, incident_id, collaboration_id, data, now=u.now))
 
 
 @router.post("/{incident_id}/third-parties/{collaboration_id}/end", summary="End a third-party collaboration (R-INC-4)")
 def end_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: CollaborationEndIn,
                     credentials: Credentials) -> JSONResponse:
+    return _collaborate(request, credentials, incident_id,
+                        lambda u: third_parties.end(u.session, u.principal, incident_id, collaboration_id, data, now=u.now))
+
+
+def _collaborate(request: Request, credentials, incident_id: int, change) -> JSONResponse:
+    """Run ``change(u)`` on a collaboration; answer the incident and the collaboration."""
     def act(u, expected):
-        row = third_parties.end(u.session, u.principal, incident_id, collaboration_id, data, now=u.now)
-        return {"third_party": _collaboration(u, incident_id, row)}
+        row = change(u)
+        calendar = svc.calendar_of(u.session, svc.get_incident(u.session, u.principal, incident_id))
+        return {"third_party": svc.collaboration_view(row, calendar)}
     return _mutation(request, credentials, incident_id, act)
-
-
-def _collaboration(u, incident_id: int, row) -> dict[str, Any]:
-    return svc.collaboration_view(row, svc.calendar_of(u.session, svc.get_incident(u.session, u.principal, incident_id)))
 
 
 @router.get("/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule")
