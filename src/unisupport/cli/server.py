@@ -28,7 +28,7 @@ def serve(
 
     settings = Settings.from_env()
     database = Database.from_settings(settings)  # migrates; a bad URL stops here with its name
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # tokens and URLs stay whole on one line
     sqlite = settings.database_url.startswith("sqlite")
     if (sqlite and not no_demo) or demo:
         from unisupport.demo import load
