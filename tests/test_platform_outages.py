@@ -20,8 +20,12 @@ from test_notifications import MAIL_FROM, mailer, smtp_server  # noqa: F401  (fi
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.clock import FixedClock
 from unisupport.errors import InvalidInput, NotFound
-from unisupport.incidents.requests import OutageIn, OutageNoticeIn
-from unisupport.mission_critical.platform_outage import McsapHolder, decide
+from unisupport.mission_critical.platform_outage import (
+    McsapHolder,
+    OutageIn,
+    OutageNoticeIn,
+    decide,
+)
 from unisupport.orders.validation import read_order_document, validate_order
 from unisupport.refusal import Refused
 from unisupport.services import platform_outages as svc

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from unisupport.api.unit import bearer, unit
-from unisupport.incidents.requests import OutageIn, OutageNoticeIn
+from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.services import platform_outages as svc
 
 router = APIRouter(prefix="/api/v1/outages", tags=["platform outages"])

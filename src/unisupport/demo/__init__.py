@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, OutageIn, OutageNoticeIn
+from unisupport.incidents.requests import CommunicationIn, IncidentIn
 from unisupport.incidents.routing import TEAMS
+from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
 from unisupport.services import incidents, platform_outages
 from unisupport.services.orders import import_order

@@ -78,15 +78,3 @@ class EngagementIn(_In):
 class CollaborationEndIn(_In):
     note: str | None = Field(default=None, max_length=4000)
 
-
-class OutageIn(_In):
-    reference: str = Field(min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage.")
-    title: str = Field(min_length=1, max_length=200)
-    products: list[str] = Field(default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform.")
-    regions: list[str] = Field(default_factory=list, max_length=100)
-    message: str = Field(min_length=1, max_length=8000, description="What the pre-identified contacts are told (R-MCSAP-5).")
-
-
-class OutageNoticeIn(_In):
-    message: str = Field(min_length=1, max_length=8000)
-    resolved: bool = Field(default=False, description="This notice says the outage is over.")

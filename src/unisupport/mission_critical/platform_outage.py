@@ -19,7 +19,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, Field
+
 RULE = "R-MCSAP-5"
+
+
+class OutageIn(BaseModel):
+    """An Azure-declared outage, as an incident manager declares it."""
+
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage.")
+    title: str = Field(min_length=1, max_length=200)
+    products: list[str] = Field(default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform.")
+    regions: list[str] = Field(default_factory=list, max_length=100)
+    message: str = Field(min_length=1, max_length=8000, description="What the pre-identified contacts are told (R-MCSAP-5).")
+
+
+class OutageNoticeIn(BaseModel):
+    """An update on an outage, or its end."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=8000)
+    resolved: bool = Field(default=False, description="This notice says the outage is over.")
 
 
 @dataclass(frozen=True)

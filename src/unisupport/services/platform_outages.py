@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal, Role
 from unisupport.catalog.product import default_products
 from unisupport.errors import InvalidInput, NotFound
-from unisupport.incidents.requests import OutageIn, OutageNoticeIn
 from unisupport.mission_critical.platform_outage import (
     RULE,
     McsapHolder,
     NoticeDecision,
+    OutageIn,
+    OutageNoticeIn,
     decide,
     product_names,
 )

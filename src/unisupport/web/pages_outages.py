@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from unisupport.catalog.product import default_products
 from unisupport.errors import UnisupportError
-from unisupport.incidents.requests import OutageIn, OutageNoticeIn
+from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.services import platform_outages as svc
 from unisupport.storage.tables import PlatformOutageRow
 from unisupport.web.page import (
