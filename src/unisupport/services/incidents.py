@@ -44,6 +44,7 @@ from unisupport.refusal import Refused
 from unisupport.services.customers import site_calendar
 from unisupport.services.incident_notifications import acknowledge
 from unisupport.services.mission_critical import event_plan, event_plans, events
+from unisupport.services.orders import current_document
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Explanation, Holding, explain
 from unisupport.sla.matrix import Coverage, Scope, default_matrix
@@ -144,7 +145,7 @@ def holdings(session: Session, order: OrderRow, opened_at: datetime, *, document
     matrix = default_matrix()
     services = set(session.scalars(_SERVICES, {"order_id": order.id, "plans": list(matrix.plans)}))
     if document is None:
-        document = _document(session, order)
+        document = current_document(session, order)
     scopes = document.get("scopes") or {}
     out = []
     for code in sorted(services):
@@ -166,10 +167,6 @@ def holdings(session: Session, order: OrderRow, opened_at: datetime, *, document
     return out
 
 
-def _document(session: Session, order: OrderRow) -> dict:
-    """The order's current version (its document)."""
-    return session.scalar(select(OrderVersionRow.document).where(
-        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
 
 
 # ------------------------------------------------------------------ opening

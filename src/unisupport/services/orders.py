@@ -28,10 +28,17 @@ from unisupport.orders.validation import Violation, validate_order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
-from unisupport.services.mission_critical import create_event
 from unisupport.services.customers import sync_contacts, upsert_customer, upsert_sites
+from unisupport.services.mission_critical import create_event
 from unisupport.storage.base import amount_from_sum
-from unisupport.storage.tables import LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, OrderVersionRow, SiteRow
+from unisupport.storage.tables import (
+    LedgerAccountRow,
+    LedgerEntryRow,
+    OrderLineRow,
+    OrderRow,
+    OrderVersionRow,
+    SiteRow,
+)
 
 # draft → active (execution) → expired or terminated (R-ORD-1, R-ORD-2).
 TRANSITIONS = {
@@ -134,8 +141,7 @@ def import_order(session: Session, document: dict[str, Any], *, actor: str, now:
                 f"an order cannot go from {previous_status.value} to {order.status.value} (draft → active → expired or terminated)",
                 rule="R-ORD-1", field="status",
             )
-        last = session.scalar(select(OrderVersionRow.document).where(OrderVersionRow.order_id == row.id, OrderVersionRow.version == row.version))
-        changes = changes_between(last or {}, canonical)
+        changes = changes_between(current_document(session, row), canonical)
         outcome = "amended"
         row.version += 1
         row.updated_at = now
@@ -312,11 +318,16 @@ def orders_in_scope(session: Session, customer_scope: frozenset[int] | None, *, 
     return list(session.scalars(query))
 
 
+def current_document(session: Session, order: OrderRow) -> dict[str, Any]:
+    """The order file of the order's current version (empty if none was kept)."""
+    return session.scalar(select(OrderVersionRow.document).where(
+        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
+
+
 def order_sites(session: Session, order: OrderRow) -> list[SiteRow]:
     """The sites the order's current version names (R-MC-1), host site first: the
     sites an incident or a booking may name on this order."""
-    document = session.scalar(select(OrderVersionRow.document).where(
-        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
+    document = current_document(session, order)
     codes = [s["id"] for s in document.get("sites", [])]
     rows = {s.code: s for s in session.scalars(select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code.in_(codes)))}
     ordered = [rows[c] for c in codes if c in rows]

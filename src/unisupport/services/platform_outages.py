@@ -30,12 +30,12 @@ from unisupport.notifications.wording import mail_language
 from unisupport.orders.order_file import ContactRole, OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.audit import record_event
+from unisupport.services.orders import current_document
 from unisupport.storage.tables import (
     ContactRow,
     CustomerRow,
     OrderLineRow,
     OrderRow,
-    OrderVersionRow,
     OutageNoticeRow,
     PlatformOutageRow,
     SiteRow,
@@ -60,8 +60,7 @@ def _holders(session: Session, *, now: datetime) -> list[tuple[McsapHolder, Cust
         plus_of[order.id] = (order, plus_of.get(order.id, (order, False))[1] or service == "mcsap-plus")
     out = []
     for order, plus in plus_of.values():
-        document = session.scalar(select(OrderVersionRow.document).where(
-            OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
+        document = current_document(session, order)
         enrolled = frozenset(((document.get("scopes") or {}).get("mcsap") or {}).get("enrolled_products") or ())
         customer = session.get_one(CustomerRow, order.customer_id)
         host = session.get_one(SiteRow, order.host_site_id)
