@@ -622,6 +622,15 @@ def test_a_refused_booking_shows_the_rule(web):
     assert r.status_code == 409 and "R-CRED-2" in text(r)
 
 
+def test_a_start_or_end_that_is_not_a_time_is_named_not_dropped(web):
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/bookings/new")
+    r = b.post("/bookings/quote", {"order": "ESO-2026-0042", "site": "munich", "service": "enhanced-designated-engineering|hour",
+                                   "scheduled_on": "2026-12-10", "quantity": "2", "funding": "hours", "starts": "25:99", "ends": "11:00"})
+    assert r.status_code == 422 and 'data-testid="error-starts_at"' in r.text and 'data-testid="error-ends_at"' not in r.text
+
+
 # --------------------------------------------------------------------------- contracts
 def test_the_dashboard_forecasts_what_will_be_forfeited(web):
     b = Browser(web)

@@ -252,15 +252,18 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
             data[name] = form.get(name)
     if service == "workshops" and unit == "per-attendee" and "attendees" not in data and "quantity" in data:
         data["attendees"] = data["quantity"]
-    if form.get("starts") and form.get("ends") and form.get("scheduled_on"):
-        zone = zone_of_site(data["site"])
-        if zone:
+    zone = zone_of_site(data["site"])
+    try:
+        day = datetime.fromisoformat(data["scheduled_on"]).date() if zone else None
+    except ValueError:
+        day = None  # the model names scheduled_on
+    for field, name in (("starts_at", "starts"), ("ends_at", "ends")):
+        text = form.get(name)
+        if text and day is not None:
             try:
-                day = datetime.fromisoformat(form.get("scheduled_on")).date()  # type: ignore[arg-type]
-                data["starts_at"] = datetime.combine(day, time.fromisoformat(form.get("starts")), ZoneInfo(zone))  # type: ignore[arg-type]
-                data["ends_at"] = datetime.combine(day, time.fromisoformat(form.get("ends")), ZoneInfo(zone))  # type: ignore[arg-type]
+                data[field] = datetime.combine(day, time.fromisoformat(text), ZoneInfo(zone))  # type: ignore[arg-type]
             except ValueError:
-                pass  # the model reports the missing times
+                data[field] = text  # not a time: the model refuses it, naming the field
     return BookingIn.model_validate(data)
 
 
