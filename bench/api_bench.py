@@ -54,7 +54,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from throwaway import admin_url, create_database, git_revision, load
+from throwaway import Throwaway, admin_url, git_revision, load
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for api_server.start()
@@ -195,18 +195,9 @@ def versions(tool: str) -> str:
 
 # --------------------------------------------------------------------------- databases
 
-class TempDatabase:
-    """A throw-away database, like tests/conftest.py's TempDatabases."""
-
+class TempDatabase(Throwaway):
     def __init__(self, backend: str):
-
-        self.backend = backend
-        self.tmpdir = tempfile.mkdtemp(prefix="unisupport-api-bench-")
-        self.pg_name: str | None = None
-        if backend == "sqlite":
-            self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
-        else:
-            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
+        super().__init__(backend, prefix="unisupport-api-bench-")
 
     def describe(self) -> str:
         from sqlalchemy import create_engine
@@ -223,16 +214,6 @@ class TempDatabase:
                         f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}")
         finally:
             engine.dispose()
-
-    def drop(self) -> None:
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.pg_name:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def prepare(url: str) -> str:

@@ -29,10 +29,8 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -47,8 +45,8 @@ for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for order_documents.order()
 
 import alembic
 import sqlalchemy
-from sqlalchemy import create_engine, func, insert, select, text, update
-from throwaway import admin_url, create_database, load
+from sqlalchemy import func, insert, select, text, update
+from throwaway import Throwaway, admin_url, load
 
 from unisupport.ledger.posting import AccountSpec, EntryKind, Posting
 from unisupport.services import ledger
@@ -95,18 +93,12 @@ def filesystem_of(path: str) -> str:
     return f"{fstype} at {best or '?'}"
 
 
-class Backend:
+class Backend(Throwaway):
     """A throw-away, migrated database."""
 
     def __init__(self, name: str):
+        super().__init__(name, prefix="unisupport-ledger-bench-")
         self.name = name
-        self.tmpdir: str | None = None
-        self.pg_name: str | None = None
-        if name == "sqlite":
-            self.tmpdir = tempfile.mkdtemp(prefix="unisupport-ledger-bench-")
-            self.url = f"sqlite:///{self.tmpdir}/bench.db"
-        else:
-            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
         self.db = Database(make_engine(self.url))
         migrate(self.db.engine)
 
@@ -115,7 +107,7 @@ class Backend:
             if self.name == "sqlite":
                 jm = c.exec_driver_sql("PRAGMA journal_mode").scalar()
                 sync = c.exec_driver_sql("PRAGMA synchronous").scalar()
-                return (f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/bench.db ({filesystem_of(self.tmpdir)}) | "
+                return (f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/unisupport.db ({filesystem_of(self.tmpdir)}) | "
                         f"journal_mode={jm} synchronous={sync} (2=FULL, 1=NORMAL) | BEGIN IMMEDIATE per transaction")
             get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
             return (f"PostgreSQL {get('server_version')} | database {self.pg_name} | fsync={get('fsync')} "
@@ -124,14 +116,7 @@ class Backend:
 
     def close(self) -> None:
         self.db.engine.dispose()
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.pg_name:
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
-            admin.dispose()
-
+        self.drop()
 
 def import_bench_order(db: Database, number: str) -> tuple[int, int]:
     from order_documents import order

@@ -1,10 +1,13 @@
-"""Throw-away PostgreSQL databases for the benchmarks (the tests have their own in
-tests/conftest.py): created from an admin URL, dropped at the end."""
+"""Throw-away databases for the benchmarks (the tests have their own in
+tests/conftest.py): a SQLite file in a temporary folder, or a PostgreSQL database
+created from an admin URL; dropped at the end."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 
 from sqlalchemy import create_engine, text
@@ -26,6 +29,26 @@ def drop_database(admin_url: str, name: str) -> None:
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class Throwaway:
+    """One benchmark's database: ``url``, the temporary folder ``tmpdir`` (the SQLite
+    file lives there; a server's files may too), and ``pg_name`` on PostgreSQL.
+    ``drop()`` removes both."""
+
+    def __init__(self, backend: str, *, prefix: str):
+        self.backend = backend
+        self.tmpdir = tempfile.mkdtemp(prefix=prefix)
+        self.pg_name: str | None = None
+        if backend == "sqlite":
+            self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
+        else:
+            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
+
+    def drop(self) -> None:
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.pg_name:
+            drop_database(admin_url(), self.pg_name)  # type: ignore[arg-type]
 
 
 def admin_url() -> str | None:

@@ -61,11 +61,9 @@ import platform
 import pstats
 import random
 import re
-import shutil
 import signal
 import sqlite3
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -80,7 +78,7 @@ for _p in (ROOT / "src", ROOT / "tests"):
 
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
-from throwaway import admin_url, create_database, git_revision, load
+from throwaway import Throwaway, admin_url, git_revision, load
 
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
@@ -134,17 +132,11 @@ def fmt_s(x: float) -> str:
     return f"{x:.2f} s" if x >= 1 else f"{x * 1e3:.0f} ms"
 
 
-class TempDatabase:
-    """A throw-away database, like tests/conftest.py's TempDatabases."""
+class TempDatabase(Throwaway):
+    """A throw-away database, migrated, with its ``Database``."""
 
     def __init__(self, backend: str):
-        self.backend = backend
-        self.tmpdir = tempfile.mkdtemp(prefix="unisupport-watcher-bench-")
-        self.pg_name: str | None = None
-        if backend == "sqlite":
-            self.url = f"sqlite:///{self.tmpdir}/unisupport.db"
-        else:
-            self.pg_name, self.url = create_database(admin_url())  # type: ignore[arg-type]
+        super().__init__(backend, prefix="unisupport-watcher-bench-")
         self.db = Database(make_engine(self.url))
         migrate(self.db.engine)
 
@@ -160,12 +152,7 @@ class TempDatabase:
 
     def drop(self) -> None:
         self.db.engine.dispose()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.pg_name:
-            admin = create_engine(admin_url(), isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
-            admin.dispose()
+        super().drop()
 
 
 class StatementLog:
