@@ -186,6 +186,9 @@ def test_the_api_declares_tells_and_shows(api):
         assert r.status_code == 200 and [d["customer"] for d in r.json() if d["notified"]] == ["contoso"]
         r = c.post("/api/v1/outages", json=body | {"products": ["azure-unicorns"]})
         assert r.status_code == 422 and r.json()["errors"][0]["path"] == "products[0]"
+        r = c.post("/api/v1/outages", json=body | {"regions": ["West Europe", "x" * 101]})
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "regions[1]"
+        assert c.get("/api/v1/outages").json() == []  # nothing half-written
         r = c.post("/api/v1/outages", json=body)
         assert r.status_code == 201, r.text
         outage = r.json()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,8 +31,9 @@ class OutageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage.")
     title: str = Field(min_length=1, max_length=200)
-    products: list[str] = Field(default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform.")
-    regions: list[str] = Field(default_factory=list, max_length=100)
+    products: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform.")
+    regions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=100)
     message: str = Field(min_length=1, max_length=8000, description="What the pre-identified contacts are told (R-MCSAP-5).")
 
 
