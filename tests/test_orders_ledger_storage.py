@@ -229,7 +229,7 @@ def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(
         monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.01)
         with pytest.raises(OperationalError, match="database is locked"):
             with fresh_database.transaction():
-                pass
+                pass  # an empty writing transaction: starting it is what must fail
         with fresh_database.reading() as reader:
             assert reader.execute(text("SELECT count(*) FROM customers")).scalar() == 0
     finally:
