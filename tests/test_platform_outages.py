@@ -144,6 +144,12 @@ def test_customers_see_the_outages_they_were_told_of_and_only_their_own_decision
     assert svc.outages(session, north) == []
     with pytest.raises(NotFound):
         svc.get_outage(session, north, outage.id)
+    # A CSAM sees through their customers' eyes (tenant scope).
+    csam = Principal(user_id=12, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({customers["northwind"].id}))
+    assert svc.outages(session, csam) == []
+    both = Principal(user_id=13, email="csam2@provider.example", role=Role.CSAM,
+                     assigned_customers=frozenset({customers["northwind"].id, customers["contoso"].id}))
+    assert [d["customer"] for d in svc.outage_view(session, both, outage)["notices"][0]["decisions"]] == ["contoso", "northwind"]
 
 
 def test_the_migration_matches_the_tables(engine):

@@ -137,14 +137,16 @@ def _notice(session: Session, principal: Principal, outage: PlatformOutageRow, k
 
 
 def outages(session: Session, principal: Principal) -> list[PlatformOutageRow]:
-    """Provider users see every outage; a customer user those its customer was told of."""
+    """Outages the principal may see: all of them for those who see every customer;
+    for a customer user or a CSAM, those told to their customers."""
     rows = list(session.scalars(select(PlatformOutageRow).order_by(PlatformOutageRow.declared_at.desc(), PlatformOutageRow.id.desc())))
-    return [r for r in rows if _visible(session, principal, r)]
+    codes = _codes_seen(session, principal)
+    return [r for r in rows if _visible(session, codes, r)]
 
 
 def get_outage(session: Session, principal: Principal, outage_id: int) -> PlatformOutageRow:
     row = session.get(PlatformOutageRow, outage_id)
-    if row is None or not _visible(session, principal, row):
+    if row is None or not _visible(session, _codes_seen(session, principal), row):
         raise NotFound(f"no platform outage {outage_id}", field="id")
     return row
 
@@ -153,26 +155,31 @@ def _notices(session: Session, outage: PlatformOutageRow) -> list[OutageNoticeRo
     return list(session.scalars(select(OutageNoticeRow).where(OutageNoticeRow.outage_id == outage.id).order_by(OutageNoticeRow.sequence)))
 
 
-def _mine(session: Session, principal: Principal, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _codes_seen(session: Session, principal: Principal) -> set[str] | None:
+    """The codes of the customers whose decisions the principal sees; None: all."""
     scope = principal.customer_scope
-    if scope is None:
-        return decisions
-    codes = set(session.scalars(select(CustomerRow.code).where(CustomerRow.id.in_(scope))))
-    return [d for d in decisions if d["customer"] in codes]
+    return None if scope is None else set(session.scalars(select(CustomerRow.code).where(CustomerRow.id.in_(scope))))
 
 
-def _visible(session: Session, principal: Principal, outage: PlatformOutageRow) -> bool:
-    if principal.role.is_provider:
+def _mine(codes: set[str] | None, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return decisions if codes is None else [d for d in decisions if d["customer"] in codes]
+
+
+def _visible(session: Session, codes: set[str] | None, outage: PlatformOutageRow) -> bool:
+    """Every outage for those who see every customer; for a customer user or a CSAM,
+    one that one of their customers was told of (their tenant scope)."""
+    if codes is None:
         return True
-    return any(d["notified"] for n in _notices(session, outage) for d in _mine(session, principal, n.decisions))
+    return any(d["notified"] for n in _notices(session, outage) for d in _mine(codes, n.decisions))
 
 
 def outage_view(session: Session, principal: Principal, outage: PlatformOutageRow) -> dict[str, Any]:
     """The outage and its notices; each notice's decisions limited to the customers
     the principal may see."""
+    codes = _codes_seen(session, principal)
     return {"id": outage.id, "reference": outage.reference, "title": outage.title, "products": outage.products,
             "regions": outage.regions, "status": outage.status, "declared_at": outage.declared_at.isoformat(),
             "declared_by": outage.declared_by, "resolved_at": outage.resolved_at.isoformat() if outage.resolved_at else None,
             "rule": RULE,
             "notices": [{"sequence": n.sequence, "kind": n.kind, "message": n.message, "at": n.at.isoformat(), "by": n.by,
-                         "decisions": _mine(session, principal, n.decisions)} for n in _notices(session, outage)]}
+                         "decisions": _mine(codes, n.decisions)} for n in _notices(session, outage)]}
