@@ -125,11 +125,6 @@ end
 # --------------------------------------------------------------------------- helpers
 
 
-
-
-
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -186,14 +181,17 @@ def versions(tool: str) -> str:
     if shutil.which("wrk"):
         out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
         wrk = (out.stdout + out.stderr).splitlines()[0].split(" Copyright")[0]
-    return (f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | "
-            f"fastapi {fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | "
-            f"uvicorn {uvicorn.__version__} h11 {h11.__version__} | {' | '.join(extras)} | SQLAlchemy {sqlalchemy.__version__} | "
-            f"SQLite {sqlite3.sqlite_version} | httpx {httpx.__version__} | wrk: {wrk} | load tool used: {tool} | "
-            f"{platform.platform()} | {os.cpu_count()} CPUs")
+    return (
+        f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | "
+        f"fastapi {fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | "
+        f"uvicorn {uvicorn.__version__} h11 {h11.__version__} | {' | '.join(extras)} | SQLAlchemy {sqlalchemy.__version__} | "
+        f"SQLite {sqlite3.sqlite_version} | httpx {httpx.__version__} | wrk: {wrk} | load tool used: {tool} | "
+        f"{platform.platform()} | {os.cpu_count()} CPUs"
+    )
 
 
 # --------------------------------------------------------------------------- databases
+
 
 class TempDatabase(Throwaway):
     def __init__(self, backend: str):
@@ -206,12 +204,16 @@ class TempDatabase(Throwaway):
         try:
             with engine.connect() as c:
                 if self.backend == "sqlite":
-                    return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
-                            f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on connect: WAL), "
-                            "BEGIN IMMEDIATE per transaction")
+                    return (
+                        f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
+                        f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on connect: WAL), "
+                        "BEGIN IMMEDIATE per transaction"
+                    )
                 get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
-                return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
-                        f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}")
+                return (
+                    f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
+                    f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}"
+                )
         finally:
             engine.dispose()
 
@@ -242,18 +244,33 @@ def incident_ids(url: str) -> list[int]:
 
 # --------------------------------------------------------------------------- the server
 
+
 class ServerProcess:
     def __init__(self, url: str, workdir: str, app: str):
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         env = dict(os.environ, UNISUPPORT_DATABASE_URL=url, UNISUPPORT_DATA_DIR=workdir, PYTHONUNBUFFERED="1")
-        self.command = [sys.executable, "-m", "uvicorn", app, "--factory",
-                        "--host", HOST, "--port", str(self.port), "--workers", "1",
-                        "--log-level", "warning", "--no-access-log"]
+        self.command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         self.log_path = Path(workdir) / "uvicorn.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -294,11 +311,25 @@ class ServerProcess:
 
 # --------------------------------------------------------------------------- load generators
 
-def run_wrk(base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str,
-            script: str) -> dict:
+
+def run_wrk(
+    base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str, script: str
+) -> dict:
     env = dict(os.environ, BENCH_MODE=mode, BENCH_TOKEN=token, BENCH_RUN=run, BENCH_IDS=ids_file or "")
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", script, base + "/"]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S, check=False)
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        script,
+        base + "/",
+    ]
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S, check=False
+    )
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             result = json.loads(line.removeprefix("BENCH_JSON "))
@@ -309,10 +340,21 @@ def run_wrk(base: str, mode: str, seconds: float, connections: int, token: str, 
     raise RuntimeError(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
 
 
-def run_httpx(base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str) -> dict:
+def run_httpx(
+    base: str, mode: str, seconds: float, connections: int, token: str, ids_file: str | None, run: str
+) -> dict:
     """The asyncio httpx client, in its own process (this file with --load-worker)."""
-    spec = json.dumps({"base": base, "mode": mode, "seconds": seconds, "connections": connections, "token": token,
-                       "ids": ids_file, "run": run})
+    spec = json.dumps(
+        {
+            "base": base,
+            "mode": mode,
+            "seconds": seconds,
+            "connections": connections,
+            "token": token,
+            "ids": ids_file,
+            "run": run,
+        }
+    )
     cmd = [sys.executable, __file__, "--load-worker", spec]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + PHASE_TIMEOUT_EXTRA_S, check=False)
     for line in out.stdout.splitlines():
@@ -340,10 +382,19 @@ def load_worker(spec: dict) -> None:
                 if spec["mode"] == "healthz":
                     r = await client.get("/healthz")
                 elif spec["mode"] == "post":
-                    r = await client.post("/api/v1/incidents", headers=headers, json={
-                        "site": "paris", "contact": CONTACT, "product": "exchange-online", "severity": "B",
-                        "title": f"Mail flow stopped (bench {spec['run']}-{wid}-{n})",
-                        "business_impact": "Order confirmations are not sent", "channel": "portal"})
+                    r = await client.post(
+                        "/api/v1/incidents",
+                        headers=headers,
+                        json={
+                            "site": "paris",
+                            "contact": CONTACT,
+                            "product": "exchange-online",
+                            "severity": "B",
+                            "title": f"Mail flow stopped (bench {spec['run']}-{wid}-{n})",
+                            "business_impact": "Order confirmations are not sent",
+                            "channel": "portal",
+                        },
+                    )
                 else:
                     r = await client.get(f"/api/v1/incidents/{ids[n % len(ids)]}", headers=headers)
                 ok = 200 <= r.status_code < 300
@@ -365,14 +416,30 @@ def load_worker(spec: dict) -> None:
     elapsed = asyncio.run(main())
     lat = sorted(latencies)
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
-    print("BENCH_JSON " + json.dumps({
-        "requests": len(lat), "duration_s": elapsed, "rps": len(lat) / elapsed, "errors": errors["status"] + errors["exceptions"],
-        "errors_status": errors["status"], "errors_socket": errors["exceptions"], "errors_timeout": 0,
-        "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": lat[-1] * 1e3 if lat else float("nan"),
-        "mean_ms": sum(lat) / len(lat) * 1e3 if lat else float("nan")}), flush=True)
+    print(
+        "BENCH_JSON "
+        + json.dumps(
+            {
+                "requests": len(lat),
+                "duration_s": elapsed,
+                "rps": len(lat) / elapsed,
+                "errors": errors["status"] + errors["exceptions"],
+                "errors_status": errors["status"],
+                "errors_socket": errors["exceptions"],
+                "errors_timeout": 0,
+                "p50_ms": pick(0.50),
+                "p90_ms": pick(0.90),
+                "p99_ms": pick(0.99),
+                "max_ms": lat[-1] * 1e3 if lat else float("nan"),
+                "mean_ms": sum(lat) / len(lat) * 1e3 if lat else float("nan"),
+            }
+        ),
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- one backend
+
 
 def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str | None) -> dict:
     db = TempDatabase(backend)
@@ -382,9 +449,13 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
         t0 = time.perf_counter()
         token = prepare(db.url)
         print(f"\n=== {backend}: {db.describe()}")
-        print(f"prepared with tests/api_server.start() in {time.perf_counter() - t0:.1f} s (orders, teams, users, tokens)")
+        print(
+            f"prepared with tests/api_server.start() in {time.perf_counter() - t0:.1f} s (orders, teams, users, tokens)"
+        )
         server = ServerProcess(db.url, db.tmpdir, args.app)
-        print(f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} database>)")
+        print(
+            f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} database>)"
+        )
         run = uuid.uuid4().hex[:6]
         ids_file = str(Path(db.tmpdir) / "ids.txt")
 
@@ -427,24 +498,34 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
 
 
 def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
-    print(f"\n--- {r['backend']}: {args.connections} connections, {args.warmup:g} s warm-up then {args.seconds:g} s per endpoint")
-    print(f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
-          f"{'srv CPU':>9}{'ms CPU/req':>11}{'pg CPU':>8}")
+    print(
+        f"\n--- {r['backend']}: {args.connections} connections, {args.warmup:g} s warm-up then {args.seconds:g} s per endpoint"
+    )
+    print(
+        f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"{'srv CPU':>9}{'ms CPU/req':>11}{'pg CPU':>8}"
+    )
     names = {"healthz": "GET /healthz", "post": "POST /api/v1/incidents", "get": "GET /api/v1/incidents/{id}"}
     for key, name in names.items():
         x = r[key]
         per = x["server_cpu_s"] / x["requests"] * 1e3 if x["requests"] else float("nan")
         pg = "" if x["postgres_cpu_s"] is None else f"{x['postgres_cpu_s'] / x['duration_s'] * 100:.0f}%"
-        print(f"{name:<28}{x['rps']:>9.1f}{x['p50_ms']:>9.2f}{x['p90_ms']:>9.2f}{x['p99_ms']:>9.2f}{x['max_ms']:>9.1f}"
-              f"{x['errors']:>8}{x['server_cpu_s'] / x['duration_s'] * 100:>8.0f}%{per:>11.2f}{pg:>8}")
+        print(
+            f"{name:<28}{x['rps']:>9.1f}{x['p50_ms']:>9.2f}{x['p90_ms']:>9.2f}{x['p99_ms']:>9.2f}{x['max_ms']:>9.1f}"
+            f"{x['errors']:>8}{x['server_cpu_s'] / x['duration_s'] * 100:>8.0f}%{per:>11.2f}{pg:>8}"
+        )
     for key in names:
         x = r[key]
         if x["errors"] or x["warmup_errors"]:
-            print(f"  {key}: errors status={x['errors_status']} socket={x['errors_socket']} timeout={x['errors_timeout']}"
-                  f" (warm-up errors {x['warmup_errors']})")
-    print(f"creations: {r['post']['requests'] + r['post']['warmup_requests']} answered (warm-up included), "
-          f"{r['created_in_db']} incidents in the database (a few requests in flight at the end of a phase may add some); "
-          f"GET read {r['ids']} ids")
+            print(
+                f"  {key}: errors status={x['errors_status']} socket={x['errors_socket']} timeout={x['errors_timeout']}"
+                f" (warm-up errors {x['warmup_errors']})"
+            )
+    print(
+        f"creations: {r['post']['requests'] + r['post']['warmup_requests']} answered (warm-up included), "
+        f"{r['created_in_db']} incidents in the database (a few requests in flight at the end of a phase may add some); "
+        f"GET read {r['ids']} ids"
+    )
     if r["server_log"].strip():
         print("server log (last lines):\n  " + r["server_log"].replace("\n", "\n  "))
     share = r["post"]["rps"] / r["healthz"]["rps"]
@@ -453,13 +534,33 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
     b = r["backend"]
     rows = [
         (f"{b}: /healthz rate", f"{r['healthz']['rps']:.0f}/s", "-", "-"),
-        (f"{b}: POST rate (share of /healthz)", f"{r['post']['rps']:.0f}/s ({share:.0%})", ">= 25 %", ok(share >= TARGET_SHARE)),
-        (f"{b}: POST p50 / p99", f"{r['post']['p50_ms']:.1f} / {r['post']['p99_ms']:.1f} ms", "p99 <= 25 ms", ok(r["post"]["p99_ms"] <= TARGET_P99_MS)),
+        (
+            f"{b}: POST rate (share of /healthz)",
+            f"{r['post']['rps']:.0f}/s ({share:.0%})",
+            ">= 25 %",
+            ok(share >= TARGET_SHARE),
+        ),
+        (
+            f"{b}: POST p50 / p99",
+            f"{r['post']['p50_ms']:.1f} / {r['post']['p99_ms']:.1f} ms",
+            "p99 <= 25 ms",
+            ok(r["post"]["p99_ms"] <= TARGET_P99_MS),
+        ),
         (f"{b}: GET rate", f"{r['get']['rps']:.0f}/s", "-", "-"),
-        (f"{b}: GET p50 / p99", f"{r['get']['p50_ms']:.1f} / {r['get']['p99_ms']:.1f} ms", "p99 <= 25 ms", ok(r["get"]["p99_ms"] <= TARGET_P99_MS)),
+        (
+            f"{b}: GET p50 / p99",
+            f"{r['get']['p50_ms']:.1f} / {r['get']['p99_ms']:.1f} ms",
+            "p99 <= 25 ms",
+            ok(r["get"]["p99_ms"] <= TARGET_P99_MS),
+        ),
         (f"{b}: errors (healthz+POST+GET)", f"{errors}", "0", ok(errors == 0)),
-        (f"{b}: server CPU per request", " / ".join(
-            f"{r[k]['server_cpu_s'] / r[k]['requests'] * 1e3:.2f}" for k in ("healthz", "post", "get")) + " ms", "(healthz/POST/GET)", "-"),
+        (
+            f"{b}: server CPU per request",
+            " / ".join(f"{r[k]['server_cpu_s'] / r[k]['requests'] * 1e3:.2f}" for k in ("healthz", "post", "get"))
+            + " ms",
+            "(healthz/POST/GET)",
+            "-",
+        ),
     ]
     print("verdicts: " + "; ".join(f"{m.split(': ', 1)[1]} {v}" for m, _, _, v in rows if v != "-"))
     return rows
@@ -473,9 +574,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint (not counted)")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--tool", choices=("auto", "wrk", "httpx"), default="auto",
-                        help="load generator, the same for every endpoint of a run (auto: wrk when installed)")
-    parser.add_argument("--app", default=APP, help=f"the uvicorn app factory to serve (default {APP}; another one only for experiments)")
+    parser.add_argument(
+        "--tool",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="load generator, the same for every endpoint of a run (auto: wrk when installed)",
+    )
+    parser.add_argument(
+        "--app", default=APP, help=f"the uvicorn app factory to serve (default {APP}; another one only for experiments)"
+    )
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
@@ -493,20 +600,32 @@ def main() -> int:
     notes = []
     if "postgresql" in backends and not admin_url():
         backends.remove("postgresql")
-        notes.append("NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
-                     "ran SQLite only")
+        notes.append(
+            "NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
+            "ran SQLite only"
+        )
 
     print("unisupport API benchmark (bench/api_bench.py)")
     print(f"command: {' '.join([sys.executable] + sys.argv)}")
     print(f"versions: {versions(tool)}")
-    print(f"load generator: {tool}, a separate process, {args.connections} connections"
-          + (", 1 thread (wrk -t1), the same Lua script for the three endpoints" if tool == "wrk" else ", one asyncio httpx client"))
+    print(
+        f"load generator: {tool}, a separate process, {args.connections} connections"
+        + (
+            ", 1 thread (wrk -t1), the same Lua script for the three endpoints"
+            if tool == "wrk"
+            else ", one asyncio httpx client"
+        )
+    )
     if args.app != APP:
         print(f"EXPERIMENT: serving {args.app}, not {APP}")
-    print(f"server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: {os.cpu_count()} CPUs "
-          "shared by the server, the load generator and PostgreSQL")
-    print("columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per answered "
-          "request; pg CPU = every postgres process on the machine (other databases' sessions included)")
+    print(
+        f"server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: {os.cpu_count()} CPUs "
+        "shared by the server, the load generator and PostgreSQL"
+    )
+    print(
+        "columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per answered "
+        "request; pg CPU = every postgres process on the machine (other databases' sessions included)"
+    )
     print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     for n in notes:
         print(n)

@@ -29,8 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def body(i: int) -> dict:
-    return {"site": "paris", "contact": CONTACT, "product": "exchange-online", "severity": "B",
-            "title": f"Mail flow stopped (statements {i})", "business_impact": "Order confirmations are not sent", "channel": "portal"}
+    return {
+        "site": "paris",
+        "contact": CONTACT,
+        "product": "exchange-online",
+        "severity": "B",
+        "title": f"Mail flow stopped (statements {i})",
+        "business_impact": "Order confirmations are not sent",
+        "channel": "portal",
+    }
 
 
 def measure(backend: str, n: int, show: bool) -> None:
@@ -74,10 +81,14 @@ def measure(backend: str, n: int, show: bool) -> None:
                 for s in statements:
                     print("  " + " ".join(s.split())[:160])
             g_counts, g_times, _ = run("GET", lambda i: f"/api/v1/incidents/{ids[i % len(ids)]}", n)
-            print(f"{backend}: POST /api/v1/incidents: {statistics.median(counts):.0f} statements (min {min(counts)}, max {max(counts)}), "
-                  f"median {statistics.median(times):.1f} ms in-process")
-            print(f"{backend}: GET /api/v1/incidents/{{id}}: {statistics.median(g_counts):.0f} statements, "
-                  f"median {statistics.median(g_times):.1f} ms in-process")
+            print(
+                f"{backend}: POST /api/v1/incidents: {statistics.median(counts):.0f} statements (min {min(counts)}, max {max(counts)}), "
+                f"median {statistics.median(times):.1f} ms in-process"
+            )
+            print(
+                f"{backend}: GET /api/v1/incidents/{{id}}: {statistics.median(g_counts):.0f} statements, "
+                f"median {statistics.median(g_times):.1f} ms in-process"
+            )
         database.engine.dispose()
     finally:
         db.drop()

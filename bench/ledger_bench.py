@@ -65,6 +65,7 @@ SLOW_CALLS, SLOW_BUDGET_S = 5, 60.0  # balances()/verify(): at most 5 calls or 6
 
 # --------------------------------------------------------------------------- helpers
 
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -74,10 +75,6 @@ def pct(values: list[float], q: float) -> float:
 
 def ms(x: float) -> str:
     return "n/a" if math.isnan(x) else (f"{x * 1e3:.2f}" if x < 1 else f"{x * 1e3:,.0f}")
-
-
-
-
 
 
 def filesystem_of(path: str) -> str:
@@ -107,16 +104,21 @@ class Backend(Throwaway):
             if self.name == "sqlite":
                 jm = c.exec_driver_sql("PRAGMA journal_mode").scalar()
                 sync = c.exec_driver_sql("PRAGMA synchronous").scalar()
-                return (f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/unisupport.db ({filesystem_of(self.tmpdir)}) | "
-                        f"journal_mode={jm} synchronous={sync} (2=FULL, 1=NORMAL) | BEGIN IMMEDIATE per transaction")
+                return (
+                    f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/unisupport.db ({filesystem_of(self.tmpdir)}) | "
+                    f"journal_mode={jm} synchronous={sync} (2=FULL, 1=NORMAL) | BEGIN IMMEDIATE per transaction"
+                )
             get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
-            return (f"PostgreSQL {get('server_version')} | database {self.pg_name} | fsync={get('fsync')} "
-                    f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
-                    f"work_mem={get('work_mem')} | SELECT … FOR UPDATE on the account row")
+            return (
+                f"PostgreSQL {get('server_version')} | database {self.pg_name} | fsync={get('fsync')} "
+                f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
+                f"work_mem={get('work_mem')} | SELECT … FOR UPDATE on the account row"
+            )
 
     def close(self) -> None:
         self.db.engine.dispose()
         self.drop()
+
 
 def import_bench_order(db: Database, number: str) -> tuple[int, int]:
     from order_documents import order
@@ -150,8 +152,10 @@ def verify(db: Database, customer_id: int, order_id: int) -> list:
 # every worker a clean interpreter and its own engine/connection (no sockets or SQLite
 # handles inherited through fork).
 
-def worker(mode: str, url: str, customer_id: int, order_id: int, key: str, tag: str, seconds: float,
-           barrier, results) -> None:
+
+def worker(
+    mode: str, url: str, customer_id: int, order_id: int, key: str, tag: str, seconds: float, barrier, results
+) -> None:
     out = {"tag": tag, "mode": mode, "committed": 0, "errors": 0, "samples": [], "lat": [], "t0": 0.0, "t1": 0.0}
     try:
         db = Database(make_engine(url))
@@ -174,14 +178,26 @@ def worker(mode: str, url: str, customer_id: int, order_id: int, key: str, tag: 
         t = time.perf_counter()
         try:
             # Readers use a read-only transaction: on SQLite it never queues behind writers.
-            with (db.transaction() if mode == "consume" else db.reading()) as s:
+            with db.transaction() if mode == "consume" else db.reading() as s:
                 if mode == "consume":
                     order = s.get(OrderRow, order_id)
                     ledger.post(
-                        s, order,
-                        [Posting(key, EntryKind.CONSUME, -ONE, f"bench consumption {tag}:{n}", "R-CRED-1", DAY,
-                                 f"bench:{tag}:{n}")],
-                        actor="bench", at=datetime.now(UTC), correlation=f"bench:{tag}:{n}",
+                        s,
+                        order,
+                        [
+                            Posting(
+                                key,
+                                EntryKind.CONSUME,
+                                -ONE,
+                                f"bench consumption {tag}:{n}",
+                                "R-CRED-1",
+                                DAY,
+                                f"bench:{tag}:{n}",
+                            )
+                        ],
+                        actor="bench",
+                        at=datetime.now(UTC),
+                        correlation=f"bench:{tag}:{n}",
                     )
                 else:
                     ledger.quick_balances(s, customer_id=customer_id, order_id=order_id)
@@ -197,13 +213,19 @@ def worker(mode: str, url: str, customer_id: int, order_id: int, key: str, tag: 
     results.put(out)
 
 
-def run_workers(be: Backend, customer_id: int, order_id: int, specs: list[tuple[str, str, str]], seconds: float) -> list[dict]:
+def run_workers(
+    be: Backend, customer_id: int, order_id: int, specs: list[tuple[str, str, str]], seconds: float
+) -> list[dict]:
     """specs: (mode, account key, tag) per process. Returns each process's result."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(len(specs) + 1)
     results = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(mode, be.url, customer_id, order_id, key, tag, seconds, barrier, results), daemon=True)
-             for mode, key, tag in specs]
+    procs = [
+        ctx.Process(
+            target=worker, args=(mode, be.url, customer_id, order_id, key, tag, seconds, barrier, results), daemon=True
+        )
+        for mode, key, tag in specs
+    ]
     for p in procs:
         p.start()
     try:
@@ -237,18 +259,25 @@ def consume_phase(be: Backend, label: str, customer_id: int, order_id: int, keys
     by_key: dict[str, int] = {}
     for k, r in zip(keys, sorted(res, key=lambda r: int(r["tag"].rsplit("w", 1)[1]))):
         by_key[k] = by_key.get(k, 0) + r["committed"]
-    db_ok = all(
-        after[k][1] - before[k][1] == c and before[k][0] - after[k][0] == c for k, c in by_key.items()
-    )
+    db_ok = all(after[k][1] - before[k][1] == c and before[k][0] - after[k][0] == c for k, c in by_key.items())
     row = {
-        "label": label, "committed": committed, "wall": wall, "rate": committed / wall if wall else float("nan"),
-        "p50": pct(lat, 0.50), "p99": pct(lat, 0.99), "max": max(lat) if lat else float("nan"), "errors": errors,
-        "db_ok": db_ok, "per_worker": [r["committed"] for r in res],
+        "label": label,
+        "committed": committed,
+        "wall": wall,
+        "rate": committed / wall if wall else float("nan"),
+        "p50": pct(lat, 0.50),
+        "p99": pct(lat, 0.99),
+        "max": max(lat) if lat else float("nan"),
+        "errors": errors,
+        "db_ok": db_ok,
+        "per_worker": [r["committed"] for r in res],
         "samples": [s for r in res for s in r["samples"]][:3],
     }
-    print(f"  {label}: {committed:,} committed in {wall:.2f} s = {row['rate']:,.0f} consumptions/s | "
-          f"latency p50 {ms(row['p50'])} ms, p99 {ms(row['p99'])} ms, max {ms(row['max'])} ms | errors {errors} | "
-          f"per worker {row['per_worker']} | db counts/balances match: {db_ok}")
+    print(
+        f"  {label}: {committed:,} committed in {wall:.2f} s = {row['rate']:,.0f} consumptions/s | "
+        f"latency p50 {ms(row['p50'])} ms, p99 {ms(row['p99'])} ms, max {ms(row['max'])} ms | errors {errors} | "
+        f"per worker {row['per_worker']} | db counts/balances match: {db_ok}"
+    )
     for s in row["samples"]:
         print("    error sample:", s.strip().splitlines()[-1])
     return row
@@ -261,11 +290,19 @@ def read_under_load(be: Backend, customer_id: int, order_id: int, workers: int, 
     reader = next((r for r in res if r["mode"] == "read"), None)
     writes = sum(r["committed"] for r in res if r["mode"] == "consume")
     lat = reader["lat"] if reader else []
-    row = {"reads": len(lat), "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "max": max(lat) if lat else float("nan"),
-           "errors": sum(r["errors"] for r in res), "writes": writes}
-    print(f"  quick_balances from a reader while {workers} writers consume on {SAME_KEY} ({seconds:.0f} s): "
-          f"{row['reads']:,} reads, p50 {ms(row['p50'])} ms, p99 {ms(row['p99'])} ms, max {ms(row['max'])} ms "
-          f"| {writes:,} writes meanwhile | errors {row['errors']}")
+    row = {
+        "reads": len(lat),
+        "p50": pct(lat, 0.5),
+        "p99": pct(lat, 0.99),
+        "max": max(lat) if lat else float("nan"),
+        "errors": sum(r["errors"] for r in res),
+        "writes": writes,
+    }
+    print(
+        f"  quick_balances from a reader while {workers} writers consume on {SAME_KEY} ({seconds:.0f} s): "
+        f"{row['reads']:,} reads, p50 {ms(row['p50'])} ms, p99 {ms(row['p99'])} ms, max {ms(row['max'])} ms "
+        f"| {writes:,} writes meanwhile | errors {row['errors']}"
+    )
     return row
 
 
@@ -275,15 +312,36 @@ def phase_a(be: Backend, args) -> dict:
     with be.db.transaction() as s:
         row = s.get(OrderRow, order_id)
         ledger.open_accounts(
-            s, row, [AccountSpec(k, "credits", f"Bench credits {k}", service="proactive-credits") for k in own],
-            site_ids={}, line_ids={},
+            s,
+            row,
+            [AccountSpec(k, "credits", f"Bench credits {k}", service="proactive-credits") for k in own],
+            site_ids={},
+            line_ids={},
         )
-        ledger.post(s, row, [Posting(k, EntryKind.GRANT, GRANT, "bench grant", "R-ORD-1", DAY, f"bench:grant:{k}") for k in [SAME_KEY, *own]],
-                    actor="bench", at=IMPORTED)
-    print(f"  order ESO-BENCH-A (id {order_id}); {GRANT:,} credits granted to {SAME_KEY} and to {len(own)} own accounts")
-    same = consume_phase(be, f"same account ({args.workers} workers -> {SAME_KEY})", customer_id, order_id,
-                         [SAME_KEY] * args.workers, args.seconds)
-    mine = consume_phase(be, f"own accounts ({args.workers} workers, one account each)", customer_id, order_id, own, args.seconds)
+        ledger.post(
+            s,
+            row,
+            [
+                Posting(k, EntryKind.GRANT, GRANT, "bench grant", "R-ORD-1", DAY, f"bench:grant:{k}")
+                for k in [SAME_KEY, *own]
+            ],
+            actor="bench",
+            at=IMPORTED,
+        )
+    print(
+        f"  order ESO-BENCH-A (id {order_id}); {GRANT:,} credits granted to {SAME_KEY} and to {len(own)} own accounts"
+    )
+    same = consume_phase(
+        be,
+        f"same account ({args.workers} workers -> {SAME_KEY})",
+        customer_id,
+        order_id,
+        [SAME_KEY] * args.workers,
+        args.seconds,
+    )
+    mine = consume_phase(
+        be, f"own accounts ({args.workers} workers, one account each)", customer_id, order_id, own, args.seconds
+    )
     reads = read_under_load(be, customer_id, order_id, args.workers, max(2.0, args.seconds / 2))
     problems = verify(be.db, customer_id, order_id)
     print(f"  ledger.verify after (a): {problems!r}")
@@ -292,7 +350,12 @@ def phase_a(be: Backend, args) -> dict:
 
 # --------------------------------------------------------------------------- (b) 1M entries
 
-PATTERN = ((EntryKind.GRANT, 3), (EntryKind.CONSUME, -2), (EntryKind.REFUND, 1), (EntryKind.FORFEIT, -1))  # net +1 per cycle
+PATTERN = (
+    (EntryKind.GRANT, 3),
+    (EntryKind.CONSUME, -2),
+    (EntryKind.REFUND, 1),
+    (EntryKind.FORFEIT, -1),
+)  # net +1 per cycle
 
 
 def bulk_rows(accounts: list[LedgerAccountRow], n: int, customer_id: int, order_id: int):
@@ -322,21 +385,55 @@ def bulk_insert(be: Backend, customer_id: int, order_id: int, n: int, batch: int
             # COPY on the session's own connection, inside the same transaction as the
             # running-balance update below.
             raw = s.connection().connection.dbapi_connection
-            cols = ("customer_id, order_id, account_id, kind, amount, unit, balance_after, reason, rule, actor, at, "
-                    "effective_on, correlation, idempotency_key, booking_id")
+            cols = (
+                "customer_id, order_id, account_id, kind, amount, unit, balance_after, reason, rule, actor, at, "
+                "effective_on, correlation, idempotency_key, booking_id"
+            )
             with raw.cursor() as cur, cur.copy(f"COPY ledger_entries ({cols}) FROM STDIN") as copy:
                 for aid, unit, kind, amount, after, i in rows:
-                    copy.write_row((customer_id, order_id, aid, kind, amount, unit, after, "bench bulk entry", None,
-                                    "bench", at, DAY, f"bulk:{i // batch}", None, None))
+                    copy.write_row(
+                        (
+                            customer_id,
+                            order_id,
+                            aid,
+                            kind,
+                            amount,
+                            unit,
+                            after,
+                            "bench bulk entry",
+                            None,
+                            "bench",
+                            at,
+                            DAY,
+                            f"bulk:{i // batch}",
+                            None,
+                            None,
+                        )
+                    )
         else:
             table = LedgerEntryRow.__table__
             stmt = insert(table)
             buf: list[dict] = []
             for aid, unit, kind, amount, after, i in rows:
-                buf.append({"customer_id": customer_id, "order_id": order_id, "account_id": aid, "kind": kind,
-                            "amount": Decimal(amount) / SCALE, "unit": unit, "balance_after": Decimal(after) / SCALE,
-                            "reason": "bench bulk entry", "rule": None, "actor": "bench", "at": at, "effective_on": DAY,
-                            "correlation": f"bulk:{i // batch}", "idempotency_key": None, "booking_id": None})
+                buf.append(
+                    {
+                        "customer_id": customer_id,
+                        "order_id": order_id,
+                        "account_id": aid,
+                        "kind": kind,
+                        "amount": Decimal(amount) / SCALE,
+                        "unit": unit,
+                        "balance_after": Decimal(after) / SCALE,
+                        "reason": "bench bulk entry",
+                        "rule": None,
+                        "actor": "bench",
+                        "at": at,
+                        "effective_on": DAY,
+                        "correlation": f"bulk:{i // batch}",
+                        "idempotency_key": None,
+                        "booking_id": None,
+                    }
+                )
                 if len(buf) >= batch:
                     s.execute(stmt, buf)
                     buf = []
@@ -344,8 +441,11 @@ def bulk_insert(be: Backend, customer_id: int, order_id: int, n: int, batch: int
                 s.execute(stmt, buf)
         for a in accounts:  # keep the running balances consistent with the entries
             balance, count = bulk_rows.totals[a.id]  # type: ignore[attr-defined]
-            s.execute(update(LedgerAccountRow).where(LedgerAccountRow.id == a.id)
-                      .values(balance=Decimal(balance) / SCALE, entries=a.entries + count))
+            s.execute(
+                update(LedgerAccountRow)
+                .where(LedgerAccountRow.id == a.id)
+                .values(balance=Decimal(balance) / SCALE, entries=a.entries + count)
+            )
     return time.perf_counter() - t0
 
 
@@ -376,13 +476,18 @@ def quick_balances_timing(be: Backend, customer_id: int, order_id: int, calls: i
 
 def plans(be: Backend, customer_id: int, order_id: int) -> None:
     qb = select(LedgerAccountRow.key, LedgerAccountRow.balance).where(
-        LedgerAccountRow.customer_id == customer_id, LedgerAccountRow.order_id == order_id)
-    agg = (select(LedgerEntryRow.account_id, LedgerEntryRow.kind, func.sum(LedgerEntryRow.amount))
-           .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
-           .group_by(LedgerEntryRow.account_id, LedgerEntryRow.kind))
-    ver = (select(LedgerEntryRow.account_id, func.sum(LedgerEntryRow.amount), func.count())
-           .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
-           .group_by(LedgerEntryRow.account_id))
+        LedgerAccountRow.customer_id == customer_id, LedgerAccountRow.order_id == order_id
+    )
+    agg = (
+        select(LedgerEntryRow.account_id, LedgerEntryRow.kind, func.sum(LedgerEntryRow.amount))
+        .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
+        .group_by(LedgerEntryRow.account_id, LedgerEntryRow.kind)
+    )
+    ver = (
+        select(LedgerEntryRow.account_id, func.sum(LedgerEntryRow.amount), func.count())
+        .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
+        .group_by(LedgerEntryRow.account_id)
+    )
     for name, stmt in (("quick_balances", qb), ("balances (sums by kind)", agg), ("verify (sums by account)", ver)):
         sql = str(stmt.compile(dialect=be.db.engine.dialect, compile_kwargs={"literal_binds": True})).replace("\n", " ")
         with be.db.engine.connect() as c:
@@ -400,16 +505,24 @@ def phase_b(be: Backend, args) -> dict:
     existing = sum(e for _b, e in snapshot(be.db, customer_id, order_id).values())
     n = max(0, args.entries - existing)
     how = "COPY" if be.name == "postgresql" else f"Core insert executemany, batches of {args.batch:,}"
-    print(f"  order ESO-BENCH-1M (id {order_id}): {existing} activation entries + {n:,} bulk entries ({how}, one transaction) ...",
-          flush=True)
+    print(
+        f"  order ESO-BENCH-1M (id {order_id}): {existing} activation entries + {n:,} bulk entries ({how}, one transaction) ...",
+        flush=True,
+    )
     took = bulk_insert(be, customer_id, order_id, n, args.batch)
     with be.db.engine.connect() as c:
-        total = c.execute(select(func.count()).select_from(LedgerEntryRow).where(LedgerEntryRow.order_id == order_id)).scalar()
-    print(f"  inserted {n:,} entries in {took:.1f} s ({n / took:,.0f} rows/s); the order's ledger now holds {total:,} entries")
+        total = c.execute(
+            select(func.count()).select_from(LedgerEntryRow).where(LedgerEntryRow.order_id == order_id)
+        ).scalar()
+    print(
+        f"  inserted {n:,} entries in {took:.1f} s ({n / took:,.0f} rows/s); the order's ledger now holds {total:,} entries"
+    )
 
     before = quick_balances_timing(be, customer_id, order_id, args.qb_calls)
-    print(f"  quick_balances before ANALYZE ({before['n']} calls, each its own transaction): "
-          f"p50 {ms(before['p50'])} ms, p99 {ms(before['p99'])} ms (query alone p50 {ms(before['q50'])}, p99 {ms(before['q99'])} ms)")
+    print(
+        f"  quick_balances before ANALYZE ({before['n']} calls, each its own transaction): "
+        f"p50 {ms(before['p50'])} ms, p99 {ms(before['p99'])} ms (query alone p50 {ms(before['q50'])}, p99 {ms(before['q99'])} ms)"
+    )
     t = time.perf_counter()
     if be.name == "postgresql":  # VACUUM cannot run inside a transaction
         with be.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -417,16 +530,21 @@ def phase_b(be: Backend, args) -> dict:
     else:  # on a pooled connection's own BEGIN IMMEDIATE, leaving its settings untouched
         with be.db.transaction() as s:
             s.execute(text("ANALYZE"))
-    print(f"  {'VACUUM ANALYZE' if be.name == 'postgresql' else 'ANALYZE'} took {time.perf_counter() - t:.1f} s "
-          "(autovacuum/autoanalyze would do this in production on PostgreSQL; nothing does it on SQLite)")
+    print(
+        f"  {'VACUUM ANALYZE' if be.name == 'postgresql' else 'ANALYZE'} took {time.perf_counter() - t:.1f} s "
+        "(autovacuum/autoanalyze would do this in production on PostgreSQL; nothing does it on SQLite)"
+    )
     qb = quick_balances_timing(be, customer_id, order_id, args.qb_calls)
-    print(f"  quick_balances ({qb['n']} calls, each its own transaction): p50 {ms(qb['p50'])} ms, p99 {ms(qb['p99'])} ms "
-          f"(query alone p50 {ms(qb['q50'])}, p99 {ms(qb['q99'])} ms) -> target < {TARGET_QB_MS:g} ms")
+    print(
+        f"  quick_balances ({qb['n']} calls, each its own transaction): p50 {ms(qb['p50'])} ms, p99 {ms(qb['p99'])} ms "
+        f"(query alone p50 {ms(qb['q50'])}, p99 {ms(qb['q99'])} ms) -> target < {TARGET_QB_MS:g} ms"
+    )
 
     def one(fn):
         def call() -> None:
             with be.db.reading() as s:
                 fn(s, customer_id=customer_id, order_id=order_id)
+
         return call
 
     bal = time_calls(one(ledger.balances), SLOW_CALLS, SLOW_BUDGET_S)
@@ -436,12 +554,22 @@ def phase_b(be: Backend, args) -> dict:
     problems = verify(be.db, customer_id, order_id)
     print(f"  ledger.verify on the {total:,}-entry ledger: {problems!r}")
     plans(be, customer_id, order_id)
-    return {"inserted": n, "total": total, "insert_s": took, "qb_before": before, "qb": qb,
-            "balances": pct(bal, 0.5), "balances_n": len(bal), "verify_s": pct(ver, 0.5), "verify_n": len(ver),
-            "verify": problems}
+    return {
+        "inserted": n,
+        "total": total,
+        "insert_s": took,
+        "qb_before": before,
+        "qb": qb,
+        "balances": pct(bal, 0.5),
+        "balances_n": len(bal),
+        "verify_s": pct(ver, 0.5),
+        "verify_n": len(ver),
+        "verify": problems,
+    }
 
 
 # --------------------------------------------------------------------------- main
+
 
 def table(results: dict[str, dict], args) -> None:
     def cell(backend: str, fn) -> str:
@@ -474,24 +602,64 @@ def table(results: dict[str, dict], args) -> None:
         (f"(a) same account, {w} workers: committed", lambda r: f"{r['a']['same']['committed']:,}", "-", None),
         ("(a) same account: consumptions/s", rate("same"), "-", None),
         ("(a) same account: p50 / p99 per tx", lat("same"), "-", None),
-        ("(a) same account: errors", lambda r: str(r["a"]["same"]["errors"]), "0",
-         lambda r: r["a"]["same"]["errors"] == 0 and r["a"]["same"]["db_ok"]),
+        (
+            "(a) same account: errors",
+            lambda r: str(r["a"]["same"]["errors"]),
+            "0",
+            lambda r: r["a"]["same"]["errors"] == 0 and r["a"]["same"]["db_ok"],
+        ),
         (f"(a) own accounts, {w} workers: committed", lambda r: f"{r['a']['own']['committed']:,}", "-", None),
         ("(a) own accounts: consumptions/s", rate("own"), "-", None),
         ("(a) own accounts: p50 / p99 per tx", lat("own"), "-", None),
-        ("(a) own accounts: errors", lambda r: str(r["a"]["own"]["errors"]), "0",
-         lambda r: r["a"]["own"]["errors"] == 0 and r["a"]["own"]["db_ok"]),
+        (
+            "(a) own accounts: errors",
+            lambda r: str(r["a"]["own"]["errors"]),
+            "0",
+            lambda r: r["a"]["own"]["errors"] == 0 and r["a"]["own"]["db_ok"],
+        ),
         ("(a) verify() after the runs", lambda r: repr(r["a"]["verify"]), "[]", lambda r: r["a"]["verify"] == []),
-        (f"(a+) quick_balances under {w} writers p50/p99", lambda r: f"{ms(r['a']['reads']['p50'])} / {ms(r['a']['reads']['p99'])} ms",
-         f"< {TARGET_QB_MS:g} ms (info)", lambda r: r["a"]["reads"]["p99"] * 1e3 < TARGET_QB_MS),
-        ("(b) bulk insert of the entries", lambda r: f"{r['b']['inserted']:,} in {r['b']['insert_s']:.1f} s", "-", None),
-        ("(b) quick_balances p50 / p99 (per tx)", lambda r: f"{ms(r['b']['qb']['p50'])} / {ms(r['b']['qb']['p99'])} ms",
-         f"< {TARGET_QB_MS:g} ms", lambda r: r["b"]["qb"]["p99"] * 1e3 < TARGET_QB_MS),
-        ("(b) quick_balances query alone p50/p99", lambda r: f"{ms(r['b']['qb']['q50'])} / {ms(r['b']['qb']['q99'])} ms", "-", None),
-        ("(b) balances() p50", lambda r: f"{ms(r['b']['balances'])} ms (n={r['b']['balances_n']})", "- (slow expected)", None),
-        ("(b) verify() p50", lambda r: f"{ms(r['b']['verify_s'])} ms (n={r['b']['verify_n']})", "- (slow expected)", None),
-        ("(b) verify() on the big ledger", lambda r: f"{r['b']['verify']!r} ({r['b']['total']:,} entries)", "[]",
-         lambda r: r["b"]["verify"] == []),
+        (
+            f"(a+) quick_balances under {w} writers p50/p99",
+            lambda r: f"{ms(r['a']['reads']['p50'])} / {ms(r['a']['reads']['p99'])} ms",
+            f"< {TARGET_QB_MS:g} ms (info)",
+            lambda r: r["a"]["reads"]["p99"] * 1e3 < TARGET_QB_MS,
+        ),
+        (
+            "(b) bulk insert of the entries",
+            lambda r: f"{r['b']['inserted']:,} in {r['b']['insert_s']:.1f} s",
+            "-",
+            None,
+        ),
+        (
+            "(b) quick_balances p50 / p99 (per tx)",
+            lambda r: f"{ms(r['b']['qb']['p50'])} / {ms(r['b']['qb']['p99'])} ms",
+            f"< {TARGET_QB_MS:g} ms",
+            lambda r: r["b"]["qb"]["p99"] * 1e3 < TARGET_QB_MS,
+        ),
+        (
+            "(b) quick_balances query alone p50/p99",
+            lambda r: f"{ms(r['b']['qb']['q50'])} / {ms(r['b']['qb']['q99'])} ms",
+            "-",
+            None,
+        ),
+        (
+            "(b) balances() p50",
+            lambda r: f"{ms(r['b']['balances'])} ms (n={r['b']['balances_n']})",
+            "- (slow expected)",
+            None,
+        ),
+        (
+            "(b) verify() p50",
+            lambda r: f"{ms(r['b']['verify_s'])} ms (n={r['b']['verify_n']})",
+            "- (slow expected)",
+            None,
+        ),
+        (
+            "(b) verify() on the big ledger",
+            lambda r: f"{r['b']['verify']!r} ({r['b']['total']:,} entries)",
+            "[]",
+            lambda r: r["b"]["verify"] == [],
+        ),
     ]
     data = [(m, cell("sqlite", f), cell("postgresql", f), t, verdict(v) if v else "-") for m, f, t, v in rows]
     head = ("metric", "SQLite", "PostgreSQL", "target", "verdict")
@@ -516,14 +684,19 @@ def main() -> None:
 
     print(f"command: {sys.executable} {' '.join(sys.argv)}")
     import psycopg
-    print(f"python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | alembic {alembic.__version__} | "
-          f"psycopg {psycopg.__version__} | sqlite3 library {sqlite3.sqlite_version} | {platform.machine()} | "
-          f"{os.cpu_count()} CPUs | workers are processes (spawn)")
+
+    print(
+        f"python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | alembic {alembic.__version__} | "
+        f"psycopg {psycopg.__version__} | sqlite3 library {sqlite3.sqlite_version} | {platform.machine()} | "
+        f"{os.cpu_count()} CPUs | workers are processes (spawn)"
+    )
     results: dict[str, dict] = {}
     for name in backends:
         if name == "postgresql" and not admin_url():
-            print("\n== postgresql: SKIPPED (set UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL; "
-                  ".ci/start-postgres.sh prints one)")
+            print(
+                "\n== postgresql: SKIPPED (set UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL; "
+                ".ci/start-postgres.sh prints one)"
+            )
             continue
         if name not in ("sqlite", "postgresql"):
             print(f"\n== {name}: unknown backend, skipped")

@@ -96,6 +96,7 @@ def best_of(fn, repeats: int) -> float:
 
 def century_memory(sample: np.ndarray) -> tuple[float, float, float]:
     """(expand seconds best of 3, MB retained after expand(1950, 2049), MB with arrays)."""
+
     def expand_once() -> None:
         Calendar.for_country("FR", "Europe/Paris").expand(1950, 2049)
 
@@ -122,8 +123,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args()
     print(f"command: {sys.executable} {' '.join(sys.argv)}")
-    print(f"python {platform.python_version()} | numpy {np.__version__} | pandas {pd.__version__} | "
-          f"holidays {holidays.__version__} | {platform.machine()} | OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+    print(
+        f"python {platform.python_version()} | numpy {np.__version__} | pandas {pd.__version__} | "
+        f"holidays {holidays.__version__} | {platform.machine()} | OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    )
 
     rng = np.random.default_rng(args.seed)
     starts = make_inputs(args.n, rng)
@@ -151,8 +154,12 @@ def main() -> None:
     batch_vs_scalar = int((scalar_ep != batch).sum())
 
     # 3. pandas, on naive local wall-clock timestamps (its offsets ignore time zones).
-    offs = {h: pd.offsets.CustomBusinessHour(n=h, start="09:00", end="17:30", holidays=sorted(HOL),
-                                            weekmask="Mon Tue Wed Thu Fri") for h in HOURS}
+    offs = {
+        h: pd.offsets.CustomBusinessHour(
+            n=h, start="09:00", end="17:30", holidays=sorted(HOL), weekmask="Mon Tue Wed Thu Fri"
+        )
+        for h in HOURS
+    }
     assert offs[4].start == (OPEN,) and offs[4].end == (CLOSE,), "pandas cannot express 17:30"
     naive = [pd.Timestamp(s.replace(tzinfo=None)) for s in starts]
     for ts in naive[:100]:  # warm-up
@@ -166,8 +173,10 @@ def main() -> None:
     idx = np.arange(len(naive))
     if est > PANDAS_BUDGET_S:
         idx = np.sort(np.random.default_rng(args.seed + 1).choice(len(naive), SUBSET, replace=False))
-        print(f"NOTE: pandas estimated {est:.0f} s on all inputs; timed and compared on a seeded "
-              f"subset of {SUBSET} inputs ({SUBSET * len(HOURS)} deadlines). Ours runs on all.")
+        print(
+            f"NOTE: pandas estimated {est:.0f} s on all inputs; timed and compared on a seeded "
+            f"subset of {SUBSET} inputs ({SUBSET * len(HOURS)} deadlines). Ours runs on all."
+        )
     sub = [naive[i] for i in idx]
 
     def pandas_run() -> list[list[pd.Timestamp]]:
@@ -194,8 +203,12 @@ def main() -> None:
         checked_a += 1
         assert oracle(s.replace(tzinfo=None), h * 3600) == o, (s, h, o)
     sample = np.random.default_rng(args.seed + 2).choice(len(starts), 300, replace=False)
-    oracle_bad = [(starts[i], h, ours[k][i]) for i in sample for k, h in enumerate(HOURS)
-                  if oracle(starts[i].replace(tzinfo=None), h * 3600) != ours[k][i].replace(tzinfo=None)]
+    oracle_bad = [
+        (starts[i], h, ours[k][i])
+        for i in sample
+        for k, h in enumerate(HOURS)
+        if oracle(starts[i].replace(tzinfo=None), h * 3600) != ours[k][i].replace(tzinfo=None)
+    ]
 
     # 6. Memory and expansion time of a century.
     t_exp, mb_lists, mb_all = century_memory(ep[:16])
@@ -212,10 +225,14 @@ def main() -> None:
         ("ours vs hand count (sample)", f"{len(oracle_bad)} bad", f"of {len(sample) * 2}", "expect 0", not oracle_bad),
         ("scalar vs batch mismatches", f"{batch_vs_scalar}", f"of {n_dl}", "expect 0", batch_vs_scalar == 0),
     ]
-    print(f"\ninputs: {len(starts)} (seed {args.seed}) x {HOURS} business hours = {n_dl} deadlines; "
-          f"pandas on {n_pd} deadlines")
-    print(f"timings (best of 3/7/3): scalar {t_scalar:.3f} s | batch {t_batch * 1e3:.2f} ms (best of 7, epoch conversion "
-          f"excluded) | pandas {t_pandas:.2f} s; each after a warm-up")
+    print(
+        f"\ninputs: {len(starts)} (seed {args.seed}) x {HOURS} business hours = {n_dl} deadlines; "
+        f"pandas on {n_pd} deadlines"
+    )
+    print(
+        f"timings (best of 3/7/3): scalar {t_scalar:.3f} s | batch {t_batch * 1e3:.2f} ms (best of 7, epoch conversion "
+        f"excluded) | pandas {t_pandas:.2f} s; each after a warm-up"
+    )
     head = ("metric", "ours", "pandas", "ratio/target", "verdict")
     w = [max(len(str(r[c])) for r in rows + [head]) for c in range(4)]
     print(" | ".join(head[c].ljust(w[c]) for c in range(4)) + " | verdict")
@@ -223,8 +240,10 @@ def main() -> None:
     for r in rows:
         verdict = "info" if r[4] is None else ("PASS" if r[4] else "FAIL")
         print(" | ".join(str(r[c]).ljust(w[c]) for c in range(4)) + " | " + verdict)
-    print(f"\n(a) hand-checked {checked_a} of {len(closing)} closing cases: ours (17:30 same day) is the "
-          f"earliest instant the target is met; pandas moves it to the next opening.")
+    print(
+        f"\n(a) hand-checked {checked_a} of {len(closing)} closing cases: ours (17:30 same day) is the "
+        f"earliest instant the target is met; pandas moves it to the next opening."
+    )
     for s, h, o, p in closing[:3]:
         print(f"    (a) {s.isoformat()} +{h}h: ours {o} | pandas {p}")
     sides: dict[str, int] = {}
@@ -237,8 +256,9 @@ def main() -> None:
     if other:
         print(f"(b) hand count agrees with: {sides}")
     for s, h, o in oracle_bad[:10]:
-        print(f"    OURS WRONG? {s.isoformat()} +{h}h: ours {o} | hand count "
-              f"{oracle(s.replace(tzinfo=None), h * 3600)}")
+        print(
+            f"    OURS WRONG? {s.isoformat()} +{h}h: ours {o} | hand count {oracle(s.replace(tzinfo=None), h * 3600)}"
+        )
 
 
 if __name__ == "__main__":

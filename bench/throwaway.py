@@ -67,10 +67,19 @@ def load() -> str:
 def git_revision(root) -> str:
     """The code measured: HEAD, and whether src/ differs from it (read-only git)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff-index", "--quiet", "HEAD", "--", "src"], cwd=root, capture_output=True,
-                               timeout=10, check=False).returncode != 0
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "diff-index", "--quiet", "HEAD", "--", "src"],
+                cwd=root,
+                capture_output=True,
+                timeout=10,
+                check=False,
+            ).returncode
+            != 0
+        )
     except (OSError, subprocess.SubprocessError):
         return "git revision n/a"
     return f"git HEAD {head}{' + uncommitted changes in src/' if dirty else ''}"

@@ -106,19 +106,48 @@ TARGET_SWEEP_S = 2.0
 SEVERITY_MIX = (("1", 0.03), ("A", 0.12), ("B", 0.45), ("C", 0.40))
 ENGINEERS_PER_TEAM = 3
 INCIDENT_MANAGERS = 2
-COLUMNS = ("customer_id", "order_id", "site_id", "contact_id", "opened_by", "channel", "product", "title", "business_impact",
-           "description", "tenant", "severity", "highest_severity", "production_impact", "language", "status", "team",
-           "routing", "explanation", "plan", "target_minutes", "coverage", "opened_at", "target_started_at",
-           "first_response_due", "first_response_warn_at", "first_response_at", "warned_at", "breached_at", "escalated_at",
-           "critical_resource_due", "critical_resource_at", "mitigated_at", "closed_at", "version", "created_at", "updated_at")
+COLUMNS = (
+    "customer_id",
+    "order_id",
+    "site_id",
+    "contact_id",
+    "opened_by",
+    "channel",
+    "product",
+    "title",
+    "business_impact",
+    "description",
+    "tenant",
+    "severity",
+    "highest_severity",
+    "production_impact",
+    "language",
+    "status",
+    "team",
+    "routing",
+    "explanation",
+    "plan",
+    "target_minutes",
+    "coverage",
+    "opened_at",
+    "target_started_at",
+    "first_response_due",
+    "first_response_warn_at",
+    "first_response_at",
+    "warned_at",
+    "breached_at",
+    "escalated_at",
+    "critical_resource_due",
+    "critical_resource_at",
+    "mitigated_at",
+    "closed_at",
+    "version",
+    "created_at",
+    "updated_at",
+)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-
-
-
 
 
 def pct(values: list[float], q: float) -> float:
@@ -143,12 +172,16 @@ class TempDatabase(Throwaway):
     def describe(self) -> str:
         with self.db.engine.connect() as c:
             if self.backend == "sqlite":
-                return (f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
-                        f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()}")
+                return (
+                    f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
+                    f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()}"
+                )
             get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
-            return (f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
-                    f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
-                    f"work_mem={get('work_mem')} random_page_cost={get('random_page_cost')}")
+            return (
+                f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
+                f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
+                f"work_mem={get('work_mem')} random_page_cost={get('random_page_cost')}"
+            )
 
     def drop(self) -> None:
         self.db.engine.dispose()
@@ -195,11 +228,14 @@ class StatementLog:
             print(f"  {len(ts):>7,} x {sum(ts) * 1e3:>9,.0f} ms {sum(ts) / len(ts) * 1e6:>7,.0f} us each  {shape}")
             if len(ts) >= 4000:  # along the run: mean per tenth of the calls, and the slowest call
                 k = len(ts) // 10
-                tenths = " ".join(f"{sum(ts[i * k:(i + 1) * k]) / k * 1e6:,.0f}" for i in range(10))
-                print(f"            mean us per tenth of the calls, in order: {tenths}; slowest {max(ts) * 1e3:,.1f} ms")
+                tenths = " ".join(f"{sum(ts[i * k : (i + 1) * k]) / k * 1e6:,.0f}" for i in range(10))
+                print(
+                    f"            mean us per tenth of the calls, in order: {tenths}; slowest {max(ts) * 1e3:,.1f} ms"
+                )
 
 
 # --------------------------------------------------------------------------- world
+
 
 @dataclass
 class Template:
@@ -231,35 +267,85 @@ def build_world(db: Database, now: datetime) -> World:
     with db.transaction() as s:
         for code in TEAMS:
             for k in range(ENGINEERS_PER_TEAM):
-                create_user(s, email=f"eng{k}.{code}@provider.example", name=f"Engineer {k} {code}", role=Role.ENGINEER,
-                            language="fr" if k == 0 else "en", teams=[code], actor="setup", now=SETUP_AT)
+                create_user(
+                    s,
+                    email=f"eng{k}.{code}@provider.example",
+                    name=f"Engineer {k} {code}",
+                    role=Role.ENGINEER,
+                    language="fr" if k == 0 else "en",
+                    teams=[code],
+                    actor="setup",
+                    now=SETUP_AT,
+                )
         for k in range(INCIDENT_MANAGERS):
-            create_user(s, email=f"im{k}@provider.example", name=f"Incident manager {k}", role=Role.INCIDENT_MANAGER,
-                        language="en", actor="setup", now=SETUP_AT)
+            create_user(
+                s,
+                email=f"im{k}@provider.example",
+                name=f"Incident manager {k}",
+                role=Role.INCIDENT_MANAGER,
+                language="en",
+                actor="setup",
+                now=SETUP_AT,
+            )
         create_user(s, email="admin@provider.example", name="Admin", role=Role.ADMIN, actor="setup", now=SETUP_AT)
-        create_user(s, email=CONTACT, name="Marie Dupont", role=Role.SUPPORT_ADMINISTRATOR, customer_code="contoso",
-                    contact_email=CONTACT, language="fr", actor="setup", now=SETUP_AT)
+        create_user(
+            s,
+            email=CONTACT,
+            name="Marie Dupont",
+            role=Role.SUPPORT_ADMINISTRATOR,
+            customer_code="contoso",
+            contact_email=CONTACT,
+            language="fr",
+            actor="setup",
+            now=SETUP_AT,
+        )
     templates: dict[str, Template] = {}
     real = []
     with db.transaction() as s:
         admin = principal_for_user(s, user_by_email(s, "admin@provider.example").id)
         order = s.scalar(select(OrderRow).where(OrderRow.number == "ESO-2026-0042"))
         for sev, _share in SEVERITY_MIX:
-            data = IncidentIn.model_validate({"order": order.number, "site": "paris", "contact": CONTACT, "product": "exchange-online",
-                                              "severity": sev, "title": f"Template Sev {sev}", "business_impact": "Mail flow stopped",
-                                              "channel": "portal"})
+            data = IncidentIn.model_validate(
+                {
+                    "order": order.number,
+                    "site": "paris",
+                    "contact": CONTACT,
+                    "product": "exchange-online",
+                    "severity": sev,
+                    "title": f"Template Sev {sev}",
+                    "business_impact": "Mail flow stopped",
+                    "channel": "portal",
+                }
+            )
             inc = svc.open_incident(s, admin, data, now=now)
             real.append(inc.id)
-            explanation = {"severity": inc.severity, "plan": inc.plan, "target_minutes": inc.target_minutes, "coverage": inc.coverage,
-                           "considered": [{"plan": c["plan"], "applies": c["applies"], "reason": "bench row"}
-                                          for c in inc.explanation.get("considered", [])][:4]}
-            templates[sev] = Template(sev, inc.team, inc.routing, explanation, inc.plan, inc.target_minutes, inc.coverage,
-                                      inc.escalated_at is not None)
+            explanation = {
+                "severity": inc.severity,
+                "plan": inc.plan,
+                "target_minutes": inc.target_minutes,
+                "coverage": inc.coverage,
+                "considered": [
+                    {"plan": c["plan"], "applies": c["applies"], "reason": "bench row"}
+                    for c in inc.explanation.get("considered", [])
+                ][:4],
+            }
+            templates[sev] = Template(
+                sev,
+                inc.team,
+                inc.routing,
+                explanation,
+                inc.plan,
+                inc.target_minutes,
+                inc.coverage,
+                inc.escalated_at is not None,
+            )
         world = World(inc.customer_id, inc.order_id, inc.site_id, inc.contact_id, templates, real)
     return world
 
 
-def generate(n: int, breaches: int, world: World, now: datetime, seed: int, responded_share: float, mitigated_share: float):
+def generate(
+    n: int, breaches: int, world: World, now: datetime, seed: int, responded_share: float, mitigated_share: float
+):
     """The bulk rows, as tuples in COLUMNS order (aware datetimes, JSON as text)."""
     rng = random.Random(seed)
     breach_at = set(rng.sample(range(n), breaches))
@@ -288,12 +374,45 @@ def generate(n: int, breaches: int, world: World, now: datetime, seed: int, resp
         version = 1 + (warned is not None) + (responded is not None) + (mitigated is not None)
         updated = max(x for x in (opened, warned, responded, mitigated) if x is not None)
         opened_dt = fromts(opened, UTC)
-        yield (world.customer_id, world.order_id, world.site_id, world.contact_id, CONTACT, "portal", "exchange-online",
-               f"Bench incident {k}: mail flow degraded", "Order confirmations are delayed", None, None, sev, sev, sev in ("1", "A"),
-               "en", status, t.team, routing_json[sev], explanation_json[sev], t.plan, t.target_minutes, t.coverage,
-               opened_dt, opened_dt, fromts(due, UTC), fromts(warn, UTC), None if responded is None else fromts(responded, UTC),
-               None if warned is None else fromts(warned, UTC), None, opened_dt if t.escalated else None, None, None,
-               None if mitigated is None else fromts(mitigated, UTC), None, version, opened_dt, fromts(updated, UTC))
+        yield (
+            world.customer_id,
+            world.order_id,
+            world.site_id,
+            world.contact_id,
+            CONTACT,
+            "portal",
+            "exchange-online",
+            f"Bench incident {k}: mail flow degraded",
+            "Order confirmations are delayed",
+            None,
+            None,
+            sev,
+            sev,
+            sev in ("1", "A"),
+            "en",
+            status,
+            t.team,
+            routing_json[sev],
+            explanation_json[sev],
+            t.plan,
+            t.target_minutes,
+            t.coverage,
+            opened_dt,
+            opened_dt,
+            fromts(due, UTC),
+            fromts(warn, UTC),
+            None if responded is None else fromts(responded, UTC),
+            None if warned is None else fromts(warned, UTC),
+            None,
+            opened_dt if t.escalated else None,
+            None,
+            None,
+            None if mitigated is None else fromts(mitigated, UTC),
+            None,
+            version,
+            opened_dt,
+            fromts(updated, UTC),
+        )
 
 
 def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int, breaches: int, now: datetime) -> None:
@@ -327,17 +446,23 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
         how = "executemany INSERT through SQLAlchemy Core"
     t1 = time.perf_counter()
     with engine.begin() as c:
-        c.execute(text(
-            "INSERT INTO incident_communications (customer_id, incident_id, direction, medium, automated, author, at, logged_at, body, "
-            "first_response, requests_customer_action) SELECT customer_id, id, 'outbound', 'email', :t, 'system', opened_at, opened_at, "
-            ":body, :f, :f FROM incidents WHERE title LIKE 'Bench incident %'"), {"t": True, "f": False, "body": svc.ACKNOWLEDGEMENT})
+        c.execute(
+            text(
+                "INSERT INTO incident_communications (customer_id, incident_id, direction, medium, automated, author, at, logged_at, body, "
+                "first_response, requests_customer_action) SELECT customer_id, id, 'outbound', 'email', :t, 'system', opened_at, opened_at, "
+                ":body, :f, :f FROM incidents WHERE title LIKE 'Bench incident %'"
+            ),
+            {"t": True, "f": False, "body": svc.ACKNOWLEDGEMENT},
+        )
     t2 = time.perf_counter()
     if tdb.backend == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE incidents")
             c.exec_driver_sql("VACUUM ANALYZE incident_communications")
-            size = c.exec_driver_sql("SELECT pg_size_pretty(pg_total_relation_size('incidents')), "
-                                     "pg_size_pretty(pg_relation_size('ix_incidents_awaiting_due'))").one()
+            size = c.exec_driver_sql(
+                "SELECT pg_size_pretty(pg_total_relation_size('incidents')), "
+                "pg_size_pretty(pg_relation_size('ix_incidents_awaiting_due'))"
+            ).one()
         sizes = f"incidents {size[0]} with indexes, ix_incidents_awaiting_due {size[1]}"
     else:
         with engine.begin() as c:
@@ -345,40 +470,64 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
         sizes = f"file {os.path.getsize(tdb.url.removeprefix('sqlite:///')) / 2**20:.0f} MiB"
     t3 = time.perf_counter()
     with engine.connect() as c:
-        counts = c.execute(text(
-            "SELECT count(*), sum(CASE WHEN first_response_at IS NULL AND breached_at IS NULL AND first_response_due <= :now "
-            "THEN 1 ELSE 0 END), sum(CASE WHEN status = 'mitigated' THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) FROM incidents"),
-            {"now": now if tdb.backend == "postgresql" else now.replace(tzinfo=None)}).one()
-        by_sev = dict(c.execute(text("SELECT severity, count(*) FROM incidents GROUP BY severity ORDER BY severity")).all())
+        counts = c.execute(
+            text(
+                "SELECT count(*), sum(CASE WHEN first_response_at IS NULL AND breached_at IS NULL AND first_response_due <= :now "
+                "THEN 1 ELSE 0 END), sum(CASE WHEN status = 'mitigated' THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) FROM incidents"
+            ),
+            {"now": now if tdb.backend == "postgresql" else now.replace(tzinfo=None)},
+        ).one()
+        by_sev = dict(
+            c.execute(text("SELECT severity, count(*) FROM incidents GROUP BY severity ORDER BY severity")).all()
+        )
         by_team = dict(c.execute(text("SELECT team, count(*) FROM incidents GROUP BY team ORDER BY team")).all())
-    print(f"bulk load: {n:,} incidents by {how} in {t1 - t0:.1f} s; {n:,} acknowledgement communications (INSERT … SELECT) "
-          f"in {t2 - t1:.1f} s; {'VACUUM ANALYZE' if tdb.backend == 'postgresql' else 'ANALYZE'} in {t3 - t2:.1f} s; {sizes}")
-    print(f"  in the table: {counts[0]:,} incidents ({len(world.real_incidents)} opened through the service), {counts[1]:,} due and "
-          f"unbreached at now, {counts[3]:,} with a first response, {counts[2]:,} mitigated, 0 closed; "
-          f"severities {by_sev}; teams {by_team}")
+    print(
+        f"bulk load: {n:,} incidents by {how} in {t1 - t0:.1f} s; {n:,} acknowledgement communications (INSERT … SELECT) "
+        f"in {t2 - t1:.1f} s; {'VACUUM ANALYZE' if tdb.backend == 'postgresql' else 'ANALYZE'} in {t3 - t2:.1f} s; {sizes}"
+    )
+    print(
+        f"  in the table: {counts[0]:,} incidents ({len(world.real_incidents)} opened through the service), {counts[1]:,} due and "
+        f"unbreached at now, {counts[3]:,} with a first response, {counts[2]:,} mitigated, 0 closed; "
+        f"severities {by_sev}; teams {by_team}"
+    )
 
 
 # --------------------------------------------------------------------------- queries
+
 
 def queries(now: datetime) -> dict[str, Any]:
     """The dashboard's due-soon queries, and the watcher's own (same expressions as
     services/watcher.py sweep)."""
     soon = now + timedelta(minutes=15)
-    columns = (IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.escalated_at,
-               IncidentRow.severity, IncidentRow.team)
+    columns = (
+        IncidentRow.id,
+        IncidentRow.customer_id,
+        IncidentRow.first_response_due,
+        IncidentRow.escalated_at,
+        IncidentRow.severity,
+        IncidentRow.team,
+    )
     dash = (IncidentRow.id, IncidentRow.first_response_due, IncidentRow.severity, IncidentRow.team, IncidentRow.title)
     # The predicate of the partial indexes, written literally as the watcher does.
     awaiting = text(AWAITING)
     return {
-        "due-soon (due <= now+15min, overdue included)": select(*dash).where(awaiting, IncidentRow.first_response_due <= soon)
-        .order_by(IncidentRow.first_response_due).limit(1000),
-        "due-soon window (now < due <= now+15min)": select(*dash).where(
-            awaiting, IncidentRow.first_response_due > now, IncidentRow.first_response_due <= soon)
-        .order_by(IncidentRow.first_response_due).limit(1000),
+        "due-soon (due <= now+15min, overdue included)": select(*dash)
+        .where(awaiting, IncidentRow.first_response_due <= soon)
+        .order_by(IncidentRow.first_response_due)
+        .limit(1000),
+        "due-soon window (now < due <= now+15min)": select(*dash)
+        .where(awaiting, IncidentRow.first_response_due > now, IncidentRow.first_response_due <= soon)
+        .order_by(IncidentRow.first_response_due)
+        .limit(1000),
         "watcher breach query": select(*columns).where(awaiting, IncidentRow.first_response_due <= now).limit(50_000),
-        "watcher warning query": select(*columns).where(
-            text(AWAITING + " AND warned_at IS NULL"), IncidentRow.first_response_warn_at <= now, IncidentRow.first_response_due > now).limit(50_000),
+        "watcher warning query": select(*columns)
+        .where(
+            text(AWAITING + " AND warned_at IS NULL"),
+            IncidentRow.first_response_warn_at <= now,
+            IncidentRow.first_response_due > now,
+        )
+        .limit(50_000),
     }
 
 
@@ -429,7 +578,8 @@ def explain_prepared(engine: sqlalchemy.Engine, statement: tuple[str, Any]) -> l
     with engine.connect() as c:
         # EXECUTE's arguments as typed literals (a bound $n there has no type).
         execute = psycopg.ClientCursor(c.connection.driver_connection).mogrify(
-            "EXECUTE bench_q(" + ", ".join(f"%({n})s" for n in names) + ")", params)
+            "EXECUTE bench_q(" + ", ".join(f"%({n})s" for n in names) + ")", params
+        )
         c.exec_driver_sql(f"PREPARE bench_q AS {body}")
         for _ in range(10):
             c.exec_driver_sql(execute).all()
@@ -439,8 +589,16 @@ def explain_prepared(engine: sqlalchemy.Engine, statement: tuple[str, Any]) -> l
     return lines
 
 
-def measure_queries(tdb: TempDatabase, now: datetime, runs: int, label: str, only: tuple[str, ...] | None = None,
-                    show_plans: bool = True, engine: sqlalchemy.Engine | None = None, prepared_plan: bool = True) -> dict[str, dict]:
+def measure_queries(
+    tdb: TempDatabase,
+    now: datetime,
+    runs: int,
+    label: str,
+    only: tuple[str, ...] | None = None,
+    show_plans: bool = True,
+    engine: sqlalchemy.Engine | None = None,
+    prepared_plan: bool = True,
+) -> dict[str, dict]:
     engine = engine or tdb.db.engine
     out = {}
     for name, q in queries(now).items():
@@ -451,8 +609,10 @@ def measure_queries(tdb: TempDatabase, now: datetime, runs: int, label: str, onl
         out[name] = {"p50": pct(times, 0.5), "p99": pct(times, 0.99), "rows": nrows}
         index = sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(plan)))) or ["no index"]
         server = next((ln.strip() for ln in plan if ln.strip().startswith("Execution Time")), "")
-        print(f"  {name + ' ' + label:<62} rows {nrows:>6,}  p50 {pct(times, 0.5) * 1e3:8.2f} ms  p99 {pct(times, 0.99) * 1e3:8.2f} ms"
-              f"  ({runs} runs)  index: {', '.join(index)}  {server}")
+        print(
+            f"  {name + ' ' + label:<62} rows {nrows:>6,}  p50 {pct(times, 0.5) * 1e3:8.2f} ms  p99 {pct(times, 0.99) * 1e3:8.2f} ms"
+            f"  ({runs} runs)  index: {', '.join(index)}  {server}"
+        )
         if show_plans:
             for ln in plan:
                 print("      | " + ln)
@@ -463,14 +623,17 @@ def measure_queries(tdb: TempDatabase, now: datetime, runs: int, label: str, onl
             server = next((ln.strip() for ln in prepared if ln.strip().startswith("Execution Time")), "")
             out[name]["prepared_ms"] = float(server.split(":")[1].split()[0]) if server else float("nan")
             out[name]["generic"] = generic
-            print(f"      prepared, after 10 executions: {'GENERIC' if generic else 'custom'} plan, index: {', '.join(index)}, {server}")
-            if show_plans and (generic or index != sorted(set(re.findall(r'(ix_\w+|pk_\w+)', ' '.join(plan))))):
+            print(
+                f"      prepared, after 10 executions: {'GENERIC' if generic else 'custom'} plan, index: {', '.join(index)}, {server}"
+            )
+            if show_plans and (generic or index != sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(plan))))):
                 for ln in prepared:
                     print("      ~ " + ln)
     return out
 
 
 # --------------------------------------------------------------------------- the sweep
+
 
 def outbox_count(db: Database) -> int:
     with db.engine.connect() as c:
@@ -492,8 +655,13 @@ def reset_breaches(db: Database, now: datetime, backend: str) -> None:
     """Put the marked breaches back (bench only), for the diagnostic runs."""
     p = now if backend == "postgresql" else now.replace(tzinfo=None)
     with db.engine.begin() as c:
-        c.execute(text("UPDATE incidents SET breached_at = NULL, version = version - 1, updated_at = created_at, "
-                       "escalated_at = CASE WHEN escalated_at = :now THEN NULL ELSE escalated_at END WHERE breached_at IS NOT NULL"), {"now": p})
+        c.execute(
+            text(
+                "UPDATE incidents SET breached_at = NULL, version = version - 1, updated_at = created_at, "
+                "escalated_at = CASE WHEN escalated_at = :now THEN NULL ELSE escalated_at END WHERE breached_at IS NOT NULL"
+            ),
+            {"now": p},
+        )
         c.execute(text("DELETE FROM incident_events WHERE actor = 'watcher'"))
         c.execute(text("DELETE FROM outbox WHERE kind IN ('incident.breached', 'incident.escalated')"))
     if backend == "postgresql":
@@ -508,12 +676,12 @@ PARTIAL_INDEXES = {
     # parameter in the predicate, so that any plan can use them.
     "ix_bench_unanswered_due": "CREATE INDEX ix_bench_unanswered_due ON incidents (first_response_due) WHERE first_response_at IS NULL",
     "ix_bench_pending_due": "CREATE INDEX ix_bench_pending_due ON incidents (first_response_due) "
-                            "WHERE first_response_at IS NULL AND breached_at IS NULL",
+    "WHERE first_response_at IS NULL AND breached_at IS NULL",
     "ix_bench_pending_warn": "CREATE INDEX ix_bench_pending_warn ON incidents (first_response_warn_at) "
-                             "WHERE first_response_at IS NULL AND breached_at IS NULL AND warned_at IS NULL",
+    "WHERE first_response_at IS NULL AND breached_at IS NULL AND warned_at IS NULL",
     # The sweep's critical-resource query (R-EVT-2) has no index at all: a full scan each sweep.
     "ix_bench_critical_due": "CREATE INDEX ix_bench_critical_due ON incidents (critical_resource_due) "
-                             "WHERE critical_resource_at IS NULL AND critical_resource_due IS NOT NULL",
+    "WHERE critical_resource_at IS NULL AND critical_resource_due IS NOT NULL",
 }
 EXPERIMENT_RUNS = 50
 
@@ -543,16 +711,24 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
     10 sweeps in a row, (a) without server-side prepared statements (psycopg
     prepare_threshold=None), (b) with partial indexes, (c) with both. The indexes are
     created in this throw-away database, then dropped."""
-    names = ("due-soon (due <= now+15min, overdue included)", "due-soon window (now < due <= now+15min)",
-             "watcher breach query", "watcher warning query")
+    names = (
+        "due-soon (due <= now+15min, overdue included)",
+        "due-soon window (now < due <= now+15min)",
+        "watcher breach query",
+        "watcher warning query",
+    )
     runs = EXPERIMENT_RUNS
     out: dict[str, Any] = {}
     print(f"\n  experiments, after the sweep (nothing due; {runs} runs per query; bench only, the schema is put back):")
     # Built here, not with make_engine (which sets its own connect_args on PostgreSQL).
     unprepared = create_engine(tdb.url, connect_args={"prepare_threshold": None})
     try:
-        print("  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes as they are:")
-        out["a"] = measure_queries(tdb, now, runs, "[a: no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+        print(
+            "  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes as they are:"
+        )
+        out["a"] = measure_queries(
+            tdb, now, runs, "[a: no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False
+        )
         out["a_sweeps"] = show_sweeps("(a)", steady_sweeps(unprepared, now))
         with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             t0 = time.perf_counter()
@@ -562,7 +738,8 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
             built = time.perf_counter() - t0
             sizes = c.exec_driver_sql(
                 "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ' ORDER BY relname) FROM pg_class "
-                "WHERE left(relname, 9) = 'ix_bench_' OR relname IN ('ix_incidents_awaiting_due', 'ix_incidents_awaiting_warn')").scalar()
+                "WHERE left(relname, 9) = 'ix_bench_' OR relname IN ('ix_incidents_awaiting_due', 'ix_incidents_awaiting_warn')"
+            ).scalar()
         print(f"  partial indexes built in {built:.1f} s ({sizes}):")
         for ddl in PARTIAL_INDEXES.values():
             print(f"      {ddl}")
@@ -570,7 +747,9 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
             print("  (b) partial indexes, prepared statements as they are (psycopg prepare_threshold=5):")
             out["b"] = measure_queries(tdb, now, runs, "[b: partial idx]", only=names, show_plans=False)
             print("  (c) partial indexes and prepare_threshold=None:")
-            out["c"] = measure_queries(tdb, now, runs, "[c: both]", only=names, show_plans=False, engine=unprepared, prepared_plan=False)
+            out["c"] = measure_queries(
+                tdb, now, runs, "[c: both]", only=names, show_plans=False, engine=unprepared, prepared_plan=False
+            )
             out["c_sweeps"] = show_sweeps("(c)", steady_sweeps(unprepared, now))
         finally:
             with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -600,9 +779,11 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
             t3 = time.perf_counter()
         session.rollback()
     out["sweep_no_queue"], out["queue_only"] = t1 - t0, t3 - t2
-    print(f"  sweep(queue=None): {report.breached:,} breaches marked in {fmt_s(t1 - t0)}; "
-          f"incident_notifications.queue alone: {queued:,} rows in {fmt_s(t3 - t2)} "
-          f"({(t3 - t2) / max(len(ids), 1) * 1e3:.2f} ms per incident, {(t3 - t2) / max(queued, 1) * 1e6:.0f} us per row)")
+    print(
+        f"  sweep(queue=None): {report.breached:,} breaches marked in {fmt_s(t1 - t0)}; "
+        f"incident_notifications.queue alone: {queued:,} rows in {fmt_s(t3 - t2)} "
+        f"({(t3 - t2) / max(len(ids), 1) * 1e3:.2f} ms per incident, {(t3 - t2) / max(queued, 1) * 1e6:.0f} us per row)"
+    )
     sweep_log.print("  SQL statements of sweep(queue=None)", top=8)
     log.print("  SQL statements of queue() alone", top=8)
     # 2. cProfile of the whole sweep with the real queue.
@@ -618,15 +799,17 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
     buf = io.StringIO()
     stats = pstats.Stats(profiler, stream=buf)
     stats.strip_dirs().sort_stats("cumulative").print_stats(15)
-    print(f"  cProfile of sweep(queue=incident_notifications.queue), {fmt_s(out['profiled'])} under the profiler, top 15 by cumulative time:")
+    print(
+        f"  cProfile of sweep(queue=incident_notifications.queue), {fmt_s(out['profiled'])} under the profiler, top 15 by cumulative time:"
+    )
     body = buf.getvalue()
-    body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+    body = body[body.find("   ncalls") :] if "   ncalls" in body else body
     for ln in body.rstrip().splitlines():
         print("    " + ln)
     buf = io.StringIO()
     pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats("tottime").print_stats(10)
     body = buf.getvalue()
-    body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+    body = body[body.find("   ncalls") :] if "   ncalls" in body else body
     print("  top 10 by own time:")
     for ln in body.rstrip().splitlines():
         print("    " + ln)
@@ -641,18 +824,27 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
     ok = lambda b: "PASS" if b else "FAIL"
     info = backend != "postgresql"
     try:
-        print(f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: {tdb.describe()}")
+        print(
+            f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: {tdb.describe()}"
+        )
         t0 = time.perf_counter()
         world = build_world(tdb.db, now)
-        print(f"setup through the services in {time.perf_counter() - t0:.1f} s: order ESO-2026-0042, {len(TEAMS)} teams x "
-              f"{ENGINEERS_PER_TEAM} engineers, {INCIDENT_MANAGERS} incident managers, customer user {CONTACT} (fr); "
-              "templates from real incidents: " + "; ".join(
-                  f"Sev {t.severity}: team {t.team}, plan {t.plan}, {t.target_minutes} min {t.coverage}"
-                  f"{', escalated at opening' if t.escalated else ''}" for t in world.templates.values()))
+        print(
+            f"setup through the services in {time.perf_counter() - t0:.1f} s: order ESO-2026-0042, {len(TEAMS)} teams x "
+            f"{ENGINEERS_PER_TEAM} engineers, {INCIDENT_MANAGERS} incident managers, customer user {CONTACT} (fr); "
+            "templates from real incidents: "
+            + "; ".join(
+                f"Sev {t.severity}: team {t.team}, plan {t.plan}, {t.target_minutes} min {t.coverage}"
+                f"{', escalated at opening' if t.escalated else ''}"
+                for t in world.templates.values()
+            )
+        )
         bulk_load(tdb, world, args, n, breaches, now)
 
-        print(f"\n(i) queries at now = {now.isoformat()} (client-side wall time, rows fetched into Python; "
-              f"{'EXPLAIN (ANALYZE, BUFFERS)' if backend == 'postgresql' else 'EXPLAIN QUERY PLAN'} below each):")
+        print(
+            f"\n(i) queries at now = {now.isoformat()} (client-side wall time, rows fetched into Python; "
+            f"{'EXPLAIN (ANALYZE, BUFFERS)' if backend == 'postgresql' else 'EXPLAIN QUERY PLAN'} below each):"
+        )
         runs = args.runs if backend == "postgresql" else max(20, args.runs // 4)
         before = measure_queries(tdb, now, runs, "[before sweep]")
 
@@ -661,19 +853,31 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         report, t_sweep, t_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
         queued_rows = outbox_count(tdb.db) - out0
         with tdb.db.engine.connect() as c:
-            marked = c.execute(select(func.count()).select_from(IncidentRow).where(IncidentRow.breached_at.is_not(None))).scalar_one()
-            evts = c.execute(select(func.count()).select_from(IncidentEventRow).where(IncidentEventRow.actor == "watcher")).scalar_one()
+            marked = c.execute(
+                select(func.count()).select_from(IncidentRow).where(IncidentRow.breached_at.is_not(None))
+            ).scalar_one()
+            evts = c.execute(
+                select(func.count()).select_from(IncidentEventRow).where(IncidentEventRow.actor == "watcher")
+            ).scalar_one()
         total = t_sweep + t_commit
         per = ENGINEERS_PER_TEAM + 1 + INCIDENT_MANAGERS
-        print(f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}; report {report.to_dict()}; "
-              f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox rows "
-              f"(expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the contact + "
-              f"{INCIDENT_MANAGERS} incident managers)")
+        print(
+            f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}; report {report.to_dict()}; "
+            f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox rows "
+            f"(expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the contact + "
+            f"{INCIDENT_MANAGERS} incident managers)"
+        )
         report2, t2_sweep, t2_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
         print(f"  second sweep at the same instant: {fmt_s(t2_sweep + t2_commit)}; report {report2.to_dict()}")
         print("  the watcher's queries after the sweep (steady state, nothing due):")
-        after = measure_queries(tdb, now, runs, "[after sweep]", only=("watcher breach query", "watcher warning query"),
-                                show_plans=backend == "postgresql")
+        after = measure_queries(
+            tdb,
+            now,
+            runs,
+            "[after sweep]",
+            only=("watcher breach query", "watcher warning query"),
+            show_plans=backend == "postgresql",
+        )
         steady = show_sweeps("as it is", steady_sweeps(tdb.db.engine, now))
         exp = experiments(tdb, now) if backend == "postgresql" and args.experiments else None
 
@@ -685,29 +889,70 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         tq = f"p99 <= {TARGET_QUERY_MS:g} ms"
         v = (lambda x: ok(x <= TARGET_QUERY_MS / 1e3)) if not info else (lambda x: "info")
         rows += [
-            (f"{tag}: due-soon <= now+15min (ORDER BY due LIMIT 1000)", f"p50 {d['p50'] * 1e3:.1f} / p99 {d['p99'] * 1e3:.1f} ms", tq, v(d["p99"])),
-            (f"{tag}: due-soon window (now, now+15min]", f"p50 {w['p50'] * 1e3:.1f} / p99 {w['p99'] * 1e3:.1f} ms ({w['rows']} rows)", tq, v(w["p99"])),
+            (
+                f"{tag}: due-soon <= now+15min (ORDER BY due LIMIT 1000)",
+                f"p50 {d['p50'] * 1e3:.1f} / p99 {d['p99'] * 1e3:.1f} ms",
+                tq,
+                v(d["p99"]),
+            ),
+            (
+                f"{tag}: due-soon window (now, now+15min]",
+                f"p50 {w['p50'] * 1e3:.1f} / p99 {w['p99'] * 1e3:.1f} ms ({w['rows']} rows)",
+                tq,
+                v(w["p99"]),
+            ),
             # Fetching the 10,000 due rows into Python: information, not the target's query
             # (the target is the check a watcher runs when nothing is due, just below).
-            (f"{tag}: watcher breach query, {b['rows']:,} rows", f"p50 {b['p50'] * 1e3:.1f} / p99 {b['p99'] * 1e3:.1f} ms", "-", "info"),
-            (f"{tag}: watcher breach query, nothing due", f"p50 {ba['p50'] * 1e3:.1f} / p99 {ba['p99'] * 1e3:.1f} ms", tq, v(ba["p99"])),
-            (f"{tag}: watcher warning query, nothing due", f"p50 {wa['p50'] * 1e3:.1f} / p99 {wa['p99'] * 1e3:.1f} ms", tq, v(wa["p99"])),
-            (f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications", fmt_s(total), f"<= {TARGET_SWEEP_S:g} s",
-             "info" if info else ok(total <= TARGET_SWEEP_S and report.breached == breaches)),
+            (
+                f"{tag}: watcher breach query, {b['rows']:,} rows",
+                f"p50 {b['p50'] * 1e3:.1f} / p99 {b['p99'] * 1e3:.1f} ms",
+                "-",
+                "info",
+            ),
+            (
+                f"{tag}: watcher breach query, nothing due",
+                f"p50 {ba['p50'] * 1e3:.1f} / p99 {ba['p99'] * 1e3:.1f} ms",
+                tq,
+                v(ba["p99"]),
+            ),
+            (
+                f"{tag}: watcher warning query, nothing due",
+                f"p50 {wa['p50'] * 1e3:.1f} / p99 {wa['p99'] * 1e3:.1f} ms",
+                tq,
+                v(wa["p99"]),
+            ),
+            (
+                f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications",
+                fmt_s(total),
+                f"<= {TARGET_SWEEP_S:g} s",
+                "info" if info else ok(total <= TARGET_SWEEP_S and report.breached == breaches),
+            ),
             (f"{tag}: second sweep (nothing to do)", fmt_s(t2_sweep + t2_commit), "-", "-"),
             (f"{tag}: 10 more sweeps, nothing due", steady, "-", "-"),
         ]
         if exp:
             rows.append((f"{tag}: exp. (a) no prepared stmts: 10 sweeps", exp["a_sweeps"], "-", "-"))
             rows.append((f"{tag}: exp. (c) (a) + partial indexes: 10 sweeps", exp["c_sweeps"], "-", "-"))
-            for key, what in (("a", "exp. (a) no prepared stmts"), ("b", "exp. (b) partial indexes"), ("c", "exp. (c) both")):
-                for q, short in (("due-soon (due <= now+15min, overdue included)", "due-soon <= now+15min"),
-                                 ("due-soon window (now < due <= now+15min)", "due-soon window"),
-                                 ("watcher breach query", "breach query, nothing due"),
-                                 ("watcher warning query", "warning query, nothing due")):
+            for key, what in (
+                ("a", "exp. (a) no prepared stmts"),
+                ("b", "exp. (b) partial indexes"),
+                ("c", "exp. (c) both"),
+            ):
+                for q, short in (
+                    ("due-soon (due <= now+15min, overdue included)", "due-soon <= now+15min"),
+                    ("due-soon window (now < due <= now+15min)", "due-soon window"),
+                    ("watcher breach query", "breach query, nothing due"),
+                    ("watcher warning query", "warning query, nothing due"),
+                ):
                     x = exp[key][q]
-                    rows.append((f"{tag}: {what}: {short}",
-                                 f"p50 {x['p50'] * 1e3:.1f} / p99 {x['p99'] * 1e3:.1f} ms", tq, ok(x["p99"] <= TARGET_QUERY_MS / 1e3) + " (experiment)"))
+                    rows.append(
+                        (
+                            f"{tag}: {what}: {short}",
+                            f"p50 {x['p50'] * 1e3:.1f} / p99 {x['p99'] * 1e3:.1f} ms",
+                            tq,
+                            ok(x["p99"] <= TARGET_QUERY_MS / 1e3) + " (experiment)",
+                        )
+                    )
         if not info and (args.diagnose == "always" or (args.diagnose == "auto" and total > TARGET_SWEEP_S)):
             reset_breaches(tdb.db, now, backend)
             dg = diagnose(tdb, now, breaches)
@@ -731,17 +976,26 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="runs per query")
     parser.add_argument("--responded-share", type=float, default=0.4)
     parser.add_argument("--mitigated-share", type=float, default=0.1)
-    parser.add_argument("--diagnose", choices=("auto", "always", "never"), default="auto",
-                        help="auto: when the first sweep exceeds 2 s")
-    parser.add_argument("--experiments", action="store_true",
-                        help="also the PostgreSQL experiments: no prepared statements; extra partial indexes; both")
+    parser.add_argument(
+        "--diagnose", choices=("auto", "always", "never"), default="auto", help="auto: when the first sweep exceeds 2 s"
+    )
+    parser.add_argument(
+        "--experiments",
+        action="store_true",
+        help="also the PostgreSQL experiments: no prepared statements; extra partial indexes; both",
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     if args.sqlite_n == 0:
         args.sqlite_breaches = 0
-    if not (0 < args.breaches <= args.n <= 5_000_000 and 0 <= args.sqlite_breaches <= args.sqlite_n <= 1_000_000
-            and 1 <= args.runs <= 10_000):
-        parser.error("0 < --breaches <= --n <= 5,000,000; --sqlite-breaches <= --sqlite-n <= 1,000,000; 1 <= --runs <= 10,000")
+    if not (
+        0 < args.breaches <= args.n <= 5_000_000
+        and 0 <= args.sqlite_breaches <= args.sqlite_n <= 1_000_000
+        and 1 <= args.runs <= 10_000
+    ):
+        parser.error(
+            "0 < --breaches <= --n <= 5,000,000; --sqlite-breaches <= --sqlite-n <= 1,000,000; 1 <= --runs <= 10,000"
+        )
 
     import alembic
     import psycopg
@@ -751,17 +1005,21 @@ def main() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     print("unisupport SLA watcher benchmark (bench/watcher_bench.py)")
     print(f"command: {' '.join([sys.executable] + sys.argv)}")
-    print(f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
-          f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
+        f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     backends = []
     notes = []
     if admin_url():
         backends.append("postgresql")
     else:
-        notes.append("NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
-                     "the targets are for PostgreSQL, so only the SQLite run (info only) happened")
+        notes.append(
+            "NOTE: no PostgreSQL: set UNISUPPORT_BENCH_POSTGRES_URL (or UNISUPPORT_TEST_POSTGRES_URL) to an admin URL; "
+            "the targets are for PostgreSQL, so only the SQLite run (info only) happened"
+        )
     if args.sqlite_n > 0:
         backends.append("sqlite")
     for note in notes:

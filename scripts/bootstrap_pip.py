@@ -21,9 +21,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / wheel["filename"]
         urllib.request.urlretrieve(wheel["url"], path)
-        subprocess.run(
-            [sys.executable, f"{path}/pip", "install", "--quiet", str(path)], check=True
-        )
+        subprocess.run([sys.executable, f"{path}/pip", "install", "--quiet", str(path)], check=True)
 
 
 if __name__ == "__main__":

@@ -70,14 +70,26 @@ def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Th
     server = Server(url="", clock=clock, database=database)
     with database.transaction() as session:
         for name, (email, role, customer) in PEOPLE.items():
-            create_user(session, email=email, name=name, role=role, customer_code=customer, contact_email=email if customer else None,
-                        language="en", password="correct horse battery", actor="setup", now=setup)
+            create_user(
+                session,
+                email=email,
+                name=name,
+                role=role,
+                customer_code=customer,
+                contact_email=email if customer else None,
+                language="en",
+                password="correct horse battery",
+                actor="setup",
+                now=setup,
+            )
             server.tokens[name], _ = create_token(session, user_email=email, label="tests", actor="setup", now=setup)
         add_to_team(session, email="engineer@provider.example", team_code="standard-support", actor="setup", now=setup)
         assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
     port = free_port()
-    config = uvicorn.Config(create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

@@ -32,7 +32,12 @@ def _backend_param(name: str):
     if name == "postgresql" and not POSTGRES:
         if IN_CI:
             raise RuntimeError("CI must run the storage tests on PostgreSQL: set UNISUPPORT_TEST_POSTGRES_URL")
-        return pytest.param(name, marks=pytest.mark.skip(reason="no PostgreSQL here: set UNISUPPORT_TEST_POSTGRES_URL (.ci/start-postgres.sh prints one)"))
+        return pytest.param(
+            name,
+            marks=pytest.mark.skip(
+                reason="no PostgreSQL here: set UNISUPPORT_TEST_POSTGRES_URL (.ci/start-postgres.sh prints one)"
+            ),
+        )
     return pytest.param(name)
 
 

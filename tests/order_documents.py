@@ -27,12 +27,53 @@ BASE_ORDER: dict[str, Any] = {
     ],
     "lines": [
         # Year 1: 40,000 of credits (the R-FLEX-2 cap is the greater of 20 % and 50,000).
-        {"id": "credits-y1", "service": "proactive-credits", "quantity": "100", "unit": "credits", "price": "40000.00", "funding": "flex", "contract_year": 1},
-        {"id": "de-paris", "service": "designated-engineering", "quantity": "80", "unit": "hours", "site": "paris", "price": "30000.00", "funding": "flex", "contract_year": 1},
+        {
+            "id": "credits-y1",
+            "service": "proactive-credits",
+            "quantity": "100",
+            "unit": "credits",
+            "price": "40000.00",
+            "funding": "flex",
+            "contract_year": 1,
+        },
+        {
+            "id": "de-paris",
+            "service": "designated-engineering",
+            "quantity": "80",
+            "unit": "hours",
+            "site": "paris",
+            "price": "30000.00",
+            "funding": "flex",
+            "contract_year": 1,
+        },
         # Year 2: part of the allocation stays unallocated (R-FLEX-6).
-        {"id": "credits-y2", "service": "proactive-credits", "quantity": "50", "unit": "credits", "price": "20000.00", "funding": "flex", "contract_year": 2},
-        {"id": "workshops-paid", "service": "workshops", "quantity": "10", "unit": "per-attendee", "site": "paris", "price": "15000.00", "funding": "paid"},
-        {"id": "uer", "service": "unified-enhanced-response", "quantity": "1", "unit": "annual", "site": "paris", "price": "90000.00", "funding": "paid"},
+        {
+            "id": "credits-y2",
+            "service": "proactive-credits",
+            "quantity": "50",
+            "unit": "credits",
+            "price": "20000.00",
+            "funding": "flex",
+            "contract_year": 2,
+        },
+        {
+            "id": "workshops-paid",
+            "service": "workshops",
+            "quantity": "10",
+            "unit": "per-attendee",
+            "site": "paris",
+            "price": "15000.00",
+            "funding": "paid",
+        },
+        {
+            "id": "uer",
+            "service": "unified-enhanced-response",
+            "quantity": "1",
+            "unit": "annual",
+            "site": "paris",
+            "price": "90000.00",
+            "funding": "paid",
+        },
     ],
 }
 

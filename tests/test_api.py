@@ -32,8 +32,14 @@ def friday(api):
 
 
 def open_sev_b(api, who="contoso_admin", **extra):
-    body = {"site": "paris", "product": "exchange-online", "severity": "B", "title": "Mail flow stopped",
-            "business_impact": "Order confirmations are not sent", "channel": "portal"} | extra
+    body = {
+        "site": "paris",
+        "product": "exchange-online",
+        "severity": "B",
+        "title": "Mail flow stopped",
+        "business_impact": "Order confirmations are not sent",
+        "channel": "portal",
+    } | extra
     return api.client(who).post("/api/v1/incidents", json=body)
 
 
@@ -47,7 +53,9 @@ def test_health_needs_no_token_and_ready_checks_the_database(api):
 def test_no_token_or_a_bad_one_is_401_problem(api):
     with api.client(None) as c:
         r = c.get("/api/v1/incidents")
-        assert r.status_code == 401 and r.headers["content-type"] == PROBLEM and r.headers["www-authenticate"] == "Bearer"
+        assert (
+            r.status_code == 401 and r.headers["content-type"] == PROBLEM and r.headers["www-authenticate"] == "Bearer"
+        )
         r = c.get("/api/v1/incidents", headers={"Authorization": "Bearer us_nope"})
         assert r.status_code == 401 and r.json()["status"] == 401
 
@@ -57,7 +65,9 @@ def test_a_sev_b_opened_friday_1645_in_france_is_due_monday_1015_with_the_reason
     assert r.status_code == 201, r.text
     body = r.json()
     fr = body["first_response"]
-    assert fr["due"] == "2026-11-30T10:15:00+01:00" and fr["target_minutes"] == 120 and fr["coverage"] == "business_hours"
+    assert (
+        fr["due"] == "2026-11-30T10:15:00+01:00" and fr["target_minutes"] == 120 and fr["coverage"] == "business_hours"
+    )
     plans = {c["plan"]: c for c in fr["explanation"]["considered"]}
     assert plans["base"]["applies"] and "120 business minutes" in plans["base"]["reason"]
     assert r.headers["etag"] == '"1"' and r.headers["location"] == f"/api/v1/incidents/{body['id']}"
@@ -78,9 +88,17 @@ def test_a_retry_with_the_same_idempotency_key_creates_nothing(api):
 def test_updates_need_the_current_version(api):
     incident = open_sev_b(api).json()
     with api.client("engineer") as c:
-        stale = c.post(f"/api/v1/incidents/{incident['id']}/severity", json={"severity": "A", "reason": "worse"}, headers={"If-Match": '"0"'})
+        stale = c.post(
+            f"/api/v1/incidents/{incident['id']}/severity",
+            json={"severity": "A", "reason": "worse"},
+            headers={"If-Match": '"0"'},
+        )
         assert stale.status_code == 412 and stale.headers["content-type"] == PROBLEM
-        ok = c.post(f"/api/v1/incidents/{incident['id']}/severity", json={"severity": "A", "reason": "worse"}, headers={"If-Match": '"1"'})
+        ok = c.post(
+            f"/api/v1/incidents/{incident['id']}/severity",
+            json={"severity": "A", "reason": "worse"},
+            headers={"If-Match": '"1"'},
+        )
         assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
         assert ok.json()["incident"]["severity"] == "A"
         assert c.get(f"/api/v1/incidents/{incident['id']}").headers["etag"] == '"2"'
@@ -113,7 +131,9 @@ def test_first_response_through_the_api_turns_the_state_to_met(api):
     incident = open_sev_b(api).json()
     api.clock.at = datetime(2026, 11, 30, 9, 30, tzinfo=PARIS)
     with api.client("engineer") as c:
-        r = c.post(f"/api/v1/incidents/{incident['id']}/communications", json={"medium": "phone", "body": "Called Marie"})
+        r = c.post(
+            f"/api/v1/incidents/{incident['id']}/communications", json={"medium": "phone", "body": "Called Marie"}
+        )
         assert r.status_code == 200 and r.json()["communication"]["first_response"] is True
         assert r.json()["incident"]["first_response"]["state"] == "met"
         kinds = [e["kind"] for e in c.get(f"/api/v1/incidents/{incident['id']}/events").json()]
@@ -122,11 +142,28 @@ def test_first_response_through_the_api_turns_the_state_to_met(api):
 
 def test_sla_explain_gives_the_same_json_as_the_cli(api):
     with api.client("engineer") as c:
-        r = c.get("/api/v1/sla/explain", params={"severity": "B", "product": "azure-virtual-machines", "opened": "2026-11-27T16:45:00+01:00",
-                                                  "country": "FR", "timezone": "Europe/Paris", "plans": "unified-enhanced-response,mcsap"})
+        r = c.get(
+            "/api/v1/sla/explain",
+            params={
+                "severity": "B",
+                "product": "azure-virtual-machines",
+                "opened": "2026-11-27T16:45:00+01:00",
+                "country": "FR",
+                "timezone": "Europe/Paris",
+                "plans": "unified-enhanced-response,mcsap",
+            },
+        )
         assert r.status_code == 200 and r.json()["due"] == "2026-11-30T10:15:00+01:00"
-        bad = c.get("/api/v1/sla/explain", params={"severity": "X", "product": "azure-storage", "opened": "2026-11-27T16:45:00+01:00",
-                                                    "country": "FR", "timezone": "Europe/Paris"})
+        bad = c.get(
+            "/api/v1/sla/explain",
+            params={
+                "severity": "X",
+                "product": "azure-storage",
+                "opened": "2026-11-27T16:45:00+01:00",
+                "country": "FR",
+                "timezone": "Europe/Paris",
+            },
+        )
         assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "severity"
 
 
@@ -140,7 +177,14 @@ def test_orders_are_validated_like_the_cli_and_balances_are_readable(api):
 
 def test_booking_and_cancelling_with_the_fee_shown_first(api):
     api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
-    body = {"order": "ESO-2026-0042", "site": "paris", "service": "workshops", "scheduled_on": "2026-04-01", "unit": "per-attendee", "attendees": 2}
+    body = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "workshops",
+        "scheduled_on": "2026-04-01",
+        "unit": "per-attendee",
+        "attendees": 2,
+    }
     with api.client("contoso_admin") as c:
         booked = c.post("/api/v1/bookings", json=body)
         assert booked.status_code == 201, booked.text
@@ -157,24 +201,84 @@ def test_booking_and_cancelling_with_the_fee_shown_first(api):
 READERS_OF_CONTOSO = {"admin", "engineer", "im", "csam", "contoso_admin", "contoso_contact"}
 MATRIX = {
     # (resource, action): {principal: expected status}
-    ("incident", "read"): {p: 200 if p in READERS_OF_CONTOSO else 404 for p in
-                           ["admin", "engineer", "im", "csam", "csam_other", "contoso_admin", "contoso_contact", "fabrikam_admin"]},
-    ("incident", "communicate"): {"admin": 200, "engineer": 200, "im": 200, "csam": 403, "csam_other": 404, "contoso_admin": 200,
-                                  "contoso_contact": 200, "fabrikam_admin": 404},
-    ("incident", "close"): {"admin": 200, "engineer": 200, "im": 200, "csam": 403, "csam_other": 403, "contoso_admin": 403,
-                            "contoso_contact": 403, "fabrikam_admin": 403},
-    ("order", "read"): {"admin": 200, "engineer": 200, "im": 200, "csam": 200, "csam_other": 404, "contoso_admin": 200,
-                        "contoso_contact": 403, "fabrikam_admin": 404},
-    ("balances", "read"): {"admin": 200, "engineer": 200, "im": 200, "csam": 200, "csam_other": 404, "contoso_admin": 200,
-                           "contoso_contact": 403, "fabrikam_admin": 404},
-    ("order", "write"): {p: 200 if p == "admin" else 403 for p in
-                         ["admin", "engineer", "im", "csam", "csam_other", "contoso_admin", "contoso_contact", "fabrikam_admin"]},
-    ("booking", "read"): {"admin": 200, "engineer": 200, "im": 200, "csam": 200, "csam_other": 404, "contoso_admin": 200,
-                          "contoso_contact": 403, "fabrikam_admin": 404},
-    ("booking", "quote-cancel"): {"admin": 200, "engineer": 403, "im": 403, "csam": 200, "csam_other": 404, "contoso_admin": 200,
-                                  "contoso_contact": 403, "fabrikam_admin": 404},
-    ("audit", "read"): {"admin": 200, "engineer": 403, "im": 200, "csam": 200, "csam_other": 200, "contoso_admin": 200,
-                        "contoso_contact": 403, "fabrikam_admin": 200},
+    ("incident", "read"): {
+        p: 200 if p in READERS_OF_CONTOSO else 404
+        for p in ["admin", "engineer", "im", "csam", "csam_other", "contoso_admin", "contoso_contact", "fabrikam_admin"]
+    },
+    ("incident", "communicate"): {
+        "admin": 200,
+        "engineer": 200,
+        "im": 200,
+        "csam": 403,
+        "csam_other": 404,
+        "contoso_admin": 200,
+        "contoso_contact": 200,
+        "fabrikam_admin": 404,
+    },
+    ("incident", "close"): {
+        "admin": 200,
+        "engineer": 200,
+        "im": 200,
+        "csam": 403,
+        "csam_other": 403,
+        "contoso_admin": 403,
+        "contoso_contact": 403,
+        "fabrikam_admin": 403,
+    },
+    ("order", "read"): {
+        "admin": 200,
+        "engineer": 200,
+        "im": 200,
+        "csam": 200,
+        "csam_other": 404,
+        "contoso_admin": 200,
+        "contoso_contact": 403,
+        "fabrikam_admin": 404,
+    },
+    ("balances", "read"): {
+        "admin": 200,
+        "engineer": 200,
+        "im": 200,
+        "csam": 200,
+        "csam_other": 404,
+        "contoso_admin": 200,
+        "contoso_contact": 403,
+        "fabrikam_admin": 404,
+    },
+    ("order", "write"): {
+        p: 200 if p == "admin" else 403
+        for p in ["admin", "engineer", "im", "csam", "csam_other", "contoso_admin", "contoso_contact", "fabrikam_admin"]
+    },
+    ("booking", "read"): {
+        "admin": 200,
+        "engineer": 200,
+        "im": 200,
+        "csam": 200,
+        "csam_other": 404,
+        "contoso_admin": 200,
+        "contoso_contact": 403,
+        "fabrikam_admin": 404,
+    },
+    ("booking", "quote-cancel"): {
+        "admin": 200,
+        "engineer": 403,
+        "im": 403,
+        "csam": 200,
+        "csam_other": 404,
+        "contoso_admin": 200,
+        "contoso_contact": 403,
+        "fabrikam_admin": 404,
+    },
+    ("audit", "read"): {
+        "admin": 200,
+        "engineer": 403,
+        "im": 200,
+        "csam": 200,
+        "csam_other": 200,
+        "contoso_admin": 200,
+        "contoso_contact": 403,
+        "fabrikam_admin": 200,
+    },
 }
 
 
@@ -182,8 +286,21 @@ MATRIX = {
 def contoso_resources(api):
     api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
     incident = open_sev_b(api).json()["id"]
-    booking = api.client("contoso_admin").post("/api/v1/bookings", json={
-        "order": "ESO-2026-0042", "site": "paris", "service": "workshops", "scheduled_on": "2026-06-01", "unit": "per-attendee", "attendees": 1}).json()["id"]
+    booking = (
+        api.client("contoso_admin")
+        .post(
+            "/api/v1/bookings",
+            json={
+                "order": "ESO-2026-0042",
+                "site": "paris",
+                "service": "workshops",
+                "scheduled_on": "2026-06-01",
+                "unit": "per-attendee",
+                "attendees": 1,
+            },
+        )
+        .json()["id"]
+    )
     return {"incident": incident, "booking": booking}
 
 
@@ -192,10 +309,15 @@ def call(api, who, resource, action, ids):
         if resource == "incident" and action == "read":
             return c.get(f"/api/v1/incidents/{ids['incident']}")
         if resource == "incident" and action == "communicate":
-            return c.post(f"/api/v1/incidents/{ids['incident']}/communications", json={"medium": "email", "body": "note", "direction": "inbound"})
+            return c.post(
+                f"/api/v1/incidents/{ids['incident']}/communications",
+                json={"medium": "email", "body": "note", "direction": "inbound"},
+            )
         if resource == "incident" and action == "close":
             # An instant before the opening: allowed roles get 422 and the incident stays open.
-            return c.post(f"/api/v1/incidents/{ids['incident']}/closure", json={"summary": "x", "at": "2000-01-01T00:00:00Z"})
+            return c.post(
+                f"/api/v1/incidents/{ids['incident']}/closure", json={"summary": "x", "at": "2000-01-01T00:00:00Z"}
+            )
         if resource == "order" and action == "read":
             return c.get("/api/v1/orders/ESO-2026-0042")
         if resource == "balances":
@@ -229,7 +351,10 @@ def test_another_tenants_incident_is_exactly_like_a_missing_one(api, contoso_res
         theirs = c.get(f"/api/v1/incidents/{contoso_resources['incident']}")
         missing = c.get("/api/v1/incidents/999999")
     assert theirs.status_code == missing.status_code == 404
-    assert theirs.json()["title"] == missing.json()["title"] and theirs.headers["content-type"] == missing.headers["content-type"]
+    assert (
+        theirs.json()["title"] == missing.json()["title"]
+        and theirs.headers["content-type"] == missing.headers["content-type"]
+    )
     with api.client("fabrikam_admin") as c:
         listed = c.get("/api/v1/incidents").json()["items"]
     assert all(i["customer"] == "fabrikam" for i in listed)
@@ -242,7 +367,9 @@ def test_reads_do_not_write_and_a_tokens_last_use_is_recorded_at_most_once_a_min
     from unisupport.storage.tables import ApiTokenRow
 
     with api.database.transaction() as session:
-        token, _ = create_token(session, user_email="marie.dupont@contoso.example", label="last use", actor="setup", now=FRIDAY)
+        token, _ = create_token(
+            session, user_email="marie.dupont@contoso.example", label="last use", actor="setup", now=FRIDAY
+        )
 
     def last_used():
         with api.database.reading() as session:
@@ -250,7 +377,9 @@ def test_reads_do_not_write_and_a_tokens_last_use_is_recorded_at_most_once_a_min
 
     with api.client(None) as c:
         c.headers["Authorization"] = f"Bearer {token}"
-        assert c.get("/api/v1/incidents").status_code == 200 and last_used() == FRIDAY  # after the read, in its own transaction
+        assert (
+            c.get("/api/v1/incidents").status_code == 200 and last_used() == FRIDAY
+        )  # after the read, in its own transaction
         api.clock.advance(seconds=59)
         lock = api.database.write_lock
         if lock is not None:  # SQLite: a GET takes no turn among writers
@@ -266,17 +395,31 @@ def test_reads_do_not_write_and_a_tokens_last_use_is_recorded_at_most_once_a_min
         api.clock.advance(minutes=5)
         assert open_sev_b(api).status_code == 201  # another token: this one is not touched
         assert last_used() == FRIDAY + timedelta(minutes=1)
-        assert c.post("/api/v1/incidents", json={"site": "paris", "product": "exchange-online", "severity": "C", "title": "t",
-                                                 "business_impact": "b"}).status_code == 201
+        assert (
+            c.post(
+                "/api/v1/incidents",
+                json={
+                    "site": "paris",
+                    "product": "exchange-online",
+                    "severity": "C",
+                    "title": "t",
+                    "business_impact": "b",
+                },
+            ).status_code
+            == 201
+        )
         assert last_used() == api.clock.now()  # in the creation's own transaction
 
 
-@pytest.mark.parametrize("extra", [
-    {},
-    {"severity": "1", "product": "dynamics-365"},  # UER: roles assigned, enhanced escalation
-    {"severity": "A", "product": "intune", "tenant": "contoso.onmicrosoft.com"},
-    {"severity": "1", "product": "azure-app-service", "description": "AEM checkout down"},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"severity": "1", "product": "dynamics-365"},  # UER: roles assigned, enhanced escalation
+        {"severity": "A", "product": "intune", "tenant": "contoso.onmicrosoft.com"},
+        {"severity": "1", "product": "azure-app-service", "description": "AEM checkout down"},
+    ],
+)
 def test_a_creation_answers_what_reading_the_incident_back_shows(api, extra):
     """The creation's answer is built from what the opening wrote, not read back:
     it must be exactly what a GET answers."""

@@ -27,7 +27,9 @@ def live(backend, temp_databases):
     stop(uv, thread, server)
 
 
-@pytest.mark.parametrize("who, examples", [("admin", int(os.environ.get("UNISUPPORT_FUZZ_EXAMPLES", "25"))), ("contoso_contact", 10)])
+@pytest.mark.parametrize(
+    "who, examples", [("admin", int(os.environ.get("UNISUPPORT_FUZZ_EXAMPLES", "25"))), ("contoso_contact", 10)]
+)
 def test_no_input_makes_a_server_error(live, who, examples):
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
     headers = {"Authorization": f"Bearer {live.tokens[who]}"}
@@ -41,7 +43,9 @@ def test_no_input_makes_a_server_error(live, who, examples):
         def probe(case):
             response = case.call(headers=headers)
             if response.status_code >= 500:
-                server_errors.append(f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}")
+                server_errors.append(
+                    f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}"
+                )
 
         probe()
     assert server_errors == []

@@ -10,7 +10,19 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unisupport"
 CORE = ["catalog", "sla", "bookings", "mission_critical", "errors.py", "refusal.py", "datafile.py"]
-ADAPTER_IMPORTS = {"typer", "rich", "click", "sqlalchemy", "alembic", "fastapi", "starlette", "jinja2", "uvicorn", "psycopg", "unisupport.cli"}
+ADAPTER_IMPORTS = {
+    "typer",
+    "rich",
+    "click",
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "jinja2",
+    "uvicorn",
+    "psycopg",
+    "unisupport.cli",
+}
 
 
 def core_modules():

@@ -48,6 +48,7 @@ def cancelled(days_before: int):
 
 # --- R-BOOK-1: cancellation fees -------------------------------------------------------
 
+
 def test_cancellation_fourteen_days_before_is_free():
     terms = cancelled(14)
     assert (terms.notice_days, terms.fee_percent, terms.refund_percent, terms.rule) == (14, 0, 100, "R-BOOK-1")
@@ -95,9 +96,7 @@ def test_cancellation_uses_local_dates_not_datetimes():
 
 
 def test_cancellation_schedule_lists_the_three_bands_for_display():
-    assert "; ".join(str(b) for b in schedule()) == (
-        "≥ 14 days: full refund; 6–13 days: 50 % fee; ≤ 5 days: 100 % fee"
-    )
+    assert "; ".join(str(b) for b in schedule()) == ("≥ 14 days: full refund; 6–13 days: 50 % fee; ≤ 5 days: 100 % fee")
 
 
 @pytest.mark.parametrize(
@@ -185,6 +184,7 @@ def test_workshop_at_its_minimum_registrations_cannot_be_cancelled_by_the_provid
 
 # --- R-CRED-1: credits rounded to the nearest whole credit, half up -------------------
 
+
 @pytest.mark.parametrize(
     ("rate", "quantity", "credits"),
     [
@@ -201,7 +201,11 @@ def test_credits_round_half_up(rate, quantity, credits):
 
 
 def test_credits_cost_refuses_floats_and_non_positive_values():
-    for rate, quantity, field in [(7.5, Decimal(3), "rate_per_unit"), (Decimal(0), Decimal(3), "rate_per_unit"), (Decimal(8), Decimal(-1), "quantity")]:
+    for rate, quantity, field in [
+        (7.5, Decimal(3), "rate_per_unit"),
+        (Decimal(0), Decimal(3), "rate_per_unit"),
+        (Decimal(8), Decimal(-1), "quantity"),
+    ]:
         with pytest.raises(InvalidInput) as caught:
             credits_cost(rate, quantity)
         assert caught.value.field == field
@@ -222,19 +226,30 @@ def test_credits_cost_explains_itself_with_the_rate_card():
     rate = default_rate_cards().rate("global-2024-09", "workshops", "per-attendee", date(2026, 7, 1))
     cost = cost_of(rate, Decimal(3))
     assert cost.credits == 23
-    assert cost.explain() == "3 attendees × 7.5 credits = 22.5 → 23 credits (R-CRED-1, rate card global-2024-09 of 2026-07-01)"
+    assert (
+        cost.explain()
+        == "3 attendees × 7.5 credits = 22.5 → 23 credits (R-CRED-1, rate card global-2024-09 of 2026-07-01)"
+    )
 
 
 def test_credits_cost_explanation_shows_no_arrow_when_nothing_was_rounded():
     rate = default_rate_cards().rate("global-2024-09", "chalk-talks", "engagement", date(2025, 1, 15))
-    assert str(cost_of(rate, Decimal(2))) == "2 engagements × 40 credits = 80 credits (R-CRED-1, rate card global-2024-09 of 2024-09-01)"
+    assert (
+        str(cost_of(rate, Decimal(2)))
+        == "2 engagements × 40 credits = 80 credits (R-CRED-1, rate card global-2024-09 of 2024-09-01)"
+    )
 
 
 # --- R-CAT-2: the rate card in force on the booking date -------------------------------
 
+
 def test_rate_card_the_day_before_a_new_card_is_the_old_one():
     rate = default_rate_cards().rate("global-2024-09", "workshops", "per-attendee", date(2026, 6, 30))
-    assert (rate.value, rate.effective_from, rate.card) == (Decimal(8), date(2024, 9, 1), "global-2024-09 of 2024-09-01")
+    assert (rate.value, rate.effective_from, rate.card) == (
+        Decimal(8),
+        date(2024, 9, 1),
+        "global-2024-09 of 2024-09-01",
+    )
 
 
 def test_rate_card_on_the_day_of_a_new_card_is_the_new_one():
@@ -252,8 +267,13 @@ def test_rate_cards_are_per_price_list():
 def test_hour_based_services_have_a_credits_per_hour_rate_on_every_card():
     cards = default_rate_cards()
     hour_based = [s.code for s in default_catalog() if s.hour_based]
-    assert {"designated-engineering", "enhanced-designated-engineering", "reactive-enhanced-designated-engineering",
-            "development-assistance", "developer-platform-advisory"} <= set(hour_based)
+    assert {
+        "designated-engineering",
+        "enhanced-designated-engineering",
+        "reactive-enhanced-designated-engineering",
+        "development-assistance",
+        "developer-platform-advisory",
+    } <= set(hour_based)
     for card in cards.cards():
         for code in hour_based:
             assert card.rates[code]["hours"] > 0, (card.identity, code)
@@ -284,6 +304,7 @@ def test_a_service_without_a_rate_is_refused_and_unknown_inputs_are_invalid():
 
 # --- rate cards: broken files name file, entry and field -------------------------------
 
+
 def write_cards(tmp_path: Path, *cards: dict) -> Path:
     path = tmp_path / "rate-cards.yaml"
     path.write_text(yaml.safe_dump({"version": "test", "rate_cards": list(cards)}, sort_keys=False), encoding="utf-8")
@@ -291,8 +312,11 @@ def write_cards(tmp_path: Path, *cards: dict) -> Path:
 
 
 def card(**changes) -> dict:
-    body = {"price_list": "global-2024-09", "effective_from": date(2024, 9, 1),
-            "rates": {"workshops": {"per-attendee": 8}}}
+    body = {
+        "price_list": "global-2024-09",
+        "effective_from": date(2024, 9, 1),
+        "rates": {"workshops": {"per-attendee": 8}},
+    }
     return {**body, **changes}
 
 
@@ -310,7 +334,11 @@ def test_a_valid_rate_card_file_loads_with_exact_decimals(tmp_path):
 @pytest.mark.parametrize(
     ("entry", "field", "message"),
     [
-        (card(rates={"workshopz": {"per-attendee": 8}}), "rates.workshopz", "unknown service 'workshopz' (did you mean workshops"),
+        (
+            card(rates={"workshopz": {"per-attendee": 8}}),
+            "rates.workshopz",
+            "unknown service 'workshopz' (did you mean workshops",
+        ),
         (card(rates={"workshops": {"hours": 8}}), "rates.workshops.hours", "workshops is not sold per 'hours'"),
         (card(rates={"workshops": {"per-attendee": 0}}), "rates.workshops.per-attendee", "greater than 0"),
         (card(rates={"workshops": {"per-attendee": -2}}), "rates.workshops.per-attendee", "greater than 0"),
@@ -352,7 +380,9 @@ ORDER_END = date(2026, 12, 31)
 
 
 def test_request_sixty_one_days_before_the_end_is_on_time():
-    check = check_request_deadline(ORDER_END, ORDER_END - timedelta(days=61), override_reason=None, overridden_by_provider=False)
+    check = check_request_deadline(
+        ORDER_END, ORDER_END - timedelta(days=61), override_reason=None, overridden_by_provider=False
+    )
     assert (check.overridden, check.deadline, check.rule) == (False, date(2026, 11, 1), "R-ORD-5")
 
 
@@ -369,7 +399,9 @@ def test_request_fifty_nine_days_before_the_end_is_refused():
 
 
 def test_late_request_passes_with_a_provider_override_and_a_reason():
-    check = check_request_deadline(ORDER_END, date(2026, 12, 1), override_reason=" renewal signed ", overridden_by_provider=True)
+    check = check_request_deadline(
+        ORDER_END, date(2026, 12, 1), override_reason=" renewal signed ", overridden_by_provider=True
+    )
     assert (check.overridden, check.override_reason) == (True, "renewal signed")
 
 
@@ -382,11 +414,14 @@ def test_late_request_override_needs_a_reason(reason):
 
 def test_late_request_override_needs_a_provider_user():
     with pytest.raises(Refused) as caught:
-        check_request_deadline(ORDER_END, date(2026, 12, 1), override_reason="customer asked", overridden_by_provider=False)
+        check_request_deadline(
+            ORDER_END, date(2026, 12, 1), override_reason="customer asked", overridden_by_provider=False
+        )
     assert caught.value.field == "requested_on" and "only a provider user may override" in str(caught.value)
 
 
 # --- R-ORD-1: within the order's term --------------------------------------------------
+
 
 def test_delivery_within_the_term_includes_both_ends():
     check_within_term(date(2026, 1, 1), ORDER_END, date(2026, 1, 1))
@@ -401,6 +436,7 @@ def test_delivery_outside_the_term_is_refused(day):
 
 
 # --- R-HRS-2: DE, EDE and REDE hours inside business hours -----------------------------
+
 
 @pytest.fixture(scope="module")
 def paris() -> Calendar:
@@ -485,6 +521,7 @@ def test_de_hours_are_accepted_exactly_when_every_minute_is_open(paris_with_lunc
 
 # --- R-BOOK-3: workshops ---------------------------------------------------------------
 
+
 def test_workshop_per_attendee_counts_the_attendees():
     quantity = workshop_quantity("per-attendee", 12)
     assert (quantity.unit, quantity.quantity, quantity.attendees) == (Unit.PER_ATTENDEE, Decimal(12), 12)
@@ -518,4 +555,8 @@ def test_workshop_booking_priced_then_cancelled_six_days_before():
     rate = default_rate_cards().rate("global-2024-09", "workshops", seats.unit, date(2026, 7, 1))
     cost = cost_of(rate, seats.quantity)
     terms = cancellation_terms(date(2026, 9, 14), date(2026, 9, 8))
-    assert (cost.credits, fee_amount(cost.credits, terms, "credits"), refund_amount(cost.credits, terms, "credits")) == (23, 12, 11)
+    assert (
+        cost.credits,
+        fee_amount(cost.credits, terms, "credits"),
+        refund_amount(cost.credits, terms, "credits"),
+    ) == (23, 12, 11)

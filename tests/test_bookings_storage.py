@@ -32,8 +32,16 @@ def balance(session, key):
 
 
 def workshop(day=date(2026, 4, 1), attendees=3, **kw):
-    return BookingRequest(order="ESO-TEST-1", site="paris", service="workshops", scheduled_on=day, funding="credits",
-                          unit="per-attendee", attendees=attendees, **kw)
+    return BookingRequest(
+        order="ESO-TEST-1",
+        site="paris",
+        service="workshops",
+        scheduled_on=day,
+        funding="credits",
+        unit="per-attendee",
+        attendees=attendees,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -48,7 +56,9 @@ def test_credits_booking_costs_the_rate_in_force_on_the_booking_date(active):
     assert booking.cost == Decimal("24") and booking.cost_unit == "credits"
     assert "rate card global-2024-09 of 2024-09-01" in booking.cost_explanation["text"]
     assert balance(active, "line:credits-y1") == Decimal("76")
-    later = create_booking(active, workshop(day=date(2026, 9, 1)), actor="x", provider=False, now=datetime(2026, 7, 1, 9, tzinfo=UTC))
+    later = create_booking(
+        active, workshop(day=date(2026, 9, 1)), actor="x", provider=False, now=datetime(2026, 7, 1, 9, tzinfo=UTC)
+    )
     # Card of 2026-07-01: 7.5 per attendee; 22.5 rounds half up to 23 (R-CRED-1).
     assert later.cost == Decimal("23")
 
@@ -57,13 +67,22 @@ def test_cancellation_seven_days_before_costs_half(active):
     booking = create_booking(active, workshop(), actor="admin", provider=False, now=MARCH)
     week_before = datetime(2026, 3, 25, 10, 0, tzinfo=PARIS)
     shown = quote_cancellation(active, booking.id, now=week_before)
-    assert (shown.terms.notice_days, shown.terms.fee_percent, shown.fee, shown.refund) == (7, 50, Decimal("12"), Decimal("12"))
+    assert (shown.terms.notice_days, shown.terms.fee_percent, shown.fee, shown.refund) == (
+        7,
+        50,
+        Decimal("12"),
+        Decimal("12"),
+    )
     assert balance(active, "line:credits-y1") == Decimal("76")  # quoting writes nothing
     cancel_booking(active, booking.id, actor="admin", now=week_before, expected_fee=shown.fee)
     assert balance(active, "line:credits-y1") == Decimal("88")
-    entries = active.scalars(select(LedgerEntryRow).where(LedgerEntryRow.booking_id == booking.id).order_by(LedgerEntryRow.id)).all()
+    entries = active.scalars(
+        select(LedgerEntryRow).where(LedgerEntryRow.booking_id == booking.id).order_by(LedgerEntryRow.id)
+    ).all()
     assert [(e.kind, e.amount, e.rule) for e in entries] == [
-        ("consume", Decimal("-24"), "R-CRED-1"), ("refund", Decimal("24"), "R-BOOK-1"), ("fee", Decimal("-12"), "R-BOOK-1"),
+        ("consume", Decimal("-24"), "R-CRED-1"),
+        ("refund", Decimal("24"), "R-BOOK-1"),
+        ("fee", Decimal("-12"), "R-BOOK-1"),
     ]
     assert booking.status == "cancelled" and booking.fee == Decimal("12")
 
@@ -83,20 +102,36 @@ def test_cancellation_five_days_before_costs_everything(active):
 def test_a_fee_that_changed_since_it_was_shown_is_not_charged(active):
     booking = create_booking(active, workshop(), actor="admin", provider=False, now=MARCH)
     with pytest.raises(Refused):
-        cancel_booking(active, booking.id, actor="admin", now=datetime(2026, 3, 27, 10, tzinfo=PARIS), expected_fee=Decimal("12"))
+        cancel_booking(
+            active, booking.id, actor="admin", now=datetime(2026, 3, 27, 10, tzinfo=PARIS), expected_fee=Decimal("12")
+        )
 
 
 def test_provider_cancellation_of_a_workshop_refunds_in_full(active):
     booking = create_booking(active, workshop(minimum_registrations=8), actor="admin", provider=False, now=MARCH)
-    quoted = cancel_booking(active, booking.id, actor="provider", now=datetime(2026, 3, 30, 10, tzinfo=PARIS),
-                            by_provider=True, reason="3 of 8 minimum registrations")
+    quoted = cancel_booking(
+        active,
+        booking.id,
+        actor="provider",
+        now=datetime(2026, 3, 30, 10, tzinfo=PARIS),
+        by_provider=True,
+        reason="3 of 8 minimum registrations",
+    )
     assert quoted.terms.rule == "R-BOOK-2" and quoted.fee == 0
     assert balance(active, "line:credits-y1") == Decimal("100")
 
 
 def test_cancelling_a_paid_booking_charges_the_fee_in_money(active):
-    request = BookingRequest(order="ESO-TEST-1", site="paris", service="workshops", scheduled_on=date(2026, 4, 1),
-                             funding="paid", unit="per-attendee", attendees=2, line="workshops-paid")
+    request = BookingRequest(
+        order="ESO-TEST-1",
+        site="paris",
+        service="workshops",
+        scheduled_on=date(2026, 4, 1),
+        funding="paid",
+        unit="per-attendee",
+        attendees=2,
+        line="workshops-paid",
+    )
     booking = create_booking(active, request, actor="admin", provider=False, now=MARCH)
     assert balance(active, "line:workshops-paid") == Decimal("8")
     quoted = cancel_booking(active, booking.id, actor="admin", now=datetime(2026, 3, 25, 10, tzinfo=PARIS))
@@ -111,7 +146,9 @@ def test_requests_later_than_60_days_before_the_end_are_refused_unless_overridde
     with pytest.raises(Refused) as info:
         create_booking(active, workshop(day=date(2027, 12, 1)), actor="admin", provider=False, now=late)
     assert info.value.rule == "R-ORD-5"
-    booking = create_booking(active, workshop(day=date(2027, 12, 1), override_reason="renewal agreed"), actor="csam", provider=True, now=late)
+    booking = create_booking(
+        active, workshop(day=date(2027, 12, 1), override_reason="renewal agreed"), actor="csam", provider=True, now=late
+    )
     assert booking.override_reason == "renewal agreed"
     on_time = datetime(2027, 11, 1, 10, 0, tzinfo=PARIS)  # exactly 60 days before
     create_booking(active, workshop(day=date(2027, 12, 2)), actor="admin", provider=False, now=on_time)
@@ -119,16 +156,43 @@ def test_requests_later_than_60_days_before_the_end_are_refused_unless_overridde
 
 def test_designated_engineering_hours_only_inside_business_hours(active):
     def de(start, end):
-        return BookingRequest(order="ESO-TEST-1", site="paris", service="designated-engineering", scheduled_on=start.date(),
-                              funding="hours", unit="hours", line="de-paris", starts_at=start, ends_at=end)
+        return BookingRequest(
+            order="ESO-TEST-1",
+            site="paris",
+            service="designated-engineering",
+            scheduled_on=start.date(),
+            funding="hours",
+            unit="hours",
+            line="de-paris",
+            starts_at=start,
+            ends_at=end,
+        )
 
-    ok = create_booking(active, de(datetime(2026, 3, 4, 9, 0, tzinfo=PARIS), datetime(2026, 3, 4, 12, 30, tzinfo=PARIS)), actor="a", provider=False, now=MARCH)
+    ok = create_booking(
+        active,
+        de(datetime(2026, 3, 4, 9, 0, tzinfo=PARIS), datetime(2026, 3, 4, 12, 30, tzinfo=PARIS)),
+        actor="a",
+        provider=False,
+        now=MARCH,
+    )
     assert ok.cost == Decimal("3.5") and balance(active, "line:de-paris") == Decimal("76.5")
     with pytest.raises(Refused) as info:
-        create_booking(active, de(datetime(2026, 3, 4, 16, 0, tzinfo=PARIS), datetime(2026, 3, 4, 18, 0, tzinfo=PARIS)), actor="a", provider=False, now=MARCH)
+        create_booking(
+            active,
+            de(datetime(2026, 3, 4, 16, 0, tzinfo=PARIS), datetime(2026, 3, 4, 18, 0, tzinfo=PARIS)),
+            actor="a",
+            provider=False,
+            now=MARCH,
+        )
     assert info.value.rule == "R-HRS-2" and "17:30" in info.value.message
     with pytest.raises(Refused, match="Easter|Pâques|holiday"):
-        create_booking(active, de(datetime(2026, 4, 6, 10, 0, tzinfo=PARIS), datetime(2026, 4, 6, 11, 0, tzinfo=PARIS)), actor="a", provider=False, now=MARCH)
+        create_booking(
+            active,
+            de(datetime(2026, 4, 6, 10, 0, tzinfo=PARIS), datetime(2026, 4, 6, 11, 0, tzinfo=PARIS)),
+            actor="a",
+            provider=False,
+            now=MARCH,
+        )
 
 
 def test_a_booking_beyond_the_credits_held_is_refused(active):
@@ -149,7 +213,13 @@ def test_services_are_delivered_only_at_the_customers_own_sites(active):
     from unisupport.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as error:
-        create_booking(active, dataclasses.replace(workshop(), site="a-customers-customer"), actor="admin", provider=False, now=MARCH)
+        create_booking(
+            active,
+            dataclasses.replace(workshop(), site="a-customers-customer"),
+            actor="admin",
+            provider=False,
+            now=MARCH,
+        )
     assert error.value.field == "site" and error.value.rule == "R-MC-1"
     assert balance(active, "line:credits-y1") == Decimal("100")  # nothing spent
 

@@ -29,8 +29,14 @@ from unisupport.services.users import add_to_team, update_user
 from unisupport.web.session import SECRET_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("UNISUPPORT_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
@@ -70,7 +76,9 @@ HISTORY = [
 def _need_chromium() -> None:
     if CHROMIUM.exists():
         return
-    message = f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); no browser is downloaded"
+    message = (
+        f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); no browser is downloaded"
+    )
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
@@ -99,30 +107,66 @@ def seed_history(server) -> dict[str, int]:
     with server.client("contoso_admin") as customer, server.client("engineer") as engineer:
         for month, day, severity, product, minutes, title in HISTORY:
             server.clock.at = _at(month, day)
-            r = customer.post("/api/v1/incidents", json={"site": "paris", "product": product, "severity": severity, "channel": "portal",
-                                                          "title": title, "business_impact": "Users are affected",
-                                                          "production_impact": True})
+            r = customer.post(
+                "/api/v1/incidents",
+                json={
+                    "site": "paris",
+                    "product": product,
+                    "severity": severity,
+                    "channel": "portal",
+                    "title": title,
+                    "business_impact": "Users are affected",
+                    "production_impact": True,
+                },
+            )
             assert r.status_code == 201, r.text
             incident = r.json()["id"]
             if minutes is not None:
                 server.clock.advance(minutes=minutes)
-                r = engineer.post(f"/api/v1/incidents/{incident}/communications",
-                                  json={"direction": "outbound", "medium": "phone", "body": "Called the customer"})
+                r = engineer.post(
+                    f"/api/v1/incidents/{incident}/communications",
+                    json={"direction": "outbound", "medium": "phone", "body": "Called the customer"},
+                )
                 assert r.status_code == 200, r.text
             if (month, day) == (9, 23):  # an RCA asked before closure (R-RCA-1), still to deliver
-                assert customer.post(f"/api/v1/incidents/{incident}/rca", json={"note": "Please explain"}).status_code == 200
+                assert (
+                    customer.post(f"/api/v1/incidents/{incident}/rca", json={"note": "Please explain"}).status_code
+                    == 200
+                )
             if month < 11:  # November's stay open, answered: they follow the new Sev 1 in the queue
                 server.clock.advance(hours=6)
                 r = engineer.post(f"/api/v1/incidents/{incident}/closure", json={"summary": "Resolved"})
                 assert r.status_code == 200, r.text
         # Bookings: credits spent in July and October (the October one cancelled in
         # time, for free), Munich's engineering hours used in August.
-        bookings = [((6, 10), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-07-01"}),
-                    ((7, 20), {"service": "enhanced-designated-engineering", "funding": "hours", "site": "munich", "line": "ede-munich-y1",
-                               "scheduled_on": "2026-08-04", "starts_at": "2026-08-04T09:00:00+02:00", "ends_at": "2026-08-04T17:00:00+02:00"}),
-                    ((9, 15), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-10-14"}),
-                    ((10, 1), {"service": "enhanced-designated-engineering", "funding": "hours", "site": "munich", "line": "ede-munich-y1",
-                               "scheduled_on": "2026-10-20", "starts_at": "2026-10-20T09:00:00+02:00", "ends_at": "2026-10-20T15:00:00+02:00"})]
+        bookings = [
+            ((6, 10), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-07-01"}),
+            (
+                (7, 20),
+                {
+                    "service": "enhanced-designated-engineering",
+                    "funding": "hours",
+                    "site": "munich",
+                    "line": "ede-munich-y1",
+                    "scheduled_on": "2026-08-04",
+                    "starts_at": "2026-08-04T09:00:00+02:00",
+                    "ends_at": "2026-08-04T17:00:00+02:00",
+                },
+            ),
+            ((9, 15), {"service": "workshops", "unit": "per-attendee", "attendees": 1, "scheduled_on": "2026-10-14"}),
+            (
+                (10, 1),
+                {
+                    "service": "enhanced-designated-engineering",
+                    "funding": "hours",
+                    "site": "munich",
+                    "line": "ede-munich-y1",
+                    "scheduled_on": "2026-10-20",
+                    "starts_at": "2026-10-20T09:00:00+02:00",
+                    "ends_at": "2026-10-20T15:00:00+02:00",
+                },
+            ),
+        ]
         for (month, day), body in bookings:
             server.clock.at = _at(month, day)
             r = customer.post("/api/v1/bookings", json={"order": ORDER, "site": "paris", "funding": "credits"} | body)
@@ -169,7 +213,9 @@ def open_page(browser, server):
     contexts = []
 
     def make(viewport=DESKTOP):
-        context = browser.new_context(viewport=viewport, base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris")
+        context = browser.new_context(
+            viewport=viewport, base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris"
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -220,7 +266,10 @@ def test_a_customer_opens_a_sev_1_and_the_engineer_answers_it_first(server, open
     sign_in(customer, "contoso_admin")
     assert customer.url.endswith("/dashboard")
     assert customer.locator("html").get_attribute("lang") == "fr"
-    assert customer.get_by_test_id("chart-attainment-svg").locator("title").first.text_content() == "Premières réponses par mois et par gravité"
+    assert (
+        customer.get_by_test_id("chart-attainment-svg").locator("title").first.text_content()
+        == "Premières réponses par mois et par gravité"
+    )
     shot(customer, "01-dashboard")
 
     customer.get_by_test_id("nav-new-incident").click()
@@ -234,7 +283,10 @@ def test_a_customer_opens_a_sev_1_and_the_engineer_answers_it_first(server, open
     preview = customer.get_by_test_id("preview")
     assert "mercredi 25 novembre 2026 à 10:15 (Europe/Paris)" in preview.text_content()
     why = customer.get_by_test_id("why-plans").text_content()
-    assert "Mission Critical Services for Azure Platform Plus : Gravité 1" in why and "première réponse sous 15 minutes" in why
+    assert (
+        "Mission Critical Services for Azure Platform Plus : Gravité 1" in why
+        and "première réponse sous 15 minutes" in why
+    )
     shot(customer, "02-new-incident-preview")
 
     with customer.expect_navigation():
@@ -347,7 +399,12 @@ def test_the_csam_sees_an_order_with_its_charts_and_plans_success(server, open_p
 
     with page.expect_navigation():
         page.get_by_test_id(f"order-link-{ORDER}").click()
-    for chart in (f"chart-balances-{ORDER}-credits", f"chart-balances-{ORDER}-hours", f"chart-bookings-{ORDER}", f"chart-attainment-{ORDER}"):
+    for chart in (
+        f"chart-balances-{ORDER}-credits",
+        f"chart-balances-{ORDER}-hours",
+        f"chart-bookings-{ORDER}",
+        f"chart-attainment-{ORDER}",
+    ):
         svg = page.get_by_test_id(f"{chart}-svg")
         assert svg.get_attribute("role") == "img" and svg.locator("title").first.text_content()
         assert page.get_by_test_id(f"{chart}-legend").is_visible()
@@ -404,4 +461,7 @@ def test_an_incident_manager_tells_the_plus_customers_of_a_platform_outage(serve
     customer = open_page()
     sign_in(customer, "contoso_admin")
     customer.get_by_test_id("nav-outages").click()
-    assert customer.get_by_test_id("outages-table").is_visible() and "VN4S-1Z8" in customer.get_by_test_id("outages-table").text_content()
+    assert (
+        customer.get_by_test_id("outages-table").is_visible()
+        and "VN4S-1Z8" in customer.get_by_test_id("outages-table").text_content()
+    )

@@ -51,9 +51,7 @@ SPECS = {
 class Oracle:
     def __init__(self, spec: dict):
         self.zone = ZoneInfo(spec["timezone"])
-        self.week = {
-            WEEKDAYS.index(d): [self._parse(w) for w in ws] for d, ws in spec["week"].items()
-        }
+        self.week = {WEEKDAYS.index(d): [self._parse(w) for w in ws] for d, ws in spec["week"].items()}
         self.closures = set(spec.get("closures", ()))
         self.open_days = {o["date"]: [self._parse(w) for w in o["windows"]] for o in spec.get("open_days", ())}
         self.holidays = holidays.country_holidays(spec["country"], years=range(2023, 2031))
@@ -107,9 +105,16 @@ ORACLES = {name: Oracle(spec) for name, spec in SPECS.items()}
 CLOCK_CHANGES = [
     int(datetime(*args, tzinfo=UTC).timestamp())
     for args in [
-        (2026, 3, 29, 1), (2026, 10, 25, 1), (2027, 3, 28, 1), (2027, 10, 31, 1),
-        (2026, 3, 8, 7), (2026, 11, 1, 6), (2027, 3, 14, 7),
-        (2026, 4, 4, 16), (2026, 10, 3, 16), (2027, 4, 3, 16),
+        (2026, 3, 29, 1),
+        (2026, 10, 25, 1),
+        (2027, 3, 28, 1),
+        (2027, 10, 31, 1),
+        (2026, 3, 8, 7),
+        (2026, 11, 1, 6),
+        (2027, 3, 14, 7),
+        (2026, 4, 4, 16),
+        (2026, 10, 3, 16),
+        (2027, 4, 3, 16),
     ]
 ]
 instants = st.one_of(
@@ -210,7 +215,9 @@ def test_closing_instant_itself_is_closed_and_opening_instant_open():
 def test_public_holiday_is_skipped_and_named():
     # 2026-12-25 is a Friday: Thursday 24th 16:45 + 120 min → Monday 28th 10:15.
     assert FR.add_business_minutes(paris(2026, 12, 24, 16, 45), 120) == paris(2026, 12, 28, 10, 15)
-    assert FR.closed_reason(date(2026, 12, 25)) == "public holiday (Noël)" or "holiday" in FR.closed_reason(date(2026, 12, 25))
+    assert FR.closed_reason(date(2026, 12, 25)) == "public holiday (Noël)" or "holiday" in FR.closed_reason(
+        date(2026, 12, 25)
+    )
 
 
 def test_holiday_on_a_weekend_changes_nothing_in_france():
@@ -284,7 +291,15 @@ def test_huge_targets_grow_the_calendar_forward():
         ({"country": "FR", "timezone": "Europe/Paris", "week": {"mon": ["09:00-24:30"]}}, "week"),
         ({"country": "FR", "timezone": "Europe/Paris", "week": {"funday": ["09:00-17:00"]}}, "week"),
         ({"country": "FR", "timezone": "Europe/Paris", "subdivision": "ZZ"}, "subdivision"),
-        ({"country": "FR", "timezone": "Europe/Paris", "closures": [date(2026, 11, 28)], "open_days": [{"date": date(2026, 11, 28)}]}, "closures"),
+        (
+            {
+                "country": "FR",
+                "timezone": "Europe/Paris",
+                "closures": [date(2026, 11, 28)],
+                "open_days": [{"date": date(2026, 11, 28)}],
+            },
+            "closures",
+        ),
     ],
 )
 def test_invalid_calendars_are_refused_naming_the_field(spec, field):

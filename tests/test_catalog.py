@@ -28,38 +28,122 @@ TABLE = [
     ("assessment-program", "Programme d'Évaluation", "Assessment Program", "maintenance", "addon"),
     ("offline-assessment", "Évaluation Hors Connexion", "Offline Assessment", "maintenance", "addon"),
     ("proactive-monitoring", "Surveillance Proactive", "Proactive Monitoring", "maintenance", "addon"),
-    ("proactive-operations-program", "Programmes d'Opérations Proactives (POP)", "Proactive Operations Program", "maintenance", "addon"),
+    (
+        "proactive-operations-program",
+        "Programmes d'Opérations Proactives (POP)",
+        "Proactive Operations Program",
+        "maintenance",
+        "addon",
+    ),
     ("rap-as-a-service", "RAP as a Service", "Risk and Health Assessment Program as a Service", "maintenance", "addon"),
     ("adoption-services", "Services d'Adoption", "Adoption Services", "optimization", "addon"),
-    ("devops-capability-assessment", "Évaluation des capacités DevOps", "DevOps Capability Assessment", "optimization", "addon"),
+    (
+        "devops-capability-assessment",
+        "Évaluation des capacités DevOps",
+        "DevOps Capability Assessment",
+        "optimization",
+        "addon",
+    ),
     ("development-assistance", "Assistance au Développement", "Development Assistance", "optimization", "addon"),
-    ("developer-platform-advisory", "Support-conseil pour la plate-forme de développement", "Developer Platform Advisory", "optimization", "addon"),
+    (
+        "developer-platform-advisory",
+        "Support-conseil pour la plate-forme de développement",
+        "Developer Platform Advisory",
+        "optimization",
+        "addon",
+    ),
     ("it-service-management", "Gestion des services informatiques", "IT Service Management", "optimization", "addon"),
     ("security-services", "Services de sécurité", "Security Services", "optimization", "addon"),
     ("on-demand-education", "Formation à la Demande", "On-Demand Education", "education", "included"),
     ("webcasts", "Webcasts", "Webcasts", "education", "included"),
     ("hackathons", "Hackathons", "Hackathons", "education", "addon"),
-    ("technical-update-briefings", "Exposés des Mises à Jour Techniques", "Technical Update Briefings", "education", "addon"),
+    (
+        "technical-update-briefings",
+        "Exposés des Mises à Jour Techniques",
+        "Technical Update Briefings",
+        "education",
+        "addon",
+    ),
     ("chalk-talks", "Conférences interactives (Chalk Talk)", "Chalk Talks", "education", "addon"),
     ("workshops", "Ateliers", "Workshops", "education", "addon"),
-    ("custom-proactive-services", "Services proactifs personnalisés", "Custom Proactive Services", "additional-proactive", "addon"),
+    (
+        "custom-proactive-services",
+        "Services proactifs personnalisés",
+        "Custom Proactive Services",
+        "additional-proactive",
+        "addon",
+    ),
     ("technology-advisor", "Conseiller Technologique", "Technology Advisor", "additional-proactive", "addon"),
     ("designated-engineering", "Ingénierie Désignée (DE)", "Designated Engineering", "additional-proactive", "addon"),
     ("proactive-credits", "Avoirs proactifs", "Proactive Credits", "additional-proactive", "addon"),
     ("advisory-support", "Support Conseil", "Advisory Support", "reactive", "included"),
-    ("problem-resolution-support", "Assistance à la Résolution de Problèmes (PRS)", "Problem Resolution Support", "reactive", "included"),
-    ("reactive-support-management", "Gestion du Support Réactif", "Reactive Support Management", "reactive", "included"),
+    (
+        "problem-resolution-support",
+        "Assistance à la Résolution de Problèmes (PRS)",
+        "Problem Resolution Support",
+        "reactive",
+        "included",
+    ),
+    (
+        "reactive-support-management",
+        "Gestion du Support Réactif",
+        "Reactive Support Management",
+        "reactive",
+        "included",
+    ),
     ("root-cause-analysis", "Analyse des Causes", "Root Cause Analysis", "reactive", "addon"),
-    ("reactive-support-management-addon", "Module complémentaire de gestion du support réactif", "Reactive Support Management add-on", "reactive", "addon"),
+    (
+        "reactive-support-management-addon",
+        "Module complémentaire de gestion du support réactif",
+        "Reactive Support Management add-on",
+        "reactive",
+        "addon",
+    ),
     ("success-management", "Services de Gestion de la Réussite", "Success Management", "success", "included"),
     ("mcsap", "Mission Critical Services for Azure Platform", "MCSAP", "mission-critical", "addon"),
     ("mcsap-plus", "Mission Critical Services for Azure Platform Plus", "MCSAP Plus", "mission-critical", "addon"),
-    ("mcs-azure-workload", "Mission Critical Services for Azure Workload (and Plus)", "MCS for Azure Workload", "mission-critical", "addon"),
-    ("mcs-azure-events", "Mission Critical Services for Azure Events (ex AEM)", "MCS for Azure Events", "mission-critical", "addon"),
-    ("mcs-security-plus", "Mission Critical Services for Security Plus", "MCS for Security Plus", "mission-critical", "addon"),
-    ("mscir", "Réponse aux incidents de cybersécurité (MSCIR)", "Cybersecurity Incident Response", "mission-critical", "addon"),
-    ("enhanced-designated-engineering", "Ingénierie Désignée améliorée (EDE)", "Enhanced Designated Engineering", "enhanced", "addon"),
-    ("reactive-enhanced-designated-engineering", "Ingénierie désignée améliorée réactive (REDE)", "Reactive EDE", "enhanced", "addon"),
+    (
+        "mcs-azure-workload",
+        "Mission Critical Services for Azure Workload (and Plus)",
+        "MCS for Azure Workload",
+        "mission-critical",
+        "addon",
+    ),
+    (
+        "mcs-azure-events",
+        "Mission Critical Services for Azure Events (ex AEM)",
+        "MCS for Azure Events",
+        "mission-critical",
+        "addon",
+    ),
+    (
+        "mcs-security-plus",
+        "Mission Critical Services for Security Plus",
+        "MCS for Security Plus",
+        "mission-critical",
+        "addon",
+    ),
+    (
+        "mscir",
+        "Réponse aux incidents de cybersécurité (MSCIR)",
+        "Cybersecurity Incident Response",
+        "mission-critical",
+        "addon",
+    ),
+    (
+        "enhanced-designated-engineering",
+        "Ingénierie Désignée améliorée (EDE)",
+        "Enhanced Designated Engineering",
+        "enhanced",
+        "addon",
+    ),
+    (
+        "reactive-enhanced-designated-engineering",
+        "Ingénierie désignée améliorée réactive (REDE)",
+        "Reactive EDE",
+        "enhanced",
+        "addon",
+    ),
     ("unified-enhanced-response", "Réponse Améliorée Unifiée (UER)", "Unified Enhanced Response", "enhanced", "addon"),
     ("azure-rapid-response", "Azure Rapid Response (ARR)", "Azure Rapid Response", "enhanced", "addon"),
     ("o365-engineering-direct", "O365 Engineering Direct", "Office 365 Engineering Direct", "enhanced", "addon"),
@@ -122,8 +206,13 @@ def test_every_addon_requires_an_active_base_package(catalog):
 def test_included_services_do_not_require_the_package_they_belong_to(catalog):
     included = [s for s in catalog if s.marker == Marker.INCLUDED]
     assert {s.code for s in included} == {
-        "on-demand-assessment", "on-demand-education", "webcasts", "advisory-support",
-        "problem-resolution-support", "reactive-support-management", "success-management",
+        "on-demand-assessment",
+        "on-demand-education",
+        "webcasts",
+        "advisory-support",
+        "problem-resolution-support",
+        "reactive-support-management",
+        "success-management",
     }
     assert not any(s.requires(Requirement.BASE) for s in included)
 
@@ -137,9 +226,14 @@ def test_flexible_allocation_pays_for_proactive_mission_critical_and_enhanced_ad
     """R-FLEX-1: proactive services, mission-critical services, enhanced solutions,
     credits and custom proactive services; nothing that is already included."""
     paid_families = {
-        ServiceFamily.PLANNING, ServiceFamily.IMPLEMENTATION, ServiceFamily.MAINTENANCE,
-        ServiceFamily.OPTIMIZATION, ServiceFamily.EDUCATION, ServiceFamily.ADDITIONAL_PROACTIVE,
-        ServiceFamily.MISSION_CRITICAL, ServiceFamily.ENHANCED,
+        ServiceFamily.PLANNING,
+        ServiceFamily.IMPLEMENTATION,
+        ServiceFamily.MAINTENANCE,
+        ServiceFamily.OPTIMIZATION,
+        ServiceFamily.EDUCATION,
+        ServiceFamily.ADDITIONAL_PROACTIVE,
+        ServiceFamily.MISSION_CRITICAL,
+        ServiceFamily.ENHANCED,
     }
     expected = codes_where(catalog, lambda s: s.family in paid_families and s.marker != Marker.INCLUDED)
     assert codes_where(catalog, lambda s: s.flex_eligible) == expected
@@ -148,7 +242,10 @@ def test_flexible_allocation_pays_for_proactive_mission_critical_and_enhanced_ad
 
 def test_only_proactive_credits_and_custom_proactive_services_count_toward_the_flex_cap(catalog):
     """R-FLEX-2: the 20 % / USD 50,000 cap covers these two together."""
-    assert codes_where(catalog, lambda s: s.counts_toward_flex_cap) == {"proactive-credits", "custom-proactive-services"}
+    assert codes_where(catalog, lambda s: s.counts_toward_flex_cap) == {
+        "proactive-credits",
+        "custom-proactive-services",
+    }
 
 
 def test_developer_support_is_bought_within_a_price_list_quantity_limit(catalog):
@@ -196,9 +293,12 @@ def test_hour_based_services_are_deducted_from_purchased_hours(catalog):
     Advisory and the Reactive Support Management add-on; all sold in hours."""
     hour_based = codes_where(catalog, lambda s: s.hour_based)
     assert hour_based == {
-        "designated-engineering", "enhanced-designated-engineering",
-        "reactive-enhanced-designated-engineering", "development-assistance",
-        "developer-platform-advisory", "reactive-support-management-addon",
+        "designated-engineering",
+        "enhanced-designated-engineering",
+        "reactive-enhanced-designated-engineering",
+        "development-assistance",
+        "developer-platform-advisory",
+        "reactive-support-management-addon",
     }
     assert all(Unit.HOURS in catalog.get(code).units for code in hour_based)
 
@@ -206,7 +306,9 @@ def test_hour_based_services_are_deducted_from_purchased_hours(catalog):
 def test_designated_engineering_family_is_delivered_in_business_hours_only(catalog):
     """R-HRS-2."""
     assert codes_where(catalog, lambda s: s.business_hours_only) == {
-        "designated-engineering", "enhanced-designated-engineering", "reactive-enhanced-designated-engineering",
+        "designated-engineering",
+        "enhanced-designated-engineering",
+        "reactive-enhanced-designated-engineering",
     }
 
 
@@ -214,7 +316,8 @@ def test_uer_is_bought_for_the_host_site_and_de_ede_for_a_single_site(catalog):
     """R-MC-2, R-MC-3."""
     assert catalog.get("unified-enhanced-response").site_rule == SiteRule.HOST_SITE_ONLY
     assert codes_where(catalog, lambda s: s.site_rule == SiteRule.SINGLE_SITE) == {
-        "designated-engineering", "enhanced-designated-engineering",
+        "designated-engineering",
+        "enhanced-designated-engineering",
     }
     assert catalog.get("reactive-enhanced-designated-engineering").site_rule == SiteRule.PER_SITE
 
@@ -265,8 +368,13 @@ def test_families_follow_file_order_and_filter(catalog):
 # --- broken files -------------------------------------------------------------------
 
 VALID_ENTRY = {
-    "en": "Workshops", "fr": "Ateliers", "family": "education", "marker": "addon",
-    "units": ["per-attendee"], "prerequisites": [{"requires": "base"}], "flex_eligible": True,
+    "en": "Workshops",
+    "fr": "Ateliers",
+    "family": "education",
+    "marker": "addon",
+    "units": ["per-attendee"],
+    "prerequisites": [{"requires": "base"}],
+    "flex_eligible": True,
 }
 
 
@@ -275,8 +383,14 @@ def write_catalog(tmp_path: Path, **changes) -> Path:
     entry = {**VALID_ENTRY, **changes}
     entry = {k: v for k, v in entry.items() if v is not None}
     path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump({"version": "test", "source": "tests", "services": {"workshops": entry}},
-                                   allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {"version": "test", "source": "tests", "services": {"workshops": entry}},
+            allow_unicode=True,
+            sort_keys=False,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -294,7 +408,9 @@ def test_a_valid_minimal_file_loads(tmp_path):
 def test_unknown_family_is_refused_naming_file_entry_and_field(tmp_path):
     error = load_error(write_catalog(tmp_path, family="trainings"))
     assert error.entry == "workshops" and error.field == "family"
-    assert str(error).startswith(f"{tmp_path / 'catalog.yaml'}: entry 'workshops': field 'family': Input should be 'planning'")
+    assert str(error).startswith(
+        f"{tmp_path / 'catalog.yaml'}: entry 'workshops': field 'family': Input should be 'planning'"
+    )
 
 
 def test_missing_english_name_is_refused(tmp_path):
@@ -438,7 +554,9 @@ def test_cli_json_lists_every_service_with_all_fields():
     rows = json.loads(run_cli("catalog", "list", "--json").output)
     assert [r["code"] for r in rows] == CODES
     assert rows[CODES.index("mcs-azure-events")]["limits"] == {
-        "max_consecutive_days": 5, "min_notice_weeks": 6, "max_solutions_per_event": 1,
+        "max_consecutive_days": 5,
+        "min_notice_weeks": 6,
+        "max_solutions_per_event": 1,
     }
     assert {"marker", "family", "delivery_modes", "flex_eligible", "rules", "site_rule"} <= set(rows[0])
 
@@ -459,11 +577,14 @@ def test_cli_lists_products_of_a_family():
     assert entra["flags"] == sorted(entra["flags"]) and "security_pillar" in entra["flags"]
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["list", "--family", "nope"], "--family"),
-    (["list", "--lang", "de"], "--lang"),
-    (["products", "--family", "nope"], "--family"),
-])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["list", "--family", "nope"], "--family"),
+        (["list", "--lang", "de"], "--lang"),
+        (["products", "--family", "nope"], "--family"),
+    ],
+)
 def test_cli_bad_options_raise_invalid_input_naming_the_option(args, field):
     result = run_cli("catalog", *args)
     assert isinstance(result.exception, InvalidInput)
@@ -474,7 +595,9 @@ def test_unknown_family_exits_2_with_one_line_and_no_traceback():
     """The real console entry point, as a user runs it."""
     run = subprocess.run(
         [sys.executable, "-m", "unisupport.cli.main", "catalog", "list", "--family", "nope"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 2
     assert run.stdout == ""

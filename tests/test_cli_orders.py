@@ -18,10 +18,17 @@ CONTOSO = EXAMPLES / "contoso-multicountry.yaml"
 @pytest.fixture
 def cli(backend, temp_databases, tmp_path):
     url = temp_databases.new_url(backend)
-    env = {**os.environ, "UNISUPPORT_DATABASE_URL": url, "UNISUPPORT_ACTOR": "ops@provider.example", "UNISUPPORT_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "UNISUPPORT_DATABASE_URL": url,
+        "UNISUPPORT_ACTOR": "ops@provider.example",
+        "UNISUPPORT_DATA_DIR": str(tmp_path),
+    }
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "unisupport.cli.main", *args], capture_output=True, text=True, env=env, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "unisupport.cli.main", *args], capture_output=True, text=True, env=env, timeout=120
+        )
         assert "Traceback" not in done.stderr, done.stderr
         if ok:
             assert done.returncode == 0, done.stderr + done.stdout
@@ -52,8 +59,25 @@ def test_book_quote_the_fee_cancel_and_close_the_period(cli):
     number = json.loads(cli("order", "import", str(CONTOSO), "--json").stdout)[0]["number"]
     balances = {b["account"]: b for b in json.loads(cli("order", "balances", number, "--json").stdout)["balances"]}
     credits_before = sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits")
-    booked = json.loads(cli("booking", "create", "--order", number, "--site", "paris", "--service", "workshops",
-                            "--on", "2028-09-01", "--unit", "per-attendee", "--attendees", "4", "--json").stdout)
+    booked = json.loads(
+        cli(
+            "booking",
+            "create",
+            "--order",
+            number,
+            "--site",
+            "paris",
+            "--service",
+            "workshops",
+            "--on",
+            "2028-09-01",
+            "--unit",
+            "per-attendee",
+            "--attendees",
+            "4",
+            "--json",
+        ).stdout
+    )
     assert booked["status"] == "scheduled" and booked["cost_unit"] == "credits"
     quote = json.loads(cli("booking", "cancel", str(booked["id"]), "--json").stdout)
     assert quote["cancelled"] is False and quote["fee_percent"] == 0  # far ahead: free
@@ -63,12 +87,26 @@ def test_book_quote_the_fee_cancel_and_close_the_period(cli):
     assert sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits") == credits_before
     closed = json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--order", number, "--json").stdout)
     assert closed[0]["expired"] and closed[0]["forfeited"]
-    assert json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--json").stdout) == []  # nothing active left
+    assert (
+        json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--json").stdout) == []
+    )  # nothing active left
 
 
 def test_bad_input_exits_2_with_one_line(cli):
     cli("order", "import", str(CONTOSO))
-    done = cli("booking", "create", "--order", "NOPE", "--site", "paris", "--service", "workshops", "--on", "2027-01-01", ok=False)
+    done = cli(
+        "booking",
+        "create",
+        "--order",
+        "NOPE",
+        "--site",
+        "paris",
+        "--service",
+        "workshops",
+        "--on",
+        "2027-01-01",
+        ok=False,
+    )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "NOPE" in done.stderr
     done = cli("order", "close-period", "--as-of", "someday", ok=False)
     assert done.returncode == 2 and "--as-of" in done.stderr

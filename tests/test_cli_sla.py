@@ -15,12 +15,24 @@ from unisupport.sla import Calendar, explain
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "unisupport.cli.main", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-FRIDAY = ["--severity", "B", "--product", "azure-virtual-machines", "--opened", "2026-11-27T16:45:00+01:00",
-          "--country", "FR", "--timezone", "Europe/Paris"]
+FRIDAY = [
+    "--severity",
+    "B",
+    "--product",
+    "azure-virtual-machines",
+    "--opened",
+    "2026-11-27T16:45:00+01:00",
+    "--country",
+    "FR",
+    "--timezone",
+    "Europe/Paris",
+]
 
 
 def test_json_output_is_one_object_equal_to_the_library_result():
@@ -31,8 +43,11 @@ def test_json_output_is_one_object_equal_to_the_library_result():
     assert data["target_minutes"] == 120 and data["coverage"] == "business_hours" and data["plan"] == "base"
     assert [c["plan"] for c in data["considered"]] == ["base", "mcsap", "unified-enhanced-response"]
     library = explain(
-        severity="B", product="azure-virtual-machines", opened=datetime.fromisoformat("2026-11-27T16:45:00+01:00"),
-        calendar=Calendar.for_country("FR", "Europe/Paris"), plans=["unified-enhanced-response", "mcsap"],
+        severity="B",
+        product="azure-virtual-machines",
+        opened=datetime.fromisoformat("2026-11-27T16:45:00+01:00"),
+        calendar=Calendar.for_country("FR", "Europe/Paris"),
+        plans=["unified-enhanced-response", "mcsap"],
     )
     assert library.to_dict() == data
 
@@ -48,9 +63,25 @@ def test_human_output_explains_the_target_and_the_days_counted():
 
 
 def test_scope_flags_reach_the_plans():
-    run = cli("sla", "explain", "--severity", "1", "--product", "azure-sql-database", "--opened", "2026-11-27T02:00:00Z",
-              "--country", "US", "--timezone", "America/New_York", "--plans", "azure-rapid-response",
-              "--arr-components", "azure-kubernetes-service", "--json")
+    run = cli(
+        "sla",
+        "explain",
+        "--severity",
+        "1",
+        "--product",
+        "azure-sql-database",
+        "--opened",
+        "2026-11-27T02:00:00Z",
+        "--country",
+        "US",
+        "--timezone",
+        "America/New_York",
+        "--plans",
+        "azure-rapid-response",
+        "--arr-components",
+        "azure-kubernetes-service",
+        "--json",
+    )
     data = json.loads(run.stdout)
     arr = next(c for c in data["considered"] if c["plan"] == "azure-rapid-response")
     assert arr["applies"] is False and "azure-kubernetes-service" in arr["reason"]
@@ -77,7 +108,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_value(change, needle):
         if change[i] in args:
             args[args.index(change[i]) + 1] = change[i + 1]
         else:
-            args += change[i:i + 2]
+            args += change[i : i + 2]
     run = cli("sla", "explain", *args)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr

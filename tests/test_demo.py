@@ -26,12 +26,23 @@ NOW = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)
 def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     result = demo.load(session, now=NOW)
     assert result.created and {login.role for login in result.logins} == {
-        "admin", "engineer", "incident-manager", "csam", "support-administrator", "reactive-contact"}
-    assert session.scalar(select(func.count()).select_from(ApiTokenRow)) == len(result.logins) == session.scalar(
-        select(func.count()).select_from(UserRow))
+        "admin",
+        "engineer",
+        "incident-manager",
+        "csam",
+        "support-administrator",
+        "reactive-contact",
+    }
+    assert (
+        session.scalar(select(func.count()).select_from(ApiTokenRow))
+        == len(result.logins)
+        == session.scalar(select(func.count()).select_from(UserRow))
+    )
     assert principal_for_password(session, "marie.dupont@contoso.example", demo.PASSWORD) is not None
     orders = session.scalars(select(OrderRow).where(OrderRow.status == "active")).all()
-    assert {o.number for o in orders} >= {"ESO-2026-0042"} and all(o.term_start <= NOW.date() <= o.term_end for o in orders)
+    assert {o.number for o in orders} >= {"ESO-2026-0042"} and all(
+        o.term_start <= NOW.date() <= o.term_end for o in orders
+    )
     incidents = session.scalars(select(IncidentRow)).all()
     assert sorted(i.severity for i in incidents) == ["1", "A", "B", "B", "C"]
     assert all(i.explanation["considered"] and i.first_response_due for i in incidents)

@@ -19,20 +19,74 @@ FR = Calendar.for_country("FR", "Europe/Paris")
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
 
 AZURE = {
-    "azure-virtual-machines", "azure-sql-database", "azure-kubernetes-service", "azure-app-service",
-    "azure-storage", "azure-functions", "azure-cosmos-db", "azure-storsimple", "github-ae",
-    "azure-communication-services", "billing-subscription-management", "azure-media-services",
-    "azure-stack", "azure-a40", "test-base-m365", "microsoft-mesh", "universal-print", "azure-maps",
-    "azure-china-cloud", "azure-us-government", "azure-billing", "entra-id",
+    "azure-virtual-machines",
+    "azure-sql-database",
+    "azure-kubernetes-service",
+    "azure-app-service",
+    "azure-storage",
+    "azure-functions",
+    "azure-cosmos-db",
+    "azure-storsimple",
+    "github-ae",
+    "azure-communication-services",
+    "billing-subscription-management",
+    "azure-media-services",
+    "azure-stack",
+    "azure-a40",
+    "test-base-m365",
+    "microsoft-mesh",
+    "universal-print",
+    "azure-maps",
+    "azure-china-cloud",
+    "azure-us-government",
+    "azure-billing",
+    "entra-id",
 }
-SECURITY = {"entra-id", "intune", "purview", "defender-endpoint", "defender-cloud-apps", "defender-identity", "defender-office-365"}
+SECURITY = {
+    "entra-id",
+    "intune",
+    "purview",
+    "defender-endpoint",
+    "defender-cloud-apps",
+    "defender-identity",
+    "defender-office-365",
+}
 # R-SLA-2, restated.
 BASE_EXCLUDED = {"azure-storsimple", "github-ae", "azure-communication-services", "billing-subscription-management"}
-UER_EXCLUDED = {"azure-us-government", "azure-storsimple", "github-ae", "azure-a40", "azure-media-services", "azure-stack", "test-base-m365", "microsoft-mesh", "universal-print"}
-ARR_EXCLUDED = {"azure-media-services", "azure-stack", "azure-storsimple", "github-ae", "universal-print", "azure-communication-services", "billing-subscription-management", "test-base-m365", "microsoft-mesh"}
+UER_EXCLUDED = {
+    "azure-us-government",
+    "azure-storsimple",
+    "github-ae",
+    "azure-a40",
+    "azure-media-services",
+    "azure-stack",
+    "test-base-m365",
+    "microsoft-mesh",
+    "universal-print",
+}
+ARR_EXCLUDED = {
+    "azure-media-services",
+    "azure-stack",
+    "azure-storsimple",
+    "github-ae",
+    "universal-print",
+    "azure-communication-services",
+    "billing-subscription-management",
+    "test-base-m365",
+    "microsoft-mesh",
+}
 MCSAP_EXCLUDED = {
-    "azure-us-government", "azure-china-cloud", "azure-media-services", "azure-stack", "azure-billing",
-    "azure-maps", "azure-storsimple", "github-ae", "universal-print", "test-base-m365", "microsoft-mesh",
+    "azure-us-government",
+    "azure-china-cloud",
+    "azure-media-services",
+    "azure-stack",
+    "azure-billing",
+    "azure-maps",
+    "azure-storsimple",
+    "github-ae",
+    "universal-print",
+    "test-base-m365",
+    "microsoft-mesh",
     # identity and authentication technologies, on-premises:
     "entra-id",
 }
@@ -74,7 +128,15 @@ def expected_minutes(plan: str, sev: str, product: str) -> int | None:
     raise AssertionError(plan)
 
 
-PLANS = ["base", "unified-enhanced-response", "mcsap", "mcsap-plus", "azure-rapid-response", "mcs-security-plus", "mcs-azure-events"]
+PLANS = [
+    "base",
+    "unified-enhanced-response",
+    "mcsap",
+    "mcsap-plus",
+    "azure-rapid-response",
+    "mcs-security-plus",
+    "mcs-azure-events",
+]
 PRODUCTS = sorted(p.code for p in default_products())
 EVENT = dict(
     description="AEM: checkout slow during launch",
@@ -191,7 +253,9 @@ def test_azure_events_needs_the_window_and_the_aem_marker():
     assert inside.extras[0]["due"] == (OPENED + timedelta(minutes=30)).isoformat()
     unmarked = run(["mcs-azure-events"], sev="1", product="azure-app-service", description="checkout slow")
     assert unmarked.plan == "base" and "AEM" in unmarked.considered[-1].reason + unmarked.considered[0].reason
-    later = run(["mcs-azure-events"], sev="1", product="azure-app-service", opened=datetime(2026, 11, 28, 0, 0, tzinfo=PARIS))
+    later = run(
+        ["mcs-azure-events"], sev="1", product="azure-app-service", opened=datetime(2026, 11, 28, 0, 0, tzinfo=PARIS)
+    )
     assert later.plan == "base"
 
 
@@ -220,7 +284,9 @@ def test_sev_b_friday_evening_in_france_is_due_monday_with_the_reason():
     assert data["due"] == "2026-11-30T10:15:00+01:00"
     assert data["target_minutes"] == 120 and data["coverage"] == "business_hours" and data["plan"] == "base"
     assert set(data["considered"][0]) == {"plan", "applies", "target_minutes", "reason", "reason_fr"}
-    assert data["considered"][0]["reason_fr"] == "Package de Base : Gravité B : première réponse sous 120 minutes ouvrées."
+    assert (
+        data["considered"][0]["reason_fr"] == "Package de Base : Gravité B : première réponse sous 120 minutes ouvrées."
+    )
 
 
 def test_24x7_targets_count_wall_clock_time_across_a_clock_change():
@@ -249,6 +315,12 @@ def test_bad_input_names_the_field(kwargs, field):
 
 def test_a_five_day_event_across_a_clock_change_is_allowed():
     start = datetime(2026, 10, 23, 0, 0, tzinfo=PARIS)
-    out = run(["mcs-azure-events"], sev="1", product="azure-app-service", opened=datetime(2026, 10, 26, 10, 0, tzinfo=PARIS),
-              event_start=start, event_end=datetime(2026, 10, 28, 0, 0, tzinfo=PARIS))  # 121 hours
+    out = run(
+        ["mcs-azure-events"],
+        sev="1",
+        product="azure-app-service",
+        opened=datetime(2026, 10, 26, 10, 0, tzinfo=PARIS),
+        event_start=start,
+        event_end=datetime(2026, 10, 28, 0, 0, tzinfo=PARIS),
+    )  # 121 hours
     assert out.plan == "mcs-azure-events"

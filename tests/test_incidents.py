@@ -30,13 +30,23 @@ ADMIN = Principal(user_id=1, email="admin@provider.example", role=Role.ADMIN)
 def contoso(session):
     import_order(session, read_order_document(CONTOSO), actor="ops", now=datetime(2026, 1, 1, tzinfo=UTC))
     customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
-    marie = Principal(user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id)
+    marie = Principal(
+        user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+    )
     return session, marie
 
 
-def sev(session, who, severity="B", product="exchange-online", opened=datetime(2026, 11, 27, 16, 45, tzinfo=PARIS), **kw):
-    data = IncidentIn(site=kw.pop("site", "paris"), product=product, severity=severity, title="Mail flow stopped",
-                      business_impact="Orders are not confirmed to customers", **kw)
+def sev(
+    session, who, severity="B", product="exchange-online", opened=datetime(2026, 11, 27, 16, 45, tzinfo=PARIS), **kw
+):
+    data = IncidentIn(
+        site=kw.pop("site", "paris"),
+        product=product,
+        severity=severity,
+        title="Mail flow stopped",
+        business_impact="Orders are not confirmed to customers",
+        **kw,
+    )
     return svc.open_incident(session, who, data, now=opened)
 
 
@@ -56,11 +66,15 @@ def test_only_a_non_automated_phone_or_email_contact_from_the_provider_is_the_fi
     session, marie = contoso
     incident = sev(session, marie)
     later = datetime(2026, 11, 30, 9, 5, tzinfo=PARIS)
-    svc.add_communication(session, ENGINEER, incident.id, CommunicationIn(medium="portal", body="Looking into it"), now=later)
+    svc.add_communication(
+        session, ENGINEER, incident.id, CommunicationIn(medium="portal", body="Looking into it"), now=later
+    )
     assert incident.first_response_at is None
     svc.add_communication(session, marie, incident.id, CommunicationIn(medium="email", body="Any news?"), now=later)
     assert incident.first_response_at is None  # inbound
-    svc.add_communication(session, ENGINEER, incident.id, CommunicationIn(medium="phone", body="Called Marie"), now=later)
+    svc.add_communication(
+        session, ENGINEER, incident.id, CommunicationIn(medium="phone", body="Called Marie"), now=later
+    )
     assert incident.first_response_at == later
     assert svc.first_response_state(incident, later) == "met"
 
@@ -70,7 +84,9 @@ def test_a_call_logged_after_the_fact_counts_at_its_own_time_and_is_audited(cont
     incident = sev(session, marie)
     called = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
     logged = datetime(2026, 11, 30, 11, 0, tzinfo=PARIS)
-    svc.add_communication(session, ENGINEER, incident.id, CommunicationIn(medium="phone", body="Called", at=called), now=logged)
+    svc.add_communication(
+        session, ENGINEER, incident.id, CommunicationIn(medium="phone", body="Called", at=called), now=logged
+    )
     assert svc.first_response_state(incident, logged) == "met"
     kinds = [e.kind for e in svc.timeline(session, ENGINEER, incident.id)]
     assert "communication-logged-late" in kinds and "first-response" in kinds
@@ -91,11 +107,17 @@ def test_an_upgrade_restarts_the_target_but_never_makes_it_later(contoso):
     incident = sev(session, marie, severity="A", product="dynamics-365", opened=opened)  # UER: 30 min
     assert incident.first_response_due == datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
     changed = datetime(2026, 11, 25, 10, 20, tzinfo=PARIS)
-    svc.change_severity(session, ENGINEER, incident.id, SeverityChangeIn(severity="1", reason="outage spreads"), now=changed)
+    svc.change_severity(
+        session, ENGINEER, incident.id, SeverityChangeIn(severity="1", reason="outage spreads"), now=changed
+    )
     # UER Sev 1 other products: 30 minutes from 10:20 would be 10:50: later than 10:30, so 10:30 stands.
     assert incident.first_response_due == datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
     event = [e for e in svc.timeline(session, ENGINEER, incident.id) if e.kind == "severity-changed"][0]
-    assert event.before["severity"] == "A" and event.after["severity"] == "1" and "never makes the due time later" in event.after["target"]
+    assert (
+        event.before["severity"] == "A"
+        and event.after["severity"] == "1"
+        and "never makes the due time later" in event.after["target"]
+    )
     assert incident.highest_severity == "1"
 
 
@@ -114,14 +136,30 @@ def test_a_downgrade_needs_grounds(contoso):
     incident = sev(session, marie, severity="A", opened=datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
     at = datetime(2026, 11, 25, 10, 5, tzinfo=PARIS)
     with pytest.raises(Refused) as info:
-        svc.change_severity(session, ENGINEER, incident.id, SeverityChangeIn(severity="B", reason="less urgent"), now=at)
+        svc.change_severity(
+            session, ENGINEER, incident.id, SeverityChangeIn(severity="B", reason="less urgent"), now=at
+        )
     assert info.value.rule == "R-SEV-3"
     with pytest.raises(Refused) as info:
-        svc.change_severity(session, ENGINEER, incident.id, SeverityChangeIn(severity="B", reason="x", grounds="customer-response-missed"), now=at)
+        svc.change_severity(
+            session,
+            ENGINEER,
+            incident.id,
+            SeverityChangeIn(severity="B", reason="x", grounds="customer-response-missed"),
+            now=at,
+        )
     assert info.value.rule == "R-SLA-4"
     with pytest.raises(Forbidden):
-        svc.change_severity(session, marie, incident.id, SeverityChangeIn(severity="B", reason="x", grounds="customer-agreed"), now=at)
-    svc.change_severity(session, ENGINEER, incident.id, SeverityChangeIn(severity="B", reason="agreed on the phone", grounds="customer-agreed"), now=at)
+        svc.change_severity(
+            session, marie, incident.id, SeverityChangeIn(severity="B", reason="x", grounds="customer-agreed"), now=at
+        )
+    svc.change_severity(
+        session,
+        ENGINEER,
+        incident.id,
+        SeverityChangeIn(severity="B", reason="agreed on the phone", grounds="customer-agreed"),
+        now=at,
+    )
     assert incident.first_response_due == datetime(2026, 11, 25, 11, 5, tzinfo=UTC)  # 120 business minutes from 10:05
 
 
@@ -131,14 +169,25 @@ def test_the_customer_side_clock_shows_a_miss(contoso):
     session, marie = contoso
     incident = sev(session, marie, opened=datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
     asked = datetime(2026, 11, 25, 10, 30, tzinfo=PARIS)
-    comm = svc.add_communication(session, ENGINEER, incident.id, CommunicationIn(medium="email", body="Please approve the change", requests_customer_action=True), now=asked)
+    comm = svc.add_communication(
+        session,
+        ENGINEER,
+        incident.id,
+        CommunicationIn(medium="email", body="Please approve the change", requests_customer_action=True),
+        now=asked,
+    )
     assert comm.customer_response_due == datetime(2026, 11, 25, 13, 30, tzinfo=UTC)  # Sev B: 4 business hours
     report = sweep(session, now=datetime(2026, 11, 25, 14, 31, tzinfo=PARIS))
     assert report.customer_missed == 1 and comm.missed_at is not None
     view = svc.incident_view(session, incident, now=datetime(2026, 11, 25, 15, 0, tzinfo=PARIS))
     assert view["customer_misses"] == 1
-    svc.change_severity(session, ENGINEER, incident.id, SeverityChangeIn(severity="C", reason="no approval", grounds="customer-response-missed"),
-                        now=datetime(2026, 11, 25, 15, 0, tzinfo=PARIS))
+    svc.change_severity(
+        session,
+        ENGINEER,
+        incident.id,
+        SeverityChangeIn(severity="C", reason="no approval", grounds="customer-response-missed"),
+        now=datetime(2026, 11, 25, 15, 0, tzinfo=PARIS),
+    )
     assert incident.severity == "C"
 
 
@@ -146,17 +195,29 @@ def test_routing_follows_the_plans_that_apply(contoso):
     session, marie = contoso
     mcsap = sev(session, marie, severity="B", product="azure-storage", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))
     assert mcsap.team == "mcsap-engineers"
-    security = sev(session, marie, severity="A", product="intune", tenant="contoso.onmicrosoft.com", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))
+    security = sev(
+        session,
+        marie,
+        severity="A",
+        product="intune",
+        tenant="contoso.onmicrosoft.com",
+        opened=datetime(2026, 11, 25, 10, tzinfo=PARIS),
+    )
     assert security.team == "security-engineers" and security.target_minutes == 15
     uer = sev(session, marie, severity="1", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))
-    roles = {a["role"] for a in svc.incident_view(session, uer, now=datetime(2026, 11, 25, 10, 1, tzinfo=PARIS))["assignments"]}
+    roles = {
+        a["role"]
+        for a in svc.incident_view(session, uer, now=datetime(2026, 11, 25, 10, 1, tzinfo=PARIS))["assignments"]
+    }
     assert {"eim", "senior-incident-manager", "critical-situation-manager"} <= roles
 
 
 def test_azure_events_sev_1_starts_a_second_clock(contoso):
     session, marie = contoso
     opened = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS)
-    incident = sev(session, marie, severity="1", product="azure-app-service", opened=opened, description="AEM checkout down")
+    incident = sev(
+        session, marie, severity="1", product="azure-app-service", opened=opened, description="AEM checkout down"
+    )
     assert incident.critical_resource_due == datetime(2026, 11, 27, 19, 30, tzinfo=UTC)
     assert incident.first_response_due == datetime(2026, 11, 27, 19, 15, tzinfo=UTC)
     summary = svc.event_summary(session, marie, "ESO-2026-0042", "black-friday-2026")
@@ -172,15 +233,23 @@ def test_the_azure_event_window_holds_from_its_first_instant_to_just_before_its_
     session, marie = contoso
     (plan,) = event_plans(session, order_by_number(session, "ESO-2026-0042"))
     second = timedelta(seconds=1)
-    for opened, covered in ((plan.window_start - second, False), (plan.window_start, True),
-                            (plan.window_end - second, True), (plan.window_end, False)):
-        incident = sev(session, marie, severity="1", product="azure-app-service", opened=opened, description="AEM checkout down")
+    for opened, covered in (
+        (plan.window_start - second, False),
+        (plan.window_start, True),
+        (plan.window_end - second, True),
+        (plan.window_end, False),
+    ):
+        incident = sev(
+            session, marie, severity="1", product="azure-app-service", opened=opened, description="AEM checkout down"
+        )
         assert (incident.critical_resource_due is not None) is covered, opened
 
 
 def test_rca_before_closure_for_base_and_uer_only(contoso):
     session, marie = contoso
-    incident = sev(session, marie, severity="A", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))
+    incident = sev(
+        session, marie, severity="A", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS)
+    )
     svc.close(session, ENGINEER, incident.id, ClosureIn(summary="fixed"), now=datetime(2026, 11, 25, 12, tzinfo=PARIS))
     with pytest.raises(Refused) as info:
         svc.request_rca(session, marie, incident.id, now=datetime(2026, 11, 25, 13, tzinfo=PARIS))
@@ -191,7 +260,9 @@ def test_mcsap_rca_until_seven_days_after_closure_for_critical_production_incide
     session, marie = contoso
     opened = datetime(2026, 11, 25, 10, tzinfo=PARIS)
     impact = sev(session, marie, severity="A", product="azure-storage", opened=opened, production_impact=True)
-    svc.mitigate(session, ENGINEER, impact.id, MitigationIn(summary="failover"), now=datetime(2026, 11, 25, 11, tzinfo=PARIS))
+    svc.mitigate(
+        session, ENGINEER, impact.id, MitigationIn(summary="failover"), now=datetime(2026, 11, 25, 11, tzinfo=PARIS)
+    )
     svc.close(session, ENGINEER, impact.id, ClosureIn(summary="done"), now=datetime(2026, 11, 25, 12, tzinfo=PARIS))
     rca = svc.request_rca(session, marie, impact.id, now=datetime(2026, 12, 2, 11, tzinfo=PARIS))
     # Requested Wednesday 2 December: 10 business days later is Wednesday 16 December, end of day.
@@ -209,7 +280,9 @@ def test_mcsap_rca_until_seven_days_after_closure_for_critical_production_incide
 
 def test_every_uer_sev_1_gets_a_post_incident_review_at_closure(contoso):
     session, marie = contoso
-    incident = sev(session, marie, severity="1", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS))
+    incident = sev(
+        session, marie, severity="1", product="dynamics-365", opened=datetime(2026, 11, 25, 10, tzinfo=PARIS)
+    )
     svc.close(session, ENGINEER, incident.id, ClosureIn(summary="fixed"), now=datetime(2026, 11, 25, 12, tzinfo=PARIS))
     view = svc.incident_view(session, incident, now=datetime(2026, 11, 25, 12, 1, tzinfo=PARIS))
     assert view["post_incident_review"]["rule"] == "R-PIR-1"
@@ -217,7 +290,9 @@ def test_every_uer_sev_1_gets_a_post_incident_review_at_closure(contoso):
 
 def test_only_designated_contacts_open_incidents(contoso):
     session, marie = contoso
-    stranger = Principal(user_id=11, email="stranger@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=marie.customer_id)
+    stranger = Principal(
+        user_id=11, email="stranger@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=marie.customer_id
+    )
     with pytest.raises(Refused) as info:
         sev(session, stranger)
     assert info.value.rule == "R-ORD-4"
@@ -232,22 +307,46 @@ def _cloud_admin_by_phone(session):
     contact = session.scalar(select(ContactRow).where(ContactRow.email == "cloud-ops@contoso.example"))
     contact.roles = ["cloud-administrator"]
     session.flush()
-    svc.open_incident(session, ENGINEER, IncidentIn(order="ESO-2026-0042", site="paris", contact="cloud-ops@contoso.example", channel="phone",
-                                                    product="azure-storage", severity="B", title="t", business_impact="b"),
-                      now=datetime(2026, 11, 25, 10, tzinfo=PARIS))
+    svc.open_incident(
+        session,
+        ENGINEER,
+        IncidentIn(
+            order="ESO-2026-0042",
+            site="paris",
+            contact="cloud-ops@contoso.example",
+            channel="phone",
+            product="azure-storage",
+            severity="B",
+            title="t",
+            business_impact="b",
+        ),
+        now=datetime(2026, 11, 25, 10, tzinfo=PARIS),
+    )
 
 
 def test_another_tenant_sees_nothing_as_if_it_did_not_exist(contoso):
     session, marie = contoso
     incident = sev(session, marie)
-    other = Principal(user_id=12, email="x@other.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=marie.customer_id + 999)
-    for call in (lambda: svc.get_incident(session, other, incident.id),
-                 lambda: svc.add_communication(session, other, incident.id, CommunicationIn(medium="portal", body="hi"), now=datetime(2026, 11, 30, tzinfo=UTC)),
-                 lambda: svc.timeline(session, other, incident.id)):
+    other = Principal(
+        user_id=12, email="x@other.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=marie.customer_id + 999
+    )
+    for call in (
+        lambda: svc.get_incident(session, other, incident.id),
+        lambda: svc.add_communication(
+            session,
+            other,
+            incident.id,
+            CommunicationIn(medium="portal", body="hi"),
+            now=datetime(2026, 11, 30, tzinfo=UTC),
+        ),
+        lambda: svc.timeline(session, other, incident.id),
+    ):
         with pytest.raises(NotFound):
             call()
     assert svc.list_incidents(session, other, svc.IncidentFilter(), now=datetime(2026, 11, 30, tzinfo=UTC))[0] == []
-    csam = Principal(user_id=13, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({marie.customer_id}))
+    csam = Principal(
+        user_id=13, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({marie.customer_id})
+    )
     assert svc.get_incident(session, csam, incident.id).id == incident.id
     with pytest.raises(NotFound):
         svc.get_incident(session, Principal(user_id=14, email="c2@provider.example", role=Role.CSAM), incident.id)
@@ -256,19 +355,35 @@ def test_another_tenant_sees_nothing_as_if_it_did_not_exist(contoso):
 def test_only_an_admin_may_backdate_an_opening_and_it_is_audited(contoso):
     session, marie = contoso
     with pytest.raises(Forbidden):
-        sev(session, ENGINEER, order="ESO-2026-0042", contact="marie.dupont@contoso.example", opened_at=datetime(2026, 11, 1, tzinfo=UTC))
-    incident = sev(session, ADMIN, order="ESO-2026-0042", contact="marie.dupont@contoso.example", opened_at=datetime(2026, 11, 2, 8, tzinfo=UTC))
+        sev(
+            session,
+            ENGINEER,
+            order="ESO-2026-0042",
+            contact="marie.dupont@contoso.example",
+            opened_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+    incident = sev(
+        session,
+        ADMIN,
+        order="ESO-2026-0042",
+        contact="marie.dupont@contoso.example",
+        opened_at=datetime(2026, 11, 2, 8, tzinfo=UTC),
+    )
     assert incident.opened_at == datetime(2026, 11, 2, 8, tzinfo=UTC)
     assert "history-imported" in [e.kind for e in svc.timeline(session, ADMIN, incident.id)]
 
 
 def test_listing_filters_and_paginates_with_a_cursor(contoso):
     session, marie = contoso
-    made = [sev(session, marie, severity=s, opened=datetime(2026, 11, 25, 10, tzinfo=PARIS)) for s in ("B", "C", "B", "A")]
+    made = [
+        sev(session, marie, severity=s, opened=datetime(2026, 11, 25, 10, tzinfo=PARIS)) for s in ("B", "C", "B", "A")
+    ]
     now = datetime(2026, 11, 25, 10, 1, tzinfo=PARIS)
     page, cursor = svc.list_incidents(session, ENGINEER, svc.IncidentFilter(severity="B"), now=now, limit=1)
     assert [r.id for r in page] == [made[2].id] and cursor
-    page, cursor = svc.list_incidents(session, ENGINEER, svc.IncidentFilter(severity="B"), now=now, cursor=cursor, limit=1)
+    page, cursor = svc.list_incidents(
+        session, ENGINEER, svc.IncidentFilter(severity="B"), now=now, cursor=cursor, limit=1
+    )
     assert [r.id for r in page] == [made[0].id] and cursor is None
     breached, _ = svc.list_incidents(session, ENGINEER, svc.IncidentFilter(breached=True), now=now + timedelta(hours=5))
     assert {r.id for r in breached} == {m.id for m in made}

@@ -37,6 +37,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 # --- R-EVT-2: Azure Events -------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Event:
     solution: str | tuple[str, ...] = "checkout"
@@ -50,7 +51,12 @@ class Event:
 def test_event_of_five_days_confirmed_six_weeks_ahead_is_planned():
     plan = plan_event(Event(), timezone="Europe/Paris")
     assert (plan.days, plan.notice_days, plan.reduced_pre_event_assessment, plan.language, plan.rule) == (
-        5, 42, False, "en", "R-EVT-2")
+        5,
+        42,
+        False,
+        "en",
+        "R-EVT-2",
+    )
     assert plan.window_start == datetime(2026, 11, 23, tzinfo=PARIS)
     assert plan.window_end == datetime(2026, 11, 28, tzinfo=PARIS)  # half-open: the end day is covered
 
@@ -107,12 +113,19 @@ def test_event_ending_before_it_starts_is_invalid():
 
 
 def test_event_from_an_order_file_is_planned():
-    event = AzureEvent(id="black-friday", line="events", solution="checkout", start=date(2026, 11, 23),
-                       end=date(2026, 11, 27), confirmed_on=date(2026, 10, 1))
+    event = AzureEvent(
+        id="black-friday",
+        line="events",
+        solution="checkout",
+        start=date(2026, 11, 23),
+        end=date(2026, 11, 27),
+        confirmed_on=date(2026, 10, 1),
+    )
     assert plan_event(event).notice_days == 53
 
 
 # --- R-EVT-1: the post-event summary ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Incident:
@@ -165,8 +178,11 @@ def test_mcsap_plus_milestones_are_computed_from_the_execution_date():
         "plus-monitors-ready": date(2026, 4, 10),  # day 90: 30 days after onboarding
     }
     assert {code: m.rule for code, m in milestones.items()} == {
-        "initial-documentation": "R-MCSAP-2", "plus-customer-documents": "R-MCSAP-3",
-        "onboarding-end": "R-MCSAP-2", "plus-monitors-ready": "R-MCSAP-3"}
+        "initial-documentation": "R-MCSAP-2",
+        "plus-customer-documents": "R-MCSAP-3",
+        "onboarding-end": "R-MCSAP-2",
+        "plus-monitors-ready": "R-MCSAP-3",
+    }
     assert all(m.en and m.fr and m.label("fr") == m.fr for m in milestones.values())
 
 
@@ -218,6 +234,7 @@ def test_monitoring_scenarios_are_a_plus_feature_and_named_once():
 
 
 # --- R-MCSAP-4: Service Improvement Plans ----------------------------------------------
+
 
 def test_two_service_improvement_plans_within_twelve_months_are_allowed():
     check_new_plan([date(2025, 1, 10)], date(2025, 6, 1))
@@ -274,6 +291,7 @@ def test_service_improvement_plans_match_a_day_by_day_oracle(existing, new):
 
 # --- R-SUC-2: success plans ------------------------------------------------------------
 
+
 def test_success_areas_hold_annex_b_with_french_names():
     areas = {a.code: a for a in default_success_areas()}
     assert [(a.en, a.fr) for a in areas.values()] == [
@@ -282,33 +300,60 @@ def test_success_areas_hold_annex_b_with_french_names():
         ("Executive Partnership", "Partenariat exécutif"),
     ]
     assert [a.en for a in areas["solution-integrity"].activities.values()] == [
-        "Customer Health Program", "Problem Management", "Proactive Resilience", "Proactive Security",
-        "Emergency Preparedness"]
+        "Customer Health Program",
+        "Problem Management",
+        "Proactive Resilience",
+        "Proactive Security",
+        "Emergency Preparedness",
+    ]
     assert [a.en for a in areas["adoption-and-planning"].activities.values()] == [
-        "Success Program Management", "Technology Optimisation", "Technology and Security Updates"]
+        "Success Program Management",
+        "Technology Optimisation",
+        "Technology and Security Updates",
+    ]
     assert [a.fr for a in areas["executive-partnership"].activities.values()] == [
-        "Gestion des Relations Clients", "Plan de gestion du cycle de vie"]
-    assert areas["solution-integrity"].activities["customer-health-program"].fr == "Programme de Gestion de l'Intégrité des Clients"
+        "Gestion des Relations Clients",
+        "Plan de gestion du cycle de vie",
+    ]
+    assert (
+        areas["solution-integrity"].activities["customer-health-program"].fr
+        == "Programme de Gestion de l'Intégrité des Clients"
+    )
 
 
 def item(**changes):
-    return {"area": "solution-integrity", "activity": "problem-management", "status": "planned",
-            "due": date(2026, 3, 31), "notes": "", **changes}
+    return {
+        "area": "solution-integrity",
+        "activity": "problem-management",
+        "status": "planned",
+        "due": date(2026, 3, 31),
+        "notes": "",
+        **changes,
+    }
 
 
 def test_success_plan_holds_items_of_each_area():
-    plan = SuccessPlan(owner="csam@example.com", customer="contoso", items=(
-        item(), item(area="executive-partnership", activity="lifecycle-management-plan", status="in-progress")))
+    plan = SuccessPlan(
+        owner="csam@example.com",
+        customer="contoso",
+        items=(item(), item(area="executive-partnership", activity="lifecycle-management-plan", status="in-progress")),
+    )
     assert plan.items[1].status is ItemStatus.IN_PROGRESS
     assert {k: len(v) for k, v in plan.by_area().items()} == {
-        "solution-integrity": 1, "adoption-and-planning": 0, "executive-partnership": 1}
+        "solution-integrity": 1,
+        "adoption-and-planning": 0,
+        "executive-partnership": 1,
+    }
     assert plan.with_items([]).items == ()
 
 
 def test_success_plan_activity_must_belong_to_its_area():
     with pytest.raises(InvalidInput) as caught:
-        SuccessPlan(owner="csam@example.com", customer="contoso",
-                    items=(item(), item(area="adoption-and-planning", activity="problem-management")))
+        SuccessPlan(
+            owner="csam@example.com",
+            customer="contoso",
+            items=(item(), item(area="adoption-and-planning", activity="problem-management")),
+        )
     assert (caught.value.field, caught.value.rule) == ("items[1].activity", "R-SUC-2")
     assert "belongs to area 'solution-integrity'" in str(caught.value)
 
@@ -337,6 +382,7 @@ def test_success_plan_owner_is_the_csam_email():
 
 # --- success-plans.yaml: broken files name file, entry and field -----------------------
 
+
 def write_areas(tmp_path: Path, mutate) -> Path:
     data = yaml.safe_load(shipped("success-plans.yaml").read_text(encoding="utf-8"))
     mutate(data)
@@ -363,11 +409,14 @@ def test_success_plans_file_with_an_activity_in_two_areas_is_refused(tmp_path):
 
 
 def test_success_plans_file_with_an_activity_missing_its_french_name_is_refused(tmp_path):
-    path = write_areas(tmp_path, lambda d: d["areas"]["adoption-and-planning"]["activities"]["technology-optimisation"].pop("fr"))
+    path = write_areas(
+        tmp_path, lambda d: d["areas"]["adoption-and-planning"]["activities"]["technology-optimisation"].pop("fr")
+    )
     with pytest.raises(DataFileError) as caught:
         SuccessAreas.load(path)
     assert str(caught.value).startswith(
-        f"{path}: entry 'adoption-and-planning': field 'activities.technology-optimisation.fr': Field required")
+        f"{path}: entry 'adoption-and-planning': field 'activities.technology-optimisation.fr': Field required"
+    )
 
 
 def test_success_plans_file_with_an_area_without_activities_is_refused(tmp_path):
@@ -375,4 +424,3 @@ def test_success_plans_file_with_an_area_without_activities_is_refused(tmp_path)
     with pytest.raises(DataFileError) as caught:
         SuccessAreas.load(path)
     assert f"{path}: entry 'executive-partnership': field 'activities'" in str(caught.value)
-

@@ -105,8 +105,13 @@ def mailer(smtp_server) -> SmtpMailer:
 # ---------------------------------------------------------------------- data
 def breach_payload(**changes) -> dict:
     payload = {
-        "incident_number": "INC-2026-0042", "title": "SQL cluster down", "severity": "B",
-        "customer_name": "Contoso", "first_response_due": DUE, "target_minutes": 120, "timezone": "Europe/Paris",
+        "incident_number": "INC-2026-0042",
+        "title": "SQL cluster down",
+        "severity": "B",
+        "customer_name": "Contoso",
+        "first_response_due": DUE,
+        "target_minutes": 120,
+        "timezone": "Europe/Paris",
     }
     payload.update(changes)
     return payload
@@ -118,20 +123,46 @@ def setup_customer(database) -> tuple[int, int]:
         customer = CustomerRow(code="CONTOSO", name="Contoso", created_at=FRIDAY_MORNING)
         session.add(customer)
         session.flush()
-        site = SiteRow(customer_id=customer.id, code="PAR", name="Paris HQ", country="FR", timezone="Europe/Paris",
-                       language="fr", calendar={})
+        site = SiteRow(
+            customer_id=customer.id,
+            code="PAR",
+            name="Paris HQ",
+            country="FR",
+            timezone="Europe/Paris",
+            language="fr",
+            calendar={},
+        )
         session.add(site)
         session.flush()
         return customer.id, site.id
 
 
-def queue(database, clock, *, recipient="client@contoso.example", language="fr", key=None, payload=None,
-          not_before=None, customer_id=None, site_id=None, kind="incident.breached") -> int | None:
+def queue(
+    database,
+    clock,
+    *,
+    recipient="client@contoso.example",
+    language="fr",
+    key=None,
+    payload=None,
+    not_before=None,
+    customer_id=None,
+    site_id=None,
+    kind="incident.breached",
+) -> int | None:
     with database.transaction() as session:
         return enqueue(
-            session, kind=kind, recipient=recipient, language=language, subject_type="incident", subject_id=42,
-            payload=payload or breach_payload(), dedupe_key=key or f"incident:42:breached:first-response:{recipient}",
-            not_before=not_before or clock.now(), customer_id=customer_id, now=clock.now(),
+            session,
+            kind=kind,
+            recipient=recipient,
+            language=language,
+            subject_type="incident",
+            subject_id=42,
+            payload=payload or breach_payload(),
+            dedupe_key=key or f"incident:42:breached:first-response:{recipient}",
+            not_before=not_before or clock.now(),
+            customer_id=customer_id,
+            now=clock.now(),
             business_hours_site_id=site_id,
         )
 
@@ -342,8 +373,12 @@ def test_a_worker_whose_lease_ran_out_cannot_settle_the_row_it_lost(fresh_databa
     with fresh_database.transaction() as session:
         assert [r.id for r in claim(session, worker="fast", now=clock.now())] == [outbox_id]
     with fresh_database.transaction() as session:
-        assert mark_failed(session, outbox_id, worker="slow", error="timeout", now=clock.now(),
-                           retry_after=timedelta(minutes=1)) is None
+        assert (
+            mark_failed(
+                session, outbox_id, worker="slow", error="timeout", now=clock.now(), retry_after=timedelta(minutes=1)
+            )
+            is None
+        )
     row = outbox_row(fresh_database, outbox_id)
     assert (row.status, row.claimed_by) == ("sending", "fast")
 
@@ -397,8 +432,12 @@ def test_a_template_missing_a_field_fails_that_row_only(fresh_database, mailer, 
     incomplete = breach_payload()
     del incomplete["first_response_due"]
     bad = queue(fresh_database, clock, recipient="a@contoso.example", payload=incomplete)
-    bad_date = queue(fresh_database, clock, recipient="b@contoso.example",
-                     payload=breach_payload(first_response_due="Monday morning"))
+    bad_date = queue(
+        fresh_database,
+        clock,
+        recipient="b@contoso.example",
+        payload=breach_payload(first_response_due="Monday morning"),
+    )
     good = queue(fresh_database, clock, recipient="c@contoso.example")
 
     report = deliver_pending(fresh_database, mailer, worker="w1", clock=clock)
@@ -420,17 +459,26 @@ def test_a_template_missing_a_field_fails_that_row_only(fresh_database, mailer, 
         ({"language": "de"}, "language"),
         ({"kind": "incident.unknown"}, "kind"),
         ({"recipient": "not an address"}, "recipient"),
-        ({"payload": breach_payload(first_response_due=datetime(2026, 11, 30, 9, 15, tzinfo=UTC))},
-         "payload.first_response_due"),
+        (
+            {"payload": breach_payload(first_response_due=datetime(2026, 11, 30, 9, 15, tzinfo=UTC))},
+            "payload.first_response_due",
+        ),
         ({"dedupe_key": ""}, "dedupe_key"),
     ],
 )
 def test_enqueue_refuses_what_could_never_be_sent(session, change, field):
     now = FRIDAY_MORNING
     arguments = {
-        "kind": "incident.breached", "recipient": "client@contoso.example", "language": "fr",
-        "subject_type": "incident", "subject_id": 42, "payload": breach_payload(), "dedupe_key": "k",
-        "not_before": now, "customer_id": None, "now": now,
+        "kind": "incident.breached",
+        "recipient": "client@contoso.example",
+        "language": "fr",
+        "subject_type": "incident",
+        "subject_id": 42,
+        "payload": breach_payload(),
+        "dedupe_key": "k",
+        "not_before": now,
+        "customer_id": None,
+        "now": now,
     }
     with pytest.raises(InvalidInput) as refused:
         enqueue(session, **{**arguments, **change})
@@ -457,28 +505,65 @@ def test_dates_are_worded_in_the_sites_zone_with_the_zone_shown():
 
 
 def test_recipients_are_written_to_in_french_or_else_english():
-    assert [mail_language(code) for code in ("fr", "FR", "fr-CA", "en", "ja", None)] == ["fr", "fr", "fr", "en", "en", "en"]
+    assert [mail_language(code) for code in ("fr", "FR", "fr-CA", "en", "ja", None)] == [
+        "fr",
+        "fr",
+        "fr",
+        "en",
+        "en",
+        "en",
+    ]
 
 
 def test_every_kind_renders_in_both_languages():
-    incident = {"incident_number": "INC-1", "title": "Down", "severity": "A", "customer_name": "Contoso",
-                "timezone": "Europe/Paris"}
+    incident = {
+        "incident_number": "INC-1",
+        "title": "Down",
+        "severity": "A",
+        "customer_name": "Contoso",
+        "timezone": "Europe/Paris",
+    }
     payloads = {
-        "incident.acknowledged": {**incident, "opened_at": DUE, "first_response_due": DUE, "target_minutes": 60,
-                                  "coverage": "24x7"},
+        "incident.acknowledged": {
+            **incident,
+            "opened_at": DUE,
+            "first_response_due": DUE,
+            "target_minutes": 60,
+            "coverage": "24x7",
+        },
         "incident.warning": {**incident, "first_response_due": DUE, "minutes_left": 15},
         "incident.breached": {**incident, "first_response_due": DUE, "target_minutes": 60},
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
-        "booking.cancelled": {"booking_id": 7, "service": "Workshop", "customer_name": "Contoso",
-                              "site_name": "Paris HQ", "scheduled_on": "2026-12-01", "cancelled_at": DUE,
-                              "cancelled_by": "customer", "fee": "1200.5", "fee_unit": "credits",
-                              "timezone": "Europe/Paris"},
-        "outage.notice": {"reference": "VN4S-1Z8", "title": "Storage degraded", "message": "Fix deployed", "notice": "update",
-                          "sequence": 2, "customer_name": "Contoso", "affected_en": "Azure Storage", "affected_fr": "Stockage Azure",
-                          "regions": "West Europe", "at": DUE, "timezone": "Europe/Paris"},
+        "booking.cancelled": {
+            "booking_id": 7,
+            "service": "Workshop",
+            "customer_name": "Contoso",
+            "site_name": "Paris HQ",
+            "scheduled_on": "2026-12-01",
+            "cancelled_at": DUE,
+            "cancelled_by": "customer",
+            "fee": "1200.5",
+            "fee_unit": "credits",
+            "timezone": "Europe/Paris",
+        },
+        "outage.notice": {
+            "reference": "VN4S-1Z8",
+            "title": "Storage degraded",
+            "message": "Fix deployed",
+            "notice": "update",
+            "sequence": 2,
+            "customer_name": "Contoso",
+            "affected_en": "Azure Storage",
+            "affected_fr": "Stockage Azure",
+            "regions": "West Europe",
+            "at": DUE,
+            "timezone": "Europe/Paris",
+        },
     }
-    assert {f"{kind}.{language}.txt" for kind in payloads for language in ("en", "fr")} == {p.name for p in TEMPLATES.glob("*.txt")}
+    assert {f"{kind}.{language}.txt" for kind in payloads for language in ("en", "fr")} == {
+        p.name for p in TEMPLATES.glob("*.txt")
+    }
     for kind, payload in payloads.items():
         for language in ("en", "fr"):
             subject, body = render(kind, language, payload)
@@ -492,12 +577,20 @@ def test_every_kind_renders_in_both_languages():
 def test_smtp_settings_are_validated_naming_the_variable():
     settings = Settings.from_env({})
     assert (settings.smtp_url, settings.mail_from) == ("", "unisupport@localhost")
-    ok = Settings.from_env({"UNISUPPORT_SMTP_URL": "smtps://bot:s%40cret@mail.example.com:465",
-                            "UNISUPPORT_MAIL_FROM": "Support <support@example.com>"})
+    ok = Settings.from_env(
+        {
+            "UNISUPPORT_SMTP_URL": "smtps://bot:s%40cret@mail.example.com:465",
+            "UNISUPPORT_MAIL_FROM": "Support <support@example.com>",
+        }
+    )
     assert ok.smtp_url.startswith("smtps://") and ok.mail_from == "Support <support@example.com>"
     assert SmtpMailer(ok.smtp_url, ok.mail_from).endpoint.password == "s@cret"
-    for bad in ("http://mail.example.com:25", "smtp://mail.example.com", "smtp://bot@mail.example.com:25",
-                "smtp://bot:secret@mail.example.com"):
+    for bad in (
+        "http://mail.example.com:25",
+        "smtp://mail.example.com",
+        "smtp://bot@mail.example.com:25",
+        "smtp://bot:secret@mail.example.com",
+    ):
         with pytest.raises(InvalidInput) as refused:
             Settings.from_env({"UNISUPPORT_SMTP_URL": bad})
         assert refused.value.field == "UNISUPPORT_SMTP_URL"

@@ -118,11 +118,7 @@ def test_a_broken_line_hides_only_itself_from_the_semantic_checks():
 
 def test_an_impossible_date_is_a_violation_of_the_file_not_an_unreadable_file(tmp_path):
     path = tmp_path / "order.yaml"
-    path.write_text(
-        CONTOSO.read_text(encoding="utf-8").replace(
-            "executed_on: 2026-01-01", "executed_on: 2026-02-30"
-        )
-    )
+    path.write_text(CONTOSO.read_text(encoding="utf-8").replace("executed_on: 2026-01-01", "executed_on: 2026-02-30"))
     assert errors(read_order_document(path)) == {("R-ORD-1", "executed_on")}
 
 
@@ -130,9 +126,7 @@ def test_duplicate_ids_are_refused_r_ord_1():
     doc = contoso()
     doc["lines"][3]["id"] = doc["lines"][1]["id"]
     doc["sites"].append({**doc["sites"][2]})
-    doc["contacts"][2]["email"] = doc["contacts"][0][
-        "email"
-    ].upper()  # e-mail addresses ignore case
+    doc["contacts"][2]["email"] = doc["contacts"][0]["email"].upper()  # e-mail addresses ignore case
     doc["events"].append({**doc["events"][0], "start": "2026-11-30", "end": "2026-11-30"})
     found = errors(doc)
     assert {
@@ -227,9 +221,7 @@ def test_a_service_not_sold_in_the_sites_country_is_refused_r_cat_3(tmp_path):
     catalog = Catalog.load(path)
     doc = contoso()
     # workshops-tokyo is delivered in Japan; the other workshop lines in France (host).
-    assert errors(doc, catalog=catalog) == {
-        ("R-CAT-3", f"lines[{index_of(doc, 'workshops-tokyo')}].service")
-    }
+    assert errors(doc, catalog=catalog) == {("R-CAT-3", f"lines[{index_of(doc, 'workshops-tokyo')}].service")}
     line(doc, "workshops-tokyo")["site"] = "munich"
     assert errors(doc, catalog=catalog) == set()
 
@@ -312,9 +304,7 @@ def test_mcsap_without_a_base_package_is_refused_r_mcsap_6():
     doc = read_order_document(FABRIKAM)
     del doc["base_package"]
     del doc["flexible_allocation"]
-    doc["lines"] = [
-        {"id": "mcsap", "service": "mcsap", "quantity": 1, "unit": "annual", "price": 100000}
-    ]
+    doc["lines"] = [{"id": "mcsap", "service": "mcsap", "quantity": 1, "unit": "annual", "price": 100000}]
     doc["scopes"] = {"mcsap": {"enrolled_products": ["azure-virtual-machines"]}}
     assert errors(doc) == {("R-MCSAP-6", "lines[0].service")}
 
@@ -373,11 +363,7 @@ def test_credits_and_custom_services_above_the_flex_cap_are_refused_r_flex_2():
     line(doc, "workshops-y1")["price"] = 20000  # the year still holds EUR 200,000.00
     assert errors(doc) == {("R-FLEX-2", f"lines[{len(doc['lines']) - 1}].price")}
     message = messages(doc, "R-FLEX-2")[0]
-    assert (
-        "EUR 50,000.00" in message
-        and "EUR 46,000.00" in message
-        and "contract year 1" in message.lower()
-    )
+    assert "EUR 50,000.00" in message and "EUR 46,000.00" in message and "contract year 1" in message.lower()
 
 
 def test_the_flex_cap_is_the_greater_of_the_share_and_the_amount_r_flex_2():
@@ -589,13 +575,9 @@ def test_an_event_ending_before_it_starts_is_refused_r_evt_2():
         ("2026-11-24", False, True),
     ],
 )
-def test_an_event_is_confirmed_six_weeks_ahead_unless_the_provider_consents_r_evt_2(
-    confirmed_on, consent, refused
-):
+def test_an_event_is_confirmed_six_weeks_ahead_unless_the_provider_consents_r_evt_2(confirmed_on, consent, refused):
     doc = contoso()
-    doc["events"][0].update(
-        confirmed_on=confirmed_on, provider_consent=consent
-    )  # starts 2026-11-23
+    doc["events"][0].update(confirmed_on=confirmed_on, provider_consent=consent)  # starts 2026-11-23
     assert errors(doc) == ({("R-EVT-2", "events[0].confirmed_on")} if refused else set())
 
 
@@ -634,9 +616,7 @@ def test_a_violation_is_a_plain_record_for_json():
         "severity": "error",
     }
     assert str(violation) == "lines[2].site: UER is bought for the host country only. [R-MC-2]"
-    assert not is_valid([violation]) and is_valid(
-        [Violation("R-FLEX-6", "x", "y", severity="warning")]
-    )
+    assert not is_valid([violation]) and is_valid([Violation("R-FLEX-6", "x", "y", severity="warning")])
 
 
 def test_amounts_are_decimal_not_float():
@@ -664,9 +644,7 @@ def test_a_duplicate_key_is_refused_with_its_path_and_both_lines(tmp_path):
         "number: ESO-1\nlines:\n  - id: a\n    service: workshops\n    service: chalk-talks\n",
         encoding="utf-8",
     )
-    with pytest.raises(
-        OrderFileUnreadable, match=r"'lines\[0\]\.service' is given twice \(lines 4 and 5\)"
-    ):
+    with pytest.raises(OrderFileUnreadable, match=r"'lines\[0\]\.service' is given twice \(lines 4 and 5\)"):
         read_order_document(path)
 
 
@@ -742,9 +720,7 @@ def test_cli_warnings_keep_the_exit_code_at_0(tmp_path):
 
 def test_cli_syntax_error_exits_2_with_one_line_naming_the_line(tmp_path):
     path = tmp_path / "order.yaml"
-    path.write_text(
-        "number: ESO-1\nterm:\n  start: 2026-01-01\n end: 2026-12-31\n", encoding="utf-8"
-    )
+    path.write_text("number: ESO-1\nterm:\n  start: 2026-01-01\n end: 2026-12-31\n", encoding="utf-8")
     run = validate_cli(path, "--json")
     assert run.returncode == 2
     assert run.stdout == ""

@@ -101,7 +101,12 @@ def test_contact_changes_are_kept_with_who_and_when(session):
     ada = contacts["admin@northwind.example"]
     events = events_of(session, customer_id=ada.customer_id, subject_type="contact", subject_id=ada.id)
     update = [e for e in events if e.tag == "contact:update"][0]
-    assert (update.actor, update.at, update.before["name"], update.after["name"]) == ("admin@northwind.example", later, "Ada Admin", "Ada Lovelace")
+    assert (update.actor, update.at, update.before["name"], update.after["name"]) == (
+        "admin@northwind.example",
+        later,
+        "Ada Admin",
+        "Ada Lovelace",
+    )
 
 
 def test_year_end_forfeits_what_that_year_paid_for_and_is_unused(session):
@@ -158,7 +163,13 @@ def test_a_posting_that_would_overdraw_is_refused(session):
     import_order(session, order(), actor="ops", now=NOW)
     row = order_by_number(session, "ESO-TEST-1")
     with pytest.raises(Refused) as info:
-        ledger.post(session, row, [Posting("line:credits-y1", EntryKind.CONSUME, Decimal("-101"), "too much", "R-CRED-2", date(2026, 3, 1))], actor="x", at=NOW)
+        ledger.post(
+            session,
+            row,
+            [Posting("line:credits-y1", EntryKind.CONSUME, Decimal("-101"), "too much", "R-CRED-2", date(2026, 3, 1))],
+            actor="x",
+            at=NOW,
+        )
     assert info.value.rule == "R-CRED-2"
     assert balances_of(session)["line:credits-y1"].balance == 100
 
@@ -169,8 +180,16 @@ def test_an_exchange_of_equal_value_needs_the_approver_and_is_two_ledger_entries
     import_order(session, order(), actor="ops", now=NOW)
     row = order_by_number(session, "ESO-TEST-1")
     at = datetime(2026, 2, 1, tzinfo=UTC)
-    kwargs = dict(from_line="workshops-paid", quantity=Decimal("4"), to_service="chalk-talks", to_unit="engagement",
-                  to_quantity=Decimal("1"), reason="a chalk talk fits better", actor="csam@provider", now=at)
+    kwargs = dict(
+        from_line="workshops-paid",
+        quantity=Decimal("4"),
+        to_service="chalk-talks",
+        to_unit="engagement",
+        to_quantity=Decimal("1"),
+        reason="a chalk talk fits better",
+        actor="csam@provider",
+        now=at,
+    )
     with pytest.raises(Refused) as info:
         exchange(session, row, approver=None, to_value=Decimal("6000"), **kwargs)
     assert info.value.rule == "R-FLEX-5"
@@ -178,10 +197,16 @@ def test_an_exchange_of_equal_value_needs_the_approver_and_is_two_ledger_entries
         exchange(session, row, approver="sdm@provider.example", to_value=Decimal("6500"), **kwargs)  # 4 × 1,500 = 6,000
     done = exchange(session, row, approver="sdm@provider.example", to_value=Decimal("6000"), **kwargs)
     b = balances_of(session)
-    assert b["line:workshops-paid"].balance == 6 and b[done.account].balance == 1 and b[done.account].unit == "engagement"
+    assert (
+        b["line:workshops-paid"].balance == 6 and b[done.account].balance == 1 and b[done.account].unit == "engagement"
+    )
     assert b[done.account].expires_on == b["line:workshops-paid"].expires_on
     entries = session.scalars(select(LedgerEntryRow).where(LedgerEntryRow.kind == "exchange")).all()
-    assert len(entries) == 2 and len({e.correlation for e in entries}) == 1 and all("sdm@provider.example" in e.reason for e in entries)
+    assert (
+        len(entries) == 2
+        and len({e.correlation for e in entries}) == 1
+        and all("sdm@provider.example" in e.reason for e in entries)
+    )
 
 
 def test_a_read_only_transaction_does_not_wait_for_a_writer(fresh_database):
@@ -221,7 +246,11 @@ def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(
             raise ValueError("the work failed")
     with pytest.raises(IntegrityError):
         with fresh_database.transaction() as session:
-            session.execute(text("INSERT INTO customers (id, code, name, created_at) VALUES (1, 'a', 'A', '2026-01-01'), (1, 'b', 'B', '2026-01-01')"))
+            session.execute(
+                text(
+                    "INSERT INTO customers (id, code, name, created_at) VALUES (1, 'a', 'A', '2026-01-01'), (1, 'b', 'B', '2026-01-01')"
+                )
+            )
     assert lock.acquire(blocking=False)
     try:
         # A writer that gets no turn within the busy timeout fails as on a busy file;
@@ -245,7 +274,10 @@ def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh
     if backend == "sqlite":
         assert fresh_database.engine.dialect.name == "sqlite"
         return
-    assert (fresh_database.engine.pool.size(), fresh_database.engine.pool._max_overflow) == (database.POOL_SIZE, database.POOL_OVERFLOW)
+    assert (fresh_database.engine.pool.size(), fresh_database.engine.pool._max_overflow) == (
+        database.POOL_SIZE,
+        database.POOL_OVERFLOW,
+    )
     with fresh_database.transaction() as session:
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
     admin = create_engine(fresh_database.engine.url, poolclass=NullPool)

@@ -38,8 +38,13 @@ PARIS = ZoneInfo("Europe/Paris")
 CONTOSO = Path(__file__).resolve().parents[1] / "examples" / "orders" / "contoso-multicountry.yaml"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
 IM = Principal(user_id=4, email="im@provider.example", role=Role.INCIDENT_MANAGER)
-STORAGE = OutageIn(reference="VN4S-1Z8", title="Storage degraded in West Europe", products=["azure-storage"],
-                   regions=["West Europe"], message="Writes are slow; a fix is being deployed.")
+STORAGE = OutageIn(
+    reference="VN4S-1Z8",
+    title="Storage degraded in West Europe",
+    products=["azure-storage"],
+    regions=["West Europe"],
+    message="Writes are slow; a fix is being deployed.",
+)
 
 
 def northwind() -> dict:
@@ -57,16 +62,54 @@ def northwind() -> dict:
 
 
 # --- the decision, pure ------------------------------------------------------------------
-@pytest.mark.parametrize("holder, products, notified, affected, why", [
-    (McsapHolder("a", "o", False, frozenset({"azure-storage"}), ("x@a.example",)), ["azure-storage"], False, (), "without Plus"),
-    (McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)), ["azure-cosmos-db"], False, (), "none of the products"),
-    (McsapHolder("a", "o", True, frozenset({"azure-storage", "azure-sql-database"}), ("x@a.example",)),
-     ["azure-storage", "azure-cosmos-db"], True, ("azure-storage",), "its enrolled products are affected"),
-    (McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)), [], True, ("azure-storage",), "affected"),
-    (McsapHolder("a", "o", True, frozenset(), ("x@a.example",)), ["azure-cosmos-db"], True, ("azure-cosmos-db",), "affected"),
-    (McsapHolder("a", "o", True, frozenset(), ("x@a.example",)), [], True, (), "the whole platform"),
-    (McsapHolder("a", "o", True, frozenset({"azure-storage"}), ()), ["azure-storage"], False, ("azure-storage",), "outage-contact"),
-])
+@pytest.mark.parametrize(
+    "holder, products, notified, affected, why",
+    [
+        (
+            McsapHolder("a", "o", False, frozenset({"azure-storage"}), ("x@a.example",)),
+            ["azure-storage"],
+            False,
+            (),
+            "without Plus",
+        ),
+        (
+            McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)),
+            ["azure-cosmos-db"],
+            False,
+            (),
+            "none of the products",
+        ),
+        (
+            McsapHolder("a", "o", True, frozenset({"azure-storage", "azure-sql-database"}), ("x@a.example",)),
+            ["azure-storage", "azure-cosmos-db"],
+            True,
+            ("azure-storage",),
+            "its enrolled products are affected",
+        ),
+        (
+            McsapHolder("a", "o", True, frozenset({"azure-storage"}), ("x@a.example",)),
+            [],
+            True,
+            ("azure-storage",),
+            "affected",
+        ),
+        (
+            McsapHolder("a", "o", True, frozenset(), ("x@a.example",)),
+            ["azure-cosmos-db"],
+            True,
+            ("azure-cosmos-db",),
+            "affected",
+        ),
+        (McsapHolder("a", "o", True, frozenset(), ("x@a.example",)), [], True, (), "the whole platform"),
+        (
+            McsapHolder("a", "o", True, frozenset({"azure-storage"}), ()),
+            ["azure-storage"],
+            False,
+            ("azure-storage",),
+            "outage-contact",
+        ),
+    ],
+)
 def test_who_is_told_and_why(holder, products, notified, affected, why):
     decision = decide(holder, products)
     assert (decision.notified, decision.affected_products) == (notified, affected)
@@ -103,13 +146,30 @@ def test_the_plus_customer_concerned_is_told_through_its_contacts_and_the_others
     rows = _outbox(session)
     assert [(r.recipient, r.language, r.not_before) for r in rows] == [
         # At once (MCSAP Plus is 24×7); cloud-ops names no language: the host site's, French.
-        ("cloud-ops@contoso.example", "fr", MONDAY), ("marie.dupont@contoso.example", "fr", MONDAY)]
+        ("cloud-ops@contoso.example", "fr", MONDAY),
+        ("marie.dupont@contoso.example", "fr", MONDAY),
+    ]
     assert rows[1].payload["affected_fr"] == "Stockage Azure" and rows[1].customer_id == customers["contoso"].id
     assert rows[1].dedupe_key == f"platform-outage:{outage.id}:outage.notice:1:marie.dupont@contoso.example"
 
-    svc.post_notice(session, IM, outage.id, OutageNoticeIn(message="Fix deployed to half the region."), now=MONDAY + timedelta(hours=1))
-    svc.post_notice(session, IM, outage.id, OutageNoticeIn(message="Resolved.", resolved=True), now=MONDAY + timedelta(hours=2))
-    assert [r.payload["notice"] for r in _outbox(session)] == ["declared", "declared", "update", "update", "resolved", "resolved"]
+    svc.post_notice(
+        session,
+        IM,
+        outage.id,
+        OutageNoticeIn(message="Fix deployed to half the region."),
+        now=MONDAY + timedelta(hours=1),
+    )
+    svc.post_notice(
+        session, IM, outage.id, OutageNoticeIn(message="Resolved.", resolved=True), now=MONDAY + timedelta(hours=2)
+    )
+    assert [r.payload["notice"] for r in _outbox(session)] == [
+        "declared",
+        "declared",
+        "update",
+        "update",
+        "resolved",
+        "resolved",
+    ]
     with pytest.raises(Refused) as refused:
         svc.post_notice(session, IM, outage.id, OutageNoticeIn(message="again"), now=MONDAY + timedelta(hours=3))
     assert refused.value.rule == "R-MCSAP-5"
@@ -118,43 +178,70 @@ def test_the_plus_customer_concerned_is_told_through_its_contacts_and_the_others
 
 
 def test_an_outage_of_products_nobody_enrolled_tells_no_one(session, customers):
-    _, notice = svc.declare(session, IM, STORAGE.model_copy(update={"reference": "COSMOS-1", "products": ["azure-cosmos-db"]}), now=MONDAY)
+    _, notice = svc.declare(
+        session, IM, STORAGE.model_copy(update={"reference": "COSMOS-1", "products": ["azure-cosmos-db"]}), now=MONDAY
+    )
     assert not any(d["notified"] for d in notice.decisions) and _outbox(session) == []
     assert [d.customer for d in svc.audience(session, IM, ["azure-storage"], now=MONDAY) if d.notified] == ["contoso"]
 
 
 def test_bad_declarations_name_their_field_and_only_incident_managers_declare(session, customers):
     with pytest.raises(InvalidInput) as error:
-        svc.declare(session, IM, STORAGE.model_copy(update={"products": ["azure-storage", "azure-unicorns"]}), now=MONDAY)
+        svc.declare(
+            session, IM, STORAGE.model_copy(update={"products": ["azure-storage", "azure-unicorns"]}), now=MONDAY
+        )
     assert error.value.field == "products[1]"
     svc.declare(session, IM, STORAGE, now=MONDAY)
     with pytest.raises(InvalidInput) as error:
         svc.declare(session, IM, STORAGE, now=MONDAY)
     assert error.value.field == "reference"
     with pytest.raises(Forbidden):
-        svc.declare(session, Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER), STORAGE, now=MONDAY)
+        svc.declare(
+            session, Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER), STORAGE, now=MONDAY
+        )
 
 
 def test_customers_see_the_outages_they_were_told_of_and_only_their_own_decision(session, customers):
     outage, _ = svc.declare(session, IM, STORAGE, now=MONDAY)
-    marie = Principal(user_id=10, email="marie.dupont@contoso.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=customers["contoso"].id)
-    north = Principal(user_id=11, email="x@northwind.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=customers["northwind"].id)
+    marie = Principal(
+        user_id=10,
+        email="marie.dupont@contoso.example",
+        role=Role.SUPPORT_ADMINISTRATOR,
+        customer_id=customers["contoso"].id,
+    )
+    north = Principal(
+        user_id=11, email="x@northwind.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=customers["northwind"].id
+    )
     assert [o.id for o in svc.outages(session, marie)] == [outage.id]
     assert [d["customer"] for d in svc.outage_view(session, marie, outage)["notices"][0]["decisions"]] == ["contoso"]
     assert svc.outages(session, north) == []
     with pytest.raises(NotFound):
         svc.get_outage(session, north, outage.id)
     # A CSAM sees through their customers' eyes (tenant scope).
-    csam = Principal(user_id=12, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({customers["northwind"].id}))
+    csam = Principal(
+        user_id=12,
+        email="csam@provider.example",
+        role=Role.CSAM,
+        assigned_customers=frozenset({customers["northwind"].id}),
+    )
     assert svc.outages(session, csam) == []
-    both = Principal(user_id=13, email="csam2@provider.example", role=Role.CSAM,
-                     assigned_customers=frozenset({customers["northwind"].id, customers["contoso"].id}))
-    assert [d["customer"] for d in svc.outage_view(session, both, outage)["notices"][0]["decisions"]] == ["contoso", "northwind"]
+    both = Principal(
+        user_id=13,
+        email="csam2@provider.example",
+        role=Role.CSAM,
+        assigned_customers=frozenset({customers["northwind"].id, customers["contoso"].id}),
+    )
+    assert [d["customer"] for d in svc.outage_view(session, both, outage)["notices"][0]["decisions"]] == [
+        "contoso",
+        "northwind",
+    ]
 
 
 def test_the_migration_matches_the_tables(engine):
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     assert [d for d in differences if "platform_outage" in repr(d)] == []
 
 
@@ -170,9 +257,15 @@ def test_the_worker_mails_the_notice_in_each_contacts_language(fresh_database, m
     assert set(by_recipient) == {"marie.dupont@contoso.example", "cloud-ops@contoso.example"}
     french = by_recipient["marie.dupont@contoso.example"]
     assert french["Subject"].strip() == "[VN4S-1Z8] Incident de plateforme Azure : Storage degraded in West Europe"
-    assert "Stockage Azure" in french.get_content() and "lundi 30 novembre 2026 à 10:00 (Europe/Paris)" in french.get_content()
+    assert (
+        "Stockage Azure" in french.get_content()
+        and "lundi 30 novembre 2026 à 10:00 (Europe/Paris)" in french.get_content()
+    )
     english = by_recipient["cloud-ops@contoso.example"]
-    assert english["Content-Language"] == "en" and "Your enrolled products concerned: Azure Storage" in english.get_content()
+    assert (
+        english["Content-Language"] == "en"
+        and "Your enrolled products concerned: Azure Storage" in english.get_content()
+    )
 
 
 # --- over HTTP ---------------------------------------------------------------------------

@@ -15,5 +15,7 @@ SPEC = ROOT.parent / "shared" / "spec" / "RULES.md"
 def test_every_rule_id_is_in_docs_rules():
     ids = set(re.findall(r"^- (R-[A-Z0-9]+-\d+)", SPEC.read_text(encoding="utf-8"), flags=re.M))
     assert len(ids) > 40
-    documented = set(re.findall(r"^\| (R-[A-Z0-9]+-\d+) \|", (ROOT / "docs" / "rules.md").read_text(encoding="utf-8"), flags=re.M))
+    documented = set(
+        re.findall(r"^\| (R-[A-Z0-9]+-\d+) \|", (ROOT / "docs" / "rules.md").read_text(encoding="utf-8"), flags=re.M)
+    )
     assert sorted(ids - documented) == []

@@ -43,40 +43,77 @@ ENGINEER = Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER
 def marie(session):
     import_order(session, read_order_document(CONTOSO), actor="ops", now=datetime(2026, 1, 1, tzinfo=UTC))
     customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
-    return Principal(user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id)
+    return Principal(
+        user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+    )
 
 
 @pytest.fixture
 def incident(session, marie):
-    return svc.open_incident(session, marie, IncidentIn(site="paris", product="exchange-online", severity="B", title="Mail flow",
-                                                        business_impact="b"), now=MONDAY)
+    return svc.open_incident(
+        session,
+        marie,
+        IncidentIn(site="paris", product="exchange-online", severity="B", title="Mail flow", business_impact="b"),
+        now=MONDAY,
+    )
 
 
 def test_the_customer_asks_the_provider_engages_then_ends(session, marie, incident):
-    asked = tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="  Contoso   SAN Vendor ", product="Array X"),
-                                     now=MONDAY + timedelta(minutes=5))
+    asked = tp.request_collaboration(
+        session,
+        marie,
+        incident.id,
+        ThirdPartyIn(vendor="  Contoso   SAN Vendor ", product="Array X"),
+        now=MONDAY + timedelta(minutes=5),
+    )
     assert (asked.vendor, asked.status, asked.requested_by) == ("Contoso SAN Vendor", "requested", marie.email)
     # Asking again (another spelling) is the same request.
-    again = tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="contoso san vendor"), now=MONDAY + timedelta(minutes=6))
+    again = tp.request_collaboration(
+        session, marie, incident.id, ThirdPartyIn(vendor="contoso san vendor"), now=MONDAY + timedelta(minutes=6)
+    )
     assert again.id == asked.id
-    engaged = tp.engage(session, ENGINEER, incident.id, asked.id, EngagementIn(vendor_reference="SR-4711"), now=MONDAY + timedelta(hours=1))
+    engaged = tp.engage(
+        session,
+        ENGINEER,
+        incident.id,
+        asked.id,
+        EngagementIn(vendor_reference="SR-4711"),
+        now=MONDAY + timedelta(hours=1),
+    )
     assert (engaged.status, engaged.vendor_reference, engaged.engaged_by) == ("engaged", "SR-4711", ENGINEER.email)
     with pytest.raises(Refused) as refused:
         tp.engage(session, ENGINEER, incident.id, asked.id, EngagementIn(), now=MONDAY + timedelta(hours=2))
     assert refused.value.rule == "R-INC-4"
-    tp.end(session, ENGINEER, incident.id, asked.id, CollaborationEndIn(note="vendor replaced the controller"), now=MONDAY + timedelta(hours=3))
+    tp.end(
+        session,
+        ENGINEER,
+        incident.id,
+        asked.id,
+        CollaborationEndIn(note="vendor replaced the controller"),
+        now=MONDAY + timedelta(hours=3),
+    )
 
     view = svc.incident_view(session, incident, now=MONDAY + timedelta(hours=3))
     [shown] = view["third_parties"]
     assert shown["status"] == "ended" and shown["vendor_reference"] == "SR-4711" and shown["rule"] == "R-INC-4"
-    assert shown["engaged_at"] == "2026-11-30T11:00:00+01:00" and "remains responsible for its product" in shown["responsibility"]
-    events = [(e.kind, e.rule, e.actor) for e in svc.timeline(session, marie, incident.id) if e.kind.startswith("third-party")]
-    assert events == [("third-party-requested", "R-INC-4", marie.email), ("third-party-engaged", "R-INC-4", ENGINEER.email),
-                      ("third-party-ended", "R-INC-4", ENGINEER.email)]
+    assert (
+        shown["engaged_at"] == "2026-11-30T11:00:00+01:00"
+        and "remains responsible for its product" in shown["responsibility"]
+    )
+    events = [
+        (e.kind, e.rule, e.actor) for e in svc.timeline(session, marie, incident.id) if e.kind.startswith("third-party")
+    ]
+    assert events == [
+        ("third-party-requested", "R-INC-4", marie.email),
+        ("third-party-engaged", "R-INC-4", ENGINEER.email),
+        ("third-party-ended", "R-INC-4", ENGINEER.email),
+    ]
     assert view["version"] == 4  # opening, request, engagement, end: the repeated request changed nothing
 
     # Ended: asked anew, it starts over as a new request.
-    anew = tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="Contoso SAN vendor"), now=MONDAY + timedelta(hours=4))
+    anew = tp.request_collaboration(
+        session, marie, incident.id, ThirdPartyIn(vendor="Contoso SAN vendor"), now=MONDAY + timedelta(hours=4)
+    )
     assert anew.id == asked.id and (anew.status, anew.vendor_reference, anew.ended_at) == ("requested", None, None)
 
 
@@ -86,8 +123,12 @@ def test_the_provider_never_engages_a_vendor_nobody_asked_for(session, marie, in
     assert missing.value.field == "collaboration"
     asked = tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="ISV"), now=MONDAY)
     with pytest.raises(Forbidden):
-        tp.engage(session, marie, incident.id, asked.id, EngagementIn(), now=MONDAY)  # the customer cannot engage for the provider
-    csam = Principal(user_id=3, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({incident.customer_id}))
+        tp.engage(
+            session, marie, incident.id, asked.id, EngagementIn(), now=MONDAY
+        )  # the customer cannot engage for the provider
+    csam = Principal(
+        user_id=3, email="csam@provider.example", role=Role.CSAM, assigned_customers=frozenset({incident.customer_id})
+    )
     with pytest.raises(Forbidden):
         tp.request_collaboration(session, csam, incident.id, ThirdPartyIn(vendor="ISV"), now=MONDAY)
 
@@ -106,15 +147,24 @@ def test_the_customer_withdraws_a_request_and_nothing_is_asked_on_a_closed_incid
     assert refused.value.rule == "R-INC-4"
     svc.close(session, ENGINEER, incident.id, ClosureIn(summary="done"), now=MONDAY + timedelta(hours=1))
     with pytest.raises(Refused) as refused:
-        tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="Other"), now=MONDAY + timedelta(hours=2))
+        tp.request_collaboration(
+            session, marie, incident.id, ThirdPartyIn(vendor="Other"), now=MONDAY + timedelta(hours=2)
+        )
     assert refused.value.rule == "R-INC-1"
 
 
 def test_another_tenant_cannot_see_or_touch_the_collaboration(session, marie, incident):
     asked = tp.request_collaboration(session, marie, incident.id, ThirdPartyIn(vendor="ISV"), now=MONDAY)
-    stranger = Principal(user_id=50, email="alex@fabrikam.example", role=Role.SUPPORT_ADMINISTRATOR, customer_id=incident.customer_id + 1000)
-    for action in (lambda: tp.request_collaboration(session, stranger, incident.id, ThirdPartyIn(vendor="x"), now=MONDAY),
-                   lambda: tp.end(session, stranger, incident.id, asked.id, CollaborationEndIn(), now=MONDAY)):
+    stranger = Principal(
+        user_id=50,
+        email="alex@fabrikam.example",
+        role=Role.SUPPORT_ADMINISTRATOR,
+        customer_id=incident.customer_id + 1000,
+    )
+    for action in (
+        lambda: tp.request_collaboration(session, stranger, incident.id, ThirdPartyIn(vendor="x"), now=MONDAY),
+        lambda: tp.end(session, stranger, incident.id, asked.id, CollaborationEndIn(), now=MONDAY),
+    ):
         with pytest.raises(NotFound):
             action()
 
@@ -133,7 +183,9 @@ def test_blank_after_trimming_is_refused(session, marie, incident):
 
 def test_the_migration_matches_the_table(engine):
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
     assert [d for d in differences if "incident_third_parties" in repr(d)] == []
 
 
@@ -149,9 +201,13 @@ def api(backend, temp_databases):
 
 def test_the_api_asks_engages_and_refuses_with_the_rule(api):
     with api.client("contoso_admin") as c:
-        incident = c.post("/api/v1/incidents", json={"site": "paris", "product": "exchange-online", "severity": "B", "title": "t",
-                                                     "business_impact": "b"}).json()
-        r = c.post(f"/api/v1/incidents/{incident['id']}/third-parties", json={"vendor": "Storage Vendor", "product": "SAN"})
+        incident = c.post(
+            "/api/v1/incidents",
+            json={"site": "paris", "product": "exchange-online", "severity": "B", "title": "t", "business_impact": "b"},
+        ).json()
+        r = c.post(
+            f"/api/v1/incidents/{incident['id']}/third-parties", json={"vendor": "Storage Vendor", "product": "SAN"}
+        )
         assert r.status_code == 200, r.text
         asked = r.json()["third_party"]
         assert asked["status"] == "requested" and r.json()["incident"]["third_parties"][0]["id"] == asked["id"]

@@ -39,19 +39,29 @@ def northwind(session, **changes):
 
 
 def contoso(session):
-    import_order(session, order(
-        number="ESO-TEST-2", customer={"code": "contoso", "name": "Contoso Ltd"},
-        contacts=[{"email": "boss@contoso.example", "name": "Bo Boss", "roles": ["support-administrator"]}],
-    ), actor="ops", now=NOW)
+    import_order(
+        session,
+        order(
+            number="ESO-TEST-2",
+            customer={"code": "contoso", "name": "Contoso Ltd"},
+            contacts=[{"email": "boss@contoso.example", "name": "Bo Boss", "roles": ["support-administrator"]}],
+        ),
+        actor="ops",
+        now=NOW,
+    )
     return users._customer(session, "contoso")
 
 
 def create(session, email, role, **kwargs):
-    return users.create_user(session, email=email, name=email.split("@")[0].title(), role=role, actor="admin@provider", now=NOW, **kwargs)
+    return users.create_user(
+        session, email=email, name=email.split("@")[0].title(), role=role, actor="admin@provider", now=NOW, **kwargs
+    )
 
 
 def audit_events(session, tag_prefix=""):
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.tag.startswith(tag_prefix)).order_by(AuditEvent.id)))
+    return list(
+        session.scalars(select(AuditEvent).where(AuditEvent.tag.startswith(tag_prefix)).order_by(AuditEvent.id))
+    )
 
 
 def raises_invalid(field, call, *args, **kwargs):
@@ -101,7 +111,9 @@ def test_unknown_role_customer_team_and_language_name_their_field(session):
     northwind(session)
     error = raises_invalid("role", create, session, "x@provider.example", "superuser")
     assert "superuser" in str(error) and "incident-manager" in str(error)
-    raises_invalid("customer", create, session, "admin@northwind.example", "support-administrator", customer_code="nope")
+    raises_invalid(
+        "customer", create, session, "admin@northwind.example", "support-administrator", customer_code="nope"
+    )
     raises_invalid("teams", create, session, "x@provider.example", "engineer", teams=["ghosts"])
     raises_invalid("language", create, session, "x@provider.example", "engineer", language="de")
     raises_invalid("email", create, session, "not-an-email", "engineer")
@@ -122,59 +134,102 @@ def test_emails_are_unique_whatever_their_case(session):
 def test_a_customer_user_is_a_designated_contact_of_its_customer(session):
     """R-ORD-4: only designated contacts act for the customer."""
     northwind(session)
-    error = raises_invalid("contact", create, session, "stranger@northwind.example", "reactive-contact", customer_code="northwind")
+    error = raises_invalid(
+        "contact", create, session, "stranger@northwind.example", "reactive-contact", customer_code="northwind"
+    )
     assert error.rule == "R-ORD-4"
     user = create(session, "ops@northwind.example", "reactive-contact", customer_code="northwind")
     assert user.contact_id is not None and user.customer_id is not None
     # Another customer's contact is no contact of this one.
     contoso(session)
-    raises_invalid("contact", create, session, "boss@contoso.example", "support-administrator", customer_code="northwind")
+    raises_invalid(
+        "contact", create, session, "boss@contoso.example", "support-administrator", customer_code="northwind"
+    )
 
 
 def test_a_contact_given_explicitly_must_be_of_that_customer_and_fit_the_role(session):
     northwind(session)
-    user = create(session, "ada@northwind.example", "support-administrator", customer_code="northwind",
-                  contact_email="Admin@Northwind.example")
+    user = create(
+        session,
+        "ada@northwind.example",
+        "support-administrator",
+        customer_code="northwind",
+        contact_email="Admin@Northwind.example",
+    )
     assert user.email == "ada@northwind.example" and user.contact_id is not None
-    raises_invalid("contact", create, session, "ada2@northwind.example", "reactive-contact", customer_code="northwind",
-                   contact_email="admin@northwind.example")  # one user per contact
+    raises_invalid(
+        "contact",
+        create,
+        session,
+        "ada2@northwind.example",
+        "reactive-contact",
+        customer_code="northwind",
+        contact_email="admin@northwind.example",
+    )  # one user per contact
 
 
 def test_support_administrators_must_be_support_administrator_contacts(session):
     northwind(session)
-    error = raises_invalid("contact", create, session, "ops@northwind.example", "support-administrator", customer_code="northwind")
+    error = raises_invalid(
+        "contact", create, session, "ops@northwind.example", "support-administrator", customer_code="northwind"
+    )
     assert "reactive-contact" in error.message and error.rule == "R-ORD-4"
-    assert create(session, "admin@northwind.example", "support-administrator", customer_code="northwind").role == "support-administrator"
+    assert (
+        create(session, "admin@northwind.example", "support-administrator", customer_code="northwind").role
+        == "support-administrator"
+    )
 
 
 @pytest.mark.parametrize("contact_roles", [["reactive-contact"], ["support-administrator"], ["cloud-administrator"]])
 def test_reactive_contacts_may_be_any_designated_contact(session, contact_roles):
-    northwind(session, contacts=[
-        {"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]},
-        {"email": "c@northwind.example", "name": "Cy", "roles": contact_roles},
-    ])
-    assert create(session, "c@northwind.example", "reactive-contact", customer_code="northwind").role == "reactive-contact"
+    northwind(
+        session,
+        contacts=[
+            {"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]},
+            {"email": "c@northwind.example", "name": "Cy", "roles": contact_roles},
+        ],
+    )
+    assert (
+        create(session, "c@northwind.example", "reactive-contact", customer_code="northwind").role == "reactive-contact"
+    )
 
 
 def test_a_cloud_administrator_contact_cannot_be_a_support_administrator_user(session):
-    northwind(session, contacts=[
-        {"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]},
-        {"email": "cloud@northwind.example", "name": "Cl Oud", "roles": ["cloud-administrator"]},
-    ])
-    raises_invalid("contact", create, session, "cloud@northwind.example", "support-administrator", customer_code="northwind")
+    northwind(
+        session,
+        contacts=[
+            {"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]},
+            {"email": "cloud@northwind.example", "name": "Cl Oud", "roles": ["cloud-administrator"]},
+        ],
+    )
+    raises_invalid(
+        "contact", create, session, "cloud@northwind.example", "support-administrator", customer_code="northwind"
+    )
 
 
 def test_a_withdrawn_contact_cannot_become_a_user(session):
     northwind(session)
-    import_order(session, order(contacts=[{"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]}]),
-                 actor="ops", now=NOW)  # ops@ withdrawn
+    import_order(
+        session,
+        order(contacts=[{"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]}]),
+        actor="ops",
+        now=NOW,
+    )  # ops@ withdrawn
     raises_invalid("contact", create, session, "ops@northwind.example", "reactive-contact", customer_code="northwind")
 
 
 def test_teams_are_for_provider_users(session):
     northwind(session)
     users.create_team(session, code="azure-core", name="Azure core", actor="admin", now=NOW)
-    raises_invalid("teams", create, session, "ops@northwind.example", "reactive-contact", customer_code="northwind", teams=["azure-core"])
+    raises_invalid(
+        "teams",
+        create,
+        session,
+        "ops@northwind.example",
+        "reactive-contact",
+        customer_code="northwind",
+        teams=["azure-core"],
+    )
     raises_invalid("code", users.create_team, session, code="azure-core", name="again", actor="admin", now=NOW)
 
 
@@ -187,19 +242,33 @@ def test_passwords_have_at_least_12_characters(session):
 def test_a_role_change_stays_on_its_side_and_fits_the_contact(session):
     northwind(session)
     create(session, "eve@provider.example", "engineer")
-    raises_invalid("role", users.update_user, session, email="eve@provider.example", role="reactive-contact", actor="a", now=NOW)
+    raises_invalid(
+        "role", users.update_user, session, email="eve@provider.example", role="reactive-contact", actor="a", now=NOW
+    )
     assert users.update_user(session, email="eve@provider.example", role="csam", actor="a", now=NOW).role == "csam"
     create(session, "ops@northwind.example", "reactive-contact", customer_code="northwind")
-    raises_invalid("contact", users.update_user, session, email="ops@northwind.example", role="support-administrator", actor="a", now=NOW)
+    raises_invalid(
+        "contact",
+        users.update_user,
+        session,
+        email="ops@northwind.example",
+        role="support-administrator",
+        actor="a",
+        now=NOW,
+    )
     raises_invalid("role", users.update_user, session, email="ops@northwind.example", role="admin", actor="a", now=NOW)
 
 
 def test_only_a_csam_is_assigned_customers(session):
     northwind(session)
     create(session, "eve@provider.example", "engineer")
-    raises_invalid("email", users.assign_csam, session, email="eve@provider.example", customer_code="northwind", actor="a", now=NOW)
+    raises_invalid(
+        "email", users.assign_csam, session, email="eve@provider.example", customer_code="northwind", actor="a", now=NOW
+    )
     create(session, "cass@provider.example", "csam")
-    raises_invalid("customer", users.assign_csam, session, email="cass@provider.example", customer_code="nope", actor="a", now=NOW)
+    raises_invalid(
+        "customer", users.assign_csam, session, email="cass@provider.example", customer_code="nope", actor="a", now=NOW
+    )
 
 
 # --- tokens --------------------------------------------------------------------------
@@ -215,7 +284,9 @@ def test_a_token_is_returned_once_and_only_its_hash_is_stored(session):
     events = audit_events(session)
     assert events and all(token not in json.dumps([e.before, e.after, e.reason]) for e in events)
     token_events = audit_events(session, "token:")
-    assert [(e.tag, e.subject_type, e.after["prefix"]) for e in token_events] == [("token:create", "api_token", token[:8])]
+    assert [(e.tag, e.subject_type, e.after["prefix"]) for e in token_events] == [
+        ("token:create", "api_token", token[:8])
+    ]
     again, _ = users.create_token(session, user_email="eve@provider.example", label="ci", actor="admin", now=NOW)
     assert again != token
 
@@ -227,8 +298,15 @@ def test_a_token_resolves_to_the_principal_with_its_teams(session):
     users.add_to_team(session, email="eve@provider.example", team_code="m365", actor="admin", now=NOW)
     token, _ = users.create_token(session, user_email="eve@provider.example", actor="admin", now=NOW)
     principal = users.principal_for_token(session, token, now=NOW)
-    assert (principal.user_id, principal.email, principal.role, principal.language) == (user.id, "eve@provider.example", Role.ENGINEER, "fr")
-    assert principal.teams == {"azure-core", "m365"} and principal.customer_id is None and principal.customer_scope is None
+    assert (principal.user_id, principal.email, principal.role, principal.language) == (
+        user.id,
+        "eve@provider.example",
+        Role.ENGINEER,
+        "fr",
+    )
+    assert (
+        principal.teams == {"azure-core", "m365"} and principal.customer_id is None and principal.customer_scope is None
+    )
 
 
 def test_a_customer_token_resolves_to_its_customer_and_a_csam_token_to_its_assignments(session):
@@ -276,8 +354,12 @@ def test_a_customer_user_whose_contact_is_withdrawn_is_nobody(session):
     northwind(session)
     create(session, "ops@northwind.example", "reactive-contact", customer_code="northwind")
     token, _ = users.create_token(session, user_email="ops@northwind.example", actor="admin", now=NOW)
-    import_order(session, order(contacts=[{"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]}]),
-                 actor="ops", now=NOW)
+    import_order(
+        session,
+        order(contacts=[{"email": "admin@northwind.example", "name": "Ada Admin", "roles": ["support-administrator"]}]),
+        actor="ops",
+        now=NOW,
+    )
     assert users.principal_for_token(session, token, now=NOW) is None
 
 
@@ -340,10 +422,17 @@ def test_a_hash_with_old_parameters_is_rehashed_at_sign_in(session):
 # --- scope -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role, scope", [
-    ("admin", None), ("engineer", None), ("incident-manager", None), ("csam", "assigned"),
-    ("support-administrator", "own"), ("reactive-contact", "own"),
-])
+@pytest.mark.parametrize(
+    "role, scope",
+    [
+        ("admin", None),
+        ("engineer", None),
+        ("incident-manager", None),
+        ("csam", "assigned"),
+        ("support-administrator", "own"),
+        ("reactive-contact", "own"),
+    ],
+)
 def test_customer_scope_of_every_role(session, role, scope):
     north, cont = northwind(session), contoso(session)
     if Role(role).is_customer:
@@ -381,26 +470,50 @@ def test_every_change_of_a_user_is_an_audit_event_without_secrets(session):
     users.create_team(session, code="azure-core", name="Azure core", actor="admin@provider", now=NOW)
     create(session, "eve@provider.example", "engineer", password=PASSWORD)
     users.add_to_team(session, email="eve@provider.example", team_code="azure-core", actor="admin@provider", now=NOW)
-    users.add_to_team(session, email="eve@provider.example", team_code="azure-core", actor="admin@provider", now=NOW)  # no-op
+    users.add_to_team(
+        session, email="eve@provider.example", team_code="azure-core", actor="admin@provider", now=NOW
+    )  # no-op
     cass = create(session, "cass@provider.example", "csam")
-    users.assign_csam(session, email="cass@provider.example", customer_code="northwind", actor="admin@provider", now=NOW)
+    users.assign_csam(
+        session, email="cass@provider.example", customer_code="northwind", actor="admin@provider", now=NOW
+    )
     ops = create(session, "ops@northwind.example", "reactive-contact", customer_code="northwind")
     later = NOW + timedelta(hours=1)
-    users.update_user(session, email="eve@provider.example", language="fr", active=False, actor="boss@provider", now=later)
-    users.update_user(session, email="eve@provider.example", language="fr", actor="boss@provider", now=later)  # no change, no event
+    users.update_user(
+        session, email="eve@provider.example", language="fr", active=False, actor="boss@provider", now=later
+    )
+    users.update_user(
+        session, email="eve@provider.example", language="fr", actor="boss@provider", now=later
+    )  # no change, no event
 
     events = [e for e in audit_events(session) if e.subject_type in {"user", "team"}]
-    assert [e.tag for e in events] == ["team:create", "user:create", "team:add", "user:create", "csam:assign", "user:create", "user:update"]
+    assert [e.tag for e in events] == [
+        "team:create",
+        "user:create",
+        "team:add",
+        "user:create",
+        "csam:assign",
+        "user:create",
+        "user:update",
+    ]
     update = events[-1]
     assert (update.actor, update.at, update.before, update.after) == (
-        "boss@provider", later, {"language": "en", "active": True}, {"language": "fr", "active": False})
+        "boss@provider",
+        later,
+        {"language": "en", "active": True},
+        {"language": "fr", "active": False},
+    )
     created = events[1].after
     assert created["role"] == "engineer" and created["password_set"] is True and created["teams"] == []
     assert events[2].after == {"team": "azure-core"} and events[2].subject_id == events[1].subject_id
     assign = events[4]
     assert (assign.subject_id, assign.customer_id, assign.after) == (cass.id, north.id, {"customer": "northwind"})
     customer_create = events[5]
-    assert customer_create.customer_id == north.id and customer_create.subject_id == ops.id and customer_create.rule == "R-ORD-4"
+    assert (
+        customer_create.customer_id == north.id
+        and customer_create.subject_id == ops.id
+        and customer_create.rule == "R-ORD-4"
+    )
     hashes = [u.password_hash for u in session.scalars(select(UserRow)) if u.password_hash]
     everything = json.dumps([[e.before, e.after, e.reason] for e in audit_events(session)])
     assert PASSWORD not in everything and not any(h in everything for h in hashes) and "argon2" not in everything
@@ -412,11 +525,23 @@ def test_every_change_of_a_user_is_an_audit_event_without_secrets(session):
 @pytest.fixture
 def cli(backend, temp_databases, tmp_path):
     url = temp_databases.new_url(backend)
-    env = {**os.environ, "UNISUPPORT_DATABASE_URL": url, "UNISUPPORT_ACTOR": "admin@provider.example", "UNISUPPORT_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "UNISUPPORT_DATABASE_URL": url,
+        "UNISUPPORT_ACTOR": "admin@provider.example",
+        "UNISUPPORT_DATA_DIR": str(tmp_path),
+    }
 
     def run(*args: str, ok: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "unisupport.cli.main", *args], check=False, capture_output=True,
-                              text=True, env=env, timeout=120, input=stdin if stdin is not None else "")
+        done = subprocess.run(
+            [sys.executable, "-m", "unisupport.cli.main", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            input=stdin if stdin is not None else "",
+        )
         assert "Traceback" not in done.stderr, done.stderr
         if ok:
             assert done.returncode == 0, done.stderr + done.stdout
@@ -434,7 +559,18 @@ def _database(url):
 
 def test_cli_creates_a_user_and_a_token_the_api_accepts(cli):
     cli("user", "team-create", "--code", "azure-core", "--name", "Azure core")
-    cli("user", "create", "--email", "eve@provider.example", "--name", "Eve", "--role", "engineer", "--team", "azure-core")
+    cli(
+        "user",
+        "create",
+        "--email",
+        "eve@provider.example",
+        "--name",
+        "Eve",
+        "--role",
+        "engineer",
+        "--team",
+        "azure-core",
+    )
     done = cli("token", "create", "--user", "eve@provider.example", "--label", "laptop")
     token = done.stdout.strip()
     assert re.fullmatch(r"us_[A-Za-z0-9_-]{43}", token) and "cannot be shown again" in done.stderr
@@ -456,16 +592,37 @@ def test_cli_creates_a_user_and_a_token_the_api_accepts(cli):
 
 
 def test_cli_reads_the_password_from_stdin(cli):
-    cli("user", "create", "--email", "eve@provider.example", "--name", "Eve", "--role", "admin", "--password-stdin",
-        stdin=PASSWORD + "\n")
+    cli(
+        "user",
+        "create",
+        "--email",
+        "eve@provider.example",
+        "--name",
+        "Eve",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     db = _database(cli.url)
     try:
         with db.transaction() as session:
             assert users.principal_for_password(session, "eve@provider.example", PASSWORD).role is Role.ADMIN
     finally:
         db.engine.dispose()
-    done = cli("user", "create", "--email", "bob@provider.example", "--name", "Bob", "--role", "admin", "--password-stdin",
-               stdin="short\n", ok=False)
+    done = cli(
+        "user",
+        "create",
+        "--email",
+        "bob@provider.example",
+        "--name",
+        "Bob",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="short\n",
+        ok=False,
+    )
     assert done.returncode == 2 and "password" in done.stderr
 
 
@@ -473,15 +630,41 @@ def test_cli_customer_users_and_csam_assignments(cli, tmp_path):
     path = tmp_path / "order.json"
     path.write_text(json.dumps(order()))  # JSON is YAML
     cli("order", "import", str(path))
-    cli("user", "create", "--email", "admin@northwind.example", "--name", "Ada", "--role", "support-administrator",
-        "--customer", "northwind", "--language", "fr")
+    cli(
+        "user",
+        "create",
+        "--email",
+        "admin@northwind.example",
+        "--name",
+        "Ada",
+        "--role",
+        "support-administrator",
+        "--customer",
+        "northwind",
+        "--language",
+        "fr",
+    )
     cli("user", "create", "--email", "cass@provider.example", "--name", "Cass", "--role", "csam")
     cli("user", "assign", "--email", "cass@provider.example", "--customer", "northwind")
     rows = {r["email"]: r for r in json.loads(cli("user", "list", "--json").stdout)}
-    assert rows["admin@northwind.example"]["customer"] == "northwind" and rows["admin@northwind.example"]["language"] == "fr"
+    assert (
+        rows["admin@northwind.example"]["customer"] == "northwind"
+        and rows["admin@northwind.example"]["language"] == "fr"
+    )
     assert rows["cass@provider.example"]["assigned_customers"] == ["northwind"]
-    done = cli("user", "create", "--email", "x@northwind.example", "--name", "X", "--role", "reactive-contact",
-               "--customer", "northwind", ok=False)
+    done = cli(
+        "user",
+        "create",
+        "--email",
+        "x@northwind.example",
+        "--name",
+        "X",
+        "--role",
+        "reactive-contact",
+        "--customer",
+        "northwind",
+        ok=False,
+    )
     assert done.returncode == 2 and "R-ORD-4" in done.stderr
 
 
@@ -490,7 +673,9 @@ def test_cli_bad_role_exits_2_with_one_line(cli):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "role" in done.stderr and "wizard" in done.stderr
     done = cli("token", "create", "--user", "ghost@provider.example", ok=False)
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "ghost@provider.example" in done.stderr
+    assert (
+        done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "ghost@provider.example" in done.stderr
+    )
 
 
 def test_a_password_change_or_an_admin_ends_the_users_web_sessions(session):
@@ -499,10 +684,18 @@ def test_a_password_change_or_an_admin_ends_the_users_web_sessions(session):
     user = create(session, "eve@provider.example", "engineer")
     signed_in = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     assert active_principal(session, user.id, signed_in_at=signed_in) is not None
-    update_user(session, email=user.email, password="another long password", actor="admin", now=datetime(2026, 3, 1, 10, 0, tzinfo=UTC))
+    update_user(
+        session,
+        email=user.email,
+        password="another long password",
+        actor="admin",
+        now=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+    )
     assert active_principal(session, user.id, signed_in_at=signed_in) is None
     # Signed in again afterwards (the same second included), the session holds.
-    assert active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, 0, 900_000, tzinfo=UTC)) is not None
+    assert (
+        active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, 0, 900_000, tzinfo=UTC)) is not None
+    )
     end_sessions(session, email=user.email, actor="admin", now=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     assert active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) is None
     assert user.active  # not deactivated

@@ -31,11 +31,18 @@ CONTOSO = Path(__file__).resolve().parents[1] / "examples" / "orders" / "contoso
 def marie(session):
     import_order(session, read_order_document(CONTOSO), actor="ops", now=datetime(2026, 1, 1, tzinfo=UTC))
     customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
-    return Principal(user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id)
+    return Principal(
+        user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+    )
 
 
 def open_b(session, who, at):
-    return svc.open_incident(session, who, IncidentIn(site="paris", product="exchange-online", severity="B", title="t", business_impact="b"), now=at)
+    return svc.open_incident(
+        session,
+        who,
+        IncidentIn(site="paris", product="exchange-online", severity="B", title="t", business_impact="b"),
+        now=at,
+    )
 
 
 def test_the_warning_comes_at_75_percent_of_business_time_and_the_breach_at_the_due_instant(session, marie):
@@ -53,7 +60,12 @@ def test_the_warning_comes_at_75_percent_of_business_time_and_the_breach_at_the_
     kinds = [e.kind for e in svc.timeline(session, marie, incident.id)]
     assert kinds.count("warned") == 1 and kinds.count("breached") == 1 and "escalated" in kinds
     breached, escalated, warned = events["breached"], events["escalated"], events["warned"]
-    assert (breached.at, breached.actor, breached.rule, breached.before) == (incident.first_response_due, "watcher", "R-SLA-1", None)
+    assert (breached.at, breached.actor, breached.rule, breached.before) == (
+        incident.first_response_due,
+        "watcher",
+        "R-SLA-1",
+        None,
+    )
     assert breached.after == {"clock": "first-response", "due": "2026-11-30T09:15:00+00:00"}
     assert escalated.at == datetime(2026, 11, 30, 10, 20, tzinfo=PARIS) and escalated.rule == "R-INC-2"
     assert escalated.after == {"escalation": "incident-manager", "team": incident.team}
@@ -65,8 +77,14 @@ def test_a_second_pass_changes_nothing(session, marie):
     later = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
     first = sweep(session, now=later)
     assert first.breached == 1
-    assert sweep(session, now=later).to_dict() == {"breached": 0, "warned": 0, "escalated": 0, "critical_resource_missed": 0,
-                                                   "customer_missed": 0, "queued": 0}
+    assert sweep(session, now=later).to_dict() == {
+        "breached": 0,
+        "warned": 0,
+        "escalated": 0,
+        "critical_resource_missed": 0,
+        "customer_missed": 0,
+        "queued": 0,
+    }
 
 
 def test_answered_incidents_never_breach(session, marie):
@@ -74,12 +92,21 @@ def test_answered_incidents_never_breach(session, marie):
 
     engineer = Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER)
     incident = open_b(session, marie, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
-    svc.add_communication(session, engineer, incident.id, CommunicationIn(medium="phone", body="called"), now=datetime(2026, 11, 25, 10, 30, tzinfo=PARIS))
+    svc.add_communication(
+        session,
+        engineer,
+        incident.id,
+        CommunicationIn(medium="phone", body="called"),
+        now=datetime(2026, 11, 25, 10, 30, tzinfo=PARIS),
+    )
     assert sweep(session, now=datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)).breached == 0
 
 
 def _outbox(session) -> dict[tuple[str, str], OutboxRow]:
-    return {(row.kind, row.recipient): row for row in session.scalars(select(OutboxRow).where(OutboxRow.kind != "incident.acknowledged"))}
+    return {
+        (row.kind, row.recipient): row
+        for row in session.scalars(select(OutboxRow).where(OutboxRow.kind != "incident.acknowledged"))
+    }
 
 
 def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language(session, marie):
@@ -88,16 +115,27 @@ def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language
     site's business hours for a business-hours incident, one dedupe key each."""
     setup = datetime(2026, 1, 1, tzinfo=UTC)
     b = open_b(session, marie, datetime(2026, 11, 27, 16, 45, tzinfo=PARIS))  # due Monday 10:15, warned at 09:45
-    a = svc.open_incident(session, marie, IncidentIn(site="paris", product="exchange-online", severity="A", title="down",
-                                                     business_impact="b"), now=datetime(2026, 11, 30, 8, 0, tzinfo=PARIS))
+    a = svc.open_incident(
+        session,
+        marie,
+        IncidentIn(site="paris", product="exchange-online", severity="A", title="down", business_impact="b"),
+        now=datetime(2026, 11, 30, 8, 0, tzinfo=PARIS),
+    )
     assert a.coverage == "24x7" and b.coverage == "business_hours"
     for team in {a.team, b.team}:
         create_team(session, code=team, name=team, actor="setup", now=setup)
-    people = [("eva@provider.example", Role.ENGINEER, "fr", True), ("tom@provider.example", Role.ENGINEER, "en", True),
-              ("zoe@provider.example", Role.ENGINEER, "fr", False), ("ines@provider.example", Role.INCIDENT_MANAGER, "fr", True),
-              ("ian@provider.example", Role.INCIDENT_MANAGER, "en", False), ("ivy@provider.example", Role.INCIDENT_MANAGER, "en", False)]
+    people = [
+        ("eva@provider.example", Role.ENGINEER, "fr", True),
+        ("tom@provider.example", Role.ENGINEER, "en", True),
+        ("zoe@provider.example", Role.ENGINEER, "fr", False),
+        ("ines@provider.example", Role.INCIDENT_MANAGER, "fr", True),
+        ("ian@provider.example", Role.INCIDENT_MANAGER, "en", False),
+        ("ivy@provider.example", Role.INCIDENT_MANAGER, "en", False),
+    ]
     for email, role, language, in_team in people:
-        create_user(session, email=email, name=email.split("@")[0], role=role, language=language, actor="setup", now=setup)
+        create_user(
+            session, email=email, name=email.split("@")[0], role=role, language=language, actor="setup", now=setup
+        )
         if in_team:
             for team in {a.team, b.team}:
                 add_to_team(session, email=email, team_code=team, actor="setup", now=setup)
@@ -121,7 +159,10 @@ def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language
     for (kind, email), row in rows.items():
         assert row.dedupe_key == f"incident:{row.subject_id}:{kind}:{email}"
         assert (row.status, row.attempts, row.not_before, row.business_hours_site_id) == ("pending", 0, monday, None)
-        assert row.payload["incident_number"] == incident_number(row.subject_id) and row.payload["timezone"] == "Europe/Paris"
+        assert (
+            row.payload["incident_number"] == incident_number(row.subject_id)
+            and row.payload["timezone"] == "Europe/Paris"
+        )
     assert rows[("incident.warning", "tom@provider.example")].payload["minutes_left"] == 25
     escalation = rows[("incident.escalated", "ivy@provider.example")].payload
     assert datetime.fromisoformat(escalation["escalated_at"]) == monday and "R-INC-2" in escalation["reason"]
@@ -134,8 +175,14 @@ def test_each_notification_of_a_sweep_goes_once_to_each_person_in_their_language
     night = datetime(2026, 11, 30, 23, 0, tzinfo=PARIS)
     assert sweep(session, now=night, queue=queue).queued == 6
     rows = _outbox(session)
-    held = [r for r in rows.values() if r.subject_id == b.id and r.kind == "incident.breached" and r.recipient.endswith("contoso.example")]
-    assert [(r.not_before, r.business_hours_site_id) for r in held] == [(datetime(2026, 12, 1, 9, 0, tzinfo=PARIS), b.site_id)]
+    held = [
+        r
+        for r in rows.values()
+        if r.subject_id == b.id and r.kind == "incident.breached" and r.recipient.endswith("contoso.example")
+    ]
+    assert [(r.not_before, r.business_hours_site_id) for r in held] == [
+        (datetime(2026, 12, 1, 9, 0, tzinfo=PARIS), b.site_id)
+    ]
     # A repeated queue adds nothing: one row per dedupe key.
     assert queue(session, [a.id, b.id], "incident.breached", night) == 0
     assert len([r for r in _all_outbox(session) if r.kind != "incident.acknowledged"]) == 16
@@ -147,9 +194,13 @@ def test_a_missed_customer_answer_is_told_to_the_contact_once_per_request(sessio
     engineer = Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER)
     incident = open_b(session, marie, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
     for minute in (5, 10):
-        svc.add_communication(session, engineer, incident.id, CommunicationIn(medium="email", body="please send the logs",
-                                                                              requests_customer_action=True),
-                              now=datetime(2026, 11, 25, 10, minute, tzinfo=PARIS))
+        svc.add_communication(
+            session,
+            engineer,
+            incident.id,
+            CommunicationIn(medium="email", body="please send the logs", requests_customer_action=True),
+            now=datetime(2026, 11, 25, 10, minute, tzinfo=PARIS),
+        )
     report = sweep(session, now=datetime(2026, 11, 27, 12, 0, tzinfo=PARIS), queue=queue)
     assert report.customer_missed == 2 and report.incidents["customer_missed"] == [incident.id]
     missed = [r for r in _all_outbox(session) if r.kind == "incident.customer_response_missed"]
@@ -165,15 +216,25 @@ def _all_outbox(session) -> list[OutboxRow]:
 def test_a_fanout_to_an_unknown_audience_or_without_a_template_writes_nothing(session):
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     with pytest.raises(InvalidInput) as error:
-        enqueue_fanout(session, [Fanout("incident.warning", "incident", 1, None, {}, now, audience="nobody")], {}, now=now)
+        enqueue_fanout(
+            session, [Fanout("incident.warning", "incident", 1, None, {}, now, audience="nobody")], {}, now=now
+        )
     assert error.value.field == "audience"
     with pytest.raises(InvalidInput) as error:
-        enqueue_fanout(session, [Fanout("no.such.kind", "incident", 1, None, {}, now, audience="team")],
-                       {"team": [("eva@provider.example", "fr")]}, now=now)
+        enqueue_fanout(
+            session,
+            [Fanout("no.such.kind", "incident", 1, None, {}, now, audience="team")],
+            {"team": [("eva@provider.example", "fr")]},
+            now=now,
+        )
     assert error.value.field == "kind"
     with pytest.raises(InvalidInput) as error:
-        enqueue_fanout(session, [Fanout("incident.warning", "incident", 1, None, {}, now, audience="team")],
-                       {"team": [("not an address", "fr")]}, now=now)
+        enqueue_fanout(
+            session,
+            [Fanout("incident.warning", "incident", 1, None, {}, now, audience="team")],
+            {"team": [("not an address", "fr")]},
+            now=now,
+        )
     assert error.value.field == "recipient"
     assert _all_outbox(session) == []
 
@@ -187,14 +248,26 @@ def test_the_database_builds_the_same_payload_as_python(session, marie):
 
     incident = open_b(session, marie, datetime(2026, 11, 27, 16, 45, 12, 345_678, tzinfo=PARIS))
     create_team(session, code=incident.team, name="t", actor="setup", now=datetime(2026, 1, 1, tzinfo=UTC))
-    create_user(session, email="eva@provider.example", name="Eva", role=Role.ENGINEER, language="fr", teams=[incident.team],
-                actor="setup", now=datetime(2026, 1, 1, tzinfo=UTC))
+    create_user(
+        session,
+        email="eva@provider.example",
+        name="Eva",
+        role=Role.ENGINEER,
+        language="fr",
+        teams=[incident.team],
+        actor="setup",
+        now=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert queue(session, [incident.id], "incident.breached", datetime(2026, 11, 30, 11, 0, tzinfo=PARIS)) == 2
-    row = session.scalars(select(OutboxRow).where(OutboxRow.kind == "incident.breached", OutboxRow.recipient == "eva@provider.example")).one()
+    row = session.scalars(
+        select(OutboxRow).where(OutboxRow.kind == "incident.breached", OutboxRow.recipient == "eva@provider.example")
+    ).one()
     site = session.get(SiteRow, incident.site_id)
     customer = session.get(CustomerRow, incident.customer_id)
     expected = incident_payload(incident, site, customer.name, site_calendar(site))
     instants = ("opened_at", "first_response_due")
-    assert {k: v for k, v in row.payload.items() if k not in instants} == {k: v for k, v in expected.items() if k not in instants}
+    assert {k: v for k, v in row.payload.items() if k not in instants} == {
+        k: v for k, v in expected.items() if k not in instants
+    }
     for key in instants:
         assert datetime.fromisoformat(row.payload[key]) == datetime.fromisoformat(expected[key]).replace(microsecond=0)

@@ -30,9 +30,14 @@ PARIS = ZoneInfo("Europe/Paris")
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=PARIS)
 PASSWORD = "correct horse battery"
 EMAILS = {
-    "admin": "admin@provider.example", "engineer": "engineer@provider.example", "im": "im@provider.example",
-    "csam": "csam@provider.example", "csam_other": "csam2@provider.example", "contoso_admin": "marie.dupont@contoso.example",
-    "contoso_contact": "cloud-ops@contoso.example", "fabrikam_admin": "alex.kim@fabrikam.example",
+    "admin": "admin@provider.example",
+    "engineer": "engineer@provider.example",
+    "im": "im@provider.example",
+    "csam": "csam@provider.example",
+    "csam_other": "csam2@provider.example",
+    "contoso_admin": "marie.dupont@contoso.example",
+    "contoso_contact": "cloud-ops@contoso.example",
+    "fabrikam_admin": "alex.kim@fabrikam.example",
 }
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
@@ -95,16 +100,28 @@ def text(r: httpx.Response) -> str:
 
 
 def open_by_api(web, who="contoso_admin", **extra) -> dict:
-    body = {"site": "paris", "product": "exchange-online", "severity": "B", "title": "Mail flow stopped",
-            "business_impact": "Order confirmations are not sent", "channel": "portal"} | extra
+    body = {
+        "site": "paris",
+        "product": "exchange-online",
+        "severity": "B",
+        "title": "Mail flow stopped",
+        "business_impact": "Order confirmations are not sent",
+        "channel": "portal",
+    } | extra
     with web.client(who) as c:
         r = c.post("/api/v1/incidents", json=body)
     assert r.status_code == 201, r.text
     return r.json()
 
 
-SEV_B_FORM = {"site": "paris", "product": "azure-virtual-machines", "severity": "B", "title": "VM restarts",
-              "business_impact": "Batch jobs are delayed", "language": "en"}
+SEV_B_FORM = {
+    "site": "paris",
+    "product": "azure-virtual-machines",
+    "severity": "B",
+    "title": "VM restarts",
+    "business_impact": "Batch jobs are delayed",
+    "language": "en",
+}
 
 
 # --------------------------------------------------------------------------- sign-in
@@ -133,7 +150,9 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(web):
     wrong = b.post("/sign-in", {"email": EMAILS["im"], "password": "not the password"})
     unknown = b.post("/sign-in", {"email": "nobody@provider.example", "password": "not the password"})
     assert wrong.status_code == unknown.status_code == 401
-    assert "do not match an active account" in text(wrong) and text(wrong).count("match") == text(unknown).count("match")
+    assert "do not match an active account" in text(wrong) and text(wrong).count("match") == text(unknown).count(
+        "match"
+    )
     assert b.get("/queue").status_code == 303  # still signed out
 
 
@@ -225,7 +244,9 @@ def test_an_admin_signs_a_user_out_of_every_browser_without_deactivating_them(we
         _sessions_ended_everywhere(web, first, second, admin)
     finally:  # the other tests sign this user in at earlier instants
         with web.database.transaction() as session:
-            session.execute(update(UserRow).where(UserRow.email == EMAILS["contoso_contact"]).values(sessions_valid_from=None))
+            session.execute(
+                update(UserRow).where(UserRow.email == EMAILS["contoso_contact"]).values(sessions_valid_from=None)
+            )
 
 
 def _sessions_ended_everywhere(web, first, second, admin):
@@ -309,22 +330,40 @@ def test_every_page_has_a_language_labelled_fields_unique_ids_and_headings_in_or
     provider.sign_in("admin")
     csam.sign_in("csam")
     customer.get("/incidents/new")
-    pages = [Browser(web).get("/sign-in"), customer.get("/dashboard"), customer.get("/incidents/new"),
-             customer.post("/incidents/preview", SEV_B_FORM), customer.get(f"/incidents/{incident['id']}"),
-             customer.get("/bookings/new"), customer.get("/orders/ESO-2026-0042"), provider.get("/queue"),
-             provider.get(f"/incidents/{incident['id']}"), provider.get("/admin/users"), provider.get("/admin/teams"),
-             provider.get("/admin/tokens"), csam.get("/customers"), csam.get("/customers/contoso"), csam.get("/orders/ESO-2026-0042"),
-             provider.get("/outages")]
+    pages = [
+        Browser(web).get("/sign-in"),
+        customer.get("/dashboard"),
+        customer.get("/incidents/new"),
+        customer.post("/incidents/preview", SEV_B_FORM),
+        customer.get(f"/incidents/{incident['id']}"),
+        customer.get("/bookings/new"),
+        customer.get("/orders/ESO-2026-0042"),
+        provider.get("/queue"),
+        provider.get(f"/incidents/{incident['id']}"),
+        provider.get("/admin/users"),
+        provider.get("/admin/teams"),
+        provider.get("/admin/tokens"),
+        csam.get("/customers"),
+        csam.get("/customers/contoso"),
+        csam.get("/orders/ESO-2026-0042"),
+        provider.get("/outages"),
+    ]
     declared = provider.post("/outages", {"reference": "A11Y-1", "title": "Checked page", "message": "m"})
     assert declared.status_code == 303, text(declared)
-    pages += [provider.get(declared.headers["location"]), customer.get("/outages"), customer.get(declared.headers["location"])]
+    pages += [
+        provider.get(declared.headers["location"]),
+        customer.get("/outages"),
+        customer.get(declared.headers["location"]),
+    ]
     for r in pages:
         assert r.status_code == 200, r.url.path
         outline = Outline(r.text)
         where = r.url.path
         assert outline.lang in ("en", "fr"), where
         assert [i for i, n in outline.ids.items() if n > 1] == [], where
-        assert outline.headings[0] == 1 and all(b <= a + 1 for a, b in zip(outline.headings, outline.headings[1:])), where
+        assert outline.headings[0] == 1 and all(b <= a + 1 for a, b in zip(outline.headings, outline.headings[1:])), (
+            where
+        )
         assert [f for f in outline.fields if f not in outline.labelled] == [], where
 
 
@@ -489,17 +528,23 @@ def test_a_third_party_vendor_is_asked_for_by_the_customer_and_engaged_by_the_en
     assert 'data-testid="third-party-form"' in page.text and "R-INC-4" in text(page)
     r = customer.post(f"/incidents/{incident['id']}/third-parties", {"vendor": ""})
     assert r.status_code == 422 and "vendor" in text(r)
-    r = customer.post(f"/incidents/{incident['id']}/third-parties", {"vendor": "Storage Vendor", "product": "SAN array"})
+    r = customer.post(
+        f"/incidents/{incident['id']}/third-parties", {"vendor": "Storage Vendor", "product": "SAN array"}
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("#third-parties")
     page = customer.get(f"/incidents/{incident['id']}")
-    assert "Storage Vendor — SAN array" in text(page) and "third-party-engage-" not in page.text  # only the provider engages
+    assert (
+        "Storage Vendor — SAN array" in text(page) and "third-party-engage-" not in page.text
+    )  # only the provider engages
 
     engineer = Browser(web)
     engineer.sign_in("engineer")
     page = engineer.get(f"/incidents/{incident['id']}")
     [collaboration] = re.findall(r'data-testid="third-party-engage-(\d+)"', page.text)
     assert "remains responsible for its product" in text(page)
-    r = engineer.post(f"/incidents/{incident['id']}/third-parties/{collaboration}/engagement", {"vendor_reference": "SR-4711"})
+    r = engineer.post(
+        f"/incidents/{incident['id']}/third-parties/{collaboration}/engagement", {"vendor_reference": "SR-4711"}
+    )
     assert r.status_code == 303
     r = engineer.post(f"/incidents/{incident['id']}/third-parties/{collaboration}/engagement", {})
     assert r.status_code == 409 and "R-INC-4" in text(r) and "already engaged" in text(r)
@@ -534,8 +579,10 @@ def test_an_engineer_logs_the_first_response_and_changes_the_severity(web):
     page = b.get(f"/incidents/{incident['id']}")
     assert 'data-testid="communication-form"' in page.text
     web.clock.advance(minutes=5)
-    r = b.post(f"/incidents/{incident['id']}/communications", {"direction": "outbound", "medium": "phone",
-                                                               "body": "Called Marie", "version": "1"})
+    r = b.post(
+        f"/incidents/{incident['id']}/communications",
+        {"direction": "outbound", "medium": "phone", "body": "Called Marie", "version": "1"},
+    )
     assert r.status_code == 303, text(r)
     page = b.get(f"/incidents/{incident['id']}")
     assert 'data-testid="first-response-tag"' in page.text and 'data-state="met"' in page.text
@@ -545,12 +592,16 @@ def test_an_engineer_logs_the_first_response_and_changes_the_severity(web):
     # A stale version is refused too (someone else changed it).
     r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "A", "reason": "worse", "version": "1"})
     assert r.status_code == 422 and "reload" in text(r)
-    r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "C", "reason": "the customer agreed",
-                                                         "grounds": "customer-agreed", "version": "2"})
+    r = b.post(
+        f"/incidents/{incident['id']}/severity",
+        {"severity": "C", "reason": "the customer agreed", "grounds": "customer-agreed", "version": "2"},
+    )
     assert r.status_code == 303
     page = text(b.get(f"/incidents/{incident['id']}"))
     assert "Severity B → Severity C" in page and "the customer agreed" in page
-    assert b.post(f"/incidents/{incident['id']}/mitigation", {"summary": "restarted", "version": "3"}).status_code == 303
+    assert (
+        b.post(f"/incidents/{incident['id']}/mitigation", {"summary": "restarted", "version": "3"}).status_code == 303
+    )
     assert b.post(f"/incidents/{incident['id']}/closure", {"summary": "done", "version": "4"}).status_code == 303
     assert 'data-testid="communication-form"' not in b.get(f"/incidents/{incident['id']}").text
 
@@ -572,8 +623,14 @@ def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first
     page = text(b.get("/bookings/new"))
     assert "R-ORD-5" in page and "Wednesday, 1 November 2028" in page  # 60 days before the end of the term
     assert "14 days' notice or more: full refund" in page and "6 to 13 days' notice: a fee of 50% of the cost" in page
-    form = {"order": "ESO-2026-0042", "site": "paris", "service": "technical-update-briefings|engagement",
-            "scheduled_on": "2026-12-14", "quantity": "1", "funding": "credits"}
+    form = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "technical-update-briefings|engagement",
+        "scheduled_on": "2026-12-14",
+        "quantity": "1",
+        "funding": "credits",
+    }
     r = b.post("/bookings/quote", form)
     assert r.status_code == 200, text(r)
     assert "19 credits" in text(r) and 'id="booking-confirm-form"' in r.text
@@ -599,8 +656,14 @@ def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
     b = Browser(web)
     b.sign_in("contoso_admin")
     b.get("/bookings/new")
-    form = {"order": "ESO-2026-0042", "site": "paris", "service": "chalk-talks|engagement",
-            "scheduled_on": "2026-12-21", "quantity": "1", "funding": "credits"}
+    form = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "chalk-talks|engagement",
+        "scheduled_on": "2026-12-21",
+        "quantity": "1",
+        "funding": "credits",
+    }
     r = b.post("/bookings", form)
     booking_id = int(re.search(r"booked=(\d+)", r.headers["location"]).group(1))
     b.get(f"/bookings/{booking_id}/cancel")  # shown free: 24 days' notice
@@ -617,8 +680,17 @@ def test_a_refused_booking_shows_the_rule(web):
     b = Browser(web)
     b.sign_in("contoso_admin")
     b.get("/bookings/new")
-    r = b.post("/bookings/quote", {"order": "ESO-2026-0042", "site": "paris", "service": "hackathons|engagement",
-                                   "scheduled_on": "2026-12-10", "quantity": "3", "funding": "credits"})  # 294 of 198
+    r = b.post(
+        "/bookings/quote",
+        {
+            "order": "ESO-2026-0042",
+            "site": "paris",
+            "service": "hackathons|engagement",
+            "scheduled_on": "2026-12-10",
+            "quantity": "3",
+            "funding": "credits",
+        },
+    )  # 294 of 198
     assert r.status_code == 409 and "R-CRED-2" in text(r)
 
 
@@ -626,9 +698,24 @@ def test_a_start_or_end_that_is_not_a_time_is_named_not_dropped(web):
     b = Browser(web)
     b.sign_in("contoso_admin")
     b.get("/bookings/new")
-    r = b.post("/bookings/quote", {"order": "ESO-2026-0042", "site": "munich", "service": "enhanced-designated-engineering|hour",
-                                   "scheduled_on": "2026-12-10", "quantity": "2", "funding": "hours", "starts": "25:99", "ends": "11:00"})
-    assert r.status_code == 422 and 'data-testid="error-starts_at"' in r.text and 'data-testid="error-ends_at"' not in r.text
+    r = b.post(
+        "/bookings/quote",
+        {
+            "order": "ESO-2026-0042",
+            "site": "munich",
+            "service": "enhanced-designated-engineering|hour",
+            "scheduled_on": "2026-12-10",
+            "quantity": "2",
+            "funding": "hours",
+            "starts": "25:99",
+            "ends": "11:00",
+        },
+    )
+    assert (
+        r.status_code == 422
+        and 'data-testid="error-starts_at"' in r.text
+        and 'data-testid="error-ends_at"' not in r.text
+    )
 
 
 # --------------------------------------------------------------------------- contracts
@@ -637,16 +724,21 @@ def test_the_dashboard_forecasts_what_will_be_forfeited(web):
     b.sign_in("fabrikam_admin")
     page = text(b.get("/dashboard"))
     assert "Forfeiture forecast" in page
-    assert "12 credits of Proactive Credits (credits): forfeited after Wednesday, 31 March 2027 if nothing is booked." in page
+    assert (
+        "12 credits of Proactive Credits (credits): forfeited after Wednesday, 31 March 2027 if nothing is booked."
+        in page
+    )
     assert "$50,000.00" in page  # the flexible allocation, in the order's currency
 
 
 def test_markup_gives_important_elements_stable_test_ids():
     templates = Path(__file__).resolve().parents[1] / "src" / "unisupport" / "web" / "templates"
-    for name, ids in {"sign_in.html": ["signin-email", "signin-password", "signin-submit"],
-                      "incident_new.html": ["preview-submit", "confirm-submit", "field-product"],
-                      "booking_cancel.html": ["cancel-confirm", "cancel-fee-text"],
-                      "base.html": ["language-en", "language-fr", "sign-out-button"]}.items():
+    for name, ids in {
+        "sign_in.html": ["signin-email", "signin-password", "signin-submit"],
+        "incident_new.html": ["preview-submit", "confirm-submit", "field-product"],
+        "booking_cancel.html": ["cancel-confirm", "cancel-fee-text"],
+        "base.html": ["language-en", "language-fr", "sign-out-button"],
+    }.items():
         source = (templates / name).read_text(encoding="utf-8")
         for testid in ids:
             assert f'data-testid="{testid}"' in source, (name, testid)
@@ -658,7 +750,12 @@ def test_charts_are_server_drawn_svg_with_a_title_axis_labels_a_legend_and_their
     b.sign_in("contoso_admin")
     r = b.get("/dashboard")
     page = r.text
-    for chart in ("chart-attainment", "chart-bookings", "chart-balances-ESO-2026-0042-credits", "chart-balances-ESO-2026-0042-hours"):
+    for chart in (
+        "chart-attainment",
+        "chart-bookings",
+        "chart-balances-ESO-2026-0042-credits",
+        "chart-balances-ESO-2026-0042-hours",
+    ):
         figure = re.search(rf'<figure[^>]*id="{chart}".*?</figure>', page, re.DOTALL)
         assert figure, chart
         body = figure.group(0)
@@ -671,7 +768,9 @@ def test_charts_are_server_drawn_svg_with_a_title_axis_labels_a_legend_and_their
         assert "<table>" in body and "<summary>Show the data</summary>" in body  # the text alternative
     credits = re.search(r'<figure[^>]*id="chart-balances-ESO-2026-0042-credits".*?</figure>', page, re.DOTALL).group(0)
     assert "Proactive credits of order ESO-2026-0042, day by day" in credits and ">Date<" in credits
-    assert "Proactive Credits (credits-y1)" in credits and "Jan 2026" in credits  # legend and ticks in words, no ISO dates
+    assert (
+        "Proactive Credits (credits-y1)" in credits and "Jan 2026" in credits
+    )  # legend and ticks in words, no ISO dates
     assert not re.search(r"\d{4}-\d{2}-\d{2}", re.sub(r'(datetime|data-[a-z-]+)="[^"]*"', "", page.split("<main")[1]))
 
 
@@ -679,8 +778,13 @@ def test_first_responses_are_counted_by_month_and_severity(web):
     incident = open_by_api(web, severity="A", product="azure-virtual-machines", title="Degraded")
     web.clock.advance(minutes=10)
     with web.client("engineer") as c:
-        assert c.post(f"/api/v1/incidents/{incident['id']}/communications",
-                      json={"direction": "outbound", "medium": "phone", "body": "called"}).status_code == 200
+        assert (
+            c.post(
+                f"/api/v1/incidents/{incident['id']}/communications",
+                json={"direction": "outbound", "medium": "phone", "body": "called"},
+            ).status_code
+            == 200
+        )
     b = Browser(web, language="fr")
     b.sign_in("csam")
     b.get("/customers")
@@ -731,16 +835,27 @@ def test_a_success_plan_is_made_of_activities_of_annex_b_areas(web):
     b = Browser(web)
     b.sign_in("csam")
     b.get("/customers/contoso")
-    plan = {"title": "Resilience 2027", "order": "ESO-2026-0042", "activity_0": "solution-integrity/emergency-preparedness",
-            "status_0": "planned", "due_0": "2027-02-15", "notes_0": "Crisis drill with the EIM team",
-            "activity_1": "executive-partnership/customer-relationship-management", "status_1": "in-progress", "due_1": "2027-01-31"}
+    plan = {
+        "title": "Resilience 2027",
+        "order": "ESO-2026-0042",
+        "activity_0": "solution-integrity/emergency-preparedness",
+        "status_0": "planned",
+        "due_0": "2027-02-15",
+        "notes_0": "Crisis drill with the EIM team",
+        "activity_1": "executive-partnership/customer-relationship-management",
+        "status_1": "in-progress",
+        "due_1": "2027-01-31",
+    }
     r = b.post("/customers/contoso/success-plans", plan)
     assert r.status_code == 303 and r.headers["location"] == "/customers/contoso#plans"
     page = text(b.get("/customers/contoso"))
     assert "Resilience 2027" in page and "Emergency Preparedness" in page and "Crisis drill with the EIM team" in page
     assert "Customer Relationship Management · in progress" in page
     # An activity of another area is refused with the rule, the form kept.
-    r = b.post("/customers/contoso/success-plans", plan | {"activity_0": "solution-integrity/technology-optimisation", "title": "Mixed"})
+    r = b.post(
+        "/customers/contoso/success-plans",
+        plan | {"activity_0": "solution-integrity/technology-optimisation", "title": "Mixed"},
+    )
     assert r.status_code == 422 and "R-SUC-2" in text(r) and 'value="Mixed"' in r.text
     assert b.post("/customers/contoso/success-plans", {"title": "Empty"}).status_code == 422
     # Another CSAM's customer is out of reach; other roles do not write plans.
@@ -761,10 +876,17 @@ def test_mcsap_onboarding_milestones_show_their_status_and_are_marked_done(web):
     # Executed on 1 January 2026: by late November every milestone is past due.
     assert 'data-testid="milestone-ESO-2026-0042-plus-monitors-ready" data-status="late"' in r.text
     assert "Monitors ready for testing" in text(r) and "Wednesday, 1 April 2026" in text(r)
-    r = b.post("/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready", "next": "/orders/ESO-2026-0042"})
+    r = b.post(
+        "/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready", "next": "/orders/ESO-2026-0042"}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/orders/ESO-2026-0042"
-    assert 'data-testid="milestone-ESO-2026-0042-plus-monitors-ready" data-status="done"' in b.get("/orders/ESO-2026-0042").text
-    assert b.post("/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready"}).status_code == 303  # twice: no change
+    assert (
+        'data-testid="milestone-ESO-2026-0042-plus-monitors-ready" data-status="done"'
+        in b.get("/orders/ESO-2026-0042").text
+    )
+    assert (
+        b.post("/orders/ESO-2026-0042/milestones", {"milestone": "plus-monitors-ready"}).status_code == 303
+    )  # twice: no change
     assert b.post("/orders/ESO-2026-0042/milestones", {"milestone": "no-such"}).status_code == 422
     fabrikam = Browser(web)
     fabrikam.sign_in("csam_other")
@@ -782,7 +904,7 @@ def test_open_rcas_and_post_incident_reviews_are_listed_for_follow_up(web):
     assert f'data-testid="review-rca-{incident["id"]}"' in b.get("/customers/contoso").text
     other = Browser(web)
     other.sign_in("csam_other")
-    assert f'review-rca-{incident["id"]}' not in other.get("/customers").text
+    assert f"review-rca-{incident['id']}" not in other.get("/customers").text
 
 
 # --------------------------------------------------------------------------- people on an incident
@@ -792,21 +914,33 @@ def test_an_engineer_names_an_incident_manager_on_an_incident(web):
     b.sign_in("engineer")
     page = b.get(f"/incidents/{incident['id']}")
     assert 'data-testid="assign-form"' in page.text
-    r = b.post(f"/incidents/{incident['id']}/assignments", {"role": "incident-manager", "person": EMAILS["im"], "version": "1"})
+    r = b.post(
+        f"/incidents/{incident['id']}/assignments", {"role": "incident-manager", "person": EMAILS["im"], "version": "1"}
+    )
     assert r.status_code == 303, text(r)
     page = text(b.get(f"/incidents/{incident['id']}"))
     assert "incident manager: im@provider.example" in page
     # Only an active user with that role; a CSAM is neither.
     r = b.post(f"/incidents/{incident['id']}/assignments", {"role": "engineer", "person": EMAILS["im"]})
     assert r.status_code == 422 and "not an active engineer" in text(r)
-    assert b.post(f"/incidents/{incident['id']}/assignments", {"role": "csam", "person": EMAILS["csam"]}).status_code == 422
+    assert (
+        b.post(f"/incidents/{incident['id']}/assignments", {"role": "csam", "person": EMAILS["csam"]}).status_code
+        == 422
+    )
     customer = Browser(web)
     customer.sign_in("contoso_admin")
     customer.get(f"/incidents/{incident['id']}")
-    assert customer.post(f"/incidents/{incident['id']}/assignments", {"role": "engineer", "person": EMAILS["engineer"]}).status_code == 403
+    assert (
+        customer.post(
+            f"/incidents/{incident['id']}/assignments", {"role": "engineer", "person": EMAILS["engineer"]}
+        ).status_code
+        == 403
+    )
     with web.client("contoso_admin") as c:
         events = c.get(f"/api/v1/incidents/{incident['id']}/events").json()
-    assert {"role": "incident-manager", "person": EMAILS["im"]} in [e["after"] for e in events if e["kind"] == "role-assigned"]
+    assert {"role": "incident-manager", "person": EMAILS["im"]} in [
+        e["after"] for e in events if e["kind"] == "role-assigned"
+    ]
 
 
 # --------------------------------------------------------------------------- the customer's actions
@@ -822,12 +956,16 @@ def test_a_customer_posts_an_update_and_may_raise_the_severity_but_not_lower_it(
     assert r.status_code == 303, text(r)
     page = text(b.get(f"/incidents/{incident['id']}"))
     assert "It now affects the Lyon office too" in page and "from the customer · web" in page
-    r = b.post(f"/incidents/{incident['id']}/upgrade", {"severity": "A", "reason": "Both offices are down", "version": "2"})
+    r = b.post(
+        f"/incidents/{incident['id']}/upgrade", {"severity": "A", "reason": "Both offices are down", "version": "2"}
+    )
     assert r.status_code == 303, text(r)
     page = text(b.get(f"/incidents/{incident['id']}"))
     assert "Severity B → Severity A" in page and "Both offices are down" in page
     # Lowering it is refused (a downgrade needs the provider and its grounds: R-SEV-3).
-    r = b.post(f"/incidents/{incident['id']}/upgrade", {"severity": "C", "reason": "better", "grounds": "customer-agreed"})
+    r = b.post(
+        f"/incidents/{incident['id']}/upgrade", {"severity": "C", "reason": "better", "grounds": "customer-agreed"}
+    )
     assert r.status_code in (403, 409) and 'data-testid="form-error"' in r.text
     with web.client("contoso_admin") as c:
         assert c.get(f"/api/v1/incidents/{incident['id']}").json()["severity"] == "A"
@@ -840,18 +978,34 @@ def test_the_admin_creates_and_deactivates_users(web):
     b.sign_in("admin")
     page = b.get("/admin/users")
     assert page.status_code == 200 and 'data-testid="user-row-engineer@provider.example"' in page.text
-    new = {"email": "Night.Owl@provider.example", "name": "Night Owl", "role": "engineer", "language": "fr",
-           "password": "a long enough password", "teams": "standard-support"}
+    new = {
+        "email": "Night.Owl@provider.example",
+        "name": "Night Owl",
+        "role": "engineer",
+        "language": "fr",
+        "password": "a long enough password",
+        "teams": "standard-support",
+    }
     r = b.post("/admin/users", new)
     assert r.status_code == 303
-    row = re.search(r'<tr data-testid="user-row-night.owl@provider.example".*?</tr>', b.get("/admin/users").text, re.DOTALL).group(0)
+    row = re.search(
+        r'<tr data-testid="user-row-night.owl@provider.example".*?</tr>', b.get("/admin/users").text, re.DOTALL
+    ).group(0)
     assert "standard-support" in row and "active" in row
     night = Browser(web)
     night.get("/sign-in")
-    assert night.post("/sign-in", {"email": "night.owl@provider.example", "password": "a long enough password"}).status_code == 303
+    assert (
+        night.post(
+            "/sign-in", {"email": "night.owl@provider.example", "password": "a long enough password"}
+        ).status_code
+        == 303
+    )
     assert "File d'attente" in text(night.get("/queue"))  # the language chosen for them
     # A customer user must be a designated contact (R-ORD-4); a short password is refused.
-    r = b.post("/admin/users", {"email": "stranger@contoso.example", "name": "S", "role": "reactive-contact", "customer": "contoso"})
+    r = b.post(
+        "/admin/users",
+        {"email": "stranger@contoso.example", "name": "S", "role": "reactive-contact", "customer": "contoso"},
+    )
     assert r.status_code == 422 and "R-ORD-4" in text(r) and 'value="stranger@contoso.example"' in r.text
     r = b.post("/admin/users", new | {"email": "short@provider.example", "password": "short"})
     assert r.status_code == 422 and "at least 12 characters" in text(r)
@@ -874,7 +1028,7 @@ def test_the_admin_manages_teams_and_assigns_csams(web):
     assert b.post("/admin/users/csam", {"email": EMAILS["csam_other"], "customer": "contoso"}).status_code == 303
     other = Browser(web)
     other.sign_in("csam_other")
-    assert 'customer-row-contoso' in other.get("/customers").text
+    assert "customer-row-contoso" in other.get("/customers").text
     assert b.post("/admin/users/csam", {"email": EMAILS["engineer"], "customer": "contoso"}).status_code == 422
 
 
@@ -891,7 +1045,9 @@ def test_a_new_api_token_is_shown_once_and_can_be_revoked(web):
     assert httpx.get(web.url + "/api/v1/incidents", headers=headers).status_code == 200
     assert b.post("/admin/tokens/revoke", {"prefix": token[:8], "user": EMAILS["im"]}).status_code == 303
     assert httpx.get(web.url + "/api/v1/incidents", headers=headers).status_code == 401
-    assert "revoked" in re.search(rf'<tr data-testid="token-row-{re.escape(token[:8])}".*?</tr>', b.get("/admin/tokens").text, re.DOTALL).group(0)
+    assert "revoked" in re.search(
+        rf'<tr data-testid="token-row-{re.escape(token[:8])}".*?</tr>', b.get("/admin/tokens").text, re.DOTALL
+    ).group(0)
 
 
 def test_only_admins_reach_the_administration_pages(web):
@@ -909,10 +1065,20 @@ def test_an_incident_manager_declares_an_outage_and_sees_who_was_told_and_why(we
     im.sign_in("im")
     page = im.get("/outages")
     assert 'data-testid="outage-form"' in page.text and "R-MCSAP-5" in text(page)
-    r = im.post("/outages", {"reference": "VN4S-1Z8", "title": "Storage degraded", "products": "azure-unicorns", "message": "x"})
+    r = im.post(
+        "/outages", {"reference": "VN4S-1Z8", "title": "Storage degraded", "products": "azure-unicorns", "message": "x"}
+    )
     assert r.status_code == 422 and "azure-unicorns" in text(r)
-    r = im.post("/outages", {"reference": "VN4S-1Z8", "title": "Storage degraded", "products": "azure-storage",
-                             "regions": "West Europe, North Europe", "message": "Writes are slow."})
+    r = im.post(
+        "/outages",
+        {
+            "reference": "VN4S-1Z8",
+            "title": "Storage degraded",
+            "products": "azure-storage",
+            "regions": "West Europe, North Europe",
+            "message": "Writes are slow.",
+        },
+    )
     assert r.status_code == 303, text(r)
     page = im.get(r.headers["location"])
     assert 'data-testid="decision-1-contoso" data-notified="yes"' in page.text

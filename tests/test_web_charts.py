@@ -34,9 +34,20 @@ def test_month_ticks_are_thinned_to_at_most_eight():
 
 
 def test_a_step_line_holds_each_balance_until_the_next_entry_and_runs_to_the_end():
-    chart = step_lines(id="c", title="t", description="d", x_label="x", y_label="y", start=date(2026, 1, 1), end=date(2026, 12, 31),
-                       series=[("credits", [(date(2026, 1, 1), Decimal(48)), (date(2026, 7, 1), Decimal(40))])],
-                       x_tick=str, y_tick=lambda v: f"{v:g}", table=TABLE, empty="nothing")
+    chart = step_lines(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        series=[("credits", [(date(2026, 1, 1), Decimal(48)), (date(2026, 7, 1), Decimal(40))])],
+        x_tick=str,
+        y_tick=lambda v: f"{v:g}",
+        table=TABLE,
+        empty="nothing",
+    )
     (path,) = chart.paths
     assert path["d"] == f"M{chart.left:.1f},23.2H302.7V60.0H{chart.right:.1f}"  # 48 until July, then 40
     assert path["label"] == "credits: 40"
@@ -45,21 +56,49 @@ def test_a_step_line_holds_each_balance_until_the_next_entry_and_runs_to_the_end
 
 
 def test_stacked_columns_add_up_and_an_empty_chart_says_so_in_words():
-    chart = stacked_columns(id="c", title="t", description="d", x_label="x", y_label="y",
-                            groups=[("Jun", [("1", [2, 1, 0]), ("A", [0, 0, 1])])],
-                            segments=[("seg-met", "met"), ("seg-late", "late"), ("seg-breached", "breached")],
-                            y_tick=str, table=TABLE, empty="nothing")
+    chart = stacked_columns(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        groups=[("Jun", [("1", [2, 1, 0]), ("A", [0, 0, 1])])],
+        segments=[("seg-met", "met"), ("seg-late", "late"), ("seg-breached", "breached")],
+        y_tick=str,
+        table=TABLE,
+        empty="nothing",
+    )
     heights = [r["h"] for r in chart.rects if r["label"].startswith("Jun, 1")]
     assert len(heights) == 2 and abs(sum(heights) - (chart.bottom - chart.top)) < 0.5  # 3 of a 3-high axis
     assert [label["text"] for label in chart.labels] == ["1", "A"]
-    empty = stacked_columns(id="c", title="t", description="d", x_label="x", y_label="y", groups=[("Jun", [("1", [0, 0, 0])])],
-                            segments=[("a", "a"), ("b", "b"), ("c", "c")], y_tick=str, table=TABLE, empty="nothing")
+    empty = stacked_columns(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        groups=[("Jun", [("1", [0, 0, 0])])],
+        segments=[("a", "a"), ("b", "b"), ("c", "c")],
+        y_tick=str,
+        table=TABLE,
+        empty="nothing",
+    )
     assert empty.empty == "nothing" and empty.rects == [] and empty.legend == []
 
 
 def test_bars_keep_long_names_whole():
     name = "Services proactifs supplémentaires"
-    chart = stacked_bars(id="c", title="t", description="d", x_label="x", y_label="y", bars=[(name, [1, 0, 2])],
-                         segments=[("s", "scheduled"), ("d", "delivered"), ("x", "cancelled")], x_tick=str, table=TABLE, empty="e")
+    chart = stacked_bars(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        bars=[(name, [1, 0, 2])],
+        segments=[("s", "scheduled"), ("d", "delivered"), ("x", "cancelled")],
+        x_tick=str,
+        table=TABLE,
+        empty="e",
+    )
     assert [label["text"] for label in chart.labels] == [name]
     assert [r["cls"] for r in chart.rects] == ["s", "x"] and chart.rects[1]["x"] + chart.rects[1]["w"] <= chart.right

@@ -68,18 +68,25 @@ def test_every_value_a_page_names_from_the_domain_has_its_words():
     """Keys built from domain values (``status.{x}`` …) cannot be found by reading
     the templates: list the values from the domain itself."""
     keys = (
-        [f"role.{r.value}" for r in Role] + [f"role.{r}" for r in AUTOMATIC_ROLES.values()]
+        [f"role.{r.value}" for r in Role]
+        + [f"role.{r}" for r in AUTOMATIC_ROLES.values()]
         + [f"status.{s}" for s in ("open", "mitigated", "closed")]
         + [f"state.{s}" for s in ("met", "late", "breached", "at-risk", "pending")]
-        + [f"coverage.{c.value}" for c in Coverage] + [f"direction.{d.value}" for d in Direction]
-        + [f"medium.{m.value}" for m in Medium] + [f"grounds.{g.value}" for g in DowngradeGrounds]
+        + [f"coverage.{c.value}" for c in Coverage]
+        + [f"direction.{d.value}" for d in Direction]
+        + [f"medium.{m.value}" for m in Medium]
+        + [f"grounds.{g.value}" for g in DowngradeGrounds]
         + [f"family.{f.value}" for f in ProductFamily]
         + [f"unit.{u.value}.{form}" for u in Unit for form in ("one", "other")]
         + [f"balances.{g}" for g in ("flex", "credits", "hours", "services", "fees")]
-        + [f"service_family.{f.value}" for f in ServiceFamily] + [f"order_status.{s.value}" for s in OrderStatus]
-        + [f"entry.{k.value}" for k in EntryKind] + [f"milestone.{s.value}" for s in MilestoneStatus]
-        + [f"plan_status.{s.value}" for s in ItemStatus] + [f"booking_status.{s}" for s in set(BOOKING_STATES.values())]
-        + [f"chart.balances.{u}" for u in CHARTED_UNITS] + [f"state.{s}" for s in ATTAINMENT_STATES]
+        + [f"service_family.{f.value}" for f in ServiceFamily]
+        + [f"order_status.{s.value}" for s in OrderStatus]
+        + [f"entry.{k.value}" for k in EntryKind]
+        + [f"milestone.{s.value}" for s in MilestoneStatus]
+        + [f"plan_status.{s.value}" for s in ItemStatus]
+        + [f"booking_status.{s}" for s in set(BOOKING_STATES.values())]
+        + [f"chart.balances.{u}" for u in CHARTED_UNITS]
+        + [f"state.{s}" for s in ATTAINMENT_STATES]
         + [f"review.{k}" for k in ("rca", "pir")]
         + [f"review_status.{s}" for s in ("requested", "delivered", "to-schedule", "held")]
         + [f"role.{r.value}" for r in ASSIGNABLE_ROLES]
@@ -119,10 +126,13 @@ def test_formats_follow_the_browser_region_of_the_same_language():
     assert str(locale_for("fr", None)) == "fr_FR"
 
 
-@pytest.mark.parametrize("language, long, short", [
-    ("en", "Monday, 30 November 2026 at 10:15 (Europe/Paris)", "30/11/2026 10:15 (Europe/Paris)"),
-    ("fr", "lundi 30 novembre 2026 à 10:15 (Europe/Paris)", "30/11/2026 10:15 (Europe/Paris)"),
-])
+@pytest.mark.parametrize(
+    "language, long, short",
+    [
+        ("en", "Monday, 30 November 2026 at 10:15 (Europe/Paris)", "30/11/2026 10:15 (Europe/Paris)"),
+        ("fr", "lundi 30 novembre 2026 à 10:15 (Europe/Paris)", "30/11/2026 10:15 (Europe/Paris)"),
+    ],
+)
 def test_instants_are_shown_in_the_zone_asked_with_the_zone(language, long, short):
     fmt = formatter(language)
     due = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
@@ -144,7 +154,10 @@ def test_numbers_money_and_units_in_the_languages_format():
 
 def test_chart_months_never_read_as_days():
     en, fr = formatter("en"), formatter("fr")
-    assert fr.month(date(2026, 6, 1), short=True) == "juin 2026" and fr.month(date(2026, 9, 1), short=True, year=False) == "sept."
+    assert (
+        fr.month(date(2026, 6, 1), short=True) == "juin 2026"
+        and fr.month(date(2026, 9, 1), short=True, year=False) == "sept."
+    )
     assert en.month(date(2026, 11, 1)) == "November 2026" and fr.month(date(2026, 11, 1)) == "novembre 2026"
 
 
@@ -160,7 +173,9 @@ def test_a_session_round_trips_and_any_change_to_it_is_refused():
     assert signer.loads(cookie, NOW) == data
     body, signature = cookie.split(".")
     assert signer.loads(body + "." + signature[:-2] + "AA", NOW) is None
-    forged = base64.urlsafe_b64encode(base64.urlsafe_b64decode(body + "==").replace(b'"u":7', b'"u":1')).decode().rstrip("=")
+    forged = (
+        base64.urlsafe_b64encode(base64.urlsafe_b64decode(body + "==").replace(b'"u":7', b'"u":1')).decode().rstrip("=")
+    )
     assert forged != body and signer.loads(forged + "." + signature, NOW) is None  # another user, same signature
     assert Signer(b"o" * 40).loads(cookie, NOW) is None  # another secret
     assert signer.loads("garbage", NOW) is None and signer.loads(None, NOW) is None

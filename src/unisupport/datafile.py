@@ -65,7 +65,9 @@ def _refuse_duplicate_keys(path: str, text: str) -> None:
             stack.extend((item, where) for item in node.value)
 
 
-def validate(path: str | Path, model: type[M], data: Any, *, entry_key: Callable[[tuple], str | None] | None = None) -> M:
+def validate(
+    path: str | Path, model: type[M], data: Any, *, entry_key: Callable[[tuple], str | None] | None = None
+) -> M:
     """Validate ``data`` against ``model``; on failure raise a DataFileError naming
     the first problem's entry (the first path element under the collection, or what
     ``entry_key`` derives from the error location) and field."""
@@ -75,12 +77,14 @@ def validate(path: str | Path, model: type[M], data: Any, *, entry_key: Callable
         raise as_data_file_error(str(path), exc, entry_key=entry_key) from None
 
 
-def as_data_file_error(path: str, exc: ValidationError, *, entry_key: Callable[[tuple], str | None] | None = None) -> DataFileError:
+def as_data_file_error(
+    path: str, exc: ValidationError, *, entry_key: Callable[[tuple], str | None] | None = None
+) -> DataFileError:
     first = exc.errors()[0]
     loc = tuple(first.get("loc", ()))
     message = first.get("msg", "invalid")
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     entry = entry_key(loc) if entry_key else _default_entry(loc)
     field = field_path(loc[2:] if entry is not None and len(loc) >= 2 else loc)
     count = len(exc.errors())

@@ -47,9 +47,13 @@ def smtp_endpoint(url: str, *, field: str = SMTP_URL) -> SmtpEndpoint:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidInput(f"{shown!r}: an SMTP URL has no path, query or fragment ({expected})", field=field)
     if (parts.username is None) != (parts.password is None) or parts.username == "":
-        raise InvalidInput("an SMTP login needs both a user and a password (smtp://USER:PASSWORD@HOST:PORT)", field=field)
+        raise InvalidInput(
+            "an SMTP login needs both a user and a password (smtp://USER:PASSWORD@HOST:PORT)", field=field
+        )
     return SmtpEndpoint(
-        tls=parts.scheme == "smtps", host=parts.hostname, port=port,
+        tls=parts.scheme == "smtps",
+        host=parts.hostname,
+        port=port,
         username=None if parts.username is None else unquote(parts.username),
         password=None if parts.password is None else unquote(parts.password),
     )
@@ -91,8 +95,14 @@ class Settings:
         minutes = _number(env, CRITICAL_MINUTES, "60", int)
         if not 1 <= minutes <= 24 * 60:
             raise InvalidInput(f"{minutes} is not a number of minutes between 1 and 1440", field=CRITICAL_MINUTES)
-        return cls(database_url=url, data_dir=data_dir, smtp_url=smtp_url, mail_from=mail_from,
-                   warn_share=share, critical_customer_minutes=minutes)
+        return cls(
+            database_url=url,
+            data_dir=data_dir,
+            smtp_url=smtp_url,
+            mail_from=mail_from,
+            warn_share=share,
+            critical_customer_minutes=minutes,
+        )
 
     def incident_settings(self):  # -> services.incidents.IncidentSettings
         from unisupport.services.incidents import IncidentSettings

@@ -12,7 +12,9 @@ from unisupport.services.watcher import WatchReport, sweep
 from unisupport.storage.database import Database
 
 
-def run_once(database: Database, mailer: Mailer | None, *, clock: Clock, name: str) -> tuple[WatchReport, DeliveryReport | None]:
+def run_once(
+    database: Database, mailer: Mailer | None, *, clock: Clock, name: str
+) -> tuple[WatchReport, DeliveryReport | None]:
     with database.transaction() as session:
         report = sweep(session, now=clock.now(), queue=queue)
     delivered = deliver_pending(database, mailer, worker=name, clock=clock) if mailer else None

@@ -38,21 +38,30 @@ def _settings(request: Request) -> svc.IncidentSettings:
     return request.app.state.incident_settings
 
 
-@router.post("", status_code=201, summary="Open an incident",
-             description="Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the automatic roles.")
-def open_incident(request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "",
+    status_code=201,
+    summary="Open an incident",
+    description="Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the automatic roles.",
+)
+def open_incident(
+    request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None
+) -> JSONResponse:
     with unit(request, credentials) as u:
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
         if replayed:
             return replayed
         body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
         remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"})
+    return JSONResponse(
+        body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"}
+    )
 
 
 @router.get("", summary="List incidents (newest first, cursor pagination)")
 def list_incidents(
-    request: Request, credentials: Credentials,
+    request: Request,
+    credentials: Credentials,
     status: Annotated[str | None, Query(pattern="^(open|mitigated|closed)$")] = None,
     severity: Annotated[str | None, Query(pattern="^[1ABCabc]$")] = None,
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -63,8 +72,14 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     with unit(request, credentials) as u:
-        rows, next_cursor = svc.list_incidents(u.session, u.principal, svc.IncidentFilter(status, severity, customer, team, breached, due_before),
-                                               now=u.now, cursor=cursor, limit=limit)
+        rows, next_cursor = svc.list_incidents(
+            u.session,
+            u.principal,
+            svc.IncidentFilter(status, severity, customer, team, breached, due_before),
+            now=u.now,
+            cursor=cursor,
+            limit=limit,
+        )
         return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
 
 
@@ -86,12 +101,20 @@ def _mutation(request: Request, credentials, incident_id: RecordId, action) -> J
     return JSONResponse(body, headers={"ETag": etag(body["incident"]["version"])})
 
 
-@router.post("/{incident_id}/communications", summary="Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first response (R-SEV-2)")
-def add_communication(request: Request, incident_id: RecordId, data: CommunicationIn, credentials: Credentials) -> JSONResponse:
+@router.post(
+    "/{incident_id}/communications",
+    summary="Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first response (R-SEV-2)",
+)
+def add_communication(
+    request: Request, incident_id: RecordId, data: CommunicationIn, credentials: Credentials
+) -> JSONResponse:
     def act(u, expected):
-        row = svc.add_communication(u.session, u.principal, incident_id, data, now=u.now, settings=_settings(request), expected_version=expected)
+        row = svc.add_communication(
+            u.session, u.principal, incident_id, data, now=u.now, settings=_settings(request), expected_version=expected
+        )
         incident = svc.get_incident(u.session, u.principal, incident_id)
         return {"communication": svc.communication_view(row, svc.calendar_of(u.session, incident))}
+
     return _mutation(request, credentials, incident_id, act)
 
 
@@ -103,67 +126,130 @@ def list_communications(request: Request, incident_id: RecordId, credentials: Cr
         return [svc.communication_view(c, calendar) for c in svc.communications(u.session, incident)]
 
 
-@router.post("/{incident_id}/severity", summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.")
-def change_severity(request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials) -> JSONResponse:
-    return _mutation(request, credentials, incident_id,
-                     lambda u, expected: svc.change_severity(u.session, u.principal, incident_id, data, now=u.now,
-                                                             settings=_settings(request), expected_version=expected) and None)
+@router.post(
+    "/{incident_id}/severity",
+    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.",
+)
+def change_severity(
+    request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials
+) -> JSONResponse:
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.change_severity(
+                u.session,
+                u.principal,
+                incident_id,
+                data,
+                now=u.now,
+                settings=_settings(request),
+                expected_version=expected,
+            )
+            and None
+        ),
+    )
 
 
 @router.post("/{incident_id}/mitigation", summary="Record the mitigation")
 def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, credentials: Credentials) -> JSONResponse:
-    return _mutation(request, credentials, incident_id,
-                     lambda u, expected: svc.mitigate(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None)
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.mitigate(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
+        ),
+    )
 
 
 @router.post("/{incident_id}/closure", summary="Close (a UER Sev 1 gets its post-incident review, R-PIR-1)")
 def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials: Credentials) -> JSONResponse:
-    return _mutation(request, credentials, incident_id,
-                     lambda u, expected: svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None)
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
+        ),
+    )
 
 
-@router.post("/{incident_id}/rca", summary="Request a root cause analysis (R-RCA-1 before closure; MCSAP R-RCA-2 until 7 days after)")
+@router.post(
+    "/{incident_id}/rca",
+    summary="Request a root cause analysis (R-RCA-1 before closure; MCSAP R-RCA-2 until 7 days after)",
+)
 def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credentials: Credentials) -> JSONResponse:
     def act(u, expected):
         row = svc.request_rca(u.session, u.principal, incident_id, now=u.now, note=data.note)
         return {"rca": {"rule": row.rule, "due": row.due_at.isoformat() if row.due_at else None, "status": row.status}}
+
     return _mutation(request, credentials, incident_id, act)
 
 
-@router.post("/{incident_id}/third-parties", summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product")
-def request_collaboration(request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials) -> JSONResponse:
-    return _collaborate(request, credentials, incident_id,
-                        lambda u: third_parties.request_collaboration(u.session, u.principal, incident_id, data, now=u.now))
+@router.post(
+    "/{incident_id}/third-parties",
+    summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product",
+)
+def request_collaboration(
+    request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials
+) -> JSONResponse:
+    return _collaborate(
+        request,
+        credentials,
+        incident_id,
+        lambda u: third_parties.request_collaboration(u.session, u.principal, incident_id, data, now=u.now),
+    )
 
 
-@router.post("/{incident_id}/third-parties/{collaboration_id}/engagement", summary="Record that the provider reached the vendor the customer asked for (R-INC-4)")
-def engage_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: EngagementIn,
-                       credentials: Credentials) -> JSONResponse:
-    return _collaborate(request, credentials, incident_id,
-                        lambda u: third_parties.engage(u.session, u.principal, incident_id, collaboration_id, data, now=u.now))
+@router.post(
+    "/{incident_id}/third-parties/{collaboration_id}/engagement",
+    summary="Record that the provider reached the vendor the customer asked for (R-INC-4)",
+)
+def engage_third_party(
+    request: Request, incident_id: RecordId, collaboration_id: RecordId, data: EngagementIn, credentials: Credentials
+) -> JSONResponse:
+    return _collaborate(
+        request,
+        credentials,
+        incident_id,
+        lambda u: third_parties.engage(u.session, u.principal, incident_id, collaboration_id, data, now=u.now),
+    )
 
 
 @router.post("/{incident_id}/third-parties/{collaboration_id}/end", summary="End a third-party collaboration (R-INC-4)")
-def end_third_party(request: Request, incident_id: RecordId, collaboration_id: RecordId, data: CollaborationEndIn,
-                    credentials: Credentials) -> JSONResponse:
-    return _collaborate(request, credentials, incident_id,
-                        lambda u: third_parties.end(u.session, u.principal, incident_id, collaboration_id, data, now=u.now))
+def end_third_party(
+    request: Request,
+    incident_id: RecordId,
+    collaboration_id: RecordId,
+    data: CollaborationEndIn,
+    credentials: Credentials,
+) -> JSONResponse:
+    return _collaborate(
+        request,
+        credentials,
+        incident_id,
+        lambda u: third_parties.end(u.session, u.principal, incident_id, collaboration_id, data, now=u.now),
+    )
 
 
 def _collaborate(request: Request, credentials, incident_id: int, change) -> JSONResponse:
     """Run ``change(u)`` on a collaboration; answer the incident and the collaboration."""
+
     def act(u, expected):
         row = change(u)
         calendar = svc.calendar_of(u.session, svc.get_incident(u.session, u.principal, incident_id))
         return {"third_party": svc.collaboration_view(row, calendar)}
+
     return _mutation(request, credentials, incident_id, act)
 
 
-@router.get("/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule")
+@router.get(
+    "/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule"
+)
 def events(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         incident = svc.get_incident(u.session, u.principal, incident_id)
         calendar = svc.calendar_of(u.session, incident)
         return [svc.event_view(e, calendar) for e in svc.timeline(u.session, u.principal, incident_id)]
-
-

@@ -38,7 +38,9 @@ def _scoped(query, column, principal: Principal):
 
 
 def _order(u, number: str) -> OrderRow:
-    row = u.session.scalar(_scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal))
+    row = u.session.scalar(
+        _scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal)
+    )
     if row is None:
         raise NotFound(f"no order {number!r}", field="number")
     return row
@@ -55,7 +57,9 @@ def _customer_view(c: CustomerRow) -> dict[str, Any]:
 
 
 @router.post("/customers", status_code=201, tags=["customers"], summary="Create a customer (admin)")
-def create_customer(request: Request, data: CustomerIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+def create_customer(
+    request: Request, data: CustomerIn, credentials: Credentials, key: IdempotencyKey = None
+) -> JSONResponse:
     with unit(request, credentials) as u:
         u.principal.require(Role.ADMIN, action="create customers")
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump())
@@ -66,8 +70,16 @@ def create_customer(request: Request, data: CustomerIn, credentials: Credentials
         row = CustomerRow(code=data.code, name=data.name, created_at=u.now)
         u.session.add(row)
         u.session.flush()
-        record_event(u.session, customer_id=row.id, subject_type="customer", subject_id=row.id, tag="customer:create",
-                     actor=u.principal.email, at=u.now, after={"code": row.code, "name": row.name})
+        record_event(
+            u.session,
+            customer_id=row.id,
+            subject_type="customer",
+            subject_id=row.id,
+            tag="customer:create",
+            actor=u.principal.email,
+            at=u.now,
+            after={"code": row.code, "name": row.name},
+        )
         body = _customer_view(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201)
@@ -76,14 +88,25 @@ def create_customer(request: Request, data: CustomerIn, credentials: Credentials
 @router.get("/customers", tags=["customers"], summary="Customers you may see")
 def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
-        rows = u.session.scalars(_scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)).all()
+        rows = u.session.scalars(
+            _scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)
+        ).all()
         return [_customer_view(c) for c in rows]
 
 
-@router.post("/orders", tags=["orders"], summary="Create or amend an order from its document (same schema and checks as `order validate`)",
-             responses={201: {"description": "created"}, 200: {"description": "amended or unchanged"}})
-def post_order(request: Request, credentials: Credentials, document: Annotated[dict[str, Any], Body(description="The order file as JSON (docs/order-file.md).")],
-               key: IdempotencyKey = None, reason: Annotated[str | None, Query(max_length=500)] = None) -> JSONResponse:
+@router.post(
+    "/orders",
+    tags=["orders"],
+    summary="Create or amend an order from its document (same schema and checks as `order validate`)",
+    responses={201: {"description": "created"}, 200: {"description": "amended or unchanged"}},
+)
+def post_order(
+    request: Request,
+    credentials: Credentials,
+    document: Annotated[dict[str, Any], Body(description="The order file as JSON (docs/order-file.md).")],
+    key: IdempotencyKey = None,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> JSONResponse:
     with unit(request, credentials) as u:
         u.principal.require(Role.ADMIN, action="import orders")
         replayed, digest = replay(u, key, "POST", request.url.path, document)
@@ -100,20 +123,34 @@ def post_order(request: Request, credentials: Credentials, document: Annotated[d
 def validate(request: Request, credentials: Credentials, document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     with unit(request, credentials):
         violations = validate_order(document)
-    return {"valid": not any(v.severity == "error" for v in violations), "violations": [v.to_dict() for v in violations]}
+    return {
+        "valid": not any(v.severity == "error" for v in violations),
+        "violations": [v.to_dict() for v in violations],
+    }
 
 
 def _order_view(row: OrderRow) -> dict[str, Any]:
-    return {"number": row.number, "status": row.status, "currency": row.currency, "price_list": row.price_list,
-            "term": {"start": row.term_start.isoformat(), "end": row.term_end.isoformat()},
-            "executed_on": row.executed_on.isoformat() if row.executed_on else None, "version": row.version}
+    return {
+        "number": row.number,
+        "status": row.status,
+        "currency": row.currency,
+        "price_list": row.price_list,
+        "term": {"start": row.term_start.isoformat(), "end": row.term_end.isoformat()},
+        "executed_on": row.executed_on.isoformat() if row.executed_on else None,
+        "version": row.version,
+    }
 
 
 @router.get("/orders", tags=["orders"], summary="Orders you may see")
 def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
-        return [_order_view(r) for r in u.session.scalars(_scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number))]
+        return [
+            _order_view(r)
+            for r in u.session.scalars(
+                _scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number)
+            )
+        ]
 
 
 @router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
@@ -122,22 +159,57 @@ def get_order(request: Request, number: str, credentials: Credentials) -> dict[s
         u.principal.require(*CONTRACT_READERS, action="read orders")
         row = _order(u, number)
         history = versions(u.session, row)
-        return _order_view(row) | {"document": history[-1].document, "history": [
-            {"version": v.version, "at": v.at.isoformat(), "actor": v.actor, "reason": v.reason, "changes": v.changes} for v in history]}
+        return _order_view(row) | {
+            "document": history[-1].document,
+            "history": [
+                {
+                    "version": v.version,
+                    "at": v.at.isoformat(),
+                    "actor": v.actor,
+                    "reason": v.reason,
+                    "changes": v.changes,
+                }
+                for v in history
+            ],
+        }
 
 
-@router.get("/orders/{number}/balances", tags=["orders"], summary="Balances of every account, derived from the append-only ledger")
-def get_balances(request: Request, number: str, credentials: Credentials,
-                 entries: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> dict[str, Any]:
+@router.get(
+    "/orders/{number}/balances",
+    tags=["orders"],
+    summary="Balances of every account, derived from the append-only ledger",
+)
+def get_balances(
+    request: Request,
+    number: str,
+    credentials: Credentials,
+    entries: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read balances")
         row = _order(u, number)
-        body: dict[str, Any] = {"order": number, "balances": [b.to_dict() for b in ledger.balances(u.session, customer_id=row.customer_id, order_id=row.id)]}
+        body: dict[str, Any] = {
+            "order": number,
+            "balances": [b.to_dict() for b in ledger.balances(u.session, customer_id=row.customer_id, order_id=row.id)],
+        }
         if entries:
             body["entries"] = [
-                {"id": e.id, "account": k, "kind": e.kind, "amount": str(e.amount), "unit": e.unit, "balance_after": str(e.balance_after),
-                 "rule": e.rule, "reason": e.reason, "actor": e.actor, "at": e.at.isoformat(), "correlation": e.correlation}
-                for e, k in ledger.entries(u.session, customer_id=row.customer_id, order_id=row.id, limit=limit)]
+                {
+                    "id": e.id,
+                    "account": k,
+                    "kind": e.kind,
+                    "amount": str(e.amount),
+                    "unit": e.unit,
+                    "balance_after": str(e.balance_after),
+                    "rule": e.rule,
+                    "reason": e.reason,
+                    "actor": e.actor,
+                    "at": e.at.isoformat(),
+                    "correlation": e.correlation,
+                }
+                for e, k in ledger.entries(u.session, customer_id=row.customer_id, order_id=row.id, limit=limit)
+            ]
         return body
 
 
@@ -163,7 +235,9 @@ class BookingIn(BaseModel):
 
 class CancellationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    expected_fee: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation).")
+    expected_fee: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation)."
+    )
     by_provider: bool = False
     reason: str | None = Field(default=None, max_length=500)
 
@@ -173,7 +247,9 @@ def quote_booking(request: Request, data: BookingIn, credentials: Credentials) -
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="book services")
         _check_order_scope(u, data.order)
-        return bookings.quote(u.session, data.request(), now=u.now, provider=u.principal.role.is_provider, customer_id=_one_customer(u)).to_dict()
+        return bookings.quote(
+            u.session, data.request(), now=u.now, provider=u.principal.role.is_provider, customer_id=_one_customer(u)
+        ).to_dict()
 
 
 def _one_customer(u) -> int | None:
@@ -185,16 +261,29 @@ def _check_order_scope(u, number: str) -> None:
     _order(u, number)  # NotFound outside the principal's customers
 
 
-@router.post("/bookings", status_code=201, tags=["bookings"], summary="Book a proactive service (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)")
-def create_booking(request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/bookings",
+    status_code=201,
+    tags=["bookings"],
+    summary="Book a proactive service (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
+)
+def create_booking(
+    request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None
+) -> JSONResponse:
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="book services")
         _check_order_scope(u, data.order)
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
         if replayed:
             return replayed
-        row = bookings.create_booking(u.session, data.request(), actor=u.principal.email, provider=u.principal.role.is_provider,
-                                      now=u.now, customer_id=_one_customer(u))
+        row = bookings.create_booking(
+            u.session,
+            data.request(),
+            actor=u.principal.email,
+            provider=u.principal.role.is_provider,
+            now=u.now,
+            customer_id=_one_customer(u),
+        )
         body = bookings.booking_dict(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201)
@@ -208,7 +297,9 @@ def _booking(u, booking_id: int):
 
 
 @router.get("/bookings", tags=["bookings"], summary="Bookings you may see")
-def list_bookings(request: Request, credentials: Credentials, order: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+def list_bookings(
+    request: Request, credentials: Credentials, order: Annotated[str | None, Query(max_length=64)] = None
+) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read bookings")
         rows = bookings.list_bookings(u.session, order=order)
@@ -222,7 +313,11 @@ def get_booking(request: Request, booking_id: RecordId, credentials: Credentials
         return bookings.booking_dict(_booking(u, booking_id))
 
 
-@router.get("/bookings/{booking_id}/cancellation", tags=["bookings"], summary="The fee a cancellation would cost now (R-BOOK-1), before confirming")
+@router.get(
+    "/bookings/{booking_id}/cancellation",
+    tags=["bookings"],
+    summary="The fee a cancellation would cost now (R-BOOK-1), before confirming",
+)
 def cancellation_quote(request: Request, booking_id: RecordId, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="cancel bookings")
@@ -230,24 +325,58 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
         return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict()
 
 
-@router.post("/bookings/{booking_id}/cancellation", tags=["bookings"], summary="Cancel: refund and fee are ledger entries")
+@router.post(
+    "/bookings/{booking_id}/cancellation", tags=["bookings"], summary="Cancel: refund and fee are ledger entries"
+)
 def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="cancel bookings")
         if data.by_provider:
             u.principal.require(Role.ADMIN, Role.CSAM, action="cancel as the provider")
         row = _booking(u, booking_id)
-        result = bookings.cancel_booking(u.session, row.id, actor=u.principal.email, now=u.now, by_provider=data.by_provider,
-                                         reason=data.reason, expected_fee=data.expected_fee)
+        result = bookings.cancel_booking(
+            u.session,
+            row.id,
+            actor=u.principal.email,
+            now=u.now,
+            by_provider=data.by_provider,
+            reason=data.reason,
+            expected_fee=data.expected_fee,
+        )
         return result.to_dict() | {"booking": bookings.booking_dict(row)}
 
 
 @router.get("/audit", tags=["audit"], summary="Audit events of a subject (order, booking, contact, user, customer …)")
-def audit(request: Request, credentials: Credentials, subject_type: Annotated[str, Query(max_length=32)],
-          subject_id: Annotated[int, Query(ge=1, le=2**31 - 1)], limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+def audit(
+    request: Request,
+    credentials: Credentials,
+    subject_type: Annotated[str, Query(max_length=32)],
+    subject_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
-        u.principal.require(Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail")
-        query = _scoped(select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
-                        AuditEvent.customer_id, u.principal).order_by(AuditEvent.id).limit(limit)
-        return [{"id": e.id, "tag": e.tag, "actor": e.actor, "at": e.at.isoformat(), "before": e.before, "after": e.after,
-                 "reason": e.reason, "rule": e.rule} for e in u.session.scalars(query)]
+        u.principal.require(
+            Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail"
+        )
+        query = (
+            _scoped(
+                select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
+                AuditEvent.customer_id,
+                u.principal,
+            )
+            .order_by(AuditEvent.id)
+            .limit(limit)
+        )
+        return [
+            {
+                "id": e.id,
+                "tag": e.tag,
+                "actor": e.actor,
+                "at": e.at.isoformat(),
+                "before": e.before,
+                "after": e.after,
+                "reason": e.reason,
+                "rule": e.rule,
+            }
+            for e in u.session.scalars(query)
+        ]

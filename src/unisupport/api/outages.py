@@ -19,14 +19,22 @@ RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/audience", summary="Who a notice would reach, and why, before anything is sent (R-MCSAP-5)")
-def audience(request: Request, credentials: Credentials,
-             product: Annotated[list[str] | None, Query(max_length=100, description="Affected product codes; none: the whole platform")] = None,
-             ) -> list[dict[str, Any]]:
+def audience(
+    request: Request,
+    credentials: Credentials,
+    product: Annotated[
+        list[str] | None, Query(max_length=100, description="Affected product codes; none: the whole platform")
+    ] = None,
+) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         return [d.to_dict() for d in svc.audience(u.session, u.principal, product or [], now=u.now)]
 
 
-@router.post("", status_code=201, summary="Declare an Azure platform outage and tell the MCSAP Plus customers it concerns (R-MCSAP-5)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Declare an Azure platform outage and tell the MCSAP Plus customers it concerns (R-MCSAP-5)",
+)
 def declare(request: Request, data: OutageIn, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
         outage, _ = svc.declare(u.session, u.principal, data, now=u.now)
@@ -35,7 +43,9 @@ def declare(request: Request, data: OutageIn, credentials: Credentials) -> JSONR
 
 
 @router.post("/{outage_id}/notices", summary="Post an update, or the end of the outage (resolved: true)")
-def post_notice(request: Request, outage_id: RecordId, data: OutageNoticeIn, credentials: Credentials) -> dict[str, Any]:
+def post_notice(
+    request: Request, outage_id: RecordId, data: OutageNoticeIn, credentials: Credentials
+) -> dict[str, Any]:
     with unit(request, credentials) as u:
         svc.post_notice(u.session, u.principal, outage_id, data, now=u.now)
         return svc.outage_view(u.session, u.principal, svc.get_outage(u.session, u.principal, outage_id))

@@ -33,8 +33,17 @@ class Unauthorized(UnisupportError):
     """No token, or one that is unknown, revoked or whose user is inactive."""
 
 
-def problem(status: int, title: str, detail: str, *, kind: str, rule: str | None = None, errors: list[dict[str, Any]] | None = None,
-            extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    kind: str,
+    rule: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": TYPES + kind, "title": title, "status": status, "detail": detail}
     if rule:
         body["rule"] = rule
@@ -61,11 +70,24 @@ def from_error(exc: UnisupportError) -> JSONResponse:
     if isinstance(exc, StaleVersion):
         return problem(412, "Precondition failed", exc.message, kind="stale-version")
     if isinstance(exc, OrderInvalid):
-        return problem(422, "Invalid order", exc.message, kind="invalid-order", rule=exc.rule,
-                       errors=[v.to_dict() for v in exc.violations])
+        return problem(
+            422,
+            "Invalid order",
+            exc.message,
+            kind="invalid-order",
+            rule=exc.rule,
+            errors=[v.to_dict() for v in exc.violations],
+        )
     if isinstance(exc, Refused):
-        return problem(409, "Refused by a rule", exc.message, kind="rule", rule=exc.rule, errors=errors,
-                       extra={"details": exc.details} if exc.details else None)
+        return problem(
+            409,
+            "Refused by a rule",
+            exc.message,
+            kind="rule",
+            rule=exc.rule,
+            errors=errors,
+            extra={"details": exc.details} if exc.details else None,
+        )
     if isinstance(exc, InvalidInput):
         return problem(422, "Invalid input", exc.message, kind="invalid-input", rule=exc.rule, errors=errors)
     return problem(400, "Bad request", exc.message, kind="bad-request", rule=exc.rule, errors=errors)
@@ -78,15 +100,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"path": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        errors = [
+            {"path": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")} for e in exc.errors()
+        ]
         first = errors[0] if errors else {"path": "", "message": "invalid"}
-        return problem(422, "Invalid input", f"{first['path']}: {first['message']}", kind="invalid-input", errors=errors)
+        return problem(
+            422, "Invalid input", f"{first['path']}: {first['message']}", kind="invalid-input", errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), kind=f"http-{exc.status_code}",
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            titles.get(exc.status_code, "Error"),
+            str(exc.detail),
+            kind=f"http-{exc.status_code}",
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(IntegrityError)
     async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -96,14 +127,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
         # A value the database cannot hold, such as a NUL character in text.
-        return problem(422, "Invalid input", "a value cannot be stored (text must not contain NUL characters; numbers must fit)",
-                       kind="invalid-input", errors=[])
+        return problem(
+            422,
+            "Invalid input",
+            "a value cannot be stored (text must not contain NUL characters; numbers must fit)",
+            kind="invalid-input",
+            errors=[],
+        )
 
     @app.exception_handler(OperationalError)
     async def _unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem(503, "Service unavailable", "the database is unavailable or busy; retry", kind="unavailable",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is unavailable or busy; retry",
+            kind="unavailable",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -25,7 +25,8 @@ def _codes(value: str | None) -> frozenset[str] | None:
 
 @router.get("/explain", summary="First-response target of an incident and why (R-SLA-1)")
 def explain_endpoint(
-    request: Request, credentials: Credentials,
+    request: Request,
+    credentials: Credentials,
     severity: Annotated[str, Query(max_length=2)],
     product: Annotated[str, Query(max_length=64)],
     opened: AwareDatetime,
@@ -42,14 +43,28 @@ def explain_endpoint(
     language: Annotated[str | None, Query(max_length=2)] = None,
 ) -> dict[str, Any]:
     with unit(request, credentials):
-        scopes = {Scope.AZURE_COMPONENTS: _codes(arr_components), Scope.ENROLLED_PRODUCTS: _codes(mcsap_products),
-                  Scope.TENANTS: _codes(security_tenants)}
+        scopes = {
+            Scope.AZURE_COMPONENTS: _codes(arr_components),
+            Scope.ENROLLED_PRODUCTS: _codes(mcsap_products),
+            Scope.TENANTS: _codes(security_tenants),
+        }
         matrix = default_matrix()
-        holdings = [Holding(code, scopes.get(matrix.plan(code).scope)) for code in (p.strip() for p in plans.split(",")) if code]
+        holdings = [
+            Holding(code, scopes.get(matrix.plan(code).scope)) for code in (p.strip() for p in plans.split(",")) if code
+        ]
         try:
-            result = explain(severity=severity, product=product, opened=opened, calendar=Calendar.for_country(country, timezone),
-                             plans=holdings, description=description, event_start=event_start, event_end=event_end,
-                             tenant=tenant, language=language)
+            result = explain(
+                severity=severity,
+                product=product,
+                opened=opened,
+                calendar=Calendar.for_country(country, timezone),
+                plans=holdings,
+                description=description,
+                event_start=event_start,
+                event_end=event_end,
+                tenant=tenant,
+                language=language,
+            )
         except InvalidInput as exc:
             raise InvalidInput(exc.message, field=exc.field, rule=exc.rule) from None
         return result.to_dict()

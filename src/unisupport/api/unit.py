@@ -52,7 +52,7 @@ def unit(request: Request, credentials: HTTPAuthorizationCredentials | None) -> 
     reading = request.method in ("GET", "HEAD")
     record_use_after = False
     try:
-        with (database.reading() if reading else database.transaction()) as session:
+        with database.reading() if reading else database.transaction() as session:
             use = authenticate_token(session, token)
             if use is None:
                 raise Unauthorized("unknown, revoked or inactive token")
@@ -92,7 +92,9 @@ def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple
         return None, digest
     if len(key) > 200:
         raise InvalidInput("an Idempotency-Key has at most 200 characters", field="Idempotency-Key")
-    row = u.session.scalar(select(IdempotencyKeyRow).where(IdempotencyKeyRow.principal == u.principal.email, IdempotencyKeyRow.key == key))
+    row = u.session.scalar(
+        select(IdempotencyKeyRow).where(IdempotencyKeyRow.principal == u.principal.email, IdempotencyKeyRow.key == key)
+    )
     if row is None:
         return None, digest
     if (row.method, row.path, row.request_hash) != (method, path, digest):
@@ -102,6 +104,16 @@ def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple
 
 def remember(u: Unit, key: str | None, method: str, path: str, digest: str, status: int, response: Any) -> None:
     if key:
-        u.session.add(IdempotencyKeyRow(principal=u.principal.email, key=key, method=method, path=path, request_hash=digest,
-                                        status_code=status, response=json.loads(json.dumps(response, default=str)), created_at=u.now))
+        u.session.add(
+            IdempotencyKeyRow(
+                principal=u.principal.email,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=digest,
+                status_code=status,
+                response=json.loads(json.dumps(response, default=str)),
+                created_at=u.now,
+            )
+        )
         u.session.flush()

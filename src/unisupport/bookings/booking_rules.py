@@ -175,8 +175,7 @@ def check_recording_consent(recording: bool, consent_recorded: bool) -> None:
     """R-BOOK-3: a workshop is recorded only after notice and written consent."""
     if recording and not consent_recorded:
         raise Refused(
-            "recording a workshop needs prior notice and the attendees' written consent, "
-            "which is not recorded",
+            "recording a workshop needs prior notice and the attendees' written consent, which is not recorded",
             rule="R-BOOK-3",
             field="consent_recorded",
         )

@@ -94,7 +94,9 @@ class CancellationTerms:
         if self.by_provider:
             return f"{when} by the provider ({self.reason}): full refund, no fee ({self.rule})."
         band = next(b for b in _SCHEDULE if b.covers(self.notice_days))
-        outcome = "full refund, no fee" if self.fee_percent == 0 else f"a fee of {self.fee_percent} % of the cost applies"
+        outcome = (
+            "full refund, no fee" if self.fee_percent == 0 else f"a fee of {self.fee_percent} % of the cost applies"
+        )
         return f"{when}: {outcome} ({self.rule}: {band.notice}' notice)."
 
     def __str__(self) -> str:

@@ -197,7 +197,9 @@ class RateCards:
 
         parsed = validate(file, _RateCardFile, data, entry_key=entry_of)
         cards = [
-            RateCard(e.price_list, e.effective_from, MappingProxyType({k: MappingProxyType(v) for k, v in e.rates.items()}))
+            RateCard(
+                e.price_list, e.effective_from, MappingProxyType({k: MappingProxyType(v) for k, v in e.rates.items()})
+            )
             for e in parsed.rate_cards
         ]
         _check_cards(str(file), cards, catalog, price_lists)

@@ -100,9 +100,7 @@ class SiteRule(StrEnum):
 def _country(code: str) -> str:
     # holidays also lists alpha-3 codes; sites are named by alpha-2 only.
     if not re.fullmatch(r"[A-Z]{2}", code) or code not in holidays.list_supported_countries():
-        raise ValueError(
-            f"{code!r} is not an upper-case ISO 3166-1 alpha-2 country code with a known holiday calendar"
-        )
+        raise ValueError(f"{code!r} is not an upper-case ISO 3166-1 alpha-2 country code with a known holiday calendar")
     return code
 
 
@@ -206,9 +204,7 @@ class Service(BaseModel):
     @classmethod
     def _limited_addon_has_quantity_limit(cls, limits: Limits, info: ValidationInfo) -> Limits:
         if info.data.get("marker") == Marker.ADDON_LIMITED and limits.max_quantity is None:
-            raise ValueError(
-                "an addon_limited service must set max_quantity (a number or 'price-list', R-DEV-1)"
-            )
+            raise ValueError("an addon_limited service must set max_quantity (a number or 'price-list', R-DEV-1)")
         return limits
 
     @field_validator("flex_eligible")
@@ -222,9 +218,7 @@ class Service(BaseModel):
     @classmethod
     def _cap_only_for_flex_eligible(cls, counts: bool, info: ValidationInfo) -> bool:
         if counts and info.data.get("flex_eligible") is False:
-            raise ValueError(
-                "only a flex_eligible service can count toward the flexible allocation cap (R-FLEX-2)"
-            )
+            raise ValueError("only a flex_eligible service can count toward the flexible allocation cap (R-FLEX-2)")
         return counts
 
     @field_validator("hour_based")
@@ -315,9 +309,7 @@ class Catalog:
         path = Path(path) if path else shipped("catalog.yaml")
         data = read_yaml(path)
         parsed = validate(path, _CatalogFile, data)
-        return cls(
-            dict(parsed.services), version=parsed.version, source=parsed.source, path=str(path)
-        )
+        return cls(dict(parsed.services), version=parsed.version, source=parsed.source, path=str(path))
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,15 @@ from rich.table import Table
 from unisupport.cli.environment import actor, now, parse_date, print_json, transaction
 from unisupport.cli.sla import parse_instant
 from unisupport.errors import InvalidInput
-from unisupport.services.bookings import BookingRequest, booking_dict, cancel_booking, create_booking, list_bookings, quote, quote_cancellation
+from unisupport.services.bookings import (
+    BookingRequest,
+    booking_dict,
+    cancel_booking,
+    create_booking,
+    list_bookings,
+    quote,
+    quote_cancellation,
+)
 
 app = typer.Typer(help="Bookings of proactive services: cost, cancellation fees (R-BOOK-1).", no_args_is_help=True)
 
@@ -25,11 +33,23 @@ def _decimal(value: str | None, field: str) -> Decimal | None:
         raise InvalidInput(f"{value!r} is not a number", field=field) from None
 
 
-def _request(order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override) -> BookingRequest:
+def _request(
+    order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override
+) -> BookingRequest:
     return BookingRequest(
-        order=order, site=site, service=service, scheduled_on=parse_date(on, "--on"), funding=funding, unit=unit,  # type: ignore[arg-type]
-        quantity=_decimal(quantity, "--quantity"), line=line, starts_at=parse_instant(start, "--start"),
-        ends_at=parse_instant(end, "--end"), attendees=attendees, minimum_registrations=minimum, override_reason=override,
+        order=order,
+        site=site,
+        service=service,
+        scheduled_on=parse_date(on, "--on"),
+        funding=funding,
+        unit=unit,  # type: ignore[arg-type]
+        quantity=_decimal(quantity, "--quantity"),
+        line=line,
+        starts_at=parse_instant(start, "--start"),
+        ends_at=parse_instant(end, "--end"),
+        attendees=attendees,
+        minimum_registrations=minimum,
+        override_reason=override,
     )
 
 
@@ -42,7 +62,11 @@ FUNDING = typer.Option("credits", "--funding", help="credits, hours or paid.")
 
 @app.command("create")
 def create(
-    order: str = ORDER, site: str = SITE, service: str = SERVICE, on: str = ON, funding: str = FUNDING,
+    order: str = ORDER,
+    site: str = SITE,
+    service: str = SERVICE,
+    on: str = ON,
+    funding: str = FUNDING,
     unit: str | None = typer.Option(None, "--unit", help="Catalog unit (per-attendee, dedicated-delivery, hours …)."),
     quantity: str | None = typer.Option(None, "--quantity"),
     line: str | None = typer.Option(None, "--line", help="Order line paying (hours, paid)."),
@@ -50,12 +74,16 @@ def create(
     end: str | None = typer.Option(None, "--end", help="End instant of hour-based services (ISO 8601)."),
     attendees: int | None = typer.Option(None, "--attendees"),
     minimum: int | None = typer.Option(None, "--minimum-registrations"),
-    override: str | None = typer.Option(None, "--override-reason", help="Provider override of the 60-day rule (R-ORD-5)."),
+    override: str | None = typer.Option(
+        None, "--override-reason", help="Provider override of the 60-day rule (R-ORD-5)."
+    ),
     dry_run: bool = typer.Option(False, "--quote", help="Only price and check it."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Book a service (or, with --quote, only price it)."""
-    request = _request(order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override)
+    request = _request(
+        order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override
+    )
     with transaction() as session:
         if dry_run:
             result = quote(session, request, now=now(), provider=True).to_dict()
@@ -81,7 +109,9 @@ def cancel(
     """Show the cancellation fee (R-BOOK-1); with --confirm, cancel and charge it."""
     with transaction() as session:
         if confirm:
-            result = cancel_booking(session, booking, actor=actor(), now=now(), by_provider=by_provider, reason=reason).to_dict()
+            result = cancel_booking(
+                session, booking, actor=actor(), now=now(), by_provider=by_provider, reason=reason
+            ).to_dict()
         else:
             result = quote_cancellation(session, booking, now=now(), by_provider=by_provider, reason=reason).to_dict()
     if as_json:
@@ -105,6 +135,12 @@ def list_(order: str | None = typer.Option(None, "--order"), as_json: bool = typ
         return
     table = Table("id", "service", "date", "status", "cost", "fee")
     for r in rows:
-        table.add_row(str(r["id"]), r["service"], r["scheduled_on"], r["status"], f"{r['cost']} {r['cost_unit']}",
-                      "" if r["fee"] is None else f"{r['fee']} {r['fee_unit']}")
+        table.add_row(
+            str(r["id"]),
+            r["service"],
+            r["scheduled_on"],
+            r["status"],
+            f"{r['cost']} {r['cost_unit']}",
+            "" if r["fee"] is None else f"{r['fee']} {r['fee_unit']}",
+        )
     Console().print(table)

@@ -116,4 +116,3 @@ def _product_json(product: Product, lang: str) -> dict[str, Any]:
 def _print_json(items: Iterable[dict[str, Any]]) -> None:
     # Plain print: Rich would wrap long lines and interpret [brackets] as markup.
     print(json.dumps(list(items), ensure_ascii=False, indent=2))
-

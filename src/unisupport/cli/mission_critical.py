@@ -17,7 +17,9 @@ from unisupport.services import mission_critical as mc
 from unisupport.services.orders import order_by_number
 
 events = typer.Typer(help="Azure Events engagements (R-EVT-1, R-EVT-2).", no_args_is_help=True)
-mcsap = typer.Typer(help="MCSAP onboarding, monitoring scenarios, improvement plans (R-MCSAP-2..4).", no_args_is_help=True)
+mcsap = typer.Typer(
+    help="MCSAP onboarding, monitoring scenarios, improvement plans (R-MCSAP-2..4).", no_args_is_help=True
+)
 success = typer.Typer(help="Success plans by area and activity (R-SUC-2).", no_args_is_help=True)
 
 
@@ -30,13 +32,22 @@ def event_create(
     start: str = typer.Option(..., "--start", help="First day (YYYY-MM-DD)."),
     end: str = typer.Option(..., "--end", help="Last day, inclusive (at most 5 days)."),
     confirmed_on: str = typer.Option(..., "--confirmed-on", help="Written confirmation date (≥ 6 weeks before)."),
-    provider_consent: bool = typer.Option(False, "--provider-consent", help="Accept a late confirmation (reduced assessment)."),
+    provider_consent: bool = typer.Option(
+        False, "--provider-consent", help="Accept a late confirmation (reduced assessment)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record an Azure Events engagement; it consumes one event of its line."""
     try:
-        event = AzureEvent(id=event_id, line=line, solution=solution, start=parse_date(start, "--start"), end=parse_date(end, "--end"),
-                           confirmed_on=parse_date(confirmed_on, "--confirmed-on"), provider_consent=provider_consent)
+        event = AzureEvent(
+            id=event_id,
+            line=line,
+            solution=solution,
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
+            confirmed_on=parse_date(confirmed_on, "--confirmed-on"),
+            provider_consent=provider_consent,
+        )
     except ValueError as exc:
         raise InvalidInput(str(exc).splitlines()[0], field="--id") from None
     with transaction() as session:
@@ -45,27 +56,37 @@ def event_create(
     if as_json:
         print_json(result)
     else:
-        Console(highlight=False).print(f"Event {result['id']}: {result['solution']}, {result['start']} to {result['end']}; "
-                                       f"covered {result['window_start']} to {result['window_end']}"
-                                       + (" (reduced pre-event assessment)" if result["reduced_pre_event_assessment"] else ""))
+        Console(highlight=False).print(
+            f"Event {result['id']}: {result['solution']}, {result['start']} to {result['end']}; "
+            f"covered {result['window_start']} to {result['window_end']}"
+            + (" (reduced pre-event assessment)" if result["reduced_pre_event_assessment"] else "")
+        )
 
 
 @events.command("list")
 def event_list(order: str = typer.Option(..., "--order"), as_json: bool = typer.Option(False, "--json")) -> None:
     with transaction() as session:
-        rows = [mc.event_dict(e, mc.event_plan(session, e)) for e in mc.events(session, order_by_number(session, order))]
+        rows = [
+            mc.event_dict(e, mc.event_plan(session, e)) for e in mc.events(session, order_by_number(session, order))
+        ]
     if as_json:
         print_json(rows)
         return
     table = Table("id", "solution", "start", "end", "reduced assessment")
     for r in rows:
-        table.add_row(r["id"], r["solution"], r["start"], r["end"], "yes" if r["reduced_pre_event_assessment"] else "no")
+        table.add_row(
+            r["id"], r["solution"], r["start"], r["end"], "yes" if r["reduced_pre_event_assessment"] else "no"
+        )
     Console().print(table)
 
 
 @mcsap.command("milestones")
-def milestones(order: str = typer.Option(..., "--order"), as_of: str | None = typer.Option(None, "--as-of"),
-               as_json: bool = typer.Option(False, "--json"), lang: str = typer.Option("en", "--lang")) -> None:
+def milestones(
+    order: str = typer.Option(..., "--order"),
+    as_of: str | None = typer.Option(None, "--as-of"),
+    as_json: bool = typer.Option(False, "--json"),
+    lang: str = typer.Option("en", "--lang"),
+) -> None:
     """Onboarding milestones from the execution date, with their status."""
     day = parse_date(as_of, "--as-of") or now().date()
     with transaction() as session:
@@ -80,34 +101,65 @@ def milestones(order: str = typer.Option(..., "--order"), as_of: str | None = ty
 
 
 @mcsap.command("complete")
-def complete(order: str = typer.Option(..., "--order"), milestone: str = typer.Option(..., "--milestone"),
-             on: str = typer.Option(..., "--on")) -> None:
+def complete(
+    order: str = typer.Option(..., "--order"),
+    milestone: str = typer.Option(..., "--milestone"),
+    on: str = typer.Option(..., "--on"),
+) -> None:
     with transaction() as session:
-        mc.complete_milestone(session, order_by_number(session, order), milestone, completed_on=parse_date(on, "--on"), actor=actor(), now=now())  # type: ignore[arg-type]
+        mc.complete_milestone(
+            session,
+            order_by_number(session, order),
+            milestone,
+            completed_on=parse_date(on, "--on"),
+            actor=actor(),
+            now=now(),
+        )  # type: ignore[arg-type]
     print(f"{milestone} completed on {on}")
 
 
 @mcsap.command("scenario")
-def scenario(order: str = typer.Option(..., "--order"), name: str = typer.Option(..., "--name"),
-             on: str | None = typer.Option(None, "--on")) -> None:
+def scenario(
+    order: str = typer.Option(..., "--order"),
+    name: str = typer.Option(..., "--name"),
+    on: str | None = typer.Option(None, "--on"),
+) -> None:
     """Define a monitoring scenario (MCSAP Plus, at most 7: R-MCSAP-3)."""
     with transaction() as session:
-        mc.add_monitoring_scenario(session, order_by_number(session, order), name, defined_on=parse_date(on, "--on") or now().date(), actor=actor(), now=now())
+        mc.add_monitoring_scenario(
+            session,
+            order_by_number(session, order),
+            name,
+            defined_on=parse_date(on, "--on") or now().date(),
+            actor=actor(),
+            now=now(),
+        )
     print(f"scenario {name!r} defined")
 
 
 @mcsap.command("sip")
-def sip(order: str = typer.Option(..., "--order"), title: str = typer.Option(..., "--title"),
-        starts_on: str = typer.Option(..., "--starts-on")) -> None:
+def sip(
+    order: str = typer.Option(..., "--order"),
+    title: str = typer.Option(..., "--title"),
+    starts_on: str = typer.Option(..., "--starts-on"),
+) -> None:
     """Open a Service Improvement Plan (at most 2 in any 12 months: R-MCSAP-4)."""
     with transaction() as session:
-        mc.add_service_improvement_plan(session, order_by_number(session, order), title, starts_on=parse_date(starts_on, "--starts-on"), actor=actor(), now=now())  # type: ignore[arg-type]
+        mc.add_service_improvement_plan(
+            session,
+            order_by_number(session, order),
+            title,
+            starts_on=parse_date(starts_on, "--starts-on"),
+            actor=actor(),
+            now=now(),
+        )  # type: ignore[arg-type]
     print(f"service improvement plan {title!r} opened")
 
 
 @success.command("create")
 def success_create(
-    customer: str = typer.Option(..., "--customer"), owner: str = typer.Option(..., "--owner", help="The CSAM's e-mail."),
+    customer: str = typer.Option(..., "--customer"),
+    owner: str = typer.Option(..., "--owner", help="The CSAM's e-mail."),
     title: str = typer.Option(..., "--title"),
     items: str = typer.Option("[]", "--items", help='JSON list of {"area", "activity", "status", "due", "notes"}.'),
     order: str | None = typer.Option(None, "--order"),
@@ -121,6 +173,15 @@ def success_create(
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"not a JSON list of items ({exc})", field="--items") from None
     with transaction() as session:
-        row = mc.create_success_plan(session, customer_code=customer, owner=owner, title=title, items=parsed, actor=actor(), now=now(), order_number=order)
+        row = mc.create_success_plan(
+            session,
+            customer_code=customer,
+            owner=owner,
+            title=title,
+            items=parsed,
+            actor=actor(),
+            now=now(),
+            order_number=order,
+        )
         plan_id = row.id
     print(f"success plan {plan_id} created")

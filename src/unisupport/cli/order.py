@@ -31,7 +31,9 @@ from unisupport.orders.validation import (
     validate_order,
 )
 
-app = typer.Typer(help="Enterprise Services Orders: validate, import, show, balances, close periods.", no_args_is_help=True)
+app = typer.Typer(
+    help="Enterprise Services Orders: validate, import, show, balances, close periods.", no_args_is_help=True
+)
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -114,17 +116,27 @@ def import_command(
     paths = _order_files(files)
     results: list[dict] = []
     failed = False
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True,
-                  disable=as_json or len(paths) < 2) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        disable=as_json or len(paths) < 2,
+    ) as progress:
         task = progress.add_task("importing orders", total=len(paths))
         for path in paths:
             try:
                 document = read_order_document(path)
                 with transaction() as session:
-                    results.append({"file": str(path)} | import_order(session, document, actor=actor(), now=now(), reason=reason).to_dict())
+                    results.append(
+                        {"file": str(path)}
+                        | import_order(session, document, actor=actor(), now=now(), reason=reason).to_dict()
+                    )
             except OrderInvalid as exc:
                 failed = True
-                results.append({"file": str(path), "outcome": "invalid", "violations": [v.to_dict() for v in exc.violations]})
+                results.append(
+                    {"file": str(path), "outcome": "invalid", "violations": [v.to_dict() for v in exc.violations]}
+                )
             except (OrderFileUnreadable, UnisupportError) as exc:
                 failed = True
                 results.append({"file": str(path), "outcome": "refused", "error": str(exc), "rule": exc.rule})
@@ -135,12 +147,20 @@ def import_command(
         console = Console(highlight=False, soft_wrap=True)
         for r in results:
             if r["outcome"] == "invalid":
-                console.print(Text(f"{r['file']}: invalid, not imported ({len(r['violations'])} violations; run `unisupport order validate`)"))
+                console.print(
+                    Text(
+                        f"{r['file']}: invalid, not imported ({len(r['violations'])} violations; run `unisupport order validate`)"
+                    )
+                )
             elif r["outcome"] == "refused":
                 console.print(Text(f"{r['file']}: refused: {r['error']}"))
             else:
-                console.print(Text(f"{r['file']}: order {r['number']} {r['outcome']} (version {r['version']}, "
-                                   f"{len(r['changes'])} changes, {r['ledger_entries']} ledger entries)"))
+                console.print(
+                    Text(
+                        f"{r['file']}: order {r['number']} {r['outcome']} (version {r['version']}, "
+                        f"{len(r['changes'])} changes, {r['ledger_entries']} ledger entries)"
+                    )
+                )
     raise typer.Exit(1 if failed else 0)
 
 
@@ -149,47 +169,92 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
     """An order: its current document and every version with what changed."""
     with reading() as session:
         row = order_by_number(session, number)
-        history = [{"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes}
-                   for v in versions(session, row)]
-        result = {"number": row.number, "status": row.status, "currency": row.currency, "term": [row.term_start, row.term_end],
-                  "executed_on": row.executed_on, "version": row.version, "document": versions(session, row)[-1].document,
-                  "history": history}
+        history = [
+            {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes}
+            for v in versions(session, row)
+        ]
+        result = {
+            "number": row.number,
+            "status": row.status,
+            "currency": row.currency,
+            "term": [row.term_start, row.term_end],
+            "executed_on": row.executed_on,
+            "version": row.version,
+            "document": versions(session, row)[-1].document,
+            "history": history,
+        }
     if as_json:
         print_json(result)
         return
     console = Console(highlight=False)
-    console.print(Text(f"Order {result['number']} · {result['status']} · {row.term_start} to {row.term_end} · version {result['version']}"))
+    console.print(
+        Text(
+            f"Order {result['number']} · {result['status']} · {row.term_start} to {row.term_end} · version {result['version']}"
+        )
+    )
     for v in history:
-        console.print(Text(f"  v{v['version']} {v['at']:%Y-%m-%d %H:%M} by {v['actor']}: {len(v['changes'])} changes"
-                           + (f" ({v['reason']})" if v["reason"] else "")))
+        console.print(
+            Text(
+                f"  v{v['version']} {v['at']:%Y-%m-%d %H:%M} by {v['actor']}: {len(v['changes'])} changes"
+                + (f" ({v['reason']})" if v["reason"] else "")
+            )
+        )
         for c in v["changes"][:20]:
             console.print(Text(f"      {c['path']}: {c['before']} → {c['after']}"))
 
 
 @app.command("balances")
-def balances_command(number: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
-                     entries: bool = typer.Option(False, "--entries", help="Also list every ledger entry.")) -> None:
+def balances_command(
+    number: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json"),
+    entries: bool = typer.Option(False, "--entries", help="Also list every ledger entry."),
+) -> None:
     """Balances of every account of an order (derived from the append-only ledger)."""
     with reading() as session:
         row = order_by_number(session, number)
         rows = [b.to_dict() for b in ledger.balances(session, customer_id=row.customer_id, order_id=row.id)]
-        lines = [
-            {"id": e.id, "account": key, "kind": e.kind, "amount": e.amount, "unit": e.unit, "balance_after": e.balance_after,
-             "rule": e.rule, "reason": e.reason, "actor": e.actor, "at": e.at}
-            for e, key in ledger.entries(session, customer_id=row.customer_id, order_id=row.id)
-        ] if entries else []
+        lines = (
+            [
+                {
+                    "id": e.id,
+                    "account": key,
+                    "kind": e.kind,
+                    "amount": e.amount,
+                    "unit": e.unit,
+                    "balance_after": e.balance_after,
+                    "rule": e.rule,
+                    "reason": e.reason,
+                    "actor": e.actor,
+                    "at": e.at,
+                }
+                for e, key in ledger.entries(session, customer_id=row.customer_id, order_id=row.id)
+            ]
+            if entries
+            else []
+        )
     if as_json:
         print_json({"order": number, "balances": rows} | ({"entries": lines} if entries else {}))
         return
     table = Table("account", "unit", "granted", "used", "forfeited", "balance", "expires", title=f"Order {number}")
     for b in rows:
-        table.add_row(b["account"], b["unit"], b["granted"], b["used"], b["forfeited"], b["balance"],
-                      f"{b['expires_on'] or ''} {b['expiry_rule'] or ''}".strip())
+        table.add_row(
+            b["account"],
+            b["unit"],
+            b["granted"],
+            b["used"],
+            b["forfeited"],
+            b["balance"],
+            f"{b['expires_on'] or ''} {b['expiry_rule'] or ''}".strip(),
+        )
     console = Console(highlight=False)
     console.print(table)
     for e in lines:
-        console.print(Text(f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → {e['balance_after']}"
-                           f" [{e['rule'] or '-'}] {e['reason']} ({e['actor']})"))
+        console.print(
+            Text(
+                f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → {e['balance_after']}"
+                f" [{e['rule'] or '-'}] {e['reason']} ({e['actor']})"
+            )
+        )
 
 
 @app.command("close-period")
@@ -208,7 +273,9 @@ def close_period_command(
         return
     console = Console(highlight=False)
     for r in results:
-        console.print(Text(f"{r['order']}: {len(r['forfeited'])} forfeitures" + (", order expired" if r["expired"] else "")))
+        console.print(
+            Text(f"{r['order']}: {len(r['forfeited'])} forfeitures" + (", order expired" if r["expired"] else ""))
+        )
         for f in r["forfeited"]:
             console.print(Text(f"  {f['account']}: {f['amount']} forfeited [{f['rule']}] {f['reason']}"))
 
@@ -233,7 +300,9 @@ def exchange_command(
     to_service: str = typer.Option(..., "--to-service"),
     to_unit: str = typer.Option(..., "--to-unit"),
     to_quantity: str = typer.Option(..., "--to-quantity"),
-    to_value: str = typer.Option(..., "--to-value", help="The new service's value in the order's currency (must be equal)."),
+    to_value: str = typer.Option(
+        ..., "--to-value", help="The new service's value in the order's currency (must be equal)."
+    ),
     approver: str = typer.Option(None, "--approver", help="The service delivery manager who agreed (R-FLEX-5)."),
     reason: str = typer.Option(None, "--reason"),
     as_json: bool = typer.Option(False, "--json"),
@@ -250,9 +319,20 @@ def exchange_command(
             raise UnisupportError(f"{value!r} is not a number", field=field) from None
 
     with transaction() as session:
-        result = exchange(session, order_by_number(session, number), from_line=from_line, quantity=number_of(quantity, "--quantity"),
-                          to_service=to_service, to_unit=to_unit, to_quantity=number_of(to_quantity, "--to-quantity"),
-                          to_value=number_of(to_value, "--to-value"), approver=approver, reason=reason, actor=actor(), now=now())
+        result = exchange(
+            session,
+            order_by_number(session, number),
+            from_line=from_line,
+            quantity=number_of(quantity, "--quantity"),
+            to_service=to_service,
+            to_unit=to_unit,
+            to_quantity=number_of(to_quantity, "--to-quantity"),
+            to_value=number_of(to_value, "--to-value"),
+            approver=approver,
+            reason=reason,
+            actor=actor(),
+            now=now(),
+        )
     if as_json:
         print_json(result.to_dict())
     else:

@@ -36,21 +36,31 @@ def serve(
         with database.transaction() as session:
             result = load(session, now=SystemClock().now())
         if result.created:
-            console.print("Demo data loaded. Sign in with any of these (password for the web pages: "
-                          f"[bold]{result.password}[/]); API tokens are shown once:")
+            console.print(
+                "Demo data loaded. Sign in with any of these (password for the web pages: "
+                f"[bold]{result.password}[/]); API tokens are shown once:"
+            )
             for login in result.logins:
                 console.print(f"  {login.role:<22} {login.email:<32} token {login.token}")
-            console.print("Keep the tokens: they are stored hashed and cannot be shown again "
-                          "(`unisupport token create --user EMAIL` makes new ones).")
+            console.print(
+                "Keep the tokens: they are stored hashed and cannot be shown again "
+                "(`unisupport token create --user EMAIL` makes new ones)."
+            )
         else:
-            console.print("Demo data already loaded (tokens were printed the first time; "
-                          "`unisupport token create --user admin@provider.example` makes a new one).")
+            console.print(
+                "Demo data already loaded (tokens were printed the first time; "
+                "`unisupport token create --user admin@provider.example` makes a new one)."
+            )
     with socket.socket() as probe:
         if probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0:
             raise InvalidInput(f"port {port} on {host} is already in use", field="--port")
-    console.print(f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database {_safe(settings.database_url)}")
+    console.print(
+        f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database {_safe(settings.database_url)}"
+    )
     database.engine.dispose()
-    uvicorn.run("unisupport.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "unisupport.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 def _safe(url: str) -> str:
@@ -79,7 +89,9 @@ def worker(
     while True:
         report, delivered = run_once(database, mailer, clock=clock, name=name)
         if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed)):
-            console.print(f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else ""))
+            console.print(
+                f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else "")
+            )
         if once:
             return
         time.sleep(interval)

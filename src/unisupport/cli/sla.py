@@ -24,7 +24,9 @@ def parse_instant(value: str | None, field: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f"{value!r} is not an ISO 8601 date-time such as 2026-11-27T16:45:00+01:00", field=field) from None
+        raise InvalidInput(
+            f"{value!r} is not an ISO 8601 date-time such as 2026-11-27T16:45:00+01:00", field=field
+        ) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{value!r} has no UTC offset (add +01:00, Z …)", field=field)
     return moment
@@ -44,11 +46,17 @@ def explain_command(
     country: str = typer.Option(..., "--country", help="Site country, ISO 3166-1 alpha-2 (FR, US …)."),
     timezone: str = typer.Option(..., "--timezone", help="Site IANA time zone (Europe/Paris …)."),
     plans: str = typer.Option("", "--plans", help="Plans held, comma-separated catalog codes; base is always held."),
-    description: str | None = typer.Option(None, "--description", help='Case description (Azure Events cases carry "AEM").'),
+    description: str | None = typer.Option(
+        None, "--description", help='Case description (Azure Events cases carry "AEM").'
+    ),
     event_start: str | None = typer.Option(None, "--event-start", help="Azure Events window start, ISO 8601."),
     event_end: str | None = typer.Option(None, "--event-end", help="Azure Events window end, ISO 8601."),
-    arr_components: str | None = typer.Option(None, "--arr-components", help="Azure components named for ARR on the order."),
-    mcsap_products: str | None = typer.Option(None, "--mcsap-products", help="Products enrolled in MCSAP on the order."),
+    arr_components: str | None = typer.Option(
+        None, "--arr-components", help="Azure components named for ARR on the order."
+    ),
+    mcsap_products: str | None = typer.Option(
+        None, "--mcsap-products", help="Products enrolled in MCSAP on the order."
+    ),
     security_tenants: str | None = typer.Option(None, "--security-tenants", help="Tenants named for Security Plus."),
     tenant: str | None = typer.Option(None, "--tenant", help="The incident's tenant (Security Plus)."),
     language: str | None = typer.Option(None, "--language", help="Requested language (en, fr, ja …; R-SLA-3)."),

@@ -19,7 +19,9 @@ from unisupport.errors import InvalidInput
 from unisupport.services import users as service
 
 users = typer.Typer(help="Users (provider and customer roles), teams and CSAM assignments.", no_args_is_help=True)
-tokens = typer.Typer(help="API tokens (Authorization: Bearer <token>): create once, list, revoke.", no_args_is_help=True)
+tokens = typer.Typer(
+    help="API tokens (Authorization: Bearer <token>): create once, list, revoke.", no_args_is_help=True
+)
 
 
 def _read_password() -> str:
@@ -33,16 +35,22 @@ def _read_password() -> str:
     return password
 
 
-PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the password from stdin (never from the command line).")
+PASSWORD_STDIN = typer.Option(
+    False, "--password-stdin", help="Read the password from stdin (never from the command line)."
+)
 
 
 @users.command("create")
 def create(
     email: str = typer.Option(..., "--email"),
     name: str = typer.Option(..., "--name"),
-    role: str = typer.Option(..., "--role", help="admin, engineer, incident-manager, csam, support-administrator, reactive-contact."),
+    role: str = typer.Option(
+        ..., "--role", help="admin, engineer, incident-manager, csam, support-administrator, reactive-contact."
+    ),
     customer: str | None = typer.Option(None, "--customer", help="Customer code (customer roles only)."),
-    contact: str | None = typer.Option(None, "--contact", help="The designated contact this user is (default: --email; R-ORD-4)."),
+    contact: str | None = typer.Option(
+        None, "--contact", help="The designated contact this user is (default: --email; R-ORD-4)."
+    ),
     language: str = typer.Option("en", "--language", help="en or fr."),
     team: list[str] | None = typer.Option(None, "--team", help="Team code (repeatable)."),  # noqa: B008 (typer)
     password_stdin: bool = PASSWORD_STDIN,
@@ -52,14 +60,26 @@ def create(
     password = _read_password() if password_stdin else None
     with transaction() as session:
         user = service.create_user(
-            session, email=email, name=name, role=role, customer_code=customer, contact_email=contact,
-            language=language, password=password, teams=team or (), actor=actor(), now=now(),
+            session,
+            email=email,
+            name=name,
+            role=role,
+            customer_code=customer,
+            contact_email=contact,
+            language=language,
+            password=password,
+            teams=team or (),
+            actor=actor(),
+            now=now(),
         )
         result = service.describe_user(session, user)
     if as_json:
         print_json(result)
     else:
-        print(f"created {result['role']} {result['email']}" + (f" of customer {result['customer']}" if result["customer"] else ""))
+        print(
+            f"created {result['role']} {result['email']}"
+            + (f" of customer {result['customer']}" if result["customer"] else "")
+        )
 
 
 @users.command("update")
@@ -75,8 +95,17 @@ def update(
     """Change a user's role, activity, language, name or password."""
     password = _read_password() if password_stdin else None
     with transaction() as session:
-        user = service.update_user(session, email=email, role=role, active=active, language=language, name=name,
-                                   password=password, actor=actor(), now=now())
+        user = service.update_user(
+            session,
+            email=email,
+            role=role,
+            active=active,
+            language=language,
+            name=name,
+            password=password,
+            actor=actor(),
+            now=now(),
+        )
         result = service.describe_user(session, user)
     if as_json:
         print_json(result)
@@ -94,8 +123,15 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("email", "name", "role", "customer", "teams / assigned", "language", "active")
     for r in rows:
-        table.add_row(r["email"], r["name"], r["role"], r["customer"] or "",
-                      ", ".join(r["teams"] + r["assigned_customers"]), r["language"], "yes" if r["active"] else "no")
+        table.add_row(
+            r["email"],
+            r["name"],
+            r["role"],
+            r["customer"] or "",
+            ", ".join(r["teams"] + r["assigned_customers"]),
+            r["language"],
+            "yes" if r["active"] else "no",
+        )
     Console(highlight=False).print(table)
 
 
@@ -145,8 +181,14 @@ def token_list(user: str | None = typer.Option(None, "--user"), as_json: bool = 
     """List tokens by prefix (never the tokens themselves)."""
     with transaction() as session:
         rows = [
-            {"prefix": t.prefix, "user": email, "label": t.label, "created_at": t.created_at,
-             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at}
+            {
+                "prefix": t.prefix,
+                "user": email,
+                "label": t.label,
+                "created_at": t.created_at,
+                "last_used_at": t.last_used_at,
+                "revoked_at": t.revoked_at,
+            }
             for t, email in service.list_tokens(session, user_email=user)
         ]
     if as_json:
@@ -154,7 +196,12 @@ def token_list(user: str | None = typer.Option(None, "--user"), as_json: bool = 
         return
     table = Table("prefix", "user", "label", "created", "last used", "revoked")
     for r in rows:
-        table.add_row(r["prefix"], r["user"], r["label"] or "", *(f"{r[k]:%Y-%m-%d %H:%M}" if r[k] else "" for k in ("created_at", "last_used_at", "revoked_at")))
+        table.add_row(
+            r["prefix"],
+            r["user"],
+            r["label"] or "",
+            *(f"{r[k]:%Y-%m-%d %H:%M}" if r[k] else "" for k in ("created_at", "last_used_at", "revoked_at")),
+        )
     Console(highlight=False).print(table)
 
 

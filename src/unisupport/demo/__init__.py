@@ -88,9 +88,14 @@ def _document(name: str, today: date) -> dict[str, Any]:
     for event in shifted.get("events", []):
         # An event in progress today, confirmed well ahead (R-EVT-2).
         start = today - timedelta(days=1)
-        event.update(start=start.isoformat(), end=(start + timedelta(days=4)).isoformat(),
-                     confirmed_on=(start - timedelta(days=60)).isoformat())
-        if start < date.fromisoformat(shifted["term"]["start"]) or start + timedelta(days=4) > date.fromisoformat(shifted["term"]["end"]):
+        event.update(
+            start=start.isoformat(),
+            end=(start + timedelta(days=4)).isoformat(),
+            confirmed_on=(start - timedelta(days=60)).isoformat(),
+        )
+        if start < date.fromisoformat(shifted["term"]["start"]) or start + timedelta(days=4) > date.fromisoformat(
+            shifted["term"]["end"]
+        ):
             shifted["events"] = []
     return shifted
 
@@ -108,8 +113,18 @@ def load(session: Session, *, now: datetime) -> DemoResult:
             create_team(session, code=code, name=en, actor=actor, now=now)
     result = DemoResult(created=True)
     for email, name, role, customer, language, teams in USERS:
-        create_user(session, email=email, name=name, role=role, customer_code=customer,
-                    contact_email=email if customer else None, language=language, password=PASSWORD, actor=actor, now=now)
+        create_user(
+            session,
+            email=email,
+            name=name,
+            role=role,
+            customer_code=customer,
+            contact_email=email if customer else None,
+            language=language,
+            password=PASSWORD,
+            actor=actor,
+            now=now,
+        )
         for team in teams:
             add_to_team(session, email=email, team_code=team, actor=actor, now=now)
         if role is Role.CSAM:
@@ -124,12 +139,25 @@ def load(session: Session, *, now: datetime) -> DemoResult:
 def _outage(session: Session, *, now: datetime) -> None:
     """An Azure platform outage told to Contoso's outage contacts (R-MCSAP-5)."""
     im = _principal(session, "im@provider.example")
-    outage, _ = platform_outages.declare(session, im, OutageIn(
-        reference="DEMO-VN4S", title="Azure Storage: write latency in West Europe", products=["azure-storage"],
-        regions=["West Europe"], message="Writes to Azure Storage accounts in West Europe are slow; a fix is being deployed."),
-        now=now - timedelta(hours=3))
-    platform_outages.post_notice(session, im, outage.id, OutageNoticeIn(
-        message="The fix is deployed; write latency is back to normal.", resolved=True), now=now - timedelta(hours=1))
+    outage, _ = platform_outages.declare(
+        session,
+        im,
+        OutageIn(
+            reference="DEMO-VN4S",
+            title="Azure Storage: write latency in West Europe",
+            products=["azure-storage"],
+            regions=["West Europe"],
+            message="Writes to Azure Storage accounts in West Europe are slow; a fix is being deployed.",
+        ),
+        now=now - timedelta(hours=3),
+    )
+    platform_outages.post_notice(
+        session,
+        im,
+        outage.id,
+        OutageNoticeIn(message="The fix is deployed; write latency is back to normal.", resolved=True),
+        now=now - timedelta(hours=1),
+    )
 
 
 def _principal(session: Session, email: str) -> Principal:
@@ -143,19 +171,56 @@ def _incidents(session: Session, *, now: datetime) -> None:
     opened = [
         ("1", "azure-sql-database", "paris", "Checkout database unreachable", "All online orders fail", 7, True),
         ("A", "dynamics-365", "munich", "CRM very slow", "Sales cannot log calls", 20, True),
-        ("B", "exchange-online", "paris", "Shared mailbox not syncing", "Support team works from personal mailboxes", 90, False),
+        (
+            "B",
+            "exchange-online",
+            "paris",
+            "Shared mailbox not syncing",
+            "Support team works from personal mailboxes",
+            90,
+            False,
+        ),
         ("C", "sharepoint-online", "tokyo", "Search results out of date", "Minor inconvenience", 240, False),
-        ("B", "azure-storage", "paris", "Blob uploads intermittently fail", "Nightly exports retried by hand", 60 * 30, False),
+        (
+            "B",
+            "azure-storage",
+            "paris",
+            "Blob uploads intermittently fail",
+            "Nightly exports retried by hand",
+            60 * 30,
+            False,
+        ),
     ]
     for severity, product, site, title, impact, minutes_ago, production in opened:
-        data = IncidentIn(order=None, site=site, contact="marie.dupont@contoso.example", channel="portal", product=product,
-                          severity=severity, title=title, business_impact=impact, production_impact=production,
-                          language="fr", opened_at=now - timedelta(minutes=minutes_ago))
-        incident = incidents.open_incident(session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now)
+        data = IncidentIn(
+            order=None,
+            site=site,
+            contact="marie.dupont@contoso.example",
+            channel="portal",
+            product=product,
+            severity=severity,
+            title=title,
+            business_impact=impact,
+            production_impact=production,
+            language="fr",
+            opened_at=now - timedelta(minutes=minutes_ago),
+        )
+        incident = incidents.open_incident(
+            session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now
+        )
         if severity == "C":
-            incidents.add_communication(session, engineer, incident.id, CommunicationIn(
-                medium="phone", body="Called Marie: index rebuild scheduled.", at=now - timedelta(minutes=200)), now=now)
+            incidents.add_communication(
+                session,
+                engineer,
+                incident.id,
+                CommunicationIn(
+                    medium="phone", body="Called Marie: index rebuild scheduled.", at=now - timedelta(minutes=200)
+                ),
+                now=now,
+            )
 
 
 def _order_of(session: Session, principal: Principal) -> str:
-    return session.scalar(select(OrderRow.number).where(OrderRow.customer_id == principal.customer_id, OrderRow.status == "active"))
+    return session.scalar(
+        select(OrderRow.number).where(OrderRow.customer_id == principal.customer_id, OrderRow.status == "active")
+    )

@@ -15,14 +15,22 @@ class _In(BaseModel):
 
 
 class IncidentIn(_In):
-    order: str | None = Field(default=None, max_length=64, description="Order number; defaults to the customer's only active order.")
+    order: str | None = Field(
+        default=None, max_length=64, description="Order number; defaults to the customer's only active order."
+    )
     site: str = Field(max_length=64, description="Site code of the order (its calendar sets business hours).")
-    contact: str | None = Field(default=None, max_length=254, description="E-mail of the designated contact opening it (R-ORD-4); customer users: themselves.")
+    contact: str | None = Field(
+        default=None,
+        max_length=254,
+        description="E-mail of the designated contact opening it (R-ORD-4); customer users: themselves.",
+    )
     channel: OpeningChannel = OpeningChannel.API
     product: str = Field(max_length=64)
     severity: Severity
     title: str = Field(min_length=1, max_length=200)
-    business_impact: str = Field(min_length=1, max_length=4000, description="The customer's statement of impact (R-SEV-1).")
+    business_impact: str = Field(
+        min_length=1, max_length=4000, description="The customer's statement of impact (R-SEV-1)."
+    )
     production_impact: bool = False
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     description: str | None = Field(default=None, max_length=20000)
@@ -34,14 +42,19 @@ class CommunicationIn(_In):
     direction: Direction | None = Field(default=None, description="Customer users: always inbound.")
     medium: Medium
     body: str = Field(min_length=1, max_length=20000)
-    at: AwareDatetime | None = Field(default=None, description="When it happened, for a call logged after the fact; audited.")
+    at: AwareDatetime | None = Field(
+        default=None, description="When it happened, for a call logged after the fact; audited."
+    )
     requests_customer_action: bool = Field(default=False, description="Starts the customer-side clock (R-SLA-4).")
 
 
 class SeverityChangeIn(_In):
     severity: Severity
     reason: str = Field(min_length=1, max_length=2000)
-    grounds: str | None = Field(default=None, description="Downgrades: customer-agreed, customer-resources-unavailable (R-SEV-3), customer-response-missed (R-SLA-4).")
+    grounds: str | None = Field(
+        default=None,
+        description="Downgrades: customer-agreed, customer-resources-unavailable (R-SEV-3), customer-response-missed (R-SLA-4).",
+    )
 
 
 class MitigationIn(_In):
@@ -63,18 +76,22 @@ class AssignmentIn(_In):
     person: str = Field(max_length=254)
 
 
-
 class ThirdPartyIn(_In):
-    vendor: str = Field(min_length=1, max_length=120, description="The third-party vendor the customer asks the provider to work with (R-INC-4).")
+    vendor: str = Field(
+        min_length=1,
+        max_length=120,
+        description="The third-party vendor the customer asks the provider to work with (R-INC-4).",
+    )
     product: str | None = Field(default=None, max_length=200, description="The vendor's product involved.")
     note: str | None = Field(default=None, max_length=4000)
 
 
 class EngagementIn(_In):
-    vendor_reference: str | None = Field(default=None, max_length=200, description="The vendor's own case number, once reached.")
+    vendor_reference: str | None = Field(
+        default=None, max_length=200, description="The vendor's own case number, once reached."
+    )
     note: str | None = Field(default=None, max_length=4000)
 
 
 class CollaborationEndIn(_In):
     note: str | None = Field(default=None, max_length=4000)
-

@@ -67,24 +67,49 @@ def decide_rca(
 
     if closed_at is None:
         if mcsap_eligible:
-            return RcaDecision("R-RCA-2", mcsap_due(), "MCSAP RCA: due 10 business days after the later of the request and the mitigation",
-                               "RCA MCSAP : attendue 10 jours ouvrés après la demande ou l'atténuation, la plus tardive des deux")
-        return RcaDecision("R-RCA-1", None, "requested before closure; the engineer says whether the technology allows it and any extra fees",
-                           "demandée avant la clôture ; l'ingénieur indique si la technologie le permet et les éventuels frais supplémentaires")
+            return RcaDecision(
+                "R-RCA-2",
+                mcsap_due(),
+                "MCSAP RCA: due 10 business days after the later of the request and the mitigation",
+                "RCA MCSAP : attendue 10 jours ouvrés après la demande ou l'atténuation, la plus tardive des deux",
+            )
+        return RcaDecision(
+            "R-RCA-1",
+            None,
+            "requested before closure; the engineer says whether the technology allows it and any extra fees",
+            "demandée avant la clôture ; l'ingénieur indique si la technologie le permet et les éventuels frais supplémentaires",
+        )
     if not mcsap:
-        raise _refuse("an RCA must be requested before the incident is closed",
-                      "une RCA doit être demandée avant la clôture de l'incident", rule="R-RCA-1", field="requested_at")
+        raise _refuse(
+            "an RCA must be requested before the incident is closed",
+            "une RCA doit être demandée avant la clôture de l'incident",
+            rule="R-RCA-1",
+            field="requested_at",
+        )
     if epoch_seconds(requested_at) > epoch_seconds(closed_at) + AFTER_CLOSURE_DAYS * 86_400:
-        raise _refuse(f"an MCSAP RCA may be requested until {AFTER_CLOSURE_DAYS} calendar days after closure",
-                      f"une RCA MCSAP peut être demandée jusqu'à {AFTER_CLOSURE_DAYS} jours calendaires après la clôture",
-                      rule="R-RCA-2", field="requested_at")
+        raise _refuse(
+            f"an MCSAP RCA may be requested until {AFTER_CLOSURE_DAYS} calendar days after closure",
+            f"une RCA MCSAP peut être demandée jusqu'à {AFTER_CLOSURE_DAYS} jours calendaires après la clôture",
+            rule="R-RCA-2",
+            field="requested_at",
+        )
     if not severity.is_critical:
-        raise _refuse("after closure, an MCSAP RCA is only for Severity 1 or A incidents",
-                      "après la clôture, une RCA MCSAP n'est possible que pour les incidents de sévérité 1 ou A",
-                      rule="R-RCA-2", field="severity")
+        raise _refuse(
+            "after closure, an MCSAP RCA is only for Severity 1 or A incidents",
+            "après la clôture, une RCA MCSAP n'est possible que pour les incidents de sévérité 1 ou A",
+            rule="R-RCA-2",
+            field="severity",
+        )
     if not production_impact:
-        raise _refuse("after closure, an MCSAP RCA is only for incidents with production impact",
-                      "après la clôture, une RCA MCSAP n'est possible que pour les incidents ayant un impact sur la production",
-                      rule="R-RCA-2", field="production_impact")
-    return RcaDecision("R-RCA-2", mcsap_due(), "MCSAP RCA after closure: due 10 business days after the later of the request and the mitigation",
-                       "RCA MCSAP après clôture : attendue 10 jours ouvrés après la demande ou l'atténuation, la plus tardive des deux")
+        raise _refuse(
+            "after closure, an MCSAP RCA is only for incidents with production impact",
+            "après la clôture, une RCA MCSAP n'est possible que pour les incidents ayant un impact sur la production",
+            rule="R-RCA-2",
+            field="production_impact",
+        )
+    return RcaDecision(
+        "R-RCA-2",
+        mcsap_due(),
+        "MCSAP RCA after closure: due 10 business days after the later of the request and the mitigation",
+        "RCA MCSAP après clôture : attendue 10 jours ouvrés après la demande ou l'atténuation, la plus tardive des deux",
+    )

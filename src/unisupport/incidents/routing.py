@@ -43,16 +43,28 @@ class Routing:
     post_incident_review: bool = False  # R-PIR-1, at closure
 
     def to_dict(self) -> dict:
-        return {"team": self.team, "reason": self.reason, "rule": self.rule, "roles": list(self.roles),
-                "enhanced_escalation": self.enhanced_escalation, "post_incident_review": self.post_incident_review}
+        return {
+            "team": self.team,
+            "reason": self.reason,
+            "rule": self.rule,
+            "roles": list(self.roles),
+            "enhanced_escalation": self.enhanced_escalation,
+            "post_incident_review": self.post_incident_review,
+        }
 
 
 def route(explanation: Explanation) -> Routing:
     applies = {c.plan for c in explanation.considered if c.applies}
     if applies & {"mcsap", "mcsap-plus"}:
-        team, why = MCSAP_ENGINEERS, "MCSAP covers this Azure component: incidents of any severity go to MCSAP support engineers"
+        team, why = (
+            MCSAP_ENGINEERS,
+            "MCSAP covers this Azure component: incidents of any severity go to MCSAP support engineers",
+        )
     elif "azure-rapid-response" in applies:
-        team, why = RAPID_RESPONSE, "Azure Rapid Response covers this component: the Rapid Response team keeps ownership 24x7"
+        team, why = (
+            RAPID_RESPONSE,
+            "Azure Rapid Response covers this component: the Rapid Response team keeps ownership 24x7",
+        )
     elif "mcs-security-plus" in applies:
         team, why = SECURITY_ENGINEERS, "MCS Security Plus covers this product and tenant: dedicated security engineers"
     elif "mcs-azure-events" in applies:
@@ -60,7 +72,9 @@ def route(explanation: Explanation) -> Routing:
     else:
         team, why = STANDARD, "no enhanced plan covers it: standard support"
     extras = {e["code"] for e in explanation.extras}
-    roles = tuple(dict.fromkeys(AUTOMATIC_ROLES[x] for x in (e["code"] for e in explanation.extras) if x in AUTOMATIC_ROLES))
+    roles = tuple(
+        dict.fromkeys(AUTOMATIC_ROLES[x] for x in (e["code"] for e in explanation.extras) if x in AUTOMATIC_ROLES)
+    )
     return Routing(
         team=team,
         reason=why,

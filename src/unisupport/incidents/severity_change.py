@@ -29,8 +29,11 @@ class DowngradeGrounds(StrEnum):
 
     @property
     def rule(self) -> str:
-        return {"customer-agreed": "R-SEV-1", "customer-resources-unavailable": "R-SEV-3",
-                "customer-response-missed": "R-SLA-4"}[self.value]
+        return {
+            "customer-agreed": "R-SEV-1",
+            "customer-resources-unavailable": "R-SEV-3",
+            "customer-response-missed": "R-SLA-4",
+        }[self.value]
 
 
 def is_upgrade(old: Severity, new: Severity) -> bool:
@@ -50,31 +53,44 @@ class SeverityChange:
         return is_upgrade(self.old, self.new)
 
 
-def check_change(old: Severity, new: Severity, *, reason: str | None, grounds: str | None, recorded_misses: int) -> SeverityChange:
+def check_change(
+    old: Severity, new: Severity, *, reason: str | None, grounds: str | None, recorded_misses: int
+) -> SeverityChange:
     """Validate a change; refuse what the rules refuse."""
     if new == old:
         raise InvalidInput(f"the incident is already Severity {old.value}", field="severity")
     if not reason or not reason.strip():
-        raise InvalidInput("say why the severity changes (R-SEV-1: every change is recorded with why)", field="reason", rule="R-SEV-1")
+        raise InvalidInput(
+            "say why the severity changes (R-SEV-1: every change is recorded with why)", field="reason", rule="R-SEV-1"
+        )
     if is_upgrade(old, new):
         return SeverityChange(old, new, reason.strip(), None, "R-SEV-1")
     if not grounds:
         raise Refused(
             "a downgrade needs its grounds: customer-agreed, customer-resources-unavailable (R-SEV-3) or customer-response-missed (R-SLA-4)",
-            rule="R-SEV-3", field="grounds",
+            rule="R-SEV-3",
+            field="grounds",
         )
     try:
         parsed = DowngradeGrounds(grounds)
     except ValueError:
-        raise InvalidInput(f"unknown grounds {grounds!r} (expected {', '.join(g.value for g in DowngradeGrounds)})", field="grounds") from None
+        raise InvalidInput(
+            f"unknown grounds {grounds!r} (expected {', '.join(g.value for g in DowngradeGrounds)})", field="grounds"
+        ) from None
     if parsed is DowngradeGrounds.CUSTOMER_RESPONSE_MISSED and recorded_misses == 0:
-        raise Refused("no customer-side miss is recorded on this incident to ground the downgrade", rule="R-SLA-4", field="grounds")
+        raise Refused(
+            "no customer-side miss is recorded on this incident to ground the downgrade",
+            rule="R-SLA-4",
+            field="grounds",
+        )
     if parsed is DowngradeGrounds.CUSTOMER_RESOURCES_UNAVAILABLE and not old.is_critical:
         raise Refused("24x7 customer resources are only expected at Severity 1 or A", rule="R-SEV-3", field="grounds")
     return SeverityChange(old, new, reason.strip(), parsed, parsed.rule)
 
 
-def retarget(change: SeverityChange, *, current_due: datetime, restarted_due: datetime, first_response_at: datetime | None) -> tuple[datetime, str]:
+def retarget(
+    change: SeverityChange, *, current_due: datetime, restarted_due: datetime, first_response_at: datetime | None
+) -> tuple[datetime, str]:
     """The first-response due instant after ``change`` and why.
 
     ``restarted_due`` is the new severity's target counted from the change instant."""

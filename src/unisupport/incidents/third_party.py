@@ -40,7 +40,11 @@ def check_engagement(status: Collaboration, vendor: str) -> None:
     if status is Collaboration.ENGAGED:
         raise Refused(f"{vendor} is already engaged on this incident", rule=RULE, field="vendor")
     if status is Collaboration.ENDED:
-        raise Refused(f"the collaboration with {vendor} has ended; the customer asks again to resume it", rule=RULE, field="vendor")
+        raise Refused(
+            f"the collaboration with {vendor} has ended; the customer asks again to resume it",
+            rule=RULE,
+            field="vendor",
+        )
 
 
 def check_end(status: Collaboration, vendor: str) -> None:

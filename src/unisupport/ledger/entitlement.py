@@ -80,7 +80,9 @@ class Activation:
 def activation(order: OrderFile, catalog: Catalog, *, on: date) -> Activation:
     """Accounts and postings of executing ``order`` (its validation already passed)."""
     accounts: list[AccountSpec] = [
-        AccountSpec(fees_key(order.currency), order.currency, f"Cancellation fees ({order.currency})", may_go_negative=True)
+        AccountSpec(
+            fees_key(order.currency), order.currency, f"Cancellation fees ({order.currency})", may_go_negative=True
+        )
     ]
     postings: list[Posting] = []
     tag = f"order:{order.number}"
@@ -90,25 +92,75 @@ def activation(order: OrderFile, catalog: Catalog, *, on: date) -> Activation:
         for year in range(1, order.contract_years() + 1):
             key = flex_key(year)
             accounts.append(
-                AccountSpec(key, order.currency, f"Flexible allocation, contract year {year}", contract_year=year,
-                            expires_on=contract_year_end(order, year), expiry_rule="R-FLEX-3")
+                AccountSpec(
+                    key,
+                    order.currency,
+                    f"Flexible allocation, contract year {year}",
+                    contract_year=year,
+                    expires_on=contract_year_end(order, year),
+                    expiry_rule="R-FLEX-3",
+                )
             )
-            postings.append(Posting(key, EntryKind.GRANT, per_year, f"flexible allocation of contract year {year}", "R-FLEX-1", on, f"{tag}:grant:{key}"))
+            postings.append(
+                Posting(
+                    key,
+                    EntryKind.GRANT,
+                    per_year,
+                    f"flexible allocation of contract year {year}",
+                    "R-FLEX-1",
+                    on,
+                    f"{tag}:grant:{key}",
+                )
+            )
             allocated = Decimal(0)
             for line in order.lines:
                 if line.funding is Funding.FLEX and line.contract_year == year:
                     allocated += line.price
-                    postings.append(Posting(key, EntryKind.ALLOCATE, -line.price, f"pays for line {line.id} ({line.service})", "R-FLEX-1", on, f"{tag}:allocate:{line.id}"))
+                    postings.append(
+                        Posting(
+                            key,
+                            EntryKind.ALLOCATE,
+                            -line.price,
+                            f"pays for line {line.id} ({line.service})",
+                            "R-FLEX-1",
+                            on,
+                            f"{tag}:allocate:{line.id}",
+                        )
+                    )
             rest = per_year - allocated
             if rest > 0:
-                postings.append(Posting(key, EntryKind.FORFEIT, -rest, f"unallocated at execution of contract year {year}", "R-FLEX-6", on, f"{tag}:forfeit-unallocated:{key}"))
+                postings.append(
+                    Posting(
+                        key,
+                        EntryKind.FORFEIT,
+                        -rest,
+                        f"unallocated at execution of contract year {year}",
+                        "R-FLEX-6",
+                        on,
+                        f"{tag}:forfeit-unallocated:{key}",
+                    )
+                )
 
     credit_lines: list[AccountSpec] = []
     for line in order.lines:
         spec = line_account(order, line, catalog)
         accounts.append(spec)
-        how = {Funding.PAID: "bought", Funding.FLEX: f"paid with the flexible allocation of year {line.contract_year}", Funding.CREDITS: "paid with proactive credits"}[line.funding]
-        postings.append(Posting(spec.key, EntryKind.GRANT, line.quantity, f"{line.quantity.normalize():f} {spec.unit} {how}", "R-ORD-1", on, f"{tag}:grant:{spec.key}"))
+        how = {
+            Funding.PAID: "bought",
+            Funding.FLEX: f"paid with the flexible allocation of year {line.contract_year}",
+            Funding.CREDITS: "paid with proactive credits",
+        }[line.funding]
+        postings.append(
+            Posting(
+                spec.key,
+                EntryKind.GRANT,
+                line.quantity,
+                f"{line.quantity.normalize():f} {spec.unit} {how}",
+                "R-ORD-1",
+                on,
+                f"{tag}:grant:{spec.key}",
+            )
+        )
         if spec.unit == CREDITS:
             credit_lines.append(spec)
 
@@ -125,9 +177,23 @@ def activation(order: OrderFile, catalog: Catalog, *, on: date) -> Activation:
             if take > 0:
                 remaining[spec.key] -= take
                 need -= take
-                postings.append(Posting(spec.key, EntryKind.CONSUME, -take, f"pays for line {line.id} ({line.service})", "R-CRED-1", on, f"{tag}:consume:{line.id}:{spec.key}"))
+                postings.append(
+                    Posting(
+                        spec.key,
+                        EntryKind.CONSUME,
+                        -take,
+                        f"pays for line {line.id} ({line.service})",
+                        "R-CRED-1",
+                        on,
+                        f"{tag}:consume:{line.id}:{spec.key}",
+                    )
+                )
         if need > 0:
-            raise Refused(f"line {line.id} needs {line.credits} credits but the order holds too few", rule="R-CRED-2", field=f"lines.{line.id}.credits")
+            raise Refused(
+                f"line {line.id} needs {line.credits} credits but the order holds too few",
+                rule="R-CRED-2",
+                field=f"lines.{line.id}.credits",
+            )
     return Activation(accounts, postings)
 
 

@@ -42,7 +42,12 @@ def due_forfeitures(accounts: list[AccountState], *, term_end: date, as_of: date
         )
         postings.append(
             Posting(
-                account.key, EntryKind.FORFEIT, -account.balance, why, rule, last_day,
+                account.key,
+                EntryKind.FORFEIT,
+                -account.balance,
+                why,
+                rule,
+                last_day,
                 f"order:{order_number}:forfeit:{account.key}:{last_day.isoformat()}",
             )
         )

@@ -88,8 +88,7 @@ def plan_event(event: AzureEventLike, *, timezone: str = "UTC", catalog: Catalog
         )
     if event.cloud.strip().lower() != PUBLIC_CLOUD:
         raise Refused(
-            f"Azure Events cover the Azure public cloud only, not {event.cloud!r} "
-            "(no government or sovereign clouds)",
+            f"Azure Events cover the Azure public cloud only, not {event.cloud!r} (no government or sovereign clouds)",
             rule=RULE,
             field="cloud",
         )
@@ -185,8 +184,14 @@ def post_event_summary(plan: EventPlan, incidents: Iterable[EventIncident]) -> P
     for i, incident in enumerate(incidents):
         opened = incident.opened_at
         if not isinstance(opened, datetime) or opened.utcoffset() is None:
-            raise InvalidInput(f"expected a time-zone aware datetime, got {opened!r}", field=f"incidents[{i}].opened_at")
+            raise InvalidInput(
+                f"expected a time-zone aware datetime, got {opened!r}", field=f"incidents[{i}].opened_at"
+            )
         if plan.window_start <= opened < plan.window_end:
-            cases.append(EventCase(str(incident.id), opened, str(incident.severity), str(incident.status), bool(incident.resolved)))
+            cases.append(
+                EventCase(
+                    str(incident.id), opened, str(incident.severity), str(incident.status), bool(incident.resolved)
+                )
+            )
     cases.sort(key=lambda c: (c.opened_at, c.id))
     return PostEventSummary(plan.solution, plan.window_start, plan.window_end, tuple(cases))

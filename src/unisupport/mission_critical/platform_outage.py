@@ -29,12 +29,17 @@ class OutageIn(BaseModel):
     """An Azure-declared outage, as an incident manager declares it."""
 
     model_config = ConfigDict(extra="forbid")
-    reference: str = Field(min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage.")
+    reference: str = Field(
+        min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage."
+    )
     title: str = Field(min_length=1, max_length=200)
     products: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform.")
+        default_factory=list, max_length=100, description="Product codes affected; empty: the whole platform."
+    )
     regions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=100)
-    message: str = Field(min_length=1, max_length=8000, description="What the pre-identified contacts are told (R-MCSAP-5).")
+    message: str = Field(
+        min_length=1, max_length=8000, description="What the pre-identified contacts are told (R-MCSAP-5)."
+    )
 
 
 class OutageNoticeIn(BaseModel):
@@ -67,9 +72,16 @@ class NoticeDecision:
     contacts: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, object]:
-        return {"customer": self.customer, "order": self.order, "notified": self.notified, "rule": RULE,
-                "reason": self.reason, "reason_fr": self.reason_fr, "affected_products": list(self.affected_products),
-                "contacts": list(self.contacts)}
+        return {
+            "customer": self.customer,
+            "order": self.order,
+            "notified": self.notified,
+            "rule": RULE,
+            "reason": self.reason,
+            "reason_fr": self.reason_fr,
+            "affected_products": list(self.affected_products),
+            "contacts": list(self.contacts),
+        }
 
 
 def decide(holder: McsapHolder, outage_products: Iterable[str]) -> NoticeDecision:
@@ -77,9 +89,13 @@ def decide(holder: McsapHolder, outage_products: Iterable[str]) -> NoticeDecisio
     the whole platform), to whom, about which of its products."""
     named = frozenset(outage_products)
     if not holder.plus:
-        return NoticeDecision(holder.customer, holder.order, False,
-                              "holds MCSAP without Plus: platform outage communications are an MCSAP Plus feature",
-                              "détient MCSAP sans Plus : les communications d'incident de plateforme sont réservées à MCSAP Plus")
+        return NoticeDecision(
+            holder.customer,
+            holder.order,
+            False,
+            "holds MCSAP without Plus: platform outage communications are an MCSAP Plus feature",
+            "détient MCSAP sans Plus : les communications d'incident de plateforme sont réservées à MCSAP Plus",
+        )
     if not named:
         affected = tuple(sorted(holder.enrolled_products))
     elif not holder.enrolled_products:
@@ -87,20 +103,34 @@ def decide(holder: McsapHolder, outage_products: Iterable[str]) -> NoticeDecisio
     else:
         affected = tuple(sorted(holder.enrolled_products & named))
         if not affected:
-            return NoticeDecision(holder.customer, holder.order, False,
-                                  "none of the products enrolled in its MCSAP Plus is affected",
-                                  "aucun des produits inscrits à son MCSAP Plus n'est touché")
+            return NoticeDecision(
+                holder.customer,
+                holder.order,
+                False,
+                "none of the products enrolled in its MCSAP Plus is affected",
+                "aucun des produits inscrits à son MCSAP Plus n'est touché",
+            )
     if not holder.outage_contacts:
-        return NoticeDecision(holder.customer, holder.order, False,
-                              "concerned, but no pre-identified outage contact: add the role outage-contact to a contact of the order",
-                              "concerné, mais aucun contact désigné pour les incidents de plateforme : ajouter le rôle outage-contact "
-                              "à un contact de la commande", affected)
+        return NoticeDecision(
+            holder.customer,
+            holder.order,
+            False,
+            "concerned, but no pre-identified outage contact: add the role outage-contact to a contact of the order",
+            "concerné, mais aucun contact désigné pour les incidents de plateforme : ajouter le rôle outage-contact "
+            "à un contact de la commande",
+            affected,
+        )
     scope = "its enrolled products are affected" if affected else "the whole platform is affected"
     scope_fr = "ses produits inscrits sont touchés" if affected else "toute la plateforme est touchée"
-    return NoticeDecision(holder.customer, holder.order, True,
-                          f"holds MCSAP Plus and {scope}: told through its {len(holder.outage_contacts)} pre-identified contact(s)",
-                          f"détient MCSAP Plus et {scope_fr} : informé par ses {len(holder.outage_contacts)} contact(s) désigné(s)",
-                          affected, holder.outage_contacts)
+    return NoticeDecision(
+        holder.customer,
+        holder.order,
+        True,
+        f"holds MCSAP Plus and {scope}: told through its {len(holder.outage_contacts)} pre-identified contact(s)",
+        f"détient MCSAP Plus et {scope_fr} : informé par ses {len(holder.outage_contacts)} contact(s) désigné(s)",
+        affected,
+        holder.outage_contacts,
+    )
 
 
 def product_names(codes: Iterable[str], names: dict[str, tuple[str, str]], language: str) -> str:

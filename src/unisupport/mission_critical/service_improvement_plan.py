@@ -28,9 +28,7 @@ def twelve_months_after(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def check_new_plan(
-    existing_start_dates: Iterable[date], new_start: date, *, catalog: Catalog | None = None
-) -> None:
+def check_new_plan(existing_start_dates: Iterable[date], new_start: date, *, catalog: Catalog | None = None) -> None:
     """R-MCSAP-4: refuse ``new_start`` when some 12-month period containing it would
     then hold more plans than allowed (2, the catalog's ``mcsap`` limit). Only periods
     containing the new plan are judged: the existing plans were accepted already."""

@@ -179,7 +179,9 @@ class SuccessPlan:
             status = ItemStatus(raw.get("status", ItemStatus.PLANNED))
         except ValueError:
             accepted = ", ".join(s.value for s in ItemStatus)
-            raise InvalidInput(f"unknown status {raw.get('status')!r} (accepted: {accepted})", field=f"{where}.status") from None
+            raise InvalidInput(
+                f"unknown status {raw.get('status')!r} (accepted: {accepted})", field=f"{where}.status"
+            ) from None
         due = require_local_date(raw.get("due"), f"{where}.due")
         notes = raw.get("notes") or ""
         if not isinstance(notes, str):

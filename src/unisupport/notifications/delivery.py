@@ -82,10 +82,24 @@ def deliver_pending(
     while True:
         with database.transaction() as session:
             batch = [
-                _Claimed(row.id, row.kind, row.language, row.recipient, dict(row.payload), row.attempts,
-                         row.created_at, row.claimed_at)  # type: ignore[arg-type]
-                for row in claim(session, worker=worker, now=clock.now(), limit=limit, lease_seconds=lease_seconds,
-                                 max_attempts=max_attempts)
+                _Claimed(
+                    row.id,
+                    row.kind,
+                    row.language,
+                    row.recipient,
+                    dict(row.payload),
+                    row.attempts,
+                    row.created_at,
+                    row.claimed_at,
+                )  # type: ignore[arg-type]
+                for row in claim(
+                    session,
+                    worker=worker,
+                    now=clock.now(),
+                    limit=limit,
+                    lease_seconds=lease_seconds,
+                    max_attempts=max_attempts,
+                )
             ]
         if not batch:
             return report
@@ -97,35 +111,80 @@ def deliver_pending(
             _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
 
 
-def _deliver(database: Database, mailer: Mailer, item: _Claimed, *, worker: str, clock: Clock, max_attempts: int,
-             report: DeliveryReport) -> None:
+def _deliver(
+    database: Database,
+    mailer: Mailer,
+    item: _Claimed,
+    *,
+    worker: str,
+    clock: Clock,
+    max_attempts: int,
+    report: DeliveryReport,
+) -> None:
     try:
         subject, body = render(item.kind, item.language, item.payload)
         message = compose(
-            message_id=message_id_for(item.id, item.created_at, mailer.mail_from), recipient=item.recipient,
-            mail_from=mailer.mail_from, subject=subject, body=body, language=item.language, date=clock.now(),
+            message_id=message_id_for(item.id, item.created_at, mailer.mail_from),
+            recipient=item.recipient,
+            mail_from=mailer.mail_from,
+            subject=subject,
+            body=body,
+            language=item.language,
+            date=clock.now(),
         )
     except Exception as exc:  # noqa: BLE001 - a template or payload error: this row only, for good
-        _failed(database, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report,
-                error=f"cannot render {item.kind}.{item.language}: {type(exc).__name__}: {exc}", retry_after=None)
+        _failed(
+            database,
+            item,
+            worker=worker,
+            clock=clock,
+            max_attempts=max_attempts,
+            report=report,
+            error=f"cannot render {item.kind}.{item.language}: {type(exc).__name__}: {exc}",
+            retry_after=None,
+        )
         return
     try:
         message_id = mailer.send(message)
     except Exception as exc:  # noqa: BLE001 - whatever SMTP raised, this row only; retried unless permanent
         retry_after = None if is_permanent(exc) else retry_delay(item.attempts)
-        _failed(database, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report,
-                error=f"cannot send: {type(exc).__name__}: {exc}", retry_after=retry_after)
+        _failed(
+            database,
+            item,
+            worker=worker,
+            clock=clock,
+            max_attempts=max_attempts,
+            report=report,
+            error=f"cannot send: {type(exc).__name__}: {exc}",
+            retry_after=retry_after,
+        )
         return
     with database.transaction() as session:
         mark_sent(session, item.id, message_id=message_id, now=clock.now())
     report.sent += 1
 
 
-def _failed(database: Database, item: _Claimed, *, worker: str, clock: Clock, max_attempts: int,
-            report: DeliveryReport, error: str, retry_after: timedelta | None) -> None:
+def _failed(
+    database: Database,
+    item: _Claimed,
+    *,
+    worker: str,
+    clock: Clock,
+    max_attempts: int,
+    report: DeliveryReport,
+    error: str,
+    retry_after: timedelta | None,
+) -> None:
     with database.transaction() as session:
-        status = mark_failed(session, item.id, worker=worker, error=error, now=clock.now(), retry_after=retry_after,
-                             max_attempts=max_attempts)
+        status = mark_failed(
+            session,
+            item.id,
+            worker=worker,
+            error=error,
+            now=clock.now(),
+            retry_after=retry_after,
+            max_attempts=max_attempts,
+        )
     if status == "failed":
         report.failed += 1
         log.warning("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, error)

@@ -81,8 +81,9 @@ def _amount(ctx: Context, value: Any) -> str:
 
 def _environment() -> Environment:
     # Plain text: no HTML escaping; a missing field is an error, never an empty string.
-    env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+    env = Environment(
+        autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True
+    )
     env.filters.update(when=_when, day=_day, duration=_duration, amount=_amount)
     return env
 
@@ -103,12 +104,15 @@ def has_template(kind: str, language: str) -> bool:
 def _templates(kind: str, language: str) -> tuple[Template, Template]:
     """The subject and body templates of ``kind`` in ``language``."""
     if not has_template(kind, language):
-        raise InvalidInput(f"no template for {kind!r} in {language!r} ({template_path(kind, language).name})", field="kind")
+        raise InvalidInput(
+            f"no template for {kind!r} in {language!r} ({template_path(kind, language).name})", field="kind"
+        )
     source = template_path(kind, language).read_text(encoding="utf-8")
     subject, blank, body = (source.split("\n", 2) + ["", ""])[:3]
     if not subject.strip() or blank.strip():
-        raise InvalidInput(f"{template_path(kind, language).name}: the first line is the subject, the second is blank",
-                           field="kind")
+        raise InvalidInput(
+            f"{template_path(kind, language).name}: the first line is the subject, the second is blank", field="kind"
+        )
     # The subject is its own template: a payload value with a line break cannot
     # push half of the subject into the body.
     return ENVIRONMENT.from_string(subject), ENVIRONMENT.from_string(body)
@@ -125,8 +129,9 @@ def render(kind: str, language: str, payload: Mapping[str, Any]) -> tuple[str, s
 
 
 # ---------------------------------------------------------------------- messages
-def compose(*, message_id: str, recipient: str, mail_from: str, subject: str, body: str, language: str,
-            date: datetime) -> EmailMessage:
+def compose(
+    *, message_id: str, recipient: str, mail_from: str, subject: str, body: str, language: str, date: datetime
+) -> EmailMessage:
     """A plain-text UTF-8 message, marked as automatic so that auto-responders stay
     quiet (RFC 3834 ``Auto-Submitted``; Exchange's ``X-Auto-Response-Suppress``)."""
     message = EmailMessage()
@@ -159,8 +164,9 @@ class SmtpMailer:
     ``smtps://HOST:PORT`` speaks TLS from the first byte. Certificates are verified
     (``ssl_context`` replaces the default, e.g. for a private CA)."""
 
-    def __init__(self, url: str, mail_from: str, *, timeout: float = SMTP_TIMEOUT,
-                 ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self, url: str, mail_from: str, *, timeout: float = SMTP_TIMEOUT, ssl_context: ssl.SSLContext | None = None
+    ):
         self.endpoint = smtp_endpoint(url, field=SMTP_URL)
         self.mail_from = mail_from
         self.timeout = timeout
@@ -174,8 +180,9 @@ class SmtpMailer:
         ep = self.endpoint
         helo = mail_domain(self.mail_from)  # not socket.getfqdn(): no DNS lookup of ourselves
         if ep.tls:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(ep.host, ep.port, local_hostname=helo, timeout=self.timeout,
-                                                  context=self.ssl_context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                ep.host, ep.port, local_hostname=helo, timeout=self.timeout, context=self.ssl_context
+            )
         else:
             smtp = smtplib.SMTP(ep.host, ep.port, local_hostname=helo, timeout=self.timeout)
         try:
@@ -186,7 +193,8 @@ class SmtpMailer:
                     smtp.ehlo()
                 elif ep.username is not None:
                     raise smtplib.SMTPNotSupportedError(
-                        f"{ep.host}:{ep.port} offers no STARTTLS: the login is not sent in clear (use smtps://)")
+                        f"{ep.host}:{ep.port} offers no STARTTLS: the login is not sent in clear (use smtps://)"
+                    )
             if ep.username is not None:
                 smtp.login(ep.username, ep.password or "")
         except BaseException:

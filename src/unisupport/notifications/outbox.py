@@ -108,8 +108,10 @@ def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"payload field names are strings, not {key!r}", field="payload")
         if value is not None and not isinstance(value, (str, int, float)):
             hint = " (give instants as ISO strings with an offset)" if isinstance(value, datetime) else ""
-            raise InvalidInput(f"payload field {key!r} is a {type(value).__name__}: strings and numbers only{hint}",
-                               field=f"payload.{key}")
+            raise InvalidInput(
+                f"payload field {key!r} is a {type(value).__name__}: strings and numbers only{hint}",
+                field=f"payload.{key}",
+            )
     return dict(payload)
 
 
@@ -140,8 +142,21 @@ def enqueue(
     ``business_hours_site_id`` keeps every send attempt inside that site's business
     hours (customer notifications about business-hours incidents; pair it with
     ``not_before=customer_not_before(calendar, now)``)."""
-    values = _row(Notification(kind, recipient, language, subject_type, subject_id, payload, dedupe_key,
-                               not_before, customer_id, business_hours_site_id), now)
+    values = _row(
+        Notification(
+            kind,
+            recipient,
+            language,
+            subject_type,
+            subject_id,
+            payload,
+            dedupe_key,
+            not_before,
+            customer_id,
+            business_hours_site_id,
+        ),
+        now,
+    )
     # On the session's connection (Core): no ORM bulk-insert machinery for one row.
     return session.connection().execute(_enqueue_statement(session), values).scalar_one_or_none()
 
@@ -154,7 +169,9 @@ def _enqueue_statement(session: Session):
     database kind (an incident's opening queues its acknowledgement with it)."""
     name = session.get_bind().dialect.name
     if name not in _ENQUEUE:
-        _ENQUEUE[name] = insert_for(session).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
+        _ENQUEUE[name] = (
+            insert_for(session).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key]).returning(OutboxRow.id)
+        )
     return _ENQUEUE[name]
 
 
@@ -186,10 +203,19 @@ def _row(n: Notification, now: datetime) -> dict[str, Any]:
     if not n.dedupe_key:
         raise InvalidInput("a notification needs a dedupe key", field="dedupe_key")
     return {
-        "customer_id": n.customer_id, "kind": n.kind, "recipient": check_recipient(n.recipient), "language": n.language,
-        "subject_type": n.subject_type, "subject_id": n.subject_id, "payload": _check_payload(n.payload),
-        "dedupe_key": n.dedupe_key, "not_before": n.not_before, "business_hours_site_id": n.business_hours_site_id,
-        "status": "pending", "attempts": 0, "created_at": now,
+        "customer_id": n.customer_id,
+        "kind": n.kind,
+        "recipient": check_recipient(n.recipient),
+        "language": n.language,
+        "subject_type": n.subject_type,
+        "subject_id": n.subject_id,
+        "payload": _check_payload(n.payload),
+        "dedupe_key": n.dedupe_key,
+        "not_before": n.not_before,
+        "business_hours_site_id": n.business_hours_site_id,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
     }
 
 
@@ -217,24 +243,34 @@ _STAGING = MetaData()
 # Per-transaction staging of a fan-out (created, filled, read and dropped inside one
 # call): the notifications, and who each audience is.
 _FANOUT = Table(
-    "outbox_fanout", _STAGING,
+    "outbox_fanout",
+    _STAGING,
     Column("kind", String(64), nullable=False),
-    Column("audience", String(200)), Column("recipient", String(254)), Column("language", String(2)),
-    Column("subject_type", String(32), nullable=False), Column("subject_id", Integer, nullable=False),
-    Column("customer_id", Integer), Column("payload", Document, nullable=False), Column("key_suffix", String(100), nullable=False),
-    Column("not_before", UTCDateTime(), nullable=False), Column("business_hours_site_id", Integer),
+    Column("audience", String(200)),
+    Column("recipient", String(254)),
+    Column("language", String(2)),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", Integer, nullable=False),
+    Column("customer_id", Integer),
+    Column("payload", Document, nullable=False),
+    Column("key_suffix", String(100), nullable=False),
+    Column("not_before", UTCDateTime(), nullable=False),
+    Column("business_hours_site_id", Integer),
     prefixes=["TEMPORARY"],
 )
 _AUDIENCE = Table(
-    "outbox_audience", _STAGING,
-    Column("audience", String(200), nullable=False), Column("recipient", String(254), nullable=False),
+    "outbox_audience",
+    _STAGING,
+    Column("audience", String(200), nullable=False),
+    Column("recipient", String(254), nullable=False),
     Column("language", String(2), nullable=False),
     prefixes=["TEMPORARY"],
 )
 
 
-def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], *,
-                   now: datetime) -> int:
+def enqueue_fanout(
+    session: Session, notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], *, now: datetime
+) -> int:
     """Queue many notifications, each to a whole audience, in the caller's
     transaction; returns how many outbox rows were new. The watcher's breaches come in
     thousands, each to half a dozen people: the notifications are staged once each
@@ -261,7 +297,9 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
     for n in notifications:
         if n.audience is None:
             if n.recipient is None or n.language is None:
-                raise InvalidInput("a notification goes to an audience or to one recipient in a language", field="recipient")
+                raise InvalidInput(
+                    "a notification goes to an audience or to one recipient in a language", field="recipient"
+                )
             if n.recipient not in recipients:
                 recipients.add(check_recipient(n.recipient))
             used = {_check_language(n.language)}
@@ -274,11 +312,21 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
                 if not has_template(n.kind, language):
                     raise InvalidInput(f"no {language} template for notifications of kind {n.kind!r}", field="kind")
                 templates.add((n.kind, language))
-        staged.append({"kind": n.kind, "audience": n.audience, "recipient": n.recipient, "language": n.language,
-                       "subject_type": n.subject_type, "subject_id": n.subject_id, "customer_id": n.customer_id,
-                       "payload": payloads.get(id(n.payload)) or payloads.setdefault(id(n.payload), _check_payload(n.payload)),
-                       "key_suffix": n.key_suffix, "not_before": n.not_before,
-                       "business_hours_site_id": n.business_hours_site_id})
+        staged.append(
+            {
+                "kind": n.kind,
+                "audience": n.audience,
+                "recipient": n.recipient,
+                "language": n.language,
+                "subject_type": n.subject_type,
+                "subject_id": n.subject_id,
+                "customer_id": n.customer_id,
+                "payload": payloads.get(id(n.payload)) or payloads.setdefault(id(n.payload), _check_payload(n.payload)),
+                "key_suffix": n.key_suffix,
+                "not_before": n.not_before,
+                "business_hours_site_id": n.business_hours_site_id,
+            }
+        )
     session.flush()
     connection = session.connection()
     _STAGING.create_all(connection, checkfirst=False)
@@ -292,18 +340,34 @@ def enqueue_fanout(session: Session, notifications: list[Fanout], audiences: Map
 
     def rows(recipient, language, source):
         key = m.subject_type + ":" + cast(m.subject_id, String) + ":" + m.kind + m.key_suffix + ":" + recipient
-        return select(m.customer_id, m.kind, recipient.label("recipient"), language.label("language"), m.subject_type,
-                      m.subject_id, m.payload, key.label("dedupe_key"), m.not_before, m.business_hours_site_id,
-                      literal("pending").label("status"), literal(0).label("attempts"),
-                      literal(now, UTCDateTime()).label("created_at")).select_from(source)
+        return select(
+            m.customer_id,
+            m.kind,
+            recipient.label("recipient"),
+            language.label("language"),
+            m.subject_type,
+            m.subject_id,
+            m.payload,
+            key.label("dedupe_key"),
+            m.not_before,
+            m.business_hours_site_id,
+            literal("pending").label("status"),
+            literal(0).label("attempts"),
+            literal(now, UTCDateTime()).label("created_at"),
+        ).select_from(source)
 
-    both = union_all(rows(a.recipient, a.language, _FANOUT.join(_AUDIENCE, a.audience == m.audience)),
-                     rows(m.recipient, m.language, _FANOUT).where(m.audience.is_(None))).subquery()
+    both = union_all(
+        rows(a.recipient, a.language, _FANOUT.join(_AUDIENCE, a.audience == m.audience)),
+        rows(m.recipient, m.language, _FANOUT).where(m.audience.is_(None)),
+    ).subquery()
     columns = list(both.c)
     # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
     source = select(*columns).where(true())
-    statement = insert_for(session).from_select([c.name for c in columns], source).on_conflict_do_nothing(
-        index_elements=[OutboxRow.dedupe_key])
+    statement = (
+        insert_for(session)
+        .from_select([c.name for c in columns], source)
+        .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+    )
     inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     _STAGING.drop_all(connection, checkfirst=False)
     return inserted
@@ -334,7 +398,8 @@ def claim(
     due = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
     abandoned = and_(OutboxRow.status == "sending", OutboxRow.claimed_at < stale)
     rows = session.scalars(
-        select(OutboxRow).where(or_(due, abandoned))
+        select(OutboxRow)
+        .where(or_(due, abandoned))
         .order_by(OutboxRow.not_before, OutboxRow.id)
         .limit(limit)
         # PostgreSQL: rows another worker is claiming are skipped, not waited for.

@@ -132,9 +132,7 @@ def read_order_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         line = root.start_mark.line + 1
-        raise OrderFileUnreadable(
-            f"{path}: the top level (line {line}) is {kind}, not a mapping of order keys"
-        )
+        raise OrderFileUnreadable(f"{path}: the top level (line {line}) is {kind}, not a mapping of order keys")
     _refuse_duplicate_keys(path, root)
     try:
         data = yaml.load(text, Loader=_OrderLoader)
@@ -156,9 +154,7 @@ def _refuse_duplicate_keys(path: Path, root: yaml.Node) -> None:
                 full = f"{where}.{key}" if where else key
                 line = key_node.start_mark.line + 1
                 if key in seen and key != "<<":
-                    raise OrderFileUnreadable(
-                        f"{path}: key {full!r} is given twice (lines {seen[key]} and {line})"
-                    )
+                    raise OrderFileUnreadable(f"{path}: key {full!r} is given twice (lines {seen[key]} and {line})")
                 seen[key] = line
                 stack.append((value_node, full))
         elif isinstance(node, yaml.SequenceNode):
@@ -216,12 +212,8 @@ def _structural_violation(error: Mapping[str, Any], prefix: tuple[Any, ...] = ()
     if kind == "missing":
         message = "This key is required and is missing."
     elif kind == "extra_forbidden":
-        message = (
-            f"Unknown key {loc[-1]!r}: it is not part of the order file (see docs/order-file.md)."
-        )
-    elif (
-        kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _PATTERN_WORDS
-    ):
+        message = f"Unknown key {loc[-1]!r}: it is not part of the order file (see docs/order-file.md)."
+    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _PATTERN_WORDS:
         message = f"{shown} {_PATTERN_WORDS[error['ctx']['pattern']]}."
     else:
         text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -305,9 +297,7 @@ class _Checks:
     parsed; a check that needs a missing part is skipped, because the structural
     violation already says what is wrong there."""
 
-    def __init__(
-        self, parts: _Parts, catalog: Catalog, products: ProductRegistry, price_lists: PriceLists
-    ):
+    def __init__(self, parts: _Parts, catalog: Catalog, products: ProductRegistry, price_lists: PriceLists):
         self.parts = parts
         self.catalog = catalog
         self.products = products
@@ -422,20 +412,14 @@ class _Checks:
             )
 
         executed_on: date | None = self.get("executed_on")
-        if (
-            self.get("status") == OrderStatus.ACTIVE
-            and self.known("executed_on")
-            and executed_on is None
-        ):
+        if self.get("status") == OrderStatus.ACTIVE and self.known("executed_on") and executed_on is None:
             self.error(
                 "R-ORD-1",
                 "executed_on",
                 "an active order must say when it was executed (executed_on)",
             )
         if executed_on is not None and self.term is not None and not self.within_term(executed_on):
-            self.error(
-                "R-ORD-1", "executed_on", f"executed_on {executed_on} is outside {self.term_text()}"
-            )
+            self.error("R-ORD-1", "executed_on", f"executed_on {executed_on} is outside {self.term_text()}")
 
         no_base = self.known("base_package") and self.get("base_package") is None
         if no_base and self.get("flexible_allocation") is not None:
@@ -555,9 +539,7 @@ class _Checks:
             )
         if self.term is None:
             return
-        dates = [
-            (key, day) for key, day in (("start", line.start), ("end", line.end)) if day is not None
-        ]
+        dates = [(key, day) for key, day in (("start", line.start), ("end", line.end)) if day is not None]
         for key, day in dates:
             if not self.within_term(day):
                 self.error(
@@ -610,11 +592,7 @@ class _Checks:
                     f"but the order has no base_package",
                 )
         host = self.get("host_site")
-        if (
-            service.site_rule == SiteRule.HOST_SITE_ONLY
-            and line.site not in (None, host)
-            and host is not None
-        ):
+        if service.site_rule == SiteRule.HOST_SITE_ONLY and line.site not in (None, host) and host is not None:
             self.error(
                 "R-MC-2",
                 f"{here}.site",
@@ -683,11 +661,7 @@ class _Checks:
             self.check_flex_year(year, year_lines, amount)
 
         # R-FLEX-6: what is unallocated at execution is forfeited; the order stays valid.
-        if (
-            self.get("status") != OrderStatus.ACTIVE
-            or self.term is None
-            or not self.complete("lines")
-        ):
+        if self.get("status") != OrderStatus.ACTIVE or self.term is None or not self.complete("lines"):
             return
         for year in range(1, self.years + 1):
             allocated = sum((line.price for _, line in by_year.get(year, [])), Decimal(0))
@@ -699,17 +673,11 @@ class _Checks:
                     f"allocation is allocated; the unallocated {self.money(amount - allocated)} is forfeited at execution",
                 )
 
-    def check_flex_year(
-        self, year: int, year_lines: list[tuple[int, Line]], amount: Decimal
-    ) -> None:
+    def check_flex_year(self, year: int, year_lines: list[tuple[int, Line]], amount: Decimal) -> None:
         """One contract year: the lines never exceed the allocation (R-FLEX-1), and
         credits plus custom proactive services never exceed the cap (R-FLEX-2).
         Each is reported once, on the line that goes over, with the year's totals."""
-        capped = [
-            (i, line)
-            for i, line in year_lines
-            if i in self.services and self.services[i].counts_toward_flex_cap
-        ]
+        capped = [(i, line) for i, line in year_lines if i in self.services and self.services[i].counts_toward_flex_cap]
         total = sum((line.price for _, line in year_lines), Decimal(0))
         over = _first_over(year_lines, amount)
         if over is not None:
@@ -737,16 +705,10 @@ class _Checks:
     # -- credits: never spend more than the order holds (R-CRED-2)
     def check_credits(self) -> None:
         held = sum((line.quantity for _, line in self.lines_of(CREDITS)), Decimal(0))
-        spending = [
-            (i, line)
-            for i, line in self.lines
-            if line.funding == Funding.CREDITS and line.credits is not None
-        ]
+        spending = [(i, line) for i, line in self.lines if line.funding == Funding.CREDITS and line.credits is not None]
         over = _first_over(spending, held, amount=lambda line: line.credits)
         if over is not None:
-            spent = sum(
-                (line.credits for _, line in spending if line.credits is not None), Decimal(0)
-            )
+            spent = sum((line.credits for _, line in spending if line.credits is not None), Decimal(0))
             self.error(
                 "R-CRED-2",
                 f"lines[{over[0]}].credits",
@@ -814,9 +776,7 @@ class _Checks:
                 )
         for j, code in enumerate(scopes.mcsap.enrolled_products):
             if code not in self.products:
-                self.error(
-                    "R-SLA-2", f"scopes.mcsap.enrolled_products[{j}]", self.unknown_product(code)
-                )
+                self.error("R-SLA-2", f"scopes.mcsap.enrolled_products[{j}]", self.unknown_product(code))
 
         if not self.complete("lines"):
             return  # a broken line may be the one that needs, or justifies, a scope
@@ -957,11 +917,7 @@ def validate_order(
     need the catalog, the products and the price list, in document order within
     each check. An empty list, or warnings only, means the order is valid."""
     if not isinstance(document, Mapping):
-        return [
-            Violation(
-                "R-ORD-1", "", f"An order file is a mapping of keys, not {type(document).__name__}."
-            )
-        ]
+        return [Violation("R-ORD-1", "", f"An order file is a mapping of keys, not {type(document).__name__}.")]
     structural, parts = _parse(document)
     checks = _Checks(
         parts,

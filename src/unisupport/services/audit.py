@@ -26,8 +26,16 @@ def record_event(
     rule: str | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
-        customer_id=customer_id, subject_type=subject_type, subject_id=subject_id, tag=tag,
-        actor=actor, at=at, before=before, after=after, reason=reason, rule=rule,
+        customer_id=customer_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        tag=tag,
+        actor=actor,
+        at=at,
+        before=before,
+        after=after,
+        reason=reason,
+        rule=rule,
     )
     session.add(event)
     return event
@@ -37,7 +45,11 @@ def events_of(session: Session, *, customer_id: int, subject_type: str, subject_
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.customer_id == customer_id, AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+            .where(
+                AuditEvent.customer_id == customer_id,
+                AuditEvent.subject_type == subject_type,
+                AuditEvent.subject_id == subject_id,
+            )
             .order_by(AuditEvent.id)
         )
     )

@@ -24,23 +24,45 @@ def upsert_customer(session: Session, order: OrderFile, *, actor: str, now: date
         row = CustomerRow(code=order.customer.code, name=order.customer.name, created_at=now)
         session.add(row)
         session.flush()
-        record_event(session, customer_id=row.id, subject_type="customer", subject_id=row.id, tag="customer:create",
-                     actor=actor, at=now, after={"code": row.code, "name": row.name})
+        record_event(
+            session,
+            customer_id=row.id,
+            subject_type="customer",
+            subject_id=row.id,
+            tag="customer:create",
+            actor=actor,
+            at=now,
+            after={"code": row.code, "name": row.name},
+        )
     elif row.name != order.customer.name:
-        record_event(session, customer_id=row.id, subject_type="customer", subject_id=row.id, tag="customer:rename",
-                     actor=actor, at=now, before={"name": row.name}, after={"name": order.customer.name})
+        record_event(
+            session,
+            customer_id=row.id,
+            subject_type="customer",
+            subject_id=row.id,
+            tag="customer:rename",
+            actor=actor,
+            at=now,
+            before={"name": row.name},
+            after={"name": order.customer.name},
+        )
         row.name = order.customer.name
     return row
 
 
 def _site_fields(site) -> dict:
     return {
-        "name": site.name, "country": site.country, "timezone": site.timezone, "language": site.language,
+        "name": site.name,
+        "country": site.country,
+        "timezone": site.timezone,
+        "language": site.language,
         "calendar": site.calendar.model_dump(mode="json"),
     }
 
 
-def upsert_sites(session: Session, customer: CustomerRow, order: OrderFile, *, actor: str, now: datetime) -> dict[str, int]:
+def upsert_sites(
+    session: Session, customer: CustomerRow, order: OrderFile, *, actor: str, now: datetime
+) -> dict[str, int]:
     """The order's sites by code → id, creating or updating them."""
     existing = {s.code: s for s in session.scalars(select(SiteRow).where(SiteRow.customer_id == customer.id))}
     ids = {}
@@ -51,20 +73,39 @@ def upsert_sites(session: Session, customer: CustomerRow, order: OrderFile, *, a
             row = SiteRow(customer_id=customer.id, code=site.id, **fields)
             session.add(row)
             session.flush()
-            record_event(session, customer_id=customer.id, subject_type="site", subject_id=row.id, tag="site:create",
-                         actor=actor, at=now, after={"code": site.id, **fields})
+            record_event(
+                session,
+                customer_id=customer.id,
+                subject_type="site",
+                subject_id=row.id,
+                tag="site:create",
+                actor=actor,
+                at=now,
+                after={"code": site.id, **fields},
+            )
         else:
             before = {k: getattr(row, k) for k in fields}
             if before != fields:
                 for k, v in fields.items():
                     setattr(row, k, v)
-                record_event(session, customer_id=customer.id, subject_type="site", subject_id=row.id, tag="site:update",
-                             actor=actor, at=now, before=before, after=fields)
+                record_event(
+                    session,
+                    customer_id=customer.id,
+                    subject_type="site",
+                    subject_id=row.id,
+                    tag="site:update",
+                    actor=actor,
+                    at=now,
+                    before=before,
+                    after=fields,
+                )
         ids[site.id] = row.id
     return ids
 
 
-def sync_contacts(session: Session, customer: CustomerRow, order: OrderFile, site_ids: dict[str, int], *, actor: str, now: datetime) -> None:
+def sync_contacts(
+    session: Session, customer: CustomerRow, order: OrderFile, site_ids: dict[str, int], *, actor: str, now: datetime
+) -> None:
     """Make the customer's designated contacts those of the order (R-ORD-4): add,
     change and withdraw, each recorded with who and when."""
     existing = {c.email: c for c in session.scalars(select(ContactRow).where(ContactRow.customer_id == customer.id))}
@@ -73,28 +114,60 @@ def sync_contacts(session: Session, customer: CustomerRow, order: OrderFile, sit
         email = contact.email.lower()
         listed.add(email)
         fields = {
-            "name": contact.name, "roles": sorted(r.value for r in contact.roles),
-            "site_id": site_ids.get(contact.site or order.host_site), "language": contact.language, "active": True,
+            "name": contact.name,
+            "roles": sorted(r.value for r in contact.roles),
+            "site_id": site_ids.get(contact.site or order.host_site),
+            "language": contact.language,
+            "active": True,
         }
         row = existing.get(email)
         if row is None:
             row = ContactRow(customer_id=customer.id, email=email, **fields)
             session.add(row)
             session.flush()
-            record_event(session, customer_id=customer.id, subject_type="contact", subject_id=row.id, tag="contact:add",
-                         actor=actor, at=now, after={"email": email, **fields}, rule="R-ORD-4")
+            record_event(
+                session,
+                customer_id=customer.id,
+                subject_type="contact",
+                subject_id=row.id,
+                tag="contact:add",
+                actor=actor,
+                at=now,
+                after={"email": email, **fields},
+                rule="R-ORD-4",
+            )
             continue
         before = {k: getattr(row, k) for k in fields}
         if before != fields:
             for k, v in fields.items():
                 setattr(row, k, v)
-            record_event(session, customer_id=customer.id, subject_type="contact", subject_id=row.id, tag="contact:update",
-                         actor=actor, at=now, before=before, after=fields, rule="R-ORD-4")
+            record_event(
+                session,
+                customer_id=customer.id,
+                subject_type="contact",
+                subject_id=row.id,
+                tag="contact:update",
+                actor=actor,
+                at=now,
+                before=before,
+                after=fields,
+                rule="R-ORD-4",
+            )
     for email, row in existing.items():
         if email not in listed and row.active:
             row.active = False
-            record_event(session, customer_id=customer.id, subject_type="contact", subject_id=row.id, tag="contact:withdraw",
-                         actor=actor, at=now, before={"active": True}, after={"active": False}, rule="R-ORD-4")
+            record_event(
+                session,
+                customer_id=customer.id,
+                subject_type="contact",
+                subject_id=row.id,
+                tag="contact:withdraw",
+                actor=actor,
+                at=now,
+                before={"active": True},
+                after={"active": False},
+                rule="R-ORD-4",
+            )
     session.flush()
 
 
@@ -117,7 +190,9 @@ def site_calendar(site: SiteRow) -> Calendar:
     cache: dict = _calendars.__dict__.setdefault("by_key", {})
     calendar = cache.get(key)
     if calendar is None:
-        calendar = calendar_from_spec({"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar")
+        calendar = calendar_from_spec(
+            {"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar"
+        )
         if len(cache) >= _CACHED_CALENDARS:
             cache.clear()
         cache[key] = calendar

@@ -72,8 +72,11 @@ def incident_payload(incident: Any, site: SiteRow, customer_name: str, calendar)
     ``_queue_in_database`` builds the same fields in SQL (tests/test_watcher.py
     checks that both agree)."""
     return {
-        "incident_number": incident_number(incident.id), "customer_name": customer_name,
-        "title": incident.title, "severity": incident.severity, "timezone": site.timezone,
+        "incident_number": incident_number(incident.id),
+        "customer_name": customer_name,
+        "title": incident.title,
+        "severity": incident.severity,
+        "timezone": site.timezone,
         "opened_at": calendar.localize(incident.opened_at).isoformat(),
         "first_response_due": calendar.localize(incident.first_response_due).isoformat(),
         "target_minutes": incident.target_minutes,
@@ -85,29 +88,46 @@ def _provider_recipients(session: Session, *, team: str | None, incident_manager
     recipients: dict[str, str] = {}
     if team:
         for email, language in session.execute(
-            select(UserRow.email, UserRow.language).join(TeamMemberRow, TeamMemberRow.user_id == UserRow.id)
-            .join(TeamRow, TeamRow.id == TeamMemberRow.team_id).where(TeamRow.code == team, UserRow.active.is_(True))):
+            select(UserRow.email, UserRow.language)
+            .join(TeamMemberRow, TeamMemberRow.user_id == UserRow.id)
+            .join(TeamRow, TeamRow.id == TeamMemberRow.team_id)
+            .where(TeamRow.code == team, UserRow.active.is_(True))
+        ):
             recipients[email] = language
     if incident_managers:
-        for email, language in session.execute(select(UserRow.email, UserRow.language).where(
-                UserRow.role == "incident-manager", UserRow.active.is_(True))):
+        for email, language in session.execute(
+            select(UserRow.email, UserRow.language).where(UserRow.role == "incident-manager", UserRow.active.is_(True))
+        ):
             recipients[email] = language
     return sorted(recipients.items())
 
 
-def acknowledge(session: Session, incident: IncidentRow, *, site: SiteRow, customer_name: str, contact: ContactRow,
-                now: datetime) -> None:
+def acknowledge(
+    session: Session, incident: IncidentRow, *, site: SiteRow, customer_name: str, contact: ContactRow, now: datetime
+) -> None:
     """The automatic acknowledgement to the contact, at once (R-SEV-2: it never counts
     as the first response); the opening passes the rows it has read."""
     user_language = session.scalar(_CONTACT_USER_LANGUAGE, {"contact_id": contact.id})
     language = mail_language(user_language or contact.language or site.language)
-    enqueue(session, kind="incident.acknowledged", recipient=contact.email, language=language, subject_type="incident",
-            subject_id=incident.id, payload=incident_payload(incident, site, customer_name, site_calendar(site)),
-            customer_id=incident.customer_id, dedupe_key=f"incident:{incident.id}:acknowledged:{contact.email}", not_before=now, now=now)
+    enqueue(
+        session,
+        kind="incident.acknowledged",
+        recipient=contact.email,
+        language=language,
+        subject_type="incident",
+        subject_id=incident.id,
+        payload=incident_payload(incident, site, customer_name, site_calendar(site)),
+        customer_id=incident.customer_id,
+        dedupe_key=f"incident:{incident.id}:acknowledged:{contact.email}",
+        not_before=now,
+        now=now,
+    )
 
 
 # The language of the user tied to a contact (the first one), built once.
-_CONTACT_USER_LANGUAGE = select(UserRow.language).where(UserRow.contact_id == bindparam("contact_id")).order_by(UserRow.id).limit(1)
+_CONTACT_USER_LANGUAGE = (
+    select(UserRow.language).where(UserRow.contact_id == bindparam("contact_id")).order_by(UserRow.id).limit(1)
+)
 
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
@@ -128,14 +148,29 @@ _STAGING = MetaData()
 _INCIDENTS = Table("queue_incidents", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
 # Each incident's payload, built once (not once per recipient); "second" is the
 # escalation's payload for breaches.
-_PAYLOADS = Table("queue_payloads", _STAGING, Column("id", Integer, primary_key=True), Column("payload", Document, nullable=False),
-                  Column("second", Document), Column("customer_id", Integer, nullable=False), Column("site_id", Integer, nullable=False),
-                  Column("contact_id", Integer, nullable=False), Column("team", String(64)), Column("business_hours", Boolean, nullable=False),
-                  prefixes=["TEMPORARY"])
+_PAYLOADS = Table(
+    "queue_payloads",
+    _STAGING,
+    Column("id", Integer, primary_key=True),
+    Column("payload", Document, nullable=False),
+    Column("second", Document),
+    Column("customer_id", Integer, nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("contact_id", Integer, nullable=False),
+    Column("team", String(64)),
+    Column("business_hours", Boolean, nullable=False),
+    prefixes=["TEMPORARY"],
+)
 # The provider's recipients: "team" rows for each team involved, "managers" rows.
-_RECIPIENTS = Table("queue_recipients", _STAGING, Column("audience", String(16), nullable=False), Column("team", String(64), nullable=False),
-                    Column("recipient", String(254), nullable=False), Column("language", String(2), nullable=False),
-                    prefixes=["TEMPORARY"])
+_RECIPIENTS = Table(
+    "queue_recipients",
+    _STAGING,
+    Column("audience", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("language", String(2), nullable=False),
+    prefixes=["TEMPORARY"],
+)
 ESCALATION_REASON = "the first-response target was breached (R-INC-2)"
 
 
@@ -157,65 +192,135 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
     _STAGING.create_all(connection, checkfirst=False)
     append_rows(connection, _INCIDENTS, [{"id": i} for i in sorted(set(incident_ids))])
     staged = select(_INCIDENTS.c.id)
-    teams = sorted(t for t in session.scalars(select(IncidentRow.team).where(IncidentRow.id.in_(staged)).distinct()) if t)
-    recipients = [{"audience": "team", "team": team, "recipient": email, "language": language}
-                  for team in teams for email, language in _provider_recipients(session, team=team, incident_managers=False)]
-    recipients += [{"audience": "managers", "team": "", "recipient": email, "language": language}
-                   for email, language in _provider_recipients(session, team=None, incident_managers=True)]
+    teams = sorted(
+        t for t in session.scalars(select(IncidentRow.team).where(IncidentRow.id.in_(staged)).distinct()) if t
+    )
+    recipients = [
+        {"audience": "team", "team": team, "recipient": email, "language": language}
+        for team in teams
+        for email, language in _provider_recipients(session, team=team, incident_managers=False)
+    ]
+    recipients += [
+        {"audience": "managers", "team": "", "recipient": email, "language": language}
+        for email, language in _provider_recipients(session, team=None, incident_managers=True)
+    ]
     for person in recipients:
         check_recipient(person["recipient"])
     append_rows(connection, _RECIPIENTS, recipients)
 
     i, s, c, ct, r, p = IncidentRow, SiteRow, CustomerRow, ContactRow, _RECIPIENTS.c, _PAYLOADS.c
-    sites = session.scalars(select(SiteRow).where(SiteRow.id.in_(select(IncidentRow.site_id).where(IncidentRow.id.in_(staged))))).all()
+    sites = session.scalars(
+        select(SiteRow).where(SiteRow.id.in_(select(IncidentRow.site_id).where(IncidentRow.id.in_(staged))))
+    ).all()
     openings = {site.id: customer_not_before(site_calendar(site), now) for site in sites}
     business_hours = i.coverage == "business_hours"
     moment = literal(now, UTCDateTime())
     fields: list[Any] = [
-        "incident_number", "INC-" + zero_padded(i.id, 6), "customer_name", c.name, "title", i.title, "severity", i.severity,
-        "timezone", s.timezone, "opened_at", iso_utc(i.opened_at), "first_response_due", iso_utc(i.first_response_due),
-        "target_minutes", i.target_minutes, "coverage", case((business_hours, "bh"), else_="24x7")]
+        "incident_number",
+        "INC-" + zero_padded(i.id, 6),
+        "customer_name",
+        c.name,
+        "title",
+        i.title,
+        "severity",
+        i.severity,
+        "timezone",
+        s.timezone,
+        "opened_at",
+        iso_utc(i.opened_at),
+        "first_response_due",
+        iso_utc(i.first_response_due),
+        "target_minutes",
+        i.target_minutes,
+        "coverage",
+        case((business_hours, "bh"), else_="24x7"),
+    ]
     if kind == "incident.warning":
         left = whole_minutes(moment, i.first_response_due)
         first, second = fields + ["minutes_left", case((left < 0, 0), else_=left)], None
     else:
         first = fields
-        second = fields + ["escalated_at", now.astimezone(UTC).replace(microsecond=0).isoformat(), "reason", ESCALATION_REASON]
+        second = fields + [
+            "escalated_at",
+            now.astimezone(UTC).replace(microsecond=0).isoformat(),
+            "reason",
+            ESCALATION_REASON,
+        ]
 
     def document(pairs: list[Any] | None):
-        return literal(None, Document) if pairs is None else json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
+        return (
+            literal(None, Document)
+            if pairs is None
+            else json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
+        )
 
     # What the fan-out needs of each incident, read once: the fan-out below joins only
     # this table, the recipients and the contacts.
-    connection.execute(_PAYLOADS.insert().from_select(
-        ["id", "payload", "second", "customer_id", "site_id", "contact_id", "team", "business_hours"],
-        select(i.id, document(first), document(second), i.customer_id, i.site_id, i.contact_id, i.team, business_hours)
-        .join(s, s.id == i.site_id).join(c, c.id == i.customer_id).where(i.id.in_(staged))))
+    connection.execute(
+        _PAYLOADS.insert().from_select(
+            ["id", "payload", "second", "customer_id", "site_id", "contact_id", "team", "business_hours"],
+            select(
+                i.id, document(first), document(second), i.customer_id, i.site_id, i.contact_id, i.team, business_hours
+            )
+            .join(s, s.id == i.site_id)
+            .join(c, c.id == i.customer_id)
+            .where(i.id.in_(staged)),
+        )
+    )
 
     def rows(send_kind: str, payload, recipient, language, *, join, not_before=None, held_for=None):
         key = "incident:" + cast(p.id, String) + f":{send_kind}:" + recipient
-        return (select(p.customer_id, literal(send_kind).label("kind"), recipient.label("recipient"), language.label("language"),
-                       literal("incident").label("subject_type"), p.id.label("subject_id"), payload.label("payload"),
-                       key.label("dedupe_key"), (moment if not_before is None else not_before).label("not_before"),
-                       (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
-                       literal("pending").label("status"), literal(0).label("attempts"), moment.label("created_at"))
-                .select_from(_PAYLOADS).join(*join))
+        return (
+            select(
+                p.customer_id,
+                literal(send_kind).label("kind"),
+                recipient.label("recipient"),
+                language.label("language"),
+                literal("incident").label("subject_type"),
+                p.id.label("subject_id"),
+                payload.label("payload"),
+                key.label("dedupe_key"),
+                (moment if not_before is None else not_before).label("not_before"),
+                (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
+                literal("pending").label("status"),
+                literal(0).label("attempts"),
+                moment.label("created_at"),
+            )
+            .select_from(_PAYLOADS)
+            .join(*join)
+        )
 
     team = (_RECIPIENTS, (r.audience == "team") & (r.team == p.team))
     managers = (_RECIPIENTS, r.audience == "managers")
     if kind == "incident.warning":
-        branches = [rows(kind, p.payload, r.recipient, r.language, join=team),
-                    rows(kind, p.payload, r.recipient, r.language, join=managers)]
+        branches = [
+            rows(kind, p.payload, r.recipient, r.language, join=team),
+            rows(kind, p.payload, r.recipient, r.language, join=managers),
+        ]
     else:
-        user_language = select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
+        user_language = (
+            select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
+        )
         chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
         language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
-        opening = case({site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment)
+        opening = case(
+            {site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment
+        )
         held = p.business_hours.is_(True)
-        contact = rows(kind, p.payload, ct.email, language, join=(ct, ct.id == p.contact_id),
-                       not_before=case((held, opening), else_=moment), held_for=case((held, p.site_id), else_=None))
-        branches = [rows(kind, p.payload, r.recipient, r.language, join=team), contact.join(s, s.id == p.site_id),
-                    rows("incident.escalated", p.second, r.recipient, r.language, join=managers)]
+        contact = rows(
+            kind,
+            p.payload,
+            ct.email,
+            language,
+            join=(ct, ct.id == p.contact_id),
+            not_before=case((held, opening), else_=moment),
+            held_for=case((held, p.site_id), else_=None),
+        )
+        branches = [
+            rows(kind, p.payload, r.recipient, r.language, join=team),
+            contact.join(s, s.id == p.site_id),
+            rows("incident.escalated", p.second, r.recipient, r.language, join=managers),
+        ]
     if connection.dialect.name == "postgresql":
         # Statistics for the planner: without them it expects millions of rows, sorts
         # on disk and compiles the statement with JIT.
@@ -223,8 +328,11 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
     both = union_all(*branches).subquery()
     columns = list(both.c)
     # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
-    statement = insert_for(session).from_select([col.name for col in columns], select(*columns).where(true())).on_conflict_do_nothing(
-        index_elements=[OutboxRow.dedupe_key])
+    statement = (
+        insert_for(session)
+        .from_select([col.name for col in columns], select(*columns).where(true()))
+        .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+    )
     inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     _STAGING.drop_all(connection, checkfirst=False)
     return inserted
@@ -233,19 +341,43 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
 def _queue_missed_answers(session: Session, incident_ids: list[int], now: datetime) -> int:
     """R-SLA-4: the contact hears of each request for action left unanswered."""
     rows = session.execute(
-        select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.site_id, IncidentRow.contact_id, IncidentRow.title,
-               IncidentRow.severity, IncidentRow.opened_at, IncidentRow.first_response_due, IncidentRow.target_minutes,
-               IncidentRow.coverage)
-        .where(IncidentRow.id.in_(incident_ids)).order_by(IncidentRow.id)
+        select(
+            IncidentRow.id,
+            IncidentRow.customer_id,
+            IncidentRow.site_id,
+            IncidentRow.contact_id,
+            IncidentRow.title,
+            IncidentRow.severity,
+            IncidentRow.opened_at,
+            IncidentRow.first_response_due,
+            IncidentRow.target_minutes,
+            IncidentRow.coverage,
+        )
+        .where(IncidentRow.id.in_(incident_ids))
+        .order_by(IncidentRow.id)
     ).all()
     sites = {s.id: s for s in session.scalars(select(SiteRow).where(SiteRow.id.in_({r.site_id for r in rows})))}
-    customers = dict(session.execute(select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_({r.customer_id for r in rows}))).all())
-    contacts = {c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_({r.contact_id for r in rows})))}
-    user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contacts))).all())
+    customers = dict(
+        session.execute(
+            select(CustomerRow.id, CustomerRow.name).where(CustomerRow.id.in_({r.customer_id for r in rows}))
+        ).all()
+    )
+    contacts = {
+        c.id: c for c in session.scalars(select(ContactRow).where(ContactRow.id.in_({r.contact_id for r in rows})))
+    }
+    user_languages = dict(
+        session.execute(select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_(contacts))).all()
+    )
     missed: dict[int, list[CommunicationRow]] = {}
-    for asked in session.scalars(select(CommunicationRow).where(
-            CommunicationRow.incident_id.in_(incident_ids), CommunicationRow.missed_at.is_not(None),
-            CommunicationRow.answered_at.is_(None)).order_by(CommunicationRow.id)):
+    for asked in session.scalars(
+        select(CommunicationRow)
+        .where(
+            CommunicationRow.incident_id.in_(incident_ids),
+            CommunicationRow.missed_at.is_not(None),
+            CommunicationRow.answered_at.is_(None),
+        )
+        .order_by(CommunicationRow.id)
+    ):
         missed.setdefault(asked.incident_id, []).append(asked)
     out: list[Fanout] = []
     for r in rows:
@@ -254,11 +386,26 @@ def _queue_missed_answers(session: Session, incident_ids: list[int], now: dateti
         business_hours = r.coverage == "business_hours"
         contact = contacts.get(r.contact_id)
         payload = incident_payload(r, site, customers.get(r.customer_id, ""), calendar)
-        language = mail_language(user_languages.get(r.contact_id) or (contact.language if contact else None) or site.language)
+        language = mail_language(
+            user_languages.get(r.contact_id) or (contact.language if contact else None) or site.language
+        )
         for asked in missed.get(r.id, []):
-            out.append(Fanout("incident.customer_response_missed", "incident", r.id, r.customer_id, payload | {
-                "requested_at": calendar.localize(asked.at).isoformat(),
-                "response_due": calendar.localize(asked.customer_response_due).isoformat()},  # type: ignore[arg-type]
-                customer_not_before(calendar, now) if business_hours else now, recipient=contact.email if contact else "",
-                language=language, business_hours_site_id=site.id if business_hours else None, key_suffix=f":{asked.id}"))
+            out.append(
+                Fanout(
+                    "incident.customer_response_missed",
+                    "incident",
+                    r.id,
+                    r.customer_id,
+                    payload
+                    | {
+                        "requested_at": calendar.localize(asked.at).isoformat(),
+                        "response_due": calendar.localize(asked.customer_response_due).isoformat(),
+                    },  # type: ignore[arg-type]
+                    customer_not_before(calendar, now) if business_hours else now,
+                    recipient=contact.email if contact else "",
+                    language=language,
+                    business_hours_site_id=site.id if business_hours else None,
+                    key_suffix=f":{asked.id}",
+                )
+            )
     return enqueue_fanout(session, out, {}, now=now)

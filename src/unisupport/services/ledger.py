@@ -41,15 +41,24 @@ class Balance:
 
     def to_dict(self) -> dict:
         return {
-            "account": self.key, "label": self.label, "unit": self.unit, "service": self.service,
+            "account": self.key,
+            "label": self.label,
+            "unit": self.unit,
+            "service": self.service,
             "contract_year": self.contract_year,
             "expires_on": self.expires_on.isoformat() if self.expires_on else None,
-            "expiry_rule": self.expiry_rule, "balance": str(self.balance), "granted": str(self.granted),
-            "used": str(self.used), "forfeited": str(self.forfeited), "entries": self.entries,
+            "expiry_rule": self.expiry_rule,
+            "balance": str(self.balance),
+            "granted": str(self.granted),
+            "used": str(self.used),
+            "forfeited": str(self.forfeited),
+            "entries": self.entries,
         }
 
 
-def open_accounts(session: Session, order: OrderRow, specs: list[AccountSpec], *, site_ids: dict[str, int], line_ids: dict[str, int]) -> None:
+def open_accounts(
+    session: Session, order: OrderRow, specs: list[AccountSpec], *, site_ids: dict[str, int], line_ids: dict[str, int]
+) -> None:
     """Create the accounts that do not exist yet (re-importing opens nothing twice)."""
     existing = set(session.scalars(select(LedgerAccountRow.key).where(LedgerAccountRow.order_id == order.id)))
     for spec in specs:
@@ -57,10 +66,20 @@ def open_accounts(session: Session, order: OrderRow, specs: list[AccountSpec], *
             continue
         session.add(
             LedgerAccountRow(
-                customer_id=order.customer_id, order_id=order.id, key=spec.key, unit=spec.unit, label=spec.label,
-                service=spec.service, line_id=line_ids.get(spec.line or ""), site_id=site_ids.get(spec.site or ""),
-                contract_year=spec.contract_year, expires_on=spec.expires_on, expiry_rule=spec.expiry_rule,
-                may_go_negative=int(spec.may_go_negative), balance=Decimal(0), entries=0,
+                customer_id=order.customer_id,
+                order_id=order.id,
+                key=spec.key,
+                unit=spec.unit,
+                label=spec.label,
+                service=spec.service,
+                line_id=line_ids.get(spec.line or ""),
+                site_id=site_ids.get(spec.site or ""),
+                contract_year=spec.contract_year,
+                expires_on=spec.expires_on,
+                expiry_rule=spec.expiry_rule,
+                may_go_negative=int(spec.may_go_negative),
+                balance=Decimal(0),
+                entries=0,
             )
         )
     session.flush()
@@ -69,7 +88,11 @@ def open_accounts(session: Session, order: OrderRow, specs: list[AccountSpec], *
 def lock_account(session: Session, order: OrderRow, key: str) -> LedgerAccountRow:
     account = session.scalars(
         select(LedgerAccountRow)
-        .where(LedgerAccountRow.customer_id == order.customer_id, LedgerAccountRow.order_id == order.id, LedgerAccountRow.key == key)
+        .where(
+            LedgerAccountRow.customer_id == order.customer_id,
+            LedgerAccountRow.order_id == order.id,
+            LedgerAccountRow.key == key,
+        )
         .with_for_update()
     ).one_or_none()
     if account is None:
@@ -92,18 +115,39 @@ def post(
     ledger are skipped, so replaying a period or an import adds nothing."""
     correlation = correlation or uuid.uuid4().hex
     keys = [p.idempotency_key for p in postings if p.idempotency_key]
-    done = set(session.scalars(select(LedgerEntryRow.idempotency_key).where(LedgerEntryRow.idempotency_key.in_(keys)))) if keys else set()
+    done = (
+        set(session.scalars(select(LedgerEntryRow.idempotency_key).where(LedgerEntryRow.idempotency_key.in_(keys))))
+        if keys
+        else set()
+    )
     written = []
     for posting in postings:
         if posting.idempotency_key in done:
             continue
         account = lock_account(session, order, posting.account)
-        after = new_balance(account.balance, posting, label=account.label, unit=account.unit, may_go_negative=bool(account.may_go_negative))
+        after = new_balance(
+            account.balance,
+            posting,
+            label=account.label,
+            unit=account.unit,
+            may_go_negative=bool(account.may_go_negative),
+        )
         entry = LedgerEntryRow(
-            customer_id=order.customer_id, order_id=order.id, account_id=account.id, kind=posting.kind.value,
-            amount=posting.amount, unit=account.unit, balance_after=after, reason=posting.reason, rule=posting.rule,
-            actor=actor, at=at, effective_on=posting.effective_on, correlation=correlation,
-            idempotency_key=posting.idempotency_key, booking_id=booking_id,
+            customer_id=order.customer_id,
+            order_id=order.id,
+            account_id=account.id,
+            kind=posting.kind.value,
+            amount=posting.amount,
+            unit=account.unit,
+            balance_after=after,
+            reason=posting.reason,
+            rule=posting.rule,
+            actor=actor,
+            at=at,
+            effective_on=posting.effective_on,
+            correlation=correlation,
+            idempotency_key=posting.idempotency_key,
+            booking_id=booking_id,
         )
         session.add(entry)
         account.balance = after
@@ -149,11 +193,19 @@ def balances(session: Session, *, customer_id: int, order_id: int) -> list[Balan
     for a in rows:
         out.append(
             Balance(
-                key=a.key, label=a.label, unit=a.unit, service=a.service, site_id=a.site_id,
-                contract_year=a.contract_year, expires_on=a.expires_on, expiry_rule=a.expiry_rule,
+                key=a.key,
+                label=a.label,
+                unit=a.unit,
+                service=a.service,
+                site_id=a.site_id,
+                contract_year=a.contract_year,
+                expires_on=a.expires_on,
+                expiry_rule=a.expiry_rule,
                 balance=a.balance,
                 granted=total(a.id, EntryKind.GRANT),
-                used=-total(a.id, EntryKind.ALLOCATE, EntryKind.CONSUME, EntryKind.REFUND, EntryKind.FEE, EntryKind.EXCHANGE),
+                used=-total(
+                    a.id, EntryKind.ALLOCATE, EntryKind.CONSUME, EntryKind.REFUND, EntryKind.FEE, EntryKind.EXCHANGE
+                ),
                 forfeited=-total(a.id, EntryKind.FORFEIT),
                 entries=a.entries,
             )
@@ -202,7 +254,9 @@ def verify(session: Session, *, customer_id: int, order_id: int) -> list[Mismatc
     return problems
 
 
-def entries(session: Session, *, customer_id: int, order_id: int, account: str | None = None, limit: int = 1000) -> list[tuple[LedgerEntryRow, str]]:
+def entries(
+    session: Session, *, customer_id: int, order_id: int, account: str | None = None, limit: int = 1000
+) -> list[tuple[LedgerEntryRow, str]]:
     query = (
         select(LedgerEntryRow, LedgerAccountRow.key)
         .join(LedgerAccountRow, LedgerAccountRow.id == LedgerEntryRow.account_id)
@@ -215,7 +269,9 @@ def entries(session: Session, *, customer_id: int, order_id: int, account: str |
     return [(entry, key) for entry, key in session.execute(query)]
 
 
-def daily_balances(session: Session, *, customer_id: int, order_id: int, keys: list[str] | None = None) -> dict[str, list[tuple[date, Decimal]]]:
+def daily_balances(
+    session: Session, *, customer_id: int, order_id: int, keys: list[str] | None = None
+) -> dict[str, list[tuple[date, Decimal]]]:
     """Each account's balance at the end of every day it moved (by the UTC day the
     entry was posted), oldest first: the running balance over time, for charts.
     Only three columns are read, in posting order; the last entry of a day wins."""
@@ -233,7 +289,9 @@ def daily_balances(session: Session, *, customer_id: int, order_id: int, keys: l
     return {key: sorted(by_day.items()) for key, by_day in days.items()}
 
 
-def recent_entries(session: Session, *, customer_id: int, order_id: int, limit: int = 50) -> list[tuple[LedgerEntryRow, str]]:
+def recent_entries(
+    session: Session, *, customer_id: int, order_id: int, limit: int = 50
+) -> list[tuple[LedgerEntryRow, str]]:
     """The order's latest entries, newest first, with their account's key: what a
     statement page shows (``entries`` reads from the oldest)."""
     query = (

@@ -71,8 +71,12 @@ class ImportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "order_id": self.order_id, "number": self.number, "outcome": self.outcome, "version": self.version,
-            "changes": self.changes, "ledger_entries": self.ledger_entries,
+            "order_id": self.order_id,
+            "number": self.number,
+            "outcome": self.outcome,
+            "version": self.version,
+            "changes": self.changes,
+            "ledger_entries": self.ledger_entries,
         }
 
 
@@ -108,7 +112,9 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
     ]
 
 
-def import_order(session: Session, document: dict[str, Any], *, actor: str, now: datetime, reason: str | None = None) -> ImportResult:
+def import_order(
+    session: Session, document: dict[str, Any], *, actor: str, now: datetime, reason: str | None = None
+) -> ImportResult:
     """Create or amend the order a document describes (see module docstring)."""
     violations = [v for v in validate_order(document) if v.severity == "error"]
     if violations:
@@ -129,7 +135,11 @@ def import_order(session: Session, document: dict[str, Any], *, actor: str, now:
     if row is None:
         outcome, previous_status, changes = "created", None, []
         row = OrderRow(
-            customer_id=customer.id, number=order.number, version=1, created_at=now, updated_at=now,
+            customer_id=customer.id,
+            number=order.number,
+            version=1,
+            created_at=now,
+            updated_at=now,
             **_order_fields(order, site_ids, hashed),
         )
         session.add(row)
@@ -139,7 +149,8 @@ def import_order(session: Session, document: dict[str, Any], *, actor: str, now:
         if order.status not in TRANSITIONS[previous_status]:
             raise Refused(
                 f"an order cannot go from {previous_status.value} to {order.status.value} (draft → active → expired or terminated)",
-                rule="R-ORD-1", field="status",
+                rule="R-ORD-1",
+                field="status",
             )
         changes = changes_between(current_document(session, row), canonical)
         outcome = "amended"
@@ -149,16 +160,30 @@ def import_order(session: Session, document: dict[str, Any], *, actor: str, now:
             setattr(row, k, v)
     session.add(
         OrderVersionRow(
-            customer_id=customer.id, order_id=row.id, version=row.version, document=canonical, document_hash=hashed,
-            changes=changes, actor=actor, reason=reason, at=now,
+            customer_id=customer.id,
+            order_id=row.id,
+            version=row.version,
+            document=canonical,
+            document_hash=hashed,
+            changes=changes,
+            actor=actor,
+            reason=reason,
+            at=now,
         )
     )
     line_ids = _sync_lines(session, row, order, site_ids)
     record_event(
-        session, customer_id=customer.id, subject_type="order", subject_id=row.id,
-        tag=f"order:{'create' if outcome == 'created' else 'amend'}", actor=actor, at=now,
+        session,
+        customer_id=customer.id,
+        subject_type="order",
+        subject_id=row.id,
+        tag=f"order:{'create' if outcome == 'created' else 'amend'}",
+        actor=actor,
+        at=now,
         before={"status": previous_status.value} if previous_status else None,
-        after={"version": row.version, "status": order.status.value, "changes": len(changes)}, reason=reason, rule="R-ORD-1",
+        after={"version": row.version, "status": order.status.value, "changes": len(changes)},
+        reason=reason,
+        rule="R-ORD-1",
     )
     written = _post_entitlements(session, row, order, site_ids, line_ids, previous_status, actor=actor, now=now)
     return ImportResult(row.id, customer.id, row.number, outcome, row.version, changes, written)
@@ -166,20 +191,33 @@ def import_order(session: Session, document: dict[str, Any], *, actor: str, now:
 
 def _order_fields(order: OrderFile, site_ids: dict[str, int], hashed: str) -> dict[str, Any]:
     return {
-        "status": order.status.value, "currency": order.currency, "price_list": order.price_list,
-        "term_start": order.term.start, "term_end": order.term.end, "executed_on": order.executed_on,
-        "host_site_id": site_ids[order.host_site], "document_hash": hashed,
+        "status": order.status.value,
+        "currency": order.currency,
+        "price_list": order.price_list,
+        "term_start": order.term.start,
+        "term_end": order.term.end,
+        "executed_on": order.executed_on,
+        "host_site_id": site_ids[order.host_site],
+        "document_hash": hashed,
     }
 
 
 def _sync_lines(session: Session, row: OrderRow, order: OrderFile, site_ids: dict[str, int]) -> dict[str, int]:
-    existing = {line.code: line for line in session.scalars(select(OrderLineRow).where(OrderLineRow.order_id == row.id))}
+    existing = {
+        line.code: line for line in session.scalars(select(OrderLineRow).where(OrderLineRow.order_id == row.id))
+    }
     ids = {}
     for line in order.lines:
         fields = {
-            "service": line.service, "quantity": line.quantity, "unit": line.unit,
-            "site_id": site_ids[line.site or order.host_site], "price": line.price, "funding": line.funding.value,
-            "credits": line.credits, "contract_year": line.contract_year, "active": True,
+            "service": line.service,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "site_id": site_ids[line.site or order.host_site],
+            "price": line.price,
+            "funding": line.funding.value,
+            "credits": line.credits,
+            "contract_year": line.contract_year,
+            "active": True,
         }
         current = existing.get(line.id)
         if current is None:
@@ -197,8 +235,15 @@ def _sync_lines(session: Session, row: OrderRow, order: OrderFile, site_ids: dic
 
 
 def _post_entitlements(
-    session: Session, row: OrderRow, order: OrderFile, site_ids: dict[str, int], line_ids: dict[str, int],
-    previous: OrderStatus | None, *, actor: str, now: datetime,
+    session: Session,
+    row: OrderRow,
+    order: OrderFile,
+    site_ids: dict[str, int],
+    line_ids: dict[str, int],
+    previous: OrderStatus | None,
+    *,
+    actor: str,
+    now: datetime,
 ) -> int:
     catalog = default_catalog()
     if order.status is OrderStatus.DRAFT:
@@ -210,7 +255,9 @@ def _post_entitlements(
         postings = list(plan.postings)
         if previous is OrderStatus.ACTIVE:
             postings += _quantity_changes(session, row, order, catalog, on=now.date())
-        written = len(ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}"))
+        written = len(
+            ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}")
+        )
         for event in order.events:  # each consumes one unit of its line (R-EVT-2)
             create_event(session, row, event, actor=actor, now=now)
         return written
@@ -218,12 +265,21 @@ def _post_entitlements(
     # unused is forfeited (R-ORD-3).
     rule = "R-ORD-2" if order.status is OrderStatus.TERMINATED else "R-ORD-3"
     postings = [
-        Posting(s.key, EntryKind.FORFEIT, -s.balance, f"unused when the order was {order.status.value}", rule, now.date(),
-                f"order:{order.number}:{order.status.value}:{s.key}")
+        Posting(
+            s.key,
+            EntryKind.FORFEIT,
+            -s.balance,
+            f"unused when the order was {order.status.value}",
+            rule,
+            now.date(),
+            f"order:{order.number}:{order.status.value}:{s.key}",
+        )
         for s in ledger.account_states(session, customer_id=row.customer_id, order_id=row.id)
         if s.balance > 0 and not s.may_go_negative
     ]
-    return len(ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}"))
+    return len(
+        ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}")
+    )
 
 
 def _quantity_changes(session: Session, row: OrderRow, order: OrderFile, catalog, *, on: date) -> list[Posting]:
@@ -244,8 +300,15 @@ def _quantity_changes(session: Session, row: OrderRow, order: OrderFile, catalog
         delta = line.quantity - amount_from_sum(granted[spec.key])
         if delta:
             postings.append(
-                Posting(spec.key, EntryKind.GRANT, delta, f"quantity amended to {line.quantity.normalize():f} in version {row.version}",
-                        "R-ORD-1", on, f"order:{order.number}:regrant:{spec.key}:v{row.version}")
+                Posting(
+                    spec.key,
+                    EntryKind.GRANT,
+                    delta,
+                    f"quantity amended to {line.quantity.normalize():f} in version {row.version}",
+                    "R-ORD-1",
+                    on,
+                    f"order:{order.number}:regrant:{spec.key}:v{row.version}",
+                )
             )
     return postings
 
@@ -260,7 +323,9 @@ class PeriodClose:
         return {"order": self.order, "forfeited": self.forfeited, "expired": self.expired}
 
 
-def close_period(session: Session, *, as_of: date, actor: str, now: datetime, number: str | None = None) -> list[PeriodClose]:
+def close_period(
+    session: Session, *, as_of: date, actor: str, now: datetime, number: str | None = None
+) -> list[PeriodClose]:
     """Forfeit what expired before ``as_of`` (R-FLEX-3 per contract year, R-ORD-3 at
     the end of the term) and expire orders whose term is over. Idempotent."""
     query = select(OrderRow).where(OrderRow.status == OrderStatus.ACTIVE.value).order_by(OrderRow.id)
@@ -270,19 +335,34 @@ def close_period(session: Session, *, as_of: date, actor: str, now: datetime, nu
     for row in session.scalars(query).all():
         states = ledger.account_states(session, customer_id=row.customer_id, order_id=row.id)
         postings = due_forfeitures(states, term_end=row.term_end, as_of=as_of, order_number=row.number)
-        written = ledger.post(session, row, postings, actor=actor, at=now, correlation=f"close:{row.number}:{as_of.isoformat()}")
+        written = ledger.post(
+            session, row, postings, actor=actor, at=now, correlation=f"close:{row.number}:{as_of.isoformat()}"
+        )
         expired = as_of > row.term_end
         if expired:
             row.status = OrderStatus.EXPIRED.value
             row.updated_at = now
-            record_event(session, customer_id=row.customer_id, subject_type="order", subject_id=row.id, tag="order:expire",
-                         actor=actor, at=now, before={"status": "active"}, after={"status": "expired"}, rule="R-ORD-3",
-                         reason=f"term ended on {row.term_end.isoformat()}")
+            record_event(
+                session,
+                customer_id=row.customer_id,
+                subject_type="order",
+                subject_id=row.id,
+                tag="order:expire",
+                actor=actor,
+                at=now,
+                before={"status": "active"},
+                after={"status": "expired"},
+                rule="R-ORD-3",
+                reason=f"term ended on {row.term_end.isoformat()}",
+            )
         results.append(
             PeriodClose(
                 row.number,
-                [{"account": p.account, "amount": str(-p.amount), "rule": p.rule, "reason": p.reason}
-                 for p in postings if p.idempotency_key in {e.idempotency_key for e in written}],
+                [
+                    {"account": p.account, "amount": str(-p.amount), "rule": p.rule, "reason": p.reason}
+                    for p in postings
+                    if p.idempotency_key in {e.idempotency_key for e in written}
+                ],
                 expired,
             )
         )
@@ -300,14 +380,22 @@ def order_by_number(session: Session, number: str, *, customer_id: int | None = 
 
 
 def versions(session: Session, row: OrderRow) -> list[OrderVersionRow]:
-    return list(session.scalars(select(OrderVersionRow).where(OrderVersionRow.order_id == row.id, OrderVersionRow.customer_id == row.customer_id).order_by(OrderVersionRow.version)))
+    return list(
+        session.scalars(
+            select(OrderVersionRow)
+            .where(OrderVersionRow.order_id == row.id, OrderVersionRow.customer_id == row.customer_id)
+            .order_by(OrderVersionRow.version)
+        )
+    )
 
 
 def money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def orders_in_scope(session: Session, customer_scope: frozenset[int] | None, *, status: str | None = None) -> list[OrderRow]:
+def orders_in_scope(
+    session: Session, customer_scope: frozenset[int] | None, *, status: str | None = None
+) -> list[OrderRow]:
     """Orders of the customers a principal may see (``Principal.customer_scope``;
     None: every customer), by number; with ``status``, only those."""
     query = select(OrderRow).order_by(OrderRow.number)
@@ -320,8 +408,14 @@ def orders_in_scope(session: Session, customer_scope: frozenset[int] | None, *, 
 
 def current_document(session: Session, order: OrderRow) -> dict[str, Any]:
     """The order file of the order's current version (empty if none was kept)."""
-    return session.scalar(select(OrderVersionRow.document).where(
-        OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version)) or {}
+    return (
+        session.scalar(
+            select(OrderVersionRow.document).where(
+                OrderVersionRow.order_id == order.id, OrderVersionRow.version == order.version
+            )
+        )
+        or {}
+    )
 
 
 def order_sites(session: Session, order: OrderRow) -> list[SiteRow]:
@@ -329,6 +423,11 @@ def order_sites(session: Session, order: OrderRow) -> list[SiteRow]:
     sites an incident or a booking may name on this order."""
     document = current_document(session, order)
     codes = [s["id"] for s in document.get("sites", [])]
-    rows = {s.code: s for s in session.scalars(select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code.in_(codes)))}
+    rows = {
+        s.code: s
+        for s in session.scalars(
+            select(SiteRow).where(SiteRow.customer_id == order.customer_id, SiteRow.code.in_(codes))
+        )
+    }
     ordered = [rows[c] for c in codes if c in rows]
     return sorted(ordered, key=lambda s: s.id != order.host_site_id)

@@ -51,10 +51,17 @@ def _holders(session: Session, *, now: datetime) -> list[tuple[McsapHolder, Cust
     the customer, its outage contacts' languages and its host site."""
     today = now.date()
     lines = session.execute(
-        select(OrderRow, OrderLineRow.service).join(OrderLineRow, OrderLineRow.order_id == OrderRow.id)
-        .where(OrderLineRow.service.in_(MCSAP_LINES), OrderLineRow.active.is_(True), OrderRow.status == OrderStatus.ACTIVE.value,
-               OrderRow.term_start <= today, OrderRow.term_end >= today)
-        .order_by(OrderRow.number)).all()
+        select(OrderRow, OrderLineRow.service)
+        .join(OrderLineRow, OrderLineRow.order_id == OrderRow.id)
+        .where(
+            OrderLineRow.service.in_(MCSAP_LINES),
+            OrderLineRow.active.is_(True),
+            OrderRow.status == OrderStatus.ACTIVE.value,
+            OrderRow.term_start <= today,
+            OrderRow.term_end >= today,
+        )
+        .order_by(OrderRow.number)
+    ).all()
     plus_of: dict[int, tuple[OrderRow, bool]] = {}
     for order, service in lines:
         plus_of[order.id] = (order, plus_of.get(order.id, (order, False))[1] or service == "mcsap-plus")
@@ -64,12 +71,28 @@ def _holders(session: Session, *, now: datetime) -> list[tuple[McsapHolder, Cust
         enrolled = frozenset(((document.get("scopes") or {}).get("mcsap") or {}).get("enrolled_products") or ())
         customer = session.get_one(CustomerRow, order.customer_id)
         host = session.get_one(SiteRow, order.host_site_id)
-        contacts = [c for c in session.scalars(select(ContactRow).where(ContactRow.customer_id == customer.id, ContactRow.active.is_(True))
-                                               .order_by(ContactRow.email)) if ContactRole.OUTAGE_CONTACT.value in (c.roles or [])]
-        user_languages = dict(session.execute(select(UserRow.contact_id, UserRow.language).where(
-            UserRow.contact_id.in_([c.id for c in contacts]))).all()) if contacts else {}
+        contacts = [
+            c
+            for c in session.scalars(
+                select(ContactRow)
+                .where(ContactRow.customer_id == customer.id, ContactRow.active.is_(True))
+                .order_by(ContactRow.email)
+            )
+            if ContactRole.OUTAGE_CONTACT.value in (c.roles or [])
+        ]
+        user_languages = (
+            dict(
+                session.execute(
+                    select(UserRow.contact_id, UserRow.language).where(UserRow.contact_id.in_([c.id for c in contacts]))
+                ).all()
+            )
+            if contacts
+            else {}
+        )
         languages = {c.email: mail_language(user_languages.get(c.id) or c.language or host.language) for c in contacts}
-        out.append((McsapHolder(customer.code, order.number, plus, enrolled, tuple(languages)), customer, languages, host))
+        out.append(
+            (McsapHolder(customer.code, order.number, plus, enrolled, tuple(languages)), customer, languages, host)
+        )
     return out
 
 
@@ -86,19 +109,30 @@ def _check_products(products: list[str]) -> None:
         registry.get(code, field=f"products[{i}]")
 
 
-def declare(session: Session, principal: Principal, data: OutageIn, *, now: datetime) -> tuple[PlatformOutageRow, OutageNoticeRow]:
+def declare(
+    session: Session, principal: Principal, data: OutageIn, *, now: datetime
+) -> tuple[PlatformOutageRow, OutageNoticeRow]:
     principal.require(*DECLARERS, action="declare platform outages")
     _check_products(data.products)
     if session.scalar(select(PlatformOutageRow.id).where(PlatformOutageRow.reference == data.reference)) is not None:
         raise InvalidInput(f"outage {data.reference} is already declared: post an update to it", field="reference")
-    outage = PlatformOutageRow(reference=data.reference, title=data.title, products=sorted(set(data.products)),
-                               regions=list(dict.fromkeys(data.regions)), status="active", declared_at=now, declared_by=principal.email)
+    outage = PlatformOutageRow(
+        reference=data.reference,
+        title=data.title,
+        products=sorted(set(data.products)),
+        regions=list(dict.fromkeys(data.regions)),
+        status="active",
+        declared_at=now,
+        declared_by=principal.email,
+    )
     session.add(outage)
     session.flush()
     return outage, _notice(session, principal, outage, "declared", data.message, now=now)
 
 
-def post_notice(session: Session, principal: Principal, outage_id: int, data: OutageNoticeIn, *, now: datetime) -> OutageNoticeRow:
+def post_notice(
+    session: Session, principal: Principal, outage_id: int, data: OutageNoticeIn, *, now: datetime
+) -> OutageNoticeRow:
     """An update, or the end of the outage (``resolved``)."""
     principal.require(*DECLARERS, action="post platform outage notices")
     outage = session.get(PlatformOutageRow, outage_id, with_for_update=True)
@@ -111,25 +145,67 @@ def post_notice(session: Session, principal: Principal, outage_id: int, data: Ou
     return _notice(session, principal, outage, "resolved" if data.resolved else "update", data.message, now=now)
 
 
-def _notice(session: Session, principal: Principal, outage: PlatformOutageRow, kind: str, message: str, *, now: datetime) -> OutageNoticeRow:
-    sequence = (session.scalar(select(func.max(OutageNoticeRow.sequence)).where(OutageNoticeRow.outage_id == outage.id)) or 0) + 1
+def _notice(
+    session: Session, principal: Principal, outage: PlatformOutageRow, kind: str, message: str, *, now: datetime
+) -> OutageNoticeRow:
+    sequence = (
+        session.scalar(select(func.max(OutageNoticeRow.sequence)).where(OutageNoticeRow.outage_id == outage.id)) or 0
+    ) + 1
     names = {p.code: (p.en, p.fr) for p in default_products()}
     decisions, fanout = [], []
     for holder, customer, languages, host in _holders(session, now=now):
         decision = decide(holder, outage.products)
         decisions.append(decision.to_dict())
-        record_event(session, customer_id=customer.id, subject_type="platform-outage", subject_id=outage.id, tag=f"outage:{kind}",
-                     actor=principal.email, at=now, after={"reference": outage.reference, "notified": decision.notified,
-                                                           "contacts": list(decision.contacts)}, reason=decision.reason, rule=RULE)
+        record_event(
+            session,
+            customer_id=customer.id,
+            subject_type="platform-outage",
+            subject_id=outage.id,
+            tag=f"outage:{kind}",
+            actor=principal.email,
+            at=now,
+            after={"reference": outage.reference, "notified": decision.notified, "contacts": list(decision.contacts)},
+            reason=decision.reason,
+            rule=RULE,
+        )
         if not decision.notified:
             continue
-        payload = {"reference": outage.reference, "title": outage.title, "message": message, "notice": kind, "sequence": sequence,
-                   "customer_name": customer.name, "affected_en": product_names(decision.affected_products, names, "en"),
-                   "affected_fr": product_names(decision.affected_products, names, "fr"), "regions": ", ".join(outage.regions),
-                   "at": now.isoformat(), "timezone": host.timezone}
-        fanout += [Fanout("outage.notice", "platform-outage", outage.id, customer.id, payload, now, recipient=email,
-                          language=languages[email], key_suffix=f":{sequence}") for email in decision.contacts]
-    row = OutageNoticeRow(outage_id=outage.id, sequence=sequence, kind=kind, message=message, at=now, by=principal.email, decisions=decisions)
+        payload = {
+            "reference": outage.reference,
+            "title": outage.title,
+            "message": message,
+            "notice": kind,
+            "sequence": sequence,
+            "customer_name": customer.name,
+            "affected_en": product_names(decision.affected_products, names, "en"),
+            "affected_fr": product_names(decision.affected_products, names, "fr"),
+            "regions": ", ".join(outage.regions),
+            "at": now.isoformat(),
+            "timezone": host.timezone,
+        }
+        fanout += [
+            Fanout(
+                "outage.notice",
+                "platform-outage",
+                outage.id,
+                customer.id,
+                payload,
+                now,
+                recipient=email,
+                language=languages[email],
+                key_suffix=f":{sequence}",
+            )
+            for email in decision.contacts
+        ]
+    row = OutageNoticeRow(
+        outage_id=outage.id,
+        sequence=sequence,
+        kind=kind,
+        message=message,
+        at=now,
+        by=principal.email,
+        decisions=decisions,
+    )
     session.add(row)
     session.flush()
     enqueue_fanout(session, fanout, {}, now=now)
@@ -139,7 +215,11 @@ def _notice(session: Session, principal: Principal, outage: PlatformOutageRow, k
 def outages(session: Session, principal: Principal) -> list[PlatformOutageRow]:
     """Outages the principal may see: all of them for those who see every customer;
     for a customer user or a CSAM, those told to their customers."""
-    rows = list(session.scalars(select(PlatformOutageRow).order_by(PlatformOutageRow.declared_at.desc(), PlatformOutageRow.id.desc())))
+    rows = list(
+        session.scalars(
+            select(PlatformOutageRow).order_by(PlatformOutageRow.declared_at.desc(), PlatformOutageRow.id.desc())
+        )
+    )
     codes = _codes_seen(session, principal)
     return [r for r in rows if _visible(session, codes, r)]
 
@@ -152,7 +232,11 @@ def get_outage(session: Session, principal: Principal, outage_id: int) -> Platfo
 
 
 def _notices(session: Session, outage: PlatformOutageRow) -> list[OutageNoticeRow]:
-    return list(session.scalars(select(OutageNoticeRow).where(OutageNoticeRow.outage_id == outage.id).order_by(OutageNoticeRow.sequence)))
+    return list(
+        session.scalars(
+            select(OutageNoticeRow).where(OutageNoticeRow.outage_id == outage.id).order_by(OutageNoticeRow.sequence)
+        )
+    )
 
 
 def _codes_seen(session: Session, principal: Principal) -> set[str] | None:
@@ -177,9 +261,26 @@ def outage_view(session: Session, principal: Principal, outage: PlatformOutageRo
     """The outage and its notices; each notice's decisions limited to the customers
     the principal may see."""
     codes = _codes_seen(session, principal)
-    return {"id": outage.id, "reference": outage.reference, "title": outage.title, "products": outage.products,
-            "regions": outage.regions, "status": outage.status, "declared_at": outage.declared_at.isoformat(),
-            "declared_by": outage.declared_by, "resolved_at": outage.resolved_at.isoformat() if outage.resolved_at else None,
-            "rule": RULE,
-            "notices": [{"sequence": n.sequence, "kind": n.kind, "message": n.message, "at": n.at.isoformat(), "by": n.by,
-                         "decisions": _mine(codes, n.decisions)} for n in _notices(session, outage)]}
+    return {
+        "id": outage.id,
+        "reference": outage.reference,
+        "title": outage.title,
+        "products": outage.products,
+        "regions": outage.regions,
+        "status": outage.status,
+        "declared_at": outage.declared_at.isoformat(),
+        "declared_by": outage.declared_by,
+        "resolved_at": outage.resolved_at.isoformat() if outage.resolved_at else None,
+        "rule": RULE,
+        "notices": [
+            {
+                "sequence": n.sequence,
+                "kind": n.kind,
+                "message": n.message,
+                "at": n.at.isoformat(),
+                "by": n.by,
+                "decisions": _mine(codes, n.decisions),
+            }
+            for n in _notices(session, outage)
+        ],
+    }

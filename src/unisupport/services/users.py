@@ -120,18 +120,22 @@ def contact_fits(role: Role, contact: ContactRow | None) -> bool:
     )
 
 
-def _designated_contact(session: Session, customer: CustomerRow, email: str, role: Role, *, user_id: int | None = None) -> ContactRow:
+def _designated_contact(
+    session: Session, customer: CustomerRow, email: str, role: Role, *, user_id: int | None = None
+) -> ContactRow:
     contact = session.scalar(select(ContactRow).where(ContactRow.customer_id == customer.id, ContactRow.email == email))
     if contact is None or not contact.active:
         raise InvalidInput(
             f"{email} is not a designated contact of customer {customer.code}; a customer user must be one",
-            field="contact", rule="R-ORD-4",
+            field="contact",
+            rule="R-ORD-4",
         )
     if not contact_fits(role, contact):
         needed = " or ".join(sorted(FITTING_CONTACT_ROLES[role]))
         raise InvalidInput(
             f"contact {email} has roles {', '.join(contact.roles) or 'none'}; {_a(role)} user needs {needed}",
-            field="contact", rule="R-ORD-4",
+            field="contact",
+            rule="R-ORD-4",
         )
     taken = session.scalar(select(UserRow.email).where(UserRow.contact_id == contact.id, UserRow.id != user_id))
     if taken is not None:
@@ -153,7 +157,9 @@ def _teams(session: Session, codes: Iterable[str]) -> list[TeamRow]:
 # --- reading --------------------------------------------------------------------
 
 
-def user_by_email(session: Session, email: str, *, customer_scope: frozenset[int] | None = None, field: str = "email") -> UserRow:
+def user_by_email(
+    session: Session, email: str, *, customer_scope: frozenset[int] | None = None, field: str = "email"
+) -> UserRow:
     """The user with this email, if the scope sees it; another tenant's user is
     reported exactly like a missing one."""
     row = session.scalar(select(UserRow).where(UserRow.email == (email or "").strip().lower()))
@@ -175,18 +181,28 @@ def describe_user(session: Session, user: UserRow) -> dict[str, Any]:
     customer = session.get(CustomerRow, user.customer_id) if user.customer_id else None
     contact = session.get(ContactRow, user.contact_id) if user.contact_id else None
     teams = session.scalars(
-        select(TeamRow.code).join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id)
-        .where(TeamMemberRow.user_id == user.id).order_by(TeamRow.code)
+        select(TeamRow.code)
+        .join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id)
+        .where(TeamMemberRow.user_id == user.id)
+        .order_by(TeamRow.code)
     )
     assigned = session.scalars(
-        select(CustomerRow.code).join(CsamAssignmentRow, CsamAssignmentRow.customer_id == CustomerRow.id)
-        .where(CsamAssignmentRow.user_id == user.id).order_by(CustomerRow.code)
+        select(CustomerRow.code)
+        .join(CsamAssignmentRow, CsamAssignmentRow.customer_id == CustomerRow.id)
+        .where(CsamAssignmentRow.user_id == user.id)
+        .order_by(CustomerRow.code)
     )
     return {
-        "email": user.email, "name": user.name, "role": user.role,
-        "customer": customer.code if customer else None, "contact": contact.email if contact else None,
-        "language": user.language, "active": user.active, "password_set": user.password_hash is not None,
-        "teams": list(teams), "assigned_customers": list(assigned),
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "customer": customer.code if customer else None,
+        "contact": contact.email if contact else None,
+        "language": user.language,
+        "active": user.active,
+        "password_set": user.password_hash is not None,
+        "teams": list(teams),
+        "assigned_customers": list(assigned),
     }
 
 
@@ -201,9 +217,26 @@ def list_tokens(session: Session, *, user_email: str | None = None) -> list[tupl
 # --- changing -------------------------------------------------------------------
 
 
-def _audit(session: Session, user: UserRow, tag: str, *, actor: str, now: datetime, customer_id: int | None = None, **kwargs: Any) -> None:
-    record_event(session, customer_id=customer_id if customer_id is not None else user.customer_id,
-                 subject_type="user", subject_id=user.id, tag=tag, actor=actor, at=now, **kwargs)
+def _audit(
+    session: Session,
+    user: UserRow,
+    tag: str,
+    *,
+    actor: str,
+    now: datetime,
+    customer_id: int | None = None,
+    **kwargs: Any,
+) -> None:
+    record_event(
+        session,
+        customer_id=customer_id if customer_id is not None else user.customer_id,
+        subject_type="user",
+        subject_id=user.id,
+        tag=tag,
+        actor=actor,
+        at=now,
+        **kwargs,
+    )
 
 
 def create_user(
@@ -245,17 +278,30 @@ def create_user(
         raise InvalidInput("already exists", field="email")
     password_hash = _password_hash(password) if password is not None else None
     user = UserRow(
-        email=email, name=name, role=role.value, customer_id=customer.id if customer else None,
-        contact_id=contact.id if contact else None, language=language, password_hash=password_hash,
-        active=True, created_at=now,
+        email=email,
+        name=name,
+        role=role.value,
+        customer_id=customer.id if customer else None,
+        contact_id=contact.id if contact else None,
+        language=language,
+        password_hash=password_hash,
+        active=True,
+        created_at=now,
     )
     session.add(user)
     session.flush()
     for team in team_rows:
         session.add(TeamMemberRow(team_id=team.id, user_id=user.id))
     session.flush()
-    _audit(session, user, "user:create", actor=actor, now=now, after=describe_user(session, user),
-           rule="R-ORD-4" if contact else None)
+    _audit(
+        session,
+        user,
+        "user:create",
+        actor=actor,
+        now=now,
+        after=describe_user(session, user),
+        rule="R-ORD-4" if contact else None,
+    )
     return user
 
 
@@ -295,7 +341,9 @@ def update_user(
             contact = session.get(ContactRow, user.contact_id) if user.contact_id else None
             if not contact_fits(new_role, contact):
                 customer = session.get(CustomerRow, user.customer_id)
-                contact = _designated_contact(session, customer, contact.email if contact else user.email, new_role, user_id=user.id)
+                contact = _designated_contact(
+                    session, customer, contact.email if contact else user.email, new_role, user_id=user.id
+                )
                 change("contact_id", contact.id)
         change("role", new_role.value)
     if active is not None:
@@ -324,8 +372,16 @@ def create_team(session: Session, *, code: str, name: str, actor: str, now: date
     team = TeamRow(code=code, name=_name(name))
     session.add(team)
     session.flush()
-    record_event(session, customer_id=None, subject_type="team", subject_id=team.id, tag="team:create",
-                 actor=actor, at=now, after={"code": team.code, "name": team.name})
+    record_event(
+        session,
+        customer_id=None,
+        subject_type="team",
+        subject_id=team.id,
+        tag="team:create",
+        actor=actor,
+        at=now,
+        after={"code": team.code, "name": team.name},
+    )
     return team
 
 
@@ -335,7 +391,9 @@ def add_to_team(session: Session, *, email: str, team_code: str, actor: str, now
     (team,) = _teams(session, [team_code])
     if Role(user.role).is_customer:
         raise InvalidInput("teams are provider teams; a customer user joins none", field="teams")
-    member = session.scalar(select(TeamMemberRow).where(TeamMemberRow.team_id == team.id, TeamMemberRow.user_id == user.id))
+    member = session.scalar(
+        select(TeamMemberRow).where(TeamMemberRow.team_id == team.id, TeamMemberRow.user_id == user.id)
+    )
     if member is None:
         member = TeamMemberRow(team_id=team.id, user_id=user.id)
         session.add(member)
@@ -350,14 +408,25 @@ def assign_csam(session: Session, *, email: str, customer_code: str, actor: str,
     if user.role != Role.CSAM.value:
         raise InvalidInput(f"{user.email} is {_a(user.role)}; only a csam is assigned customers", field="email")
     customer = _customer(session, customer_code)
-    row = session.scalar(select(CsamAssignmentRow).where(CsamAssignmentRow.user_id == user.id, CsamAssignmentRow.customer_id == customer.id))
+    row = session.scalar(
+        select(CsamAssignmentRow).where(
+            CsamAssignmentRow.user_id == user.id, CsamAssignmentRow.customer_id == customer.id
+        )
+    )
     if row is None:
         row = CsamAssignmentRow(user_id=user.id, customer_id=customer.id)
         session.add(row)
         session.flush()
         # Filed under the assigned customer: it is that customer's data that opens up.
-        _audit(session, user, "csam:assign", actor=actor, now=now, customer_id=customer.id,
-               after={"customer": customer.code})
+        _audit(
+            session,
+            user,
+            "csam:assign",
+            actor=actor,
+            now=now,
+            customer_id=customer.id,
+            after={"customer": customer.code},
+        )
     return row
 
 
@@ -369,7 +438,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, *, user_email: str, label: str | None = None, actor: str, now: datetime) -> tuple[str, ApiTokenRow]:
+def create_token(
+    session: Session, *, user_email: str, label: str | None = None, actor: str, now: datetime
+) -> tuple[str, ApiTokenRow]:
     """A new API token for a user: ``(plain token, row)``. The plain token exists
     only in the return value; the row keeps its hash and its first 8 characters."""
     user = user_by_email(session, user_email, field="user")
@@ -379,16 +450,27 @@ def create_token(session: Session, *, user_email: str, label: str | None = None,
     if label is not None and len(label) > 200:
         raise InvalidInput("a label has at most 200 characters", field="label")
     token = TOKEN_SCHEME + secrets.token_urlsafe(32)  # 32 random bytes, url-safe base64, no padding
-    row = ApiTokenRow(user_id=user.id, prefix=token[:TOKEN_PREFIX_LENGTH], token_hash=hash_token(token),
-                      label=label, created_at=now)
+    row = ApiTokenRow(
+        user_id=user.id, prefix=token[:TOKEN_PREFIX_LENGTH], token_hash=hash_token(token), label=label, created_at=now
+    )
     session.add(row)
     session.flush()
-    record_event(session, customer_id=user.customer_id, subject_type="api_token", subject_id=row.id, tag="token:create",
-                 actor=actor, at=now, after={"user": user.email, "prefix": row.prefix, "label": label})
+    record_event(
+        session,
+        customer_id=user.customer_id,
+        subject_type="api_token",
+        subject_id=row.id,
+        tag="token:create",
+        actor=actor,
+        at=now,
+        after={"user": user.email, "prefix": row.prefix, "label": label},
+    )
     return token, row
 
 
-def revoke_token(session: Session, *, prefix: str, user_email: str | None = None, actor: str, now: datetime) -> ApiTokenRow:
+def revoke_token(
+    session: Session, *, prefix: str, user_email: str | None = None, actor: str, now: datetime
+) -> ApiTokenRow:
     """Revoke the token shown as ``prefix`` (with ``user_email`` when two users'
     tokens share a prefix). Revoking a revoked token changes nothing."""
     query = select(ApiTokenRow).where(ApiTokenRow.prefix == prefix).order_by(ApiTokenRow.id.desc())
@@ -406,8 +488,17 @@ def revoke_token(session: Session, *, prefix: str, user_email: str | None = None
     token.revoked_at = now
     session.flush()
     user = session.get(UserRow, token.user_id)
-    record_event(session, customer_id=user.customer_id, subject_type="api_token", subject_id=token.id, tag="token:revoke",
-                 actor=actor, at=now, before={"revoked_at": None}, after={"user": user.email, "prefix": token.prefix, "revoked_at": now.isoformat()})
+    record_event(
+        session,
+        customer_id=user.customer_id,
+        subject_type="api_token",
+        subject_id=token.id,
+        tag="token:revoke",
+        actor=actor,
+        at=now,
+        before={"revoked_at": None},
+        after={"user": user.email, "prefix": token.prefix, "revoked_at": now.isoformat()},
+    )
     return token
 
 
@@ -436,12 +527,19 @@ def principal_for_user(session: Session, user_id: int) -> Principal:
     assigned: Iterable[int] = ()
     if Role(user.role).is_provider:  # customer users join no team and are assigned no customer
         teams = session.scalars(
-            select(TeamRow.code).join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id).where(TeamMemberRow.user_id == user.id)
+            select(TeamRow.code)
+            .join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id)
+            .where(TeamMemberRow.user_id == user.id)
         )
         assigned = session.scalars(select(CsamAssignmentRow.customer_id).where(CsamAssignmentRow.user_id == user.id))
     return Principal(
-        user_id=user.id, email=user.email, role=Role(user.role), customer_id=user.customer_id,
-        teams=frozenset(teams), assigned_customers=frozenset(assigned), language=user.language,
+        user_id=user.id,
+        email=user.email,
+        role=Role(user.role),
+        customer_id=user.customer_id,
+        teams=frozenset(teams),
+        assigned_customers=frozenset(assigned),
+        language=user.language,
     )
 
 
@@ -467,8 +565,15 @@ def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> 
     before = user.sessions_valid_from
     user.sessions_valid_from = now
     session.flush()
-    _audit(session, user, "user:sessions-ended", actor=actor, now=now,
-           before={"sessions_valid_from": before.isoformat() if before else None}, after={"sessions_valid_from": now.isoformat()})
+    _audit(
+        session,
+        user,
+        "user:sessions-ended",
+        actor=actor,
+        now=now,
+        before={"sessions_valid_from": before.isoformat() if before else None},
+        after={"sessions_valid_from": now.isoformat()},
+    )
     return user
 
 
@@ -476,7 +581,8 @@ def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> 
 # statement and its cache key costs about as much as running it).
 _TOKEN_HOLDER = (
     select(ApiTokenRow, UserRow, ContactRow)
-    .join(UserRow, UserRow.id == ApiTokenRow.user_id).outerjoin(ContactRow, ContactRow.id == UserRow.contact_id)
+    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+    .outerjoin(ContactRow, ContactRow.id == UserRow.contact_id)
     .where(ApiTokenRow.token_hash == bindparam("token_hash"))
 )
 
@@ -514,10 +620,15 @@ def record_token_use(session: Session, token: str, *, now: datetime) -> None:
     """Write a token's ``last_used_at`` in a transaction of its own (after a read),
     unless another request did within the last :data:`LAST_USED_RESOLUTION`: one
     conditional UPDATE."""
-    session.execute(update(ApiTokenRow).where(
-        ApiTokenRow.token_hash == hash_token(token),
-        or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
-    ).values(last_used_at=now).execution_options(synchronize_session=False))
+    session.execute(
+        update(ApiTokenRow)
+        .where(
+            ApiTokenRow.token_hash == hash_token(token),
+            or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:

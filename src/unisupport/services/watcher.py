@@ -39,9 +39,14 @@ class WatchReport:
     incidents: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, int]:
-        return {"breached": self.breached, "warned": self.warned, "escalated": self.escalated,
-                "critical_resource_missed": self.critical_resource_missed, "customer_missed": self.customer_missed,
-                "queued": self.queued}
+        return {
+            "breached": self.breached,
+            "warned": self.warned,
+            "escalated": self.escalated,
+            "critical_resource_missed": self.critical_resource_missed,
+            "customer_missed": self.customer_missed,
+            "queued": self.queued,
+        }
 
 
 def _claim(session: Session, query, limit: int):
@@ -53,9 +58,15 @@ def _mark(session: Session, condition, limit: int, values: dict[str, Any]):
     id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` — and return them
     as they are now, by id."""
     claimed = select(IncidentRow.id).where(*condition).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
-    statement = (update(IncidentRow).where(IncidentRow.id.in_(claimed)).values(**values)
-                 .returning(IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.team))
-    return sorted(session.execute(statement, execution_options={"synchronize_session": False}).all(), key=lambda r: r.id)
+    statement = (
+        update(IncidentRow)
+        .where(IncidentRow.id.in_(claimed))
+        .values(**values)
+        .returning(IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.team)
+    )
+    return sorted(
+        session.execute(statement, execution_options={"synchronize_session": False}).all(), key=lambda r: r.id
+    )
 
 
 def _events(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -78,10 +89,26 @@ def _record(session: Session, ids: list[int], events: list[tuple[str, Any, list[
     i = IncidentRow
     for kind, at, after, reason, rule in events:
         document = json_document(*[literal(x) if isinstance(x, str) else x for x in after])
-        source = (select(i.customer_id, i.id, at, literal("watcher"), literal(kind), literal(None, Document), document, literal(reason),
-                         literal(rule)).join(_MARKED, _MARKED.c.id == i.id).order_by(i.id))
-        connection.execute(insert(IncidentEventRow).from_select(
-            ["customer_id", "incident_id", "at", "actor", "kind", "before", "after", "reason", "rule"], source))
+        source = (
+            select(
+                i.customer_id,
+                i.id,
+                at,
+                literal("watcher"),
+                literal(kind),
+                literal(None, Document),
+                document,
+                literal(reason),
+                literal(rule),
+            )
+            .join(_MARKED, _MARKED.c.id == i.id)
+            .order_by(i.id)
+        )
+        connection.execute(
+            insert(IncidentEventRow).from_select(
+                ["customer_id", "incident_id", "at", "actor", "kind", "before", "after", "reason", "rule"], source
+            )
+        )
     _STAGING.drop_all(connection, checkfirst=False)
 
 
@@ -93,60 +120,152 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     # First-response breaches, marked at the due instant itself, and escalated to the
     # incident managers (Sev 1/A already were, at their opening: R-INC-2). The literal
     # predicate of the partial index, so both databases can use it.
-    breaches = _mark(session, (text(AWAITING), IncidentRow.first_response_due <= now), limit, {
-        "breached_at": IncidentRow.first_response_due, "escalated_at": func.coalesce(IncidentRow.escalated_at, now),
-        "version": IncidentRow.version + 1, "updated_at": now})
+    breaches = _mark(
+        session,
+        (text(AWAITING), IncidentRow.first_response_due <= now),
+        limit,
+        {
+            "breached_at": IncidentRow.first_response_due,
+            "escalated_at": func.coalesce(IncidentRow.escalated_at, now),
+            "version": IncidentRow.version + 1,
+            "updated_at": now,
+        },
+    )
     if breaches:
         ids = [r.id for r in breaches]
         moment = literal(now, UTCDateTime())
-        _record(session, ids, [
-            ("breached", IncidentRow.first_response_due, ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
-             "no first response by the due time", "R-SLA-1"),
-            ("escalated", moment, ["escalation", "incident-manager", "team", IncidentRow.team],
-             "first-response target breached: escalated to the incident managers", "R-INC-2")])
+        _record(
+            session,
+            ids,
+            [
+                (
+                    "breached",
+                    IncidentRow.first_response_due,
+                    ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
+                    "no first response by the due time",
+                    "R-SLA-1",
+                ),
+                (
+                    "escalated",
+                    moment,
+                    ["escalation", "incident-manager", "team", IncidentRow.team],
+                    "first-response target breached: escalated to the incident managers",
+                    "R-INC-2",
+                ),
+            ],
+        )
         report.breached, report.escalated = len(breaches), len(breaches)
         report.incidents["breached"] = ids
         if queue:
             report.queued += queue(session, ids, "incident.breached", now)
 
     # Warnings once the configured share of the target has elapsed.
-    warnings = _mark(session, (text(AWAITING + " AND warned_at IS NULL"), IncidentRow.first_response_warn_at <= now,
-                               IncidentRow.first_response_due > now), limit,
-                     {"warned_at": now, "version": IncidentRow.version + 1, "updated_at": now})
+    warnings = _mark(
+        session,
+        (
+            text(AWAITING + " AND warned_at IS NULL"),
+            IncidentRow.first_response_warn_at <= now,
+            IncidentRow.first_response_due > now,
+        ),
+        limit,
+        {"warned_at": now, "version": IncidentRow.version + 1, "updated_at": now},
+    )
     if warnings:
         ids = [r.id for r in warnings]
-        _record(session, ids, [("warned", literal(now, UTCDateTime()),
-                                ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
-                                "the first-response target is at risk", "R-SLA-1")])
+        _record(
+            session,
+            ids,
+            [
+                (
+                    "warned",
+                    literal(now, UTCDateTime()),
+                    ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
+                    "the first-response target is at risk",
+                    "R-SLA-1",
+                )
+            ],
+        )
         report.warned = len(warnings)
         report.incidents["warned"] = ids
         if queue:
             report.queued += queue(session, ids, "incident.warning", now)
 
     # Azure Events Sev 1: a critical situation resource within 30 minutes (R-EVT-2).
-    critical = _claim(session, select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.critical_resource_due).where(
-        text(CRITICAL_PENDING), IncidentRow.critical_resource_due <= now,
-        ~select(IncidentEventRow.id).where(IncidentEventRow.incident_id == IncidentRow.id, IncidentEventRow.kind == "critical-resource-missed").exists()), limit)
-    _events(session, [dict(customer_id=r.customer_id, incident_id=r.id, at=r.critical_resource_due, actor="watcher",
-                           kind="critical-resource-missed", before=None, after={"clock": "critical-situation-resource"},
-                           reason="no critical situation resource designated within 30 minutes", rule="R-EVT-2") for r in critical])
+    critical = _claim(
+        session,
+        select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.critical_resource_due).where(
+            text(CRITICAL_PENDING),
+            IncidentRow.critical_resource_due <= now,
+            ~select(IncidentEventRow.id)
+            .where(IncidentEventRow.incident_id == IncidentRow.id, IncidentEventRow.kind == "critical-resource-missed")
+            .exists(),
+        ),
+        limit,
+    )
+    _events(
+        session,
+        [
+            dict(
+                customer_id=r.customer_id,
+                incident_id=r.id,
+                at=r.critical_resource_due,
+                actor="watcher",
+                kind="critical-resource-missed",
+                before=None,
+                after={"clock": "critical-situation-resource"},
+                reason="no critical situation resource designated within 30 minutes",
+                rule="R-EVT-2",
+            )
+            for r in critical
+        ],
+    )
     report.critical_resource_missed = len(critical)
 
     # Customer-side clocks (R-SLA-4).
-    missed = session.execute(select(CommunicationRow.id, CommunicationRow.incident_id, CommunicationRow.customer_id,
-                                    CommunicationRow.customer_response_due).where(
-        CommunicationRow.requests_customer_action.is_(True), CommunicationRow.answered_at.is_(None),
-        CommunicationRow.missed_at.is_(None), CommunicationRow.customer_response_due <= now).limit(limit).with_for_update(skip_locked=True)).all()
+    missed = session.execute(
+        select(
+            CommunicationRow.id,
+            CommunicationRow.incident_id,
+            CommunicationRow.customer_id,
+            CommunicationRow.customer_response_due,
+        )
+        .where(
+            CommunicationRow.requests_customer_action.is_(True),
+            CommunicationRow.answered_at.is_(None),
+            CommunicationRow.missed_at.is_(None),
+            CommunicationRow.customer_response_due <= now,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     if missed:
-        session.execute(update(CommunicationRow).where(CommunicationRow.id.in_([m.id for m in missed])).values(missed_at=now),
-                        execution_options={"synchronize_session": False})
-        _events(session, [dict(customer_id=m.customer_id, incident_id=m.incident_id, at=m.customer_response_due, actor="watcher",
-                               kind="customer-response-missed", before=None, after={"request": m.id},
-                               reason="the customer's expected answer did not come in time", rule="R-SLA-4") for m in missed])
+        session.execute(
+            update(CommunicationRow).where(CommunicationRow.id.in_([m.id for m in missed])).values(missed_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        _events(
+            session,
+            [
+                dict(
+                    customer_id=m.customer_id,
+                    incident_id=m.incident_id,
+                    at=m.customer_response_due,
+                    actor="watcher",
+                    kind="customer-response-missed",
+                    before=None,
+                    after={"request": m.id},
+                    reason="the customer's expected answer did not come in time",
+                    rule="R-SLA-4",
+                )
+                for m in missed
+            ],
+        )
         report.customer_missed = len(missed)
         report.incidents["customer_missed"] = sorted({m.incident_id for m in missed})
         if queue:
-            report.queued += queue(session, report.incidents["customer_missed"], "incident.customer_response_missed", now)
+            report.queued += queue(
+                session, report.incidents["customer_missed"], "incident.customer_response_missed", now
+            )
     session.flush()
     # Objects already loaded in this session are refreshed from the bulk updates.
     session.expire_all()

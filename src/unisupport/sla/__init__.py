@@ -9,4 +9,13 @@ from unisupport.sla.first_response_due import Considered, Explanation, Holding, 
 from unisupport.sla.matrix import Coverage, SeverityMatrix, default_matrix  # noqa: E402
 from unisupport.sla.severity import Severity  # noqa: E402
 
-__all__ += ["Considered", "Coverage", "Explanation", "Holding", "Severity", "SeverityMatrix", "default_matrix", "explain"]
+__all__ += [
+    "Considered",
+    "Coverage",
+    "Explanation",
+    "Holding",
+    "Severity",
+    "SeverityMatrix",
+    "default_matrix",
+    "explain",
+]

@@ -92,9 +92,7 @@ def _windows(value: Iterable[Window | str], where: str) -> tuple[Window, ...]:
         raise InvalidInput(str(exc), field=where) from None
     for before, after in zip(windows, windows[1:]):
         if after.start < before.end:
-            raise InvalidInput(
-                f"windows must be in order and must not overlap ({before} then {after})", field=where
-            )
+            raise InvalidInput(f"windows must be in order and must not overlap ({before} then {after})", field=where)
     return windows
 
 
@@ -111,7 +109,9 @@ def zone_named(name: str, *, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidInput(f"unknown time zone {name!r} (expected an IANA name such as Europe/Paris)", field=field) from None
+        raise InvalidInput(
+            f"unknown time zone {name!r} (expected an IANA name such as Europe/Paris)", field=field
+        ) from None
 
 
 def epoch_seconds(moment: datetime, *, field: str = "datetime") -> int:
@@ -195,9 +195,9 @@ class Calendar:
     def from_spec(cls, spec: Mapping[str, Any], *, field: str = "calendar") -> Calendar:
         """Build from a plain mapping, as found in data files and order files::
 
-            {country: FR, timezone: Europe/Paris, subdivision: null,
-             week: {mon: ["09:00-12:00", "13:00-17:30"], ...},
-             closures: [2026-12-24], open_days: [{date: 2026-12-19, windows: ["09:00-13:00"]}]}
+        {country: FR, timezone: Europe/Paris, subdivision: null,
+         week: {mon: ["09:00-12:00", "13:00-17:30"], ...},
+         closures: [2026-12-24], open_days: [{date: 2026-12-19, windows: ["09:00-13:00"]}]}
         """
         from unisupport.sla.calendar_file import calendar_from_spec
 
@@ -453,7 +453,9 @@ class Calendar:
         at = np.where(t >= end, cum[ic], cum[ic] - (end - t))
         return np.where(i < 0, 0, at)
 
-    def add_business_seconds_batch(self, starts: Sequence[int] | np.ndarray, seconds: int | Sequence[int] | np.ndarray) -> np.ndarray:
+    def add_business_seconds_batch(
+        self, starts: Sequence[int] | np.ndarray, seconds: int | Sequence[int] | np.ndarray
+    ) -> np.ndarray:
         """Vectorised ``add_business_seconds`` over epoch seconds (int64) or
         ``datetime64`` values; returns due instants as int64 epoch seconds."""
         t = _as_epoch_array(starts)
@@ -473,7 +475,9 @@ class Calendar:
         due = ends[jc] - (cum[jc] - target)
         return np.where(secs == 0, t, due)
 
-    def business_seconds_between_batch(self, a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> np.ndarray:
+    def business_seconds_between_batch(
+        self, a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
         ta, tb = _as_epoch_array(a), _as_epoch_array(b)
         if ta.size == 0:
             return np.zeros(np.broadcast(ta, tb).shape, dtype=np.int64)

@@ -102,7 +102,9 @@ def calendar_from_spec(spec: Mapping[str, Any], *, field: str = "calendar") -> C
         parsed = CalendarSpec.model_validate(spec)
     except ValidationError as exc:
         err = as_data_file_error(field, exc, entry_key=lambda loc: None)
-        raise InvalidInput(err.message.split(": ", 1)[-1], field=f"{field}.{err.field}" if err.field else field) from None
+        raise InvalidInput(
+            err.message.split(": ", 1)[-1], field=f"{field}.{err.field}" if err.field else field
+        ) from None
     try:
         return parsed.build()
     except InvalidInput as exc:

@@ -32,7 +32,16 @@ from unisupport.sla.severity import Severity
 # AEM in the case description" (Annex A, Azure Events).
 AEM_MARKER = re.compile(r"\bAEM\b", re.IGNORECASE)
 MAX_EVENT_DAYS = 5  # R-EVT-2
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "ja": "Japanese", "zh": "Chinese", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+}
 
 
 @dataclass(frozen=True)
@@ -212,7 +221,11 @@ def _holdings(
     held.setdefault(BASE, Holding(BASE))
 
     if (event_start is None) != (event_end is None):
-        raise InvalidInput("an event window needs both a start and an end", field="event_start" if event_start is None else "event_end", rule="R-EVT-2")
+        raise InvalidInput(
+            "an event window needs both a start and an end",
+            field="event_start" if event_start is None else "event_end",
+            rule="R-EVT-2",
+        )
     if event_start is not None:
         events = [h for h in held.values() if matrix.plans[h.plan].scope is Scope.EVENT]
         if not events:
@@ -266,8 +279,16 @@ FLAG_NAMES = {
     "user_device": ("user device", "d'appareils des utilisateurs"),
     "client_software": ("client software", "de logiciels clients"),
 }
-LANGUAGE_NAMES_FR = {"en": "anglais", "fr": "français", "ja": "japonais", "zh": "chinois", "de": "allemand", "es": "espagnol",
-                     "it": "italien", "pt": "portugais"}
+LANGUAGE_NAMES_FR = {
+    "en": "anglais",
+    "fr": "français",
+    "ja": "japonais",
+    "zh": "chinois",
+    "de": "allemand",
+    "es": "espagnol",
+    "it": "italien",
+    "pt": "portugais",
+}
 
 
 def _listing(names: list[str], joiner: str) -> str:
@@ -298,52 +319,97 @@ def _consider(
         why_excluded = Words(f"{p.en} is excluded from its Azure target", f"{p.fr} est exclu de son délai Azure")
     else:
         flags = [FLAG_NAMES.get(f, (f, f)) for f in excluded_flag]
-        why_excluded = Words(f"{p.en} is excluded ({', '.join(e for e, _ in flags)} technologies are out of its scope)",
-                             f"{p.fr} est exclu (les technologies {', '.join(f for _, f in flags)} sont hors de son périmètre)")
+        why_excluded = Words(
+            f"{p.en} is excluded ({', '.join(e for e, _ in flags)} technologies are out of its scope)",
+            f"{p.fr} est exclu (les technologies {', '.join(f for _, f in flags)} sont hors de son périmètre)",
+        )
     if plan.covers is Covers.AZURE_COMPONENTS:
         if not product.is_azure:
-            return refuse(Words(f"covers Azure components only, and {p.en} is not one.",
-                                f"ne couvre que les composants Azure, et {p.fr} n'en est pas un."))
+            return refuse(
+                Words(
+                    f"covers Azure components only, and {p.en} is not one.",
+                    f"ne couvre que les composants Azure, et {p.fr} n'en est pas un.",
+                )
+            )
         if excluded:
-            return refuse(why_excluded + Words(", and the plan covers Azure components only.", ", et le plan ne couvre que les composants Azure."))
+            return refuse(
+                why_excluded
+                + Words(
+                    ", and the plan covers Azure components only.", ", et le plan ne couvre que les composants Azure."
+                )
+            )
     elif plan.covers is Covers.SECURITY_PRODUCTS:
         if not product.has("security_pillar"):
-            return refuse(Words(f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {p.en} is not in it.",
-                                f"ne couvre que le portefeuille sécurité (Entra, Intune, Purview, Defender), et {p.fr} n'en fait pas partie."))
+            return refuse(
+                Words(
+                    f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {p.en} is not in it.",
+                    f"ne couvre que le portefeuille sécurité (Entra, Intune, Purview, Defender), et {p.fr} n'en fait pas partie.",
+                )
+            )
 
     # 2. Does the order's scope for the plan include this incident?
     scope_note = Words("", "")
     if plan.scope is Scope.AZURE_COMPONENTS or plan.scope is Scope.ENROLLED_PRODUCTS:
-        what = (Words("Azure components named on the order", "composants Azure nommés dans l'Ordre de Services")
-                if plan.scope is Scope.AZURE_COMPONENTS else Words("products enrolled on the order", "produits inscrits dans l'Ordre de Services"))
+        what = (
+            Words("Azure components named on the order", "composants Azure nommés dans l'Ordre de Services")
+            if plan.scope is Scope.AZURE_COMPONENTS
+            else Words("products enrolled on the order", "produits inscrits dans l'Ordre de Services")
+        )
         if holding.scope is not None and product.code not in holding.scope:
             listed = ", ".join(sorted(holding.scope)) or "—"
-            return refuse(Words(f"{p.en} is not among the {what.en} ({listed}).", f"{p.fr} ne figure pas parmi les {what.fr} ({listed})."))
+            return refuse(
+                Words(
+                    f"{p.en} is not among the {what.en} ({listed}).",
+                    f"{p.fr} ne figure pas parmi les {what.fr} ({listed}).",
+                )
+            )
         if holding.scope is None:
-            scope_note = Words(f"; no list of {what.en} was given, so all are assumed in scope",
-                               f" ; aucune liste des {what.fr} n'a été donnée : tous sont supposés couverts")
+            scope_note = Words(
+                f"; no list of {what.en} was given, so all are assumed in scope",
+                f" ; aucune liste des {what.fr} n'a été donnée : tous sont supposés couverts",
+            )
     elif plan.scope is Scope.TENANTS:
         if holding.scope is not None:
             listed = ", ".join(sorted(holding.scope))
             if tenant is None:
-                return refuse(Words(f"the incident names no tenant, and the plan covers only the tenants named on the order ({listed}).",
-                                    f"l'incident ne nomme aucun locataire, et le plan ne couvre que les locataires nommés dans l'Ordre de Services ({listed})."))
+                return refuse(
+                    Words(
+                        f"the incident names no tenant, and the plan covers only the tenants named on the order ({listed}).",
+                        f"l'incident ne nomme aucun locataire, et le plan ne couvre que les locataires nommés dans l'Ordre de Services ({listed}).",
+                    )
+                )
             if tenant not in holding.scope:
-                return refuse(Words(f"tenant {tenant!r} is not among the tenants named on the order ({listed}).",
-                                    f"le locataire « {tenant} » ne figure pas parmi les locataires nommés dans l'Ordre de Services ({listed})."))
+                return refuse(
+                    Words(
+                        f"tenant {tenant!r} is not among the tenants named on the order ({listed}).",
+                        f"le locataire « {tenant} » ne figure pas parmi les locataires nommés dans l'Ordre de Services ({listed}).",
+                    )
+                )
     elif plan.scope is Scope.EVENT:
         if holding.event_start is None or holding.event_end is None:
-            return refuse(Words("no event window was given, so no event is in progress.",
-                                "aucune fenêtre d'événement n'a été donnée : aucun événement n'est en cours."))
+            return refuse(
+                Words(
+                    "no event window was given, so no event is in progress.",
+                    "aucune fenêtre d'événement n'a été donnée : aucun événement n'est en cours.",
+                )
+            )
         start, end = epoch_seconds(holding.event_start), epoch_seconds(holding.event_end)
         at = epoch_seconds(opened)
         if not (start <= at < end):
             a, b = calendar.localize(holding.event_start).isoformat(), calendar.localize(holding.event_end).isoformat()
-            return refuse(Words(f"the incident was opened outside the event window ({a} to {b}).",
-                                f"l'incident a été ouvert hors de la fenêtre de l'événement ({a} à {b})."))
+            return refuse(
+                Words(
+                    f"the incident was opened outside the event window ({a} to {b}).",
+                    f"l'incident a été ouvert hors de la fenêtre de l'événement ({a} à {b}).",
+                )
+            )
         if not description or not AEM_MARKER.search(description):
-            return refuse(Words('the case description does not carry the "AEM" marker that identifies event cases.',
-                                "la description du cas ne porte pas la mention « AEM » qui identifie les cas de l'événement."))
+            return refuse(
+                Words(
+                    'the case description does not carry the "AEM" marker that identifies event cases.',
+                    "la description du cas ne porte pas la mention « AEM » qui identifie les cas de l'événement.",
+                )
+            )
 
     # 3. The figure: the plan's own, or the Base Package's where the row is blank.
     row = plan.severities[sev]
@@ -356,7 +422,13 @@ def _consider(
     else:
         minutes = source_row.minutes_for(azure_target)
     if minutes is None:  # a plan covering Azure only has no "other" figure
-        return refuse(why_excluded + Words(", and the plan has no target for other products.", ", et le plan n'a pas de délai pour les autres produits."))
+        return refuse(
+            why_excluded
+            + Words(
+                ", and the plan has no target for other products.",
+                ", et le plan n'a pas de délai pour les autres produits.",
+            )
+        )
     coverage = source_row.coverage
     assert coverage is not None
     due = _due(calendar, opened, minutes, coverage)
@@ -366,27 +438,40 @@ def _consider(
     else:
         figure = Words(f"{minutes} minutes, 24x7", f"{minutes} minutes, 24 h/24, 7 j/7")
     if fallback:
-        reason = Words(f"the source leaves its Severity {sev.value} row blank, so the Base Package's target applies ({figure.en})",
-                       f"la source laisse vide sa ligne Gravité {sev.value} : le délai du Package de Base s'applique ({figure.fr})")
+        reason = Words(
+            f"the source leaves its Severity {sev.value} row blank, so the Base Package's target applies ({figure.en})",
+            f"la source laisse vide sa ligne Gravité {sev.value} : le délai du Package de Base s'applique ({figure.fr})",
+        )
     elif excluded and product.is_azure and row.all is None:
-        reason = why_excluded + Words(f", so Severity {sev.value} gets its other-products target: a first response within {figure.en}",
-                                      f" : la Gravité {sev.value} reçoit le délai des autres produits, première réponse sous {figure.fr}")
+        reason = why_excluded + Words(
+            f", so Severity {sev.value} gets its other-products target: a first response within {figure.en}",
+            f" : la Gravité {sev.value} reçoit le délai des autres produits, première réponse sous {figure.fr}",
+        )
     else:
         if row.all is not None:
             kind = Words("", "")
         elif azure_target:
-            kind = (Words(" on an Azure component in its scope", " sur un composant Azure de son périmètre") if plan.code != BASE
-                    else Words(" on an Azure component", " sur un composant Azure"))
+            kind = (
+                Words(" on an Azure component in its scope", " sur un composant Azure de son périmètre")
+                if plan.code != BASE
+                else Words(" on an Azure component", " sur un composant Azure")
+            )
         else:
             kind = Words(" on a product other than an Azure component", " sur un produit autre qu'un composant Azure")
-        reason = Words(f"Severity {sev.value}{kind.en} gets a first response within {figure.en}",
-                       f"Gravité {sev.value}{kind.fr} : première réponse sous {figure.fr}")
+        reason = Words(
+            f"Severity {sev.value}{kind.en} gets a first response within {figure.en}",
+            f"Gravité {sev.value}{kind.fr} : première réponse sous {figure.fr}",
+        )
     reason += scope_note
     if language and plan.languages is not None and language not in plan.languages:
-        offered = Words(_listing([LANGUAGE_NAMES.get(c, c) for c in plan.languages], "and"),
-                        _listing([LANGUAGE_NAMES_FR.get(c, c) for c in plan.languages], "et"))
-        reason += Words(f"; it is delivered in {offered.en} only, so it applies in English, not {LANGUAGE_NAMES.get(language, language)} (R-SLA-3)",
-                        f" ; il n'est fourni qu'en {offered.fr} : il s'applique en anglais, non en {LANGUAGE_NAMES_FR.get(language, language)} (R-SLA-3)")
+        offered = Words(
+            _listing([LANGUAGE_NAMES.get(c, c) for c in plan.languages], "and"),
+            _listing([LANGUAGE_NAMES_FR.get(c, c) for c in plan.languages], "et"),
+        )
+        reason += Words(
+            f"; it is delivered in {offered.en} only, so it applies in English, not {LANGUAGE_NAMES.get(language, language)} (R-SLA-3)",
+            f" ; il n'est fourni qu'en {offered.fr} : il s'applique en anglais, non en {LANGUAGE_NAMES_FR.get(language, language)} (R-SLA-3)",
+        )
     reason += Words(".", ".")
     return Considered(
         plan.code,

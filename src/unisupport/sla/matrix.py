@@ -161,15 +161,22 @@ class SeverityMatrix:
                 for extra in row.extras:
                     if extra not in parsed.extras:
                         raise DataFileError(
-                            str(file), f"unknown extra {extra!r} (declare it under 'extras')",
-                            entry=code, field=f"severities.{sev.value}.extras",
+                            str(file),
+                            f"unknown extra {extra!r} (declare it under 'extras')",
+                            entry=code,
+                            field=f"severities.{sev.value}.extras",
                         )
             plans[code] = plan
         if BASE not in plans:
             raise DataFileError(str(file), "the Base Package plan 'base' is missing", field="plans")
         for sev, row in plans[BASE].severities.items():
             if row.fallback:
-                raise DataFileError(str(file), "the Base Package cannot fall back to itself", entry=BASE, field=f"severities.{sev.value}")
+                raise DataFileError(
+                    str(file),
+                    "the Base Package cannot fall back to itself",
+                    entry=BASE,
+                    field=f"severities.{sev.value}",
+                )
         return cls(plans, dict(parsed.extras), version=parsed.version, source=parsed.source, path=str(file))
 
 

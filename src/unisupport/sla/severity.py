@@ -19,7 +19,9 @@ class Severity(StrEnum):
         try:
             return cls(text)
         except ValueError:
-            raise InvalidInput(f"{value!r} is not a severity (expected 1, A, B or C)", field=field, rule="R-SEV-1") from None
+            raise InvalidInput(
+                f"{value!r} is not a severity (expected 1, A, B or C)", field=field, rule="R-SEV-1"
+            ) from None
 
     @property
     def is_critical(self) -> bool:

@@ -148,7 +148,9 @@ class Database:
         On SQLite, the writers of this process first take turns on :attr:`write_lock`."""
         lock = self.write_lock
         if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_S):
-            raise OperationalError("BEGIN IMMEDIATE", None, Exception(f"database is locked: no turn to write within {BUSY_TIMEOUT_S} s"))
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, Exception(f"database is locked: no turn to write within {BUSY_TIMEOUT_S} s")
+            )
         try:
             with self.sessions() as session, session.begin():
                 yield session
@@ -175,4 +177,3 @@ class Database:
             return True
         except OperationalError:
             return False
-

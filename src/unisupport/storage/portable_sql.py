@@ -69,7 +69,7 @@ def _number_and_width(element: zero_padded, compiler: Any, **kw: Any) -> tuple[s
 @compiles(zero_padded, "postgresql")
 def _padded_postgresql(element: zero_padded, compiler: Any, **kw: Any) -> str:
     number, width = _number_and_width(element, compiler, **kw)
-    return f"CASE WHEN ({number}) < {10 ** width} THEN lpad(CAST(({number}) AS TEXT), {width}, '0') ELSE CAST(({number}) AS TEXT) END"
+    return f"CASE WHEN ({number}) < {10**width} THEN lpad(CAST(({number}) AS TEXT), {width}, '0') ELSE CAST(({number}) AS TEXT) END"
 
 
 @compiles(zero_padded, "sqlite")

@@ -33,9 +33,11 @@ from unisupport.web.page import error_page
 STATIC = Path(__file__).with_name("static")
 
 # No inline script or style anywhere: scripts and styles are files under /static.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                           "base-uri 'self'; object-src 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -61,7 +63,9 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in SECURITY_HEADERS if h[0] not in present]
+                message["headers"] = list(message.get("headers", [])) + [
+                    h for h in SECURITY_HEADERS if h[0] not in present
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -74,7 +78,16 @@ def _wants_html(request: Request) -> bool:
 def install_web(app: FastAPI) -> None:
     default_catalog()  # loads and checks both languages now, not at the first page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, pages_incident, pages_customer, pages_provider, pages_third_party, pages_outages, pages_accounts, pages_admin):
+    for module in (
+        auth,
+        pages_incident,
+        pages_customer,
+        pages_provider,
+        pages_third_party,
+        pages_outages,
+        pages_accounts,
+        pages_admin,
+    ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
 

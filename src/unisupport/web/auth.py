@@ -51,10 +51,23 @@ def _address_key(address: str) -> int:
 
 def recent_failures(session: Session, *, email: str, address: str, now) -> tuple[int, int]:
     """Failures in the last :data:`WINDOW` for this e-mail and for this address."""
-    recent = (select(func.count()).select_from(AuditEvent)
-              .where(AuditEvent.subject_type == "login", AuditEvent.tag == FAILURE, AuditEvent.at > now - WINDOW, AuditEvent.at <= now))
+    recent = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.subject_type == "login",
+            AuditEvent.tag == FAILURE,
+            AuditEvent.at > now - WINDOW,
+            AuditEvent.at <= now,
+        )
+    )
     by_email = session.scalar(recent.where(AuditEvent.actor == email)) or 0
-    by_address = session.scalar(recent.where(AuditEvent.subject_id == _address_key(address), AuditEvent.reason == f"from {address}")) or 0
+    by_address = (
+        session.scalar(
+            recent.where(AuditEvent.subject_id == _address_key(address), AuditEvent.reason == f"from {address}")
+        )
+        or 0
+    )
     return by_email, by_address
 
 
@@ -95,17 +108,38 @@ def sign_in(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
         by_email, by_address = recent_failures(p.db, email=email, address=address, now=p.now)
         if by_email >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
-            response = _sign_in_page(p, email=email, next_url=next_url, status=429,
-                                     error=p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60)))
+            response = _sign_in_page(
+                p,
+                email=email,
+                next_url=next_url,
+                status=429,
+                error=p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60)),
+            )
             response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
             return response
         principal = principal_for_password(p.db, email, password) if email and password else None
         if principal is None:
-            record_event(p.db, customer_id=None, subject_type="login", subject_id=_address_key(address), tag=FAILURE,
-                         actor=email or "(none)", at=p.now, reason=f"from {address}")
+            record_event(
+                p.db,
+                customer_id=None,
+                subject_type="login",
+                subject_id=_address_key(address),
+                tag=FAILURE,
+                actor=email or "(none)",
+                at=p.now,
+                reason=f"from {address}",
+            )
             return _sign_in_page(p, email=email, next_url=next_url, status=401, error=p.t("signin.failed"))
-        record_event(p.db, customer_id=principal.customer_id, subject_type="user", subject_id=principal.user_id,
-                     tag="auth:sign-in", actor=principal.email, at=p.now, reason=f"from {address}")
+        record_event(
+            p.db,
+            customer_id=principal.customer_id,
+            subject_type="user",
+            subject_id=principal.user_id,
+            tag="auth:sign-in",
+            actor=principal.email,
+            at=p.now,
+            reason=f"from {address}",
+        )
         # A new nonce at sign-in: a token seen before signing in is worthless after.
         p.replace_session(p.signer.new(p.now, user_id=principal.user_id))
         if next_url == "/":
@@ -117,8 +151,15 @@ def sign_in(request: Request, form: FormData) -> Response:
 def sign_out(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
         if p.principal is not None:
-            record_event(p.db, customer_id=p.principal.customer_id, subject_type="user", subject_id=p.principal.user_id,
-                         tag="auth:sign-out", actor=p.principal.email, at=p.now)
+            record_event(
+                p.db,
+                customer_id=p.principal.customer_id,
+                subject_type="user",
+                subject_id=p.principal.user_id,
+                tag="auth:sign-out",
+                actor=p.principal.email,
+                at=p.now,
+            )
         p.replace_session(p.signer.new(p.now, language=p.language))
         return redirect(p, "/sign-in")
 

@@ -83,7 +83,9 @@ def nice_top(maximum: float, ticks: int = 5) -> tuple[float, float]:
     return step * math.ceil(maximum / step - 1e-9), step
 
 
-def _y_ticks(top_value: float, step: float, scale: Callable[[float], float], label: Callable[[float], str]) -> list[Tick]:
+def _y_ticks(
+    top_value: float, step: float, scale: Callable[[float], float], label: Callable[[float], str]
+) -> list[Tick]:
     count = round(top_value / step)
     return [Tick(scale(i * step), label(i * step)) for i in range(count + 1)]
 
@@ -102,9 +104,21 @@ def month_starts(start: date, end: date, most: int = 8) -> list[date]:
     return months[::every]
 
 
-def step_lines(*, id: str, title: str, description: str, x_label: str, y_label: str, start: date, end: date,
-               series: Sequence[tuple[str, Sequence[tuple[date, Decimal]]]], x_tick: Callable[[date], str],
-               y_tick: Callable[[float], str], table: Table, empty: str) -> Chart:
+def step_lines(
+    *,
+    id: str,
+    title: str,
+    description: str,
+    x_label: str,
+    y_label: str,
+    start: date,
+    end: date,
+    series: Sequence[tuple[str, Sequence[tuple[date, Decimal]]]],
+    x_tick: Callable[[date], str],
+    y_tick: Callable[[float], str],
+    table: Table,
+    empty: str,
+) -> Chart:
     """Balances over time: each series keeps its value until its next point (a
     ledger balance changes only when an entry is posted) and runs to ``end``."""
     chart = Chart(id, "line", title, description, x_label, y_label, table)
@@ -137,9 +151,19 @@ def step_lines(*, id: str, title: str, description: str, x_label: str, y_label: 
     return chart
 
 
-def stacked_columns(*, id: str, title: str, description: str, x_label: str, y_label: str,
-                    groups: Sequence[tuple[str, Sequence[tuple[str, Sequence[int]]]]], segments: Sequence[tuple[str, str]],
-                    y_tick: Callable[[float], str], table: Table, empty: str) -> Chart:
+def stacked_columns(
+    *,
+    id: str,
+    title: str,
+    description: str,
+    x_label: str,
+    y_label: str,
+    groups: Sequence[tuple[str, Sequence[tuple[str, Sequence[int]]]]],
+    segments: Sequence[tuple[str, str]],
+    y_tick: Callable[[float], str],
+    table: Table,
+    empty: str,
+) -> Chart:
     """Groups of columns (a month, then one column per severity), each column
     stacked by segment (met, late, breached). ``segments`` are (css class, label)."""
     chart = Chart(id, "columns", title, description, x_label, y_label, table, legend=list(segments))
@@ -167,18 +191,42 @@ def stacked_columns(*, id: str, title: str, description: str, x_label: str, y_la
             base = 0.0
             for (cls, segment_label), value in zip(segments, values, strict=True):
                 if value:
-                    chart.rects.append({"x": x + 1, "y": y(base + value), "w": round(column - 2, 1),
-                                        "h": round(y(base) - y(base + value), 1), "cls": cls,
-                                        "label": f"{group_label}, {column_label}: {segment_label} {value}"})
+                    chart.rects.append(
+                        {
+                            "x": x + 1,
+                            "y": y(base + value),
+                            "w": round(column - 2, 1),
+                            "h": round(y(base) - y(base + value), 1),
+                            "cls": cls,
+                            "label": f"{group_label}, {column_label}: {segment_label} {value}",
+                        }
+                    )
                 base += value
-            chart.labels.append({"x": round(x + column / 2, 1), "y": chart.bottom + 14, "text": column_label,
-                                 "anchor": "middle", "cls": "column-label"})
+            chart.labels.append(
+                {
+                    "x": round(x + column / 2, 1),
+                    "y": chart.bottom + 14,
+                    "text": column_label,
+                    "anchor": "middle",
+                    "cls": "column-label",
+                }
+            )
     return chart
 
 
-def stacked_bars(*, id: str, title: str, description: str, x_label: str, y_label: str,
-                 bars: Sequence[tuple[str, Sequence[int]]], segments: Sequence[tuple[str, str]],
-                 x_tick: Callable[[float], str], table: Table, empty: str) -> Chart:
+def stacked_bars(
+    *,
+    id: str,
+    title: str,
+    description: str,
+    x_label: str,
+    y_label: str,
+    bars: Sequence[tuple[str, Sequence[int]]],
+    segments: Sequence[tuple[str, str]],
+    x_tick: Callable[[float], str],
+    table: Table,
+    empty: str,
+) -> Chart:
     """Horizontal bars (one per category, e.g. a catalog family) stacked by segment
     (scheduled, delivered, cancelled), each category's name written above its bar:
     long names stay whole in any language."""
@@ -204,7 +252,15 @@ def stacked_bars(*, id: str, title: str, description: str, x_label: str, y_label
         base = 0.0
         for (cls, segment_label), value in zip(segments, values, strict=True):
             if value:
-                chart.rects.append({"x": x(base), "y": y + 20, "w": round(x(base + value) - x(base), 1), "h": 18,
-                                    "cls": cls, "label": f"{label}: {segment_label} {value}"})
+                chart.rects.append(
+                    {
+                        "x": x(base),
+                        "y": y + 20,
+                        "w": round(x(base + value) - x(base), 1),
+                        "h": 18,
+                        "cls": cls,
+                        "label": f"{label}: {segment_label} {value}",
+                    }
+                )
             base += value
     return chart

@@ -37,7 +37,12 @@ GROUPS = ("flex", "credits", "hours", "services", "fees")
 CHARTED_UNITS = ("credits", "hours")
 ATTAINMENT_MONTHS = 6
 STATES = ("met", "late", "breached")
-BOOKING_STATES = {"scheduled": "scheduled", "delivered": "delivered", "cancelled": "cancelled", "cancelled-by-provider": "cancelled"}
+BOOKING_STATES = {
+    "scheduled": "scheduled",
+    "delivered": "delivered",
+    "cancelled": "cancelled",
+    "cancelled-by-provider": "cancelled",
+}
 
 
 # --------------------------------------------------------------------------- balances
@@ -74,20 +79,41 @@ def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, A
         group = account_group(b)
         if group == "fees" and b.balance == 0:
             continue
-        row = {"key": b.key, "label": account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
-               "granted": p.fmt.amount(b.granted, b.unit), "used": p.fmt.amount(b.used, b.unit),
-               "forfeited": p.fmt.amount(b.forfeited, b.unit), "expires_on": p.fmt.date(b.expires_on),
-               "rule": b.expiry_rule, "year": b.contract_year}
+        row = {
+            "key": b.key,
+            "label": account_label(p, b),
+            "balance": p.fmt.amount(b.balance, b.unit),
+            "granted": p.fmt.amount(b.granted, b.unit),
+            "used": p.fmt.amount(b.used, b.unit),
+            "forfeited": p.fmt.amount(b.forfeited, b.unit),
+            "expires_on": p.fmt.date(b.expires_on),
+            "rule": b.expiry_rule,
+            "year": b.contract_year,
+        }
         groups[group].append(row)
         # R-FLEX-3 (per contract year) and R-ORD-3 (the term): unused is forfeited.
         if b.balance > 0 and b.expires_on is not None and group != "fees" and b.unit not in RUNNING_UNITS:
-            forecast.append({"sort": b.expires_on, "label": row["label"], "amount": row["balance"],
-                             "date": p.fmt.date(b.expires_on, long=True), "rule": b.expiry_rule or "R-ORD-3"})
+            forecast.append(
+                {
+                    "sort": b.expires_on,
+                    "label": row["label"],
+                    "amount": row["balance"],
+                    "date": p.fmt.date(b.expires_on, long=True),
+                    "rule": b.expiry_rule or "R-ORD-3",
+                }
+            )
     forecast.sort(key=lambda f: f["sort"])
-    return {"number": order.number, "currency": order.currency, "status": order.status,
-            "term_start": p.fmt.date(order.term_start), "term_end": p.fmt.date(order.term_end), "groups": groups,
-            "forecast": forecast, "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
-            "charts": balance_charts(p, order, balances) if charts else []}
+    return {
+        "number": order.number,
+        "currency": order.currency,
+        "status": order.status,
+        "term_start": p.fmt.date(order.term_start),
+        "term_end": p.fmt.date(order.term_end),
+        "groups": groups,
+        "forecast": forecast,
+        "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
+        "charts": balance_charts(p, order, balances) if charts else [],
+    }
 
 
 def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> list[Chart]:
@@ -99,25 +125,50 @@ def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> 
         accounts = [b for b in balances if b.unit == unit and not b.key.startswith(("fees:", "flex:"))]
         if not accounts:
             continue
-        days = ledger.daily_balances(p.db, customer_id=order.customer_id, order_id=order.id, keys=[b.key for b in accounts])
+        days = ledger.daily_balances(
+            p.db, customer_id=order.customer_id, order_id=order.id, keys=[b.key for b in accounts]
+        )
         series = [(account_label(p, b), days.get(b.key, [])) for b in accounts]
-        rows = [(p.fmt.date(day), label, p.fmt.number(value)) for label, points in series for day, value in points if day <= end]
+        rows = [
+            (p.fmt.date(day), label, p.fmt.number(value))
+            for label, points in series
+            for day, value in points
+            if day <= end
+        ]
         unit_name = p.fmt.unit(unit)
-        out.append(step_lines(
-            id=f"chart-balances-{order.number}-{unit}", title=p.t(f"chart.balances.{unit}", order=order.number),
-            description=p.t("chart.balances_desc", accounts=len(series), start=p.fmt.date(order.term_start), end=p.fmt.date(end)),
-            x_label=p.t("chart.date"), y_label=unit_name.capitalize(), start=order.term_start, end=end, series=series,
-            x_tick=month_tick(p, next(iter(month_starts(order.term_start, end)), order.term_start)), y_tick=p.fmt.number,
-            table=Table(p.t(f"chart.balances.{unit}", order=order.number), (p.t("chart.date"), p.t("balances.account"), p.t("balances.balance")), rows, numeric_from=2),
-            empty=p.t("chart.empty")))
+        out.append(
+            step_lines(
+                id=f"chart-balances-{order.number}-{unit}",
+                title=p.t(f"chart.balances.{unit}", order=order.number),
+                description=p.t(
+                    "chart.balances_desc", accounts=len(series), start=p.fmt.date(order.term_start), end=p.fmt.date(end)
+                ),
+                x_label=p.t("chart.date"),
+                y_label=unit_name.capitalize(),
+                start=order.term_start,
+                end=end,
+                series=series,
+                x_tick=month_tick(p, next(iter(month_starts(order.term_start, end)), order.term_start)),
+                y_tick=p.fmt.number,
+                table=Table(
+                    p.t(f"chart.balances.{unit}", order=order.number),
+                    (p.t("chart.date"), p.t("balances.account"), p.t("balances.balance")),
+                    rows,
+                    numeric_from=2,
+                ),
+                empty=p.t("chart.empty"),
+            )
+        )
     return out
 
 
 def month_tick(p: Page, first: date):
     """Tick labels of a time axis: the year on the first tick and on January only
     (``juin 2026, juil., août …``), so that ``juin 26`` is never read as a day."""
+
     def label(day: date) -> str:
         return p.fmt.month(day, short=True, year=day.month == 1 or (day.year, day.month) <= (first.year, first.month))
+
     return label
 
 
@@ -135,12 +186,16 @@ def attainment_chart(p: Page, *, id: str, customer_id: int | None = None, zone: 
     months = [_month_start(this_month, back) for back in range(ATTAINMENT_MONTHS - 1, -1, -1)]
     since = datetime.combine(months[0], datetime.min.time(), UTC)
     counts: dict[tuple[date, str], Counter] = {}
-    for opened_at, severity, state in svc.first_response_outcomes(p.db, p.principal, since=since, now=p.now, customer_id=customer_id):
+    for opened_at, severity, state in svc.first_response_outcomes(
+        p.db, p.principal, since=since, now=p.now, customer_id=customer_id
+    ):
         month = _month_start(p.fmt.local(opened_at, zone).date())
         counts.setdefault((month, severity), Counter())[state] += 1
     severities = [s.value for s in Severity]
     tick = month_tick(p, months[0])
-    groups = [(tick(m), [(s, [counts.get((m, s), Counter())[state] for state in STATES]) for s in severities]) for m in months]
+    groups = [
+        (tick(m), [(s, [counts.get((m, s), Counter())[state] for state in STATES]) for s in severities]) for m in months
+    ]
     rows = []
     for m in months:
         for s in Severity:
@@ -149,12 +204,24 @@ def attainment_chart(p: Page, *, id: str, customer_id: int | None = None, zone: 
                 rows.append((p.fmt.month(m), s.label(p.language), *(p.fmt.number(c[state]) for state in STATES)))
     title = p.t("chart.attainment")
     return stacked_columns(
-        id=id, title=title, description=p.t("chart.attainment_desc", months=ATTAINMENT_MONTHS, start=p.fmt.month(months[0]),
-                                            end=p.fmt.month(months[-1])),
-        x_label=p.t("chart.attainment_x"), y_label=p.t("chart.incidents"), groups=groups,
-        segments=[(f"seg-{state}", p.t(f"state.{state}")) for state in STATES], y_tick=p.fmt.number,
-        table=Table(title, (p.t("chart.month"), p.t("incident.severity"), *(p.t(f"state.{state}") for state in STATES)), rows, numeric_from=2),
-        empty=p.t("chart.attainment_empty", months=ATTAINMENT_MONTHS))
+        id=id,
+        title=title,
+        description=p.t(
+            "chart.attainment_desc", months=ATTAINMENT_MONTHS, start=p.fmt.month(months[0]), end=p.fmt.month(months[-1])
+        ),
+        x_label=p.t("chart.attainment_x"),
+        y_label=p.t("chart.incidents"),
+        groups=groups,
+        segments=[(f"seg-{state}", p.t(f"state.{state}")) for state in STATES],
+        y_tick=p.fmt.number,
+        table=Table(
+            title,
+            (p.t("chart.month"), p.t("incident.severity"), *(p.t(f"state.{state}") for state in STATES)),
+            rows,
+            numeric_from=2,
+        ),
+        empty=p.t("chart.attainment_empty", months=ATTAINMENT_MONTHS),
+    )
 
 
 # --------------------------------------------------------------------------- bookings
@@ -171,8 +238,16 @@ def bookings_chart(p: Page, rows: list[BookingRow], *, id: str) -> Chart:
     title = p.t("chart.bookings")
     table_rows = [(label, *(p.fmt.number(v) for v in values), p.fmt.number(sum(values))) for label, values in bars]
     return stacked_bars(
-        id=id, title=title, description=p.t("chart.bookings_desc", count=len(rows), families=len(bars)),
-        x_label=p.t("chart.bookings_x"), y_label=p.t("chart.family"), bars=bars,
-        segments=[(f"seg-{s}", p.t(f"booking_status.{s}")) for s in states], x_tick=p.fmt.number,
-        table=Table(title, (p.t("chart.family"), *(p.t(f"booking_status.{s}") for s in states), p.t("chart.total")), table_rows),
-        empty=p.t("chart.bookings_empty"))
+        id=id,
+        title=title,
+        description=p.t("chart.bookings_desc", count=len(rows), families=len(bars)),
+        x_label=p.t("chart.bookings_x"),
+        y_label=p.t("chart.family"),
+        bars=bars,
+        segments=[(f"seg-{s}", p.t(f"booking_status.{s}")) for s in states],
+        x_tick=p.fmt.number,
+        table=Table(
+            title, (p.t("chart.family"), *(p.t(f"booking_status.{s}") for s in states), p.t("chart.total")), table_rows
+        ),
+        empty=p.t("chart.bookings_empty"),
+    )

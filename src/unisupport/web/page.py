@@ -54,8 +54,11 @@ CUSTOMER_ROLES = (Role.SUPPORT_ADMINISTRATOR, Role.REACTIVE_CONTACT)
 PROVIDER_ROLES = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM)
 
 _environment = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-    trim_blocks=True, lstrip_blocks=True,
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
@@ -126,7 +129,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
     # A page that is only shown reads in a read-only transaction: on SQLite it does
     # not take the write lock, so dashboards never queue behind bookings.
     reading = request.method in ("GET", "HEAD")
-    with (state.database.reading() if reading else state.database.transaction()) as db:
+    with state.database.reading() if reading else state.database.transaction() as db:
         principal = None
         if web.user_id is not None:
             principal = active_principal(db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC))
@@ -144,12 +147,16 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         if principal is not None and roles is not None and principal.role not in tuple(roles):
             raise Forbidden(f"a {principal.role.value} may not see this page", field="role")
         site = home_site(db, principal) if principal is not None else None
-        yield Page(request, db, principal, now, web, fmt, signer, zone=site.timezone if site else None, new_cookie=new_cookie)
+        yield Page(
+            request, db, principal, now, web, fmt, signer, zone=site.timezone if site else None, new_cookie=new_cookie
+        )
 
 
 def _finish(p: Page, response: Response) -> Response:
     if p.new_cookie:
-        response.set_cookie(value=p.signer.dumps(p.web), **cookie_arguments(p.web, now=p.now, secure=is_https(p.request)))
+        response.set_cookie(
+            value=p.signer.dumps(p.web), **cookie_arguments(p.web, now=p.now, secure=is_https(p.request))
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -167,19 +174,34 @@ def redirect(p: Page, url: str) -> Response:
 def _common(p: Page) -> dict[str, Any]:
     principal = p.principal
     return {
-        "t": p.fmt.t, "fmt": p.fmt, "lang": p.language, "csrf_field": CSRF_FIELD, "csrf": p.csrf,
-        "me": principal, "is_provider": bool(principal and principal.role.is_provider),
+        "t": p.fmt.t,
+        "fmt": p.fmt,
+        "lang": p.language,
+        "csrf_field": CSRF_FIELD,
+        "csrf": p.csrf,
+        "me": principal,
+        "is_provider": bool(principal and principal.role.is_provider),
         "is_customer": bool(principal and principal.role.is_customer),
         # Where the language switch comes back to: the page itself when it is a GET
         # (views showing a form's result pass their own).
-        "path": p.request.url.path + (f"?{p.request.url.query}" if p.request.url.query else "") if p.request.method == "GET" else "/",
-        "languages": LANGUAGES, "server_now": p.now.isoformat(),
+        "path": p.request.url.path + (f"?{p.request.url.query}" if p.request.url.query else "")
+        if p.request.method == "GET"
+        else "/",
+        "languages": LANGUAGES,
+        "server_now": p.now.isoformat(),
     }
 
 
 def local_path(value: str | None, default: str = "/") -> str:
     """A redirect target that stays on this site (no ``//host`` or scheme)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value or "\r" in value:
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or "\n" in value
+        or "\r" in value
+    ):
         return default
     return value
 
@@ -241,7 +263,9 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def attempt(p: Page, action: Callable[[], T], *, also: tuple[type[UnisupportError], ...] = ()) -> tuple[T | None, UnisupportError | None]:
+def attempt(
+    p: Page, action: Callable[[], T], *, also: tuple[type[UnisupportError], ...] = ()
+) -> tuple[T | None, UnisupportError | None]:
     """Run a change in a savepoint: a refusal (a rule, a malformed value, or one of
     ``also``) undoes only its own writes and comes back, with None, for the page to
     show next to the form that was sent; a form pydantic rejects is an InvalidInput."""
@@ -255,7 +279,14 @@ def attempt(p: Page, action: Callable[[], T], *, also: tuple[type[UnisupportErro
 
 
 # --------------------------------------------------------------------------- errors
-STATUS = ((SignInRequired, 401), (CsrfRefused, 403), (Forbidden, 403), (NotFound, 404), (Refused, 409), (InvalidInput, 422))
+STATUS = (
+    (SignInRequired, 401),
+    (CsrfRefused, 403),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Refused, 409),
+    (InvalidInput, 422),
+)
 
 
 def status_of(exc: UnisupportError) -> int:
@@ -270,12 +301,28 @@ def error_page(request: Request, status: int, message: str | None = None, rule: 
     web = signer.loads(request.cookies.get(COOKIE), state.clock.now())
     language = getattr(request.state, "web_language", None)
     if language is None:
-        language = (web.language if web else None) or language_from_header(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+        language = (
+            (web.language if web else None)
+            or language_from_header(request.headers.get("accept-language"))
+            or DEFAULT_LANGUAGE
+        )
     fmt = formatter(language, request.headers.get("accept-language"))
-    context = {"t": fmt.t, "fmt": fmt, "lang": fmt.language, "me": None, "is_provider": False, "is_customer": False,
-               "status": status, "message": message, "rule": rule, "csrf_field": CSRF_FIELD,
-               "csrf": signer.csrf_token(web) if web else "",
-               "path": request.url.path, "languages": LANGUAGES, "server_now": state.clock.now().isoformat()}
+    context = {
+        "t": fmt.t,
+        "fmt": fmt,
+        "lang": fmt.language,
+        "me": None,
+        "is_provider": False,
+        "is_customer": False,
+        "status": status,
+        "message": message,
+        "rule": rule,
+        "csrf_field": CSRF_FIELD,
+        "csrf": signer.csrf_token(web) if web else "",
+        "path": request.url.path,
+        "languages": LANGUAGES,
+        "server_now": state.clock.now().isoformat(),
+    }
     html = _environment.get_template("error.html").render(context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 

@@ -73,16 +73,36 @@ def _milestones(p: Page, order: OrderRow) -> list[dict[str, Any]] | None:
         views = mission_critical.milestones(p.db, order, as_of=today_at(p, order))
     except Refused:
         return None
-    return [{"code": m.code, "label": m.fr if p.language == "fr" else m.en, "due": p.fmt.date(m.due, long=True),
-             "status": m.status, "status_label": p.t(f"milestone.{m.status}"), "rule": m.rule,
-             "completed_on": p.fmt.date(m.completed_on) if m.completed_on else None} for m in views]
+    return [
+        {
+            "code": m.code,
+            "label": m.fr if p.language == "fr" else m.en,
+            "due": p.fmt.date(m.due, long=True),
+            "status": m.status,
+            "status_label": p.t(f"milestone.{m.status}"),
+            "rule": m.rule,
+            "completed_on": p.fmt.date(m.completed_on) if m.completed_on else None,
+        }
+        for m in views
+    ]
 
 
 def _reviews(p: Page, rows: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
-    return [{"kind": r["kind"], "kind_label": p.t(f"review.{r['kind']}"), "incident": r["incident"], "title": r["title"],
-             "severity": Severity(r["severity"]).label(p.language), "customer": r["customer"],
-             "since": p.fmt.datetime(r["since"], zone), "due": p.fmt.datetime(r["due"], zone) if r["due"] else None,
-             "status": p.t(f"review_status.{r['status']}"), "rule": r["rule"]} for r in rows]
+    return [
+        {
+            "kind": r["kind"],
+            "kind_label": p.t(f"review.{r['kind']}"),
+            "incident": r["incident"],
+            "title": r["title"],
+            "severity": Severity(r["severity"]).label(p.language),
+            "customer": r["customer"],
+            "since": p.fmt.datetime(r["since"], zone),
+            "due": p.fmt.datetime(r["due"], zone) if r["due"] else None,
+            "status": p.t(f"review_status.{r['status']}"),
+            "rule": r["rule"],
+        }
+        for r in rows
+    ]
 
 
 # --------------------------------------------------------------------------- customers
@@ -93,18 +113,38 @@ def customers(request: Request) -> Response:
         rows = []
         for c in customers_in_scope(p.db, p.principal.customer_scope):
             orders = orders_in_scope(p.db, frozenset({c.id}))
-            open_incidents, _ = svc.list_incidents(p.db, p.principal, svc.IncidentFilter(status="open", customer=c.code), now=p.now, limit=500)
-            rows.append({"code": c.code, "name": c.name, "open_incidents": len(open_incidents),
-                         "orders": [{"number": o.number, "status": p.t(f"order_status.{o.status}"), "term": p.t("dashboard.term", start=p.fmt.date(o.term_start),
-                                                                                                         end=p.fmt.date(o.term_end))} for o in orders]})
+            open_incidents, _ = svc.list_incidents(
+                p.db, p.principal, svc.IncidentFilter(status="open", customer=c.code), now=p.now, limit=500
+            )
+            rows.append(
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "open_incidents": len(open_incidents),
+                    "orders": [
+                        {
+                            "number": o.number,
+                            "status": p.t(f"order_status.{o.status}"),
+                            "term": p.t("dashboard.term", start=p.fmt.date(o.term_start), end=p.fmt.date(o.term_end)),
+                        }
+                        for o in orders
+                    ],
+                }
+            )
         reviews = _reviews(p, svc.open_reviews(p.db, p.principal), p.zone or "UTC")
         context = {"customers": rows, "reviews": reviews, "is_csam": p.principal.role is Role.CSAM}
     return render(p, "customers.html", context)
 
 
 def _areas(p: Page) -> list[dict[str, Any]]:
-    return [{"code": a.code, "name": a.name(p.language),
-             "activities": [(f"{a.code}/{x.code}", x.name(p.language)) for x in a.activities.values()]} for a in default_success_areas()]
+    return [
+        {
+            "code": a.code,
+            "name": a.name(p.language),
+            "activities": [(f"{a.code}/{x.code}", x.name(p.language)) for x in a.activities.values()],
+        }
+        for a in default_success_areas()
+    ]
 
 
 def _plans(p: Page, customer: CustomerRow) -> list[dict[str, Any]]:
@@ -114,31 +154,73 @@ def _plans(p: Page, customer: CustomerRow) -> list[dict[str, Any]]:
         by_area = []
         for area in areas:
             mine = [i for i in items if i.area == area.code]
-            by_area.append({"name": area.name(p.language), "entries": [
-                {"activity": area.activities[i.activity].name(p.language) if i.activity in area.activities else i.activity,
-                 "status": i.status, "status_label": p.t(f"plan_status.{i.status}"), "due": p.fmt.date(i.due_on),
-                 "notes": i.notes} for i in mine]})
+            by_area.append(
+                {
+                    "name": area.name(p.language),
+                    "entries": [
+                        {
+                            "activity": area.activities[i.activity].name(p.language)
+                            if i.activity in area.activities
+                            else i.activity,
+                            "status": i.status,
+                            "status_label": p.t(f"plan_status.{i.status}"),
+                            "due": p.fmt.date(i.due_on),
+                            "notes": i.notes,
+                        }
+                        for i in mine
+                    ],
+                }
+            )
         order = p.db.get(OrderRow, plan.order_id) if plan.order_id else None
-        out.append({"id": plan.id, "title": plan.title, "owner": plan.owner, "created": p.fmt.date(plan.created_at.date()),
-                    "order": order.number if order else None, "areas": by_area, "count": len(items)})
+        out.append(
+            {
+                "id": plan.id,
+                "title": plan.title,
+                "owner": plan.owner,
+                "created": p.fmt.date(plan.created_at.date()),
+                "order": order.number if order else None,
+                "areas": by_area,
+                "count": len(items),
+            }
+        )
     return out
 
 
-def customer_context(p: Page, code: str, *, values: dict[str, str] | None = None, error: UnisupportError | None = None) -> dict[str, Any]:
+def customer_context(
+    p: Page, code: str, *, values: dict[str, str] | None = None, error: UnisupportError | None = None
+) -> dict[str, Any]:
     customer = _customer(p, code)
     orders = orders_in_scope(p.db, frozenset({customer.id}))
-    order_rows = [{"number": o.number, "status": p.t(f"order_status.{o.status}"), "term_start": p.fmt.date(o.term_start),
-                   "term_end": p.fmt.date(o.term_end), "milestones": _milestones(p, o)} for o in orders]
+    order_rows = [
+        {
+            "number": o.number,
+            "status": p.t(f"order_status.{o.status}"),
+            "term_start": p.fmt.date(o.term_start),
+            "term_end": p.fmt.date(o.term_end),
+            "milestones": _milestones(p, o),
+        }
+        for o in orders
+    ]
     host = p.db.get(SiteRow, orders[0].host_site_id) if orders else None
     zone = host.timezone if host else "UTC"
     reviews = [r for r in svc.open_reviews(p.db, p.principal) if r["customer"] == customer.code]
-    return {"customer": {"code": customer.code, "name": customer.name}, "orders": order_rows, "plans": _plans(p, customer),
-            "reviews": _reviews(p, reviews, zone), "may_plan": p.principal.role in PLAN_WRITERS,
-            "may_complete": p.principal.role in MILESTONE_WRITERS, "areas": _areas(p), "plan_rows": range(PLAN_ROWS),
-            "statuses": [(s.value, p.t(f"plan_status.{s.value}")) for s in ItemStatus], "order_numbers": [o.number for o in orders],
-            "values": values or {}, "error": error.message if error else None, "error_rule": error.rule if error else None,
-            "error_field": error.field if error else None,
-            "attainment": attainment_chart(p, id=f"chart-attainment-{customer.code}", customer_id=customer.id, zone=zone)}
+    return {
+        "customer": {"code": customer.code, "name": customer.name},
+        "orders": order_rows,
+        "plans": _plans(p, customer),
+        "reviews": _reviews(p, reviews, zone),
+        "may_plan": p.principal.role in PLAN_WRITERS,
+        "may_complete": p.principal.role in MILESTONE_WRITERS,
+        "areas": _areas(p),
+        "plan_rows": range(PLAN_ROWS),
+        "statuses": [(s.value, p.t(f"plan_status.{s.value}")) for s in ItemStatus],
+        "order_numbers": [o.number for o in orders],
+        "values": values or {},
+        "error": error.message if error else None,
+        "error_rule": error.rule if error else None,
+        "error_field": error.field if error else None,
+        "attainment": attainment_chart(p, id=f"chart-attainment-{customer.code}", customer_id=customer.id, zone=zone),
+    }
 
 
 @router.get("/customers/{code}")
@@ -162,8 +244,15 @@ def _plan_items(form: Form) -> list[dict[str, Any]]:
             due_on = date.fromisoformat(due) if due else None
         except ValueError:
             raise InvalidInput(f"{due!r} is not a date", field=f"due_{i}") from None
-        items.append({"area": area, "activity": code, "status": form.get(f"status_{i}") or "planned", "due": due_on,
-                      "notes": form.get(f"notes_{i}") or ""})
+        items.append(
+            {
+                "area": area,
+                "activity": code,
+                "status": form.get(f"status_{i}") or "planned",
+                "due": due_on,
+                "notes": form.get(f"notes_{i}") or "",
+            }
+        )
     return items
 
 
@@ -172,7 +261,9 @@ def create_plan(request: Request, code: str, form: FormData) -> Response:
     """A success plan by area and activity (R-SUC-2), owned by the CSAM creating it."""
     with page(request, roles=PLAN_WRITERS) as p:
         customer = _customer(p, code)
-        values = form.values("title", "order", *(f"{n}_{i}" for i in range(PLAN_ROWS) for n in ("activity", "status", "due", "notes")))
+        values = form.values(
+            "title", "order", *(f"{n}_{i}" for i in range(PLAN_ROWS) for n in ("activity", "status", "due", "notes"))
+        )
         error: UnisupportError | None = None
         try:
             title = (form.get("title") or "").strip()
@@ -182,8 +273,16 @@ def create_plan(request: Request, code: str, form: FormData) -> Response:
             if not items:
                 raise InvalidInput("choose at least one activity", field="activity_0", rule="R-SUC-2")
             with p.db.begin_nested():
-                mission_critical.create_success_plan(p.db, customer_code=customer.code, owner=p.principal.email, title=title,
-                                                     items=items, actor=p.principal.email, now=p.now, order_number=form.get("order"))
+                mission_critical.create_success_plan(
+                    p.db,
+                    customer_code=customer.code,
+                    owner=p.principal.email,
+                    title=title,
+                    items=items,
+                    actor=p.principal.email,
+                    now=p.now,
+                    order_number=form.get("order"),
+                )
         except (Refused, InvalidInput, NotFound) as exc:
             error = exc
         if error is not None:
@@ -202,19 +301,38 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
         if code not in current:
             raise InvalidInput(f"order {number} has no milestone {code!r}", field="milestone", rule="R-MCSAP-2")
         if current[code] != "done":  # completing twice changes nothing
-            mission_critical.complete_milestone(p.db, order, code, completed_on=today_at(p, order), actor=p.principal.email, now=p.now)
+            mission_critical.complete_milestone(
+                p.db, order, code, completed_on=today_at(p, order), actor=p.principal.email, now=p.now
+            )
         customer = p.db.get(CustomerRow, order.customer_id)
         back = form.get("next")
-        return redirect(p, back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}")
+        return redirect(
+            p, back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}"
+        )
 
 
 # --------------------------------------------------------------------------- an order
 def _statement(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
-    labels = {b.key: account_label(p, b) for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)}
-    return [{"id": e.id, "at": p.fmt.datetime(e.at, zone), "account": labels.get(key, key), "kind": e.kind,
-             "kind_label": p.fmt.t_or(f"entry.{e.kind}", e.kind), "amount": p.fmt.amount(e.amount, e.unit),
-             "balance": p.fmt.amount(e.balance_after, e.unit), "reason": e.reason, "rule": e.rule, "booking": e.booking_id}
-            for e, key in ledger.recent_entries(p.db, customer_id=order.customer_id, order_id=order.id, limit=STATEMENT_LENGTH)]
+    labels = {
+        b.key: account_label(p, b) for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
+    }
+    return [
+        {
+            "id": e.id,
+            "at": p.fmt.datetime(e.at, zone),
+            "account": labels.get(key, key),
+            "kind": e.kind,
+            "kind_label": p.fmt.t_or(f"entry.{e.kind}", e.kind),
+            "amount": p.fmt.amount(e.amount, e.unit),
+            "balance": p.fmt.amount(e.balance_after, e.unit),
+            "reason": e.reason,
+            "rule": e.rule,
+            "booking": e.booking_id,
+        }
+        for e, key in ledger.recent_entries(
+            p.db, customer_id=order.customer_id, order_id=order.id, limit=STATEMENT_LENGTH
+        )
+    ]
 
 
 @router.get("/orders/{number}")
@@ -226,11 +344,22 @@ def order_page(request: Request, number: str) -> Response:
         customer = p.db.get(CustomerRow, order.customer_id)
         host = p.db.get(SiteRow, order.host_site_id)
         zone = p.zone_for(host.timezone if host else "UTC")
-        context = {"o": order_panel(p, order), "customer": {"code": customer.code, "name": customer.name},
-                   "milestones": _milestones(p, order), "may_complete": p.principal.role in MILESTONE_WRITERS,
-                   "by_family": bookings_chart(p, bookings.list_bookings(p.db, customer_id=order.customer_id, order=order.number),
-                                               id=f"chart-bookings-{order.number}"),
-                   "attainment": attainment_chart(p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id, zone=zone),
-                   "statement": _statement(p, order, zone), "statement_length": STATEMENT_LENGTH, "zone": zone,
-                   "is_provider_view": p.principal.role.is_provider}
+        context = {
+            "o": order_panel(p, order),
+            "customer": {"code": customer.code, "name": customer.name},
+            "milestones": _milestones(p, order),
+            "may_complete": p.principal.role in MILESTONE_WRITERS,
+            "by_family": bookings_chart(
+                p,
+                bookings.list_bookings(p.db, customer_id=order.customer_id, order=order.number),
+                id=f"chart-bookings-{order.number}",
+            ),
+            "attainment": attainment_chart(
+                p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id, zone=zone
+            ),
+            "statement": _statement(p, order, zone),
+            "statement_length": STATEMENT_LENGTH,
+            "zone": zone,
+            "is_provider_view": p.principal.role.is_provider,
+        }
     return render(p, "order.html", context)

@@ -37,8 +37,12 @@ def _submit(p: Page, action, *, template: str, path: str, context, done: str) ->
 
 
 def _error(exc: UnisupportError | None, form: str | None) -> dict[str, Any]:
-    return {"error": exc.message if exc else None, "error_rule": exc.rule if exc else None,
-            "error_field": exc.field if exc else None, "error_form": form if exc else None}
+    return {
+        "error": exc.message if exc else None,
+        "error_rule": exc.rule if exc else None,
+        "error_field": exc.field if exc else None,
+        "error_form": form if exc else None,
+    }
 
 
 def _teams(p: Page) -> list[TeamRow]:
@@ -46,15 +50,28 @@ def _teams(p: Page) -> list[TeamRow]:
 
 
 # --------------------------------------------------------------------------- users
-def users_context(p: Page, *, values: dict[str, str] | None = None, chosen_teams: list[str] | None = None,
-                  exc: UnisupportError | None = None, form: str | None = None, done: str | None = None) -> dict[str, Any]:
+def users_context(
+    p: Page,
+    *,
+    values: dict[str, str] | None = None,
+    chosen_teams: list[str] | None = None,
+    exc: UnisupportError | None = None,
+    form: str | None = None,
+    done: str | None = None,
+) -> dict[str, Any]:
     rows = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
     customers = customers_in_scope(p.db, None)
-    return {"users": rows, "roles": [(r.value, p.t(f"role.{r.value}")) for r in Role],
-            "customers": [(c.code, c.name) for c in customers], "teams": [(t.code, t.name) for t in _teams(p)],
-            "csams": [u["email"] for u in rows if u["role"] == Role.CSAM.value and u["active"]],
-            "values": {"language": p.language, "role": Role.ENGINEER.value} | (values or {}), "chosen_teams": chosen_teams or [],
-            "min_password": users.MIN_PASSWORD_LENGTH, "done": done} | _error(exc, form)
+    return {
+        "users": rows,
+        "roles": [(r.value, p.t(f"role.{r.value}")) for r in Role],
+        "customers": [(c.code, c.name) for c in customers],
+        "teams": [(t.code, t.name) for t in _teams(p)],
+        "csams": [u["email"] for u in rows if u["role"] == Role.CSAM.value and u["active"]],
+        "values": {"language": p.language, "role": Role.ENGINEER.value} | (values or {}),
+        "chosen_teams": chosen_teams or [],
+        "min_password": users.MIN_PASSWORD_LENGTH,
+        "done": done,
+    } | _error(exc, form)
 
 
 @router.get("/admin/users")
@@ -69,12 +86,26 @@ def create_user(request: Request, form: FormData) -> Response:
     values = form.values(*USER_FIELDS)
     teams = [t for t in form.getlist("teams") if t]
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.create_user(
-            p.db, email=form.get("email") or "", name=form.get("name") or "", role=form.get("role") or "",
-            customer_code=form.get("customer"), contact_email=form.get("contact"), language=form.get("language") or "en",
-            password=form.get("password"), teams=teams, actor=p.principal.email, now=p.now),
-            template="admin_users.html", path="/admin/users", done="/admin/users?done=created#users",
-            context=lambda error: users_context(p, values=values, chosen_teams=teams, exc=error, form="create"))
+        return _submit(
+            p,
+            lambda: users.create_user(
+                p.db,
+                email=form.get("email") or "",
+                name=form.get("name") or "",
+                role=form.get("role") or "",
+                customer_code=form.get("customer"),
+                contact_email=form.get("contact"),
+                language=form.get("language") or "en",
+                password=form.get("password"),
+                teams=teams,
+                actor=p.principal.email,
+                now=p.now,
+            ),
+            template="admin_users.html",
+            path="/admin/users",
+            done="/admin/users?done=created#users",
+            context=lambda error: users_context(p, values=values, chosen_teams=teams, exc=error, form="create"),
+        )
 
 
 @router.post("/admin/users/active")
@@ -92,31 +123,53 @@ def set_active(request: Request, form: FormData) -> Response:
 def end_sessions(request: Request, form: FormData) -> Response:
     """Sign a user out of every browser now, without deactivating them."""
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.end_sessions(p.db, email=form.get("email") or "", actor=p.principal.email, now=p.now),
-                       template="admin_users.html", path="/admin/users", done="/admin/users?done=sessions#users",
-                       context=lambda error: users_context(p, exc=error, form="sessions"))
+        return _submit(
+            p,
+            lambda: users.end_sessions(p.db, email=form.get("email") or "", actor=p.principal.email, now=p.now),
+            template="admin_users.html",
+            path="/admin/users",
+            done="/admin/users?done=sessions#users",
+            context=lambda error: users_context(p, exc=error, form="sessions"),
+        )
 
 
 @router.post("/admin/users/csam")
 def assign_csam(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.assign_csam(p.db, email=form.get("email") or "", customer_code=form.get("customer") or "",
-                                                    actor=p.principal.email, now=p.now),
-                       template="admin_users.html", path="/admin/users", done="/admin/users?done=assigned#users",
-                       context=lambda error: users_context(p, exc=error, form="csam"))
+        return _submit(
+            p,
+            lambda: users.assign_csam(
+                p.db,
+                email=form.get("email") or "",
+                customer_code=form.get("customer") or "",
+                actor=p.principal.email,
+                now=p.now,
+            ),
+            template="admin_users.html",
+            path="/admin/users",
+            done="/admin/users?done=assigned#users",
+            context=lambda error: users_context(p, exc=error, form="csam"),
+        )
 
 
 # --------------------------------------------------------------------------- teams
-def teams_context(p: Page, *, values: dict[str, str] | None = None, exc: UnisupportError | None = None,
-                  form: str | None = None) -> dict[str, Any]:
+def teams_context(
+    p: Page, *, values: dict[str, str] | None = None, exc: UnisupportError | None = None, form: str | None = None
+) -> dict[str, Any]:
     everyone = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
     members: dict[str, list[str]] = {}
     for u in everyone:
         for code in u["teams"]:
             members.setdefault(code, []).append(u["email"])
-    return {"teams": [{"code": t.code, "name": t.name, "members": members.get(t.code, [])} for t in _teams(p)],
-            "providers": [u["email"] for u in everyone if u["role"] in (Role.ENGINEER.value, Role.INCIDENT_MANAGER.value, Role.ADMIN.value) and u["active"]],
-            "values": values or {}} | _error(exc, form)
+    return {
+        "teams": [{"code": t.code, "name": t.name, "members": members.get(t.code, [])} for t in _teams(p)],
+        "providers": [
+            u["email"]
+            for u in everyone
+            if u["role"] in (Role.ENGINEER.value, Role.INCIDENT_MANAGER.value, Role.ADMIN.value) and u["active"]
+        ],
+        "values": values or {},
+    } | _error(exc, form)
 
 
 @router.get("/admin/teams")
@@ -129,27 +182,57 @@ def teams_page(request: Request) -> Response:
 @router.post("/admin/teams")
 def create_team(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.create_team(p.db, code=form.get("code") or "", name=form.get("name") or "",
-                                                    actor=p.principal.email, now=p.now),
-                       template="admin_teams.html", path="/admin/teams", done="/admin/teams",
-                       context=lambda error: teams_context(p, values=form.values("code", "name"), exc=error, form="create"))
+        return _submit(
+            p,
+            lambda: users.create_team(
+                p.db, code=form.get("code") or "", name=form.get("name") or "", actor=p.principal.email, now=p.now
+            ),
+            template="admin_teams.html",
+            path="/admin/teams",
+            done="/admin/teams",
+            context=lambda error: teams_context(p, values=form.values("code", "name"), exc=error, form="create"),
+        )
 
 
 @router.post("/admin/teams/members")
 def add_member(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.add_to_team(p.db, email=form.get("email") or "", team_code=form.get("team") or "",
-                                                    actor=p.principal.email, now=p.now),
-                       template="admin_teams.html", path="/admin/teams", done="/admin/teams",
-                       context=lambda error: teams_context(p, exc=error, form="member"))
+        return _submit(
+            p,
+            lambda: users.add_to_team(
+                p.db,
+                email=form.get("email") or "",
+                team_code=form.get("team") or "",
+                actor=p.principal.email,
+                now=p.now,
+            ),
+            template="admin_teams.html",
+            path="/admin/teams",
+            done="/admin/teams",
+            context=lambda error: teams_context(p, exc=error, form="member"),
+        )
 
 
 # --------------------------------------------------------------------------- tokens
-def tokens_context(p: Page, *, new_token: str | None = None, new_for: str | None = None, exc: UnisupportError | None = None,
-                   form: str | None = None) -> dict[str, Any]:
-    rows = [{"prefix": t.prefix, "user": email, "label": t.label, "created": p.fmt.datetime(t.created_at, "UTC"),
-             "used": p.fmt.datetime(t.last_used_at, "UTC") if t.last_used_at else None,
-             "revoked": p.fmt.datetime(t.revoked_at, "UTC") if t.revoked_at else None} for t, email in users.list_tokens(p.db)]
+def tokens_context(
+    p: Page,
+    *,
+    new_token: str | None = None,
+    new_for: str | None = None,
+    exc: UnisupportError | None = None,
+    form: str | None = None,
+) -> dict[str, Any]:
+    rows = [
+        {
+            "prefix": t.prefix,
+            "user": email,
+            "label": t.label,
+            "created": p.fmt.datetime(t.created_at, "UTC"),
+            "used": p.fmt.datetime(t.last_used_at, "UTC") if t.last_used_at else None,
+            "revoked": p.fmt.datetime(t.revoked_at, "UTC") if t.revoked_at else None,
+        }
+        for t, email in users.list_tokens(p.db)
+    ]
     active = [u.email for u in users.list_users(p.db) if u.active]
     return {"tokens": rows, "people": active, "new_token": new_token, "new_for": new_for} | _error(exc, form)
 
@@ -169,18 +252,28 @@ def create_token(request: Request, form: FormData) -> Response:
         created: list[str] = []
 
         def make() -> None:
-            token, _ = users.create_token(p.db, user_email=form.get("user") or "", label=form.get("label"), actor=p.principal.email, now=p.now)
+            token, _ = users.create_token(
+                p.db, user_email=form.get("user") or "", label=form.get("label"), actor=p.principal.email, now=p.now
+            )
             created.append(token)
 
         _, error = attempt(p, make, also=(NotFound,))
-        context = tokens_context(p, new_token=created[0] if created else None, new_for=form.get("user"), exc=error, form="create")
+        context = tokens_context(
+            p, new_token=created[0] if created else None, new_for=form.get("user"), exc=error, form="create"
+        )
         return render(p, "admin_tokens.html", context | {"path": "/admin/tokens"}, status=422 if error else 200)
 
 
 @router.post("/admin/tokens/revoke")
 def revoke_token(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(p, lambda: users.revoke_token(p.db, prefix=form.get("prefix") or "", user_email=form.get("user"),
-                                                     actor=p.principal.email, now=p.now),
-                       template="admin_tokens.html", path="/admin/tokens", done="/admin/tokens",
-                       context=lambda error: tokens_context(p, exc=error, form="revoke"))
+        return _submit(
+            p,
+            lambda: users.revoke_token(
+                p.db, prefix=form.get("prefix") or "", user_email=form.get("user"), actor=p.principal.email, now=p.now
+            ),
+            template="admin_tokens.html",
+            path="/admin/tokens",
+            done="/admin/tokens",
+            context=lambda error: tokens_context(p, exc=error, form="revoke"),
+        )

@@ -67,9 +67,14 @@ def _error(exc: UnisupportError | None) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- dashboard
 def _booking_row(p: Page, b) -> dict[str, Any]:
-    return {"id": b.id, "service": default_catalog().get(b.service).name(p.language) if b.service in default_catalog() else b.service,
-            "date": p.fmt.date(b.scheduled_on, long=True), "cost": p.fmt.amount(b.cost, b.cost_unit),
-            "quantity": p.fmt.amount(b.quantity, b.unit), "status": b.status}
+    return {
+        "id": b.id,
+        "service": default_catalog().get(b.service).name(p.language) if b.service in default_catalog() else b.service,
+        "date": p.fmt.date(b.scheduled_on, long=True),
+        "cost": p.fmt.amount(b.cost, b.cost_unit),
+        "quantity": p.fmt.amount(b.quantity, b.unit),
+        "status": b.status,
+    }
 
 
 def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | None = None) -> dict[str, Any]:
@@ -88,9 +93,17 @@ def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | No
         every = bookings.list_bookings(p.db, customer_id=principal.customer_id)
         upcoming = [_booking_row(p, b) for b in every if b.status == "scheduled" and b.scheduled_on >= today]
         by_family = bookings_chart(p, every, id="chart-bookings")
-    return {"incidents": [incident_row(p, r) for r in rows], "contracts": contracts, "orders": orders, "bookings": upcoming,
-            "may_book": principal.role in CUSTOMER_BOOKERS, "booked": booked, "cancelled": cancelled,
-            "attainment": attainment_chart(p, id="chart-attainment", customer_id=principal.customer_id), "by_family": by_family}
+    return {
+        "incidents": [incident_row(p, r) for r in rows],
+        "contracts": contracts,
+        "orders": orders,
+        "bookings": upcoming,
+        "may_book": principal.role in CUSTOMER_BOOKERS,
+        "booked": booked,
+        "cancelled": cancelled,
+        "attainment": attainment_chart(p, id="chart-attainment", customer_id=principal.customer_id),
+        "by_family": by_family,
+    }
 
 
 @router.get("/dashboard")
@@ -101,7 +114,17 @@ def dashboard(request: Request, booked: int | None = None, cancelled: int | None
 
 
 # --------------------------------------------------------------------------- opening an incident
-INCIDENT_FIELDS = ("order", "site", "product", "severity", "title", "business_impact", "description", "tenant", "language")
+INCIDENT_FIELDS = (
+    "order",
+    "site",
+    "product",
+    "severity",
+    "title",
+    "business_impact",
+    "description",
+    "tenant",
+    "language",
+)
 
 
 def _incident_in(p: Page, form: Form) -> IncidentIn:
@@ -116,8 +139,14 @@ def _language_choices(p: Page) -> list[tuple[str, str]]:
     return [(code, Locale.parse(code).get_display_name(p.fmt.locale) or code) for code in LANGUAGE_NAMES]
 
 
-def new_incident_context(p: Page, values: dict[str, str], *, errors: dict[str, str] | None = None,
-                         exc: UnisupportError | None = None, preview: dict[str, Any] | None = None) -> dict[str, Any]:
+def new_incident_context(
+    p: Page,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    exc: UnisupportError | None = None,
+    preview: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
     sites: dict[str, str] = {}
     for order in orders:
@@ -127,24 +156,48 @@ def new_incident_context(p: Page, values: dict[str, str], *, errors: dict[str, s
     products: dict[str, list[tuple[str, str]]] = {}
     for product in default_products():
         products.setdefault(p.t(f"family.{product.family.value}"), []).append((product.code, product.name(p.language)))
-    severities = [{"value": s.value, "label": s.label(p.language), "definition": DEFINITIONS[s][p.language if p.language in ("en", "fr") else "en"],
-                   "critical": s.is_critical} for s in Severity]
-    return {"values": {"language": p.language, "site": values.get("site") or (home.code if home else "")} | values,
-            "production_impact": values.get("production_impact") == "on",
-            "orders": [o.number for o in orders], "sites": sorted(sites.items()),
-            "products": sorted((family, sorted(items, key=lambda i: i[1].lower())) for family, items in products.items()),
-            "severities": severities, "languages": _language_choices(p), "errors": errors or {}, "preview": preview} | _error(exc)
+    severities = [
+        {
+            "value": s.value,
+            "label": s.label(p.language),
+            "definition": DEFINITIONS[s][p.language if p.language in ("en", "fr") else "en"],
+            "critical": s.is_critical,
+        }
+        for s in Severity
+    ]
+    return {
+        "values": {"language": p.language, "site": values.get("site") or (home.code if home else "")} | values,
+        "production_impact": values.get("production_impact") == "on",
+        "orders": [o.number for o in orders],
+        "sites": sorted(sites.items()),
+        "products": sorted((family, sorted(items, key=lambda i: i[1].lower())) for family, items in products.items()),
+        "severities": severities,
+        "languages": _language_choices(p),
+        "errors": errors or {},
+        "preview": preview,
+    } | _error(exc)
 
 
 def _preview(p: Page, data: IncidentIn) -> dict[str, Any]:
     explanation = svc.preview_target(p.db, p.principal, data, now=p.now)
     zone = p.zone_for(explanation.calendar.timezone)
-    return {"due": p.fmt.datetime(explanation.due, zone, long=True), "due_iso": explanation.due.isoformat(),
-            "countdown": countdown(p, explanation.due, False), "product": product_name(p, data.product),
-            "severity": data.severity.label(p.language),
-            "why": why_context(p, explanation.to_dict(), plan=explanation.plan, minutes=explanation.target_minutes,
-                               coverage=explanation.coverage.value, start=explanation.opened, due=explanation.due,
-                               calendar=explanation.calendar)}
+    return {
+        "due": p.fmt.datetime(explanation.due, zone, long=True),
+        "due_iso": explanation.due.isoformat(),
+        "countdown": countdown(p, explanation.due, False),
+        "product": product_name(p, data.product),
+        "severity": data.severity.label(p.language),
+        "why": why_context(
+            p,
+            explanation.to_dict(),
+            plan=explanation.plan,
+            minutes=explanation.target_minutes,
+            coverage=explanation.coverage.value,
+            start=explanation.opened,
+            due=explanation.due,
+            calendar=explanation.calendar,
+        ),
+    }
 
 
 def _form_values(form: Form) -> dict[str, str]:
@@ -187,10 +240,18 @@ def create_incident(request: Request, form: FormData) -> Response:
         except ValidationError as exc:
             context = new_incident_context(p, values, errors=field_errors(exc))
             return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=422)
-        incident, error = attempt(p, lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings))
+        incident, error = attempt(
+            p,
+            lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings),
+        )
         if error is not None:
             context = new_incident_context(p, values, exc=error)
-            return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=409 if isinstance(error, Refused) else 422)
+            return render(
+                p,
+                "incident_new.html",
+                context | {"path": "/incidents/new"},
+                status=409 if isinstance(error, Refused) else 422,
+            )
         return redirect(p, f"/incidents/{incident.id}")
 
 
@@ -202,8 +263,13 @@ def request_rca(request: Request, incident_id: int, form: FormData) -> Response:
             note = RcaIn(note=form.get("note")).note
         except ValidationError:
             note = None
-        return act_on_incident(p, incident_id, "rca", lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note),
-                               anchor="rca")
+        return act_on_incident(
+            p,
+            incident_id,
+            "rca",
+            lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note),
+            anchor="rca",
+        )
 
 
 def _customer_act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
@@ -218,10 +284,14 @@ def _customer_act(request: Request, incident_id: int, form: Form, action: str, w
 def post_update(request: Request, incident_id: int, form: FormData) -> Response:
     """The customer's update: an inbound communication through the web portal; it
     answers a pending request for action (R-SLA-4)."""
+
     def work(p: Page, version: int | None) -> None:
         data = CommunicationIn.model_validate({"direction": "inbound", "medium": "web", "body": form.get("body") or ""})
         # No version check: adding a message conflicts with no other change.
-        svc.add_communication(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings)
+        svc.add_communication(
+            p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings
+        )
+
     return _customer_act(request, incident_id, form, "update", work)
 
 
@@ -229,10 +299,21 @@ def post_update(request: Request, incident_id: int, form: FormData) -> Response:
 def upgrade_severity(request: Request, incident_id: int, form: FormData) -> Response:
     """A customer raises the severity (R-SEV-1); lowering it is the provider's, with
     grounds (R-SEV-3): the service refuses it."""
+
     def work(p: Page, version: int | None) -> None:
-        data = SeverityChangeIn.model_validate({"severity": form.get("severity") or "", "reason": form.get("reason") or ""})
-        svc.change_severity(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
-                            expected_version=version)
+        data = SeverityChangeIn.model_validate(
+            {"severity": form.get("severity") or "", "reason": form.get("reason") or ""}
+        )
+        svc.change_severity(
+            p.db,
+            p.principal,
+            incident_id,
+            data,
+            now=p.now,
+            settings=request.app.state.incident_settings,
+            expected_version=version,
+        )
+
     return _customer_act(request, incident_id, form, "upgrade", work)
 
 
@@ -244,9 +325,14 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
     """The form as the API's ``BookingIn``. ``service`` is ``code|unit``; start and
     end times of hour-based services are local times at the site."""
     service, _, unit = (form.get("service") or "").partition("|")
-    data: dict[str, Any] = {"order": form.get("order") or "", "site": form.get("site") or "", "service": service,
-                            "unit": unit or None, "scheduled_on": form.get("scheduled_on") or "",
-                            "funding": form.get("funding") or "credits"}
+    data: dict[str, Any] = {
+        "order": form.get("order") or "",
+        "site": form.get("site") or "",
+        "service": service,
+        "unit": unit or None,
+        "scheduled_on": form.get("scheduled_on") or "",
+        "funding": form.get("funding") or "credits",
+    }
     for name in ("quantity", "attendees"):
         if form.get(name):
             data[name] = form.get(name)
@@ -267,8 +353,14 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
     return BookingIn.model_validate(data)
 
 
-def booking_form_context(p: Page, values: dict[str, str], *, errors: dict[str, str] | None = None,
-                         exc: UnisupportError | None = None, quote: dict[str, Any] | None = None) -> dict[str, Any]:
+def booking_form_context(
+    p: Page,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    exc: UnisupportError | None = None,
+    quote: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
     catalog = default_catalog()
     services: dict[str, str] = {}
@@ -282,18 +374,44 @@ def booking_form_context(p: Page, values: dict[str, str], *, errors: dict[str, s
         card = default_rate_cards().card_in_force(order.price_list, today)
         for code, rates in card.rates.items():
             for unit, rate in rates.items():
-                services.setdefault(f"{code}|{unit}", p.t("booking.service_option", service=catalog.get(code).name(p.language),
-                                                          unit=p.fmt.unit(unit, 1), rate=p.fmt.number(rate)))
-        deadlines.append({"order": order.number, "end": p.fmt.date(order.term_end, long=True),
-                          "deadline": p.fmt.date(request_deadline(order.term_end), long=True)})
+                services.setdefault(
+                    f"{code}|{unit}",
+                    p.t(
+                        "booking.service_option",
+                        service=catalog.get(code).name(p.language),
+                        unit=p.fmt.unit(unit, 1),
+                        rate=p.fmt.number(rate),
+                    ),
+                )
+        deadlines.append(
+            {
+                "order": order.number,
+                "end": p.fmt.date(order.term_end, long=True),
+                "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
+            }
+        )
         for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
             if b.unit in ("credits", "hours") and b.balance > 0:
-                credits.append({"order": order.number, "label": account_label(p, b), "balance": p.fmt.amount(b.balance, b.unit),
-                                "expires_on": p.fmt.date(b.expires_on)})
-    return {"values": {"funding": "credits", "quantity": "1"} | values, "orders": [o.number for o in orders],
-            "sites": sorted(sites.items()), "services": sorted(services.items(), key=lambda s: s[1].lower()),
-            "deadlines": deadlines, "deadline_days": REQUEST_DEADLINE_DAYS, "balances": credits,
-            "schedule": _schedule(p), "errors": errors or {}, "quote": quote} | _error(exc)
+                credits.append(
+                    {
+                        "order": order.number,
+                        "label": account_label(p, b),
+                        "balance": p.fmt.amount(b.balance, b.unit),
+                        "expires_on": p.fmt.date(b.expires_on),
+                    }
+                )
+    return {
+        "values": {"funding": "credits", "quantity": "1"} | values,
+        "orders": [o.number for o in orders],
+        "sites": sorted(sites.items()),
+        "services": sorted(services.items(), key=lambda s: s[1].lower()),
+        "deadlines": deadlines,
+        "deadline_days": REQUEST_DEADLINE_DAYS,
+        "balances": credits,
+        "schedule": _schedule(p),
+        "errors": errors or {},
+        "quote": quote,
+    } | _error(exc)
 
 
 def _schedule(p: Page) -> list[str]:
@@ -306,7 +424,11 @@ def _schedule(p: Page) -> list[str]:
             notice = p.t("schedule.at_most", days=band.max_notice_days)
         else:
             notice = p.t("schedule.between", low=band.min_notice_days, high=band.max_notice_days)
-        outcome = p.t("schedule.full_refund") if band.fee_percent == 0 else p.t("schedule.fee", percent=p.fmt.percent(band.fee_percent))
+        outcome = (
+            p.t("schedule.full_refund")
+            if band.fee_percent == 0
+            else p.t("schedule.fee", percent=p.fmt.percent(band.fee_percent))
+        )
         out.append(p.t("schedule.band", notice=notice, outcome=outcome))
     return out
 
@@ -318,17 +440,26 @@ def _zone_of_site(p: Page):
                 if site.code == code:
                     return site.timezone
         return None
+
     return zone
 
 
 def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
     explanation = q.explanation
-    return {"cost": p.fmt.amount(q.cost, q.cost_unit), "quantity": p.fmt.amount(q.quantity, q.unit),
-            "service": default_catalog().get(data.service).name(p.language), "date": p.fmt.date(data.scheduled_on, long=True),
-            "rule": explanation.get("rule"), "text": explanation.get("text"), "rate_card": explanation.get("rate_card"),
-            "rate": p.fmt.number(explanation["rate"]) if explanation.get("rate") else None,
-            "deadline": p.fmt.date(datetime.fromisoformat(explanation["deadline"]).date(), long=True) if explanation.get("deadline") else None,
-            "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws]}
+    return {
+        "cost": p.fmt.amount(q.cost, q.cost_unit),
+        "quantity": p.fmt.amount(q.quantity, q.unit),
+        "service": default_catalog().get(data.service).name(p.language),
+        "date": p.fmt.date(data.scheduled_on, long=True),
+        "rule": explanation.get("rule"),
+        "text": explanation.get("text"),
+        "rate_card": explanation.get("rate_card"),
+        "rate": p.fmt.number(explanation["rate"]) if explanation.get("rate") else None,
+        "deadline": p.fmt.date(datetime.fromisoformat(explanation["deadline"]).date(), long=True)
+        if explanation.get("deadline")
+        else None,
+        "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws],
+    }
 
 
 def _booking_values(form: Form) -> dict[str, str]:
@@ -353,8 +484,12 @@ def quote_booking(request: Request, form: FormData) -> Response:
         except ValidationError as exc:
             context, status = booking_form_context(p, values, errors=field_errors(exc)), 422
         else:
-            quoted, error = attempt(p, lambda: bookings.quote(p.db, data.request(), now=p.now, provider=False,
-                                                               customer_id=p.principal.customer_id))
+            quoted, error = attempt(
+                p,
+                lambda: bookings.quote(
+                    p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
+                ),
+            )
             status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
             context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
     return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=status)
@@ -367,12 +502,31 @@ def create_booking(request: Request, form: FormData) -> Response:
         try:
             data = _booking_in(form, _zone_of_site(p))
         except ValidationError as exc:
-            return render(p, "booking_new.html", booking_form_context(p, values, errors=field_errors(exc)) | {"path": "/bookings/new"}, status=422)
-        row, error = attempt(p, lambda: bookings.create_booking(p.db, data.request(), actor=p.principal.email, provider=False,
-                                                                 now=p.now, customer_id=p.principal.customer_id))
+            return render(
+                p,
+                "booking_new.html",
+                booking_form_context(p, values, errors=field_errors(exc)) | {"path": "/bookings/new"},
+                status=422,
+            )
+        row, error = attempt(
+            p,
+            lambda: bookings.create_booking(
+                p.db,
+                data.request(),
+                actor=p.principal.email,
+                provider=False,
+                now=p.now,
+                customer_id=p.principal.customer_id,
+            ),
+        )
         if error is not None:
             context = booking_form_context(p, values, exc=error)
-            return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=409 if isinstance(error, Refused) else 422)
+            return render(
+                p,
+                "booking_new.html",
+                context | {"path": "/bookings/new"},
+                status=409 if isinstance(error, Refused) else 422,
+            )
         return redirect(p, f"/dashboard?booked={row.id}#bookings")
 
 
@@ -386,13 +540,26 @@ def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = No
     row = bookings.get_booking(p.db, booking_id, customer_id=p.principal.customer_id)  # NotFound for another tenant's
     quoted = bookings.quote_cancellation(p.db, row.id, now=p.now, customer_id=p.principal.customer_id)
     terms = quoted.terms
-    return {"booking": _booking_row(p, row), "notice_days": terms.notice_days, "fee_percent": p.fmt.percent(terms.fee_percent),
-            "fee": p.fmt.amount(quoted.fee, quoted.fee_unit), "refund": p.fmt.amount(quoted.refund, quoted.refund_unit),
-            "expected_fee": str(quoted.fee), "rule": terms.rule, "cancelled_on": p.fmt.date(terms.cancelled_on, long=True),
-            "schedule": _schedule(p), "explanation": p.t(
-                "cancel.explanation", cancelled=p.fmt.date(terms.cancelled_on, long=True), notice=_notice(p, terms.notice_days),
-                start=p.fmt.date(row.scheduled_on, long=True),
-                outcome=p.t("schedule.full_refund") if terms.fee_percent == 0 else p.t("schedule.fee", percent=p.fmt.percent(terms.fee_percent)))} | _error(exc)
+    return {
+        "booking": _booking_row(p, row),
+        "notice_days": terms.notice_days,
+        "fee_percent": p.fmt.percent(terms.fee_percent),
+        "fee": p.fmt.amount(quoted.fee, quoted.fee_unit),
+        "refund": p.fmt.amount(quoted.refund, quoted.refund_unit),
+        "expected_fee": str(quoted.fee),
+        "rule": terms.rule,
+        "cancelled_on": p.fmt.date(terms.cancelled_on, long=True),
+        "schedule": _schedule(p),
+        "explanation": p.t(
+            "cancel.explanation",
+            cancelled=p.fmt.date(terms.cancelled_on, long=True),
+            notice=_notice(p, terms.notice_days),
+            start=p.fmt.date(row.scheduled_on, long=True),
+            outcome=p.t("schedule.full_refund")
+            if terms.fee_percent == 0
+            else p.t("schedule.fee", percent=p.fmt.percent(terms.fee_percent)),
+        ),
+    } | _error(exc)
 
 
 @router.get("/bookings/{booking_id:int}/cancel")
@@ -410,12 +577,23 @@ def cancel_booking(request: Request, booking_id: int, form: FormData) -> Respons
             expected = Decimal(form.get("expected_fee") or "")
         except InvalidOperation:
             # The confirmation carries the fee that was shown: without it, nothing is agreed.
-            expected, error = None, InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1")
+            expected, error = (
+                None,
+                InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1"),
+            )
         if expected is not None:
-            _, error = attempt(p, lambda: bookings.cancel_booking(p.db, booking_id, actor=p.principal.email, now=p.now,
-                                                                   customer_id=p.principal.customer_id, expected_fee=expected))
+            _, error = attempt(
+                p,
+                lambda: bookings.cancel_booking(
+                    p.db,
+                    booking_id,
+                    actor=p.principal.email,
+                    now=p.now,
+                    customer_id=p.principal.customer_id,
+                    expected_fee=expected,
+                ),
+            )
         if error is not None:
             context = cancel_context(p, booking_id, exc=error)
             return render(p, "booking_cancel.html", context | {"path": f"/bookings/{booking_id}/cancel"}, status=409)
         return redirect(p, f"/dashboard?cancelled={booking_id}#bookings")
-

@@ -77,8 +77,13 @@ def countdown(p: Page, due: datetime, settled: bool) -> dict[str, Any] | None:
         return None
     left = epoch_seconds(due) - epoch_seconds(p.now)
     text = p.t("countdown.left", time=duration(p, left)) if left > 0 else p.t("countdown.over", time=duration(p, -left))
-    return {"to": due.isoformat(), "text": text, "left": p.t("countdown.left", time="{time}"),
-            "over": p.t("countdown.over", time="{time}"), "day_unit": p.t("countdown.day_unit")}
+    return {
+        "to": due.isoformat(),
+        "text": text,
+        "left": p.t("countdown.left", time="{time}"),
+        "over": p.t("countdown.over", time="{time}"),
+        "day_unit": p.t("countdown.day_unit"),
+    }
 
 
 def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
@@ -88,11 +93,21 @@ def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
     zone = p.zone_for(site.timezone)  # type: ignore[union-attr]
     state = svc.first_response_state(row, p.now)
     return {
-        "id": row.id, "title": row.title, "severity": row.severity, "severity_label": severity_label(p, row.severity),
-        "product": product_name(p, row.product), "site": site.code if site else "", "customer": customer.name if customer else "",
-        "customer_code": customer.code if customer else "", "team": team_name(p, row.team), "status": row.status,
-        "status_label": p.t(f"status.{row.status}"), "state": state, "state_label": p.t(f"state.{state}"),
-        "due": p.fmt.datetime(row.first_response_due, zone), "due_iso": row.first_response_due.isoformat(),
+        "id": row.id,
+        "title": row.title,
+        "severity": row.severity,
+        "severity_label": severity_label(p, row.severity),
+        "product": product_name(p, row.product),
+        "site": site.code if site else "",
+        "customer": customer.name if customer else "",
+        "customer_code": customer.code if customer else "",
+        "team": team_name(p, row.team),
+        "status": row.status,
+        "status_label": p.t(f"status.{row.status}"),
+        "state": state,
+        "state_label": p.t(f"state.{state}"),
+        "due": p.fmt.datetime(row.first_response_due, zone),
+        "due_iso": row.first_response_due.isoformat(),
         "countdown": countdown(p, row.first_response_due, row.first_response_at is not None),
     }
 
@@ -102,15 +117,32 @@ def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
     out = []
     for e in events:
         if e.kind == "opened":
-            out.append({"at": p.fmt.datetime(e.at, zone), "actor": e.actor, "from": None,
-                        "to": severity_label(p, (e.after or {}).get("severity", "")) if (e.after or {}).get("severity") else "—",
-                        "reason": None, "grounds": None, "rule": "R-SEV-1"})
+            out.append(
+                {
+                    "at": p.fmt.datetime(e.at, zone),
+                    "actor": e.actor,
+                    "from": None,
+                    "to": severity_label(p, (e.after or {}).get("severity", ""))
+                    if (e.after or {}).get("severity")
+                    else "—",
+                    "reason": None,
+                    "grounds": None,
+                    "rule": "R-SEV-1",
+                }
+            )
         elif e.kind == "severity-changed":
             grounds = (e.after or {}).get("grounds")
-            out.append({"at": p.fmt.datetime(e.at, zone), "actor": e.actor,
-                        "from": severity_label(p, e.before["severity"]) if e.before else None,
-                        "to": severity_label(p, e.after["severity"]) if e.after else "—", "reason": e.reason,
-                        "grounds": p.fmt.t_or(f"grounds.{grounds}", grounds) if grounds else None, "rule": e.rule})
+            out.append(
+                {
+                    "at": p.fmt.datetime(e.at, zone),
+                    "actor": e.actor,
+                    "from": severity_label(p, e.before["severity"]) if e.before else None,
+                    "to": severity_label(p, e.after["severity"]) if e.after else "—",
+                    "reason": e.reason,
+                    "grounds": p.fmt.t_or(f"grounds.{grounds}", grounds) if grounds else None,
+                    "rule": e.rule,
+                }
+            )
     return out
 
 
@@ -132,8 +164,11 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
     (a person's words, or the resolver's, in English)."""
     after = e.after or {}
     if e.kind == "opened" and after.get("due"):
-        return p.t("timeline.opened", due=p.fmt.datetime(datetime.fromisoformat(after["due"]), zone, long=True),
-                   plan=plan_name(p, after.get("plan", "")))
+        return p.t(
+            "timeline.opened",
+            due=p.fmt.datetime(datetime.fromisoformat(after["due"]), zone, long=True),
+            plan=plan_name(p, after.get("plan", "")),
+        )
     if e.kind == "role-assigned":
         return p.t("timeline.assigned_automatically") if e.actor == "system" else ""
     if e.kind == "escalated":
@@ -148,19 +183,44 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
 def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
     items = []
     for c in comms:
-        items.append({"sort": (epoch_seconds(c.at), 0, c.id), "kind": "communication", "at": p.fmt.datetime(c.at, zone), "local_reason": None,
-                      "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
-                      "actor": c.author, "body": p.t("timeline.acknowledgement") if c.automated and c.body == svc.ACKNOWLEDGEMENT else c.body, "automated": c.automated, "first_response": c.first_response,
-                      "reason": None, "rule": "R-SEV-2" if c.first_response or c.automated else None, "detail": None,
-                      "logged_late": epoch_seconds(c.logged_at) - epoch_seconds(c.at) > 60})
+        items.append(
+            {
+                "sort": (epoch_seconds(c.at), 0, c.id),
+                "kind": "communication",
+                "at": p.fmt.datetime(c.at, zone),
+                "local_reason": None,
+                "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
+                "actor": c.author,
+                "body": p.t("timeline.acknowledgement") if c.automated and c.body == svc.ACKNOWLEDGEMENT else c.body,
+                "automated": c.automated,
+                "first_response": c.first_response,
+                "reason": None,
+                "rule": "R-SEV-2" if c.first_response or c.automated else None,
+                "detail": None,
+                "logged_late": epoch_seconds(c.logged_at) - epoch_seconds(c.at) > 60,
+            }
+        )
     for e in events:
         if e.kind == "communication":  # shown with its text above
             continue
         local = _event_reason(p, e, zone)
-        items.append({"sort": (epoch_seconds(e.at), 1, e.id), "kind": e.kind, "at": p.fmt.datetime(e.at, zone),
-                      "label": p.fmt.t_or(f"event.{e.kind}", e.kind), "actor": e.actor, "body": None, "automated": False,
-                      "first_response": False, "reason": None if local is not None else e.reason, "local_reason": local or None,
-                      "rule": e.rule, "detail": _event_detail(p, e), "logged_late": False})
+        items.append(
+            {
+                "sort": (epoch_seconds(e.at), 1, e.id),
+                "kind": e.kind,
+                "at": p.fmt.datetime(e.at, zone),
+                "label": p.fmt.t_or(f"event.{e.kind}", e.kind),
+                "actor": e.actor,
+                "body": None,
+                "automated": False,
+                "first_response": False,
+                "reason": None if local is not None else e.reason,
+                "local_reason": local or None,
+                "rule": e.rule,
+                "detail": _event_detail(p, e),
+                "logged_late": False,
+            }
+        )
     return sorted(items, key=lambda i: i["sort"])
 
 
@@ -184,68 +244,118 @@ def _story(p: Page, calendar, start: datetime, due: datetime) -> list[dict[str, 
     return out
 
 
-def why_context(p: Page, explanation: dict[str, Any], *, plan: str, minutes: int, coverage: str, start: datetime,
-                due: datetime, calendar) -> dict[str, Any]:
-    """"Why this target" (R-SLA-1): the governing plan, every plan considered with
+def why_context(
+    p: Page,
+    explanation: dict[str, Any],
+    *,
+    plan: str,
+    minutes: int,
+    coverage: str,
+    start: datetime,
+    due: datetime,
+    calendar,
+) -> dict[str, Any]:
+    """ "Why this target" (R-SLA-1): the governing plan, every plan considered with
     its reason (the resolver's words, in the reader's language when the resolver gave
     it: explanations stored before French reasons existed stay English), the extras, and for business-hours
     targets the day-by-day story on the site's calendar (R-SEV-4)."""
     considered = []
     for c in explanation.get("considered", []):
-        considered.append({"plan": plan_name(p, c["plan"]), "code": c["plan"], "applies": c["applies"],
-                           "governs": c["plan"] == plan,
-                           "target": p.t("format.minutes", minutes=p.fmt.number(c["target_minutes"]))
-                           if c.get("target_minutes") is not None else "—",
-                           "reason": (c.get("reason_fr") if p.language == "fr" else None) or c["reason"],
-                           "reason_lang": "fr" if p.language == "fr" and c.get("reason_fr") else "en"})
+        considered.append(
+            {
+                "plan": plan_name(p, c["plan"]),
+                "code": c["plan"],
+                "applies": c["applies"],
+                "governs": c["plan"] == plan,
+                "target": p.t("format.minutes", minutes=p.fmt.number(c["target_minutes"]))
+                if c.get("target_minutes") is not None
+                else "—",
+                "reason": (c.get("reason_fr") if p.language == "fr" else None) or c["reason"],
+                "reason_lang": "fr" if p.language == "fr" and c.get("reason_fr") else "en",
+            }
+        )
     extras = []
     for x in explanation.get("extras", []):
-        extras.append({"text": x.get(p.language) or x.get("en"), "plan": plan_name(p, x.get("plan", "")),
-                       "due": p.fmt.datetime(datetime.fromisoformat(x["due"]), calendar.timezone) if x.get("due") else None})
+        extras.append(
+            {
+                "text": x.get(p.language) or x.get("en"),
+                "plan": plan_name(p, x.get("plan", "")),
+                "due": p.fmt.datetime(datetime.fromisoformat(x["due"]), calendar.timezone) if x.get("due") else None,
+            }
+        )
     business = coverage == "business_hours"
     return {
-        "plan": plan_name(p, plan), "minutes": p.fmt.number(minutes), "coverage": p.t(f"coverage.{coverage}"),
-        "business_hours": business, "started": p.fmt.datetime(start, calendar.timezone),
-        "due_site": p.fmt.datetime(due, calendar.timezone, long=True), "considered": considered, "extras": extras,
-        "story": _story(p, calendar, start, due) if business else [], "site_zone": calendar.timezone,
+        "plan": plan_name(p, plan),
+        "minutes": p.fmt.number(minutes),
+        "coverage": p.t(f"coverage.{coverage}"),
+        "business_hours": business,
+        "started": p.fmt.datetime(start, calendar.timezone),
+        "due_site": p.fmt.datetime(due, calendar.timezone, long=True),
+        "considered": considered,
+        "extras": extras,
+        "story": _story(p, calendar, start, due) if business else [],
+        "site_zone": calendar.timezone,
     }
 
 
 def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
     if view["rca"]:
         rca = view["rca"]
-        return {"requested": True, "requested_at": p.fmt.datetime(datetime.fromisoformat(rca["requested_at"]), zone),
-                "due": p.fmt.datetime(datetime.fromisoformat(rca["due"]), zone) if rca["due"] else None, "rule": rca["rule"]}
+        return {
+            "requested": True,
+            "requested_at": p.fmt.datetime(datetime.fromisoformat(rca["requested_at"]), zone),
+            "due": p.fmt.datetime(datetime.fromisoformat(rca["due"]), zone) if rca["due"] else None,
+            "rule": rca["rule"],
+        }
     window = view["rca_window"] or {}
     reason = (window.get("reason_fr") if p.language == "fr" else None) or window.get("reason")
-    return {"requested": False, "open": window.get("open", False), "rule": window.get("rule"), "reason": reason,
-            "reason_translated": reason is not None and reason != window.get("reason"),
-            "until": p.fmt.datetime(datetime.fromisoformat(window["until"]), zone) if window.get("until") else None,
-            "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
-            if window.get("due_if_requested_now") else None,
-            "may_request": p.principal is not None and p.principal.role is not Role.CSAM}
+    return {
+        "requested": False,
+        "open": window.get("open", False),
+        "rule": window.get("rule"),
+        "reason": reason,
+        "reason_translated": reason is not None and reason != window.get("reason"),
+        "until": p.fmt.datetime(datetime.fromisoformat(window["until"]), zone) if window.get("until") else None,
+        "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
+        if window.get("due_if_requested_now")
+        else None,
+        "may_request": p.principal is not None and p.principal.role is not Role.CSAM,
+    }
 
 
 def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) -> dict[str, Any]:
     """The collaborations with other vendors the customer asked for (R-INC-4)."""
+
     def when(value: str | None) -> str | None:
         return p.fmt.datetime(datetime.fromisoformat(value), zone) if value else None
 
     open_incident = view["status"] != "closed"
     may_ask = p.principal is not None and p.principal.role is not Role.CSAM and open_incident
     return {
-        "collaborations": [{"id": c["id"], "vendor": c["vendor"], "product": c["product"], "status": c["status"],
-                   "status_label": p.t(f"third_party.status.{c['status']}"), "requested_at": when(c["requested_at"]),
-                   "requested_by": c["requested_by"], "engaged_at": when(c["engaged_at"]), "vendor_reference": c["vendor_reference"],
-                   "ended_at": when(c["ended_at"]),
-                   "may_engage": worker and open_incident and c["status"] == "requested",
-                   "may_end": may_ask and c["status"] != "ended"} for c in view["third_parties"]],
+        "collaborations": [
+            {
+                "id": c["id"],
+                "vendor": c["vendor"],
+                "product": c["product"],
+                "status": c["status"],
+                "status_label": p.t(f"third_party.status.{c['status']}"),
+                "requested_at": when(c["requested_at"]),
+                "requested_by": c["requested_by"],
+                "engaged_at": when(c["engaged_at"]),
+                "vendor_reference": c["vendor_reference"],
+                "ended_at": when(c["ended_at"]),
+                "may_engage": worker and open_incident and c["status"] == "requested",
+                "may_end": may_ask and c["status"] != "ended",
+            }
+            for c in view["third_parties"]
+        ],
         "may_request": may_ask,
     }
 
 
-def incident_context(p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None,
-                     action: str | None = None) -> dict[str, Any]:
+def incident_context(
+    p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None, action: str | None = None
+) -> dict[str, Any]:
     """Everything the incident page shows; ``error`` is a refused action's message."""
     incident = svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
     view = svc.incident_view(p.db, incident, now=p.now)
@@ -257,17 +367,33 @@ def incident_context(p: Page, incident_id: int, *, error: str | None = None, err
     worker = p.principal is not None and p.principal.role in WORKERS
     customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
     return {
-        "incident": view, "title": incident.title, "zone": zone,
-        "severity_label": severity_label(p, incident.severity), "product": product_name(p, incident.product),
-        "team": team_name(p, incident.team), "status_label": p.t(f"status.{incident.status}"),
+        "incident": view,
+        "title": incident.title,
+        "zone": zone,
+        "severity_label": severity_label(p, incident.severity),
+        "product": product_name(p, incident.product),
+        "team": team_name(p, incident.team),
+        "status_label": p.t(f"status.{incident.status}"),
         "opened": p.fmt.datetime(incident.opened_at, zone),
-        "due": p.fmt.datetime(incident.first_response_due, zone, long=True), "due_iso": incident.first_response_due.isoformat(),
+        "due": p.fmt.datetime(incident.first_response_due, zone, long=True),
+        "due_iso": incident.first_response_due.isoformat(),
         "responded": p.fmt.datetime(incident.first_response_at, zone) if incident.first_response_at else None,
-        "state": state, "state_label": p.t(f"state.{state}"),
+        "state": state,
+        "state_label": p.t(f"state.{state}"),
         "countdown": countdown(p, incident.first_response_due, incident.first_response_at is not None),
-        "why": why_context(p, incident.explanation, plan=incident.plan, minutes=incident.target_minutes, coverage=incident.coverage,
-                           start=incident.target_started_at, due=incident.first_response_due, calendar=calendar), "severity_history": _severity_history(p, events, zone),
-        "timeline": _timeline(p, events, comms, zone), "rca": _rca(p, view, zone),
+        "why": why_context(
+            p,
+            incident.explanation,
+            plan=incident.plan,
+            minutes=incident.target_minutes,
+            coverage=incident.coverage,
+            start=incident.target_started_at,
+            due=incident.first_response_due,
+            calendar=calendar,
+        ),
+        "severity_history": _severity_history(p, events, zone),
+        "timeline": _timeline(p, events, comms, zone),
+        "rca": _rca(p, view, zone),
         "third_parties": _third_parties(p, view, zone, worker=worker),
         "definition": Severity(incident.severity).definition(p.language),
         "worker": worker and incident.status != "closed",
@@ -279,14 +405,29 @@ def incident_context(p: Page, incident_id: int, *, error: str | None = None, err
             "can_mitigate": incident.status == "open",
             "site_zone": calendar.timezone,
         },
-        "assignments": [{"role": p.fmt.t_or(f"role.{a['role']}", a["role"]), "person": a["person"], "automatic": a["automatic"],
-                         "rule": a["rule"]} for a in view["assignments"]],
+        "assignments": [
+            {
+                "role": p.fmt.t_or(f"role.{a['role']}", a["role"]),
+                "person": a["person"],
+                "automatic": a["automatic"],
+                "rule": a["rule"],
+            }
+            for a in view["assignments"]
+        ],
         "assign": _assign_choices(p) if worker and incident.status != "closed" else None,
         "customer_actions": {
             # Customers may raise the severity, never lower it (R-SEV-1, D25): the service refuses the rest.
-            "upgrades": [(s.value, s.label(p.language)) for s in Severity if SEVERITY_ORDER[s] < SEVERITY_ORDER[Severity(incident.severity)]],
-        } if customer else None,
-        "error": error, "error_rule": error_rule, "action": action,
+            "upgrades": [
+                (s.value, s.label(p.language))
+                for s in Severity
+                if SEVERITY_ORDER[s] < SEVERITY_ORDER[Severity(incident.severity)]
+            ],
+        }
+        if customer
+        else None,
+        "error": error,
+        "error_rule": error_rule,
+        "action": action,
     }
 
 
@@ -297,8 +438,9 @@ def _assign_choices(p: Page) -> dict[str, Any]:
     return {"roles": [(r, p.t(f"role.{r}")) for r in roles], "people": people}
 
 
-def act_on_incident(p: Page, incident_id: int, action: str, work, *, anchor: str,
-                    also: tuple[type[UnisupportError], ...] = ()) -> Response:
+def act_on_incident(
+    p: Page, incident_id: int, action: str, work, *, anchor: str, also: tuple[type[UnisupportError], ...] = ()
+) -> Response:
     """Run ``work()``, a change to the incident; a refusal shows the incident page
     again with the message next to the form that was sent (``action``), else go
     back to the page at ``anchor``."""

@@ -42,16 +42,30 @@ def _when(p: Page, value: str | None) -> str | None:
 
 def _summary(p: Page, row: PlatformOutageRow) -> dict[str, Any]:
     view = svc.outage_view(p.db, p.principal, row)
-    return view | {"declared": _when(p, view["declared_at"]), "resolved": _when(p, view["resolved_at"]),
-                   "status_label": p.t(f"outage.status.{view['status']}"),
-                   "told": sum(d["notified"] for n in view["notices"][:1] for d in n["decisions"])}
+    return view | {
+        "declared": _when(p, view["declared_at"]),
+        "resolved": _when(p, view["resolved_at"]),
+        "status_label": p.t(f"outage.status.{view['status']}"),
+        "told": sum(d["notified"] for n in view["notices"][:1] for d in n["decisions"]),
+    }
 
 
-def outages_context(p: Page, *, values: dict[str, str] | None = None, chosen: list[str] | None = None,
-                    error: UnisupportError | None = None) -> dict[str, Any]:
-    return {"outages": [_summary(p, o) for o in svc.outages(p.db, p.principal)], "declarer": _declarer(p),
-            "products": [(x.code, x.name(p.language)) for x in default_products()], "values": values or {},
-            "chosen": chosen or [], "error": error.message if error else None, "error_rule": error.rule if error else None}
+def outages_context(
+    p: Page,
+    *,
+    values: dict[str, str] | None = None,
+    chosen: list[str] | None = None,
+    error: UnisupportError | None = None,
+) -> dict[str, Any]:
+    return {
+        "outages": [_summary(p, o) for o in svc.outages(p.db, p.principal)],
+        "declarer": _declarer(p),
+        "products": [(x.code, x.name(p.language)) for x in default_products()],
+        "values": values or {},
+        "chosen": chosen or [],
+        "error": error.message if error else None,
+        "error_rule": error.rule if error else None,
+    }
 
 
 @router.get("/outages")
@@ -68,9 +82,15 @@ def declare(request: Request, form: FormData) -> Response:
         created: list[int] = []
 
         def act() -> None:
-            data = OutageIn.model_validate({"reference": (form.get("reference") or "").strip(), "title": form.get("title") or "",
-                                            "products": chosen, "message": form.get("message") or "",
-                                            "regions": [r.strip() for r in (form.get("regions") or "").split(",") if r.strip()]})
+            data = OutageIn.model_validate(
+                {
+                    "reference": (form.get("reference") or "").strip(),
+                    "title": form.get("title") or "",
+                    "products": chosen,
+                    "message": form.get("message") or "",
+                    "regions": [r.strip() for r in (form.get("regions") or "").split(",") if r.strip()],
+                }
+            )
             outage, _ = svc.declare(p.db, p.principal, data, now=p.now)
             created.append(outage.id)
 
@@ -85,14 +105,30 @@ def outage_context(p: Page, outage_id: int, *, error: UnisupportError | None = N
     row = svc.get_outage(p.db, p.principal, outage_id)
     summary = _summary(p, row)
     names = {x.code: x.name(p.language) for x in default_products()}
-    notices = [n | {"at_label": _when(p, n["at"]), "kind_label": p.t(f"outage.notice.{n['kind']}"),
-                    "decisions": [d | {"why": d["reason_fr"] if p.language == "fr" else d["reason"],
-                                       "products": ", ".join(names.get(c, c) for c in d["affected_products"])}
-                                  for d in n["decisions"]]}
-               for n in summary["notices"]]
-    return {"outage": summary, "notices": notices, "products": ", ".join(names.get(c, c) for c in row.products),
-            "declarer": _declarer(p) and row.status == "active",
-            "error": error.message if error else None, "error_rule": error.rule if error else None}
+    notices = [
+        n
+        | {
+            "at_label": _when(p, n["at"]),
+            "kind_label": p.t(f"outage.notice.{n['kind']}"),
+            "decisions": [
+                d
+                | {
+                    "why": d["reason_fr"] if p.language == "fr" else d["reason"],
+                    "products": ", ".join(names.get(c, c) for c in d["affected_products"]),
+                }
+                for d in n["decisions"]
+            ],
+        }
+        for n in summary["notices"]
+    ]
+    return {
+        "outage": summary,
+        "notices": notices,
+        "products": ", ".join(names.get(c, c) for c in row.products),
+        "declarer": _declarer(p) and row.status == "active",
+        "error": error.message if error else None,
+        "error_rule": error.rule if error else None,
+    }
 
 
 @router.get("/outages/{outage_id:int}")
@@ -105,8 +141,11 @@ def outage_page(request: Request, outage_id: int) -> Response:
 @router.post("/outages/{outage_id:int}/notices")
 def post_notice(request: Request, outage_id: int, form: FormData) -> Response:
     with page(request, roles=svc.DECLARERS) as p:
+
         def act() -> None:
-            data = OutageNoticeIn.model_validate({"message": form.get("message") or "", "resolved": form.flag("resolved")})
+            data = OutageNoticeIn.model_validate(
+                {"message": form.get("message") or "", "resolved": form.flag("resolved")}
+            )
             svc.post_notice(p.db, p.principal, outage_id, data, now=p.now)
 
         _, error = attempt(p, act)

@@ -47,8 +47,9 @@ def _teams_of(p: Page) -> list[str]:
     return list(TEAMS)
 
 
-def queue_context(p: Page, *, team: str | None, severity: str | None, customer: str | None, state: str | None,
-                  status: str | None) -> dict[str, Any]:
+def queue_context(
+    p: Page, *, team: str | None, severity: str | None, customer: str | None, state: str | None, status: str | None
+) -> dict[str, Any]:
     teams = _teams_of(p)
     team = team if team in teams else None
     severity = severity if severity in [s.value for s in Severity] else None
@@ -59,24 +60,51 @@ def queue_context(p: Page, *, team: str | None, severity: str | None, customer: 
     wanted = [team] if team else (teams if p.principal.role is Role.ENGINEER else [None])
     rows: dict[int, Any] = {}
     for code in wanted:
-        found, _ = svc.list_incidents(p.db, p.principal, svc.IncidentFilter(status=status, severity=severity, customer=customer, team=code,
-                                                                            breached=True if state == "breached" else None),
-                                      now=p.now, limit=QUEUE_LIMIT)
+        found, _ = svc.list_incidents(
+            p.db,
+            p.principal,
+            svc.IncidentFilter(
+                status=status,
+                severity=severity,
+                customer=customer,
+                team=code,
+                breached=True if state == "breached" else None,
+            ),
+            now=p.now,
+            limit=QUEUE_LIMIT,
+        )
         rows.update((r.id, r) for r in found)
     listed = [r for r in rows.values() if state != "at-risk" or svc.first_response_state(r, p.now) == "at-risk"]
     # Unanswered first, soonest due first (R-SLA-1's clock is the one that breaches).
     listed.sort(key=lambda r: (r.first_response_at is not None, r.first_response_due, r.id))
-    return {"rows": [incident_row(p, r) for r in listed[:QUEUE_LIMIT]], "truncated": len(listed) > QUEUE_LIMIT,
-            "filters": {"team": team or "", "severity": severity or "", "customer": customer or "", "state": state or "", "status": status},
-            "teams": [(code, team_name(p, code)) for code in teams], "severities": [(s.value, s.label(p.language)) for s in Severity],
-            "customers": [(c.code, c.name) for c in customers], "states": [(s, p.t(f"state.{s}")) for s in STATES],
-            "statuses": [(s, p.t(f"status.{s}")) for s in ("open", "mitigated", "closed")],
-            "no_team": p.principal.role is Role.ENGINEER and not teams}
+    return {
+        "rows": [incident_row(p, r) for r in listed[:QUEUE_LIMIT]],
+        "truncated": len(listed) > QUEUE_LIMIT,
+        "filters": {
+            "team": team or "",
+            "severity": severity or "",
+            "customer": customer or "",
+            "state": state or "",
+            "status": status,
+        },
+        "teams": [(code, team_name(p, code)) for code in teams],
+        "severities": [(s.value, s.label(p.language)) for s in Severity],
+        "customers": [(c.code, c.name) for c in customers],
+        "states": [(s, p.t(f"state.{s}")) for s in STATES],
+        "statuses": [(s, p.t(f"status.{s}")) for s in ("open", "mitigated", "closed")],
+        "no_team": p.principal.role is Role.ENGINEER and not teams,
+    }
 
 
 @router.get("/queue")
-def queue(request: Request, team: str | None = None, severity: str | None = None, customer: str | None = None,
-          state: str | None = None, status: str | None = None) -> Response:
+def queue(
+    request: Request,
+    team: str | None = None,
+    severity: str | None = None,
+    customer: str | None = None,
+    state: str | None = None,
+    status: str | None = None,
+) -> Response:
     with page(request, roles=PROVIDER_ROLES) as p:
         context = queue_context(p, team=team, severity=severity, customer=customer, state=state, status=status)
     return render(p, "queue.html", context)
@@ -106,45 +134,86 @@ def _act(request: Request, incident_id: int, form: Form, action: str, work) -> R
 @router.post("/incidents/{incident_id:int}/communications")
 def log_communication(request: Request, incident_id: int, form: FormData) -> Response:
     """The first outbound, non-automated phone call or e-mail is the first response (R-SEV-2)."""
+
     def work(p: Page, zone: str, version: int | None) -> None:
-        data = CommunicationIn.model_validate({"direction": form.get("direction") or "outbound", "medium": form.get("medium") or "",
-                                               "body": form.get("body") or "", "at": _local_instant(form.get("at"), zone),
-                                               "requests_customer_action": form.flag("requests_customer_action")})
-        svc.add_communication(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
-                              expected_version=version)
+        data = CommunicationIn.model_validate(
+            {
+                "direction": form.get("direction") or "outbound",
+                "medium": form.get("medium") or "",
+                "body": form.get("body") or "",
+                "at": _local_instant(form.get("at"), zone),
+                "requests_customer_action": form.flag("requests_customer_action"),
+            }
+        )
+        svc.add_communication(
+            p.db,
+            p.principal,
+            incident_id,
+            data,
+            now=p.now,
+            settings=request.app.state.incident_settings,
+            expected_version=version,
+        )
+
     return _act(request, incident_id, form, "communication", work)
 
 
 @router.post("/incidents/{incident_id:int}/severity")
 def change_severity(request: Request, incident_id: int, form: FormData) -> Response:
     """R-SEV-1: who, when, why; a downgrade needs its grounds (R-SEV-3, R-SLA-4)."""
+
     def work(p: Page, zone: str, version: int | None) -> None:
-        data = SeverityChangeIn.model_validate({"severity": form.get("severity") or "", "reason": form.get("reason") or "",
-                                                "grounds": form.get("grounds")})
-        svc.change_severity(p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings,
-                            expected_version=version)
+        data = SeverityChangeIn.model_validate(
+            {"severity": form.get("severity") or "", "reason": form.get("reason") or "", "grounds": form.get("grounds")}
+        )
+        svc.change_severity(
+            p.db,
+            p.principal,
+            incident_id,
+            data,
+            now=p.now,
+            settings=request.app.state.incident_settings,
+            expected_version=version,
+        )
+
     return _act(request, incident_id, form, "severity", work)
 
 
 @router.post("/incidents/{incident_id:int}/mitigation")
 def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page, zone: str, version: int | None) -> None:
-        data = MitigationIn.model_validate({"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)})
+        data = MitigationIn.model_validate(
+            {"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)}
+        )
         svc.mitigate(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
+
     return _act(request, incident_id, form, "mitigation", work)
 
 
 @router.post("/incidents/{incident_id:int}/closure")
 def close(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page, zone: str, version: int | None) -> None:
-        data = ClosureIn.model_validate({"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)})
+        data = ClosureIn.model_validate(
+            {"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)}
+        )
         svc.close(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
+
     return _act(request, incident_id, form, "closure", work)
 
 
 @router.post("/incidents/{incident_id:int}/assignments")
 def assign(request: Request, incident_id: int, form: FormData) -> Response:
     """Name an engineer or an incident manager (beside the automatic roles, R-INC-3)."""
+
     def work(p: Page, zone: str, version: int | None) -> None:
-        svc.assign(p.db, p.principal, incident_id, form.get("role") or "", form.get("person") or "", now=p.now, expected_version=version)
+        svc.assign(
+            p.db,
+            p.principal,
+            incident_id,
+            form.get("role") or "",
+            form.get("person") or "",
+            now=p.now,
+            expected_version=version,
+        )
+
     return _act(request, incident_id, form, "assignment", work)

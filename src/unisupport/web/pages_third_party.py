@@ -27,15 +27,23 @@ FormData = Annotated[Form, Depends(csrf_form)]
 
 def _collaborate(request: Request, incident_id: int, work) -> Response:
     with page(request) as p:
-        return act_on_incident(p, incident_id, "third-party", lambda: work(p), anchor="third-parties", also=(Forbidden,))
+        return act_on_incident(
+            p, incident_id, "third-party", lambda: work(p), anchor="third-parties", also=(Forbidden,)
+        )
 
 
 @router.post("/incidents/{incident_id:int}/third-parties")
 def request_collaboration(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page) -> None:
-        data = ThirdPartyIn.model_validate({"vendor": form.get("vendor") or "", "product": form.get("product") or None,
-                                            "note": form.get("note") or None})
+        data = ThirdPartyIn.model_validate(
+            {
+                "vendor": form.get("vendor") or "",
+                "product": form.get("product") or None,
+                "note": form.get("note") or None,
+            }
+        )
         third_parties.request_collaboration(p.db, p.principal, incident_id, data, now=p.now)
+
     return _collaborate(request, incident_id, work)
 
 
@@ -44,6 +52,7 @@ def engage(request: Request, incident_id: int, collaboration_id: int, form: Form
     def work(p: Page) -> None:
         data = EngagementIn.model_validate({"vendor_reference": form.get("vendor_reference") or None})
         third_parties.engage(p.db, p.principal, incident_id, collaboration_id, data, now=p.now)
+
     return _collaborate(request, incident_id, work)
 
 
@@ -51,4 +60,5 @@ def engage(request: Request, incident_id: int, collaboration_id: int, form: Form
 def end(request: Request, incident_id: int, collaboration_id: int, form: FormData) -> Response:
     def work(p: Page) -> None:
         third_parties.end(p.db, p.principal, incident_id, collaboration_id, CollaborationEndIn(), now=p.now)
+
     return _collaborate(request, incident_id, work)

@@ -43,8 +43,11 @@ def load_secret(env: dict[str, str] | None = None) -> bytes:
     configured = (env.get(SECRET_KEY) or "").strip()
     if configured:
         if len(configured) < MIN_SECRET_LENGTH:
-            raise InvalidInput(f"a secret key has at least {MIN_SECRET_LENGTH} characters "
-                               "(python3 -c 'import secrets; print(secrets.token_hex(32))')", field=SECRET_KEY)
+            raise InvalidInput(
+                f"a secret key has at least {MIN_SECRET_LENGTH} characters "
+                "(python3 -c 'import secrets; print(secrets.token_hex(32))')",
+                field=SECRET_KEY,
+            )
         return configured.encode()
     return _secret_file(Path(env.get(DATA_DIR) or "data").expanduser() / SECRET_FILE)
 
@@ -66,7 +69,9 @@ def _secret_file(path: Path) -> bytes:
             break
         time.sleep(0.02)
     if len(value) < MIN_SECRET_LENGTH:
-        raise InvalidInput(f"{path} does not hold a secret of at least {MIN_SECRET_LENGTH} characters", field=SECRET_KEY)
+        raise InvalidInput(
+            f"{path} does not hold a secret of at least {MIN_SECRET_LENGTH} characters", field=SECRET_KEY
+        )
     return value.encode()
 
 
@@ -106,8 +111,12 @@ class Signer:
         return SessionData(user_id, issued, issued + int(LIFETIME.total_seconds()), secrets.token_urlsafe(16), language)
 
     def dumps(self, data: SessionData) -> str:
-        body = _b64(json.dumps({"u": data.user_id, "iat": data.issued_at, "exp": data.expires_at, "n": data.nonce,
-                                "l": data.language}, separators=(",", ":")).encode())
+        body = _b64(
+            json.dumps(
+                {"u": data.user_id, "iat": data.issued_at, "exp": data.expires_at, "n": data.nonce, "l": data.language},
+                separators=(",", ":"),
+            ).encode()
+        )
         return body + "." + _b64(hmac.new(self._session_key, body.encode(), hashlib.sha256).digest())
 
     def loads(self, token: str | None, now: datetime) -> SessionData | None:
@@ -143,5 +152,11 @@ def with_language(data: SessionData, language: str) -> SessionData:
 
 def cookie_arguments(data: SessionData, *, now: datetime, secure: bool) -> dict:
     """``Response.set_cookie`` arguments: HttpOnly, SameSite=Lax, Secure over HTTPS."""
-    return {"key": COOKIE, "max_age": max(0, data.expires_at - int(now.timestamp())), "path": "/",
-            "httponly": True, "samesite": "lax", "secure": secure}
+    return {
+        "key": COOKIE,
+        "max_age": max(0, data.expires_at - int(now.timestamp())),
+        "path": "/",
+        "httponly": True,
+        "samesite": "lax",
+        "secure": secure,
+    }

@@ -21,12 +21,24 @@ class IncidentRow(Base):
     __table_args__ = (
         # The watcher's queries read only the incidents still waiting for a first
         # response: partial indexes keep them small however many incidents exist.
-        Index("ix_incidents_awaiting_due", "first_response_due",
-              postgresql_where=text(AWAITING), sqlite_where=text(AWAITING)),
-        Index("ix_incidents_awaiting_warn", "first_response_warn_at",
-              postgresql_where=text(AWAITING + " AND warned_at IS NULL"), sqlite_where=text(AWAITING + " AND warned_at IS NULL")),
-        Index("ix_incidents_critical_resource_due", "critical_resource_due",
-              postgresql_where=text(CRITICAL_PENDING), sqlite_where=text(CRITICAL_PENDING)),
+        Index(
+            "ix_incidents_awaiting_due",
+            "first_response_due",
+            postgresql_where=text(AWAITING),
+            sqlite_where=text(AWAITING),
+        ),
+        Index(
+            "ix_incidents_awaiting_warn",
+            "first_response_warn_at",
+            postgresql_where=text(AWAITING + " AND warned_at IS NULL"),
+            sqlite_where=text(AWAITING + " AND warned_at IS NULL"),
+        ),
+        Index(
+            "ix_incidents_critical_resource_due",
+            "critical_resource_due",
+            postgresql_where=text(CRITICAL_PENDING),
+            sqlite_where=text(CRITICAL_PENDING),
+        ),
         Index("ix_incidents_customer_status", "customer_id", "status", "id"),
     )
 

@@ -22,13 +22,27 @@ CRITICAL_PENDING = "critical_resource_due IS NOT NULL AND critical_resource_at I
 def upgrade() -> None:
     op.drop_index("ix_incidents_watch_due", table_name="incidents")
     op.drop_index("ix_incidents_watch_warn", table_name="incidents")
-    op.create_index("ix_incidents_awaiting_due", "incidents", ["first_response_due"],
-                    postgresql_where=sa.text(AWAITING), sqlite_where=sa.text(AWAITING))
-    op.create_index("ix_incidents_awaiting_warn", "incidents", ["first_response_warn_at"],
-                    postgresql_where=sa.text(AWAITING + " AND warned_at IS NULL"),
-                    sqlite_where=sa.text(AWAITING + " AND warned_at IS NULL"))
-    op.create_index("ix_incidents_critical_resource_due", "incidents", ["critical_resource_due"],
-                    postgresql_where=sa.text(CRITICAL_PENDING), sqlite_where=sa.text(CRITICAL_PENDING))
+    op.create_index(
+        "ix_incidents_awaiting_due",
+        "incidents",
+        ["first_response_due"],
+        postgresql_where=sa.text(AWAITING),
+        sqlite_where=sa.text(AWAITING),
+    )
+    op.create_index(
+        "ix_incidents_awaiting_warn",
+        "incidents",
+        ["first_response_warn_at"],
+        postgresql_where=sa.text(AWAITING + " AND warned_at IS NULL"),
+        sqlite_where=sa.text(AWAITING + " AND warned_at IS NULL"),
+    )
+    op.create_index(
+        "ix_incidents_critical_resource_due",
+        "incidents",
+        ["critical_resource_due"],
+        postgresql_where=sa.text(CRITICAL_PENDING),
+        sqlite_where=sa.text(CRITICAL_PENDING),
+    )
 
 
 def downgrade() -> None:

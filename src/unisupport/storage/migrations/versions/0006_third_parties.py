@@ -33,12 +33,18 @@ def upgrade() -> None:
         sa.Column("engaged_by", sa.String(length=254), nullable=True),
         sa.Column("ended_at", instant, nullable=True),
         sa.Column("ended_by", sa.String(length=254), nullable=True),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_incident_third_parties_customer_id_customers")),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_incident_third_parties_incident_id_incidents")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_incident_third_parties_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_third_parties_incident_id_incidents")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_third_parties")),
         sa.UniqueConstraint("incident_id", "vendor_key", name=op.f("uq_incident_third_parties_incident_id_vendor_key")),
     )
-    op.create_index(op.f("ix_incident_third_parties_customer_id"), "incident_third_parties", ["customer_id"], unique=False)
+    op.create_index(
+        op.f("ix_incident_third_parties_customer_id"), "incident_third_parties", ["customer_id"], unique=False
+    )
 
 
 def downgrade() -> None:

@@ -44,11 +44,15 @@ def upgrade() -> None:
         sa.Column("at", instant, nullable=False),
         sa.Column("by", sa.String(length=254), nullable=False),
         sa.Column("decisions", document, nullable=False),
-        sa.ForeignKeyConstraint(["outage_id"], ["platform_outages.id"], name=op.f("fk_platform_outage_notices_outage_id_platform_outages")),
+        sa.ForeignKeyConstraint(
+            ["outage_id"], ["platform_outages.id"], name=op.f("fk_platform_outage_notices_outage_id_platform_outages")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_outage_notices")),
         sa.UniqueConstraint("outage_id", "sequence", name=op.f("uq_platform_outage_notices_outage_id_sequence")),
     )
-    op.create_index(op.f("ix_platform_outage_notices_outage_id"), "platform_outage_notices", ["outage_id"], unique=False)
+    op.create_index(
+        op.f("ix_platform_outage_notices_outage_id"), "platform_outage_notices", ["outage_id"], unique=False
+    )
 
 
 def downgrade() -> None:

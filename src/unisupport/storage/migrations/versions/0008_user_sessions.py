@@ -18,7 +18,9 @@ depends_on = ("0002_users",)  # the users table
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
-        batch_op.add_column(sa.Column("sessions_valid_from", unisupport.storage.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("sessions_valid_from", unisupport.storage.base.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
