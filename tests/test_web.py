@@ -1015,12 +1015,61 @@ def test_the_admin_creates_and_deactivates_users(web):
     assert b.post("/admin/users/active", {"email": EMAILS["admin"], "active": "0"}).status_code == 422  # not oneself
 
 
+def main_of(r: httpx.Response) -> str:
+    """The page's <main>, from its opening tag."""
+    return r.text[r.text.index("<main") :]
+
+
+def test_a_refused_form_comes_back_to_its_page_with_the_problem_on_top_and_what_was_typed(web):
+    """Post, redirect, get (web.outcome): the refusal is the first thing of the page,
+    focused, linking to the field, which shows its problem and keeps the input; the
+    address is the page's own and reopens; a done action says so at the top too."""
+    b = Browser(web)
+    b.sign_in("admin")
+    b.get("/admin/teams")
+    r = b.post("/admin/teams", {"code": "Bad Code", "name": "Night owls"})
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/teams?form=")
+    target = r.headers["location"]
+    refused = b.get(target)
+    main = main_of(refused)
+    assert refused.status_code == 200 and main.index('data-testid="outcome"') < main.index("<h1")
+    summary = re.search(r'<div class="outcome outcome-refused".*?</div>', main, re.DOTALL).group(0)
+    assert "autofocus" in summary and 'role="alert"' in summary and 'href="#t-code"' in summary
+    assert "Code:" in text_of(summary) and "is not a team code" in text_of(summary)
+    assert 'id="t-code-error"' in main and 'value="Bad Code"' in main and 'value="Night owls"' in main
+    assert re.search(
+        r'<input[^>]*id="t-code"[^>]*aria-invalid="true"[^>]*aria-describedby="t-code-help t-code-error"', main
+    )
+    assert b.get(target).status_code == 200  # reopened or reloaded: the same page, never a 405
+    reopened = b.get("/admin/teams/members")  # a form's own address, from the history
+    assert reopened.status_code == 303 and reopened.headers["location"] == "/admin/teams"
+    # In French, with what was typed still there.
+    b.post("/language", {"language": "fr", "next": target})
+    french = b.get(target)
+    assert "Il y a un problème" in text(french) and 'value="Bad Code"' in french.text
+    b.post("/language", {"language": "en", "next": target})
+    # Another browser session reads nothing of it.
+    other = Browser(web)
+    other.sign_in("admin")
+    assert "Night owls" not in other.get(target).text and 'data-testid="outcome"' not in other.get(target).text
+    # Done: said at the top, focused.
+    r = b.post("/admin/teams", {"code": "night-owls", "name": "Night owls"})
+    assert r.status_code == 303
+    done = b.get(r.headers["location"])
+    notice = re.search(r'<div class="outcome outcome-done".*?</div>', main_of(done), re.DOTALL).group(0)
+    assert "autofocus" in notice and "Team night-owls is created." in text_of(notice)
+
+
+def text_of(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
 def test_the_admin_manages_teams_and_assigns_csams(web):
     b = Browser(web)
     b.sign_in("admin")
     b.get("/admin/teams")
     assert b.post("/admin/teams", {"code": "night-shift", "name": "Night shift"}).status_code == 303
-    assert b.post("/admin/teams", {"code": "Bad Code", "name": "x"}).status_code == 422
+    assert b.post("/admin/teams", {"code": "Bad Code", "name": "x"}).status_code == 303
     assert b.post("/admin/teams/members", {"email": EMAILS["im"], "team": "night-shift"}).status_code == 303
     row = re.search(r'<tr data-testid="team-row-night-shift".*?</tr>', b.get("/admin/teams").text, re.DOTALL).group(0)
     assert EMAILS["im"] in row

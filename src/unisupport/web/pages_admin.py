@@ -19,7 +19,8 @@ from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
 from unisupport.storage.tables import TeamRow
-from unisupport.web.page import Form, Page, WebRoute, attempt, csrf_form, page, redirect, render
+from unisupport.web.outcome import notice
+from unisupport.web.page import Form, Page, WebRoute, attempt, csrf_form, page, redirect, render, submit
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
@@ -153,9 +154,7 @@ def assign_csam(request: Request, form: FormData) -> Response:
 
 
 # --------------------------------------------------------------------------- teams
-def teams_context(
-    p: Page, *, values: dict[str, str] | None = None, exc: UnisupportError | None = None, form: str | None = None
-) -> dict[str, Any]:
+def teams_context(p: Page) -> dict[str, Any]:
     everyone = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
     members: dict[str, list[str]] = {}
     for u in everyone:
@@ -168,8 +167,7 @@ def teams_context(
             for u in everyone
             if u["role"] in (Role.ENGINEER.value, Role.INCIDENT_MANAGER.value, Role.ADMIN.value) and u["active"]
         ],
-        "values": values or {},
-    } | _error(exc, form)
+    }
 
 
 @router.get("/admin/teams")
@@ -182,34 +180,30 @@ def teams_page(request: Request) -> Response:
 @router.post("/admin/teams")
 def create_team(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
+            form,
+            "team-form",
             lambda: users.create_team(
                 p.db, code=form.get("code") or "", name=form.get("name") or "", actor=p.principal.email, now=p.now
             ),
-            template="admin_teams.html",
-            path="/admin/teams",
-            done="/admin/teams",
-            context=lambda error: teams_context(p, values=form.values("code", "name"), exc=error, form="create"),
+            back="/admin/teams",
+            done=lambda team: notice("admin.done.team_created", code=team.code),
         )
 
 
 @router.post("/admin/teams/members")
 def add_member(request: Request, form: FormData) -> Response:
+    email, team = form.get("email") or "", form.get("team") or ""
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
-            lambda: users.add_to_team(
-                p.db,
-                email=form.get("email") or "",
-                team_code=form.get("team") or "",
-                actor=p.principal.email,
-                now=p.now,
-            ),
-            template="admin_teams.html",
-            path="/admin/teams",
-            done="/admin/teams",
-            context=lambda error: teams_context(p, exc=error, form="member"),
+            form,
+            "member-form",
+            lambda: users.add_to_team(p.db, email=email, team_code=team, actor=p.principal.email, now=p.now),
+            back="/admin/teams",
+            done=notice("admin.done.member_added", email=email, team=team),
+            also=(NotFound,),
         )
 
 
