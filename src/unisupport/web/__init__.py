@@ -23,6 +23,7 @@ from unisupport.web import (
     auth,
     pages_accounts,
     pages_admin,
+    pages_confirm,
     pages_customer,
     pages_incident,
     pages_outages,
@@ -102,6 +103,7 @@ def install_web(app: FastAPI) -> None:
         pages_outages,
         pages_accounts,
         pages_admin,
+        pages_confirm,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)

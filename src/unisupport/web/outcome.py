@@ -93,6 +93,17 @@ class Problem:
     text_fr: str | None = None
 
 
+@dataclass(frozen=True)
+class Ask:
+    """An action that cannot be undone, asked again on a page of its own before it
+    is carried out (``/confirm``): what it does, and what follows from it."""
+
+    question: Notice
+    consequences: list[Notice]
+    action: str  # where the confirmation posts the same values again
+    back: str  # where "keep things as they are" goes
+
+
 @dataclass
 class Outcome:
     form: str  # the id of the form on its page
@@ -101,21 +112,34 @@ class Outcome:
     values: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     fields: list[str] = dataclasses.field(default_factory=list)  # the names the form sent
     preview: bool = False  # the values are to be previewed, then confirmed
+    ask: Ask | None = None  # the values are to be confirmed on /confirm
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        done = data.get("done")
+        done, ask = data.get("done"), data.get("ask")
         return cls(
             form=str(data["form"]),
-            done=Notice(str(done["key"]), dict(done.get("params") or {})) if done else None,
+            done=_notice(done) if done else None,
             problems=[Problem(**p) for p in data.get("problems") or []],
             values=[(str(k), str(v)) for k, v in data.get("values") or []],
             fields=[str(f) for f in data.get("fields") or []],
             preview=bool(data.get("preview")),
+            ask=Ask(
+                _notice(ask["question"]),
+                [_notice(c) for c in ask["consequences"]],
+                str(ask["action"]),
+                str(ask["back"]),
+            )
+            if ask
+            else None,
         )
+
+
+def _notice(data: dict[str, Any]) -> Notice:
+    return Notice(str(data["key"]), dict(data.get("params") or {}))
 
 
 def kept(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

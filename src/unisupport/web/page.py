@@ -44,6 +44,8 @@ from unisupport.web.i18n import (
 )
 from unisupport.web.outcome import (
     PARAMETER,
+    Ask,
+    SNAPSHOT_FIELD,
     Notice,
     Outcome,
     OutcomeView,
@@ -54,6 +56,7 @@ from unisupport.web.outcome import (
     names,
     problems_of,
     recall,
+    snapshot_matches,
 )
 from unisupport.web.session import (
     COOKIE,
@@ -129,6 +132,21 @@ class Page:
     def replace_session(self, web: SessionData) -> None:
         self.web = web
         self.new_cookie = True
+
+    def outcome_values(self, form: str) -> dict[str, str]:
+        """What was typed in ``form`` when it was sent last (refused, or to preview)."""
+        if self.outcome is None or self.outcome.form != form:
+            return {}
+        out: dict[str, str] = {}
+        for key, value in self.outcome.values:
+            out.setdefault(key, value)
+        return out
+
+    def outcome_list(self, form: str, name: str) -> list[str]:
+        """Every value of a many-valued field (a multiple select) of ``form`` sent last."""
+        if self.outcome is None or self.outcome.form != form:
+            return []
+        return [v for k, v in self.outcome.values if k == name]
 
     def zone_for(self, site_zone: str) -> str:
         """Customers see times in their own site's zone; provider users in the
@@ -357,6 +375,60 @@ def submit(
     said = done(result) if callable(done) else done  # type: ignore[arg-type]
     target = then(result) if callable(then) else (then or back)  # type: ignore[arg-type]
     return go(p, target, Outcome(form_id, done=said))
+
+
+CONFIRMED_FIELD = "confirmed"
+
+
+def asked(
+    p: Page, form: Form, form_id: str, question: Notice, consequences: list[Notice], *, action: str, back: str
+) -> Response | None:
+    """The confirm step of an action that cannot be undone (deactivating a user,
+    marking a milestone done …): unless the form says it was confirmed, the browser
+    is sent to ``/confirm``, a page saying what the action does and what follows,
+    whose button sends the same values again, confirmed; None once confirmed."""
+    if form.get(CONFIRMED_FIELD) == "yes":
+        return None
+    ask = Ask(question, consequences, action, back)
+    return go(p, "/confirm", Outcome(form_id, values=kept(form.pairs), fields=names(form.pairs), ask=ask))
+
+
+def previewed(pairs: list[tuple[str, str]], fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The values a preview is about: the ``fields`` filled in, as :class:`Form` reads them."""
+    return sorted((k, v.strip()) for k, v in pairs if k in fields and v.strip())
+
+
+def preview(
+    p: Page,
+    form: Form,
+    form_id: str,
+    check: Callable[[], object],
+    *,
+    back: str,
+    said: Notice | None = None,
+    aliases: dict[str, str] | None = None,
+) -> Response:
+    """The first half of preview-then-confirm: ``check()`` the form (a refusal comes
+    back as with :func:`submit`), then back to the form's page, which shows what the
+    values would do (computed there, in the viewer's language, with the form still
+    filled in) and a confirm button carrying their :func:`snapshot`."""
+    _, problems = run(p, check, aliases=aliases)
+    if problems:
+        return refuse(p, form, form_id, problems, back=back)
+    return go(p, back, Outcome(form_id, done=said, values=kept(form.pairs), fields=names(form.pairs), preview=True))
+
+
+def snapshot(p: Page, form_id: str, fields: tuple[str, ...]) -> str | None:
+    """The signature of the values this page previews (None: it previews nothing)."""
+    if p.outcome is None or not p.outcome.preview or p.outcome.form != form_id or p.outcome.problems:
+        return None
+    return p.signer.snapshot(p.web, form_id, previewed(p.outcome.values, fields))
+
+
+def confirmed(p: Page, form: Form, form_id: str, fields: tuple[str, ...]) -> bool:
+    """Whether a confirmation carries exactly the values its preview showed; if not
+    (the form was edited after the preview), it is previewed again, never carried out."""
+    return snapshot_matches(p.signer, p.web, form_id, previewed(form.pairs, fields), form.get(SNAPSHOT_FIELD))
 
 
 # --------------------------------------------------------------------------- errors
