@@ -55,6 +55,49 @@ def test_a_step_line_holds_each_balance_until_the_next_entry_and_runs_to_the_end
     assert chart.legend == [("series-0", "credits")] and chart.empty is None
 
 
+def test_a_balance_with_one_data_point_is_drawn_as_a_point_on_a_flat_line_with_its_value():
+    """The first day of a term (start == end), or an account whose only entry is
+    today's: one point, still drawn, its value written beside it."""
+    day = date(2026, 12, 1)
+    one_day = step_lines(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        start=day,
+        end=day,
+        series=[("credits", [(day, Decimal(48))])],
+        x_tick=str,
+        y_tick=lambda v: f"{v:g}",
+        table=TABLE,
+        empty="nothing",
+    )
+    assert one_day.empty is None and one_day.legend == [("series-0", "credits")]
+    (path,) = one_day.paths
+    assert path["d"] == f"M{one_day.left:.1f},23.2H{one_day.right:.1f}"  # flat, across the plot
+    (point,) = one_day.points
+    assert point["cy"] == 23.2 and one_day.left < point["cx"] < one_day.right and point["label"] == "credits: 48"
+    assert [label["text"] for label in one_day.labels] == ["48"]
+    assert [t.label for t in one_day.x_ticks] == [str(day)]
+    today_only = step_lines(
+        id="c",
+        title="t",
+        description="d",
+        x_label="x",
+        y_label="y",
+        start=date(2026, 1, 1),
+        end=day,
+        series=[("hours", [(day, Decimal(400))])],
+        x_tick=str,
+        y_tick=lambda v: f"{v:g}",
+        table=TABLE,
+        empty="nothing",
+    )
+    (point,) = today_only.points
+    assert point["cx"] == today_only.right and [label["text"] for label in today_only.labels] == ["400"]
+
+
 def test_stacked_columns_add_up_and_an_empty_chart_says_so_in_words():
     chart = stacked_columns(
         id="c",

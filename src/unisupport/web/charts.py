@@ -55,6 +55,7 @@ class Chart:
     paths: list[dict[str, Any]] = field(default_factory=list)  # {"d", "cls", "label"}
     rects: list[dict[str, Any]] = field(default_factory=list)  # {"x", "y", "w", "h", "cls", "label"}
     labels: list[dict[str, Any]] = field(default_factory=list)  # extra text: {"x", "y", "text", "anchor", "cls"}
+    points: list[dict[str, Any]] = field(default_factory=list)  # dots: {"cx", "cy", "cls", "label"}
     empty: str | None = None  # shown instead of the drawing when there is nothing to draw
     width: int = WIDTH
     height: int = HEIGHT
@@ -120,34 +121,56 @@ def step_lines(
     empty: str,
 ) -> Chart:
     """Balances over time: each series keeps its value until its next point (a
-    ledger balance changes only when an entry is posted) and runs to ``end``."""
+    ledger balance changes only when an entry is posted) and runs to ``end``.
+
+    A series of one point (the first day of a term, or an account whose only entry
+    is today's) is still drawn: a dot, its value written beside it, on a flat line
+    across the plot when the chart covers that one day."""
     chart = Chart(id, "line", title, description, x_label, y_label, table)
     drawn = [(label, [(d, float(v)) for d, v in points if d <= end]) for label, points in series]
     drawn = [(label, points) for label, points in drawn if points][:SERIES]
-    if not drawn or end <= start:
+    if not drawn:
         chart.empty = empty
         return chart
+    one_day = end <= start
     span = (end - start).days or 1
     top_value, step = nice_top(max(v for _, points in drawn for _, v in points))
 
     def x(d: date) -> float:
+        if one_day:
+            return round((chart.left + chart.right) / 2, 1)
         return round(chart.left + (chart.right - chart.left) * max(0, (d - start).days) / span, 1)
 
     def y(v: float) -> float:
         return round(chart.bottom - (chart.bottom - chart.top) * v / top_value, 1)
 
     chart.y_ticks = _y_ticks(top_value, step, y, y_tick)
-    chart.x_ticks = [Tick(x(d), x_tick(d)) for d in month_starts(start, end)]
+    chart.x_ticks = (
+        [Tick(x(end), x_tick(end))] if one_day else [Tick(x(d), x_tick(d)) for d in month_starts(start, end)]
+    )
     for i, (label, points) in enumerate(drawn):
         first_day, first_value = points[0]
-        d = [f"M{x(max(first_day, start))},{y(first_value)}"]
+        d = [f"M{float(chart.left) if one_day else x(max(first_day, start))},{y(first_value)}"]
         previous = first_value
         for day, value in points[1:]:
             d.append(f"H{x(day)}V{y(value)}")
             previous = value
-        d.append(f"H{x(end)}")
+        d.append(f"H{float(chart.right) if one_day else x(end)}")
         chart.paths.append({"d": "".join(d), "cls": f"series-{i}", "label": f"{label}: {y_tick(previous)}"})
         chart.legend.append((f"series-{i}", label))
+        if len(points) == 1:
+            cx, cy = x(first_day), y(first_value)
+            chart.points.append({"cx": cx, "cy": cy, "cls": f"series-{i}", "label": f"{label}: {y_tick(first_value)}"})
+            anchor = "end" if cx > chart.right - 40 else "start"
+            chart.labels.append(
+                {
+                    "x": cx - 8 if anchor == "end" else cx + 8,
+                    "y": cy - 8,
+                    "text": y_tick(first_value),
+                    "anchor": anchor,
+                    "cls": "point-label",
+                }
+            )
     return chart
 
 

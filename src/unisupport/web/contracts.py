@@ -148,7 +148,10 @@ def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> 
                 start=order.term_start,
                 end=end,
                 series=series,
-                x_tick=month_tick(p, next(iter(month_starts(order.term_start, end)), order.term_start)),
+                # One day (the term's first): that day's date, not its month.
+                x_tick=p.fmt.date
+                if end <= order.term_start
+                else month_tick(p, next(iter(month_starts(order.term_start, end)), order.term_start)),
                 y_tick=p.fmt.number,
                 table=Table(
                     p.t(f"chart.balances.{unit}", order=order.number),
