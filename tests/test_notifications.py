@@ -193,9 +193,9 @@ def test_a_queued_notification_is_sent_once_in_the_recipients_language(fresh_dat
     assert report == DeliveryReport(sent=2, failed=0, retried=0)
     by_recipient = {m["To"]: m for m in smtp_server.messages}
     french, english = by_recipient["claire@contoso.example"], by_recipient["john@contoso.example"]
-    assert french["Subject"] == "[INC-2026-0042] Objectif de première réponse dépassé (sévérité B)"
+    assert french["Subject"] == "[INC-2026-0042] Objectif de première réponse dépassé (gravité B)"
     assert "lundi 30 novembre 2026 à 10:15 (Europe/Paris)" in french.get_content()
-    assert "« SQL cluster down », sévérité B" in french.get_content()
+    assert "« SQL cluster down », gravité B" in french.get_content()
     assert french["Content-Language"] == "fr"
     assert english["Subject"] == "[INC-2026-0042] First-response target missed (severity B)"
     assert "Monday 30 November 2026 at 10:15 (Europe/Paris)" in english.get_content()

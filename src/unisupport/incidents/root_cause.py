@@ -96,7 +96,7 @@ def decide_rca(
     if not severity.is_critical:
         raise _refuse(
             "after closure, an MCSAP RCA is only for Severity 1 or A incidents",
-            "après la clôture, une RCA MCSAP n'est possible que pour les incidents de sévérité 1 ou A",
+            "après la clôture, une RCA MCSAP n'est possible que pour les incidents de gravité 1 ou A",
             rule="R-RCA-2",
             field="severity",
         )

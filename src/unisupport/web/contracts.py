@@ -12,6 +12,8 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from unisupport.bookings.booking_rules import request_deadline
 from unisupport.catalog import default_catalog
 from unisupport.catalog.catalog import ServiceFamily
@@ -46,14 +48,43 @@ BOOKING_STATES = {
 
 
 # --------------------------------------------------------------------------- balances
-def account_label(p: Page, b: ledger.Balance) -> str:
+def _named(p: Page, b: ledger.Balance, provider: bool) -> str:
+    catalog = default_catalog()
     if b.key.startswith("flex:"):
         return p.t("account.flex", year=b.contract_year or "")
     if b.key.startswith("fees:"):
         return p.t("account.fees")
-    if b.service and b.service in default_catalog():
-        return f"{default_catalog().get(b.service).name(p.language)} ({b.key.removeprefix('line:')})"
-    return b.label
+    if not (b.service and b.service in catalog):
+        return b.label
+    name = catalog.get(b.service).name(p.language)
+    return f"{name} ({b.key.removeprefix('line:')})" if provider else name
+
+
+def account_labels(p: Page, balances: list[ledger.Balance]) -> dict[str, str]:
+    """The accounts of an order as the reader names them, by key. Provider users:
+    the service and the order line's code (``Proactive Credits (credits-y1)``).
+    Customers read words: the service, then — only where it tells accounts of the
+    same name apart — its site, its contract year, the day it lasts until."""
+    provider = p.principal is not None and p.principal.role.is_provider
+    labels = {b.key: [_named(p, b, provider)] for b in balances}
+    if provider:
+        return {key: parts[0] for key, parts in labels.items()}
+    sites = {b.site_id for b in balances if b.site_id}
+    site_names = {s.id: s.name or s.code for s in p.db.scalars(select(SiteRow).where(SiteRow.id.in_(sites)))}
+    qualifiers = (
+        lambda b: site_names.get(b.site_id) if b.site_id else None,
+        lambda b: p.t("account.year", year=b.contract_year) if b.contract_year else None,
+        lambda b: p.t("account.until", date=p.fmt.date(b.expires_on)) if b.expires_on else None,
+    )
+    for qualifier in qualifiers:
+        alike: dict[str, list[ledger.Balance]] = {}
+        for b in balances:
+            alike.setdefault(", ".join(labels[b.key]), []).append(b)
+        for group in alike.values():
+            if len(group) > 1 and len({qualifier(b) for b in group}) > 1:
+                for b in group:
+                    labels[b.key] += [words] if (words := qualifier(b)) else []
+    return {key: ", ".join(parts) for key, parts in labels.items()}
 
 
 def account_group(b: ledger.Balance) -> str:
@@ -73,6 +104,7 @@ def today_at(p: Page, order: OrderRow) -> date:
 def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, Any]:
     """Balances by group, what will be forfeited and when, and the balance charts."""
     balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
+    labels = account_labels(p, balances)
     groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
     forecast = []
     for b in balances:
@@ -81,7 +113,7 @@ def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, A
             continue
         row = {
             "key": b.key,
-            "label": account_label(p, b),
+            "label": labels[b.key],
             "balance": p.fmt.amount(b.balance, b.unit),
             "granted": p.fmt.amount(b.granted, b.unit),
             "used": p.fmt.amount(b.used, b.unit),
@@ -112,11 +144,11 @@ def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, A
         "groups": groups,
         "forecast": forecast,
         "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
-        "charts": balance_charts(p, order, balances) if charts else [],
+        "charts": balance_charts(p, order, balances, labels) if charts else [],
     }
 
 
-def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> list[Chart]:
+def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance], labels: dict[str, str]) -> list[Chart]:
     """One chart per unit bookings draw on: each account's balance, day by day,
     from the start of the term to today."""
     end = min(today_at(p, order), order.term_end)
@@ -128,7 +160,7 @@ def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> 
         days = ledger.daily_balances(
             p.db, customer_id=order.customer_id, order_id=order.id, keys=[b.key for b in accounts]
         )
-        series = [(account_label(p, b), days.get(b.key, [])) for b in accounts]
+        series = [(labels[b.key], days.get(b.key, [])) for b in accounts]
         rows = [
             (p.fmt.date(day), label, p.fmt.number(value))
             for label, points in series
@@ -140,9 +172,7 @@ def balance_charts(p: Page, order: OrderRow, balances: list[ledger.Balance]) -> 
             step_lines(
                 id=f"chart-balances-{order.number}-{unit}",
                 title=p.t(f"chart.balances.{unit}", order=order.number),
-                description=p.t(
-                    "chart.balances_desc", accounts=len(series), start=p.fmt.date(order.term_start), end=p.fmt.date(end)
-                ),
+                description=p.t("chart.balances_desc", start=p.fmt.date(order.term_start), end=p.fmt.date(end)),
                 x_label=p.t("chart.date"),
                 y_label=unit_name.capitalize(),
                 start=order.term_start,

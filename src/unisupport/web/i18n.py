@@ -163,14 +163,22 @@ class Formatter:
         if moment is None:
             return "—"
         local = self.local(moment, zone)
-        day = format_date(local, "full" if long else "short", locale=self.locale)
+        day = self._date(local.date(), "full" if long else "short")
         time = format_time(local, "short", locale=self.locale)
         return self.t("format.datetime_long" if long else "format.datetime_short", date=day, time=time, zone=zone)
 
     def date(self, day: date | None, *, long: bool = False) -> str:
         if day is None:
             return "—"
-        return format_date(day, "full" if long else "medium", locale=self.locale)
+        return self._date(day, "full" if long else "medium")
+
+    def _date(self, day: date, length: str) -> str:
+        """Babel's date of that length; in French the first of the month is
+        ``1er`` (« mardi 1er décembre 2026 », « 1er déc. 2026 »), as French writes it."""
+        pattern = self.locale.date_formats[length].pattern
+        if self.language == "fr" and day.day == 1:
+            pattern = re.sub(r"(?<![d'])d(?!d)", "'1er'", pattern)
+        return format_date(day, pattern, locale=self.locale)
 
     def month(self, day: date, *, short: bool = False, year: bool = True) -> str:
         """``November 2026``; on a chart's axis ``Nov 2026`` (``nov. 2026``), or just

@@ -16,6 +16,7 @@ what was typed still in the fields."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -238,7 +239,20 @@ def _common(p: Page) -> dict[str, Any]:
         "languages": LANGUAGES,
         "server_now": p.now.isoformat(),
         "outcome": OutcomeView(p.outcome, p.fmt),
+        "words": (lambda text: text) if principal and principal.role.is_provider else without_rule_ids,
     }
+
+
+RULE_IDS = re.compile(r"\s*[(\[]R-[A-Z]+-\d+(?:\s*[,;/]\s*R-[A-Z]+-\d+)*[)\]]|\bR-[A-Z]+-\d+:?\s*")
+
+
+def without_rule_ids(text: str | None) -> str | None:
+    """A sentence as customers read it: words, without the rule ids written into it
+    (``… en anglais (R-SLA-3)`` → ``… en anglais``); the rule stays on hover, where
+    a badge would be (``macros.rule``). Provider users read the ids."""
+    if not text:
+        return text
+    return re.sub(r"\(\s*\)", "", RULE_IDS.sub(" ", text)).replace("  ", " ").replace(" .", ".").strip()
 
 
 def local_path(value: str | None, default: str = "/") -> str:
@@ -476,6 +490,7 @@ def error_page(request: Request, status: int, message: str | None = None, rule: 
         "languages": LANGUAGES,
         "server_now": state.clock.now().isoformat(),
         "outcome": OutcomeView(None, fmt),
+        "words": without_rule_ids,
     }
     html = _environment.get_template("error.html").render(context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -26,13 +26,14 @@ from unisupport.services.orders import order_by_number, orders_in_scope
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CustomerRow, OrderRow, SiteRow
 from unisupport.web.contracts import (
-    account_label,
+    account_labels,
     attainment_chart,
     bookings_chart,
     order_panel,
     today_at,
 )
 from unisupport.web.outcome import notice
+from unisupport.web.reasons import say
 from unisupport.web.page import (
     PROVIDER_ROLES,
     Form,
@@ -327,9 +328,7 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
 
 # --------------------------------------------------------------------------- an order
 def _statement(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
-    labels = {
-        b.key: account_label(p, b) for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
-    }
+    labels = account_labels(p, ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id))
     return [
         {
             "id": e.id,
@@ -339,7 +338,7 @@ def _statement(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
             "kind_label": p.fmt.t_or(f"entry.{e.kind}", e.kind),
             "amount": p.fmt.amount(e.amount, e.unit),
             "balance": p.fmt.amount(e.balance_after, e.unit),
-            "reason": e.reason,
+            "reason": say(p.fmt, e.reason, as_written=p.principal.role.is_provider),
             "rule": e.rule,
             "booking": e.booking_id,
         }

@@ -19,8 +19,10 @@ from unisupport.errors import InvalidInput, NotFound
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
 from unisupport.storage.tables import TeamRow
+from unisupport.incidents.routing import TEAMS
 from unisupport.web.outcome import notice
 from unisupport.web.page import Form, Page, WebRoute, asked, csrf_form, page, refuse, render, run, submit
+from unisupport.web.pages_incident import team_name
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
@@ -31,6 +33,12 @@ def _teams(p: Page) -> list[TeamRow]:
     return list(p.db.scalars(select(TeamRow).order_by(TeamRow.code)))
 
 
+def _team_label(p: Page, code: str, name: str) -> str:
+    """The routing teams (R-INC-3) by their name in the page's language; a team an
+    administrator made, by the name it was given."""
+    return team_name(p, code) if code in TEAMS else name
+
+
 # --------------------------------------------------------------------------- users
 def users_context(p: Page) -> dict[str, Any]:
     rows = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
@@ -39,7 +47,8 @@ def users_context(p: Page) -> dict[str, Any]:
         "users": rows,
         "roles": [(r.value, p.t(f"role.{r.value}")) for r in Role],
         "customers": [(c.code, c.name) for c in customers],
-        "teams": [(t.code, t.name) for t in _teams(p)],
+        "teams": [(t.code, _team_label(p, t.code, t.name)) for t in _teams(p)],
+        "team_names": {t.code: _team_label(p, t.code, t.name) for t in _teams(p)},
         "csams": [u["email"] for u in rows if u["role"] == Role.CSAM.value and u["active"]],
         "values": {"language": p.language, "role": Role.ENGINEER.value} | p.outcome_values("user-form"),
         "chosen_teams": p.outcome_list("user-form", "teams"),
@@ -164,7 +173,10 @@ def teams_context(p: Page) -> dict[str, Any]:
         for code in u["teams"]:
             members.setdefault(code, []).append(u["email"])
     return {
-        "teams": [{"code": t.code, "name": t.name, "members": members.get(t.code, [])} for t in _teams(p)],
+        "teams": [
+            {"code": t.code, "name": _team_label(p, t.code, t.name), "members": members.get(t.code, [])}
+            for t in _teams(p)
+        ],
         "providers": [
             u["email"]
             for u in everyone

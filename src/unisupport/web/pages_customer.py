@@ -31,7 +31,7 @@ from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
 from unisupport.sla.severity import DEFINITIONS, Severity
-from unisupport.web.contracts import account_label, attainment_chart, bookings_chart, order_panel
+from unisupport.web.contracts import account_labels, attainment_chart, bookings_chart, order_panel
 from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import (
     CUSTOMER_ROLES,
@@ -144,7 +144,7 @@ def new_incident_context(p: Page) -> dict[str, Any]:
     sites: dict[str, str] = {}
     for order in orders:
         for site in order_sites(p.db, order):
-            sites.setdefault(site.code, f"{site.name or site.code} ({site.code}, {site.timezone})")
+            sites.setdefault(site.code, f"{site.name or site.code} ({site.timezone})")
     home = home_site(p.db, p.principal)
     products: dict[str, list[tuple[str, str]]] = {}
     for product in default_products():
@@ -363,7 +363,7 @@ def booking_form_context(p: Page) -> dict[str, Any]:
     credits = []
     for order in orders:
         for site in order_sites(p.db, order):
-            sites.setdefault(site.code, f"{site.name or site.code} ({site.code}, {site.timezone})")
+            sites.setdefault(site.code, f"{site.name or site.code} ({site.timezone})")
         today = p.fmt.local(p.now, p.zone or "UTC").date()
         card = default_rate_cards().card_in_force(order.price_list, today)
         for code, rates in card.rates.items():
@@ -384,12 +384,14 @@ def booking_form_context(p: Page) -> dict[str, Any]:
                 "deadline": p.fmt.date(request_deadline(order.term_end), long=True),
             }
         )
-        for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
+        balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
+        labels = account_labels(p, balances)
+        for b in balances:
             if b.unit in ("credits", "hours") and b.balance > 0:
                 credits.append(
                     {
                         "order": order.number,
-                        "label": account_label(p, b),
+                        "label": labels[b.key],
                         "balance": p.fmt.amount(b.balance, b.unit),
                         "expires_on": p.fmt.date(b.expires_on),
                     }
@@ -439,6 +441,14 @@ def _zone_of_site(p: Page):
     return zone
 
 
+def _account_labels(p: Page, number: str) -> dict[str, str]:
+    """The accounts of the customer's order ``number``, by key, as they read them."""
+    for order in orders_in_scope(p.db, p.principal.customer_scope, status="active"):
+        if order.number == number:
+            return account_labels(p, ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id))
+    return {}
+
+
 def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
     explanation = q.explanation
     return {
@@ -453,7 +463,10 @@ def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
         "deadline": p.fmt.date(datetime.fromisoformat(explanation["deadline"]).date(), long=True)
         if explanation.get("deadline")
         else None,
-        "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws],
+        "accounts": [
+            {"account": _account_labels(p, data.order).get(key, key), "amount": p.fmt.number(amount)}
+            for key, amount in q.draws
+        ],
     }
 
 

@@ -32,6 +32,7 @@ from unisupport.sla.story import business_time_days
 from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
 from unisupport.web.outcome import Notice
 from unisupport.web.page import Form, Page, WebRoute, page, render, submit
+from unisupport.web.reasons import say
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -54,6 +55,16 @@ def team_name(p: Page, code: str | None) -> str:
     if code in TEAMS:
         return TEAMS[code][1 if p.language == "fr" else 0]
     return code or "—"
+
+
+def site_label(p: Page, site: SiteRow | None) -> str:
+    """A site as the reader knows it: its code for provider users, its name for
+    customers (``paris`` is the provider's word for « Contoso France, Paris »)."""
+    if site is None:
+        return ""
+    if p.principal is not None and p.principal.role.is_provider:
+        return site.code
+    return site.name or site.code
 
 
 def severity_label(p: Page, value: str) -> str:
@@ -101,6 +112,7 @@ def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
         "severity_label": severity_label(p, row.severity),
         "product": product_name(p, row.product),
         "site": site.code if site else "",
+        "site_label": site_label(p, site),
         "customer": customer.name if customer else "",
         "customer_code": customer.code if customer else "",
         "team": team_name(p, row.team),
@@ -122,7 +134,7 @@ def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
             out.append(
                 {
                     "at": p.fmt.datetime(e.at, zone),
-                    "actor": e.actor,
+                    "actor": actor_name(p, e.actor),
                     "from": None,
                     "to": severity_label(p, (e.after or {}).get("severity", ""))
                     if (e.after or {}).get("severity")
@@ -137,7 +149,7 @@ def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
             out.append(
                 {
                     "at": p.fmt.datetime(e.at, zone),
-                    "actor": e.actor,
+                    "actor": actor_name(p, e.actor),
                     "from": severity_label(p, e.before["severity"]) if e.before else None,
                     "to": severity_label(p, e.after["severity"]) if e.after else "—",
                     "reason": e.reason,
@@ -160,10 +172,16 @@ def _event_detail(p: Page, e) -> str | None:
     return None
 
 
+def actor_name(p: Page, actor: str) -> str:
+    """Who did it: a person's e-mail, or the system's own doing, in words."""
+    return p.t("actor.system") if actor == "system" else actor
+
+
 def _event_reason(p: Page, e, zone: str) -> str | None:
     """The reason of the events the system words the same way every time, in the
-    page's language ("" when the line says it all); None keeps the recorded reason
-    (a person's words, or the resolver's, in English)."""
+    page's language ("" when the line says it all); None: the recorded reason, said
+    by ``web.reasons`` (a known sentence in the page's language, a person's words
+    as written)."""
     after = e.after or {}
     if e.kind == "opened" and after.get("due"):
         return p.t(
@@ -173,8 +191,6 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
         )
     if e.kind == "role-assigned":
         return p.t("timeline.assigned_automatically") if e.actor == "system" else ""
-    if e.kind == "escalated":
-        return p.t("timeline.escalated")
     if e.kind == "first-response":
         return p.t("timeline.first_contact")
     if e.kind == "pir-created":
@@ -192,7 +208,7 @@ def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
                 "at": p.fmt.datetime(c.at, zone),
                 "local_reason": None,
                 "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
-                "actor": c.author,
+                "actor": actor_name(p, c.author),
                 "body": p.t("timeline.acknowledgement") if c.automated and c.body == svc.ACKNOWLEDGEMENT else c.body,
                 "automated": c.automated,
                 "first_response": c.first_response,
@@ -206,17 +222,22 @@ def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
         if e.kind == "communication":  # shown with its text above
             continue
         local = _event_reason(p, e, zone)
+        said = (
+            say(p.fmt, e.reason, as_written=p.principal is not None and p.principal.role.is_provider)
+            if local is None
+            else None
+        )
         items.append(
             {
                 "sort": (epoch_seconds(e.at), 1, e.id),
                 "kind": e.kind,
                 "at": p.fmt.datetime(e.at, zone),
                 "label": p.fmt.t_or(f"event.{e.kind}", e.kind),
-                "actor": e.actor,
+                "actor": actor_name(p, e.actor),
                 "body": None,
                 "automated": False,
                 "first_response": False,
-                "reason": None if local is not None else e.reason,
+                "reason": said,
                 "local_reason": local or None,
                 "rule": e.rule,
                 "detail": _event_detail(p, e),
@@ -368,6 +389,7 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
     return {
         "incident": view,
+        "site_label": site_label(p, p.db.get(SiteRow, incident.site_id)),
         "title": incident.title,
         "zone": zone,
         "severity_label": severity_label(p, incident.severity),
