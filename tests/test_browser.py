@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -561,3 +561,35 @@ def test_a_confirmation_after_editing_the_form_below_the_preview_is_previewed_ag
     assert re.search(r"/incidents/\d+", page.url)
     assert page.get_by_test_id("incident-title").text_content().endswith("Quotas dépassés pour 40 boîtes")
     assert "Gravité B" in page.get_by_test_id("incident-severity").text_content()
+
+
+def test_the_countdown_and_its_badge_change_together_as_time_passes(server, open_page):
+    """The script keeps counting in the server's words and turns the state badge
+    beside the countdown when the due instant passes (the browser's clock is driven
+    by Playwright's: no waiting)."""
+    with server.client("contoso_admin") as c:
+        r = c.post(
+            "/api/v1/incidents",
+            json={
+                "site": "paris",
+                "product": "exchange-online",
+                "severity": "A",
+                "channel": "portal",
+                "title": "Countdown in step",
+                "business_impact": "Sales cannot send quotes",
+            },
+        )
+        incident = r.json()
+    due = datetime.fromisoformat(incident["first_response"]["due"])
+    server.clock.at = due - timedelta(seconds=70)  # and no more than 120 s of browsing: refresh.js would reload
+    page = open_page(WIDE)
+    page.clock.install(time=server.clock.at)
+    sign_in(page, "contoso_admin")
+    page.goto(f"/incidents/{incident['id']}")
+    countdown, badge = page.get_by_test_id("first-response-countdown"), page.get_by_test_id("first-response-state")
+    assert countdown.text_content().strip() == "encore 1 min" and badge.get_attribute("data-state") == "at-risk"
+    page.clock.run_for(30_000)
+    assert countdown.text_content().strip() == "moins d'une minute restante"
+    page.clock.run_for(45_000)
+    assert countdown.text_content().strip() == "dépassé depuis moins d'une minute"
+    assert badge.get_attribute("data-state") == "breached" and badge.text_content().strip() == "dépassée"

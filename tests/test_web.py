@@ -795,10 +795,7 @@ def test_the_dashboard_forecasts_what_will_be_forfeited(web):
     b.sign_in("fabrikam_admin")
     page = text(b.get("/dashboard"))
     assert "Forfeiture forecast" in page
-    assert (
-        "Proactive Credits: 12 credits forfeited after Wednesday, 31 March 2027 if nothing is booked."
-        in page
-    )
+    assert "Proactive Credits: 12 credits forfeited after Wednesday, 31 March 2027 if nothing is booked." in page
     assert "$50,000.00" in page  # the flexible allocation, in the order's currency
 
 
@@ -974,6 +971,69 @@ def test_open_rcas_and_post_incident_reviews_are_listed_for_follow_up(web):
     other = Browser(web)
     other.sign_in("csam_other")
     assert f"review-rca-{incident['id']}" not in other.get("/customers").text
+
+
+def review_row(r: httpx.Response, incident_id: int) -> str:
+    return text_of(re.search(rf'<tr data-testid="review-rca-{incident_id}".*?</tr>', r.text, re.DOTALL).group(0))
+
+
+def test_every_page_shows_times_in_the_viewers_zone_and_says_which(web):
+    """One rule (D60): a page shows every instant in its viewer's zone — their own,
+    else a customer's site's, else UTC — and says which; only the business-time
+    story of a site (R-SEV-4) is in the site's zone, and says so."""
+    opened = {site: open_by_api(web, site=site, title=f"Zones {site}") for site in ("paris", "munich", "tokyo")}
+    with web.database.transaction() as session:
+        update_user(session, email=EMAILS["engineer"], timezone="Europe/Paris", actor="test", now=FRIDAY)
+    try:
+        b = Browser(web)
+        b.sign_in("engineer")
+        queue = b.get("/queue")
+        for incident in opened.values():
+            row = re.search(rf'<tr[^>]*id="incident-row-{incident["id"]}".*?</tr>', queue.text, re.DOTALL).group(0)
+            assert "(Europe/Paris)" in row and "(Asia/Tokyo)" not in row and "(Europe/Berlin)" not in row
+        assert "Times are shown in Europe/Paris." in text(queue)
+        tokyo = b.get(f"/incidents/{opened['tokyo']['id']}")
+        due = re.search(r'data-testid="first-response-due">([^<]+)<', tokyo.text).group(1)
+        assert due.endswith("(Europe/Paris)") and "Business time, day by day (Asia/Tokyo)" in text(tokyo)
+    finally:
+        with web.database.transaction() as session:
+            update_user(session, email=EMAILS["engineer"], timezone="", actor="test", now=FRIDAY)
+    # A CSAM with no zone of their own: UTC on every page, the same RCA request the same way.
+    with web.client("contoso_admin") as c:
+        assert c.post(f"/api/v1/incidents/{opened['paris']['id']}/rca", json={"note": "why?"}).status_code == 200
+    csam = Browser(web)
+    csam.sign_in("csam")
+    everyone, theirs = csam.get("/customers"), csam.get("/customers/contoso")
+    when = [
+        re.findall(r"\d\d/\d\d/\d{4} \d\d:\d\d \([^)]+\)", review_row(r, opened["paris"]["id"]))
+        for r in (everyone, theirs)
+    ]
+    assert when[0] == when[1] == ["27/11/2026 15:45 (UTC)"] and "Times are shown in UTC." in text(theirs)
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")  # a customer: their support site's zone
+    assert "Times are shown in Europe/Paris." in text(customer.get(f"/incidents/{opened['tokyo']['id']}"))
+
+
+def test_the_countdown_says_what_the_badge_says(web):
+    """Under a minute left is « less than a minute left » (the badge: at risk);
+    just past due « overdue by less than a minute » (the badge: breached); never « 0 min »."""
+    incident = open_by_api(web, severity="A", title="Countdown words")
+    due = datetime.fromisoformat(incident["first_response"]["due"])
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+
+    def shown() -> tuple[str, str]:
+        page = b.get(f"/incidents/{incident['id']}").text
+        countdown = re.search(r'data-testid="first-response-countdown"[^>]*>([^<]+)<', page).group(1)
+        state = re.search(r'data-testid="first-response-state"[^>]*>([^<]+)<', page).group(1)
+        return countdown.strip(), state.strip()
+
+    web.clock.at = due - timedelta(seconds=30)
+    assert shown() == ("less than a minute left", "at risk")
+    web.clock.at = due + timedelta(seconds=30)
+    assert shown() == ("overdue by less than a minute", "breached")
+    web.clock.at = due + timedelta(minutes=5, seconds=10)
+    assert shown() == ("overdue by 5 min", "breached")
 
 
 # --------------------------------------------------------------------------- people on an incident

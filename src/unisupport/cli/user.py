@@ -53,6 +53,9 @@ def create(
     ),
     language: str = typer.Option("en", "--language", help="en or fr."),
     team: list[str] | None = typer.Option(None, "--team", help="Team code (repeatable)."),  # noqa: B008 (typer)
+    timezone: str | None = typer.Option(
+        None, "--timezone", help="IANA zone the web pages show times in (default: the user's site, else UTC)."
+    ),
     password_stdin: bool = PASSWORD_STDIN,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -69,6 +72,7 @@ def create(
             language=language,
             password=password,
             teams=team or (),
+            timezone=timezone,
             actor=actor(),
             now=now(),
         )
@@ -89,10 +93,11 @@ def update(
     active: bool | None = typer.Option(None, "--active/--inactive", help="Let the user sign in, or stop it."),
     language: str | None = typer.Option(None, "--language"),
     name: str | None = typer.Option(None, "--name"),
+    timezone: str | None = typer.Option(None, "--timezone", help='IANA zone of the web pages ("": the default).'),
     password_stdin: bool = PASSWORD_STDIN,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Change a user's role, activity, language, name or password."""
+    """Change a user's role, activity, language, name, time zone or password."""
     password = _read_password() if password_stdin else None
     with transaction() as session:
         user = service.update_user(
@@ -103,6 +108,7 @@ def update(
             language=language,
             name=name,
             password=password,
+            timezone=timezone,
             actor=actor(),
             now=now(),
         )

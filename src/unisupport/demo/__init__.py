@@ -36,7 +36,8 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "orders"
 PASSWORD = "demo-password-2026"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# email, name, role, customer, language, teams
+# email, name, role, customer, language, teams; provider users read times in Paris, customers in their site's zone
+PROVIDER_ZONE = "Europe/Paris"
 USERS = [
     ("admin@provider.example", "Alex Admin", Role.ADMIN, None, "en", ()),
     ("engineer@provider.example", "Eva Engineer", Role.ENGINEER, None, "fr", tuple(TEAMS)),
@@ -122,6 +123,7 @@ def load(session: Session, *, now: datetime) -> DemoResult:
             contact_email=email if customer else None,
             language=language,
             password=PASSWORD,
+            timezone=None if customer else PROVIDER_ZONE,
             actor=actor,
             now=now,
         )

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import available_timezones
 from functools import cache
 from typing import Any
 
@@ -94,6 +95,16 @@ def _role(value: str | Role) -> Role:
 def _language(value: str) -> str:
     if value not in LANGUAGES:
         raise InvalidInput(f"unknown language {value!r} (known: {', '.join(LANGUAGES)})", field="language")
+    return value
+
+
+def _timezone(value: str | None) -> str | None:
+    """An IANA zone (``Europe/Paris``), or None for "the default"."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value not in available_timezones():
+        raise InvalidInput(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)", field="timezone")
     return value
 
 
@@ -199,6 +210,7 @@ def describe_user(session: Session, user: UserRow) -> dict[str, Any]:
         "customer": customer.code if customer else None,
         "contact": contact.email if contact else None,
         "language": user.language,
+        "timezone": user.timezone,
         "active": user.active,
         "password_set": user.password_hash is not None,
         "teams": list(teams),
@@ -250,16 +262,19 @@ def create_user(
     language: str = "en",
     password: str | None = None,
     teams: Iterable[str] = (),
+    timezone: str | None = None,
     actor: str,
     now: datetime,
 ) -> UserRow:
     """Create a user. A customer user needs ``customer_code`` and is the designated
     contact ``contact_email`` (by default the user's own email) of that customer,
-    with a role that fits (R-ORD-4); a provider user has no customer."""
+    with a role that fits (R-ORD-4); a provider user has no customer. ``timezone``:
+    the zone the web pages show them times in (default: see :func:`viewer_zone`)."""
     email = _email(email)
     name = _name(name)
     role = _role(role)
     language = _language(language)
+    timezone = _timezone(timezone)
     customer = contact = None
     if role.is_customer:
         if not customer_code:
@@ -287,6 +302,7 @@ def create_user(
         password_hash=password_hash,
         active=True,
         created_at=now,
+        timezone=timezone,
     )
     session.add(user)
     session.flush()
@@ -314,10 +330,12 @@ def update_user(
     language: str | None = None,
     password: str | None = None,
     name: str | None = None,
+    timezone: str | None = None,
     actor: str,
     now: datetime,
 ) -> UserRow:
-    """Change a user's role, activity, language, password or name (``None``: keep).
+    """Change a user's role, activity, language, password, name or time zone
+    (``None``: keep; a zone of ``""``: back to the default).
 
     A role change stays on its side: a provider user cannot become a customer user or
     back (create another user), and a customer user's new role must fit its contact."""
@@ -348,10 +366,13 @@ def update_user(
         change("role", new_role.value)
     if active is not None:
         change("active", bool(active))
-    if language is not None:
-        change("language", _language(language))
-    if name is not None:
-        change("name", _name(name))
+    for key, given, check in (
+        ("language", language, _language),
+        ("name", name, _name),
+        ("timezone", timezone, _timezone),
+    ):
+        if given is not None:
+            change(key, check(given))
     if password is not None:
         before["password"] = "set" if user.password_hash else "unset"
         after["password"] = "changed"
@@ -665,6 +686,16 @@ def principal_for_password(session: Session, email: str, password: str) -> Princ
         user.password_hash = _hasher.hash(password)
         session.flush()
     return principal_for_user(session, user.id)
+
+
+def viewer_zone(session: Session, principal: Principal) -> str:
+    """The one zone a user's pages show times in (docs/decisions.md D60): their own
+    (``users.timezone``), else a customer user's support site's, else UTC."""
+    user = session.get(UserRow, principal.user_id)
+    if user is not None and user.timezone:
+        return user.timezone
+    site = home_site(session, principal)
+    return site.timezone if site is not None else "UTC"
 
 
 def home_site(session: Session, principal: Principal) -> SiteRow | None:

@@ -211,10 +211,10 @@ def _month_start(day: date, back: int = 0) -> date:
     return date(month // 12, month % 12 + 1, 1)
 
 
-def attainment_chart(p: Page, *, id: str, customer_id: int | None = None, zone: str | None = None) -> Chart:
+def attainment_chart(p: Page, *, id: str, customer_id: int | None = None) -> Chart:
     """Met, late and breached first responses (R-SLA-1, R-SEV-2) of the incidents
-    opened in each of the last months, by severity."""
-    zone = zone or p.zone or "UTC"
+    opened in each of the last months (months of the viewer's zone), by severity."""
+    zone = p.zone
     this_month = _month_start(p.fmt.local(p.now, zone).date())
     months = [_month_start(this_month, back) for back in range(ATTAINMENT_MONTHS - 1, -1, -1)]
     since = datetime.combine(months[0], datetime.min.time(), UTC)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.refusal import Refused
-from unisupport.services.users import active_principal, home_site
+from unisupport.services.users import active_principal, viewer_zone
 from unisupport.web.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -115,7 +115,7 @@ class Page:
     web: SessionData
     fmt: Formatter
     signer: Signer
-    zone: str | None = None  # the viewer's site zone (customer users)
+    zone: str = "UTC"  # the one zone this page shows times in: the viewer's (services.users.viewer_zone, D60)
     new_cookie: bool = False
     outcome: Outcome | None = None  # what the form sent before this page left for it
 
@@ -149,10 +149,17 @@ class Page:
             return []
         return [v for k, v in self.outcome.values if k == name]
 
-    def zone_for(self, site_zone: str) -> str:
-        """Customers see times in their own site's zone; provider users in the
-        incident's (or booking's) site zone."""
-        return self.zone or site_zone
+    def at(self, moment: datetime | str | None, *, long: bool = False) -> str:
+        """An instant as this page shows every instant: in the viewer's zone
+        (:attr:`zone`, stated on the page), ``long`` in a sentence. ISO strings (as
+        views and payloads carry them) are read first."""
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        return self.fmt.datetime(moment, self.zone, long=long)
+
+    def today(self) -> date:
+        """Today's date where the viewer is."""
+        return self.fmt.local(self.now, self.zone).date()
 
 
 @contextmanager
@@ -185,7 +192,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
             raise SignInRequired("sign in first")
         if principal is not None and roles is not None and principal.role not in tuple(roles):
             raise Forbidden(f"a {principal.role.value} may not see this page", field="role")
-        site = home_site(db, principal) if principal is not None else None
+        zone = viewer_zone(db, principal) if principal is not None else "UTC"
         outcome = recall(db, signer, web, request.query_params.get(PARAMETER), now=now) if reading else None
         yield Page(
             request,
@@ -195,7 +202,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
             web,
             fmt,
             signer,
-            zone=site.timezone if site else None,
+            zone=zone,
             new_cookie=new_cookie,
             outcome=outcome,
         )
@@ -238,6 +245,7 @@ def _common(p: Page) -> dict[str, Any]:
         else "/",
         "languages": LANGUAGES,
         "server_now": p.now.isoformat(),
+        "zone": p.zone,
         "outcome": OutcomeView(p.outcome, p.fmt),
         "words": (lambda text: text) if principal and principal.role.is_provider else without_rule_ids,
     }
@@ -489,6 +497,7 @@ def error_page(request: Request, status: int, message: str | None = None, rule: 
         "path": request.url.path,
         "languages": LANGUAGES,
         "server_now": state.clock.now().isoformat(),
+        "zone": "UTC",
         "outcome": OutcomeView(None, fmt),
         "words": without_rule_ids,
     }

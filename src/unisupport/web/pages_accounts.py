@@ -24,7 +24,7 @@ from unisupport.services import incidents as svc
 from unisupport.services.customers import customer_by_code, customers_in_scope
 from unisupport.services.orders import order_by_number, orders_in_scope
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import CustomerRow, OrderRow, SiteRow
+from unisupport.storage.tables import CustomerRow, OrderRow
 from unisupport.web.contracts import (
     account_labels,
     attainment_chart,
@@ -90,7 +90,7 @@ def _milestones(p: Page, order: OrderRow) -> list[dict[str, Any]] | None:
     ]
 
 
-def _reviews(p: Page, rows: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
+def _reviews(p: Page, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "kind": r["kind"],
@@ -99,8 +99,8 @@ def _reviews(p: Page, rows: list[dict[str, Any]], zone: str) -> list[dict[str, A
             "title": r["title"],
             "severity": Severity(r["severity"]).label(p.language),
             "customer": r["customer"],
-            "since": p.fmt.datetime(r["since"], zone),
-            "due": p.fmt.datetime(r["due"], zone) if r["due"] else None,
+            "since": p.at(r["since"]),
+            "due": p.at(r["due"]) if r["due"] else None,
             "status": p.t(f"review_status.{r['status']}"),
             "rule": r["rule"],
         }
@@ -134,7 +134,7 @@ def customers(request: Request) -> Response:
                     ],
                 }
             )
-        reviews = _reviews(p, svc.open_reviews(p.db, p.principal), p.zone or "UTC")
+        reviews = _reviews(p, svc.open_reviews(p.db, p.principal))
         context = {"customers": rows, "reviews": reviews, "is_csam": p.principal.role is Role.CSAM}
     return render(p, "customers.html", context)
 
@@ -202,14 +202,12 @@ def customer_context(p: Page, code: str) -> dict[str, Any]:
         }
         for o in orders
     ]
-    host = p.db.get(SiteRow, orders[0].host_site_id) if orders else None
-    zone = host.timezone if host else "UTC"
     reviews = [r for r in svc.open_reviews(p.db, p.principal) if r["customer"] == customer.code]
     return {
         "customer": {"code": customer.code, "name": customer.name},
         "orders": order_rows,
         "plans": _plans(p, customer),
-        "reviews": _reviews(p, reviews, zone),
+        "reviews": _reviews(p, reviews),
         "may_plan": p.principal.role in PLAN_WRITERS,
         "may_complete": p.principal.role in MILESTONE_WRITERS,
         "areas": _areas(p),
@@ -217,7 +215,7 @@ def customer_context(p: Page, code: str) -> dict[str, Any]:
         "statuses": [(s.value, p.t(f"plan_status.{s.value}")) for s in ItemStatus],
         "order_numbers": [o.number for o in orders],
         "values": p.outcome_values("plan-form"),
-        "attainment": attainment_chart(p, id=f"chart-attainment-{customer.code}", customer_id=customer.id, zone=zone),
+        "attainment": attainment_chart(p, id=f"chart-attainment-{customer.code}", customer_id=customer.id),
     }
 
 
@@ -327,12 +325,12 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
 
 
 # --------------------------------------------------------------------------- an order
-def _statement(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
+def _statement(p: Page, order: OrderRow) -> list[dict[str, Any]]:
     labels = account_labels(p, ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id))
     return [
         {
             "id": e.id,
-            "at": p.fmt.datetime(e.at, zone),
+            "at": p.at(e.at),
             "account": labels.get(key, key),
             "kind": e.kind,
             "kind_label": p.fmt.t_or(f"entry.{e.kind}", e.kind),
@@ -355,8 +353,6 @@ def order_page(request: Request, number: str) -> Response:
     with page(request, roles=CONTRACT_READERS) as p:
         order = _order(p, number)
         customer = p.db.get(CustomerRow, order.customer_id)
-        host = p.db.get(SiteRow, order.host_site_id)
-        zone = p.zone_for(host.timezone if host else "UTC")
         context = {
             "o": order_panel(p, order),
             "customer": {"code": customer.code, "name": customer.name},
@@ -367,12 +363,9 @@ def order_page(request: Request, number: str) -> Response:
                 bookings.list_bookings(p.db, customer_id=order.customer_id, order=order.number),
                 id=f"chart-bookings-{order.number}",
             ),
-            "attainment": attainment_chart(
-                p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id, zone=zone
-            ),
-            "statement": _statement(p, order, zone),
+            "attainment": attainment_chart(p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id),
+            "statement": _statement(p, order),
             "statement_length": STATEMENT_LENGTH,
-            "zone": zone,
             "is_provider_view": p.principal.role.is_provider,
         }
     return render(p, "order.html", context)

@@ -18,7 +18,7 @@ from unisupport.access import Role
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
-from unisupport.storage.tables import TeamRow
+from unisupport.storage.tables import SiteRow, TeamRow
 from unisupport.incidents.routing import TEAMS
 from unisupport.web.outcome import notice
 from unisupport.web.page import Form, Page, WebRoute, asked, csrf_form, page, refuse, render, run, submit
@@ -53,6 +53,7 @@ def users_context(p: Page) -> dict[str, Any]:
         "values": {"language": p.language, "role": Role.ENGINEER.value} | p.outcome_values("user-form"),
         "chosen_teams": p.outcome_list("user-form", "teams"),
         "min_password": users.MIN_PASSWORD_LENGTH,
+        "zones": sorted({"UTC", *(s.timezone for s in p.db.scalars(select(SiteRow)))}),
     }
 
 
@@ -81,6 +82,7 @@ def create_user(request: Request, form: FormData) -> Response:
                 language=form.get("language") or "en",
                 password=form.get("password"),
                 teams=teams,
+                timezone=form.get("timezone"),
                 actor=p.principal.email,
                 now=p.now,
             ),
@@ -229,9 +231,9 @@ def tokens_context(p: Page, *, new_token: str | None = None, new_for: str | None
             "prefix": t.prefix,
             "user": email,
             "label": t.label,
-            "created": p.fmt.datetime(t.created_at, "UTC"),
-            "used": p.fmt.datetime(t.last_used_at, "UTC") if t.last_used_at else None,
-            "revoked": p.fmt.datetime(t.revoked_at, "UTC") if t.revoked_at else None,
+            "created": p.at(t.created_at),
+            "used": p.at(t.last_used_at) if t.last_used_at else None,
+            "revoked": p.at(t.revoked_at) if t.revoked_at else None,
         }
         for t, email in users.list_tokens(p.db)
     ]

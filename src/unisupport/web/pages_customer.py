@@ -84,7 +84,7 @@ def dashboard_context(p: Page) -> dict[str, Any]:
     if contracts:
         active = orders_in_scope(p.db, principal.customer_scope, status="active")
         orders = [order_panel(p, o) for o in active]
-        today = p.fmt.local(p.now, p.zone or "UTC").date()
+        today = p.today()
         every = bookings.list_bookings(p.db, customer_id=principal.customer_id)
         upcoming = [_booking_row(p, b) for b in every if b.status == "scheduled" and b.scheduled_on >= today]
         by_family = bookings_chart(p, every, id="chart-bookings")
@@ -178,9 +178,8 @@ def new_incident_context(p: Page) -> dict[str, Any]:
 
 def _preview(p: Page, data: IncidentIn) -> dict[str, Any]:
     explanation = svc.preview_target(p.db, p.principal, data, now=p.now)
-    zone = p.zone_for(explanation.calendar.timezone)
     return {
-        "due": p.fmt.datetime(explanation.due, zone, long=True),
+        "due": p.at(explanation.due, long=True),
         "due_iso": explanation.due.isoformat(),
         "countdown": countdown(p, explanation.due, False),
         "product": product_name(p, data.product),
@@ -364,7 +363,7 @@ def booking_form_context(p: Page) -> dict[str, Any]:
     for order in orders:
         for site in order_sites(p.db, order):
             sites.setdefault(site.code, f"{site.name or site.code} ({site.timezone})")
-        today = p.fmt.local(p.now, p.zone or "UTC").date()
+        today = p.today()
         card = default_rate_cards().card_in_force(order.price_list, today)
         for code, rates in card.rates.items():
             for unit, rate in rates.items():

@@ -84,18 +84,37 @@ def duration(p: Page, seconds: int) -> str:
     return f"{mins} min"
 
 
-def countdown(p: Page, due: datetime, settled: bool) -> dict[str, Any] | None:
-    """What the countdown shows now (and what the script needs to keep counting)."""
+def countdown_text(p: Page, left: int) -> str:
+    """The countdown in words, as the state badge says it (``countdown.js`` says the
+    same): due in less than a minute is « less than a minute left », never « 0 min
+    left »; the due instant passed is overdue — the badge says breached — and never
+    « overdue by 0 min »."""
+    if left >= 60:
+        return p.t("countdown.left", time=duration(p, left))
+    if left > 0:
+        return p.t("countdown.under_a_minute")
+    if left > -60:
+        return p.t("countdown.just_over")
+    return p.t("countdown.over", time=duration(p, -left))
+
+
+def countdown(p: Page, due: datetime, settled: bool, warn_at: datetime | None = None) -> dict[str, Any] | None:
+    """What the countdown shows now (and what the script needs to keep counting,
+    and to keep the state badge beside it saying the same: at risk from
+    ``warn_at``, breached from ``due``)."""
     if settled:
         return None
     left = epoch_seconds(due) - epoch_seconds(p.now)
-    text = p.t("countdown.left", time=duration(p, left)) if left > 0 else p.t("countdown.over", time=duration(p, -left))
     return {
         "to": due.isoformat(),
-        "text": text,
+        "warn": warn_at.isoformat() if warn_at is not None else "",
+        "text": countdown_text(p, left),
         "left": p.t("countdown.left", time="{time}"),
         "over": p.t("countdown.over", time="{time}"),
+        "soon": p.t("countdown.under_a_minute"),
+        "just": p.t("countdown.just_over"),
         "day_unit": p.t("countdown.day_unit"),
+        "states": {s: p.t(f"state.{s}") for s in ("pending", "at-risk", "breached")},
     }
 
 
@@ -103,7 +122,6 @@ def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
     """One line of a list of incidents (the dashboard, the queue)."""
     site = p.db.get(SiteRow, row.site_id)
     customer = p.db.get(CustomerRow, row.customer_id)
-    zone = p.zone_for(site.timezone)  # type: ignore[union-attr]
     state = svc.first_response_state(row, p.now)
     return {
         "id": row.id,
@@ -120,20 +138,22 @@ def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
         "status_label": p.t(f"status.{row.status}"),
         "state": state,
         "state_label": p.t(f"state.{state}"),
-        "due": p.fmt.datetime(row.first_response_due, zone),
+        "due": p.at(row.first_response_due),
         "due_iso": row.first_response_due.isoformat(),
-        "countdown": countdown(p, row.first_response_due, row.first_response_at is not None),
+        "countdown": countdown(
+            p, row.first_response_due, row.first_response_at is not None, row.first_response_warn_at
+        ),
     }
 
 
 # --------------------------------------------------------------------------- the page
-def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
+def _severity_history(p: Page, events) -> list[dict[str, Any]]:
     out = []
     for e in events:
         if e.kind == "opened":
             out.append(
                 {
-                    "at": p.fmt.datetime(e.at, zone),
+                    "at": p.at(e.at),
                     "actor": actor_name(p, e.actor),
                     "from": None,
                     "to": severity_label(p, (e.after or {}).get("severity", ""))
@@ -148,7 +168,7 @@ def _severity_history(p: Page, events, zone: str) -> list[dict[str, Any]]:
             grounds = (e.after or {}).get("grounds")
             out.append(
                 {
-                    "at": p.fmt.datetime(e.at, zone),
+                    "at": p.at(e.at),
                     "actor": actor_name(p, e.actor),
                     "from": severity_label(p, e.before["severity"]) if e.before else None,
                     "to": severity_label(p, e.after["severity"]) if e.after else "—",
@@ -177,7 +197,7 @@ def actor_name(p: Page, actor: str) -> str:
     return p.t("actor.system") if actor == "system" else actor
 
 
-def _event_reason(p: Page, e, zone: str) -> str | None:
+def _event_reason(p: Page, e) -> str | None:
     """The reason of the events the system words the same way every time, in the
     page's language ("" when the line says it all); None: the recorded reason, said
     by ``web.reasons`` (a known sentence in the page's language, a person's words
@@ -186,7 +206,7 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
     if e.kind == "opened" and after.get("due"):
         return p.t(
             "timeline.opened",
-            due=p.fmt.datetime(datetime.fromisoformat(after["due"]), zone, long=True),
+            due=p.at(after["due"], long=True),
             plan=plan_name(p, after.get("plan", "")),
         )
     if e.kind == "role-assigned":
@@ -198,14 +218,14 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
     return None
 
 
-def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
+def _timeline(p: Page, events, comms) -> list[dict[str, Any]]:
     items = []
     for c in comms:
         items.append(
             {
                 "sort": (epoch_seconds(c.at), 0, c.id),
                 "kind": "communication",
-                "at": p.fmt.datetime(c.at, zone),
+                "at": p.at(c.at),
                 "local_reason": None,
                 "label": p.t(f"direction.{c.direction}") + " · " + p.t(f"medium.{c.medium}"),
                 "actor": actor_name(p, c.author),
@@ -221,7 +241,7 @@ def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
     for e in events:
         if e.kind == "communication":  # shown with its text above
             continue
-        local = _event_reason(p, e, zone)
+        local = _event_reason(p, e)
         said = (
             say(p.fmt, e.reason, as_written=p.principal is not None and p.principal.role.is_provider)
             if local is None
@@ -231,7 +251,7 @@ def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
             {
                 "sort": (epoch_seconds(e.at), 1, e.id),
                 "kind": e.kind,
-                "at": p.fmt.datetime(e.at, zone),
+                "at": p.at(e.at),
                 "label": p.fmt.t_or(f"event.{e.kind}", e.kind),
                 "actor": actor_name(p, e.actor),
                 "body": None,
@@ -303,7 +323,7 @@ def why_context(
             {
                 "text": x.get(p.language) or x.get("en"),
                 "plan": plan_name(p, x.get("plan", "")),
-                "due": p.fmt.datetime(datetime.fromisoformat(x["due"]), calendar.timezone) if x.get("due") else None,
+                "due": p.at(x["due"]) if x.get("due") else None,
             }
         )
     business = coverage == "business_hours"
@@ -321,13 +341,13 @@ def why_context(
     }
 
 
-def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
+def _rca(p: Page, view: dict[str, Any]) -> dict[str, Any]:
     if view["rca"]:
         rca = view["rca"]
         return {
             "requested": True,
-            "requested_at": p.fmt.datetime(datetime.fromisoformat(rca["requested_at"]), zone),
-            "due": p.fmt.datetime(datetime.fromisoformat(rca["due"]), zone) if rca["due"] else None,
+            "requested_at": p.at(rca["requested_at"]),
+            "due": p.at(rca["due"]) if rca["due"] else None,
             "rule": rca["rule"],
         }
     window = view["rca_window"] or {}
@@ -338,19 +358,17 @@ def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
         "rule": window.get("rule"),
         "reason": reason,
         "reason_translated": reason is not None and reason != window.get("reason"),
-        "until": p.fmt.datetime(datetime.fromisoformat(window["until"]), zone) if window.get("until") else None,
-        "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
-        if window.get("due_if_requested_now")
-        else None,
+        "until": p.at(window["until"]) if window.get("until") else None,
+        "due_if_requested_now": p.at(window["due_if_requested_now"]) if window.get("due_if_requested_now") else None,
         "may_request": p.principal is not None and p.principal.role is not Role.CSAM,
     }
 
 
-def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) -> dict[str, Any]:
+def _third_parties(p: Page, view: dict[str, Any], *, worker: bool) -> dict[str, Any]:
     """The collaborations with other vendors the customer asked for (R-INC-4)."""
 
     def when(value: str | None) -> str | None:
-        return p.fmt.datetime(datetime.fromisoformat(value), zone) if value else None
+        return p.at(value) if value else None
 
     open_incident = view["status"] != "closed"
     may_ask = p.principal is not None and p.principal.role is not Role.CSAM and open_incident
@@ -381,7 +399,6 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     incident = svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
     view = svc.incident_view(p.db, incident, now=p.now)
     calendar = svc.calendar_of(p.db, incident)
-    zone = p.zone_for(calendar.timezone)
     events = svc.timeline(p.db, p.principal, incident_id)
     comms = svc.communications(p.db, incident)
     state = view["first_response"]["state"]
@@ -391,18 +408,20 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
         "incident": view,
         "site_label": site_label(p, p.db.get(SiteRow, incident.site_id)),
         "title": incident.title,
-        "zone": zone,
+        "zone": p.zone,
         "severity_label": severity_label(p, incident.severity),
         "product": product_name(p, incident.product),
         "team": team_name(p, incident.team),
         "status_label": p.t(f"status.{incident.status}"),
-        "opened": p.fmt.datetime(incident.opened_at, zone),
-        "due": p.fmt.datetime(incident.first_response_due, zone, long=True),
+        "opened": p.at(incident.opened_at),
+        "due": p.at(incident.first_response_due, long=True),
         "due_iso": incident.first_response_due.isoformat(),
-        "responded": p.fmt.datetime(incident.first_response_at, zone) if incident.first_response_at else None,
+        "responded": p.at(incident.first_response_at) if incident.first_response_at else None,
         "state": state,
         "state_label": p.t(f"state.{state}"),
-        "countdown": countdown(p, incident.first_response_due, incident.first_response_at is not None),
+        "countdown": countdown(
+            p, incident.first_response_due, incident.first_response_at is not None, incident.first_response_warn_at
+        ),
         "why": why_context(
             p,
             incident.explanation,
@@ -413,10 +432,10 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
             due=incident.first_response_due,
             calendar=calendar,
         ),
-        "severity_history": _severity_history(p, events, zone),
-        "timeline": _timeline(p, events, comms, zone),
-        "rca": _rca(p, view, zone),
-        "third_parties": _third_parties(p, view, zone, worker=worker),
+        "severity_history": _severity_history(p, events),
+        "timeline": _timeline(p, events, comms),
+        "rca": _rca(p, view),
+        "third_parties": _third_parties(p, view, worker=worker),
         "definition": Severity(incident.severity).definition(p.language),
         "worker": worker and incident.status != "closed",
         "actions": {
@@ -425,7 +444,6 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
             "media": [(m.value, p.t(f"medium.{m.value}")) for m in Medium],
             "directions": [(d.value, p.t(f"direction.{d.value}")) for d in Direction],
             "can_mitigate": incident.status == "open",
-            "site_zone": calendar.timezone,
         },
         "assignments": [
             {

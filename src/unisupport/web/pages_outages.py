@@ -4,7 +4,6 @@ the outages they were told of."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -38,7 +37,7 @@ def _declarer(p: Page) -> bool:
 
 
 def _when(p: Page, value: str | None) -> str | None:
-    return p.fmt.datetime(datetime.fromisoformat(value), p.zone or "UTC") if value else None
+    return p.at(value) if value else None
 
 
 def _summary(p: Page, row: PlatformOutageRow) -> dict[str, Any]:

@@ -126,8 +126,8 @@ def _act(request: Request, incident_id: int, form: Form, form_id: str, work, don
     """Run ``work(p, zone, version)`` and come back to the incident page with the
     outcome beside the form ``form_id``."""
     with page(request, roles=svc.PROVIDER_WORKERS) as p:
-        incident = svc.get_incident(p.db, p.principal, incident_id)
-        zone = svc.calendar_of(p.db, incident).timezone
+        svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
+        zone = p.zone  # the times typed are read in the zone the page shows them in (D60)
         version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
         return act_on_incident(p, form, incident_id, form_id, lambda: work(p, zone, version), done=done)
 

@@ -47,6 +47,9 @@ class UserRow(Base):
     # Web sessions issued before this instant are over (an administrator ended them, or
     # the password changed); null: none was ended.
     sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The IANA zone the web pages show times in (D60); null: a customer user's site's
+    # zone, else UTC.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class TeamRow(Base):
