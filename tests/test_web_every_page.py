@@ -123,6 +123,7 @@ SAME_IN_BOTH = {
     "admin.team_code",
     "third_party.actions",
     "outage.contacts",
+    "nav.menu",
 }
 
 

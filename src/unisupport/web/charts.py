@@ -165,7 +165,7 @@ def step_lines(
             chart.labels.append(
                 {
                     "x": cx - 8 if anchor == "end" else cx + 8,
-                    "y": cy - 8,
+                    "y": cy - 8 if cy - 8 >= chart.top + 12 else cy + 18,  # below the dot at the top of the plot
                     "text": y_tick(first_value),
                     "anchor": anchor,
                     "cls": "point-label",
