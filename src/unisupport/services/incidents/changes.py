@@ -15,11 +15,7 @@ from unisupport.errors import InvalidInput, NotFound
 from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
 from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import Calendar
-from unisupport.storage.tables import (
-    IncidentEventRow,
-    IncidentRow,
-    SiteRow,
-)
+from unisupport.storage.tables import IncidentEventRow, IncidentRow, SiteRow
 
 PROVIDER_WORKERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER)
 

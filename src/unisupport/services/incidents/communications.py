@@ -10,15 +10,9 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput
-from unisupport.incidents.communication import (
-    Direction,
-    counts_as_first_response,
-    why_not_first_response,
-)
+from unisupport.incidents.communication import Direction, counts_as_first_response, why_not_first_response
 from unisupport.incidents.customer_clock import customer_response_due
-from unisupport.incidents.requests import (
-    CommunicationIn,
-)
+from unisupport.incidents.requests import CommunicationIn
 from unisupport.refusal import Refused
 from unisupport.services.incidents.changes import (
     DEFAULT_SETTINGS,
@@ -30,9 +24,7 @@ from unisupport.services.incidents.changes import (
 )
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import (
-    CommunicationRow,
-)
+from unisupport.storage.tables import CommunicationRow
 
 
 def add_communication(

@@ -11,10 +11,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput
-from unisupport.incidents.requests import (
-    ClosureIn,
-    MitigationIn,
-)
+from unisupport.incidents.requests import ClosureIn, MitigationIn
 from unisupport.incidents.root_cause import decide_rca
 from unisupport.refusal import Refused
 from unisupport.services.incidents.changes import (
@@ -26,13 +23,7 @@ from unisupport.services.incidents.changes import (
 )
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import (
-    AssignmentRow,
-    IncidentRow,
-    PostIncidentReviewRow,
-    RcaRequestRow,
-    UserRow,
-)
+from unisupport.storage.tables import AssignmentRow, IncidentRow, PostIncidentReviewRow, RcaRequestRow, UserRow
 
 
 def _past(at: datetime | None, now: datetime, incident: IncidentRow) -> datetime:

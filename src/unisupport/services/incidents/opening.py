@@ -13,18 +13,13 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound
-from unisupport.incidents.requests import (
-    IncidentIn,
-)
+from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import route
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.customers import site_calendar
 from unisupport.services.incident_notifications import acknowledge
-from unisupport.services.incidents.changes import (
-    DEFAULT_SETTINGS,
-    IncidentSettings,
-)
+from unisupport.services.incidents.changes import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.services.incidents.queries import Related
 from unisupport.services.incidents.targets import holdings, minutes_after, warn_at
 from unisupport.services.incidents.views import incident_view

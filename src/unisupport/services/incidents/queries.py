@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.mission_critical.azure_event import post_event_summary
-from unisupport.services.incidents.changes import (
-    get_incident,
-    scoped,
-)
+from unisupport.services.incidents.changes import get_incident, scoped
 from unisupport.services.mission_critical import event_plan, events
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity

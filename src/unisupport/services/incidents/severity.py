@@ -9,9 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
-from unisupport.incidents.requests import (
-    SeverityChangeIn,
-)
+from unisupport.incidents.requests import SeverityChangeIn
 from unisupport.incidents.routing import route
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import check_change, retarget
@@ -28,11 +26,7 @@ from unisupport.services.incidents.targets import holdings, warn_at
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.first_response_due import explain
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import (
-    CommunicationRow,
-    IncidentRow,
-    OrderRow,
-)
+from unisupport.storage.tables import CommunicationRow, IncidentRow, OrderRow
 
 
 def change_severity(

@@ -13,10 +13,7 @@ from unisupport.services.orders import current_document
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Holding
 from unisupport.sla.matrix import Coverage, Scope, default_matrix
-from unisupport.storage.tables import (
-    OrderLineRow,
-    OrderRow,
-)
+from unisupport.storage.tables import OrderLineRow, OrderRow
 
 
 def minutes_after(at: datetime, minutes: float) -> datetime:

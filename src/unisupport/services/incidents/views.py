@@ -12,12 +12,7 @@ from unisupport.services.customers import site_calendar
 from unisupport.services.incidents.lifecycle import rca_window
 from unisupport.services.incidents.queries import Related, first_response_state, load_related
 from unisupport.sla.calendar import Calendar, epoch_seconds
-from unisupport.storage.tables import (
-    CommunicationRow,
-    IncidentEventRow,
-    IncidentRow,
-    ThirdPartyRow,
-)
+from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow, ThirdPartyRow
 
 
 def incident_view(
