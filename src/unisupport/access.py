@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from unisupport.errors import UnisupportError
+from unisupport.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -34,10 +34,6 @@ class Role(StrEnum):
 
 
 PROVIDER_ROLES = frozenset({Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM})
-
-
-class Forbidden(UnisupportError):
-    """The caller's role may not do this within its own tenant (the adapters' 403)."""
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from unisupport.catalog import default_catalog
-from unisupport.errors import NotFound, UnisupportError
+from unisupport.errors import NotFound, OrderInvalid
 from unisupport.ledger.entitlement import activation, line_account
 from unisupport.ledger.forfeiture import due_forfeitures
 from unisupport.ledger.posting import EntryKind, Posting
 from unisupport.orders.order_file import OrderFile, OrderStatus
-from unisupport.orders.validation import Violation, validate_order
+from unisupport.orders.validation import validate_order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
@@ -47,16 +47,6 @@ TRANSITIONS = {
     OrderStatus.EXPIRED: {OrderStatus.EXPIRED},
     OrderStatus.TERMINATED: {OrderStatus.TERMINATED},
 }
-
-
-class OrderInvalid(UnisupportError):
-    """The order file breaks rules; every violation is listed."""
-
-    def __init__(self, violations: list[Violation]):
-        self.violations = violations
-        first = violations[0]
-        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        super().__init__(f"{first.path}: {first.message}{more}", field=first.path, rule=first.rule)
 
 
 @dataclass(frozen=True)

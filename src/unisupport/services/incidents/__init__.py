@@ -16,7 +16,6 @@ what they share is in :mod:`.changes` (finding, versioning and recording changes
 from unisupport.services.incidents.changes import (
     PROVIDER_WORKERS,
     IncidentSettings,
-    StaleVersion,
     calendar_of,
     get_incident,
     record_change,
@@ -57,7 +56,6 @@ __all__ = [
     "IncidentFilter",
     "IncidentSettings",
     "Related",
-    "StaleVersion",
     "add_communication",
     "assign",
     "calendar_of",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
-from unisupport.errors import InvalidInput, NotFound
+from unisupport.errors import NotFound, StaleVersion
 from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
 from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import Calendar
@@ -96,10 +96,6 @@ def check_version(incident: IncidentRow, expected: int | None) -> None:
         raise StaleVersion(
             f"incident {incident.id} is at version {incident.version}, not {expected}: reload it", field="If-Match"
         )
-
-
-class StaleVersion(InvalidInput):
-    """An update based on an old version (the adapters' 412)."""
 
 
 def calendar_of(session: Session, incident: IncidentRow) -> Calendar:

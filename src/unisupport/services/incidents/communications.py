@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.communication import Direction, counts_as_first_response, why_not_first_response
 from unisupport.incidents.customer_clock import customer_response_due
 from unisupport.incidents.requests import CommunicationIn

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput, NotFound
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import route
 from unisupport.orders.order_file import OrderStatus

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden
 from unisupport.incidents.requests import SeverityChangeIn
 from unisupport.incidents.routing import route
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
