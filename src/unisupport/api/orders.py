@@ -11,17 +11,15 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from unisupport.access import Principal, Role
+from unisupport.access import Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
-from unisupport.refusal import Refused
-from unisupport.services import bookings, ledger
-from unisupport.services.audit import record_event
-from unisupport.services.orders import import_order, versions
-from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
+from unisupport.services import bookings, customers, ledger
+from unisupport.services.audit import audit_trail
+from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
+from unisupport.storage.tables import CustomerRow, OrderRow
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -32,18 +30,8 @@ CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM,
 BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
 
 
-def _scoped(query, column, principal: Principal):
-    scope = principal.customer_scope
-    return query if scope is None else query.where(column.in_(scope))
-
-
 def _order(u, number: str) -> OrderRow:
-    row = u.session.scalar(
-        _scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal)
-    )
-    if row is None:
-        raise NotFound(f"no order {number!r}", field="number")
-    return row
+    return order_in_scope(u.session, u.principal, number)
 
 
 class CustomerIn(BaseModel):
@@ -65,21 +53,7 @@ def create_customer(
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump())
         if replayed:
             return replayed
-        if u.session.scalar(select(CustomerRow).where(CustomerRow.code == data.code)) is not None:
-            raise Refused(f"customer {data.code!r} already exists", rule="R-ORD-1", field="code")
-        row = CustomerRow(code=data.code, name=data.name, created_at=u.now)
-        u.session.add(row)
-        u.session.flush()
-        record_event(
-            u.session,
-            customer_id=row.id,
-            subject_type="customer",
-            subject_id=row.id,
-            tag="customer:create",
-            actor=u.principal.email,
-            at=u.now,
-            after={"code": row.code, "name": row.name},
-        )
+        row = customers.create_customer(u.session, code=data.code, name=data.name, actor=u.principal.email, now=u.now)
         body = _customer_view(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201)
@@ -88,10 +62,7 @@ def create_customer(
 @router.get("/customers", tags=["customers"], summary="Customers you may see")
 def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
-        rows = u.session.scalars(
-            _scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)
-        ).all()
-        return [_customer_view(c) for c in rows]
+        return [_customer_view(c) for c in customers.customers_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.post(
@@ -145,12 +116,7 @@ def _order_view(row: OrderRow) -> dict[str, Any]:
 def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
-        return [
-            _order_view(r)
-            for r in u.session.scalars(
-                _scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number)
-            )
-        ]
+        return [_order_view(r) for r in orders_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
@@ -358,15 +324,7 @@ def audit(
         u.principal.require(
             Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail"
         )
-        query = (
-            _scoped(
-                select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
-                AuditEvent.customer_id,
-                u.principal,
-            )
-            .order_by(AuditEvent.id)
-            .limit(limit)
-        )
+        events = audit_trail(u.session, u.principal, subject_type=subject_type, subject_id=subject_id, limit=limit)
         return [
             {
                 "id": e.id,
@@ -378,5 +336,5 @@ def audit(
                 "reason": e.reason,
                 "rule": e.rule,
             }
-            for e in u.session.scalars(query)
+            for e in events
         ]

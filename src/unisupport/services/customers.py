@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from unisupport.errors import Refused
 from unisupport.orders.order_file import OrderFile
 from unisupport.sla.calendar import Calendar
 from unisupport.sla.calendar_file import calendar_from_spec
@@ -18,22 +19,34 @@ from unisupport.services.audit import record_event
 from unisupport.storage.tables import ContactRow, CustomerRow, SiteRow
 
 
+def create_customer(session: Session, *, code: str, name: str, actor: str, now: datetime) -> CustomerRow:
+    """A new customer (R-ORD-1: codes are unique), with its audit event."""
+    if customer_by_code(session, code) is not None:
+        raise Refused(f"customer {code!r} already exists", rule="R-ORD-1", field="code")
+    return _new_customer(session, code=code, name=name, actor=actor, now=now)
+
+
+def _new_customer(session: Session, *, code: str, name: str, actor: str, now: datetime) -> CustomerRow:
+    row = CustomerRow(code=code, name=name, created_at=now)
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        customer_id=row.id,
+        subject_type="customer",
+        subject_id=row.id,
+        tag="customer:create",
+        actor=actor,
+        at=now,
+        after={"code": row.code, "name": row.name},
+    )
+    return row
+
+
 def upsert_customer(session: Session, order: OrderFile, *, actor: str, now: datetime) -> CustomerRow:
-    row = session.scalar(select(CustomerRow).where(CustomerRow.code == order.customer.code))
+    row = customer_by_code(session, order.customer.code)
     if row is None:
-        row = CustomerRow(code=order.customer.code, name=order.customer.name, created_at=now)
-        session.add(row)
-        session.flush()
-        record_event(
-            session,
-            customer_id=row.id,
-            subject_type="customer",
-            subject_id=row.id,
-            tag="customer:create",
-            actor=actor,
-            at=now,
-            after={"code": row.code, "name": row.name},
-        )
+        row = _new_customer(session, code=order.customer.code, name=order.customer.name, actor=actor, now=now)
     elif row.name != order.customer.name:
         record_event(
             session,
@@ -173,6 +186,14 @@ def sync_contacts(
 
 def customer_by_code(session: Session, code: str) -> CustomerRow | None:
     return session.scalar(select(CustomerRow).where(CustomerRow.code == code))
+
+
+def customer_by_id(session: Session, customer_id: int) -> CustomerRow | None:
+    return session.get(CustomerRow, customer_id)
+
+
+def site_by_id(session: Session, site_id: int) -> SiteRow | None:
+    return session.get(SiteRow, site_id)
 
 
 # Calendars cache their expansion lazily and are not shared between threads: each

@@ -14,6 +14,7 @@ from unisupport.access import Principal, Role
 from unisupport.errors import NotFound, StaleVersion
 from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
 from unisupport.services.customers import site_calendar
+from unisupport.services.scope import scoped
 from unisupport.sla.calendar import Calendar
 from unisupport.storage.tables import IncidentEventRow, IncidentRow, SiteRow
 
@@ -73,11 +74,6 @@ def record_change(
     incident.version += 1
     incident.updated_at = at
     session.flush()
-
-
-def scoped(query, column, principal: Principal):
-    scope = principal.customer_scope
-    return query if scope is None else query.where(column.in_(scope))
 
 
 def get_incident(session: Session, principal: Principal, incident_id: int, *, lock: bool = False) -> IncidentRow:

@@ -318,6 +318,11 @@ def update_user(
     return user
 
 
+def list_teams(session: Session) -> list[TeamRow]:
+    """Teams ordered by code."""
+    return list(session.scalars(select(TeamRow).order_by(TeamRow.code)))
+
+
 def create_team(session: Session, *, code: str, name: str, actor: str, now: datetime) -> TeamRow:
     code = (code or "").strip()
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", code):
