@@ -34,6 +34,10 @@ class Role(StrEnum):
 
 
 PROVIDER_ROLES = frozenset({Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM})
+# Who reads contracts (orders, balances) and who books proactive services, on the API
+# and the pages alike.
+CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
+BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,8 @@ problem's type) and ``title``. A subclass that adds nothing keeps its parent's."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # only for the annotation: the orders package imports this module
-    from unisupport.orders.validation.violation import Violation
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 
 class UnisupportError(Exception):
@@ -117,6 +114,22 @@ class StaleVersion(InvalidInput):
     title = "Precondition failed"
 
 
+class RuleViolation(Protocol):
+    """What :class:`OrderInvalid` reads of each violation
+    (``orders.validation.Violation``)."""
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    def to_dict(self) -> dict[str, str]: ...
+
+
 class OrderInvalid(UnisupportError):
     """The order file breaks rules; every violation is listed."""
 
@@ -124,7 +137,7 @@ class OrderInvalid(UnisupportError):
     kind = "invalid-order"
     title = "Invalid order"
 
-    def __init__(self, violations: list[Violation]):
+    def __init__(self, violations: Sequence[RuleViolation]):
         self.violations = violations
         first = violations[0]
         more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""

@@ -3,21 +3,21 @@ what they hold, and the proactive services booked against them."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from unisupport.access import Role
+from unisupport.access import BOOKERS, CONTRACT_READERS, Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
 from unisupport.services import bookings, customers, ledger
 from unisupport.services.audit import audit_trail
+from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
 from unisupport.storage.tables import CustomerRow, OrderRow
 
@@ -25,9 +25,6 @@ router = APIRouter(prefix="/api/v1", tags=["contracts"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-
-CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
-BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
 
 
 def _order(u, number: str) -> OrderRow:
@@ -177,26 +174,6 @@ def get_balances(
                 for e, k in ledger.entries(u.session, customer_id=row.customer_id, order_id=row.id, limit=limit)
             ]
         return body
-
-
-class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    order: str = Field(max_length=64)
-    site: str = Field(max_length=64)
-    service: str = Field(max_length=64)
-    scheduled_on: date
-    funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
-    unit: str | None = Field(default=None, max_length=32)
-    quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
-    line: str | None = Field(default=None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    attendees: int | None = Field(default=None, ge=1, le=10000)
-    minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
-    override_reason: str | None = Field(default=None, max_length=500)
-
-    def request(self) -> bookings.BookingRequest:
-        return bookings.BookingRequest(**self.model_dump())
 
 
 class CancellationIn(BaseModel):

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,8 +10,6 @@ from sqlalchemy.orm import Session
 
 from unisupport.errors import Refused
 from unisupport.orders.order_file import OrderFile
-from unisupport.sla.calendar import Calendar
-from unisupport.sla.calendar_file import calendar_from_spec
 from unisupport.services.audit import record_event
 from unisupport.storage.tables import ContactRow, CustomerRow, SiteRow
 
@@ -194,30 +189,6 @@ def customer_by_id(session: Session, customer_id: int) -> CustomerRow | None:
 
 def site_by_id(session: Session, site_id: int) -> SiteRow | None:
     return session.get(SiteRow, site_id)
-
-
-# Calendars cache their expansion lazily and are not shared between threads: each
-# thread keeps its own, keyed by the site's calendar definition (so an edited site
-# gets a new one). Building one costs a holiday table; reusing it costs nothing.
-_calendars = threading.local()
-_CACHED_CALENDARS = 256
-
-
-def site_calendar(site: SiteRow) -> Calendar:
-    """The business calendar of a support site: its country's default week, with the
-    site's overrides (R-SEV-4)."""
-    overrides = {k: v for k, v in (site.calendar or {}).items() if v not in (None, [], {})}
-    key = (site.country, site.timezone, json.dumps(overrides, sort_keys=True, default=str))
-    cache: dict = _calendars.__dict__.setdefault("by_key", {})
-    calendar = cache.get(key)
-    if calendar is None:
-        calendar = calendar_from_spec(
-            {"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar"
-        )
-        if len(cache) >= _CACHED_CALENDARS:
-            cache.clear()
-        cache[key] = calendar
-    return calendar
 
 
 def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:

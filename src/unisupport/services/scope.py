@@ -11,10 +11,10 @@ from sqlalchemy.orm import QueryableAttribute
 
 from unisupport.access import Principal
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select)  # type: ignore[type-arg]  # any number of columns
 
 
-def scoped(query: S, column: QueryableAttribute[int], principal: Principal) -> S:
+def scoped(query: S, column: QueryableAttribute[Any], principal: Principal) -> S:
     """``query`` limited to the rows whose ``column`` (a customer id) is in the
     principal's scope."""
     scope = principal.customer_scope

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import Role
-from unisupport.api.orders import CONTRACT_READERS
+from unisupport.access import CONTRACT_READERS, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
 from unisupport.refusal import Refused

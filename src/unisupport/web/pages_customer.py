@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
+from unisupport.access import BOOKERS, CONTRACT_READERS
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
@@ -27,6 +27,7 @@ from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
+from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES

@@ -4,7 +4,6 @@ actor, time, before/after, reason and rule, and a new version."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,22 +11,12 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import NotFound, StaleVersion
-from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
-from unisupport.services.customers import site_calendar
 from unisupport.services.scope import scoped
 from unisupport.sla.calendar import Calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import IncidentEventRow, IncidentRow, SiteRow
 
 PROVIDER_WORKERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER)
-
-
-@dataclass(frozen=True)
-class IncidentSettings:
-    warn_share: float = 0.75  # warn when this share of the target has elapsed
-    critical_customer_minutes: int = CRITICAL_DEFAULT_MINUTES  # R-SLA-4, Sev 1/A
-
-
-DEFAULT_SETTINGS = IncidentSettings()
 
 
 def add_event(
