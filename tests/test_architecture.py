@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -172,9 +173,7 @@ def test_no_two_packages_import_each_other():
             if source and destination and destination != source and target.split(".")[0] == ROOT:
                 edges[source].setdefault(destination, f"{module}:{line} imports {target}")
     cycle = _a_cycle(edges)
-    assert cycle is None, "import cycle between packages:\n" + "\n".join(
-        edges[a][b] for a, b in zip(cycle, cycle[1:], strict=False)
-    )
+    assert cycle is None, "import cycle between packages:\n" + "\n".join(edges[a][b] for a, b in pairwise(cycle))
 
 
 def _a_cycle(edges: dict[str, dict[str, str]]) -> list[str] | None:
