@@ -67,6 +67,3 @@ class Principal:
         """Refuse (403) when the role may not perform ``action``."""
         if self.role not in roles:
             raise Forbidden(f"a {self.role.value} may not {action}", field="role")
-
-
-SYSTEM = Principal(user_id=0, email="system", role=Role.ADMIN)
