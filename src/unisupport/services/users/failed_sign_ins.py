@@ -74,25 +74,23 @@ def record_failure(session: Session, *, email: str, address: str, now: datetime)
 
 
 def record_sign_in(session: Session, principal: Principal, *, address: str, now: datetime) -> None:
-    record_event(
-        session,
-        customer_id=principal.customer_id,
-        subject_type="user",
-        subject_id=principal.user_id,
-        tag="auth:sign-in",
-        actor=principal.email,
-        at=now,
-        reason=f"from {address}",
-    )
+    _record_user_event(session, principal, "auth:sign-in", now=now, reason=f"from {address}")
 
 
 def record_sign_out(session: Session, principal: Principal, *, now: datetime) -> None:
+    _record_user_event(session, principal, "auth:sign-out", now=now)
+
+
+def _record_user_event(
+    session: Session, principal: Principal, tag: str, *, now: datetime, reason: str | None = None
+) -> None:
     record_event(
         session,
         customer_id=principal.customer_id,
         subject_type="user",
         subject_id=principal.user_id,
-        tag="auth:sign-out",
+        tag=tag,
         actor=principal.email,
         at=now,
+        reason=reason,
     )
