@@ -11,7 +11,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from unisupport.access import Principal
 
-S = TypeVar("S", bound=Select)  # type: ignore[type-arg]  # any number of columns
+S = TypeVar("S", bound=Select)  # a select of any number of columns
 
 
 def scoped(query: S, column: QueryableAttribute[Any], principal: Principal) -> S:
