@@ -3,47 +3,32 @@ what they hold, and the proactive services booked against them."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
 
-from unisupport.access import Principal, Role
+from unisupport.access import BOOKERS, CONTRACT_READERS, Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
-from unisupport.refusal import Refused
-from unisupport.services import bookings, ledger
-from unisupport.services.audit import record_event
-from unisupport.services.orders import import_order, versions
-from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
+from unisupport.services import bookings, customers, ledger
+from unisupport.services.audit import audit_trail
+from unisupport.services.booking_requests import BookingIn
+from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
+from unisupport.storage.tables import CustomerRow, OrderRow
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
-CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
-BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
-
-
-def _scoped(query, column, principal: Principal):
-    scope = principal.customer_scope
-    return query if scope is None else query.where(column.in_(scope))
-
 
 def _order(u, number: str) -> OrderRow:
-    row = u.session.scalar(
-        _scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal)
-    )
-    if row is None:
-        raise NotFound(f"no order {number!r}", field="number")
-    return row
+    return order_in_scope(u.session, u.principal, number)
 
 
 class CustomerIn(BaseModel):
@@ -65,21 +50,7 @@ def create_customer(
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump())
         if replayed:
             return replayed
-        if u.session.scalar(select(CustomerRow).where(CustomerRow.code == data.code)) is not None:
-            raise Refused(f"customer {data.code!r} already exists", rule="R-ORD-1", field="code")
-        row = CustomerRow(code=data.code, name=data.name, created_at=u.now)
-        u.session.add(row)
-        u.session.flush()
-        record_event(
-            u.session,
-            customer_id=row.id,
-            subject_type="customer",
-            subject_id=row.id,
-            tag="customer:create",
-            actor=u.principal.email,
-            at=u.now,
-            after={"code": row.code, "name": row.name},
-        )
+        row = customers.create_customer(u.session, code=data.code, name=data.name, actor=u.principal.email, now=u.now)
         body = _customer_view(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201)
@@ -88,10 +59,7 @@ def create_customer(
 @router.get("/customers", tags=["customers"], summary="Customers you may see")
 def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
-        rows = u.session.scalars(
-            _scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)
-        ).all()
-        return [_customer_view(c) for c in rows]
+        return [_customer_view(c) for c in customers.customers_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.post(
@@ -145,12 +113,7 @@ def _order_view(row: OrderRow) -> dict[str, Any]:
 def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
-        return [
-            _order_view(r)
-            for r in u.session.scalars(
-                _scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number)
-            )
-        ]
+        return [_order_view(r) for r in orders_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
@@ -211,26 +174,6 @@ def get_balances(
                 for e, k in ledger.entries(u.session, customer_id=row.customer_id, order_id=row.id, limit=limit)
             ]
         return body
-
-
-class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    order: str = Field(max_length=64)
-    site: str = Field(max_length=64)
-    service: str = Field(max_length=64)
-    scheduled_on: date
-    funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
-    unit: str | None = Field(default=None, max_length=32)
-    quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
-    line: str | None = Field(default=None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    attendees: int | None = Field(default=None, ge=1, le=10000)
-    minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
-    override_reason: str | None = Field(default=None, max_length=500)
-
-    def request(self) -> bookings.BookingRequest:
-        return bookings.BookingRequest(**self.model_dump())
 
 
 class CancellationIn(BaseModel):
@@ -358,15 +301,7 @@ def audit(
         u.principal.require(
             Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail"
         )
-        query = (
-            _scoped(
-                select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
-                AuditEvent.customer_id,
-                u.principal,
-            )
-            .order_by(AuditEvent.id)
-            .limit(limit)
-        )
+        events = audit_trail(u.session, u.principal, subject_type=subject_type, subject_id=subject_id, limit=limit)
         return [
             {
                 "id": e.id,
@@ -378,5 +313,5 @@ def audit(
                 "reason": e.reason,
                 "rule": e.rule,
             }
-            for e in u.session.scalars(query)
+            for e in events
         ]

@@ -19,12 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from unisupport.cli.environment import actor, now, parse_date, print_json, reading, transaction
-from unisupport.errors import UnisupportError
+from unisupport.errors import OrderFileUnreadable, OrderInvalid, UnisupportError
 from unisupport.services import ledger
-from unisupport.services.orders import OrderInvalid, close_period, import_order, order_by_number, versions
+from unisupport.services.orders import close_period, import_order, order_by_number, versions
 
 from unisupport.orders.validation import (
-    OrderFileUnreadable,
     Violation,
     is_valid,
     read_order_document,

@@ -67,8 +67,8 @@ from sqlalchemy.orm import Session
 from unisupport.errors import InvalidInput
 from unisupport.notifications.mailer import has_template, mail_domain
 from unisupport.notifications.wording import LANGUAGES
-from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import Calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.tables import OutboxRow, SiteRow

@@ -18,18 +18,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from unisupport.access import Principal
 from unisupport.catalog import default_catalog
-from unisupport.errors import NotFound, UnisupportError
+from unisupport.errors import NotFound, OrderInvalid
 from unisupport.ledger.entitlement import activation, line_account
 from unisupport.ledger.forfeiture import due_forfeitures
 from unisupport.ledger.posting import EntryKind, Posting
 from unisupport.orders.order_file import OrderFile, OrderStatus
-from unisupport.orders.validation import Violation, validate_order
+from unisupport.orders.validation import validate_order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
 from unisupport.services.customers import sync_contacts, upsert_customer, upsert_sites
 from unisupport.services.mission_critical import create_event
+from unisupport.services.scope import scoped
 from unisupport.storage.base import amount_from_sum
 from unisupport.storage.tables import (
     LedgerAccountRow,
@@ -47,16 +49,6 @@ TRANSITIONS = {
     OrderStatus.EXPIRED: {OrderStatus.EXPIRED},
     OrderStatus.TERMINATED: {OrderStatus.TERMINATED},
 }
-
-
-class OrderInvalid(UnisupportError):
-    """The order file breaks rules; every violation is listed."""
-
-    def __init__(self, violations: list[Violation]):
-        self.violations = violations
-        first = violations[0]
-        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        super().__init__(f"{first.path}: {first.message}{more}", field=first.path, rule=first.rule)
 
 
 @dataclass(frozen=True)
@@ -367,6 +359,24 @@ def close_period(
             )
         )
     return results
+
+
+def order_in_scope(session: Session, principal: Principal, number: str, *, field: str = "number") -> OrderRow:
+    """The order with this number, or NotFound — also when it belongs to a customer
+    outside the principal's scope."""
+    row = session.scalar(scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, principal))
+    if row is None:
+        raise NotFound(f"no order {number!r}", field=field)
+    return row
+
+
+def order_by_id(session: Session, order_id: int | None) -> OrderRow | None:
+    return session.get(OrderRow, order_id) if order_id else None
+
+
+def host_site(session: Session, order: OrderRow) -> SiteRow | None:
+    """The order's host site (R-MC-1), whose days are the contract's days."""
+    return session.get(SiteRow, order.host_site_id)
 
 
 def order_by_number(session: Session, number: str, *, customer_id: int | None = None) -> OrderRow:

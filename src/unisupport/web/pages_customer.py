@@ -18,17 +18,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from unisupport.access import Forbidden
-from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
+from unisupport.access import BOOKERS, CONTRACT_READERS
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
-from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
-from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
+from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
@@ -226,7 +225,7 @@ def preview_incident(request: Request, form: FormData) -> Response:
             context, status = new_incident_context(p, values, errors=field_errors(exc)), 422
         else:
             preview, error = attempt(p, lambda: _preview(p, data))
-            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            status = 200 if error is None else error.status
             context = new_incident_context(p, values, exc=error, preview=preview)
     return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=status)
 
@@ -250,7 +249,7 @@ def create_incident(request: Request, form: FormData) -> Response:
                 p,
                 "incident_new.html",
                 context | {"path": "/incidents/new"},
-                status=409 if isinstance(error, Refused) else 422,
+                status=error.status,
             )
         return redirect(p, f"/incidents/{incident.id}")
 
@@ -490,7 +489,7 @@ def quote_booking(request: Request, form: FormData) -> Response:
                     p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
                 ),
             )
-            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            status = 200 if error is None else error.status
             context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
     return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=status)
 
@@ -525,7 +524,7 @@ def create_booking(request: Request, form: FormData) -> Response:
                 p,
                 "booking_new.html",
                 context | {"path": "/bookings/new"},
-                status=409 if isinstance(error, Refused) else 422,
+                status=error.status,
             )
         return redirect(p, f"/dashboard?booked={row.id}#bookings")
 

@@ -19,13 +19,14 @@ from typing import Any
 from unisupport.catalog.catalog import Catalog, default_catalog
 from unisupport.catalog.price_list import PriceLists, default_price_lists
 from unisupport.catalog.product import ProductRegistry, default_products
+from unisupport.errors import OrderFileUnreadable
 from unisupport.orders.validation.flexible_allocation import check_flexible_allocation
 from unisupport.orders.validation.lines import check_lines
 from unisupport.orders.validation.mission_critical import check_events, check_mcsap_plus, check_scopes
 from unisupport.orders.validation.order import check_order
 from unisupport.orders.validation.order_check import OrderCheck
 from unisupport.orders.validation.quantities import check_credits, check_quantity_limits
-from unisupport.orders.validation.reading import OrderFileUnreadable, read_order_document
+from unisupport.orders.validation.reading import read_order_document
 from unisupport.orders.validation.sites import check_contacts, check_sites
 from unisupport.orders.validation.structure import parse
 from unisupport.orders.validation.violation import Severity, Violation, is_valid

@@ -7,12 +7,7 @@ from typing import Any
 
 import yaml
 
-from unisupport.errors import UnisupportError
-
-
-class OrderFileUnreadable(UnisupportError):
-    """The order file cannot be read or parsed as YAML (the CLI's exit 2). The
-    message is one line naming the file, the problem and, when known, its line."""
+from unisupport.errors import OrderFileUnreadable
 
 
 class _OrderLoader(yaml.SafeLoader):

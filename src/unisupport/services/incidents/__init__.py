@@ -13,14 +13,8 @@ One module per use case: :mod:`.opening`, :mod:`.communications`, :mod:`.severit
 what they share is in :mod:`.changes` (finding, versioning and recording changes) and
 :mod:`.targets` (the plans an order holds, the clocks' instants)."""
 
-from unisupport.services.incidents.changes import (
-    PROVIDER_WORKERS,
-    IncidentSettings,
-    StaleVersion,
-    calendar_of,
-    get_incident,
-    record_change,
-)
+from unisupport.incidents.settings import IncidentSettings
+from unisupport.services.incidents.changes import PROVIDER_WORKERS, calendar_of, get_incident, record_change
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import ASSIGNABLE_ROLES, assign, close, mitigate, rca_window, request_rca
 from unisupport.services.incidents.opening import (
@@ -57,7 +51,6 @@ __all__ = [
     "IncidentFilter",
     "IncidentSettings",
     "Related",
-    "StaleVersion",
     "add_communication",
     "assign",
     "calendar_of",

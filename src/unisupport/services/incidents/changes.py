@@ -4,29 +4,19 @@ actor, time, before/after, reason and rule, and a new version."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
-from unisupport.errors import InvalidInput, NotFound
-from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
-from unisupport.services.customers import site_calendar
+from unisupport.errors import NotFound, StaleVersion
+from unisupport.services.scope import scoped
 from unisupport.sla.calendar import Calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import IncidentEventRow, IncidentRow, SiteRow
 
 PROVIDER_WORKERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER)
-
-
-@dataclass(frozen=True)
-class IncidentSettings:
-    warn_share: float = 0.75  # warn when this share of the target has elapsed
-    critical_customer_minutes: int = CRITICAL_DEFAULT_MINUTES  # R-SLA-4, Sev 1/A
-
-
-DEFAULT_SETTINGS = IncidentSettings()
 
 
 def add_event(
@@ -75,11 +65,6 @@ def record_change(
     session.flush()
 
 
-def scoped(query, column, principal: Principal):
-    scope = principal.customer_scope
-    return query if scope is None else query.where(column.in_(scope))
-
-
 def get_incident(session: Session, principal: Principal, incident_id: int, *, lock: bool = False) -> IncidentRow:
     """The incident, or NotFound — also when it belongs to another tenant."""
     query = scoped(select(IncidentRow).where(IncidentRow.id == incident_id), IncidentRow.customer_id, principal)
@@ -96,10 +81,6 @@ def check_version(incident: IncidentRow, expected: int | None) -> None:
         raise StaleVersion(
             f"incident {incident.id} is at version {incident.version}, not {expected}: reload it", field="If-Match"
         )
-
-
-class StaleVersion(InvalidInput):
-    """An update based on an old version (the adapters' 412)."""
 
 
 def calendar_of(session: Session, incident: IncidentRow) -> Calendar:

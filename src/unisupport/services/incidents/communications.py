@@ -8,20 +8,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.communication import Direction, counts_as_first_response, why_not_first_response
 from unisupport.incidents.customer_clock import customer_response_due
 from unisupport.incidents.requests import CommunicationIn
+from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.refusal import Refused
-from unisupport.services.incidents.changes import (
-    DEFAULT_SETTINGS,
-    IncidentSettings,
-    add_event,
-    calendar_of,
-    check_version,
-    get_incident,
-)
+from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CommunicationRow

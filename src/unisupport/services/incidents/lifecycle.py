@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.requests import ClosureIn, MitigationIn
 from unisupport.incidents.root_cause import decide_rca
 from unisupport.refusal import Refused

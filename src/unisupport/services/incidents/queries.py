@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.mission_critical.azure_event import post_event_summary
-from unisupport.services.incidents.changes import get_incident, scoped
+from unisupport.services.incidents.changes import get_incident
 from unisupport.services.mission_critical import event_plan, events
+from unisupport.services.orders import order_in_scope
+from unisupport.services.scope import scoped
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import (
@@ -279,11 +281,7 @@ def first_response_outcomes(
 
 # ------------------------------------------------------------------ Azure Events summary (R-EVT-1)
 def event_summary(session: Session, principal: Principal, order_number: str, event_code: str) -> dict[str, Any]:
-    order = session.scalar(
-        scoped(select(OrderRow).where(OrderRow.number == order_number), OrderRow.customer_id, principal)
-    )
-    if order is None:
-        raise NotFound(f"no order {order_number!r}", field="order")
+    order = order_in_scope(session, principal, order_number, field="order")
     row = next((e for e in events(session, order) if e.code == event_code), None)
     if row is None:
         raise NotFound(f"no event {event_code!r} on order {order_number}", field="event")

@@ -8,20 +8,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden
 from unisupport.incidents.requests import SeverityChangeIn
 from unisupport.incidents.routing import route
+from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import check_change, retarget
 from unisupport.refusal import Refused
-from unisupport.services.incidents.changes import (
-    DEFAULT_SETTINGS,
-    IncidentSettings,
-    add_event,
-    calendar_of,
-    check_version,
-    get_incident,
-)
+from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
 from unisupport.services.incidents.targets import holdings, warn_at
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.first_response_due import explain

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from unisupport.incidents import third_party
-from unisupport.services.customers import site_calendar
 from unisupport.services.incidents.lifecycle import rca_window
 from unisupport.services.incidents.queries import Related, first_response_state, load_related
 from unisupport.sla.calendar import Calendar, epoch_seconds
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow, ThirdPartyRow
 
 

@@ -1,0 +1,31 @@
+"""What a booking request carries, validated: the body of ``POST /api/v1/bookings``
+and the portal's booking form alike."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from unisupport.services import bookings
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    service: str = Field(max_length=64)
+    scheduled_on: date
+    funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
+    unit: str | None = Field(default=None, max_length=32)
+    quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    line: str | None = Field(default=None, max_length=64)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    attendees: int | None = Field(default=None, ge=1, le=10000)
+    minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
+    override_reason: str | None = Field(default=None, max_length=500)
+
+    def request(self) -> bookings.BookingRequest:
+        return bookings.BookingRequest(**self.model_dump())
