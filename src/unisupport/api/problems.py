@@ -1,7 +1,9 @@
 """Errors as RFC 9457 ``application/problem+json``, rendered in one place.
 
 401 no or bad token · 403 a role not allowed in its own tenant · 404 missing or
-another tenant's · 409 a business rule refused (with ``rule``) · 412 a stale
+another tenant's · 409 a business rule refused (with ``rule``), or an amount to be
+charged was not confirmed as shown (``charge-not-confirmed``, with the amount and how
+to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
 with a bare problem."""
@@ -20,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from unisupport.access import Forbidden
 from unisupport.datafile import field_path
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.ledger.charge import ChargeNotConfirmed
 from unisupport.refusal import Refused
 from unisupport.services.incidents import StaleVersion
 from unisupport.services.orders import OrderInvalid
@@ -81,9 +84,9 @@ def from_error(exc: UnisupportError) -> JSONResponse:
     if isinstance(exc, Refused):
         return problem(
             409,
-            "Refused by a rule",
+            "Confirm the amount first" if isinstance(exc, ChargeNotConfirmed) else "Refused by a rule",
             exc.message,
-            kind="rule",
+            kind="charge-not-confirmed" if isinstance(exc, ChargeNotConfirmed) else "rule",
             rule=exc.rule,
             errors=errors,
             extra={"details": exc.details} if exc.details else None,
