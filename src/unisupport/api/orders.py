@@ -353,7 +353,7 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="cancel bookings")
         row = _booking(u, booking_id)
-        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict()
+        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict(preview=True)
 
 
 @router.post(

@@ -162,7 +162,7 @@ def cancel(
         else:
             result = quote_cancellation(
                 session, booking, now=now(), by_provider=by_provider, reason=reason, registered=registered
-            ).to_dict()
+            ).to_dict(preview=True)
     if as_json:
         print_json(result | {"cancelled": confirm})
         return

@@ -14,8 +14,8 @@ may be confirmed by its bare amount (``15``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,7 +63,7 @@ class ChargeNotConfirmed(Refused):
 
 def confirm(charge: Charge, expected: Decimal | int | str | None) -> None:
     """Let the operation go on only if ``expected`` is exactly ``charge``."""
-    why = f" ({charge.explanation})" if charge.explanation else ""
+    why = f" ({charge.explanation.rstrip('.')})" if charge.explanation else ""
     how = f"to confirm it, send {charge.field} = {charge.confirmation}"
     details = dict(charge.details) | charge.to_dict()
     if expected is None:

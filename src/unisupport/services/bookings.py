@@ -402,9 +402,10 @@ class CancellationQuote:
             details={"fee_percent": self.terms.fee_percent, "notice_days": self.terms.notice_days},
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        confirm_with = {} if self.terms.by_provider else {"confirm_with": self.charge.to_dict()["confirm_with"]}
-        return confirm_with | {
+    def to_dict(self, *, preview: bool = False) -> dict[str, Any]:
+        """The terms; a ``preview`` also says how to confirm the fee (D45)."""
+        shown = preview and not self.terms.by_provider
+        return ({"confirm_with": self.charge.to_dict()["confirm_with"]} if shown else {}) | {
             "booking": self.booking_id,
             "notice_days": self.terms.notice_days,
             "fee_percent": self.terms.fee_percent,
