@@ -359,7 +359,7 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
 @router.post(
     "/bookings/{booking_id}/cancellation",
     tags=["bookings"],
-    summary="Cancel, confirming the fee shown (R-BOOK-1), or as the provider (R-BOOK-2): refund and fee are ledger entries",
+    summary="Cancel, confirming the fee shown (R-BOOK-1), or as the provider (R-BOOK-2): refund and fee in the ledger",
 )
 def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
