@@ -60,6 +60,19 @@ def workshop(day=date(2026, 4, 1), attendees=3, **kw):
     )
 
 
+def briefing_request():
+    """One technical update briefing on 1 April 2026: 20 credits, not a workshop."""
+    return BookingRequest(
+        order="ESO-TEST-1",
+        site="paris",
+        service="technical-update-briefings",
+        scheduled_on=date(2026, 4, 1),
+        funding="credits",
+        unit="engagement",
+        quantity=Decimal(1),
+    )
+
+
 @pytest.fixture
 def active(session):
     import_order(session, order(), actor="ops", now=IMPORTED)
@@ -180,19 +193,7 @@ def test_the_provider_cancels_only_a_workshop_below_its_minimum_registrations(ac
     late = datetime(2026, 3, 30, 10, tzinfo=PARIS)
     reached = book(active, workshop(minimum_registrations=3), now=MARCH)  # 3 attendees, minimum 3
     no_minimum = book(active, workshop(), now=MARCH)
-    briefing = book(
-        active,
-        BookingRequest(
-            order="ESO-TEST-1",
-            site="paris",
-            service="technical-update-briefings",
-            scheduled_on=date(2026, 4, 1),
-            funding="credits",
-            unit="engagement",
-            quantity=Decimal(1),
-        ),
-        now=MARCH,
-    )
+    briefing = book(active, briefing_request(), now=MARCH)
     cases = [
         (reached.id, None, "registered"),
         (no_minimum.id, None, "by_provider"),
@@ -208,18 +209,6 @@ def test_the_provider_cancels_only_a_workshop_below_its_minimum_registrations(ac
     with pytest.raises(InvalidInput) as info:
         book(active, dataclasses.replace(briefing_request(), minimum_registrations=5), now=MARCH)
     assert info.value.field == "minimum_registrations"
-
-
-def briefing_request():
-    return BookingRequest(
-        order="ESO-TEST-1",
-        site="paris",
-        service="technical-update-briefings",
-        scheduled_on=date(2026, 4, 1),
-        funding="credits",
-        unit="engagement",
-        quantity=Decimal(1),
-    )
 
 
 def test_a_recorded_workshop_needs_the_attendees_written_consent(active):
