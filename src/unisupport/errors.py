@@ -105,6 +105,14 @@ class Refused(UnisupportError):
         self.details: dict[str, Any] = dict(details or {})
 
 
+class ChargeNotConfirmed(Refused):
+    """The caller did not confirm a charge it was shown, or confirmed another one
+    (409; ``ledger/charge.py`` says what to send back)."""
+
+    kind = "charge-not-confirmed"
+    title = "Confirm the amount first"
+
+
 class StaleVersion(InvalidInput):
     """An update based on an old version of a record (412 on the API and the pages:
     someone else changed it; reload it)."""

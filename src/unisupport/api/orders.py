@@ -74,13 +74,23 @@ def post_order(
     document: Annotated[dict[str, Any], Body(description="The order file as JSON (docs/order-file.md).")],
     key: IdempotencyKey = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
+    expected_forfeit: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="What an amendment takes back or forfeits, as it was shown (`48 credits, 80 hours`); "
+            "without it such an amendment is refused with what it would take.",
+        ),
+    ] = None,
 ) -> JSONResponse:
     with unit(request, credentials) as u:
         u.principal.require(Role.ADMIN, action="import orders")
         replayed, digest = replay(u, key, "POST", request.url.path, document)
         if replayed:
             return replayed
-        result = import_order(u.session, document, actor=u.principal.email, now=u.now, reason=reason)
+        result = import_order(
+            u.session, document, actor=u.principal.email, now=u.now, reason=reason, expected_forfeit=expected_forfeit
+        )
         status = 201 if result.outcome == "created" else 200
         body = result.to_dict()
         remember(u, key, "POST", request.url.path, digest, status, body)
@@ -179,9 +189,18 @@ def get_balances(
 class CancellationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expected_fee: Decimal | None = Field(
-        default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation)."
+        default=None,
+        ge=0,
+        max_digits=14,
+        decimal_places=4,
+        description="The fee you were shown (GET …/cancellation); without it nothing is cancelled (R-BOOK-1).",
     )
-    by_provider: bool = False
+    by_provider: bool = Field(
+        default=False, description="The provider cancels a workshop below its minimum registrations (R-BOOK-2)."
+    )
+    registered: int | None = Field(
+        default=None, ge=0, le=10000, description="How many registered (provider cancellation; default: attendees)."
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -208,7 +227,7 @@ def _check_order_scope(u, number: str) -> None:
     "/bookings",
     status_code=201,
     tags=["bookings"],
-    summary="Book a proactive service (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
+    summary="Book a proactive service, confirming the quoted cost (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
 )
 def create_booking(
     request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None
@@ -226,6 +245,7 @@ def create_booking(
             provider=u.principal.role.is_provider,
             now=u.now,
             customer_id=_one_customer(u),
+            expected_cost=data.expected_cost,
         )
         body = bookings.booking_dict(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
@@ -265,11 +285,13 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="cancel bookings")
         row = _booking(u, booking_id)
-        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict()
+        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict(preview=True)
 
 
 @router.post(
-    "/bookings/{booking_id}/cancellation", tags=["bookings"], summary="Cancel: refund and fee are ledger entries"
+    "/bookings/{booking_id}/cancellation",
+    tags=["bookings"],
+    summary="Cancel, confirming the fee shown (R-BOOK-1), or as the provider (R-BOOK-2): refund and fee in the ledger",
 )
 def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
@@ -285,6 +307,7 @@ def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credent
             by_provider=data.by_provider,
             reason=data.reason,
             expected_fee=data.expected_fee,
+            registered=data.registered,
         )
         return result.to_dict() | {"booking": bookings.booking_dict(row)}
 

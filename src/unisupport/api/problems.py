@@ -1,7 +1,9 @@
 """Errors as RFC 9457 ``application/problem+json``, rendered in one place.
 
 401 no or bad token · 403 a role not allowed in its own tenant · 404 missing or
-another tenant's · 409 a business rule refused (with ``rule``) · 412 a stale
+another tenant's · 409 a business rule refused (with ``rule``), or an amount to be
+charged was not confirmed as shown (``charge-not-confirmed``, with the amount and how
+to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
 with a bare problem."""

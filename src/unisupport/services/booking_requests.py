@@ -26,6 +26,17 @@ class BookingIn(BaseModel):
     attendees: int | None = Field(default=None, ge=1, le=10000)
     minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
     override_reason: str | None = Field(default=None, max_length=500)
+    recording: bool = Field(default=False, description="Record the workshop (R-BOOK-3: needs recording_consent).")
+    recording_consent: str | None = Field(
+        default=None, max_length=500, description="The attendees' written consent to the recording (a reference)."
+    )
+    expected_cost: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=14,
+        decimal_places=4,
+        description="The cost you were shown (POST /bookings/quote); without it nothing is booked.",
+    )
 
     def request(self) -> bookings.BookingRequest:
-        return bookings.BookingRequest(**self.model_dump())
+        return bookings.BookingRequest(**self.model_dump(exclude={"expected_cost"}))

@@ -25,6 +25,8 @@ from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
+from unisupport.errors import ChargeNotConfirmed
+from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
 from unisupport.services.booking_requests import BookingIn
@@ -332,7 +334,7 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
         "scheduled_on": form.get("scheduled_on") or "",
         "funding": form.get("funding") or "credits",
     }
-    for name in ("quantity", "attendees"):
+    for name in ("quantity", "attendees", "expected_cost"):
         if form.get(name):
             data[name] = form.get(name)
     if service == "workshops" and unit == "per-attendee" and "attendees" not in data and "quantity" in data:
@@ -391,12 +393,14 @@ def booking_form_context(
         )
         for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
             if b.unit in ("credits", "hours") and b.balance > 0:
+                starts = usable_from(order.term_start, b.contract_year)  # R-FLEX-3: a later year's
                 credits.append(
                     {
                         "order": order.number,
                         "label": account_label(p, b),
                         "balance": p.fmt.amount(b.balance, b.unit),
                         "expires_on": p.fmt.date(b.expires_on),
+                        "usable_from": p.fmt.date(starts) if starts and starts > today else None,
                     }
                 )
     return {
@@ -408,7 +412,8 @@ def booking_form_context(
         "deadline_days": REQUEST_DEADLINE_DAYS,
         "balances": credits,
         "schedule": _schedule(p),
-        "errors": errors or {},
+        # A refusal that names a field of the form is shown beside it too.
+        "errors": errors or ({exc.field: exc.message} if exc is not None and exc.field else {}),
         "quote": quote,
     } | _error(exc)
 
@@ -458,6 +463,7 @@ def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
         if explanation.get("deadline")
         else None,
         "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws],
+        "expected_cost": q.charge.confirmation,  # sent back by the confirmation (D45)
     }
 
 
@@ -516,10 +522,20 @@ def create_booking(request: Request, form: FormData) -> Response:
                 provider=False,
                 now=p.now,
                 customer_id=p.principal.customer_id,
+                expected_cost=data.expected_cost,
             ),
         )
         if error is not None:
-            context = booking_form_context(p, values, exc=error)
+            shown = None
+            if isinstance(error, ChargeNotConfirmed):  # the cost changed since it was shown: show the new one
+                requote, _ = attempt(
+                    p,
+                    lambda: bookings.quote(
+                        p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
+                    ),
+                )
+                shown = _quote_view(p, requote, data) if requote else None
+            context = booking_form_context(p, values, exc=error, quote=shown)
             return render(
                 p,
                 "booking_new.html",
