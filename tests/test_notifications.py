@@ -535,6 +535,7 @@ def test_every_kind_renders_in_both_languages():
         "incident.breached": {**incident, "first_response_due": DUE, "target_minutes": 60},
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
+        "incident.breach_withdrawn": {**incident, "first_response_at": DUE, "first_response_due": DUE},
         "booking.cancelled": {
             "booking_id": 7,
             "service": "Workshop",
