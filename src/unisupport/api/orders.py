@@ -18,7 +18,7 @@ from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
 from unisupport.refusal import Refused
-from unisupport.services import bookings, ledger
+from unisupport.services import bookings, incidents, ledger
 from unisupport.services.audit import record_event
 from unisupport.services.orders import import_order, versions
 from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
@@ -172,6 +172,22 @@ def get_order(request: Request, number: str, credentials: Credentials) -> dict[s
                 for v in history
             ],
         }
+
+
+@router.get(
+    "/orders/{number}/events/{code}/summary",
+    tags=["orders"],
+    summary="The post-event summary of an Azure event: every case opened during its window and whether each is resolved (R-EVT-1)",
+)
+def get_event_summary(
+    request: Request,
+    number: Annotated[str, Path(max_length=64)],
+    code: Annotated[str, Path(max_length=64)],
+    credentials: Credentials,
+) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read orders")
+        return incidents.event_summary(u.session, u.principal, number, code)
 
 
 @router.get(
