@@ -18,6 +18,7 @@ from unisupport.notifications.outbox import (
     LEASE_SECONDS,
     MAX_ATTEMPTS,
     claim,
+    claims_held,
     mark_failed,
     mark_sent,
     message_id_for,
@@ -79,36 +80,40 @@ def deliver_pending(
     error recorded) and the loop goes on; only database errors stop it."""
     report = DeliveryReport()
     lease = timedelta(seconds=lease_seconds)
-    while True:
-        with database.transaction() as session:
-            batch = [
-                _Claimed(
-                    row.id,
-                    row.kind,
-                    row.language,
-                    row.recipient,
-                    dict(row.payload),
-                    row.attempts,
-                    row.created_at,
-                    row.claimed_at,
-                )  # type: ignore[arg-type]
-                for row in claim(
-                    session,
-                    worker=worker,
-                    now=clock.now(),
-                    limit=limit,
-                    lease_seconds=lease_seconds,
-                    max_attempts=max_attempts,
-                )
-            ]
-        if not batch:
-            return report
-        for item in batch:
-            if clock.now() >= item.claimed_at + lease - SEND_MARGIN:
-                # Our claim on the rest of the batch is running out: leave those
-                # rows to be taken over rather than risk two senders.
+    # The run's claim key: while this process lives its claims are its own; if it dies,
+    # they are free at once (notifications.outbox).
+    with claims_held(database.engine) as key:
+        while True:
+            with database.transaction() as session:
+                batch = [
+                    _Claimed(
+                        row.id,
+                        row.kind,
+                        row.language,
+                        row.recipient,
+                        dict(row.payload),
+                        row.attempts,
+                        row.created_at,
+                        row.claimed_at,
+                    )  # type: ignore[arg-type]
+                    for row in claim(
+                        session,
+                        worker=worker,
+                        now=clock.now(),
+                        limit=limit,
+                        lease_seconds=lease_seconds,
+                        max_attempts=max_attempts,
+                        claim_key=key,
+                    )
+                ]
+            if not batch:
                 return report
-            _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
+            for item in batch:
+                if clock.now() >= item.claimed_at + lease - SEND_MARGIN:
+                    # Our claim on the rest of the batch is running out: leave those
+                    # rows to be taken over rather than risk two senders.
+                    return report
+                _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
 
 
 def _deliver(
