@@ -162,7 +162,7 @@ def test_a_breach_already_mailed_is_corrected_to_the_same_people(api, mailer, sm
     assert len(withdrawn) == 1 and "mailed" in withdrawn[0]["reason"]
 
 
-# ------------------------------------------------------------------ 2. R-INC-2, R-INC-3: an upgrade brings what the plans bring
+# ------------------------------------------------------------------ 2. R-INC-2, R-INC-3: what an upgrade brings
 def _roles(view: dict) -> set[str]:
     return {a["role"] for a in view["assignments"] if a["automatic"]}
 

@@ -177,7 +177,7 @@ def get_order(request: Request, number: str, credentials: Credentials) -> dict[s
 @router.get(
     "/orders/{number}/events/{code}/summary",
     tags=["orders"],
-    summary="The post-event summary of an Azure event: every case opened during its window and whether each is resolved (R-EVT-1)",
+    summary="The post-event summary of an Azure event: the cases opened during it, each resolved or not (R-EVT-1)",
 )
 def get_event_summary(
     request: Request,

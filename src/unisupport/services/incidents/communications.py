@@ -43,18 +43,7 @@ def add_communication(
     check_version(incident, expected_version)
     if incident.status == "closed":
         raise Refused("the incident is closed", rule="R-INC-1", field="id")
-    if principal.role.is_customer:
-        if data.direction is Direction.OUTBOUND:
-            raise Forbidden("customers post inbound communications only", field="direction")
-        direction = Direction.INBOUND
-        if data.at is not None:
-            raise Forbidden("only provider users log a communication after the fact", field="at")
-        if data.requests_customer_action:
-            raise Forbidden("only provider engineers ask the customer for action", field="requests_customer_action")
-    else:
-        if principal.role is Role.CSAM:
-            raise Forbidden("a CSAM follows incidents but does not work them", field="role")
-        direction = data.direction or Direction.OUTBOUND
+    direction = _direction(principal, data)
     at = now if data.at is None else data.at.astimezone(UTC)
     if epoch_seconds(at) > epoch_seconds(now) + 60:
         raise InvalidInput("a communication cannot happen in the future", field="at")
@@ -134,6 +123,22 @@ def add_communication(
     incident.updated_at = now
     session.flush()
     return row
+
+
+def _direction(principal: Principal, data: CommunicationIn) -> Direction:
+    """Who may post what: customers post inbound communications, now, asking nothing;
+    provider users (not CSAMs) post either way, outbound by default."""
+    if principal.role.is_customer:
+        if data.direction is Direction.OUTBOUND:
+            raise Forbidden("customers post inbound communications only", field="direction")
+        if data.at is not None:
+            raise Forbidden("only provider users log a communication after the fact", field="at")
+        if data.requests_customer_action:
+            raise Forbidden("only provider engineers ask the customer for action", field="requests_customer_action")
+        return Direction.INBOUND
+    if principal.role is Role.CSAM:
+        raise Forbidden("a CSAM follows incidents but does not work them", field="role")
+    return data.direction or Direction.OUTBOUND
 
 
 def _utc(at: datetime) -> str:

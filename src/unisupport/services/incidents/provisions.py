@@ -69,11 +69,12 @@ def provide(
         event("escalated", {"escalation": "enhanced"}, reason, "R-INC-2")
     critical = next((e for e in explanation.extras if "within_minutes" in e), None)
     if critical and incident.critical_resource_due is None:
-        incident.critical_resource_due = minutes_after(at, critical["within_minutes"])
+        minutes = critical["within_minutes"]
+        incident.critical_resource_due = minutes_after(at, minutes)
         event(
             "clock-started",
             {"clock": "critical-situation-resource", "due": incident.critical_resource_due.isoformat()},
-            f"Azure Events Sev 1: a critical situation resource is designated within {critical['within_minutes']} minutes",
+            f"Azure Events Sev 1: a critical situation resource is designated within {minutes} minutes",
             "R-EVT-2",
         )
     return out
