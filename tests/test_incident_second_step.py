@@ -52,6 +52,12 @@ def post(api, who: str, path: str, body: dict) -> dict:
     return r.json()
 
 
+def communicate(api, incident_id: int, medium: str, body: str, *, who="engineer", **fields) -> dict:
+    """Log a communication (``at``: logged after the fact)."""
+    path = f"/api/v1/incidents/{incident_id}/communications"
+    return post(api, who, path, {"medium": medium, "body": body} | fields)
+
+
 def incident(api, incident_id: int, who="engineer") -> dict:
     return api.client(who).get(f"/api/v1/incidents/{incident_id}").json()
 
@@ -70,7 +76,7 @@ def test_a_call_logged_after_a_late_email_is_the_first_response_at_its_own_time(
     opened = open_incident(api)  # UER Sev A: 30 minutes, due 12:00
     assert opened["first_response"]["due"] == "2026-11-25T12:00:00+01:00"
     at(api, 12, 30)
-    post(api, "engineer", f"/api/v1/incidents/{opened['id']}/communications", {"medium": "email", "body": "Hello"})
+    communicate(api, opened["id"], "email", "Hello")
     late = incident(api, opened["id"])["first_response"]
     assert (late["state"], late["responded_at"], late["breached_at"]) == (
         "late",
@@ -79,12 +85,7 @@ def test_a_call_logged_after_a_late_email_is_the_first_response_at_its_own_time(
     )
 
     at(api, 12, 45)
-    post(
-        api,
-        "engineer",
-        f"/api/v1/incidents/{opened['id']}/communications",
-        {"medium": "phone", "body": "Called Marie at 11:40", "at": "2026-11-25T11:40:00+01:00"},
-    )
+    communicate(api, opened["id"], "phone", "Called Marie at 11:40", at="2026-11-25T11:40:00+01:00")
     fr = incident(api, opened["id"])["first_response"]
     assert (fr["state"], fr["responded_at"], fr["breached_at"]) == ("met", "2026-11-25T11:40:00+01:00", None)
     comms = api.client("engineer").get(f"/api/v1/incidents/{opened['id']}/communications").json()
@@ -107,23 +108,13 @@ def test_a_call_logged_after_the_fact_earlier_than_a_timely_email_moves_the_firs
     at(api, 11, 30)
     opened = open_incident(api)
     at(api, 11, 50)
-    post(api, "engineer", f"/api/v1/incidents/{opened['id']}/communications", {"medium": "email", "body": "Hi"})
+    communicate(api, opened["id"], "email", "Hi")
     at(api, 11, 55)
-    post(
-        api,
-        "engineer",
-        f"/api/v1/incidents/{opened['id']}/communications",
-        {"medium": "phone", "body": "Called", "at": "2026-11-25T11:35:00+01:00"},
-    )
+    communicate(api, opened["id"], "phone", "Called", at="2026-11-25T11:35:00+01:00")
     fr = incident(api, opened["id"])["first_response"]
     assert (fr["state"], fr["responded_at"], fr["breached_at"]) == ("met", "2026-11-25T11:35:00+01:00", None)
     # A later call logged after the fact changes nothing.
-    post(
-        api,
-        "engineer",
-        f"/api/v1/incidents/{opened['id']}/communications",
-        {"medium": "phone", "body": "Called again", "at": "2026-11-25T11:45:00+01:00"},
-    )
+    communicate(api, opened["id"], "phone", "Called again", at="2026-11-25T11:45:00+01:00")
     assert incident(api, opened["id"])["first_response"]["responded_at"] == "2026-11-25T11:35:00+01:00"
     assert kinds(timeline(api, opened["id"])).count("first-response") == 2
 
@@ -141,12 +132,7 @@ def test_a_breach_already_mailed_is_corrected_to_the_same_people(api, mailer, sm
     assert incident(api, opened["id"])["first_response"]["state"] == "breached"
 
     at(api, 12, 10, day=26)
-    post(
-        api,
-        "engineer",
-        f"/api/v1/incidents/{opened['id']}/communications",
-        {"medium": "phone", "body": "Called at 11:50", "at": "2026-11-26T11:50:00+01:00"},
-    )
+    communicate(api, opened["id"], "phone", "Called at 11:50", at="2026-11-26T11:50:00+01:00")
     fr = incident(api, opened["id"])["first_response"]
     assert (fr["state"], fr["breached_at"]) == ("met", None)
     before = len(smtp_server.messages)
@@ -287,19 +273,15 @@ def _ask_for_approval(api) -> tuple[dict, dict]:
     at(api, 10, 0, day=23)  # Monday
     opened = open_incident(api, product="exchange-online", severity="B")
     at(api, 10, 30, day=23)
-    asked = post(
-        api,
-        "engineer",
-        f"/api/v1/incidents/{opened['id']}/communications",
-        {"medium": "email", "body": "Please approve the change", "requests_customer_action": True},
-    )["communication"]
+    asked = communicate(api, opened["id"], "email", "Please approve the change", requests_customer_action=True)
+    asked = asked["communication"]
     assert asked["customer_response_due"] == "2026-11-23T14:30:00+01:00"  # Sev B: 4 business hours
     return opened, asked
 
 
 def _answer_late(api, opened: dict) -> dict:
     at(api, 15, 0, day=23)  # 30 minutes late
-    post(api, "contoso_admin", f"/api/v1/incidents/{opened['id']}/communications", {"medium": "portal", "body": "OK"})
+    communicate(api, opened["id"], "portal", "OK", who="contoso_admin")
     return incident(api, opened["id"])
 
 
@@ -339,7 +321,7 @@ def test_a_late_customer_answer_is_a_recorded_miss_that_grounds_a_downgrade(api,
 def test_an_answer_in_time_is_no_miss(api):
     opened, _asked = _ask_for_approval(api)
     at(api, 14, 30, day=23)
-    post(api, "contoso_admin", f"/api/v1/incidents/{opened['id']}/communications", {"medium": "portal", "body": "OK"})
+    communicate(api, opened["id"], "portal", "OK", who="contoso_admin")
     view = incident(api, opened["id"])
     assert view["customer_misses"] == 0 and view["customer_side"] == []
     [responded] = [e for e in timeline(api, opened["id"]) if e["kind"] == "customer-responded"]

@@ -13,6 +13,8 @@ import email.policy
 import socket
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -85,9 +87,9 @@ class Inbox:
             return Counter(m["Message-ID"] for m in self.messages)
 
 
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
+@contextmanager
+def serving(inbox: Inbox) -> Iterator[Inbox]:
+    """A real SMTP server on a free loopback port delivering to ``inbox`` (its ``url``)."""
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     inbox.url = f"smtp://127.0.0.1:{controller.port}"  # type: ignore[attr-defined]
@@ -95,6 +97,12 @@ def smtp_server():
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with serving(Inbox()) as inbox:
+        yield inbox
 
 
 @pytest.fixture

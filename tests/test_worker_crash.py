@@ -7,8 +7,6 @@ sent twice, with the same Message-ID."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import signal
 import subprocess
@@ -21,9 +19,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
-from test_notifications import free_port
+from test_notifications import Inbox, serving
 
 from unisupport.access import SYSTEM, Principal, Role
 from unisupport.incidents.requests import ClosureIn, IncidentIn
@@ -40,34 +37,26 @@ KILL_AFTER = 15
 SMTP_DELAY = 0.15  # seconds per message: slow on purpose, so the kill lands mid-run
 
 
-class SlowInbox:
+class SlowInbox(Inbox):
     """Accepts every message after a delay; tells when ``count`` messages have come."""
 
     def __init__(self, count: int) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.lock = threading.Lock()
+        super().__init__()
         self.count, self.reached = count, threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(SMTP_DELAY)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        reply = await super().handle_DATA(server, session, envelope)
         with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
             if len(self.messages) >= self.count:
                 self.reached.set()
-        return "250 Message accepted for delivery"
+        return reply
 
 
 @pytest.fixture
 def slow_smtp():
-    inbox = SlowInbox(KILL_AFTER)
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{controller.port}"  # type: ignore[attr-defined]
-    try:
+    with serving(SlowInbox(KILL_AFTER)) as inbox:
         yield inbox
-    finally:
-        controller.stop()
 
 
 def _queue_acknowledgements(database) -> None:
