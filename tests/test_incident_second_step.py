@@ -196,21 +196,16 @@ def test_a_base_package_upgrade_from_b_to_1_assigns_the_critical_situation_manag
 
 
 # ------------------------------------------------------------------ 3. R-ORD-2: history gets the plans then in force
+def import_history(api, opened_at: str, *, order="ESO-2026-0042", contact="marie.dupont@contoso.example", site="paris"):
+    """An admin importing an incident of the past (``opened_at``)."""
+    body = {"order": order, "contact": contact, "site": site, "product": "dynamics-365", "severity": "A"}
+    body |= {"title": "Imported from the old tool", "business_impact": "b", "opened_at": opened_at}
+    return api.client("admin").post("/api/v1/incidents", json=body)
+
+
 def test_an_opening_before_the_orders_term_is_refused_naming_the_rule(api):
     at(api, 10, 0, day=24)
-    r = api.client("admin").post(
-        "/api/v1/incidents",
-        json={
-            "order": "ESO-2026-0042",
-            "contact": "marie.dupont@contoso.example",
-            "site": "paris",
-            "product": "dynamics-365",
-            "severity": "A",
-            "title": "Imported from the old tool",
-            "business_impact": "b",
-            "opened_at": "2025-12-15T10:00:00+01:00",
-        },
-    )
+    r = import_history(api, "2025-12-15T10:00:00+01:00")
     assert r.status_code == 409, r.text
     problem = r.json()
     assert problem["rule"] == "R-ORD-2" and problem["errors"][0]["path"] == "opened_at"
@@ -240,19 +235,7 @@ def test_history_within_the_term_gets_only_the_lines_then_in_force(api):
     assert r.status_code == 201, r.text
 
     def opened_at(when: str) -> dict:
-        r = api.client("admin").post(
-            "/api/v1/incidents",
-            json={
-                "order": "ESO-2026-0999",
-                "contact": "nina@northwind.example",
-                "site": "seattle",
-                "product": "dynamics-365",
-                "severity": "A",
-                "title": "Imported",
-                "business_impact": "b",
-                "opened_at": when,
-            },
-        )
+        r = import_history(api, when, order="ESO-2026-0999", contact="nina@northwind.example", site="seattle")
         assert r.status_code == 201, r.text
         return r.json()
 
