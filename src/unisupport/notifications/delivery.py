@@ -77,43 +77,66 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
     A bad template, a malformed payload or an SMTP refusal fails that row (with the
-    error recorded) and the loop goes on; only database errors stop it."""
+    error recorded) and the loop goes on; only database errors stop it. The run's claims
+    carry its claim key: while this process lives they are its own; if it dies, they are
+    free at once (``notifications.outbox``)."""
+    with claims_held(database.engine) as key:
+        return _deliver_batches(
+            database,
+            mailer,
+            worker=worker,
+            clock=clock,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            claim_key=key,
+        )
+
+
+def _deliver_batches(
+    database: Database,
+    mailer: Mailer,
+    *,
+    worker: str,
+    clock: Clock,
+    limit: int,
+    lease_seconds: int,
+    max_attempts: int,
+    claim_key: int | None,
+) -> DeliveryReport:
     report = DeliveryReport()
     lease = timedelta(seconds=lease_seconds)
-    # The run's claim key: while this process lives its claims are its own; if it dies,
-    # they are free at once (notifications.outbox).
-    with claims_held(database.engine) as key:
-        while True:
-            with database.transaction() as session:
-                batch = [
-                    _Claimed(
-                        row.id,
-                        row.kind,
-                        row.language,
-                        row.recipient,
-                        dict(row.payload),
-                        row.attempts,
-                        row.created_at,
-                        row.claimed_at,
-                    )  # type: ignore[arg-type]
-                    for row in claim(
-                        session,
-                        worker=worker,
-                        now=clock.now(),
-                        limit=limit,
-                        lease_seconds=lease_seconds,
-                        max_attempts=max_attempts,
-                        claim_key=key,
-                    )
-                ]
-            if not batch:
+    while True:
+        with database.transaction() as session:
+            batch = [
+                _Claimed(
+                    row.id,
+                    row.kind,
+                    row.language,
+                    row.recipient,
+                    dict(row.payload),
+                    row.attempts,
+                    row.created_at,
+                    row.claimed_at,
+                )  # type: ignore[arg-type]
+                for row in claim(
+                    session,
+                    worker=worker,
+                    now=clock.now(),
+                    limit=limit,
+                    lease_seconds=lease_seconds,
+                    max_attempts=max_attempts,
+                    claim_key=claim_key,
+                )
+            ]
+        if not batch:
+            return report
+        for item in batch:
+            if clock.now() >= item.claimed_at + lease - SEND_MARGIN:
+                # Our claim on the rest of the batch is running out: leave those
+                # rows to be taken over rather than risk two senders.
                 return report
-            for item in batch:
-                if clock.now() >= item.claimed_at + lease - SEND_MARGIN:
-                    # Our claim on the rest of the batch is running out: leave those
-                    # rows to be taken over rather than risk two senders.
-                    return report
-                _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
+            _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
 
 
 def _deliver(
