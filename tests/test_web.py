@@ -693,6 +693,8 @@ def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first
     page = text(r)
     assert "R-ORD-5" in rules_of(r) and "Wednesday, 1 November 2028" in page  # 60 days before the end of the term
     assert "14 days' notice or more: full refund" in page and "6 to 13 days' notice: a fee of 50% of the cost" in page
+    # R-FLEX-3: year 3's credits are there, for services of year 3.
+    assert "Proactive Credits, contract year 3: 150 credits (for services from 1 Jan 2028 to 31 Dec 2028)" in page
     form = {
         "order": "ESO-2026-0042",
         "site": "paris",
@@ -703,6 +705,11 @@ def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first
     }
     quoted = b.send("/bookings/quote", form)
     assert "19 credits" in text(quoted) and 'id="booking-confirm"' in quoted.text
+    assert 'name="expected_cost" value="19"' in quoted.text  # the confirmation carries the cost shown (D45)
+    snapshot = re.search(r'name="snapshot" value="([^"]+)"', quoted.text).group(1)
+    unconfirmed = b.send("/bookings", form | {"snapshot": snapshot})  # that does not say which cost it agrees to
+    assert unconfirmed.url.path == "/bookings/new" and "19 credits" in text(unconfirmed)  # quoted again, to confirm
+    assert 'name="expected_cost" value="19"' in unconfirmed.text
     booking_id = book(b, form, quoted)
     assert f'data-testid="booking-row-{booking_id}"' in b.get("/dashboard").text
 
@@ -720,9 +727,13 @@ def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first
 
 
 def book(b: Browser, form: dict, quoted: httpx.Response | None = None) -> int:
-    """Quote ``form`` (unless given its quote) and confirm it: the booking's id."""
+    """Quote ``form`` (unless given its quote) and confirm it as the quote's button
+    does — the form, its snapshot and the cost shown: the booking's id."""
     quoted = quoted or b.send("/bookings/quote", form)
-    dashboard = b.send("/bookings", form | {"snapshot": re.search(r'name="snapshot" value="([^"]+)"', quoted.text)[1]})
+    shown = {
+        name: re.search(rf'name="{name}" value="([^"]+)"', quoted.text)[1] for name in ("snapshot", "expected_cost")
+    }
+    dashboard = b.send("/bookings", form | shown)
     return int(re.search(r"Booking #(\d+) is confirmed", text(dashboard)).group(1))
 
 
@@ -733,7 +744,7 @@ def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
     form = {
         "order": "ESO-2026-0042",
         "site": "paris",
-        "service": "chalk-talks|engagement",
+        "service": "technical-update-briefings|engagement",
         "scheduled_on": "2026-12-21",
         "quantity": "1",
         "funding": "credits",
@@ -748,6 +759,26 @@ def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
     other = Browser(web)
     other.sign_in("fabrikam_admin")
     assert other.get(f"/bookings/{booking_id}/cancel").status_code == 404
+
+
+def test_a_booking_that_ends_before_it_starts_is_refused_beside_the_end(web):
+    """Issue 8: one check for every service, also on the form."""
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/bookings/new")
+    form = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "workshops|per-attendee",
+        "scheduled_on": "2026-12-16",
+        "quantity": "2",
+        "funding": "credits",
+        "starts": "14:00",
+        "ends": "10:00",
+    }
+    for path in ("/bookings/quote", "/bookings"):
+        r = b.send(path, form | {"expected_cost": "15"})
+        assert 'data-testid="error-ends"' in r.text and 'value="10:00"' in r.text, text(r)
 
 
 def test_a_refused_booking_shows_the_rule(web):
@@ -810,6 +841,19 @@ def test_markup_gives_important_elements_stable_test_ids():
         source = (templates / name).read_text(encoding="utf-8")
         for testid in ids:
             assert f'data-testid="{testid}"' in source, (name, testid)
+
+
+def test_every_table_stacks_into_cards_on_a_phone():
+    """A table a page adds stacks on a phone like the others (D61): class "stack",
+    and a column name on each cell of its rows (the browser test measures them)."""
+    templates = Path(__file__).resolve().parents[1] / "src" / "unisupport" / "web" / "templates"
+    for path in templates.glob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        for tag in re.findall(r"<table\b[^>]*>", source):
+            assert re.search(r'class="[^"]*\bstack\b', tag), (path.name, tag)
+        for body in re.findall(r"<tbody>(.*?)</tbody>", source, re.DOTALL):
+            cells = re.findall(r"<td\b[^>]*>", body)
+            assert all("data-label" in c or "empty" in c or "colspan" in c for c in cells[1:]), (path.name, cells)
 
 
 # --------------------------------------------------------------------------- charts
@@ -890,6 +934,31 @@ def test_a_csam_sees_their_customers_and_no_others(web):
     contact = Browser(web)
     contact.sign_in("contoso_contact")
     assert contact.get("/orders/ESO-2026-0042").status_code == 403
+
+
+def test_the_csam_sees_the_post_event_summary_on_the_order_page_r_evt_1(web):
+    web.clock.at = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS)  # during the Black Friday event
+    case = open_by_api(
+        web, product="azure-app-service", severity="1", title="Checkout down", description="AEM checkout"
+    )
+    b = Browser(web)
+    b.sign_in("csam")
+    r = b.get("/orders/ESO-2026-0042")
+    assert r.status_code == 200 and 'data-testid="event-black-friday-2026"' in r.text
+    assert f'data-testid="event-case-{case["id"]}" data-resolved="no"' in r.text
+    page = text(r)
+    assert "Azure event: Contoso online checkout" in page and "R-EVT-1" in page
+    assert "not all resolved yet" in page
+    b.get("/customers")
+    assert b.post("/language", {"language": "fr", "next": "/orders/ESO-2026-0042"}).status_code == 303
+    try:
+        page = text(b.get("/orders/ESO-2026-0042"))
+        assert "Événement Azure : Contoso online checkout" in page and "pas encore tous résolus" in page
+    finally:
+        b.post("/language", {"language": "en", "next": "/customers"})
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")  # the support administrator sees their order's summary too
+    assert f'data-testid="event-case-{case["id"]}"' in customer.get("/orders/ESO-2026-0042").text
 
 
 def test_the_csam_lands_on_their_customers(web):

@@ -221,14 +221,17 @@ def _forms(app, database, language: str = "fr") -> list[tuple[Reader, str]]:
         "order": "ESO-2026-0042",
         "site": "paris",
         "service": "workshops|per-attendee",
-        "scheduled_on": "2027-01-20",
+        "scheduled_on": "2026-12-21",
         "quantity": "2",
         "funding": "credits",
     }
     quoted = marie.send("/bookings/quote", workshop)
     pages.append((marie, quoted))
-    snapshot = re.search(r'name="snapshot" value="([^"]+)"', marie.get(quoted).text).group(1)
-    pages.append((marie, marie.send("/bookings", workshop | {"snapshot": snapshot})))
+    page = marie.get(quoted).text
+    shown = {
+        name: re.search(rf'name="{name}" value="([^"]+)"', page).group(1) for name in ("snapshot", "expected_cost")
+    }
+    pages.append((marie, marie.send("/bookings", workshop | shown)))
     pages.append((marie, marie.send("/bookings/quote", workshop | {"quantity": "900"})))
     with database.reading() as session:
         sev_b = session.scalar(select(IncidentRow.id).where(IncidentRow.severity == "B").order_by(IncidentRow.id))

@@ -12,15 +12,15 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from unisupport.bookings.booking_rules import request_deadline
 from unisupport.catalog import default_catalog
 from unisupport.catalog.catalog import ServiceFamily
 from unisupport.services import incidents as svc
 from unisupport.services import ledger
+from unisupport.services.customers import site_by_id
+from unisupport.services.orders import host_site
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import BookingRow, OrderRow, SiteRow
+from unisupport.storage.tables import BookingRow, OrderRow
 from unisupport.web.charts import (
     Chart,
     Table,
@@ -69,8 +69,8 @@ def account_labels(p: Page, balances: list[ledger.Balance]) -> dict[str, str]:
     labels = {b.key: [_named(p, b, provider)] for b in balances}
     if provider:
         return {key: parts[0] for key, parts in labels.items()}
-    sites = {b.site_id for b in balances if b.site_id}
-    site_names = {s.id: s.name or s.code for s in p.db.scalars(select(SiteRow).where(SiteRow.id.in_(sites)))}
+    sites = [site_by_id(p.db, i) for i in {b.site_id for b in balances if b.site_id}]
+    site_names = {s.id: s.name or s.code for s in sites if s is not None}
     qualifiers = (
         lambda b: site_names.get(b.site_id) if b.site_id else None,
         lambda b: p.t("account.year", year=b.contract_year) if b.contract_year else None,
@@ -97,7 +97,7 @@ def account_group(b: ledger.Balance) -> str:
 
 def today_at(p: Page, order: OrderRow) -> date:
     """Today at the order's host site: contract days are the site's days."""
-    site = p.db.get(SiteRow, order.host_site_id)
+    site = host_site(p.db, order)
     return p.fmt.local(p.now, site.timezone if site else "UTC").date()
 
 

@@ -17,23 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import ValidationError
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from unisupport.errors import UnisupportError
-from unisupport.storage.tables import FormOutcomeRow
+from unisupport.services import form_outcomes
 from unisupport.web.i18n import Formatter
 from unisupport.web.session import CSRF_FIELD, SessionData, Signer
 
 PARAMETER = "form"  # /admin/teams?form=…
-LIFETIME = timedelta(hours=1)
 SNAPSHOT_FIELD = "snapshot"
 NEVER_KEPT = frozenset({CSRF_FIELD, SNAPSHOT_FIELD, "password"})
 # Pydantic's error types that have words of their own in the catalog
@@ -191,26 +188,18 @@ def problems_of(exc: Exception, aliases: dict[str, str] | None = None) -> list[P
 
 # --------------------------------------------------------------------------- keeping
 def keep(db: Session, signer: Signer, web: SessionData, outcome: Outcome, *, now: datetime) -> str:
-    """Store ``outcome`` for this session; its id, for the next page's address.
-    Outcomes older than :data:`LIFETIME` go at the same time."""
-    db.execute(delete(FormOutcomeRow).where(FormOutcomeRow.created_at < now - LIFETIME))
-    ident = secrets.token_urlsafe(16)
-    db.add(FormOutcomeRow(id=ident, owner=signer.form_owner(web), created_at=now, body=outcome.to_dict()))
-    db.flush()
-    return ident
+    """Store ``outcome`` for this session (``services.form_outcomes``, an hour);
+    its id, for the next page's address."""
+    return form_outcomes.keep(db, signer.form_owner(web), outcome.to_dict(), now=now)
 
 
 def recall(db: Session, signer: Signer, web: SessionData, ident: str | None, *, now: datetime) -> Outcome | None:
     """The outcome ``ident`` names, if this session kept it in the last hour."""
-    if not ident or len(ident) > 32:
-        return None
-    row = db.get(FormOutcomeRow, ident)
-    if row is None or not hmac.compare_digest(row.owner, signer.form_owner(web)):
-        return None
-    if abs(now - row.created_at) > LIFETIME:
+    body = form_outcomes.recall(db, signer.form_owner(web), ident, now=now)
+    if body is None:
         return None
     try:
-        return Outcome.from_dict(row.body)
+        return Outcome.from_dict(body)
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -32,8 +32,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.refusal import Refused
 from unisupport.services.users import active_principal, viewer_zone
 from unisupport.web.i18n import (
@@ -88,9 +88,17 @@ _environment = Environment(
 class SignInRequired(UnisupportError):
     """No session, or the user may no longer act: go to the sign-in page."""
 
+    status = 401
+    kind = "sign-in-required"
+    title = "Sign-in required"
+
 
 class CsrfRefused(UnisupportError):
     """A form posted without this session's token (another site, or an expired page)."""
+
+    status = 403
+    kind = "csrf"
+    title = "Forbidden"
 
 
 def signer_of(request: Request) -> Signer:
@@ -454,18 +462,9 @@ def confirmed(p: Page, form: Form, form_id: str, fields: tuple[str, ...]) -> boo
 
 
 # --------------------------------------------------------------------------- errors
-STATUS = (
-    (SignInRequired, 401),
-    (CsrfRefused, 403),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Refused, 409),
-    (InvalidInput, 422),
-)
-
-
 def status_of(exc: UnisupportError) -> int:
-    return next((status for kind, status in STATUS if isinstance(exc, kind)), 400)
+    """The status of a domain error: its class's, as on the API (``errors.py``)."""
+    return exc.status
 
 
 def error_page(request: Request, status: int, message: str | None = None, rule: str | None = None) -> HTMLResponse:

@@ -14,15 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import Role
-from unisupport.api.orders import CONTRACT_READERS
+from unisupport.access import CONTRACT_READERS, Role
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
 from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger, mission_critical
 from unisupport.services import incidents as svc
-from unisupport.services.customers import customer_by_code, customers_in_scope
-from unisupport.services.orders import order_by_number, orders_in_scope
+from unisupport.services.customers import customer_by_code, customer_by_id, customers_in_scope
+from unisupport.services.orders import order_by_id, order_by_number, orders_in_scope
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CustomerRow, OrderRow
 from unisupport.web.contracts import (
@@ -174,7 +173,7 @@ def _plans(p: Page, customer: CustomerRow) -> list[dict[str, Any]]:
                     ],
                 }
             )
-        order = p.db.get(OrderRow, plan.order_id) if plan.order_id else None
+        order = order_by_id(p.db, plan.order_id)
         out.append(
             {
                 "id": plan.id,
@@ -293,7 +292,7 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
     cannot be undone."""
     with page(request, roles=MILESTONE_WRITERS) as p:
         order = _order(p, number)
-        customer = p.db.get(CustomerRow, order.customer_id)
+        customer = customer_by_id(p.db, order.customer_id)
         back = form.get("next")
         back = back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}"
         code = form.get("milestone") or ""
@@ -325,6 +324,35 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
 
 
 # --------------------------------------------------------------------------- an order
+def _event_summaries(p: Page, order: OrderRow) -> list[dict[str, Any]]:
+    """Each Azure event of the order with its post-event summary (R-EVT-1)."""
+    out = []
+    for event in mission_critical.events(p.db, order):
+        summary = svc.event_summary(p.db, p.principal, order.number, event.code)
+        out.append(
+            {
+                "code": event.code,
+                "solution": summary["solution"],
+                "window": p.t(
+                    "azure_event.window", start=p.at(summary["window_start"]), end=p.at(summary["window_end"])
+                ),
+                "all_resolved": summary["all_resolved"],
+                "rule": summary["rule"],
+                "cases": [
+                    {
+                        "id": c["id"],
+                        "opened": p.at(c["opened_at"]),
+                        "severity": Severity(c["severity"]).label(p.language),
+                        "status": p.t(f"status.{c['status']}"),
+                        "resolved": c["resolved"],
+                    }
+                    for c in summary["cases"]
+                ],
+            }
+        )
+    return out
+
+
 def _statement(p: Page, order: OrderRow) -> list[dict[str, Any]]:
     labels = account_labels(p, ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id))
     return [
@@ -352,7 +380,7 @@ def order_page(request: Request, number: str) -> Response:
     latest ledger entries of one order."""
     with page(request, roles=CONTRACT_READERS) as p:
         order = _order(p, number)
-        customer = p.db.get(CustomerRow, order.customer_id)
+        customer = customer_by_id(p.db, order.customer_id)
         context = {
             "o": order_panel(p, order),
             "customer": {"code": customer.code, "name": customer.name},
@@ -365,6 +393,7 @@ def order_page(request: Request, number: str) -> Response:
             ),
             "attainment": attainment_chart(p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id),
             "statement": _statement(p, order),
+            "events": _event_summaries(p, order),
             "statement_length": STATEMENT_LENGTH,
             "is_provider_view": p.principal.role.is_provider,
         }

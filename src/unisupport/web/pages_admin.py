@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from unisupport.access import Role
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
-from unisupport.storage.tables import SiteRow, TeamRow
+from unisupport.services.orders import order_sites, orders_in_scope
+from unisupport.storage.tables import TeamRow
 from unisupport.incidents.routing import TEAMS
 from unisupport.web.outcome import notice
 from unisupport.web.page import Form, Page, WebRoute, asked, csrf_form, page, refuse, render, run, submit
@@ -30,7 +30,7 @@ ADMINS = (Role.ADMIN,)
 
 
 def _teams(p: Page) -> list[TeamRow]:
-    return list(p.db.scalars(select(TeamRow).order_by(TeamRow.code)))
+    return users.list_teams(p.db)
 
 
 def _team_label(p: Page, code: str, name: str) -> str:
@@ -53,7 +53,9 @@ def users_context(p: Page) -> dict[str, Any]:
         "values": {"language": p.language, "role": Role.ENGINEER.value} | p.outcome_values("user-form"),
         "chosen_teams": p.outcome_list("user-form", "teams"),
         "min_password": users.MIN_PASSWORD_LENGTH,
-        "zones": sorted({"UTC", *(s.timezone for s in p.db.scalars(select(SiteRow)))}),
+        "zones": sorted(
+            {"UTC"} | {s.timezone for o in orders_in_scope(p.db, None) for s in order_sites(p.db, o)}
+        ),  # the zones of the sites, to choose from
     }
 
 

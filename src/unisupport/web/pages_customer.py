@@ -17,22 +17,23 @@ from babel import Locale
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import Forbidden
-from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
+from unisupport.access import BOOKERS, CONTRACT_READERS
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
-from unisupport.errors import InvalidInput
+from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
+from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
+from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
 from unisupport.sla.severity import DEFINITIONS, Severity
 from unisupport.web.contracts import account_labels, attainment_chart, bookings_chart, order_panel
-from unisupport.web.outcome import Notice, notice
+from unisupport.web.outcome import Notice, Outcome, notice
 from unisupport.web.page import (
     CUSTOMER_ROLES,
     Form,
@@ -41,9 +42,12 @@ from unisupport.web.page import (
     attempt,
     confirmed,
     csrf_form,
+    go,
     page,
     preview,
+    refuse,
     render,
+    run,
     snapshot,
     submit,
 )
@@ -323,7 +327,7 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
         "scheduled_on": form.get("scheduled_on") or "",
         "funding": form.get("funding") or "credits",
     }
-    for name in ("quantity", "attendees"):
+    for name in ("quantity", "attendees", "expected_cost"):
         if form.get(name):
             data[name] = form.get(name)
     if service == "workshops" and unit == "per-attendee" and "attendees" not in data and "quantity" in data:
@@ -387,12 +391,14 @@ def booking_form_context(p: Page) -> dict[str, Any]:
         labels = account_labels(p, balances)
         for b in balances:
             if b.unit in ("credits", "hours") and b.balance > 0:
+                starts = usable_from(order.term_start, b.contract_year)  # R-FLEX-3: a later year's
                 credits.append(
                     {
                         "order": order.number,
                         "label": labels[b.key],
                         "balance": p.fmt.amount(b.balance, b.unit),
                         "expires_on": p.fmt.date(b.expires_on),
+                        "usable_from": p.fmt.date(starts) if starts and starts > today else None,
                     }
                 )
     return {
@@ -466,6 +472,7 @@ def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
             {"account": _account_labels(p, data.order).get(key, key), "amount": p.fmt.number(amount)}
             for key, amount in q.draws
         ],
+        "expected_cost": q.charge.confirmation,  # sent back by the confirmation (D45)
     }
 
 
@@ -512,23 +519,33 @@ def create_booking(request: Request, form: FormData) -> Response:
                 said=notice("preview.changed"),
                 aliases=BOOKING_ALIASES,
             )
-        return submit(
-            p,
-            form,
-            BOOKING_FORM,
-            lambda: bookings.create_booking(
+
+        def book():
+            data = _booking_in(form, _zone_of_site(p))
+            return bookings.create_booking(
                 p.db,
-                _booking_in(form, _zone_of_site(p)).request(),
+                data.request(),
                 actor=p.principal.email,
                 provider=False,
                 now=p.now,
                 customer_id=p.principal.customer_id,
-            ),
-            back="/bookings/new",
-            then="/dashboard",
-            done=lambda row: notice("dashboard.booked", id=row.id),
-            aliases=BOOKING_ALIASES,
-        )
+                expected_cost=data.expected_cost,  # the cost the quote showed (D45)
+            )
+
+        row, problems = run(p, book, aliases=BOOKING_ALIASES)
+        if any(problem.field == "expected_cost" for problem in problems):  # the cost changed since it was shown
+            return preview(
+                p,
+                form,
+                BOOKING_FORM,
+                lambda: _quote(p, form),
+                back="/bookings/new",
+                said=notice("preview.cost_changed"),
+                aliases=BOOKING_ALIASES,
+            )
+        if problems or row is None:
+            return refuse(p, form, BOOKING_FORM, problems, back="/bookings/new")
+        return go(p, "/dashboard", Outcome(BOOKING_FORM, done=notice("dashboard.booked", id=row.id)))
 
 
 def _notice(p: Page, days: int) -> str:

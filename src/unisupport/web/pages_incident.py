@@ -25,11 +25,12 @@ from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
 from unisupport.services import incidents as svc
+from unisupport.services.customers import customer_by_id, site_by_id
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
-from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
+from unisupport.storage.tables import IncidentRow, SiteRow
 from unisupport.web.outcome import Notice
 from unisupport.web.page import Form, Page, WebRoute, page, render, submit
 from unisupport.web.reasons import say
@@ -120,8 +121,8 @@ def countdown(p: Page, due: datetime, settled: bool, warn_at: datetime | None = 
 
 def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
     """One line of a list of incidents (the dashboard, the queue)."""
-    site = p.db.get(SiteRow, row.site_id)
-    customer = p.db.get(CustomerRow, row.customer_id)
+    site = site_by_id(p.db, row.site_id)
+    customer = customer_by_id(p.db, row.customer_id)
     state = svc.first_response_state(row, p.now)
     return {
         "id": row.id,
@@ -406,7 +407,7 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
     return {
         "incident": view,
-        "site_label": site_label(p, p.db.get(SiteRow, incident.site_id)),
+        "site_label": site_label(p, site_by_id(p.db, incident.site_id)),
         "title": incident.title,
         "zone": p.zone,
         "severity_label": severity_label(p, incident.severity),

@@ -2,7 +2,7 @@
 web_form_outcomes.
 
 Revision ID: 0015_web_form_outcomes
-Revises: 0008_user_sessions
+Revises: 0014_outbox_claim_key
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0015_web_form_outcomes"
-down_revision = "0008_user_sessions"
+down_revision = "0014_outbox_claim_key"
 branch_labels = None
 depends_on = None
 
