@@ -219,6 +219,26 @@ def test_signing_out_ends_the_session(web):
     assert b.get("/queue").status_code == 303
 
 
+def test_a_signed_out_cookie_opens_nothing_and_other_browsers_stay_signed_in(web):
+    incident = open_by_api(web)
+    b, other = Browser(web), Browser(web)
+    b.sign_in("contoso_admin")
+    other.sign_in("contoso_admin")
+    assert b.get(f"/incidents/{incident['id']}").status_code == 200
+    old_cookie, old_token = b.http.cookies[COOKIE], b.token  # what a copied cookie would hold
+    assert b.post("/sign-out").status_code == 303
+    stolen = Browser(web)
+    stolen.http.cookies.set(COOKIE, old_cookie)
+    r = stolen.get("/dashboard")
+    assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    r = stolen.post(f"/incidents/{incident['id']}/updates", {"body": "still here", "csrf_token": old_token})
+    assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    with web.client("contoso_admin") as c:
+        bodies = [x["body"] for x in c.get(f"/api/v1/incidents/{incident['id']}/communications").json()]
+    assert "still here" not in bodies
+    assert other.get("/dashboard").status_code == 200  # signing out one browser is not signing out all
+
+
 def test_a_deactivated_user_is_signed_out_at_the_next_click(web):
     b = Browser(web)
     b.sign_in("csam")

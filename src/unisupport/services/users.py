@@ -24,7 +24,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -35,6 +35,7 @@ from unisupport.storage.tables import (
     ContactRow,
     CsamAssignmentRow,
     CustomerRow,
+    EndedSessionRow,
     SiteRow,
     TeamMemberRow,
     TeamRow,
@@ -543,17 +544,37 @@ def principal_for_user(session: Session, user_id: int) -> Principal:
     )
 
 
-def active_principal(session: Session, user_id: int, *, signed_in_at: datetime | None = None) -> Principal | None:
+def active_principal(
+    session: Session, user_id: int, *, signed_in_at: datetime | None = None, session_id: str | None = None
+) -> Principal | None:
     """The principal of a user who may still act (for a signed-in web session), else
     None — also when the session, signed in at ``signed_in_at``, was ended since
-    (:func:`end_sessions`, a password change)."""
+    (:func:`end_sessions`, a password change), or when the session ``session_id``
+    was signed out (:func:`end_session`)."""
     user = session.get(UserRow, user_id)
     if not _usable(session, user):
         return None
     ended = user.sessions_valid_from  # type: ignore[union-attr]
     if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
         return None
+    if session_id is not None and session.get(EndedSessionRow, _session_hash(session_id)) is not None:
+        return None
     return principal_for_user(session, user.id)  # type: ignore[union-attr]
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def end_session(session: Session, *, session_id: str, user_id: int, expires_at: datetime, now: datetime) -> None:
+    """Sign one web session out: from now on its cookie, though signed and not yet
+    expired, opens nothing (the user's other browsers stay signed in). Sessions
+    whose cookies have expired anyway are forgotten here."""
+    session.execute(delete(EndedSessionRow).where(EndedSessionRow.expires_at <= now))
+    key = _session_hash(session_id)
+    if session.get(EndedSessionRow, key) is None:
+        session.add(EndedSessionRow(session_hash=key, user_id=user_id, ended_at=now, expires_at=expires_at))
+        session.flush()
 
 
 def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> UserRow:

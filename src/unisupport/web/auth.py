@@ -11,7 +11,7 @@ and not counted, so the window ends 15 minutes after the last counted failure.""
 from __future__ import annotations
 
 import zlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Role
 from unisupport.services.audit import record_event
-from unisupport.services.users import principal_for_password, update_user
+from unisupport.services.users import end_session, principal_for_password, update_user
 from unisupport.storage.tables import AuditEvent
 from unisupport.web.i18n import LANGUAGES
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, local_path, page, redirect, render
@@ -159,6 +159,14 @@ def sign_out(request: Request, form: FormData) -> Response:
                 tag="auth:sign-out",
                 actor=p.principal.email,
                 at=p.now,
+            )
+            # The old cookie stays signed and unexpired: the server must refuse it.
+            end_session(
+                p.db,
+                session_id=p.web.nonce,
+                user_id=p.principal.user_id,
+                expires_at=datetime.fromtimestamp(p.web.expires_at, UTC),
+                now=p.now,
             )
         p.replace_session(p.signer.new(p.now, language=p.language))
         return redirect(p, "/sign-in")

@@ -132,7 +132,9 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
     with state.database.reading() if reading else state.database.transaction() as db:
         principal = None
         if web.user_id is not None:
-            principal = active_principal(db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC))
+            principal = active_principal(
+                db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC), session_id=web.nonce
+            )
         if web.user_id is not None and principal is None:
             web, new_cookie = signer.new(now, language=web.language), True  # deactivated: signed out at once
         accept = request.headers.get("accept-language")
