@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime
 
 from unisupport.api.unit import bearer, etag, if_match, remember, replay, unit
 from unisupport.incidents.requests import (
@@ -21,6 +20,7 @@ from unisupport.incidents.requests import (
     SeverityChangeIn,
     ThirdPartyIn,
 )
+from unisupport.inputs import Instant
 from unisupport.services import incidents as svc
 from unisupport.services import third_parties
 
@@ -67,7 +67,7 @@ def list_incidents(
     customer: Annotated[str | None, Query(max_length=64)] = None,
     team: Annotated[str | None, Query(max_length=64)] = None,
     breached: bool | None = None,
-    due_before: AwareDatetime | None = None,
+    due_before: Instant | None = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:

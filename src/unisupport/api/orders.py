@@ -3,19 +3,19 @@ what they hold, and the proactive services booked against them."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from unisupport.access import Principal, Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
+from unisupport.inputs import Day, Input, Instant
 from unisupport.orders.validation import validate_order
 from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger
@@ -46,8 +46,7 @@ def _order(u, number: str) -> OrderRow:
     return row
 
 
-class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CustomerIn(Input):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
@@ -213,18 +212,17 @@ def get_balances(
         return body
 
 
-class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BookingIn(Input):
     order: str = Field(max_length=64)
     site: str = Field(max_length=64)
     service: str = Field(max_length=64)
-    scheduled_on: date
+    scheduled_on: Day
     funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
     unit: str | None = Field(default=None, max_length=32)
     quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
     line: str | None = Field(default=None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     attendees: int | None = Field(default=None, ge=1, le=10000)
     minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
     override_reason: str | None = Field(default=None, max_length=500)
@@ -233,8 +231,7 @@ class BookingIn(BaseModel):
         return bookings.BookingRequest(**self.model_dump())
 
 
-class CancellationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CancellationIn(Input):
     expected_fee: Decimal | None = Field(
         default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation)."
     )
