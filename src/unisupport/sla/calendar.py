@@ -128,9 +128,7 @@ def epoch_seconds(moment: datetime, *, field: str = "datetime") -> int:
             f"{moment.isoformat()} has no UTC offset; give an aware datetime such as 2026-11-27T16:45:00+01:00",
             field=field,
         )
-    t = math.floor(moment.timestamp())
-    _check_range(t, t, field)
-    return t
+    return math.floor(moment.timestamp())
 
 
 def _check_range(lo: int, hi: int, field: str) -> None:
@@ -448,7 +446,9 @@ class Calendar:
 
     def localize(self, moment: datetime) -> datetime:
         """``moment`` in the site's zone."""
-        return self._local(epoch_seconds(moment, field="moment"))
+        t = epoch_seconds(moment, field="moment")
+        _check_range(t, t, "moment")
+        return self._local(t)
 
     # ------------------------------------------------------------------ batch API
     def _np(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
