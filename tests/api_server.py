@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -56,7 +57,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Thread]:
+def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.Server, threading.Thread]:
+    """``app_options`` go to ``create_app`` (``body_limits``, ``extra_routers`` …)."""
     engine = make_engine(url)
     migrate(engine)
     database = Database(engine)
@@ -88,7 +90,7 @@ def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Th
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
     port = free_port()
     config = uvicorn.Config(
-        create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        create_app(database, clock=clock, **app_options), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)

@@ -13,6 +13,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from unisupport.access import Principal, Role
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.inputs import Day, Input, Instant
@@ -23,7 +24,7 @@ from unisupport.services.audit import record_event
 from unisupport.services.orders import import_order, versions
 from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
 
-router = APIRouter(prefix="/api/v1", tags=["contracts"])
+router = APIRouter(prefix="/api/v1", tags=["contracts"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -79,9 +80,8 @@ def create_customer(
             at=u.now,
             after={"code": row.code, "name": row.name},
         )
-        body = _customer_view(row)
-        remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(body, status_code=201)
+        response = remember(u, key, "POST", request.url.path, digest, 201, _customer_view(row))
+    return response
 
 
 @router.get("/customers", tags=["customers"], summary="Customers you may see")
@@ -113,9 +113,8 @@ def post_order(
             return replayed
         result = import_order(u.session, document, actor=u.principal.email, now=u.now, reason=reason)
         status = 201 if result.outcome == "created" else 200
-        body = result.to_dict()
-        remember(u, key, "POST", request.url.path, digest, status, body)
-    return JSONResponse(body, status_code=status)
+        response = remember(u, key, "POST", request.url.path, digest, status, result.to_dict())
+    return response
 
 
 @router.post("/orders/validation", tags=["orders"], summary="Validate an order document without importing it")
@@ -282,8 +281,9 @@ def create_booking(
             customer_id=_one_customer(u),
         )
         body = bookings.booking_dict(row)
-        remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(body, status_code=201)
+        headers = {"Location": f"/api/v1/bookings/{body['id']}"}
+        response = remember(u, key, "POST", request.url.path, digest, 201, body, headers=headers)
+    return response
 
 
 def _booking(u, booking_id: int):

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
 from unisupport.errors import InvalidInput
 from unisupport.inputs import Instant
 from unisupport.sla import Calendar, Holding, explain
 from unisupport.sla.matrix import Scope, default_matrix
 
-router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Codes = Annotated[str | None, Query(max_length=2000)]
 
