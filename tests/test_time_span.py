@@ -321,25 +321,25 @@ class Forms(HTMLParser):
             if tag == "option" and self._select is not None:
                 self._option(a)
             return
-        form, name = self.forms[-1], a["name"]
         kind = a.get("type", "text") if tag == "input" else tag
+        if kind == "select":
+            self._select = a["name"]
+        else:
+            self._field(self.forms[-1], a["name"], kind, a)
+
+    @staticmethod
+    def _field(form: dict[str, Any], name: str, kind: str, a: dict[str, str]) -> None:
+        value = a.get("value", "")
         if kind in ("date", "datetime-local"):
             form["dates"][name] = kind
-            form["fields"][name] = a.get("value", "")
-        elif kind == "hidden" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", a.get("value", "")):
+        elif kind == "hidden" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             form["dates"][name] = "date"  # carried from the form before (a confirmation)
-            form["fields"][name] = a["value"]
-        elif kind == "select":
-            self._select = name
-        elif kind == "textarea":
-            form["fields"][name] = "x"
-        elif kind == "radio":
-            if "checked" in a or name not in form["fields"]:
-                form["fields"][name] = a.get("value", "")
-        elif kind == "number":
-            form["fields"][name] = a.get("value") or "1"
-        elif kind not in ("checkbox", "submit", "button"):
-            form["fields"][name] = a.get("value") or ("x" if kind == "text" else "")
+        elif kind == "radio" and "checked" not in a and name in form["fields"]:
+            return
+        elif kind in ("checkbox", "submit", "button"):
+            return
+        defaults = {"textarea": "x", "number": "1", "text": "x"}
+        form["fields"][name] = "x" if kind == "textarea" else (value or defaults.get(kind, ""))
 
     def _option(self, a: dict[str, str]) -> None:
         fields = self.forms[-1]["fields"]

@@ -43,9 +43,7 @@ class CommunicationIn(_In):
     direction: Direction | None = Field(default=None, description="Customer users: always inbound.")
     medium: Medium
     body: str = Field(min_length=1, max_length=20000)
-    at: Instant | None = Field(
-        default=None, description="When it happened, for a call logged after the fact; audited."
-    )
+    at: Instant | None = Field(default=None, description="When it happened, for a call logged after the fact; audited.")
     requests_customer_action: bool = Field(default=False, description="Starts the customer-side clock (R-SLA-4).")
 
 
