@@ -1,6 +1,8 @@
 """A real API server for tests: uvicorn on a free loopback port, in a thread, on a
 fresh migrated database (SQLite or PostgreSQL), with a pinned clock, the two example
-orders and a user with a token for every role."""
+orders and a user with a token for every role. 127.0.0.1 is a trusted proxy (its
+X-Forwarded-For and X-Forwarded-Proto are believed); a client that connects from
+another loopback address (127.0.0.2 …) is not one."""
 
 from __future__ import annotations
 
@@ -89,8 +91,14 @@ def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.
         assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
     port = free_port()
+    app_options.setdefault("trusted_proxies", ("127.0.0.1",))
     config = uvicorn.Config(
-        create_app(database, clock=clock, **app_options), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        create_app(database, clock=clock, **app_options),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,  # as `unisupport serve`: the app decides whom to believe
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)

@@ -3,6 +3,7 @@ bad setting stops the program with a message naming the variable."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -20,6 +21,7 @@ MAIL_FROM = "UNISUPPORT_MAIL_FROM"
 DEFAULT_MAIL_FROM = "unisupport@localhost"
 MAX_BODY_BYTES = "UNISUPPORT_MAX_BODY_BYTES"
 MAX_FORM_BYTES = "UNISUPPORT_MAX_FORM_BYTES"
+TRUSTED_PROXIES = "UNISUPPORT_TRUSTED_PROXIES"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class Settings:
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
     critical_customer_minutes: int = 60  # UNISUPPORT_CRITICAL_CUSTOMER_MINUTES: R-SLA-4 at Sev 1/A
     body_limits: BodyLimits = field(default_factory=BodyLimits)
+    # UNISUPPORT_TRUSTED_PROXIES: the addresses and networks whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default (the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -123,6 +128,7 @@ class Settings:
                 json=_byte_count(env, MAX_BODY_BYTES, BodyLimits.json),
                 form=_byte_count(env, MAX_FORM_BYTES, BodyLimits.form),
             ),
+            trusted_proxies=trusted_proxies(env.get(TRUSTED_PROXIES) or ""),
         )
 
     def incident_settings(self):  # -> services.incidents.IncidentSettings
@@ -136,6 +142,21 @@ def _byte_count(env: dict[str, str], name: str, default: int) -> int:
     if not 1024 <= count <= 2**40:
         raise InvalidInput(f"{count} is not a number of bytes between 1024 and 2**40", field=name)
     return count
+
+
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16 ::1`` as networks (an address is a network of one),
+    or InvalidInput naming the variable. ``*`` (believe anyone) is refused: it is
+    what lets any client choose the address it is counted under."""
+    networks = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise InvalidInput(
+                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=TRUSTED_PROXIES
+            ) from None
+    return tuple(networks)
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type):
