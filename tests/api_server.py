@@ -6,9 +6,12 @@ another loopback address (127.0.0.2 …) is not one."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +28,7 @@ from unisupport.orders.validation import read_order_document
 from unisupport.services.orders import import_order
 from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
 from unisupport.storage.database import Database, make_engine, migrate
+from unisupport.web.session import SECRET_KEY
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 
@@ -116,3 +120,20 @@ def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:
     uv.should_exit = True
     thread.join(timeout=30)
     server.database.engine.dispose()
+
+
+@contextmanager
+def serving(url: str, now: datetime, **app_options: Any) -> Iterator[Server]:
+    """:func:`start` … :func:`stop`, with a web signing secret set meanwhile (the
+    pages need one; the variable is given back as it was)."""
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
+    server, uv, thread = start(url, now, **app_options)
+    try:
+        yield server
+    finally:
+        stop(uv, thread, server)
+        if saved is None:
+            os.environ.pop(SECRET_KEY, None)
+        else:
+            os.environ[SECRET_KEY] = saved

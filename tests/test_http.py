@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import EXAMPLES, start, stop
+from api_server import EXAMPLES, serving
 from fastapi import APIRouter
 
 from unisupport.orders.validation import read_order_document
 from unisupport.settings import BodyLimits, Settings
-from unisupport.web.session import SECRET_KEY
 
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=ZoneInfo("Europe/Paris"))
 PROBLEM = "application/problem+json"
@@ -49,15 +48,8 @@ def unexpected() -> None:
 
 @pytest.fixture(scope="module")
 def live(backend, temp_databases):
-    saved = os.environ.get(SECRET_KEY)
-    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY, body_limits=LIMITS, extra_routers=[failing])
-    yield server
-    stop(uv, thread, server)
-    if saved is None:
-        os.environ.pop(SECRET_KEY, None)
-    else:
-        os.environ[SECRET_KEY] = saved
+    with serving(temp_databases.new_url(backend), FRIDAY, body_limits=LIMITS, extra_routers=[failing]) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import EXAMPLES, start, stop
+from api_server import EXAMPLES, serving
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +27,6 @@ from unisupport.errors import InvalidInput
 from unisupport.orders.order_file import OrderFile
 from unisupport.orders.validation import read_order_document, validate_order
 from unisupport.sla.calendar import Calendar
-from unisupport.web.session import SECRET_KEY
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=PARIS)
@@ -79,15 +78,8 @@ local_times = st.one_of(
 
 @pytest.fixture(scope="module")
 def live(backend, temp_databases):
-    saved = os.environ.get(SECRET_KEY)
-    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
-    yield server
-    stop(uv, thread, server)
-    if saved is None:
-        os.environ.pop(SECRET_KEY, None)
-    else:
-        os.environ[SECRET_KEY] = saved
+    with serving(temp_databases.new_url(backend), FRIDAY) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

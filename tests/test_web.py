@@ -9,7 +9,6 @@ a booking cancelled 7 days before its start shows its 50 % fee before confirming
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -19,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import start, stop
+from api_server import serving, start, stop
 from sqlalchemy import update
 
 from unisupport.services.users import update_user
 from unisupport.storage.tables import UserRow
-from unisupport.web.session import COOKIE, SECRET_KEY
+from unisupport.web.session import COOKIE
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=PARIS)
@@ -44,15 +43,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 @pytest.fixture(scope="module")
 def web(backend, temp_databases):
-    saved = os.environ.get(SECRET_KEY)
-    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
-    yield server
-    stop(uv, thread, server)
-    if saved is None:
-        os.environ.pop(SECRET_KEY, None)
-    else:
-        os.environ[SECRET_KEY] = saved
+    with serving(temp_databases.new_url(backend), FRIDAY) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
