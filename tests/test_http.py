@@ -276,10 +276,13 @@ def test_an_idempotent_replay_has_the_first_answers_location_and_etag(live):
         "site": "paris",
         "service": "chalk-talks",
         "unit": "engagement",
-        "scheduled_on": "2027-01-18",
+        "scheduled_on": "2026-12-14",
         "quantity": "1",
     }
     with live.client("contoso_admin") as c:
+        shown = c.post("/api/v1/bookings/quote", json=booking)
+        assert shown.status_code == 200, shown.text
+        booking |= {"expected_cost": shown.json()["cost"]}  # confirmed as shown (D45)
         key = str(uuid.uuid4())
         first = c.post("/api/v1/bookings", json=booking, headers={"Idempotency-Key": key})
         again = c.post("/api/v1/bookings", json=booking, headers={"Idempotency-Key": key})
