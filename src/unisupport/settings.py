@@ -3,8 +3,9 @@ bad setting stops the program with a message naming the variable."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,6 +20,23 @@ CRITICAL_MINUTES = "UNISUPPORT_CRITICAL_CUSTOMER_MINUTES"
 SMTP_URL = "UNISUPPORT_SMTP_URL"
 MAIL_FROM = "UNISUPPORT_MAIL_FROM"
 DEFAULT_MAIL_FROM = "unisupport@localhost"
+MAX_BODY_BYTES = "UNISUPPORT_MAX_BODY_BYTES"
+MAX_FORM_BYTES = "UNISUPPORT_MAX_FORM_BYTES"
+TRUSTED_PROXIES = "UNISUPPORT_TRUSTED_PROXIES"
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request body each class of route accepts, in bytes; refused with
+    413 before it is parsed (``api.admission``, which maps paths to classes). A
+    class of its own for a route family is a field here, a variable and a line of
+    ``api.admission.ROUTE_CLASSES``."""
+
+    json: int = 1024 * 1024  # UNISUPPORT_MAX_BODY_BYTES: API bodies
+    form: int = 64 * 1024  # UNISUPPORT_MAX_FORM_BYTES: the web pages' forms
+
+    def of(self, route_class: str) -> int:
+        return getattr(self, route_class)
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,10 @@ class Settings:
     mail_from: str = DEFAULT_MAIL_FROM
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
     critical_customer_minutes: int = 60  # UNISUPPORT_CRITICAL_CUSTOMER_MINUTES: R-SLA-4 at Sev 1/A
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
+    # UNISUPPORT_TRUSTED_PROXIES: the addresses and networks whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default (the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -103,10 +125,37 @@ class Settings:
             mail_from=mail_from,
             warn_share=share,
             critical_customer_minutes=minutes,
+            body_limits=BodyLimits(
+                json=_byte_count(env, MAX_BODY_BYTES, BodyLimits.json),
+                form=_byte_count(env, MAX_FORM_BYTES, BodyLimits.form),
+            ),
+            trusted_proxies=trusted_proxies(env.get(TRUSTED_PROXIES) or ""),
         )
 
     def incident_settings(self) -> IncidentSettings:
         return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
+
+
+def _byte_count(env: dict[str, str], name: str, default: int) -> int:
+    count = _number(env, name, str(default), int)
+    if not 1024 <= count <= 2**40:
+        raise InvalidInput(f"{count} is not a number of bytes between 1024 and 2**40", field=name)
+    return count
+
+
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16 ::1`` as networks (an address is a network of one),
+    or InvalidInput naming the variable. ``*`` (believe anyone) is refused: it is
+    what lets any client choose the address it is counted under."""
+    networks = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise InvalidInput(
+                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=TRUSTED_PROXIES
+            ) from None
+    return tuple(networks)
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type):

@@ -6,7 +6,7 @@ charged was not confirmed as shown (``charge-not-confirmed``, with the amount an
 to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
-with a bare problem."""
+with a bare problem (``api.failures``)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def problem(
 
 
 def _field_path(loc: tuple) -> str:
-    parts = tuple(p for p in loc if p not in ("body", "query", "path", "header"))
+    # The first part says where the value was; a field may itself be called "body".
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
     return field_path(parts) or ".".join(str(p) for p in loc)
 
 
@@ -136,8 +137,3 @@ def install(app: FastAPI) -> None:
             kind="unavailable",
             headers={"Retry-After": "5"},
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it was logged", kind="internal")

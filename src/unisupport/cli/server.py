@@ -58,8 +58,16 @@ def serve(
         f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database {_safe(settings.database_url)}"
     )
     database.engine.dispose()
+    # proxy_headers=False: the app believes X-Forwarded-For only from the proxies of
+    # UNISUPPORT_TRUSTED_PROXIES (api.app); uvicorn's own default believes 127.0.0.1.
     uvicorn.run(
-        "unisupport.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "unisupport.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
     )
 
 

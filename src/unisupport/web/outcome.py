@@ -19,10 +19,11 @@ import dataclasses
 import hmac
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import ValidationError
+from pydantic_core.core_schema import ErrorType
 from sqlalchemy.orm import Session
 
 from unisupport.errors import UnisupportError
@@ -34,8 +35,9 @@ PARAMETER = "form"  # /admin/teams?form=…
 SNAPSHOT_FIELD = "snapshot"
 NEVER_KEPT = frozenset({CSRF_FIELD, SNAPSHOT_FIELD, "password"})
 # Pydantic's error types that have words of their own in the catalog
-# (``validation.<type>``); others are said with ``validation.invalid``, except a
-# validator's own sentence (``value_error``), which is kept.
+# (``validation.<type>``); pydantic's other types are said with
+# ``validation.invalid``; a validator's own sentence (``value_error``, or a type
+# of ours such as ``day_out_of_span``, ``inputs.py``) is kept as written.
 VALIDATION_TYPES = frozenset(
     {
         "missing",
@@ -62,6 +64,9 @@ VALIDATION_TYPES = frozenset(
         "extra_forbidden",
     }
 )
+
+
+PYDANTIC_TYPES = frozenset(get_args(ErrorType))
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ def problems_of(exc: Exception, aliases: dict[str, str] | None = None) -> list[P
             params = {k: str(v) for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
             text = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             key = f"validation.{kind}" if kind in VALIDATION_TYPES else None
-            if key is None and kind != "value_error":
+            if key is None and kind in PYDANTIC_TYPES and kind != "value_error":
                 key = "validation.invalid"
             out.setdefault(
                 name(loc[0]) if loc else None, Problem(text, name(loc[0]) if loc else None, key=key, params=params)
