@@ -33,20 +33,29 @@ def test_month_ticks_are_thinned_to_at_most_eight():
     assert month_starts(date(2026, 1, 15), date(2026, 3, 2)) == [date(2026, 2, 1), date(2026, 3, 1)]
 
 
-def test_a_step_line_holds_each_balance_until_the_next_entry_and_runs_to_the_end():
-    chart = step_lines(
+def balances(start: date, end: date, series):
+    """A balances chart of ``series`` from ``start`` to ``end``, labels as written."""
+    return step_lines(
         id="c",
         title="t",
         description="d",
         x_label="x",
         y_label="y",
-        start=date(2026, 1, 1),
-        end=date(2026, 12, 31),
-        series=[("credits", [(date(2026, 1, 1), Decimal(48)), (date(2026, 7, 1), Decimal(40))])],
+        start=start,
+        end=end,
+        series=series,
         x_tick=str,
         y_tick=lambda v: f"{v:g}",
         table=TABLE,
         empty="nothing",
+    )
+
+
+def test_a_step_line_holds_each_balance_until_the_next_entry_and_runs_to_the_end():
+    chart = balances(
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        [("credits", [(date(2026, 1, 1), Decimal(48)), (date(2026, 7, 1), Decimal(40))])],
     )
     (path,) = chart.paths
     assert path["d"] == f"M{chart.left:.1f},23.2H302.7V60.0H{chart.right:.1f}"  # 48 until July, then 40
@@ -59,20 +68,7 @@ def test_a_balance_with_one_data_point_is_drawn_as_a_point_on_a_flat_line_with_i
     """The first day of a term (start == end), or an account whose only entry is
     today's: one point, still drawn, its value written beside it."""
     day = date(2026, 12, 1)
-    one_day = step_lines(
-        id="c",
-        title="t",
-        description="d",
-        x_label="x",
-        y_label="y",
-        start=day,
-        end=day,
-        series=[("credits", [(day, Decimal(48))])],
-        x_tick=str,
-        y_tick=lambda v: f"{v:g}",
-        table=TABLE,
-        empty="nothing",
-    )
+    one_day = balances(day, day, [("credits", [(day, Decimal(48))])])
     assert one_day.empty is None and one_day.legend == [("series-0", "credits")]
     (path,) = one_day.paths
     assert path["d"] == f"M{one_day.left:.1f},23.2H{one_day.right:.1f}"  # flat, across the plot
@@ -80,20 +76,7 @@ def test_a_balance_with_one_data_point_is_drawn_as_a_point_on_a_flat_line_with_i
     assert point["cy"] == 23.2 and one_day.left < point["cx"] < one_day.right and point["label"] == "credits: 48"
     assert [label["text"] for label in one_day.labels] == ["48"]
     assert [t.label for t in one_day.x_ticks] == [str(day)]
-    today_only = step_lines(
-        id="c",
-        title="t",
-        description="d",
-        x_label="x",
-        y_label="y",
-        start=date(2026, 1, 1),
-        end=day,
-        series=[("hours", [(day, Decimal(400))])],
-        x_tick=str,
-        y_tick=lambda v: f"{v:g}",
-        table=TABLE,
-        empty="nothing",
-    )
+    today_only = balances(date(2026, 1, 1), day, [("hours", [(day, Decimal(400))])])
     (point,) = today_only.points
     assert point["cx"] == today_only.right and [label["text"] for label in today_only.labels] == ["400"]
 

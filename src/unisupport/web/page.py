@@ -372,10 +372,11 @@ def run(
     """Run a change in a savepoint: a refusal (a rule, a malformed value, a form
     pydantic rejects, or one of ``also``) undoes only its own writes and comes back
     as its problems, each naming its form field (``aliases``: model field → form field)."""
+    refusals: tuple[type[Exception], ...] = (ValidationError, Refused, InvalidInput, *also)
     try:
         with p.db.begin_nested():
             return action(), []
-    except (ValidationError, Refused, InvalidInput, *also) as exc:
+    except refusals as exc:
         return None, problems_of(exc, aliases)
 
 

@@ -18,15 +18,16 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 @router.get("/confirm")
 def confirm_page(request: Request) -> Response:
     with page(request) as p:
-        ask = p.outcome.ask if p.outcome is not None else None
-        if ask is None:  # nothing to confirm (reopened an hour later, another session)
+        outcome = p.outcome
+        ask = outcome.ask if outcome is not None else None
+        if outcome is None or ask is None:  # nothing to confirm (reopened an hour later, another session)
             return redirect(p, "/")
         context = {
             "question": p.t(ask.question.key, **ask.question.params),
             "consequences": [p.t(c.key, **c.params) for c in ask.consequences],
             "action": ask.action,
             "back": ask.back,
-            "values": p.outcome.values,
+            "values": outcome.values,
             "confirmed_field": CONFIRMED_FIELD,
         }
     return render(p, "confirm.html", context)

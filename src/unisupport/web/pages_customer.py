@@ -504,21 +504,20 @@ def quote_booking(request: Request, form: FormData) -> Response:
         return preview(p, form, BOOKING_FORM, lambda: _quote(p, form), back="/bookings/new", aliases=BOOKING_ALIASES)
 
 
+def _quote_again(p: Page, form: Form, why: str) -> Response:
+    """The form quoted again, with ``why`` it was not booked as it was."""
+    return preview(
+        p, form, BOOKING_FORM, lambda: _quote(p, form), back="/bookings/new", said=notice(why), aliases=BOOKING_ALIASES
+    )
+
+
 @router.post("/bookings")
 def create_booking(request: Request, form: FormData) -> Response:
-    """Book what was quoted — only if the form still says what the quote showed;
-    edited since, it is quoted again."""
+    """Book what was quoted — only if the form still says what the quote showed and
+    the cost is still the one shown (D45); else it is quoted again."""
     with page(request, roles=CUSTOMER_BOOKERS) as p:
         if not confirmed(p, form, BOOKING_FORM, BOOKING_FIELDS):
-            return preview(
-                p,
-                form,
-                BOOKING_FORM,
-                lambda: _quote(p, form),
-                back="/bookings/new",
-                said=notice("preview.changed"),
-                aliases=BOOKING_ALIASES,
-            )
+            return _quote_again(p, form, "preview.changed")
 
         def book():
             data = _booking_in(form, _zone_of_site(p))
@@ -534,15 +533,7 @@ def create_booking(request: Request, form: FormData) -> Response:
 
         row, problems = run(p, book, aliases=BOOKING_ALIASES)
         if any(problem.field == "expected_cost" for problem in problems):  # the cost changed since it was shown
-            return preview(
-                p,
-                form,
-                BOOKING_FORM,
-                lambda: _quote(p, form),
-                back="/bookings/new",
-                said=notice("preview.cost_changed"),
-                aliases=BOOKING_ALIASES,
-            )
+            return _quote_again(p, form, "preview.cost_changed")
         if problems or row is None:
             return refuse(p, form, BOOKING_FORM, problems, back="/bookings/new")
         return go(p, "/dashboard", Outcome(BOOKING_FORM, done=notice("dashboard.booked", id=row.id)))
