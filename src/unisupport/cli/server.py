@@ -9,10 +9,10 @@ import time
 import typer
 from rich.console import Console
 
+from unisupport.cli.environment import open_database
 from unisupport.clock import SystemClock
 from unisupport.errors import InvalidInput
 from unisupport.settings import Settings
-from unisupport.storage.database import Database
 
 
 def serve(
@@ -27,7 +27,7 @@ def serve(
     import uvicorn
 
     settings = Settings.from_env()
-    database = Database.from_settings(settings)  # migrates; a bad URL stops here with its name
+    database = open_database(settings)  # migrates; a bad URL stops here with its name
     console = Console(highlight=False, soft_wrap=True)  # tokens and URLs stay whole on one line
     sqlite = settings.database_url.startswith("sqlite")
     if (sqlite and not no_demo) or demo:
@@ -80,7 +80,7 @@ def worker(
     from unisupport.worker import run_once
 
     settings = Settings.from_env()
-    database = Database.from_settings(settings)
+    database = open_database(settings)
     clock = SystemClock()
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
     console = Console(highlight=False)
