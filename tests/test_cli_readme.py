@@ -188,7 +188,13 @@ def day(days: int) -> str:
 
 def run_every_command(runs: Runs, tmp_path: Path) -> None:
     serve(runs)
-    runs("worker", "--once")
+    runs("worker", "--once")  # UNISUPPORT_SMTP_URL is not set: queued, nothing fails
+    runs("outbox", "list")
+    runs("outbox", "list", "--stuck")
+    listed = runs.json("outbox", "list", "--limit", "1")
+    first_mail = str(listed["mail"][0]["id"]) if isinstance(listed, dict) and listed["mail"] else "0"
+    runs("outbox", "retry", first_mail)
+    runs.json("outbox", "retry", "--all")
     runs("demo")
     runs("demo", "--lang", "fr")
     explain = ["sla", "explain", "--severity", "B", "--product", "azure-storage"]
