@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
 from unisupport.api import incidents, orders, outages, problems, sla
@@ -25,6 +26,9 @@ Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (
 `RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
 
 
+DOCS_ASSETS = "/docs/assets"
+
+
 def create_app(
     database: Database,
     *,
@@ -32,7 +36,15 @@ def create_app(
     incident_settings: IncidentSettings | None = None,
     extra_routers: list[Any] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
+    # /docs and /redoc with Swagger UI's and ReDoc's files served by the app itself
+    # (fastapi-offline ships them): they work without Internet (D32).
+    app = FastAPIOffline(
+        title="unisupport",
+        version=__version__,
+        description=DESCRIPTION,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the validator's site
+    )
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.incident_settings = incident_settings or IncidentSettings()
