@@ -1,4 +1,4 @@
-"""Domain errors. Each one can name the rule (RULES.md id) that refused and the
+"""Domain errors. Each one can name the rule (docs/rules.md id) that refused and the
 field (a path such as ``lines[2].site``) that was wrong, so every adapter (CLI,
 API, web) renders the same facts in its own way."""
 

@@ -23,7 +23,7 @@ DESCRIPTION = """Enterprise support contracts and incidents with explainable fir
 
 Authenticate with `Authorization: Bearer <token>` (`unisupport token create --user EMAIL`).
 Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (`rule`) of
-`RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+`docs/rules.md` when a business rule refused, and field paths (`errors`) for malformed input."""
 
 
 DOCS_ASSETS = "/docs/assets"
