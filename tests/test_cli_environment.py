@@ -63,7 +63,9 @@ def test_the_notice_points_at_the_clones_database_when_there_is_one(tmp_path):
     assert "run from the folder that holds data/unisupport.db" in new_database_notice(
         settings, elsewhere, checkout=checkout
     )
-    (checkout / "data" / "unisupport.db").write_bytes(b"")
+    own = checkout / "data" / "unisupport.db"
+    assert new_database_notice(settings, own, checkout=checkout) == f"created a new empty database at {own}"
+    own.write_bytes(b"")
     assert new_database_notice(settings, elsewhere, checkout=checkout) == (
         f"created a new empty database at {elsewhere}; set UNISUPPORT_DATA_DIR or run from {checkout} "
         "to use the database scripts/run.sh made there"

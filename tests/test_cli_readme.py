@@ -84,6 +84,7 @@ class Runs:
     cwd: Path
     done: dict[str, set[bool]] = field(default_factory=dict)  # command -> {with --json?}
     problems: list[str] = field(default_factory=list)
+    curls: subprocess.CompletedProcess | None = None  # the README's curl examples, run while serve ran
 
     def __call__(self, *args: str, code: int = 0, stdin: str | None = None) -> subprocess.CompletedProcess:
         done = subprocess.run(
@@ -123,36 +124,70 @@ def free_port() -> int:
 
 
 def serve(runs: Runs) -> None:
-    """``serve`` on a new data folder: it loads the demo, answers /healthz, and
+    """``serve`` on a new data folder: it loads the demo and prints a token for each
+    account, answers /healthz, serves the README's curl examples (``runs.curls``), and
     stops cleanly on Ctrl-C."""
     port = free_port()
     args = ["serve", "--port", str(port)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "unisupport.cli.main", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=runs.env,
-        cwd=runs.cwd,
+    out, err = runs.cwd / "serve.out", runs.cwd / "serve.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "unisupport.cli.main", *args],
+            stdout=stdout,
+            stderr=stderr,
+            env=runs.env,
+            cwd=runs.cwd,
+        )
+        try:
+            if healthy(port, server):
+                runs.curls = run_curl_examples(f"http://127.0.0.1:{port}", demo_tokens(out.read_text()), runs.cwd)
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    runs.record(args, server.returncode, out.read_text(), err.read_text(), 0)
+    if "Demo data loaded" not in out.read_text():
+        runs.problems.append(f"unisupport serve did not load the demo:\n{out.read_text()}{err.read_text()}")
+
+
+def healthy(port: int, server: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            time.sleep(0.2)  # the server is starting: a real process, polled
+    return False
+
+
+def demo_tokens(printed: str) -> dict[str, str]:
+    """email -> token, from the accounts ``serve`` printed."""
+    return dict(re.findall(r"^ +\S+ +(\S+@\S+) +token (us_\S+)$", printed, flags=re.MULTILINE))
+
+
+def curl_examples(base_url: str, tokens: dict[str, str]) -> str:
+    """The README's ``sh`` blocks that call curl, as one script: against ``base_url``,
+    each ``NAME=us_…   # …'s token (EMAIL)`` line given that account's token, and curl
+    failing on an HTTP error."""
+    blocks = [
+        b for b in re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL) if "curl " in b
+    ]
+    script = "\n".join(blocks).replace("http://127.0.0.1:8000", base_url)
+    script = re.sub(
+        r"^(\w+)=us_…\s+#.*\((\S+@\S+)\)$",
+        lambda m: f"{m.group(1)}={tokens.get(m.group(2), 'no-such-account')}",
+        script,
+        flags=re.MULTILINE,
     )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)  # the server is starting: a real process, polled
-        server.send_signal(signal.SIGINT)
-        stdout, stderr = server.communicate(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
-    runs.record(args, server.returncode, stdout, stderr, 0)
-    if "Demo data loaded" not in stdout:
-        runs.problems.append(f"unisupport serve did not load the demo:\n{stdout}{stderr}")
+    return 'set -euo pipefail\ncurl() { command curl --fail-with-body --show-error "$@"; }\n' + script
+
+
+def run_curl_examples(base_url: str, tokens: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    script = curl_examples(base_url, tokens)
+    return subprocess.run(["bash", "-c", script], check=False, capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
 def readme_order(tmp_path: Path) -> Path:
@@ -323,3 +358,13 @@ def test_every_command_of_the_readme_is_run(runs):
 def test_the_readme_lists_every_command():
     assert sorted(set(cli_commands()) - readme_commands()) == []
     assert sorted(readme_commands() - set(cli_commands())) == []
+
+
+def test_the_readme_curl_examples_work_against_the_demo(runs):
+    script = curl_examples("http://127.0.0.1:1", {})
+    assert script.count("curl -s") >= 6 and "us_…" not in script  # every token line was found
+    assert runs.curls is not None, "serve did not come up"
+    assert runs.curls.returncode == 0, runs.curls.stderr + runs.curls.stdout[-2000:]
+    answers = runs.curls.stdout
+    assert '"due":"2026-11-30T10:15:00+01:00"' in answers.replace(" ", "")  # the README's Friday 16:45 example
+    assert '"first_response":true' in answers.replace(" ", "")  # Eva's call is the first response

@@ -56,6 +56,8 @@ def new_database_notice(settings: Settings, file: Path, *, checkout: Path = CHEC
     if settings.database_from != "default":
         return f"created a new empty database at {file} ({settings.database_from} names a folder without one)"
     kept = checkout / DEFAULT_DATABASE
+    if kept.resolve() == file.resolve():  # the clone's own, as scripts/run.sh makes it
+        return f"created a new empty database at {file}"
     where = (
         f"{checkout} to use the database scripts/run.sh made there"
         if kept.is_file() and kept.resolve() != file.resolve() and (checkout / "pyproject.toml").is_file()
