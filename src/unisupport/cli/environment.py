@@ -60,7 +60,7 @@ def new_database_notice(settings: Settings, file: Path, *, checkout: Path = CHEC
         return f"created a new empty database at {file}"
     where = (
         f"{checkout} to use the database scripts/run.sh made there"
-        if kept.is_file() and kept.resolve() != file.resolve() and (checkout / "pyproject.toml").is_file()
+        if kept.is_file() and (checkout / "pyproject.toml").is_file()
         else f"the folder that holds {DEFAULT_DATABASE} to use an existing one"
     )
     return f"created a new empty database at {file}; set {DATA_DIR} or run from {where}"
