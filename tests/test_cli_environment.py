@@ -5,12 +5,12 @@ command with one line naming the variable (exit 2), never a traceback."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import clean_environment
+from cli_process import unisupport as run
 
 try:
     from unisupport.cli.environment import new_database_notice
@@ -19,17 +19,8 @@ except ImportError:
 from unisupport.settings import Settings
 
 
-def unisupport(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("UNISUPPORT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "unisupport.cli.main", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=clean | env,
-        timeout=120,
-    )
+def unisupport(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess:
+    return run(*args, env=clean_environment(**settings), cwd=cwd)
 
 
 def test_a_new_database_is_named_once_on_stderr(tmp_path):

@@ -5,13 +5,12 @@ refuses (nothing listens there) and then a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cli_process import clean_environment, unisupport
 from sqlalchemy import select
 from test_notifications import MAIL_FROM, free_port, queue, smtp_server  # noqa: F401  (fixtures)
 
@@ -25,20 +24,12 @@ RECIPIENTS = ["claire@contoso.example", "john@contoso.example"]
 def cli(fresh_database, tmp_path):
     """``unisupport …`` on ``fresh_database``; ``smtp=`` sets UNISUPPORT_SMTP_URL."""
     url = fresh_database.engine.url.render_as_string(hide_password=False)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("UNISUPPORT_")}
-    base |= {"UNISUPPORT_DATABASE_URL": url, "UNISUPPORT_MAIL_FROM": MAIL_FROM, "UNISUPPORT_ACTOR": "ops@provider"}
+    base = clean_environment(
+        UNISUPPORT_DATABASE_URL=url, UNISUPPORT_MAIL_FROM=MAIL_FROM, UNISUPPORT_ACTOR="ops@provider"
+    )
 
     def run(*args: str, smtp: str | None = None) -> subprocess.CompletedProcess:
-        env = base | ({"UNISUPPORT_SMTP_URL": smtp} if smtp else {})
-        done = subprocess.run(
-            [sys.executable, "-m", "unisupport.cli.main", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=120,
-        )
+        done = unisupport(*args, env=base | ({"UNISUPPORT_SMTP_URL": smtp} if smtp else {}), cwd=tmp_path)
         assert "Traceback" not in done.stdout + done.stderr, done.stderr
         return done
 

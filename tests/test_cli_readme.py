@@ -10,7 +10,6 @@ README does not list fails ``test_the_readme_lists_every_command``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 import typer.main
 import yaml
+from cli_process import clean_environment, unisupport
 
 from unisupport.cli.main import app
 
@@ -87,16 +87,7 @@ class Runs:
     curls: subprocess.CompletedProcess | None = None  # the README's curl examples, run while serve ran
 
     def __call__(self, *args: str, code: int = 0, stdin: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [sys.executable, "-m", "unisupport.cli.main", *args],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            cwd=self.cwd,
-            input=stdin,
-            timeout=120,
-        )
+        done = unisupport(*args, env=self.env, cwd=self.cwd, stdin=stdin)
         self.record(list(args), done.returncode, done.stdout, done.stderr, code)
         return done
 
@@ -334,8 +325,7 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Runs:
     home = tmp_path_factory.mktemp("readme")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNISUPPORT_")}
-    env |= {"UNISUPPORT_DATA_DIR": str(home / "data"), "UNISUPPORT_ACTOR": "readme@provider.example"}
+    env = clean_environment(UNISUPPORT_DATA_DIR=str(home / "data"), UNISUPPORT_ACTOR="readme@provider.example")
     done = Runs(env=env, cwd=home)
     run_every_command(done, home)
     return done

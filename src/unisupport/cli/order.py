@@ -169,6 +169,7 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
     """An order: its current document and every version with what changed."""
     with reading() as session:
         row = order_by_number(session, number)
+        start, end = row.term_start, row.term_end
         kept = versions(session, row)
         history = [
             {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes} for v in kept
@@ -183,12 +184,11 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
             "document": kept[-1].document,
             "history": history,
         }
-    # Only ``result`` from here on: the row left its session with the block.
+    # Only values from here on: the row left its session with the block.
     if as_json:
         print_json(result)
         return
     console = Console(highlight=False)
-    start, end = result["term"]
     console.print(
         Text(f"Order {result['number']} · {result['status']} · {start} to {end} · version {result['version']}")
     )

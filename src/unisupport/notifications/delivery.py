@@ -188,9 +188,9 @@ def _failed(
     if status == "failed":
         report.failed += 1
         log.error("%s; failed for good (unisupport outbox retry %s sends it again)", failure_line(item, error), item.id)
-    elif status == "pending":
+    elif status == "pending" and retry_after is not None:  # back in the queue: after a delay
         report.retried += 1
-        next_try = clock.now() + retry_after  # type: ignore[operator]  # pending: there is a delay
+        next_try = clock.now() + retry_after
         log.warning(
             "%s; next try at %s", failure_line(item, error), f"{next_try.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
         )

@@ -66,6 +66,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.notifications.mailer import has_template, mail_domain
@@ -528,7 +529,7 @@ def waiting(
 ) -> tuple[list[Waiting], int]:
     """The first ``limit`` notifications not sent yet (only the ``stuck`` ones: see
     ``_stuck``), oldest due first, and how many there are in all."""
-    condition = OutboxRow.status.in_(UNSENT)
+    condition: ColumnElement[bool] = OutboxRow.status.in_(UNSENT)
     if stuck:
         condition = and_(condition, _stuck(now, lease_seconds))
     total = session.scalar(select(func.count()).select_from(OutboxRow).where(condition)) or 0

@@ -79,12 +79,13 @@ def make_engine(url: str, *, field: str = DATABASE_URL, **kwargs) -> Engine:
     folder that cannot be is an InvalidInput naming ``field``, the setting to fix)."""
     file = sqlite_file(url)  # also checks that it is a URL
     if make_url(url).get_backend_name() == "sqlite":
+        folder = None if file is None else file.parent
         try:
-            if file is not None:
-                file.parent.mkdir(parents=True, exist_ok=True)
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             why = "a file is in the way" if isinstance(exc, FileExistsError | NotADirectoryError) else exc.strerror
-            raise InvalidInput(f"cannot create the folder {str(file.parent)!r}: {why}", field=field) from None
+            raise InvalidInput(f"cannot create the folder {str(folder)!r}: {why}", field=field) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}, **kwargs)
 
         @event.listens_for(engine, "connect")
