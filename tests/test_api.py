@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -175,24 +176,208 @@ def test_orders_are_validated_like_the_cli_and_balances_are_readable(api):
         assert any(b["unit"] == "credits" for b in balances)
 
 
-def test_booking_and_cancelling_with_the_fee_shown_first(api):
-    api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
-    body = {
+def book(c, body):
+    """Quote, then book confirming the cost that was shown (D45)."""
+    shown = c.post("/api/v1/bookings/quote", json=body)
+    assert shown.status_code == 200, shown.text
+    return c.post("/api/v1/bookings", json=body | {"expected_cost": shown.json()["cost"]})
+
+
+def workshop(day, attendees=2, **extra):
+    return {
         "order": "ESO-2026-0042",
         "site": "paris",
         "service": "workshops",
-        "scheduled_on": "2026-04-01",
+        "scheduled_on": day,
         "unit": "per-attendee",
-        "attendees": 2,
-    }
+        "attendees": attendees,
+    } | extra
+
+
+def credits_of(c, number="ESO-2026-0042"):
+    balances = c.get(f"/api/v1/orders/{number}/balances").json()["balances"]
+    return {b["account"]: b["balance"] for b in balances if b["unit"] == "credits"}
+
+
+def test_booking_and_cancelling_with_the_fee_shown_first(api):
+    api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
+    body = workshop("2026-04-01")
     with api.client("contoso_admin") as c:
-        booked = c.post("/api/v1/bookings", json=body)
+        booked = book(c, body)
         assert booked.status_code == 201, booked.text
         api.clock.at = datetime(2026, 3, 25, 10, 0, tzinfo=PARIS)  # 7 days before
         shown = c.get(f"/api/v1/bookings/{booked.json()['id']}/cancellation").json()
         assert shown["fee_percent"] == 50 and shown["rule"] == "R-BOOK-1"
+        assert shown["confirm_with"] == {"expected_fee": shown["fee"]}
         done = c.post(f"/api/v1/bookings/{booked.json()['id']}/cancellation", json={"expected_fee": shown["fee"]})
         assert done.status_code == 200 and done.json()["booking"]["status"] == "cancelled"
+
+
+def test_a_cancellation_without_the_fee_it_was_shown_is_refused_and_says_the_fee(api):
+    """Issue 8: ``{}`` used to cancel and charge the whole fee unseen (R-BOOK-1)."""
+    api.clock.at = datetime(2028, 3, 1, 10, 0, tzinfo=PARIS)
+    with api.client("contoso_admin") as c:
+        booking = book(c, workshop("2028-03-15")).json()  # 2 × 7.5 = 15 credits
+        api.clock.at = datetime(2028, 3, 13, 10, 0, tzinfo=PARIS)  # 2 days before: 100 %
+        before = credits_of(c)
+        refused = c.post(f"/api/v1/bookings/{booking['id']}/cancellation", json={})
+        assert refused.status_code == 409 and refused.headers["content-type"] == PROBLEM
+        problem = refused.json()
+        assert problem["rule"] == "R-BOOK-1" and problem["type"].endswith("/charge-not-confirmed")
+        assert problem["errors"][0]["path"] == "expected_fee"
+        assert problem["details"]["charge"] == {"credits": "15"} and problem["details"]["fee_percent"] == 100
+        assert problem["details"]["confirm_with"] == {"expected_fee": "15"}
+        assert "15 credits" in problem["detail"] and "send expected_fee = 15" in problem["detail"]
+        wrong = c.post(f"/api/v1/bookings/{booking['id']}/cancellation", json={"expected_fee": "7.5"})
+        assert wrong.status_code == 409 and wrong.json()["rule"] == "R-BOOK-1" and "not 7.5" in wrong.json()["detail"]
+        assert c.get(f"/api/v1/bookings/{booking['id']}").json()["status"] == "scheduled"
+        assert credits_of(c) == before  # nothing charged, nothing refunded
+        done = c.post(f"/api/v1/bookings/{booking['id']}/cancellation", json=problem["details"]["confirm_with"])
+        assert done.status_code == 200 and (done.json()["fee"], done.json()["booking"]["status"]) == ("15", "cancelled")
+
+
+def test_a_booking_without_the_cost_it_was_shown_is_refused_and_says_the_cost(api):
+    api.clock.at = datetime(2028, 3, 1, 10, 0, tzinfo=PARIS)
+    body = workshop("2028-04-12", attendees=3)  # 3 × 7.5 = 22.5 → 23 credits (R-CRED-1)
+    with api.client("contoso_admin") as c:
+        before = credits_of(c)
+        listed = len(c.get("/api/v1/bookings").json())
+        shown = c.post("/api/v1/bookings/quote", json=body).json()
+        assert shown["confirm_with"] == {"expected_cost": "23"}
+        refused = c.post("/api/v1/bookings", json=body)
+        assert refused.status_code == 409 and refused.json()["type"].endswith("/charge-not-confirmed")
+        problem = refused.json()
+        assert problem["rule"] == "R-CRED-1" and problem["errors"][0]["path"] == "expected_cost"
+        assert problem["details"]["charge"] == {"credits": "23"} and "23 credits" in problem["detail"]
+        assert problem["details"]["accounts"] == [{"account": "line:credits-y3", "amount": "23"}]
+        wrong = c.post("/api/v1/bookings", json=body | {"expected_cost": "22.5"})
+        assert wrong.status_code == 409 and "not 22.5" in wrong.json()["detail"]
+        assert credits_of(c) == before and len(c.get("/api/v1/bookings").json()) == listed
+        done = c.post("/api/v1/bookings", json=body | problem["details"]["confirm_with"])
+        assert done.status_code == 201 and done.json()["cost"] == "23"
+
+
+def test_a_year_one_booking_is_not_paid_with_a_later_years_credits(api):
+    """Issue 8: a 2026 booking took what year 1 lacked from year 3's credits (R-FLEX-3, D17)."""
+    api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
+    body = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "hackathons",
+        "scheduled_on": "2026-06-15",
+        "unit": "engagement",
+        "quantity": "1",
+    }  # 98 credits; year 1 holds at most 48 (52 of its 100 paid for two lines)
+    with api.client("contoso_admin") as c:
+        before = credits_of(c)
+        assert Decimal(before["line:credits-y1"]) < 98 < Decimal(before["line:credits-y3"])
+        for r in (
+            c.post("/api/v1/bookings/quote", json=body),
+            c.post("/api/v1/bookings", json=body | {"expected_cost": "98"}),
+        ):
+            assert r.status_code == 409 and r.json()["rule"] == "R-FLEX-3", r.text
+            details = r.json()["details"]
+            assert details["by_contract_year"] == {"1": before["line:credits-y1"], "3": before["line:credits-y3"]}
+            assert details["available"] == before["line:credits-y1"] and details["cost"] == "98"
+            assert "contract year 1" in r.json()["detail"]
+        assert credits_of(c) == before
+        later = c.post("/api/v1/bookings/quote", json=dict(body, scheduled_on="2028-06-14"))  # in year 3
+        assert later.json()["accounts"] == [{"account": "line:credits-y3", "amount": "98"}]  # year 3's credits pay
+
+
+def test_a_workshop_that_ends_before_it_starts_is_refused_naming_ends_at(api):
+    """Issue 8: hour-based services refused it, workshops answered 201."""
+    api.clock.at = datetime(2028, 3, 1, 10, 0, tzinfo=PARIS)
+    body = workshop("2028-03-22", starts_at="2028-03-22T10:00:00+01:00", ends_at="2020-01-01T10:00:00+01:00")
+    with api.client("contoso_admin") as c:
+        for path, extra in (("/api/v1/bookings/quote", {}), ("/api/v1/bookings", {"expected_cost": "15"})):
+            r = c.post(path, json=body | extra)
+            assert r.status_code == 422 and r.json()["errors"][0]["path"] == "ends_at", r.text
+        alone = c.post("/api/v1/bookings/quote", json=workshop("2028-03-22", ends_at="2028-03-22T12:00:00+01:00"))
+        assert alone.status_code == 422 and alone.json()["errors"][0]["path"] == "starts_at"
+        fine = body | {"ends_at": "2028-03-22T16:00:00+01:00"}
+        assert book(c, fine).status_code == 201
+
+
+def test_the_provider_cancels_for_free_only_a_workshop_below_its_minimum_registrations(api):
+    """R-BOOK-2 through the API: the check used to be called by no service."""
+    api.clock.at = datetime(2028, 3, 1, 10, 0, tzinfo=PARIS)
+    with api.client("contoso_admin") as c:
+        seats = book(c, workshop("2028-03-20", attendees=3, minimum_registrations=8)).json()
+        briefing = book(
+            c,
+            {
+                "order": "ESO-2026-0042",
+                "site": "paris",
+                "service": "technical-update-briefings",
+                "scheduled_on": "2028-03-20",
+                "unit": "engagement",
+                "quantity": "1",
+            },
+        ).json()
+        assert c.post(f"/api/v1/bookings/{seats['id']}/cancellation", json={"by_provider": True}).status_code == 403
+        before = credits_of(c)
+    api.clock.at = datetime(2028, 3, 18, 10, 0, tzinfo=PARIS)  # 2 days before: a customer would pay 100 %
+    with api.client("csam") as c:
+        full = c.post(f"/api/v1/bookings/{seats['id']}/cancellation", json={"by_provider": True, "registered": 8})
+        assert full.status_code == 409 and full.json()["rule"] == "R-BOOK-2"
+        assert full.json()["errors"][0]["path"] == "registered"
+        other = c.post(f"/api/v1/bookings/{briefing['id']}/cancellation", json={"by_provider": True})
+        assert other.status_code == 409 and other.json()["rule"] == "R-BOOK-2"
+        done = c.post(f"/api/v1/bookings/{seats['id']}/cancellation", json={"by_provider": True})
+        assert done.status_code == 200, done.text
+        assert (done.json()["rule"], done.json()["fee"]) == ("R-BOOK-2", "0")
+        assert "3 of 8 minimum registrations" in done.json()["explanation"]
+        assert done.json()["booking"]["status"] == "cancelled-by-provider"
+    with api.client("contoso_admin") as c:
+        after = credits_of(c)
+        assert Decimal(after["line:credits-y3"]) == Decimal(before["line:credits-y3"]) + 23  # refunded in full
+
+
+def test_recording_a_workshop_needs_the_attendees_written_consent(api):
+    """R-BOOK-3 through the API."""
+    api.clock.at = datetime(2028, 3, 1, 10, 0, tzinfo=PARIS)
+    body = workshop("2028-04-05", recording=True)
+    with api.client("contoso_admin") as c:
+        refused = c.post("/api/v1/bookings/quote", json=body)
+        assert refused.status_code == 409 and refused.json()["rule"] == "R-BOOK-3"
+        assert refused.json()["errors"][0]["path"] == "recording_consent"
+        consent = "written consent of the 2 attendees, form HR-114 of 2028-02-27"
+        booked = book(c, body | {"recording_consent": consent})
+        assert booked.status_code == 201 and (booked.json()["recording"], booked.json()["recording_consent"]) == (
+            True,
+            consent,
+        )
+        assert book(c, workshop("2028-04-06")).json()["recording"] is False
+
+
+def test_an_amendment_that_forfeits_is_made_only_once_the_forfeit_is_confirmed(api):
+    """Issue 8: terminating an order forfeited every balance without showing it (D45)."""
+    document = read_order_document(EXAMPLES / "fabrikam-single-site.yaml") | {"number": "ESO-2026-0108"}
+    with api.client("admin") as c:
+        assert c.post("/api/v1/orders", json=document).status_code == 201
+        balances = c.get("/api/v1/orders/ESO-2026-0108/balances").json()["balances"]
+        held: dict[str, Decimal] = {}
+        for b in balances:
+            if Decimal(b["balance"]) > 0 and not b["account"].startswith("fees:"):
+                held[b["unit"]] = held.get(b["unit"], Decimal(0)) + Decimal(b["balance"])
+        terminated = document | {"status": "terminated"}
+        refused = c.post("/api/v1/orders", json=terminated, params={"reason": "contract ended early"})
+        assert refused.status_code == 409 and refused.json()["type"].endswith("/charge-not-confirmed")
+        problem = refused.json()
+        assert problem["rule"] == "R-ORD-2" and problem["errors"][0]["path"] == "expected_forfeit"
+        assert {u: Decimal(a) for u, a in problem["details"]["charge"].items()} == held
+        assert {a["account"] for a in problem["details"]["accounts"]} == {
+            b["account"] for b in balances if Decimal(b["balance"]) > 0 and not b["account"].startswith("fees:")
+        }
+        assert c.get("/api/v1/orders/ESO-2026-0108").json()["status"] == "active"
+        wrong = c.post("/api/v1/orders", json=terminated, params={"expected_forfeit": "1 credits"})
+        assert wrong.status_code == 409 and wrong.json()["rule"] == "R-ORD-2"
+        confirmation = problem["details"]["confirm_with"]
+        done = c.post("/api/v1/orders", json=terminated, params=confirmation | {"reason": "contract ended early"})
+        assert done.status_code == 200 and done.json()["outcome"] == "amended", done.text
+        after = c.get("/api/v1/orders/ESO-2026-0108/balances").json()["balances"]
+        assert all(Decimal(b["balance"]) == 0 for b in after if not b["account"].startswith("fees:"))
 
 
 # --- tenant isolation: every role × resource × action -------------------------------
@@ -286,21 +471,8 @@ MATRIX = {
 def contoso_resources(api):
     api.clock.at = datetime(2026, 3, 2, 10, 0, tzinfo=PARIS)
     incident = open_sev_b(api).json()["id"]
-    booking = (
-        api.client("contoso_admin")
-        .post(
-            "/api/v1/bookings",
-            json={
-                "order": "ESO-2026-0042",
-                "site": "paris",
-                "service": "workshops",
-                "scheduled_on": "2026-06-01",
-                "unit": "per-attendee",
-                "attendees": 1,
-            },
-        )
-        .json()["id"]
-    )
+    with api.client("contoso_admin") as c:
+        booking = book(c, workshop("2026-06-01", attendees=1)).json()["id"]
     return {"incident": incident, "booking": booking}
 
 

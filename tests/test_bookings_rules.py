@@ -546,7 +546,7 @@ def test_recording_a_workshop_needs_recorded_consent():
     check_recording_consent(recording=False, consent_recorded=False)
     with pytest.raises(Refused) as caught:
         check_recording_consent(recording=True, consent_recorded=False)
-    assert (caught.value.rule, caught.value.field) == ("R-BOOK-3", "consent_recorded")
+    assert (caught.value.rule, caught.value.field) == ("R-BOOK-3", "recording_consent")
 
 
 def test_workshop_booking_priced_then_cancelled_six_days_before():

@@ -169,7 +169,10 @@ def seed_history(server) -> dict[str, int]:
         ]
         for (month, day), body in bookings:
             server.clock.at = _at(month, day)
-            r = customer.post("/api/v1/bookings", json={"order": ORDER, "site": "paris", "funding": "credits"} | body)
+            body = {"order": ORDER, "site": "paris", "funding": "credits"} | body
+            shown = customer.post("/api/v1/bookings/quote", json=body)
+            assert shown.status_code == 200, shown.text
+            r = customer.post("/api/v1/bookings", json=body | shown.json()["confirm_with"])  # the cost shown (D45)
             assert r.status_code == 201, r.text
             ids[f"booking-{month}"] = r.json()["id"]
         server.clock.at = _at(9, 20)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 CONTOSO = EXAMPLES / "contoso-multicountry.yaml"
@@ -59,29 +60,41 @@ def test_book_quote_the_fee_cancel_and_close_the_period(cli):
     number = json.loads(cli("order", "import", str(CONTOSO), "--json").stdout)[0]["number"]
     balances = {b["account"]: b for b in json.loads(cli("order", "balances", number, "--json").stdout)["balances"]}
     credits_before = sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits")
-    booked = json.loads(
-        cli(
-            "booking",
-            "create",
-            "--order",
-            number,
-            "--site",
-            "paris",
-            "--service",
-            "workshops",
-            "--on",
-            "2028-09-01",
-            "--unit",
-            "per-attendee",
-            "--attendees",
-            "4",
-            "--json",
-        ).stdout
+    booking = (
+        "booking",
+        "create",
+        "--order",
+        number,
+        "--site",
+        "paris",
+        "--service",
+        "workshops",
+        "--on",
+        "2028-09-01",
+        "--unit",
+        "per-attendee",
+        "--attendees",
+        "4",
+        "--json",
     )
-    assert booked["status"] == "scheduled" and booked["cost_unit"] == "credits"
+    shown = json.loads(cli(*booking, "--quote").stdout)
+    assert shown["confirm_with"] == {"expected_cost": "30"}  # 4 × 7.5 credits
+    unconfirmed = cli(*booking, ok=False)  # D45: nothing is booked without the cost shown
+    assert (
+        unconfirmed.returncode == 2 and "expected_cost = 30" in unconfirmed.stderr and "R-CRED-1" in unconfirmed.stderr
+    )
+    booked = json.loads(cli(*booking, "--expected-cost", "30").stdout)
+    assert booked["status"] == "scheduled" and booked["cost_unit"] == "credits" and booked["cost"] == "30"
     quote = json.loads(cli("booking", "cancel", str(booked["id"]), "--json").stdout)
     assert quote["cancelled"] is False and quote["fee_percent"] == 0  # far ahead: free
-    cancelled = json.loads(cli("booking", "cancel", str(booked["id"]), "--confirm", "--json").stdout)
+    assert quote["confirm_with"] == {"expected_fee": "0"}
+    said = cli("booking", "cancel", str(booked["id"])).stdout
+    assert "add --confirm --expected-fee 0 to cancel" in said
+    unconfirmed = cli("booking", "cancel", str(booked["id"]), "--confirm", ok=False)  # R-BOOK-1: the fee first
+    assert unconfirmed.returncode == 2 and "expected_fee" in unconfirmed.stderr and "R-BOOK-1" in unconfirmed.stderr
+    cancelled = json.loads(
+        cli("booking", "cancel", str(booked["id"]), "--confirm", "--expected-fee", "0", "--json").stdout
+    )
     assert cancelled["cancelled"] is True
     balances = {b["account"]: b for b in json.loads(cli("order", "balances", number, "--json").stdout)["balances"]}
     assert sum(float(b["balance"]) for b in balances.values() if b["unit"] == "credits") == credits_before
@@ -90,6 +103,22 @@ def test_book_quote_the_fee_cancel_and_close_the_period(cli):
     assert (
         json.loads(cli("order", "close-period", "--as-of", "2029-01-01", "--json").stdout) == []
     )  # nothing active left
+
+
+def test_an_amendment_that_forfeits_waits_for_the_forfeit_to_be_confirmed(cli, tmp_path):
+    """D45 on the command line: the refusal says what would be forfeited and how to confirm."""
+    cli("order", "import", str(CONTOSO))
+    terminated = tmp_path / "terminated.yaml"
+    terminated.write_text(yaml.safe_dump(yaml.safe_load(CONTOSO.read_text()) | {"status": "terminated"}))
+    refused = cli("order", "import", str(terminated), "--json", ok=False)
+    assert refused.returncode == 1
+    result = json.loads(refused.stdout)[0]
+    assert (result["outcome"], result["rule"]) == ("refused", "R-ORD-2") and "expected_forfeit" in result["error"]
+    shown = result["details"]["confirm_with"]["expected_forfeit"]
+    assert "198 credits" in shown  # year 1's 48 left and year 3's 150
+    done = json.loads(cli("order", "import", str(terminated), "--expected-forfeit", shown, "--json").stdout)[0]
+    assert done["outcome"] == "amended"
+    assert json.loads(cli("order", "show", done["number"], "--json").stdout)["status"] == "terminated"
 
 
 def test_bad_input_exits_2_with_one_line(cli):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import yaml
 
 from unisupport.catalog.catalog import Catalog
 from unisupport.datafile import shipped
+from unisupport.ledger.entitlement import activation
+from unisupport.orders.order_file import OrderFile
 from unisupport.orders.validation import (
     OrderFileUnreadable,
     Violation,
@@ -23,6 +26,7 @@ from unisupport.orders.validation import (
     read_order_document,
     validate_order,
 )
+from unisupport.refusal import Refused
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 CONTOSO = EXAMPLES / "contoso-multicountry.yaml"
@@ -446,6 +450,20 @@ def test_credits_spent_beyond_those_held_are_refused_r_cred_2():
     assert errors(doc) == {("R-CRED-2", "lines[4].credits")}
     assert "21 credits" in messages(doc, "R-CRED-2")[0] and "20" in messages(doc, "R-CRED-2")[0]
     doc["lines"][4]["credits"] = 12
+    assert errors(doc) == set()
+
+
+def test_credits_funded_lines_spend_only_credits_usable_at_execution_r_flex_3():
+    """D17: a line bought at execution, in year 1, is not paid with year 3's credits;
+    validation says so as the ledger's activation does (``draw_credits``)."""
+    doc = contoso()  # year 1 holds 100 credits, year 3 150; the two lines spend 36 + 16
+    line(doc, "workshops-tokyo")["credits"] = 90  # 106 > 100 usable in 2026, < 250 held
+    assert errors(doc) == {("R-FLEX-3", f"lines[{index_of(doc, 'chalk-talk-munich')}].credits")}
+    assert "only 100 of the credits held can be used then" in messages(doc, "R-FLEX-3")[0]
+    with pytest.raises(Refused) as caught:
+        activation(OrderFile.model_validate(doc), Catalog.load(), on=date(2026, 1, 1))
+    assert caught.value.rule == "R-FLEX-3" and caught.value.details["by_contract_year"] == {"1": "10", "3": "150"}
+    line(doc, "workshops-tokyo")["credits"] = 84
     assert errors(doc) == set()
 
 

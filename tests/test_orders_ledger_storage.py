@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from order_documents import order
+from unisupport.errors import InvalidInput
+from unisupport.ledger.charge import ChargeNotConfirmed
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import events_of
@@ -65,6 +67,48 @@ def test_an_amendment_keeps_every_past_version_and_says_what_changed(session):
     assert history[1].actor == "csam@provider" and history[1].reason == "two more seats"
     # The ledger grants the difference.
     assert balances_of(session)["line:workshops-paid"].balance == Decimal("12")
+
+
+def refused_amendment(session, document, **kwargs):
+    """The refusal of an import, its writes undone (as the API's and the CLI's
+    transactions undo them)."""
+    with pytest.raises((ChargeNotConfirmed, InvalidInput)) as info, session.begin_nested():
+        import_order(session, document, actor="ops", now=NOW, **kwargs)
+    return info.value
+
+
+def test_an_amendment_that_takes_back_is_made_only_once_what_it_takes_is_confirmed(session):
+    """D45: a lower quantity takes back what the customer held; it is shown first."""
+    import_order(session, order(), actor="ops", now=NOW)
+    amended = order()
+    amended["lines"][1]["quantity"] = "70"  # de-paris: 80 → 70 hours
+    refused = refused_amendment(session, amended)
+    assert isinstance(refused, ChargeNotConfirmed)
+    assert (refused.rule, refused.field) == ("R-ORD-1", "expected_forfeit")
+    assert refused.details["charge"] == {"hours": "10"} and refused.details["confirm_with"] == {
+        "expected_forfeit": "10"
+    }
+    assert refused.details["accounts"][0]["account"] == "line:de-paris" and "10 hours" in refused.message
+    assert "not 8 hours" in refused_amendment(session, amended, expected_forfeit="8 hours").message
+    assert balances_of(session)["line:de-paris"].balance == 80 and order_by_number(session, "ESO-TEST-1").version == 1
+    result = import_order(session, amended, actor="ops", now=NOW, expected_forfeit="10 hours")
+    assert result.outcome == "amended" and balances_of(session)["line:de-paris"].balance == 70
+
+
+def test_terminating_an_order_forfeits_only_what_was_confirmed(session):
+    """R-ORD-2 forfeits every add-on balance: in several units, confirmed as shown."""
+    import_order(session, order(), actor="ops", now=NOW)
+    terminated = order(status="terminated")
+    refused = refused_amendment(session, terminated)
+    assert refused.rule == "R-ORD-2"
+    assert refused.details["charge"] == {"credits": "150", "hours": "80", "per-attendee": "10", "annual": "1"}
+    shown = refused.details["confirm_with"]["expected_forfeit"]
+    assert shown == "150 credits, 80 hours, 10 per-attendee, 1 annual"
+    assert isinstance(refused_amendment(session, terminated, expected_forfeit="150"), InvalidInput)  # which unit?
+    assert order_by_number(session, "ESO-TEST-1").status == "active"
+    import_order(session, terminated, actor="ops", now=NOW, expected_forfeit=shown)
+    assert order_by_number(session, "ESO-TEST-1").status == "terminated"
+    assert all(b.balance == 0 for k, b in balances_of(session).items() if not k.startswith("fees:"))
 
 
 def test_an_invalid_order_is_refused_whole_with_every_violation(session):

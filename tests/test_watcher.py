@@ -242,8 +242,8 @@ def test_a_fanout_to_an_unknown_audience_or_without_a_template_writes_nothing(se
 def test_the_database_builds_the_same_payload_as_python(session, marie):
     """Breach payloads are built by SQL, acknowledgements and missed answers by
     Python (``incident_payload``): same fields, same values (instants compared as instants)."""
-    from unisupport.services.customers import site_calendar
     from unisupport.services.incident_notifications import incident_payload
+    from unisupport.sla.site_calendar import site_calendar
     from unisupport.storage.tables import SiteRow
 
     incident = open_b(session, marie, datetime(2026, 11, 27, 16, 45, 12, 345_678, tzinfo=PARIS))

@@ -591,7 +591,7 @@ def test_an_engineer_logs_the_first_response_and_changes_the_severity(web):
     assert r.status_code == 409 and "R-SEV-3" in text(r)
     # A stale version is refused too (someone else changed it).
     r = b.post(f"/incidents/{incident['id']}/severity", {"severity": "A", "reason": "worse", "version": "1"})
-    assert r.status_code == 422 and "reload" in text(r)
+    assert r.status_code == 412 and "reload" in text(r)  # as on the API (D42)
     r = b.post(
         f"/incidents/{incident['id']}/severity",
         {"severity": "C", "reason": "the customer agreed", "grounds": "customer-agreed", "version": "2"},
@@ -617,12 +617,23 @@ def test_customers_and_csams_cannot_work_an_incident(web):
 
 
 # --------------------------------------------------------------------------- bookings
+def quote_and_book(b: Browser, form: dict) -> tuple[httpx.Response, str]:
+    """The booking form's two steps: the quote, then its confirmation, which carries
+    the cost that was shown."""
+    r = b.post("/bookings/quote", form)
+    assert r.status_code == 200, text(r)
+    cost = re.search(r'name="expected_cost" value="([^"]+)"', r.text).group(1)
+    return b.post("/bookings", form | {"expected_cost": cost}), cost
+
+
 def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first(web):
     b = Browser(web)
     b.sign_in("contoso_admin")
     page = text(b.get("/bookings/new"))
     assert "R-ORD-5" in page and "Wednesday, 1 November 2028" in page  # 60 days before the end of the term
     assert "14 days' notice or more: full refund" in page and "6 to 13 days' notice: a fee of 50% of the cost" in page
+    # R-FLEX-3: year 3's credits are there, for services of year 3.
+    assert "Proactive Credits (credits-y3): 150 credits (for services from 1 Jan 2028 to 31 Dec 2028)" in page
     form = {
         "order": "ESO-2026-0042",
         "site": "paris",
@@ -634,7 +645,11 @@ def test_a_booking_is_quoted_then_confirmed_and_its_cancellation_fee_shown_first
     r = b.post("/bookings/quote", form)
     assert r.status_code == 200, text(r)
     assert "19 credits" in text(r) and 'id="booking-confirm-form"' in r.text
-    r = b.post("/bookings", form)
+    assert 'name="expected_cost" value="19"' in r.text  # the confirmation carries the cost shown (D45)
+    unconfirmed = b.post("/bookings", form)  # a confirmation that does not say which cost it agrees to
+    assert unconfirmed.status_code == 409 and "19 credits" in text(unconfirmed)
+    assert 'name="expected_cost" value="19"' in unconfirmed.text  # shown again, to confirm
+    r = b.post("/bookings", form | {"expected_cost": "19"})
     assert r.status_code == 303 and "booked=" in r.headers["location"]
     booking_id = int(re.search(r"booked=(\d+)", r.headers["location"]).group(1))
     assert f'data-testid="booking-row-{booking_id}"' in b.get("/dashboard").text
@@ -659,12 +674,12 @@ def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
     form = {
         "order": "ESO-2026-0042",
         "site": "paris",
-        "service": "chalk-talks|engagement",
+        "service": "technical-update-briefings|engagement",
         "scheduled_on": "2026-12-21",
         "quantity": "1",
         "funding": "credits",
     }
-    r = b.post("/bookings", form)
+    r, _ = quote_and_book(b, form)
     booking_id = int(re.search(r"booked=(\d+)", r.headers["location"]).group(1))
     b.get(f"/bookings/{booking_id}/cancel")  # shown free: 24 days' notice
     r = b.post(f"/bookings/{booking_id}/cancel", {"expected_fee": "5"})
@@ -674,6 +689,26 @@ def test_a_cancellation_whose_fee_changed_since_it_was_shown_is_refused(web):
     other = Browser(web)
     other.sign_in("fabrikam_admin")
     assert other.get(f"/bookings/{booking_id}/cancel").status_code == 404
+
+
+def test_a_booking_that_ends_before_it_starts_is_refused_beside_the_end(web):
+    """Issue 8: one check for every service, also on the form."""
+    b = Browser(web)
+    b.sign_in("contoso_admin")
+    b.get("/bookings/new")
+    form = {
+        "order": "ESO-2026-0042",
+        "site": "paris",
+        "service": "workshops|per-attendee",
+        "scheduled_on": "2026-12-16",
+        "quantity": "2",
+        "funding": "credits",
+        "starts": "14:00",
+        "ends": "10:00",
+    }
+    for path in ("/bookings/quote", "/bookings"):
+        r = b.post(path, form | {"expected_cost": "15"})
+        assert r.status_code == 422 and 'data-testid="error-ends_at"' in r.text, text(r)
 
 
 def test_a_refused_booking_shows_the_rule(web):

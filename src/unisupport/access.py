@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from unisupport.errors import UnisupportError
+from unisupport.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -34,10 +34,10 @@ class Role(StrEnum):
 
 
 PROVIDER_ROLES = frozenset({Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM})
-
-
-class Forbidden(UnisupportError):
-    """The caller's role may not do this within its own tenant (the adapters' 403)."""
+# Who reads contracts (orders, balances) and who books proactive services, on the API
+# and the pages alike.
+CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
+BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,3 @@ class Principal:
         """Refuse (403) when the role may not perform ``action``."""
         if self.role not in roles:
             raise Forbidden(f"a {self.role.value} may not {action}", field="role")
-
-
-SYSTEM = Principal(user_id=0, email="system", role=Role.ADMIN)

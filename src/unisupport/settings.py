@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from unisupport.errors import InvalidInput
+from unisupport.incidents.settings import IncidentSettings
 
 DATABASE_URL = "UNISUPPORT_DATABASE_URL"
 DATA_DIR = "UNISUPPORT_DATA_DIR"
@@ -121,9 +122,7 @@ class Settings:
             critical_customer_minutes=minutes,
         )
 
-    def incident_settings(self):  # -> services.incidents.IncidentSettings
-        from unisupport.services.incidents import IncidentSettings
-
+    def incident_settings(self) -> IncidentSettings:
         return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
 
 

@@ -3,47 +3,32 @@ what they hold, and the proactive services booked against them."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
 
-from unisupport.access import Principal, Role
+from unisupport.access import BOOKERS, CONTRACT_READERS, Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
-from unisupport.refusal import Refused
-from unisupport.services import bookings, ledger
-from unisupport.services.audit import record_event
-from unisupport.services.orders import import_order, versions
-from unisupport.storage.tables import AuditEvent, CustomerRow, OrderRow
+from unisupport.services import bookings, customers, ledger
+from unisupport.services.audit import audit_trail
+from unisupport.services.booking_requests import BookingIn
+from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
+from unisupport.storage.tables import CustomerRow, OrderRow
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
-CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
-BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
-
-
-def _scoped(query, column, principal: Principal):
-    scope = principal.customer_scope
-    return query if scope is None else query.where(column.in_(scope))
-
 
 def _order(u, number: str) -> OrderRow:
-    row = u.session.scalar(
-        _scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, u.principal)
-    )
-    if row is None:
-        raise NotFound(f"no order {number!r}", field="number")
-    return row
+    return order_in_scope(u.session, u.principal, number)
 
 
 class CustomerIn(BaseModel):
@@ -65,21 +50,7 @@ def create_customer(
         replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump())
         if replayed:
             return replayed
-        if u.session.scalar(select(CustomerRow).where(CustomerRow.code == data.code)) is not None:
-            raise Refused(f"customer {data.code!r} already exists", rule="R-ORD-1", field="code")
-        row = CustomerRow(code=data.code, name=data.name, created_at=u.now)
-        u.session.add(row)
-        u.session.flush()
-        record_event(
-            u.session,
-            customer_id=row.id,
-            subject_type="customer",
-            subject_id=row.id,
-            tag="customer:create",
-            actor=u.principal.email,
-            at=u.now,
-            after={"code": row.code, "name": row.name},
-        )
+        row = customers.create_customer(u.session, code=data.code, name=data.name, actor=u.principal.email, now=u.now)
         body = _customer_view(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
     return JSONResponse(body, status_code=201)
@@ -88,10 +59,7 @@ def create_customer(
 @router.get("/customers", tags=["customers"], summary="Customers you may see")
 def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
-        rows = u.session.scalars(
-            _scoped(select(CustomerRow), CustomerRow.id, u.principal).order_by(CustomerRow.code)
-        ).all()
-        return [_customer_view(c) for c in rows]
+        return [_customer_view(c) for c in customers.customers_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.post(
@@ -106,13 +74,23 @@ def post_order(
     document: Annotated[dict[str, Any], Body(description="The order file as JSON (docs/order-file.md).")],
     key: IdempotencyKey = None,
     reason: Annotated[str | None, Query(max_length=500)] = None,
+    expected_forfeit: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="What an amendment takes back or forfeits, as it was shown (`48 credits, 80 hours`); "
+            "without it such an amendment is refused with what it would take.",
+        ),
+    ] = None,
 ) -> JSONResponse:
     with unit(request, credentials) as u:
         u.principal.require(Role.ADMIN, action="import orders")
         replayed, digest = replay(u, key, "POST", request.url.path, document)
         if replayed:
             return replayed
-        result = import_order(u.session, document, actor=u.principal.email, now=u.now, reason=reason)
+        result = import_order(
+            u.session, document, actor=u.principal.email, now=u.now, reason=reason, expected_forfeit=expected_forfeit
+        )
         status = 201 if result.outcome == "created" else 200
         body = result.to_dict()
         remember(u, key, "POST", request.url.path, digest, status, body)
@@ -145,12 +123,7 @@ def _order_view(row: OrderRow) -> dict[str, Any]:
 def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
-        return [
-            _order_view(r)
-            for r in u.session.scalars(
-                _scoped(select(OrderRow), OrderRow.customer_id, u.principal).order_by(OrderRow.number)
-            )
-        ]
+        return [_order_view(r) for r in orders_in_scope(u.session, u.principal.customer_scope)]
 
 
 @router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
@@ -213,32 +186,21 @@ def get_balances(
         return body
 
 
-class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    order: str = Field(max_length=64)
-    site: str = Field(max_length=64)
-    service: str = Field(max_length=64)
-    scheduled_on: date
-    funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
-    unit: str | None = Field(default=None, max_length=32)
-    quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
-    line: str | None = Field(default=None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    attendees: int | None = Field(default=None, ge=1, le=10000)
-    minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
-    override_reason: str | None = Field(default=None, max_length=500)
-
-    def request(self) -> bookings.BookingRequest:
-        return bookings.BookingRequest(**self.model_dump())
-
-
 class CancellationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expected_fee: Decimal | None = Field(
-        default=None, ge=0, max_digits=14, decimal_places=4, description="The fee you were shown (GET …/cancellation)."
+        default=None,
+        ge=0,
+        max_digits=14,
+        decimal_places=4,
+        description="The fee you were shown (GET …/cancellation); without it nothing is cancelled (R-BOOK-1).",
     )
-    by_provider: bool = False
+    by_provider: bool = Field(
+        default=False, description="The provider cancels a workshop below its minimum registrations (R-BOOK-2)."
+    )
+    registered: int | None = Field(
+        default=None, ge=0, le=10000, description="How many registered (provider cancellation; default: attendees)."
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -265,7 +227,7 @@ def _check_order_scope(u, number: str) -> None:
     "/bookings",
     status_code=201,
     tags=["bookings"],
-    summary="Book a proactive service (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
+    summary="Book a proactive service, confirming the quoted cost (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
 )
 def create_booking(
     request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None
@@ -283,6 +245,7 @@ def create_booking(
             provider=u.principal.role.is_provider,
             now=u.now,
             customer_id=_one_customer(u),
+            expected_cost=data.expected_cost,
         )
         body = bookings.booking_dict(row)
         remember(u, key, "POST", request.url.path, digest, 201, body)
@@ -322,11 +285,13 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="cancel bookings")
         row = _booking(u, booking_id)
-        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict()
+        return bookings.quote_cancellation(u.session, row.id, now=u.now).to_dict(preview=True)
 
 
 @router.post(
-    "/bookings/{booking_id}/cancellation", tags=["bookings"], summary="Cancel: refund and fee are ledger entries"
+    "/bookings/{booking_id}/cancellation",
+    tags=["bookings"],
+    summary="Cancel, confirming the fee shown (R-BOOK-1), or as the provider (R-BOOK-2): refund and fee in the ledger",
 )
 def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
@@ -342,6 +307,7 @@ def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credent
             by_provider=data.by_provider,
             reason=data.reason,
             expected_fee=data.expected_fee,
+            registered=data.registered,
         )
         return result.to_dict() | {"booking": bookings.booking_dict(row)}
 
@@ -358,15 +324,7 @@ def audit(
         u.principal.require(
             Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR, action="read the audit trail"
         )
-        query = (
-            _scoped(
-                select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
-                AuditEvent.customer_id,
-                u.principal,
-            )
-            .order_by(AuditEvent.id)
-            .limit(limit)
-        )
+        events = audit_trail(u.session, u.principal, subject_type=subject_type, subject_id=subject_id, limit=limit)
         return [
             {
                 "id": e.id,
@@ -378,5 +336,5 @@ def audit(
                 "reason": e.reason,
                 "rule": e.rule,
             }
-            for e in u.session.scalars(query)
+            for e in events
         ]

@@ -1,7 +1,9 @@
 """Errors as RFC 9457 ``application/problem+json``, rendered in one place.
 
 401 no or bad token · 403 a role not allowed in its own tenant · 404 missing or
-another tenant's · 409 a business rule refused (with ``rule``) · 412 a stale
+another tenant's · 409 a business rule refused (with ``rule``), or an amount to be
+charged was not confirmed as shown (``charge-not-confirmed``, with the amount and how
+to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
 with a bare problem."""
@@ -17,12 +19,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from unisupport.access import Forbidden
 from unisupport.datafile import field_path
-from unisupport.errors import InvalidInput, NotFound, UnisupportError
-from unisupport.refusal import Refused
-from unisupport.services.incidents import StaleVersion
-from unisupport.services.orders import OrderInvalid
+from unisupport.errors import Forbidden, NotFound, OrderInvalid, Refused, StaleVersion, UnisupportError
 
 log = logging.getLogger("unisupport.api")
 MEDIA = "application/problem+json"
@@ -31,6 +29,15 @@ TYPES = "https://unisupport.invalid/problems/"
 
 class Unauthorized(UnisupportError):
     """No token, or one that is unknown, revoked or whose user is inactive."""
+
+    status = 401
+    kind = "unauthorized"
+    title = "Unauthorized"
+
+
+# Errors answered with their message only: no rule, no field list (a missing record
+# and another tenant's must look alike; a stale version just says reload).
+_BARE = (Unauthorized, Forbidden, NotFound, StaleVersion)
 
 
 def problem(
@@ -60,37 +67,21 @@ def _field_path(loc: tuple) -> str:
 
 
 def from_error(exc: UnisupportError) -> JSONResponse:
-    errors = [{"path": exc.field, "message": exc.message, "rule": exc.rule}] if exc.field else None
-    if isinstance(exc, Unauthorized):
-        return problem(401, "Unauthorized", exc.message, kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
-    if isinstance(exc, Forbidden):
-        return problem(403, "Forbidden", exc.message, kind="forbidden")
-    if isinstance(exc, NotFound):
-        return problem(404, "Not found", exc.message, kind="not-found")
-    if isinstance(exc, StaleVersion):
-        return problem(412, "Precondition failed", exc.message, kind="stale-version")
-    if isinstance(exc, OrderInvalid):
-        return problem(
-            422,
-            "Invalid order",
-            exc.message,
-            kind="invalid-order",
-            rule=exc.rule,
-            errors=[v.to_dict() for v in exc.violations],
-        )
-    if isinstance(exc, Refused):
-        return problem(
-            409,
-            "Refused by a rule",
-            exc.message,
-            kind="rule",
-            rule=exc.rule,
-            errors=errors,
-            extra={"details": exc.details} if exc.details else None,
-        )
-    if isinstance(exc, InvalidInput):
-        return problem(422, "Invalid input", exc.message, kind="invalid-input", rule=exc.rule, errors=errors)
-    return problem(400, "Bad request", exc.message, kind="bad-request", rule=exc.rule, errors=errors)
+    """The problem of a domain error: status, type and title are the error class's
+    (``errors.py``), the body adds what the kind of error explains."""
+    rule: str | None = exc.rule
+    errors: list[dict[str, Any]] | None = (
+        [{"path": exc.field, "message": exc.message, "rule": exc.rule}] if exc.field else None
+    )
+    if isinstance(exc, _BARE):
+        rule = errors = None
+    elif isinstance(exc, OrderInvalid):
+        errors = [v.to_dict() for v in exc.violations]
+    extra = {"details": exc.details} if isinstance(exc, Refused) and exc.details else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return problem(
+        exc.status, exc.title, exc.message, kind=exc.kind, rule=rule, errors=errors, extra=extra, headers=headers
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from unisupport.refusal import Refused
 from unisupport.sla.calendar import Calendar, epoch_seconds
 
 REQUEST_DEADLINE_DAYS = 60  # R-ORD-5
+WORKSHOPS = "workshops"  # the catalog's code of workshops (R-BOOK-2, R-BOOK-3)
 
 
 def require_local_date(value: object, field: str) -> date:
@@ -86,14 +87,31 @@ def check_within_term(term_start: date, term_end: date, day: date, *, field: str
         )
 
 
+# --------------------------------------------------------------------------- every service
+def check_span(
+    start: datetime | None, end: datetime | None, *, start_field: str = "start", end_field: str = "end"
+) -> None:
+    """A booking's times, when it has any, are a start and an end after it: the same
+    check for every service, whatever pays for it."""
+    if start is None and end is None:
+        return
+    if start is None or end is None:
+        missing, given = (start_field, end_field) if start is None else (end_field, start_field)
+        raise InvalidInput(f"{given} is given without {missing}: give both or neither", field=missing)
+    if epoch_seconds(end, field=end_field) <= epoch_seconds(start, field=start_field):
+        raise InvalidInput(
+            f"the booking must end after it starts: {end.isoformat()} is not after {start.isoformat()}",
+            field=end_field,
+        )
+
+
 # --------------------------------------------------------------------------- R-HRS-2
 def check_business_hours(calendar: Calendar, start: datetime, end: datetime) -> None:
     """R-HRS-2: DE, EDE and REDE hours lie entirely inside the site's business hours:
     every second of ``[start, end)`` is open. The refusal names the first closed
     instant, in the site's local time, and why the site is closed then."""
+    check_span(start, end)
     a, b = epoch_seconds(start, field="start"), epoch_seconds(end, field="end")
-    if b <= a:
-        raise InvalidInput("the booking must end after it starts", field="end")
     if calendar.business_seconds_between(start, end) == b - a:
         return
     closed = _first_closed_second(calendar, a, b)
@@ -146,6 +164,33 @@ def check_workshop_registrations(minimum: int, registered: int) -> RegistrationC
     return RegistrationCheck(minimum, registered, registered < minimum)
 
 
+def check_provider_cancellation(service: str, minimum: int | None, registered: int) -> RegistrationCheck:
+    """R-BOOK-2: what the provider may cancel on its side, free for the customer, is a
+    workshop that did not reach its minimum registrations — nothing else."""
+    if service != WORKSHOPS:
+        raise Refused(
+            f"the provider cancels only a workshop below its minimum registrations, not {service}: "
+            "the customer cancels it (R-BOOK-1)",
+            rule="R-BOOK-2",
+            field="by_provider",
+        )
+    if minimum is None:
+        raise Refused(
+            "this workshop was booked without a minimum number of registrations: the provider cannot cancel it",
+            rule="R-BOOK-2",
+            field="by_provider",
+        )
+    check = check_workshop_registrations(minimum, registered)
+    if not check.provider_may_cancel:
+        raise Refused(
+            f"{registered} registrations reach the workshop's minimum of {minimum}: the provider cannot cancel it",
+            rule="R-BOOK-2",
+            field="registered",
+            details={"minimum": minimum, "registered": registered},
+        )
+    return check
+
+
 @dataclass(frozen=True)
 class WorkshopQuantity:
     """What a workshop booking counts: seats, or one dedicated delivery (R-BOOK-3)."""
@@ -177,5 +222,5 @@ def check_recording_consent(recording: bool, consent_recorded: bool) -> None:
         raise Refused(
             "recording a workshop needs prior notice and the attendees' written consent, which is not recorded",
             rule="R-BOOK-3",
-            field="consent_recorded",
+            field="recording_consent",
         )

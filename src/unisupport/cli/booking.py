@@ -34,7 +34,7 @@ def _decimal(value: str | None, field: str) -> Decimal | None:
 
 
 def _request(
-    order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override
+    order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override, consent=None
 ) -> BookingRequest:
     return BookingRequest(
         order=order,
@@ -50,6 +50,8 @@ def _request(
         attendees=attendees,
         minimum_registrations=minimum,
         override_reason=override,
+        recording=consent is not None,
+        recording_consent=consent,
     )
 
 
@@ -77,43 +79,90 @@ def create(
     override: str | None = typer.Option(
         None, "--override-reason", help="Provider override of the 60-day rule (R-ORD-5)."
     ),
+    recording_consent: str | None = typer.Option(
+        None, "--record-with-consent", help="Record the workshop, with this written consent (R-BOOK-3)."
+    ),
     dry_run: bool = typer.Option(False, "--quote", help="Only price and check it."),
+    expected_cost: str | None = typer.Option(
+        None, "--expected-cost", help="The cost --quote showed; without it nothing is booked (D45)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Book a service (or, with --quote, only price it)."""
+    """Price a booking with --quote, then book it with --expected-cost (the cost shown)."""
     request = _request(
-        order, site, service, on, funding, unit, quantity, line, start, end, attendees, minimum, override
+        order,
+        site,
+        service,
+        on,
+        funding,
+        unit,
+        quantity,
+        line,
+        start,
+        end,
+        attendees,
+        minimum,
+        override,
+        recording_consent,
     )
     with transaction() as session:
         if dry_run:
             result = quote(session, request, now=now(), provider=True).to_dict()
         else:
-            result = booking_dict(create_booking(session, request, actor=actor(), provider=True, now=now()))
+            booked = create_booking(
+                session,
+                request,
+                actor=actor(),
+                provider=True,
+                now=now(),
+                expected_cost=_decimal(expected_cost, "--expected-cost"),
+            )
+            result = booking_dict(booked)
     if as_json:
         print_json(result)
-    else:
-        Console(highlight=False).print(
-            f"{'Quote' if dry_run else 'Booked #' + str(result['id'])}: {result['cost']} {result['cost_unit']} — "
-            f"{(result.get('explanation') or result.get('cost_explanation') or {}).get('text', '')}"
-        )
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"{'Quote' if dry_run else 'Booked #' + str(result['id'])}: {result['cost']} {result['cost_unit']} — "
+        f"{(result.get('explanation') or result.get('cost_explanation') or {}).get('text', '')}"
+    )
+    if dry_run:
+        console.print(f"Nothing booked: add --expected-cost {result['confirm_with']['expected_cost']} to book it.")
 
 
 @app.command("cancel")
 def cancel(
     booking: int = typer.Argument(..., help="Booking id."),
     confirm: bool = typer.Option(False, "--confirm", help="Cancel for real; without it, only show the fee."),
-    by_provider: bool = typer.Option(False, "--by-provider", help="Provider cancellation, full refund (R-BOOK-2)."),
+    expected_fee: str | None = typer.Option(
+        None, "--expected-fee", help="With --confirm: the fee you were shown; without it nothing is cancelled."
+    ),
+    by_provider: bool = typer.Option(
+        False, "--by-provider", help="Provider cancellation of a workshop below its minimum registrations (R-BOOK-2)."
+    ),
+    registered: int | None = typer.Option(
+        None, "--registered", help="With --by-provider: how many registered (default: the attendees booked)."
+    ),
     reason: str | None = typer.Option(None, "--reason"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Show the cancellation fee (R-BOOK-1); with --confirm, cancel and charge it."""
+    """Show the cancellation fee (R-BOOK-1); with --confirm --expected-fee FEE, cancel and charge it."""
     with transaction() as session:
         if confirm:
             result = cancel_booking(
-                session, booking, actor=actor(), now=now(), by_provider=by_provider, reason=reason
+                session,
+                booking,
+                actor=actor(),
+                now=now(),
+                by_provider=by_provider,
+                reason=reason,
+                registered=registered,
+                expected_fee=_decimal(expected_fee, "--expected-fee"),
             ).to_dict()
         else:
-            result = quote_cancellation(session, booking, now=now(), by_provider=by_provider, reason=reason).to_dict()
+            result = quote_cancellation(
+                session, booking, now=now(), by_provider=by_provider, reason=reason, registered=registered
+            ).to_dict(preview=True)
     if as_json:
         print_json(result | {"cancelled": confirm})
         return
@@ -122,7 +171,8 @@ def cancel(
     console.print(f"Fee: {result['fee']} {result['fee_unit']}; refund: {result['refund']} {result['refund_unit']}.")
     console.print("Schedule: " + "; ".join(result["schedule"]))
     if not confirm:
-        console.print("Nothing changed: add --confirm to cancel.")
+        fee = "" if by_provider else f" --expected-fee {result['confirm_with']['expected_fee']}"
+        console.print(f"Nothing changed: add --confirm{fee} to cancel.")
 
 
 @app.command("list")

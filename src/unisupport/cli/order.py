@@ -19,12 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from unisupport.cli.environment import actor, now, parse_date, print_json, reading, transaction
-from unisupport.errors import UnisupportError
+from unisupport.errors import OrderFileUnreadable, OrderInvalid, Refused, UnisupportError
 from unisupport.services import ledger
-from unisupport.services.orders import OrderInvalid, close_period, import_order, order_by_number, versions
+from unisupport.services.orders import close_period, import_order, order_by_number, versions
 
 from unisupport.orders.validation import (
-    OrderFileUnreadable,
     Violation,
     is_valid,
     read_order_document,
@@ -109,10 +108,17 @@ def _order_files(paths: list[str]) -> list[Path]:
 def import_command(
     files: list[str] = typer.Argument(..., help="Order files, or folders of them."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept with the new version)."),
+    expected_forfeit: str | None = typer.Option(
+        None,
+        "--expected-forfeit",
+        help="What an amendment takes back or forfeits, as shown when it was refused (e.g. '48 credits, 80 hours').",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create or amend orders in the database, idempotently (the same file twice
-    changes nothing). Each file is its own transaction; every file is reported."""
+    changes nothing). Each file is its own transaction; every file is reported. An
+    amendment that takes back or forfeits balances is refused with what it would take
+    until --expected-forfeit confirms it (D45)."""
     paths = _order_files(files)
     results: list[dict] = []
     failed = False
@@ -130,7 +136,14 @@ def import_command(
                 with transaction() as session:
                     results.append(
                         {"file": str(path)}
-                        | import_order(session, document, actor=actor(), now=now(), reason=reason).to_dict()
+                        | import_order(
+                            session,
+                            document,
+                            actor=actor(),
+                            now=now(),
+                            reason=reason,
+                            expected_forfeit=expected_forfeit,
+                        ).to_dict()
                     )
             except OrderInvalid as exc:
                 failed = True
@@ -139,7 +152,8 @@ def import_command(
                 )
             except (OrderFileUnreadable, UnisupportError) as exc:
                 failed = True
-                results.append({"file": str(path), "outcome": "refused", "error": str(exc), "rule": exc.rule})
+                details = {"details": exc.details} if isinstance(exc, Refused) and exc.details else {}
+                results.append({"file": str(path), "outcome": "refused", "error": str(exc), "rule": exc.rule} | details)
             progress.advance(task)
     if as_json:
         print_json(results)

@@ -71,11 +71,6 @@ class RcaIn(_In):
     note: str | None = Field(default=None, max_length=4000)
 
 
-class AssignmentIn(_In):
-    role: str = Field(pattern=r"^(engineer|incident-manager)$")
-    person: str = Field(max_length=254)
-
-
 class ThirdPartyIn(_In):
     vendor: str = Field(
         min_length=1,

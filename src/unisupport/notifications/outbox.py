@@ -71,12 +71,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.notifications.mailer import has_template, mail_domain
 from unisupport.notifications.wording import LANGUAGES
-from unisupport.services.audit import record_event
-from unisupport.services.customers import site_calendar
 from unisupport.sla.calendar import Calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
-from unisupport.storage.tables import OutboxRow, SiteRow
+from unisupport.storage.tables import AuditEvent, OutboxRow, SiteRow
 
 LEASE_SECONDS = 600  # a claim older than this is a crashed worker's; longer than any batch takes to send
 MAX_ATTEMPTS = 8  # sends tried before a row is failed: about two hours of backoff
@@ -587,17 +586,18 @@ def retry(session: Session, ids: list[int] | None, *, now: datetime, actor: str)
         if row.status == "failed":
             row.attempts = 0
         row.status, row.not_before, row.claimed_by, row.claimed_at = "pending", now, None, None
-        record_event(
-            session,
-            customer_id=row.customer_id,
-            subject_type="outbox",
-            subject_id=row.id,
-            tag="outbox:retried",
-            actor=actor,
-            at=now,
-            before=before,
-            after={"status": "pending", "attempts": row.attempts, "not_before": now.isoformat()},
-            reason=row.last_error,
+        session.add(
+            AuditEvent(
+                customer_id=row.customer_id,
+                subject_type="outbox",
+                subject_id=row.id,
+                tag="outbox:retried",
+                actor=actor,
+                at=now,
+                before=before,
+                after={"status": "pending", "attempts": row.attempts, "not_before": now.isoformat()},
+                reason=row.last_error,
+            )
         )
     session.flush()
     return [_view(row) for row in rows]

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from unisupport.access import Principal
+from unisupport.services.scope import scoped
 from unisupport.storage.tables import AuditEvent
 
 
@@ -53,3 +55,20 @@ def events_of(session: Session, *, customer_id: int, subject_type: str, subject_
             .order_by(AuditEvent.id)
         )
     )
+
+
+def audit_trail(
+    session: Session, principal: Principal, *, subject_type: str, subject_id: int, limit: int
+) -> list[AuditEvent]:
+    """The audit events of a subject within the principal's scope, oldest first, at
+    most ``limit``."""
+    query = (
+        scoped(
+            select(AuditEvent).where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id),
+            AuditEvent.customer_id,
+            principal,
+        )
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -1,10 +1,12 @@
-"""Booking and cancelling proactive services (R-BOOK-1..3, R-ORD-5, R-HRS-1/2, R-CRED-1/2).
+"""Booking and cancelling proactive services (R-BOOK-1..3, R-ORD-5, R-HRS-1/2, R-CRED-1/2, R-FLEX-3).
 
 A booking is funded by proactive credits (at the rate card in force on the booking
-date, rounded to the nearest whole credit), by purchased hours (hour-based services,
-only inside the site's business hours), or by a paid line of the order. Its cost is
-consumed from the ledger when it is booked; a cancellation refunds it and charges the
-R-BOOK-1 fee as two ledger entries, and the fee is quoted before it is confirmed."""
+date, rounded to the nearest whole credit, only credits usable on the service day),
+by purchased hours (hour-based services, only inside the site's business hours), or
+by a paid line of the order. Its cost is consumed from the ledger when it is booked;
+a cancellation refunds it and charges the R-BOOK-1 fee as two ledger entries. Both
+the cost and the fee are quoted first and taken only when the caller confirms the
+amount it was shown (``ledger.charge``, D45)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.bookings.booking_rules import (
+    WORKSHOPS,
     check_business_hours,
+    check_provider_cancellation,
+    check_recording_consent,
     check_request_deadline,
+    check_span,
     check_within_term,
     workshop_quantity,
 )
@@ -33,14 +39,17 @@ from unisupport.bookings.cancellation import (
 from unisupport.bookings.cost import cost_of
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog
+from unisupport.catalog.catalog import Service
 from unisupport.errors import InvalidInput, NotFound
-from unisupport.ledger.entitlement import CREDITS, HOURS, fees_key, line_key
+from unisupport.ledger.charge import Charge, confirm
+from unisupport.ledger.entitlement import CREDITS, HOURS, Pool, draw_credits, fees_key, line_key, usable_from
 from unisupport.ledger.posting import EntryKind, Posting
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
-from unisupport.services.customers import site_calendar
+from unisupport.sla.site_calendar import site_calendar
+from unisupport.sla.calendar import Calendar
 from unisupport.storage.tables import BookingRow, LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, SiteRow
 
 FUNDINGS = ("credits", "hours", "paid")
@@ -56,11 +65,13 @@ class BookingRequest:
     unit: str | None = None  # catalog unit; defaults to the service's usual one
     quantity: Decimal | None = None
     line: str | None = None  # the order line paying (hours, paid)
-    starts_at: datetime | None = None  # hour-based services
+    starts_at: datetime | None = None  # hour-based services (any service may give its times)
     ends_at: datetime | None = None
     attendees: int | None = None  # workshops
-    minimum_registrations: int | None = None
+    minimum_registrations: int | None = None  # workshops (R-BOOK-2)
     override_reason: str | None = None  # R-ORD-5, provider users only
+    recording: bool = False  # R-BOOK-3: the workshop is to be recorded …
+    recording_consent: str | None = None  # … with this written consent (a reference to it)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,18 @@ class Quote:
     explanation: dict[str, Any]
     draws: list[tuple[str, Decimal]]  # (account key, amount taken)
 
+    @property
+    def charge(self) -> Charge:
+        """What booking takes: confirmed with ``expected_cost`` (D45)."""
+        return Charge(
+            "the cost of this booking",
+            {self.cost_unit: self.cost},
+            self.explanation.get("rule") or "R-CRED-1",
+            "expected_cost",
+            explanation=self.explanation.get("text"),
+            details={"accounts": [{"account": k, "amount": str(a)} for k, a in self.draws]},
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cost": str(self.cost),
@@ -80,6 +103,7 @@ class Quote:
             "unit": self.unit,
             "explanation": self.explanation,
             "accounts": [{"account": k, "amount": str(a)} for k, a in self.draws],
+            "confirm_with": self.charge.to_dict()["confirm_with"],
         }
 
 
@@ -108,7 +132,6 @@ def quote(
 
 
 def _prepare(session: Session, request: BookingRequest, *, now: datetime, provider: bool, customer_id: int | None):
-    catalog = default_catalog()
     order = _order(session, request.order, customer_id)
     if order.status != OrderStatus.ACTIVE.value:
         raise Refused(
@@ -117,21 +140,12 @@ def _prepare(session: Session, request: BookingRequest, *, now: datetime, provid
             field="order",
         )
     site = _site(session, order, request.site)
-    service = catalog.get(request.service, field="service")
+    service = default_catalog().get(request.service, field="service")
     if request.funding not in FUNDINGS:
         raise InvalidInput(f"funding must be one of {', '.join(FUNDINGS)}", field="funding")
     calendar = site_calendar(site)
     today = calendar.localize(now).date()  # the booking date, at the site (R-CAT-2)
-    check_within_term(order.term_start, order.term_end, request.scheduled_on, field="scheduled_on")
-    deadline = check_request_deadline(
-        order.term_end, today, override_reason=request.override_reason, overridden_by_provider=provider
-    )
-    if request.scheduled_on < today:
-        raise InvalidInput(
-            f"{request.scheduled_on.isoformat()} is in the past at the site (today is {today.isoformat()})",
-            field="scheduled_on",
-        )
-
+    explanation = _check_dates(order, request, calendar, today, provider=provider)
     unit = request.unit or service.unit
     if unit not in service.units:
         raise InvalidInput(
@@ -139,30 +153,7 @@ def _prepare(session: Session, request: BookingRequest, *, now: datetime, provid
             field="unit",
             rule="R-CAT-1",
         )
-    quantity = request.quantity
-    explanation: dict[str, Any] = {
-        "rule_deadline": "R-ORD-5",
-        "deadline": deadline.deadline.isoformat(),
-        "overridden": deadline.overridden,
-        "override_reason": deadline.override_reason,
-    }
-    if service.code == "workshops":
-        wq = workshop_quantity(unit, request.attendees or 0)
-        quantity = wq.quantity
-        explanation["attendees"] = wq.attendees
-    if request.funding == "hours" or service.business_hours_only:
-        if request.starts_at is None or request.ends_at is None:
-            raise InvalidInput(
-                f"{service.code} is booked in hours: give starts_at and ends_at", field="starts_at", rule="R-HRS-1"
-            )
-        check_business_hours(calendar, request.starts_at, request.ends_at)  # R-HRS-2
-        hours = Decimal(int((request.ends_at - request.starts_at).total_seconds())) / 3600
-        quantity = hours.quantize(Decimal("0.01"))
-        if calendar.localize(request.starts_at).date() != request.scheduled_on:
-            raise InvalidInput("starts_at must fall on scheduled_on at the site", field="starts_at")
-    if quantity is None or quantity <= 0:
-        raise InvalidInput("give a positive quantity", field="quantity")
-
+    quantity = _quantity(request, service, unit, calendar, explanation)
     if request.funding == "credits":
         rate = default_rate_cards().rate(order.price_list, service.code, unit, today)
         cost = cost_of(rate, quantity)
@@ -172,19 +163,7 @@ def _prepare(session: Session, request: BookingRequest, *, now: datetime, provid
         draws = _draw_credits(session, order, cost.credits, request.scheduled_on)
         return Quote(cost.credits, CREDITS, quantity, unit, explanation, draws), order, site, service
     line = _line(session, order, request.line, service.code, request.funding)
-    account = session.scalar(
-        select(LedgerAccountRow).where(
-            LedgerAccountRow.order_id == order.id, LedgerAccountRow.key == line_key(line.code)
-        )
-    )
-    if account is None:
-        raise Refused(f"line {line.code} has no ledger account: is the order active?", rule="R-ORD-1", field="line")
-    if account.expires_on and request.scheduled_on > account.expires_on:
-        raise Refused(
-            f"line {line.code} can be used until {account.expires_on.isoformat()} only",
-            rule=account.expiry_rule or "R-ORD-3",
-            field="scheduled_on",
-        )
+    account = _line_account(session, order, line, request.scheduled_on)
     if request.funding == "hours":
         if account.unit != HOURS:
             raise InvalidInput(f"line {line.code} is not a block of hours", field="line", rule="R-HRS-1")
@@ -202,6 +181,64 @@ def _prepare(session: Session, request: BookingRequest, *, now: datetime, provid
     return Quote(quantity, account.unit, quantity, unit, explanation, [(account.key, quantity)]), order, site, service
 
 
+def _check_dates(
+    order: OrderRow, request: BookingRequest, calendar: Calendar, today: date, *, provider: bool
+) -> dict[str, Any]:
+    """The day and the times of any booking: within the term (R-ORD-1), requested in
+    time (R-ORD-5), not in the past, and an end after the start on the booked day."""
+    check_within_term(order.term_start, order.term_end, request.scheduled_on, field="scheduled_on")
+    deadline = check_request_deadline(
+        order.term_end, today, override_reason=request.override_reason, overridden_by_provider=provider
+    )
+    if request.scheduled_on < today:
+        raise InvalidInput(
+            f"{request.scheduled_on.isoformat()} is in the past at the site (today is {today.isoformat()})",
+            field="scheduled_on",
+        )
+    check_span(request.starts_at, request.ends_at, start_field="starts_at", end_field="ends_at")
+    if request.starts_at is not None and calendar.localize(request.starts_at).date() != request.scheduled_on:
+        raise InvalidInput("starts_at must fall on scheduled_on at the site", field="starts_at")
+    return {
+        "rule_deadline": "R-ORD-5",
+        "deadline": deadline.deadline.isoformat(),
+        "overridden": deadline.overridden,
+        "override_reason": deadline.override_reason,
+    }
+
+
+def _quantity(
+    request: BookingRequest, service: Service, unit: str, calendar: Calendar, explanation: dict[str, Any]
+) -> Decimal:
+    """What is priced: seats or one delivery for a workshop (R-BOOK-3), the hours
+    between start and end for hour-based services (R-HRS-1/2), else the quantity."""
+    quantity = _workshop(request, service, unit, explanation)
+    if request.funding == "hours" or service.business_hours_only:
+        if request.starts_at is None or request.ends_at is None:
+            raise InvalidInput(
+                f"{service.code} is booked in hours: give starts_at and ends_at", field="starts_at", rule="R-HRS-1"
+            )
+        check_business_hours(calendar, request.starts_at, request.ends_at)  # R-HRS-2
+        hours = Decimal(int((request.ends_at - request.starts_at).total_seconds())) / 3600
+        quantity = hours.quantize(Decimal("0.01"))
+    if quantity is None or quantity <= 0:
+        raise InvalidInput("give a positive quantity", field="quantity")
+    return quantity
+
+
+def _workshop(request: BookingRequest, service: Service, unit: str, explanation: dict[str, Any]) -> Decimal | None:
+    """R-BOOK-3: a workshop counts its seats, or one dedicated delivery; a recording
+    needs the attendees' written consent. Only workshops have a minimum number of
+    registrations (R-BOOK-2)."""
+    check_recording_consent(request.recording, bool((request.recording_consent or "").strip()))
+    if service.code != WORKSHOPS:
+        if request.minimum_registrations is not None:
+            raise InvalidInput("only workshops have a minimum number of registrations", field="minimum_registrations")
+        return request.quantity
+    wq = workshop_quantity(unit, request.attendees or 0)
+    explanation["attendees"] = wq.attendees
+    return wq.quantity
+
+
 def _line(session: Session, order: OrderRow, code: str | None, service: str, funding: str) -> OrderLineRow:
     query = select(OrderLineRow).where(
         OrderLineRow.order_id == order.id, OrderLineRow.active.is_(True), OrderLineRow.service == service
@@ -215,32 +252,49 @@ def _line(session: Session, order: OrderRow, code: str | None, service: str, fun
     return lines[0]
 
 
+def _pool(order: OrderRow, account: LedgerAccountRow) -> Pool:
+    return Pool(
+        account.key,
+        account.balance,
+        account.contract_year,
+        usable_from(order.term_start, account.contract_year),
+        account.expires_on,
+    )
+
+
+def _line_account(session: Session, order: OrderRow, line: OrderLineRow, service_day: date) -> LedgerAccountRow:
+    """The account of the line paying, if it can be used on the service day: a line
+    paid with year N's allocation only within year N (R-FLEX-3), any other until
+    the end of the term (R-ORD-3)."""
+    account = session.scalar(
+        select(LedgerAccountRow).where(
+            LedgerAccountRow.order_id == order.id, LedgerAccountRow.key == line_key(line.code)
+        )
+    )
+    if account is None:
+        raise Refused(f"line {line.code} has no ledger account: is the order active?", rule="R-ORD-1", field="line")
+    pool = _pool(order, account)
+    if not pool.usable_on(service_day):
+        since = f"from {pool.usable_from.isoformat()} " if pool.usable_from else ""
+        until = f"until {pool.usable_until.isoformat()}" if pool.usable_until else "until the end of the term"
+        raise Refused(
+            f"line {line.code} can be used {since}{until} only, not on {service_day.isoformat()}",
+            rule=account.expiry_rule or "R-ORD-3",
+            field="scheduled_on",
+            details={"accounts": [pool.to_dict(service_day)]},
+        )
+    return account
+
+
 def _draw_credits(session: Session, order: OrderRow, amount: Decimal, service_day: date) -> list[tuple[str, Decimal]]:
-    """Take ``amount`` credits from the credit lines still valid on the service day,
-    those that expire first first; refuse when they hold too little (R-CRED-2)."""
-    pools = session.scalars(
+    """Take ``amount`` credits from the credit lines usable on the service day, those
+    that expire first first (``ledger.entitlement.draw_credits``: R-FLEX-3, R-CRED-2)."""
+    accounts = session.scalars(
         select(LedgerAccountRow)
-        .where(LedgerAccountRow.order_id == order.id, LedgerAccountRow.unit == CREDITS, LedgerAccountRow.balance > 0)
+        .where(LedgerAccountRow.order_id == order.id, LedgerAccountRow.unit == CREDITS)
         .order_by(LedgerAccountRow.expires_on, LedgerAccountRow.id)
     ).all()
-    draws, need = [], amount
-    for pool in pools:
-        if pool.expires_on and pool.expires_on < service_day:
-            continue
-        take = min(need, pool.balance)
-        draws.append((pool.key, take))
-        need -= take
-        if need == 0:
-            break
-    if need > 0:
-        available = amount - need
-        raise Refused(
-            f"the booking costs {amount.normalize():f} credits but only {available.normalize():f} are available for {service_day.isoformat()}",
-            rule="R-CRED-2",
-            field="funding",
-            details={"cost": str(amount), "available": str(available)},
-        )
-    return draws
+    return draw_credits([_pool(order, a) for a in accounts if not a.may_go_negative], amount, service_day)
 
 
 def create_booking(
@@ -251,10 +305,13 @@ def create_booking(
     provider: bool,
     now: datetime,
     customer_id: int | None = None,
+    expected_cost: Decimal | None = None,
 ) -> BookingRow:
-    """Book a service: check, price, consume, record. Concurrent bookings cannot
-    overdraw: ``ledger.post`` re-checks each balance under the account's lock."""
+    """Book a service: check, price, confirm the cost the caller was shown
+    (``expected_cost``, D45), consume, record. Concurrent bookings cannot overdraw:
+    ``ledger.post`` re-checks each balance under the account's lock."""
     quote_, order, site, service = _prepare(session, request, now=now, provider=provider, customer_id=customer_id)
+    confirm(quote_.charge, expected_cost)
     line = None
     if request.funding != "credits":
         line = _line(session, order, request.line, service.code, request.funding)
@@ -276,6 +333,7 @@ def create_booking(
         status="scheduled",
         attendees=request.attendees,
         minimum_registrations=request.minimum_registrations,
+        recording_consent=((request.recording_consent or "").strip() or None) if request.recording else None,
         requested_on=site_calendar(site).localize(now).date(),
         override_reason=quote_.explanation.get("override_reason"),
         created_by=actor,
@@ -332,8 +390,22 @@ class CancellationQuote:
     refund: Decimal
     refund_unit: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    @property
+    def charge(self) -> Charge:
+        """The fee, confirmed with ``expected_fee`` (R-BOOK-1, D45)."""
+        return Charge(
+            f"the fee for cancelling booking {self.booking_id} now",
+            {self.fee_unit: self.fee},
+            self.terms.rule,
+            "expected_fee",
+            explanation=self.terms.sentence,
+            details={"fee_percent": self.terms.fee_percent, "notice_days": self.terms.notice_days},
+        )
+
+    def to_dict(self, *, preview: bool = False) -> dict[str, Any]:
+        """The terms; a ``preview`` also says how to confirm the fee (D45)."""
+        shown = preview and not self.terms.by_provider
+        return ({"confirm_with": self.charge.to_dict()["confirm_with"]} if shown else {}) | {
             "booking": self.booking_id,
             "notice_days": self.terms.notice_days,
             "fee_percent": self.terms.fee_percent,
@@ -355,8 +427,11 @@ def quote_cancellation(
     customer_id: int | None = None,
     by_provider: bool = False,
     reason: str | None = None,
+    registered: int | None = None,
 ) -> CancellationQuote:
-    """What cancelling now would cost (R-BOOK-1), shown before it is confirmed."""
+    """What cancelling now would cost (R-BOOK-1), shown before it is confirmed. The
+    provider cancels only a workshop below its minimum registrations (R-BOOK-2):
+    ``registered`` is how many registered (by default the attendees booked)."""
     booking = get_booking(session, booking_id, customer_id=customer_id)
     if booking.status != "scheduled":
         raise Refused(
@@ -367,7 +442,10 @@ def quote_cancellation(
     site = session.get(SiteRow, booking.site_id)
     today = site_calendar(site).localize(now).date()  # type: ignore[arg-type]
     if by_provider:
-        terms = provider_cancellation_terms(booking.scheduled_on, today, reason=reason or "")
+        count = (booking.attendees or 0) if registered is None else registered
+        check = check_provider_cancellation(booking.service, booking.minimum_registrations, count)
+        why = (reason or "").strip() or f"{check.registered} of {check.minimum} minimum registrations"
+        terms = provider_cancellation_terms(booking.scheduled_on, today, reason=why)
     else:
         terms = cancellation_terms(booking.scheduled_on, today)
     if booking.funding == "paid":
@@ -391,18 +469,23 @@ def cancel_booking(
     by_provider: bool = False,
     reason: str | None = None,
     expected_fee: Decimal | None = None,
+    registered: int | None = None,
 ) -> CancellationQuote:
     """Cancel: refund what the booking consumed and charge the fee, both as ledger
-    entries. ``expected_fee`` (what the user was shown) must still hold."""
+    entries. The fee the caller was shown (``expected_fee``) must be sent back and
+    still hold (R-BOOK-1, D45); a provider cancellation (R-BOOK-2) charges nothing,
+    so there is nothing to confirm."""
     quoted = quote_cancellation(
-        session, booking_id, now=now, customer_id=customer_id, by_provider=by_provider, reason=reason
+        session,
+        booking_id,
+        now=now,
+        customer_id=customer_id,
+        by_provider=by_provider,
+        reason=reason,
+        registered=registered,
     )
-    if expected_fee is not None and expected_fee != quoted.fee:
-        raise Refused(
-            f"the fee is now {quoted.fee} {quoted.fee_unit}, not {expected_fee}: review it and confirm again",
-            rule="R-BOOK-1",
-            field="expected_fee",
-        )
+    if not by_provider:
+        confirm(quoted.charge, expected_fee)
     booking = get_booking(session, booking_id, customer_id=customer_id)
     order = session.get(OrderRow, booking.order_id)
     consumed = session.execute(
@@ -489,5 +572,8 @@ def booking_dict(b: BookingRow) -> dict[str, Any]:
         "starts_at": b.starts_at.isoformat() if b.starts_at else None,
         "ends_at": b.ends_at.isoformat() if b.ends_at else None,
         "override_reason": b.override_reason,
+        "minimum_registrations": b.minimum_registrations,
+        "recording": b.recording_consent is not None,
+        "recording_consent": b.recording_consent,
         "cost_explanation": b.cost_explanation,
     }

@@ -3,37 +3,45 @@
 
 from __future__ import annotations
 
-import json
-import threading
-
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from unisupport.errors import Refused
 from unisupport.orders.order_file import OrderFile
-from unisupport.sla.calendar import Calendar
-from unisupport.sla.calendar_file import calendar_from_spec
 from unisupport.services.audit import record_event
 from unisupport.storage.tables import ContactRow, CustomerRow, SiteRow
 
 
+def create_customer(session: Session, *, code: str, name: str, actor: str, now: datetime) -> CustomerRow:
+    """A new customer (R-ORD-1: codes are unique), with its audit event."""
+    if customer_by_code(session, code) is not None:
+        raise Refused(f"customer {code!r} already exists", rule="R-ORD-1", field="code")
+    return _new_customer(session, code=code, name=name, actor=actor, now=now)
+
+
+def _new_customer(session: Session, *, code: str, name: str, actor: str, now: datetime) -> CustomerRow:
+    row = CustomerRow(code=code, name=name, created_at=now)
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        customer_id=row.id,
+        subject_type="customer",
+        subject_id=row.id,
+        tag="customer:create",
+        actor=actor,
+        at=now,
+        after={"code": row.code, "name": row.name},
+    )
+    return row
+
+
 def upsert_customer(session: Session, order: OrderFile, *, actor: str, now: datetime) -> CustomerRow:
-    row = session.scalar(select(CustomerRow).where(CustomerRow.code == order.customer.code))
+    row = customer_by_code(session, order.customer.code)
     if row is None:
-        row = CustomerRow(code=order.customer.code, name=order.customer.name, created_at=now)
-        session.add(row)
-        session.flush()
-        record_event(
-            session,
-            customer_id=row.id,
-            subject_type="customer",
-            subject_id=row.id,
-            tag="customer:create",
-            actor=actor,
-            at=now,
-            after={"code": row.code, "name": row.name},
-        )
+        row = _new_customer(session, code=order.customer.code, name=order.customer.name, actor=actor, now=now)
     elif row.name != order.customer.name:
         record_event(
             session,
@@ -175,28 +183,12 @@ def customer_by_code(session: Session, code: str) -> CustomerRow | None:
     return session.scalar(select(CustomerRow).where(CustomerRow.code == code))
 
 
-# Calendars cache their expansion lazily and are not shared between threads: each
-# thread keeps its own, keyed by the site's calendar definition (so an edited site
-# gets a new one). Building one costs a holiday table; reusing it costs nothing.
-_calendars = threading.local()
-_CACHED_CALENDARS = 256
+def customer_by_id(session: Session, customer_id: int) -> CustomerRow | None:
+    return session.get(CustomerRow, customer_id)
 
 
-def site_calendar(site: SiteRow) -> Calendar:
-    """The business calendar of a support site: its country's default week, with the
-    site's overrides (R-SEV-4)."""
-    overrides = {k: v for k, v in (site.calendar or {}).items() if v not in (None, [], {})}
-    key = (site.country, site.timezone, json.dumps(overrides, sort_keys=True, default=str))
-    cache: dict = _calendars.__dict__.setdefault("by_key", {})
-    calendar = cache.get(key)
-    if calendar is None:
-        calendar = calendar_from_spec(
-            {"country": site.country, "timezone": site.timezone, **overrides}, field="site.calendar"
-        )
-        if len(cache) >= _CACHED_CALENDARS:
-            cache.clear()
-        cache[key] = calendar
-    return calendar
+def site_by_id(session: Session, site_id: int) -> SiteRow | None:
+    return session.get(SiteRow, site_id)
 
 
 def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:

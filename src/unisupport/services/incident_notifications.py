@@ -46,7 +46,7 @@ from unisupport.notifications.outbox import (
     insert_for,
 )
 from unisupport.notifications.wording import LANGUAGES, mail_language
-from unisupport.services.customers import site_calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.portable_sql import iso_utc, json_document, whole_minutes, zero_padded

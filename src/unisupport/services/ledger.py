@@ -114,16 +114,8 @@ def post(
     rolled back by its owner). Postings whose idempotency key is already in the
     ledger are skipped, so replaying a period or an import adds nothing."""
     correlation = correlation or uuid.uuid4().hex
-    keys = [p.idempotency_key for p in postings if p.idempotency_key]
-    done = (
-        set(session.scalars(select(LedgerEntryRow.idempotency_key).where(LedgerEntryRow.idempotency_key.in_(keys))))
-        if keys
-        else set()
-    )
     written = []
-    for posting in postings:
-        if posting.idempotency_key in done:
-            continue
+    for posting in unwritten(session, postings):
         account = lock_account(session, order, posting.account)
         after = new_balance(
             account.balance,
@@ -155,6 +147,18 @@ def post(
         written.append(entry)
     session.flush()
     return written
+
+
+def unwritten(session: Session, postings: list[Posting]) -> list[Posting]:
+    """The postings ``post`` would write: those whose idempotency key is not in the
+    ledger yet (and those without a key)."""
+    keys = [p.idempotency_key for p in postings if p.idempotency_key]
+    done = (
+        set(session.scalars(select(LedgerEntryRow.idempotency_key).where(LedgerEntryRow.idempotency_key.in_(keys))))
+        if keys
+        else set()
+    )
+    return [p for p in postings if p.idempotency_key is None or p.idempotency_key not in done]
 
 
 def accounts(session: Session, *, customer_id: int, order_id: int) -> list[LedgerAccountRow]:

@@ -18,18 +18,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from unisupport.access import Principal
 from unisupport.catalog import default_catalog
-from unisupport.errors import NotFound, UnisupportError
+from unisupport.errors import NotFound, OrderInvalid
+from unisupport.ledger.charge import Charge, confirm
 from unisupport.ledger.entitlement import activation, line_account
 from unisupport.ledger.forfeiture import due_forfeitures
 from unisupport.ledger.posting import EntryKind, Posting
 from unisupport.orders.order_file import OrderFile, OrderStatus
-from unisupport.orders.validation import Violation, validate_order
+from unisupport.orders.validation import validate_order
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
 from unisupport.services.customers import sync_contacts, upsert_customer, upsert_sites
 from unisupport.services.mission_critical import create_event
+from unisupport.services.scope import scoped
 from unisupport.storage.base import amount_from_sum
 from unisupport.storage.tables import (
     LedgerAccountRow,
@@ -47,16 +50,6 @@ TRANSITIONS = {
     OrderStatus.EXPIRED: {OrderStatus.EXPIRED},
     OrderStatus.TERMINATED: {OrderStatus.TERMINATED},
 }
-
-
-class OrderInvalid(UnisupportError):
-    """The order file breaks rules; every violation is listed."""
-
-    def __init__(self, violations: list[Violation]):
-        self.violations = violations
-        first = violations[0]
-        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-        super().__init__(f"{first.path}: {first.message}{more}", field=first.path, rule=first.rule)
 
 
 @dataclass(frozen=True)
@@ -113,9 +106,17 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
 
 
 def import_order(
-    session: Session, document: dict[str, Any], *, actor: str, now: datetime, reason: str | None = None
+    session: Session,
+    document: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    expected_forfeit: Decimal | str | None = None,
 ) -> ImportResult:
-    """Create or amend the order a document describes (see module docstring)."""
+    """Create or amend the order a document describes (see module docstring). An
+    amendment that takes back or forfeits part of what the customer holds is made
+    only when ``expected_forfeit`` confirms what it takes (D45)."""
     violations = [v for v in validate_order(document) if v.severity == "error"]
     if violations:
         raise OrderInvalid(violations)
@@ -185,7 +186,9 @@ def import_order(
         reason=reason,
         rule="R-ORD-1",
     )
-    written = _post_entitlements(session, row, order, site_ids, line_ids, previous_status, actor=actor, now=now)
+    written = _post_entitlements(
+        session, row, order, site_ids, line_ids, previous_status, actor=actor, now=now, expected=expected_forfeit
+    )
     return ImportResult(row.id, customer.id, row.number, outcome, row.version, changes, written)
 
 
@@ -244,6 +247,7 @@ def _post_entitlements(
     *,
     actor: str,
     now: datetime,
+    expected: Decimal | str | None,
 ) -> int:
     catalog = default_catalog()
     if order.status is OrderStatus.DRAFT:
@@ -251,10 +255,12 @@ def _post_entitlements(
     if order.status is OrderStatus.ACTIVE:
         on = order.executed_on or order.term.start
         plan = activation(order, catalog, on=on)
+        held = ledger.accounts(session, customer_id=row.customer_id, order_id=row.id)
         ledger.open_accounts(session, row, plan.accounts, site_ids=site_ids, line_ids=line_ids)
         postings = list(plan.postings)
         if previous is OrderStatus.ACTIVE:
             postings += _quantity_changes(session, row, order, catalog, on=now.date())
+        _confirm_takes(session, row, held, postings, expected)
         written = len(
             ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}")
         )
@@ -277,9 +283,52 @@ def _post_entitlements(
         for s in ledger.account_states(session, customer_id=row.customer_id, order_id=row.id)
         if s.balance > 0 and not s.may_go_negative
     ]
+    _confirm_takes(
+        session, row, ledger.accounts(session, customer_id=row.customer_id, order_id=row.id), postings, expected
+    )
     return len(
         ledger.post(session, row, postings, actor=actor, at=now, correlation=f"order:{order.number}:v{row.version}")
     )
+
+
+def _confirm_takes(
+    session: Session,
+    row: OrderRow,
+    held: list[LedgerAccountRow],
+    postings: list[Posting],
+    expected: Decimal | str | None,
+) -> None:
+    """D45: what an amendment would take from the balances the customer already held
+    (a quantity taken back, a termination's forfeits, credits a new line spends) is
+    shown and must be confirmed; an amendment that only adds needs nothing."""
+    accounts = {a.key: a for a in held if not a.may_go_negative}
+    takes = [p for p in ledger.unwritten(session, postings) if p.amount < 0 and p.account in accounts]
+    if not takes:
+        return
+    amounts: dict[str, Decimal] = {}
+    for p in takes:
+        unit = accounts[p.account].unit
+        amounts[unit] = amounts.get(unit, Decimal(0)) - p.amount
+    rules = {p.rule for p in takes if p.rule}
+    charge = Charge(
+        f"what this amendment of order {row.number} takes back or forfeits",
+        amounts,
+        rules.pop() if len(rules) == 1 else "R-ORD-1",
+        "expected_forfeit",
+        details={
+            "accounts": [
+                {
+                    "account": p.account,
+                    "amount": str(-p.amount),
+                    "unit": accounts[p.account].unit,
+                    "rule": p.rule,
+                    "reason": p.reason,
+                }
+                for p in takes
+            ]
+        },
+    )
+    confirm(charge, expected)
 
 
 def _quantity_changes(session: Session, row: OrderRow, order: OrderFile, catalog, *, on: date) -> list[Posting]:
@@ -367,6 +416,24 @@ def close_period(
             )
         )
     return results
+
+
+def order_in_scope(session: Session, principal: Principal, number: str, *, field: str = "number") -> OrderRow:
+    """The order with this number, or NotFound — also when it belongs to a customer
+    outside the principal's scope."""
+    row = session.scalar(scoped(select(OrderRow).where(OrderRow.number == number), OrderRow.customer_id, principal))
+    if row is None:
+        raise NotFound(f"no order {number!r}", field=field)
+    return row
+
+
+def order_by_id(session: Session, order_id: int | None) -> OrderRow | None:
+    return session.get(OrderRow, order_id) if order_id else None
+
+
+def host_site(session: Session, order: OrderRow) -> SiteRow | None:
+    """The order's host site (R-MC-1), whose days are the contract's days."""
+    return session.get(SiteRow, order.host_site_id)
 
 
 def order_by_number(session: Session, number: str, *, customer_id: int | None = None) -> OrderRow:

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput, NotFound
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.requests import CollaborationEndIn, EngagementIn, ThirdPartyIn
 from unisupport.incidents.third_party import (
     RESPONSIBILITY,

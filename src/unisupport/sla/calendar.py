@@ -31,7 +31,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -190,18 +189,6 @@ class Calendar:
         from unisupport.sla.calendar_file import default_week_for
 
         return cls(country=country, timezone=timezone, subdivision=subdivision, week=default_week_for(country))
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], *, field: str = "calendar") -> Calendar:
-        """Build from a plain mapping, as found in data files and order files::
-
-        {country: FR, timezone: Europe/Paris, subdivision: null,
-         week: {mon: ["09:00-12:00", "13:00-17:30"], ...},
-         closures: [2026-12-24], open_days: [{date: 2026-12-19, windows: ["09:00-13:00"]}]}
-        """
-        from unisupport.sla.calendar_file import calendar_from_spec
-
-        return calendar_from_spec(spec, field=field)
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday of the site's country on ``day``, if any."""

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from unisupport.datafile import as_data_file_error, read_yaml, shipped, validate
-from unisupport.errors import DataFileError, InvalidInput
+from unisupport.errors import InvalidInput
 from unisupport.sla.calendar import WEEKDAYS, Calendar, Window
 
 Week = dict[str, list[str]]
@@ -109,12 +109,3 @@ def calendar_from_spec(spec: Mapping[str, Any], *, field: str = "calendar") -> C
         return parsed.build()
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field=f"{field}.{exc.field}" if exc.field else field) from None
-
-
-def load_calendar(path: str | Path) -> Calendar:
-    """A site calendar from its own YAML file (same keys as ``CalendarSpec``)."""
-    data = read_yaml(path)
-    try:
-        return calendar_from_spec(data, field=str(path))
-    except InvalidInput as exc:
-        raise DataFileError(str(path), exc.message, field=exc.field) from None

@@ -1,28 +1,27 @@
 """Signing in and out, the language switch, and the home page's redirect.
 
-Failed sign-ins are rate-limited without a table of their own: each failure is an
-audit event (tag ``auth:failure``, subject ``login`` keyed by the client address,
-actor the e-mail typed), and a sign-in is refused with 429 while the e-mail has
-:data:`MAX_FAILURES_PER_EMAIL` failures, or the address :data:`MAX_FAILURES_PER_ADDRESS`,
-in the last :data:`WINDOW`. Counting rows in the database, rather than in memory,
-holds across every worker process and machine. A refused attempt is not checked
-and not counted, so the window ends 15 minutes after the last counted failure."""
+Failed sign-ins are rate-limited from the audit trail
+(:mod:`unisupport.services.users.failed_sign_ins`): a sign-in is refused with 429
+while the e-mail or the address has too many recent failures. A refused attempt is
+not checked and not counted, so the window ends 15 minutes after the last counted
+failure."""
 
 from __future__ import annotations
 
-import zlib
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from unisupport.access import Role
-from unisupport.services.audit import record_event
 from unisupport.services.users import principal_for_password, update_user
-from unisupport.storage.tables import AuditEvent
+from unisupport.services.users.failed_sign_ins import (
+    WINDOW,
+    record_failure,
+    record_sign_in,
+    record_sign_out,
+    too_many_failures,
+)
 from unisupport.web.i18n import LANGUAGES
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, local_path, page, redirect, render
 from unisupport.web.session import with_language
@@ -30,45 +29,11 @@ from unisupport.web.session import with_language
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-# Higher: an office behind one address shares it.
-MAX_FAILURES_PER_ADDRESS = 20
-FAILURE = "auth:failure"
-
 
 def client_address(request: Request) -> str:
     """The peer address (uvicorn replaces it with X-Forwarded-For only for trusted
     proxies: ``--forwarded-allow-ips``)."""
     return request.client.host if request.client else "unknown"
-
-
-def _address_key(address: str) -> int:
-    # The audit table's index is (subject_type, subject_id): a 31-bit digest of the
-    # address makes the per-address count an indexed lookup.
-    return zlib.crc32(address.encode()) & 0x7FFFFFFF
-
-
-def recent_failures(session: Session, *, email: str, address: str, now) -> tuple[int, int]:
-    """Failures in the last :data:`WINDOW` for this e-mail and for this address."""
-    recent = (
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.subject_type == "login",
-            AuditEvent.tag == FAILURE,
-            AuditEvent.at > now - WINDOW,
-            AuditEvent.at <= now,
-        )
-    )
-    by_email = session.scalar(recent.where(AuditEvent.actor == email)) or 0
-    by_address = (
-        session.scalar(
-            recent.where(AuditEvent.subject_id == _address_key(address), AuditEvent.reason == f"from {address}")
-        )
-        or 0
-    )
-    return by_email, by_address
 
 
 def home_of(role: Role) -> str:
@@ -106,8 +71,7 @@ def sign_in(request: Request, form: FormData) -> Response:
     next_url = local_path(form.get("next"))
     address = client_address(request)
     with page(request, anonymous=True) as p:
-        by_email, by_address = recent_failures(p.db, email=email, address=address, now=p.now)
-        if by_email >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
+        if too_many_failures(p.db, email=email, address=address, now=p.now):
             response = _sign_in_page(
                 p,
                 email=email,
@@ -119,27 +83,9 @@ def sign_in(request: Request, form: FormData) -> Response:
             return response
         principal = principal_for_password(p.db, email, password) if email and password else None
         if principal is None:
-            record_event(
-                p.db,
-                customer_id=None,
-                subject_type="login",
-                subject_id=_address_key(address),
-                tag=FAILURE,
-                actor=email or "(none)",
-                at=p.now,
-                reason=f"from {address}",
-            )
+            record_failure(p.db, email=email, address=address, now=p.now)
             return _sign_in_page(p, email=email, next_url=next_url, status=401, error=p.t("signin.failed"))
-        record_event(
-            p.db,
-            customer_id=principal.customer_id,
-            subject_type="user",
-            subject_id=principal.user_id,
-            tag="auth:sign-in",
-            actor=principal.email,
-            at=p.now,
-            reason=f"from {address}",
-        )
+        record_sign_in(p.db, principal, address=address, now=p.now)
         # A new nonce at sign-in: a token seen before signing in is worthless after.
         p.replace_session(p.signer.new(p.now, user_id=principal.user_id))
         if next_url == "/":
@@ -151,15 +97,7 @@ def sign_in(request: Request, form: FormData) -> Response:
 def sign_out(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
         if p.principal is not None:
-            record_event(
-                p.db,
-                customer_id=p.principal.customer_id,
-                subject_type="user",
-                subject_id=p.principal.user_id,
-                tag="auth:sign-out",
-                actor=p.principal.email,
-                at=p.now,
-            )
+            record_sign_out(p.db, p.principal, now=p.now)
         p.replace_session(p.signer.new(p.now, language=p.language))
         return redirect(p, "/sign-in")
 

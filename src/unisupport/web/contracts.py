@@ -17,8 +17,9 @@ from unisupport.catalog import default_catalog
 from unisupport.catalog.catalog import ServiceFamily
 from unisupport.services import incidents as svc
 from unisupport.services import ledger
+from unisupport.services.orders import host_site
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import BookingRow, OrderRow, SiteRow
+from unisupport.storage.tables import BookingRow, OrderRow
 from unisupport.web.charts import (
     Chart,
     Table,
@@ -66,7 +67,7 @@ def account_group(b: ledger.Balance) -> str:
 
 def today_at(p: Page, order: OrderRow) -> date:
     """Today at the order's host site: contract days are the site's days."""
-    site = p.db.get(SiteRow, order.host_site_id)
+    site = host_site(p.db, order)
     return p.fmt.local(p.now, site.timezone if site else "UTC").date()
 
 

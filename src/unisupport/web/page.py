@@ -25,8 +25,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from unisupport.access import Forbidden, Principal, Role
-from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.access import Principal, Role
+from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.refusal import Refused
 from unisupport.services.users import active_principal, home_site
 from unisupport.web.i18n import (
@@ -65,9 +65,17 @@ _environment = Environment(
 class SignInRequired(UnisupportError):
     """No session, or the user may no longer act: go to the sign-in page."""
 
+    status = 401
+    kind = "sign-in-required"
+    title = "Sign-in required"
+
 
 class CsrfRefused(UnisupportError):
     """A form posted without this session's token (another site, or an expired page)."""
+
+    status = 403
+    kind = "csrf"
+    title = "Forbidden"
 
 
 def signer_of(request: Request) -> Signer:
@@ -279,18 +287,9 @@ def attempt(
 
 
 # --------------------------------------------------------------------------- errors
-STATUS = (
-    (SignInRequired, 401),
-    (CsrfRefused, 403),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Refused, 409),
-    (InvalidInput, 422),
-)
-
-
 def status_of(exc: UnisupportError) -> int:
-    return next((status for kind, status in STATUS if isinstance(exc, kind)), 400)
+    """The status of a domain error: its class's, as on the API (``errors.py``)."""
+    return exc.status
 
 
 def error_page(request: Request, status: int, message: str | None = None, rule: str | None = None) -> HTMLResponse:

@@ -14,17 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import Role
-from unisupport.api.orders import CONTRACT_READERS
+from unisupport.access import CONTRACT_READERS, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
 from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger, mission_critical
 from unisupport.services import incidents as svc
-from unisupport.services.customers import customer_by_code, customers_in_scope
-from unisupport.services.orders import order_by_number, orders_in_scope
+from unisupport.services.customers import customer_by_code, customer_by_id, customers_in_scope
+from unisupport.services.orders import host_site, order_by_id, order_by_number, orders_in_scope
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import CustomerRow, OrderRow, SiteRow
+from unisupport.storage.tables import CustomerRow, OrderRow
 from unisupport.web.contracts import (
     account_label,
     attainment_chart,
@@ -171,7 +170,7 @@ def _plans(p: Page, customer: CustomerRow) -> list[dict[str, Any]]:
                     ],
                 }
             )
-        order = p.db.get(OrderRow, plan.order_id) if plan.order_id else None
+        order = order_by_id(p.db, plan.order_id)
         out.append(
             {
                 "id": plan.id,
@@ -201,7 +200,7 @@ def customer_context(
         }
         for o in orders
     ]
-    host = p.db.get(SiteRow, orders[0].host_site_id) if orders else None
+    host = host_site(p.db, orders[0]) if orders else None
     zone = host.timezone if host else "UTC"
     reviews = [r for r in svc.open_reviews(p.db, p.principal) if r["customer"] == customer.code]
     return {
@@ -304,7 +303,7 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
             mission_critical.complete_milestone(
                 p.db, order, code, completed_on=today_at(p, order), actor=p.principal.email, now=p.now
             )
-        customer = p.db.get(CustomerRow, order.customer_id)
+        customer = customer_by_id(p.db, order.customer_id)
         back = form.get("next")
         return redirect(
             p, back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}"
@@ -341,8 +340,8 @@ def order_page(request: Request, number: str) -> Response:
     latest ledger entries of one order."""
     with page(request, roles=CONTRACT_READERS) as p:
         order = _order(p, number)
-        customer = p.db.get(CustomerRow, order.customer_id)
-        host = p.db.get(SiteRow, order.host_site_id)
+        customer = customer_by_id(p.db, order.customer_id)
+        host = host_site(p.db, order)
         zone = p.zone_for(host.timezone if host else "UTC")
         context = {
             "o": order_panel(p, order),

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from unisupport.access import Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
@@ -46,7 +45,7 @@ def _error(exc: UnisupportError | None, form: str | None) -> dict[str, Any]:
 
 
 def _teams(p: Page) -> list[TeamRow]:
-    return list(p.db.scalars(select(TeamRow).order_by(TeamRow.code)))
+    return users.list_teams(p.db)
 
 
 # --------------------------------------------------------------------------- users

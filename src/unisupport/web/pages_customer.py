@@ -18,17 +18,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from unisupport.access import Forbidden
-from unisupport.api.orders import BOOKERS, CONTRACT_READERS, BookingIn
+from unisupport.access import BOOKERS, CONTRACT_READERS
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
-from unisupport.errors import InvalidInput, UnisupportError
+from unisupport.errors import Forbidden, InvalidInput, UnisupportError
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
-from unisupport.refusal import Refused
+from unisupport.errors import ChargeNotConfirmed
+from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
+from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import order_sites, orders_in_scope
 from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
@@ -226,7 +227,7 @@ def preview_incident(request: Request, form: FormData) -> Response:
             context, status = new_incident_context(p, values, errors=field_errors(exc)), 422
         else:
             preview, error = attempt(p, lambda: _preview(p, data))
-            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            status = 200 if error is None else error.status
             context = new_incident_context(p, values, exc=error, preview=preview)
     return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=status)
 
@@ -250,7 +251,7 @@ def create_incident(request: Request, form: FormData) -> Response:
                 p,
                 "incident_new.html",
                 context | {"path": "/incidents/new"},
-                status=409 if isinstance(error, Refused) else 422,
+                status=error.status,
             )
         return redirect(p, f"/incidents/{incident.id}")
 
@@ -333,7 +334,7 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
         "scheduled_on": form.get("scheduled_on") or "",
         "funding": form.get("funding") or "credits",
     }
-    for name in ("quantity", "attendees"):
+    for name in ("quantity", "attendees", "expected_cost"):
         if form.get(name):
             data[name] = form.get(name)
     if service == "workshops" and unit == "per-attendee" and "attendees" not in data and "quantity" in data:
@@ -392,12 +393,14 @@ def booking_form_context(
         )
         for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id):
             if b.unit in ("credits", "hours") and b.balance > 0:
+                starts = usable_from(order.term_start, b.contract_year)  # R-FLEX-3: a later year's
                 credits.append(
                     {
                         "order": order.number,
                         "label": account_label(p, b),
                         "balance": p.fmt.amount(b.balance, b.unit),
                         "expires_on": p.fmt.date(b.expires_on),
+                        "usable_from": p.fmt.date(starts) if starts and starts > today else None,
                     }
                 )
     return {
@@ -409,7 +412,8 @@ def booking_form_context(
         "deadline_days": REQUEST_DEADLINE_DAYS,
         "balances": credits,
         "schedule": _schedule(p),
-        "errors": errors or {},
+        # A refusal that names a field of the form is shown beside it too.
+        "errors": errors or ({exc.field: exc.message} if exc is not None and exc.field else {}),
         "quote": quote,
     } | _error(exc)
 
@@ -459,6 +463,7 @@ def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
         if explanation.get("deadline")
         else None,
         "accounts": [{"account": key, "amount": p.fmt.number(amount)} for key, amount in q.draws],
+        "expected_cost": q.charge.confirmation,  # sent back by the confirmation (D45)
     }
 
 
@@ -490,7 +495,7 @@ def quote_booking(request: Request, form: FormData) -> Response:
                     p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
                 ),
             )
-            status = 200 if error is None else (409 if isinstance(error, Refused) else 422)
+            status = 200 if error is None else error.status
             context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
     return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=status)
 
@@ -517,15 +522,25 @@ def create_booking(request: Request, form: FormData) -> Response:
                 provider=False,
                 now=p.now,
                 customer_id=p.principal.customer_id,
+                expected_cost=data.expected_cost,
             ),
         )
         if error is not None:
-            context = booking_form_context(p, values, exc=error)
+            shown = None
+            if isinstance(error, ChargeNotConfirmed):  # the cost changed since it was shown: show the new one
+                requote, _ = attempt(
+                    p,
+                    lambda: bookings.quote(
+                        p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
+                    ),
+                )
+                shown = _quote_view(p, requote, data) if requote else None
+            context = booking_form_context(p, values, exc=error, quote=shown)
             return render(
                 p,
                 "booking_new.html",
                 context | {"path": "/bookings/new"},
-                status=409 if isinstance(error, Refused) else 422,
+                status=error.status,
             )
         return redirect(p, f"/dashboard?booked={row.id}#bookings")
 

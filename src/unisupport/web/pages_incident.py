@@ -24,11 +24,12 @@ from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
 from unisupport.services import incidents as svc
+from unisupport.services.customers import customer_by_id, site_by_id
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
-from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
+from unisupport.storage.tables import IncidentRow
 from unisupport.web.page import Page, WebRoute, attempt, page, redirect, render, status_of
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -88,8 +89,8 @@ def countdown(p: Page, due: datetime, settled: bool) -> dict[str, Any] | None:
 
 def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
     """One line of a list of incidents (the dashboard, the queue)."""
-    site = p.db.get(SiteRow, row.site_id)
-    customer = p.db.get(CustomerRow, row.customer_id)
+    site = site_by_id(p.db, row.site_id)
+    customer = customer_by_id(p.db, row.customer_id)
     zone = p.zone_for(site.timezone)  # type: ignore[union-attr]
     state = svc.first_response_state(row, p.now)
     return {

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import Forbidden
+from unisupport.errors import Forbidden
 from unisupport.incidents.requests import CollaborationEndIn, EngagementIn, ThirdPartyIn
 from unisupport.services import third_parties
 from unisupport.web.page import (

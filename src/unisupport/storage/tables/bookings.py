@@ -32,6 +32,8 @@ class BookingRow(Base):
     status: Mapped[str] = mapped_column(String(24))  # scheduled, cancelled, cancelled-by-provider, delivered
     attendees: Mapped[int | None] = mapped_column(Integer)
     minimum_registrations: Mapped[int | None] = mapped_column(Integer)
+    # R-BOOK-3: the written consent a recorded workshop was booked with; None: not recorded.
+    recording_consent: Mapped[str | None] = mapped_column(String(500))
     requested_on: Mapped[date] = mapped_column(Date)
     override_reason: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(254))

@@ -1,53 +1,25 @@
-"""Users, teams, CSAM assignments, API tokens, and who a request is (issue 4).
-
-Provider users (admin, engineer, incident manager, CSAM) belong to no customer;
-customer users (support administrator, reactive contact) belong to one and are one
-of its designated contacts with a fitting role (R-ORD-4). Every change is an audit
-event with who, when, before and after; no event ever holds a password, a password
-hash or a token.
-
-Authentication ends in a :class:`~unisupport.access.Principal`, whose
-``customer_scope`` is the tenant filter of every later query. A token or password
-that does not lead to a usable user yields ``None`` — never a reason, so that a
-caller learns nothing about which part was wrong."""
+"""Users, teams and CSAM assignments (issue 4). Provider users belong to no customer; customer
+users belong to one and are one of its designated contacts with a fitting role (R-ORD-4). Every
+change is an audit event with who, when, before and after; no event ever holds a password or its
+hash."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Principal, Role
+from unisupport.access import Role
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.services.audit import record_event
-from unisupport.storage.tables import (
-    ApiTokenRow,
-    ContactRow,
-    CsamAssignmentRow,
-    CustomerRow,
-    SiteRow,
-    TeamMemberRow,
-    TeamRow,
-    UserRow,
-)
+from unisupport.services.users.passwords import hash_password
+from unisupport.storage.tables import ContactRow, CsamAssignmentRow, CustomerRow, TeamMemberRow, TeamRow, UserRow
 
 LANGUAGES = ("en", "fr")
-MIN_PASSWORD_LENGTH = 12
-TOKEN_SCHEME = "us_"
-TOKEN_PREFIX_LENGTH = 8
-# Writing last_used_at on every request would turn each API read into a write (see
-# api.unit: reads write it after the read, in a short transaction of their own).
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # The contact roles (R-ORD-4) a customer user's contact must hold, one of them.
 FITTING_CONTACT_ROLES: dict[Role, frozenset[str]] = {
@@ -56,9 +28,6 @@ FITTING_CONTACT_ROLES: dict[Role, frozenset[str]] = {
 }
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-# argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile); when the
-# defaults change, check_needs_rehash() upgrades a hash at the next sign-in.
-_hasher = PasswordHasher()
 
 
 # --- validation -----------------------------------------------------------------
@@ -95,12 +64,6 @@ def _language(value: str) -> str:
     if value not in LANGUAGES:
         raise InvalidInput(f"unknown language {value!r} (known: {', '.join(LANGUAGES)})", field="language")
     return value
-
-
-def _password_hash(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", field="password")
-    return _hasher.hash(password)
 
 
 def _customer(session: Session, code: str | None) -> CustomerRow:
@@ -206,18 +169,10 @@ def describe_user(session: Session, user: UserRow) -> dict[str, Any]:
     }
 
 
-def list_tokens(session: Session, *, user_email: str | None = None) -> list[tuple[ApiTokenRow, str]]:
-    """Tokens (newest first) with their user's email; never the token itself."""
-    query = select(ApiTokenRow, UserRow.email).join(UserRow, UserRow.id == ApiTokenRow.user_id)
-    if user_email is not None:
-        query = query.where(UserRow.id == user_by_email(session, user_email, field="user").id)
-    return [(token, email) for token, email in session.execute(query.order_by(ApiTokenRow.id.desc()))]
-
-
 # --- changing -------------------------------------------------------------------
 
 
-def _audit(
+def audit_user(
     session: Session,
     user: UserRow,
     tag: str,
@@ -276,7 +231,7 @@ def create_user(
         raise InvalidInput("teams are provider teams; a customer user joins none", field="teams")
     if session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None:
         raise InvalidInput("already exists", field="email")
-    password_hash = _password_hash(password) if password is not None else None
+    password_hash = hash_password(password) if password is not None else None
     user = UserRow(
         email=email,
         name=name,
@@ -293,7 +248,7 @@ def create_user(
     for team in team_rows:
         session.add(TeamMemberRow(team_id=team.id, user_id=user.id))
     session.flush()
-    _audit(
+    audit_user(
         session,
         user,
         "user:create",
@@ -355,12 +310,17 @@ def update_user(
     if password is not None:
         before["password"] = "set" if user.password_hash else "unset"
         after["password"] = "changed"
-        user.password_hash = _password_hash(password)
+        user.password_hash = hash_password(password)
         user.sessions_valid_from = now  # whoever knew the old password is signed out
     if after:
         session.flush()
-        _audit(session, user, "user:update", actor=actor, now=now, before=before, after=after)
+        audit_user(session, user, "user:update", actor=actor, now=now, before=before, after=after)
     return user
+
+
+def list_teams(session: Session) -> list[TeamRow]:
+    """Teams ordered by code."""
+    return list(session.scalars(select(TeamRow).order_by(TeamRow.code)))
 
 
 def create_team(session: Session, *, code: str, name: str, actor: str, now: datetime) -> TeamRow:
@@ -398,7 +358,7 @@ def add_to_team(session: Session, *, email: str, team_code: str, actor: str, now
         member = TeamMemberRow(team_id=team.id, user_id=user.id)
         session.add(member)
         session.flush()
-        _audit(session, user, "team:add", actor=actor, now=now, after={"team": team.code})
+        audit_user(session, user, "team:add", actor=actor, now=now, after={"team": team.code})
     return member
 
 
@@ -418,7 +378,7 @@ def assign_csam(session: Session, *, email: str, customer_code: str, actor: str,
         session.add(row)
         session.flush()
         # Filed under the assigned customer: it is that customer's data that opens up.
-        _audit(
+        audit_user(
             session,
             user,
             "csam:assign",
@@ -428,253 +388,3 @@ def assign_csam(session: Session, *, email: str, customer_code: str, actor: str,
             after={"customer": customer.code},
         )
     return row
-
-
-# --- tokens ---------------------------------------------------------------------
-
-
-def hash_token(token: str) -> str:
-    """SHA-256 hex of the whole token (why a fast hash: see ``ApiTokenRow``)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_token(
-    session: Session, *, user_email: str, label: str | None = None, actor: str, now: datetime
-) -> tuple[str, ApiTokenRow]:
-    """A new API token for a user: ``(plain token, row)``. The plain token exists
-    only in the return value; the row keeps its hash and its first 8 characters."""
-    user = user_by_email(session, user_email, field="user")
-    if not user.active:
-        raise InvalidInput(f"{user.email} is inactive", field="user")
-    label = (label or "").strip() or None
-    if label is not None and len(label) > 200:
-        raise InvalidInput("a label has at most 200 characters", field="label")
-    token = TOKEN_SCHEME + secrets.token_urlsafe(32)  # 32 random bytes, url-safe base64, no padding
-    row = ApiTokenRow(
-        user_id=user.id, prefix=token[:TOKEN_PREFIX_LENGTH], token_hash=hash_token(token), label=label, created_at=now
-    )
-    session.add(row)
-    session.flush()
-    record_event(
-        session,
-        customer_id=user.customer_id,
-        subject_type="api_token",
-        subject_id=row.id,
-        tag="token:create",
-        actor=actor,
-        at=now,
-        after={"user": user.email, "prefix": row.prefix, "label": label},
-    )
-    return token, row
-
-
-def revoke_token(
-    session: Session, *, prefix: str, user_email: str | None = None, actor: str, now: datetime
-) -> ApiTokenRow:
-    """Revoke the token shown as ``prefix`` (with ``user_email`` when two users'
-    tokens share a prefix). Revoking a revoked token changes nothing."""
-    query = select(ApiTokenRow).where(ApiTokenRow.prefix == prefix).order_by(ApiTokenRow.id.desc())
-    if user_email is not None:
-        query = query.where(ApiTokenRow.user_id == user_by_email(session, user_email, field="user").id)
-    candidates = list(session.scalars(query))
-    if not candidates:
-        raise NotFound(f"no token {prefix!r}", field="prefix")
-    live = [t for t in candidates if t.revoked_at is None]
-    if len(live) > 1:
-        raise InvalidInput(f"{len(live)} tokens start with {prefix!r}; name the user too", field="prefix")
-    if not live:
-        return candidates[0]
-    token = live[0]
-    token.revoked_at = now
-    session.flush()
-    user = session.get(UserRow, token.user_id)
-    record_event(
-        session,
-        customer_id=user.customer_id,
-        subject_type="api_token",
-        subject_id=token.id,
-        tag="token:revoke",
-        actor=actor,
-        at=now,
-        before={"revoked_at": None},
-        after={"user": user.email, "prefix": token.prefix, "revoked_at": now.isoformat()},
-    )
-    return token
-
-
-# --- who is asking --------------------------------------------------------------
-
-
-def _usable(session: Session, user: UserRow | None) -> bool:
-    """Active, and for a customer user still a designated contact whose roles fit
-    (a contact withdrawn from the order loses access with it, R-ORD-4)."""
-    if user is None or not user.active:
-        return False
-    role = Role(user.role)
-    if role.is_customer:
-        contact = session.get(ContactRow, user.contact_id) if user.contact_id else None
-        return contact is not None and contact.customer_id == user.customer_id and contact_fits(role, contact)
-    return True
-
-
-def principal_for_user(session: Session, user_id: int) -> Principal:
-    """The principal of a user, with its teams and assigned customers loaded. It does
-    not check that the user may sign in: see :func:`active_principal`."""
-    user = session.get(UserRow, user_id)
-    if user is None:
-        raise NotFound(f"no user {user_id}", field="user")
-    teams: Iterable[str] = ()
-    assigned: Iterable[int] = ()
-    if Role(user.role).is_provider:  # customer users join no team and are assigned no customer
-        teams = session.scalars(
-            select(TeamRow.code)
-            .join(TeamMemberRow, TeamMemberRow.team_id == TeamRow.id)
-            .where(TeamMemberRow.user_id == user.id)
-        )
-        assigned = session.scalars(select(CsamAssignmentRow.customer_id).where(CsamAssignmentRow.user_id == user.id))
-    return Principal(
-        user_id=user.id,
-        email=user.email,
-        role=Role(user.role),
-        customer_id=user.customer_id,
-        teams=frozenset(teams),
-        assigned_customers=frozenset(assigned),
-        language=user.language,
-    )
-
-
-def active_principal(session: Session, user_id: int, *, signed_in_at: datetime | None = None) -> Principal | None:
-    """The principal of a user who may still act (for a signed-in web session), else
-    None — also when the session, signed in at ``signed_in_at``, was ended since
-    (:func:`end_sessions`, a password change)."""
-    user = session.get(UserRow, user_id)
-    if not _usable(session, user):
-        return None
-    ended = user.sessions_valid_from  # type: ignore[union-attr]
-    if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
-        return None
-    return principal_for_user(session, user.id)  # type: ignore[union-attr]
-
-
-def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> UserRow:
-    """Sign a user out of every web session now (a lost laptop, a shared password),
-    without deactivating them; their API tokens are revoked apart (``revoke_token``).
-    Sessions are compared to the second: one signed in later in the same second
-    stays."""
-    user = user_by_email(session, email)
-    before = user.sessions_valid_from
-    user.sessions_valid_from = now
-    session.flush()
-    _audit(
-        session,
-        user,
-        "user:sessions-ended",
-        actor=actor,
-        now=now,
-        before={"sessions_valid_from": before.isoformat() if before else None},
-        after={"sessions_valid_from": now.isoformat()},
-    )
-    return user
-
-
-# Every API request runs this query: built once, with a bound parameter (building a
-# statement and its cache key costs about as much as running it).
-_TOKEN_HOLDER = (
-    select(ApiTokenRow, UserRow, ContactRow)
-    .join(UserRow, UserRow.id == ApiTokenRow.user_id)
-    .outerjoin(ContactRow, ContactRow.id == UserRow.contact_id)
-    .where(ApiTokenRow.token_hash == bindparam("token_hash"))
-)
-
-
-@dataclass(frozen=True)
-class TokenUse:
-    """Who presents a token, and the token."""
-
-    principal: Principal
-    token: ApiTokenRow
-
-    def record_due(self, now: datetime) -> bool:
-        """Whether ``last_used_at`` is due to be written: never written, or at least
-        :data:`LAST_USED_RESOLUTION` ago."""
-        last = self.token.last_used_at
-        return last is None or now - last >= LAST_USED_RESOLUTION
-
-
-def authenticate_token(session: Session, token: str) -> TokenUse | None:
-    """Who presents ``Authorization: Bearer <token>``, or None (unknown, revoked,
-    inactive user), reading only: the token, its user and the user's contact in one
-    query. The lookup is by hash, so no constant-time compare is needed."""
-    if not token or not token.startswith(TOKEN_SCHEME) or len(token) > 128:
-        return None
-    found = session.execute(_TOKEN_HOLDER, {"token_hash": hash_token(token)}).first()
-    if found is None or found.ApiTokenRow.revoked_at is not None:
-        return None
-    user, _contact = found.UserRow, found.ContactRow  # the contact stays in the session for _usable
-    if not _usable(session, user):
-        return None
-    return TokenUse(principal_for_user(session, user.id), found.ApiTokenRow)
-
-
-def record_token_use(session: Session, token: str, *, now: datetime) -> None:
-    """Write a token's ``last_used_at`` in a transaction of its own (after a read),
-    unless another request did within the last :data:`LAST_USED_RESOLUTION`: one
-    conditional UPDATE."""
-    session.execute(
-        update(ApiTokenRow)
-        .where(
-            ApiTokenRow.token_hash == hash_token(token),
-            or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
-        )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
-    """:func:`authenticate_token`, writing ``last_used_at`` in ``session`` when due
-    (at most once a minute, so that reading is not writing)."""
-    use = authenticate_token(session, token)
-    if use is None:
-        return None
-    if use.record_due(now):
-        use.token.last_used_at = now
-        session.flush()
-    return use.principal
-
-
-@cache
-def _dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
-
-
-def principal_for_password(session: Session, email: str, password: str) -> Principal | None:
-    """Who signs in with this email and password, or None. An unknown email costs
-    the same argon2 verification as a wrong password, so timing does not tell
-    which emails exist. A hash made with older parameters is replaced."""
-    user = session.scalar(select(UserRow).where(UserRow.email == (email or "").strip().lower()))
-    stored = user.password_hash if user is not None and user.password_hash else None
-    try:
-        _hasher.verify(stored or _dummy_hash(), password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if stored is None or not _usable(session, user):
-        return None
-    if _hasher.check_needs_rehash(stored):
-        # Same secret, stronger parameters: not a change anyone asks about, so no audit event.
-        user.password_hash = _hasher.hash(password)
-        session.flush()
-    return principal_for_user(session, user.id)
-
-
-def home_site(session: Session, principal: Principal) -> SiteRow | None:
-    """The support site of a customer user's designated contact (R-ORD-4), whose
-    zone the portal shows times in; None for provider users (they see each
-    incident in its own site's zone) and for a contact without a site."""
-    if principal.role.is_provider:
-        return None
-    user = session.get(UserRow, principal.user_id)
-    contact = session.get(ContactRow, user.contact_id) if user is not None and user.contact_id else None
-    if contact is None or contact.site_id is None:
-        return None
-    return session.get(SiteRow, contact.site_id)
