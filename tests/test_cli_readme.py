@@ -185,7 +185,9 @@ def readme_order(tmp_path: Path) -> Path:
     """Contoso's example order under another number and customer, with no event
     yet: the commands that change an order change this one."""
     document = yaml.safe_load((EXAMPLES / "contoso-multicountry.yaml").read_text(encoding="utf-8"))
-    shift = TODAY.year - 2026
+    # Its term moved to have begun 30 days ago: today and the next months are in its
+    # first contract year, whatever the day the test runs.
+    shift = TODAY - timedelta(days=30) - date.fromisoformat(str(document["term"]["start"]))
 
     def moved(value: object) -> object:
         if isinstance(value, dict):
@@ -193,7 +195,7 @@ def readme_order(tmp_path: Path) -> Path:
         if isinstance(value, list):
             return [moved(v) for v in value]
         if isinstance(value, date):
-            return value.replace(year=value.year + shift).isoformat()
+            return (value + shift).isoformat()
         return value
 
     document = moved(document)
@@ -251,15 +253,17 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     booking = ["booking", "create", "--order", ORDER, "--site", "paris", "--service", "workshops"]
     booking += ["--on", day(45), "--unit", "per-attendee", "--attendees", "2"]
     runs(*booking, "--quote")
-    runs.json(*booking, "--quote")
-    runs(*booking)
-    booked = runs.json(*booking)
+    quoted = runs.json(*booking, "--quote")
+    cost = quoted["confirm_with"]["expected_cost"] if isinstance(quoted, dict) else "0"
+    runs(*booking, "--expected-cost", cost)
+    booked = runs.json(*booking, "--expected-cost", cost)
     booking_id = str(booked["id"]) if isinstance(booked, dict) else "0"
     runs("booking", "cancel", booking_id)
-    runs.json("booking", "cancel", booking_id)
+    fee = runs.json("booking", "cancel", booking_id)
     runs("booking", "list", "--order", ORDER)
     runs.json("booking", "list")
-    runs("booking", "cancel", booking_id, "--confirm", "--reason", "moved")
+    expected_fee = fee["confirm_with"]["expected_fee"] if isinstance(fee, dict) else "0"
+    runs("booking", "cancel", booking_id, "--confirm", "--expected-fee", expected_fee, "--reason", "moved")
 
     event = ["event", "create", "--order", ORDER, "--line", "azure-events", "--solution", "Checkout"]
     event += ["--start", day(70), "--end", day(72), "--confirmed-on", day(0)]
