@@ -185,9 +185,10 @@ def readme_order(tmp_path: Path) -> Path:
     """Contoso's example order under another number and customer, with no event
     yet: the commands that change an order change this one."""
     document = yaml.safe_load((EXAMPLES / "contoso-multicountry.yaml").read_text(encoding="utf-8"))
-    # Its term moved to have begun 30 days ago: today and the next months are in its
-    # first contract year, whatever the day the test runs.
-    shift = TODAY - timedelta(days=30) - date.fromisoformat(str(document["term"]["start"]))
+    # Its term (from 1 January 2026) moved by whole months to begin on the first of last
+    # month: today and the months after are in its first contract year, whatever the day
+    # the test runs, and its contract years stay anniversaries of the start.
+    months = (TODAY.year - 2026) * 12 + TODAY.month - 2
 
     def moved(value: object) -> object:
         if isinstance(value, dict):
@@ -195,7 +196,9 @@ def readme_order(tmp_path: Path) -> Path:
         if isinstance(value, list):
             return [moved(v) for v in value]
         if isinstance(value, date):
-            return (value + shift).isoformat()
+            after = value + timedelta(days=1)  # ends of months stay ends of months
+            month = after.year * 12 + after.month - 1 + months
+            return (after.replace(year=month // 12, month=month % 12 + 1) - timedelta(days=1)).isoformat()
         return value
 
     document = moved(document)
