@@ -37,7 +37,10 @@ def incident_view(
         r.assignments,
         r.communications,
     )
-    pending = [c for c in comms if c.requests_customer_action and c.answered_at is None]
+    # R-SLA-4: what the customer was asked and has not answered, and every miss (a late answer included).
+    customer_side = [
+        c for c in comms if c.requests_customer_action and (c.answered_at is None or c.missed_at is not None)
+    ]
     return {
         "id": incident.id,
         "version": incident.version,
@@ -92,10 +95,12 @@ def incident_view(
                 "communication": c.id,
                 "asked_at": when(c.at),
                 "due": when(c.customer_response_due),
-                "missed": c.missed_at is not None or epoch_seconds(now) > epoch_seconds(c.customer_response_due),
+                "answered_at": when(c.answered_at),
+                "missed": c.missed_at is not None
+                or (c.answered_at is None and epoch_seconds(now) > epoch_seconds(c.customer_response_due)),  # type: ignore[arg-type]
                 "rule": "R-SLA-4",
-            }  # type: ignore[arg-type]
-            for c in pending
+            }
+            for c in customer_side
         ],
         "customer_misses": sum(1 for c in comms if c.missed_at is not None),
         "mitigated_at": when(incident.mitigated_at),
