@@ -274,6 +274,8 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     runs.json(*event, "--id", "readme-2")
     runs("event", "list", "--order", ORDER)
     runs.json("event", "list", "--order", ORDER)
+    runs("event", "summary", "--order", ORDER, "--id", "readme-1")
+    runs.json("event", "summary", "--order", ORDER, "--id", "readme-2")
     runs("mcsap", "milestones", "--order", ORDER)
     milestones = runs.json("mcsap", "milestones", "--order", ORDER, "--as-of", day(0))
     first = milestones[0]["code"] if isinstance(milestones, list) and milestones else "none"
