@@ -85,10 +85,23 @@ def _mail_from(value: str) -> str:
     return value
 
 
+def _folder(path: Path) -> Path:
+    """``path`` if it is a folder or can become one; InvalidInput naming
+    UNISUPPORT_DATA_DIR when it (or the nearest part of it that exists) is a file."""
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "is a file" if existing == path else f"is inside {str(existing)!r}, a file"
+        raise InvalidInput(f"{str(path)!r} {what}: name the folder the database lives in", field=DATA_DIR)
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
+    # Where database_url came from: UNISUPPORT_DATABASE_URL, UNISUPPORT_DATA_DIR, or
+    # "default" (./data in the current folder) — what a new-database notice says.
+    database_from: str = "default"
     smtp_url: str = ""  # empty: mail is disabled
     mail_from: str = DEFAULT_MAIL_FROM
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
@@ -102,6 +115,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser()
+        database_from = DATABASE_URL if env.get(DATABASE_URL) else DATA_DIR if env.get(DATA_DIR) else "default"
+        if database_from != DATABASE_URL or env.get(DATA_DIR):
+            _folder(data_dir)
         url = env.get(DATABASE_URL) or f"sqlite:///{(data_dir / 'unisupport.db').resolve()}"
         if not (url.startswith("sqlite:") or url.startswith("postgresql+psycopg:")):
             raise InvalidInput(
@@ -121,6 +137,7 @@ class Settings:
         return cls(
             database_url=url,
             data_dir=data_dir,
+            database_from=database_from,
             smtp_url=smtp_url,
             mail_from=mail_from,
             warn_share=share,

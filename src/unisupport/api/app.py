@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
 from unisupport.api import incidents, orders, outages, problems, sla
@@ -26,7 +27,10 @@ DESCRIPTION = """Enterprise support contracts and incidents with explainable fir
 
 Authenticate with `Authorization: Bearer <token>` (`unisupport token create --user EMAIL`).
 Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (`rule`) of
-`RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+`docs/rules.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+
+
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
@@ -41,8 +45,16 @@ def create_app(
     """The application. Its layers, outermost first: the trusted proxies' view of
     the client (``UNISUPPORT_TRUSTED_PROXIES``; none: the peer is the client), the
     security headers (``web``), unexpected errors (``api.failures``), the body limit
-    and the token of writes (``api.admission``), then the routes."""
-    app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
+    and the token of writes (``api.admission``), then the routes. /docs and /redoc
+    serve Swagger UI's and ReDoc's files from the app itself (fastapi-offline ships
+    them): they work without Internet (D32)."""
+    app = FastAPIOffline(
+        title="unisupport",
+        version=__version__,
+        description=DESCRIPTION,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the validator's site
+    )
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.incident_settings = incident_settings or IncidentSettings()

@@ -128,7 +128,7 @@ def list_communications(request: Request, incident_id: RecordId, credentials: Cr
 
 @router.post(
     "/{incident_id}/severity",
-    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.",
+    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4); If-Match optional",
 )
 def change_severity(
     request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials

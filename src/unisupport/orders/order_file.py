@@ -1,4 +1,4 @@
-"""The order file: an Enterprise Services Order written down (RULES.md §2, R-ORD-1).
+"""The order file: an Enterprise Services Order written down (docs/rules.md §2, R-ORD-1).
 
 This module is the *shape* of an order — the schema both the YAML order files
 (``unisupport order validate|import``) and the API's JSON use. The rules that
