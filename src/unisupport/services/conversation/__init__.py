@@ -15,6 +15,7 @@ from unisupport.services.conversation.attachments import (
     attachment_to_download,
     default_blob_store,
     store_uploads,
+    sweep_blobs,
     sweep_uploads,
     visible_attachments,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "record_inbound_message",
     "remove_copy",
     "store_uploads",
+    "sweep_blobs",
     "sweep_uploads",
     "thread_messages",
     "visible_attachments",
