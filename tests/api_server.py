@@ -4,7 +4,9 @@ orders and a user with a token for every role."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from unisupport.incidents.routing import TEAMS
 from unisupport.orders.validation import read_order_document
 from unisupport.services.orders import import_order
 from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
+from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database, make_engine, migrate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
@@ -44,6 +47,7 @@ class Server:
     clock: FixedClock
     database: Database
     tokens: dict[str, str] = field(default_factory=dict)
+    blobs: BlobStore | None = None
 
     def client(self, who: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -56,7 +60,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Thread]:
+def start(url: str, now: datetime, **app_options) -> tuple[Server, uvicorn.Server, threading.Thread]:
+    """``app_options``: more arguments of ``create_app`` (incident or conversation settings)."""
     engine = make_engine(url)
     migrate(engine)
     database = Database(engine)
@@ -67,7 +72,9 @@ def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Th
             import_order(session, read_order_document(EXAMPLES / name), actor="setup", now=setup)
         for code, (en, _fr) in TEAMS.items():
             create_team(session, code=code, name=en, actor="setup", now=setup)
-    server = Server(url="", clock=clock, database=database)
+    server = Server(
+        url="", clock=clock, database=database, blobs=BlobStore(tempfile.mkdtemp(prefix="unisupport-blobs-"))
+    )
     with database.transaction() as session:
         for name, (email, role, customer) in PEOPLE.items():
             create_user(
@@ -88,7 +95,11 @@ def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Th
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
     port = free_port()
     config = uvicorn.Config(
-        create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        create_app(database, clock=clock, blobs=server.blobs, **app_options),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -106,3 +117,5 @@ def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:
     uv.should_exit = True
     thread.join(timeout=30)
     server.database.engine.dispose()
+    if server.blobs is not None:
+        shutil.rmtree(server.blobs.root, ignore_errors=True)
