@@ -14,9 +14,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_server import start, stop
 from sqlalchemy import func, select
 
-from api_server import start, stop
 from unisupport.incidents.attachment import MB
 from unisupport.services.conversation import ConversationSettings
 from unisupport.storage.tables import AttachmentRow, MessageRow, OutboxRow
@@ -132,7 +132,7 @@ def test_customers_never_receive_an_internal_note_and_may_not_write_one(api):
 
 def test_files_are_uploaded_downloaded_as_attachments_and_kept_from_other_tenants(api):
     incident = open_incident(api)
-    r = upload(api, "contoso_admin", incident["id"], ("capture d'écran.png", PNG), ("notes.txt", "ligne 1\n".encode()))
+    r = upload(api, "contoso_admin", incident["id"], ("capture d'écran.png", PNG), ("notes.txt", b"ligne 1\n"))
     assert r.status_code == 201, r.text
     png, txt = r.json()["items"]
     assert (png["content_type"], png["size"], txt["content_type"]) == ("image/png", len(PNG), "text/plain")

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-
 from test_notifications import MAIL_FROM, Inbox, WorkerCrash, free_port
+
 from unisupport.access import Principal, Role
 from unisupport.clock import FixedClock
 from unisupport.incidents.conversation import parse_thread_root, reply_address
