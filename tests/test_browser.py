@@ -47,8 +47,9 @@ PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)  # a Wednesday
 PASSWORD = "correct horse battery"
 ORDER = "ESO-2026-0042"
-DESKTOP = {"width": 1200, "height": 800}
-PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1200, "height": 800}  # the README's pictures
+WIDE = {"width": 1366, "height": 900}  # issue 8's two screens
+PHONE = {"width": 390, "height": 844}
 
 # Six months of Contoso incidents: (month, day, severity, product, minutes to the
 # first response by phone, or None: never answered — a breach). All but
@@ -291,7 +292,7 @@ def test_a_customer_opens_a_sev_1_and_the_engineer_answers_it_first(server, open
 
     with customer.expect_navigation():
         customer.get_by_test_id("confirm-submit").click()
-    incident = int(re.search(r"/incidents/(\d+)$", customer.url).group(1))
+    incident = int(re.search(r"/incidents/(\d+)\?form=", customer.url).group(1))
     countdown = customer.get_by_test_id("first-response-countdown")
     assert re.fullmatch(r"encore 1[45] min", countdown.text_content().strip())  # counted down by the script
     assert customer.get_by_role("heading", name="Pourquoi ce délai").is_visible()
@@ -330,7 +331,9 @@ def test_a_workshop_cancelled_seven_days_before_costs_half_of_it(server, open_pa
     assert "30 avoirs" in customer.get_by_test_id("quote-cost").text_content()
     with customer.expect_navigation():
         customer.get_by_test_id("booking-confirm").click()
-    booking = int(re.search(r"booked=(\d+)", customer.url).group(1))
+    notice = customer.get_by_test_id("outcome-notice")
+    assert notice.is_visible() and customer.evaluate("document.activeElement.id") == "outcome"
+    booking = int(re.search(r"nº (\d+)", notice.text_content()).group(1))
 
     server.clock.at = datetime(2026, 12, 2, 10, 0, tzinfo=PARIS)  # 7 days before the workshop
     sign_in(customer, "contoso_admin")  # a week later: a new session
@@ -341,7 +344,7 @@ def test_a_workshop_cancelled_seven_days_before_costs_half_of_it(server, open_pa
     shot(customer, "05-booking-cancel")
     with customer.expect_navigation():
         customer.get_by_test_id("cancel-confirm").click()
-    assert customer.get_by_test_id("notice-cancelled").is_visible()
+    assert customer.get_by_test_id("outcome-notice").is_visible()
 
     # The fee is charged: a ledger entry on the order's statement, and the balance.
     with customer.expect_navigation():
@@ -454,6 +457,11 @@ def test_an_incident_manager_tells_the_plus_customers_of_a_platform_outage(serve
     page.get_by_test_id("outage-message").fill("Writes are slow; a fix is being deployed.")
     with page.expect_navigation():
         page.get_by_test_id("outage-submit").click()
+    # Nothing is sent yet: the audience first, then the confirmation (R-MCSAP-5).
+    assert page.get_by_test_id("audience-contoso").get_attribute("data-notified") == "yes"
+    assert page.get_by_test_id("audience-count").is_visible()
+    with page.expect_navigation():
+        page.get_by_test_id("audience-confirm").click()
     contoso = page.get_by_test_id("decision-1-contoso")
     assert contoso.get_attribute("data-notified") == "yes" and "marie.dupont@contoso.example" in contoso.text_content()
     assert sideways(page) == []
@@ -465,3 +473,91 @@ def test_an_incident_manager_tells_the_plus_customers_of_a_platform_outage(serve
         customer.get_by_test_id("outages-table").is_visible()
         and "VN4S-1Z8" in customer.get_by_test_id("outages-table").text_content()
     )
+
+
+# --------------------------------------------------------------------------- forms (issue 8)
+def in_view(page, locator) -> bool:
+    """Whether ``locator`` is wholly inside the window, without scrolling."""
+    box = locator.bounding_box()
+    viewport = page.viewport_size
+    return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"]
+
+
+def test_a_refused_action_is_said_at_the_top_focused_with_what_was_typed_kept(server, open_page):
+    """The severity form is at the bottom of a long incident page: its refusal is
+    said at the top of the next page, focused, in view; the form keeps what was
+    typed; the address reopens (no POST address, no 405); done is said there too."""
+    with server.client("contoso_admin") as c:
+        r = c.post(
+            "/api/v1/incidents",
+            json={
+                "site": "paris",
+                "product": "exchange-online",
+                "severity": "B",
+                "channel": "portal",
+                "title": "Mailbox moves stuck",
+                "business_impact": "New staff have no mailbox",
+            },
+        )
+        incident = r.json()["id"]
+    page = open_page(WIDE)
+    sign_in(page, "engineer")
+    page.goto(f"/incidents/{incident}")
+    page.get_by_test_id("sev-new").select_option("C")
+    page.get_by_test_id("sev-reason").fill("Calmer now, says the customer")
+    assert not in_view(page, page.get_by_test_id("sev-submit")) or page.evaluate("window.scrollY") > 0
+    with page.expect_navigation():
+        page.get_by_test_id("sev-submit").click()
+    outcome = page.get_by_test_id("outcome")
+    assert in_view(page, outcome) and page.evaluate("document.activeElement.id") == "outcome"
+    assert "R-SEV-3" in outcome.text_content() and "?form=" in page.url
+    assert page.get_by_test_id("sev-reason").input_value() == "Calmer now, says the customer"
+    assert page.get_by_test_id("sev-new").input_value() == "C"
+    shot(page, "10-refused-action")
+    # The summary's link leads to the field it is about.
+    outcome.locator("a").first.click()
+    assert page.evaluate("location.hash") in ("#sev-grounds", "#severity")
+    assert page.reload().status == 200 and page.get_by_test_id("outcome").is_visible()
+    page.get_by_test_id("sev-grounds").select_option("customer-agreed")
+    with page.expect_navigation():
+        page.get_by_test_id("sev-submit").click()
+    notice = page.get_by_test_id("outcome-notice")
+    assert in_view(page, notice) and "Severity C" in notice.text_content()
+
+
+def test_a_confirmation_after_editing_the_form_below_the_preview_is_previewed_again(server, open_page):
+    """The confirm button sends what the form says now; edited since the preview, it
+    is previewed again rather than saved stale. Switching the language keeps it all."""
+    page = open_page(WIDE)
+    sign_in(page, "contoso_admin")  # in French
+    page.goto("/incidents/new")
+    page.get_by_test_id("field-site").select_option("paris")
+    page.get_by_test_id("field-product").select_option("exchange-online")
+    page.get_by_test_id("severity-C").check()
+    page.get_by_test_id("field-title").fill("Question sur les quotas")
+    page.get_by_test_id("field-impact").fill("Aucun blocage")
+    with page.expect_navigation():
+        page.get_by_test_id("preview-submit").click()
+    assert "Gravité C" in page.get_by_test_id("preview").text_content()
+    # Edited below the preview, then confirmed from the preview.
+    page.get_by_test_id("severity-B").check()
+    page.get_by_test_id("field-title").fill("Quotas dépassés pour 40 boîtes")
+    with page.expect_navigation():
+        page.get_by_test_id("confirm-submit").click()
+    assert "/incidents/new" in page.url and page.get_by_test_id("outcome-notice").is_visible()
+    assert "Gravité B" in page.get_by_test_id("preview").text_content()  # what the form says now
+    with server.client("contoso_admin") as c:
+        titles = [i["title"] for i in c.get("/api/v1/incidents", params={"limit": 200}).json()["items"]]
+    assert "Question sur les quotas" not in titles and "Quotas dépassés pour 40 boîtes" not in titles
+    # The language switch on the preview keeps the values and the preview.
+    with page.expect_navigation():
+        page.get_by_test_id("language-en").click()
+    assert page.get_by_test_id("field-title").input_value() == "Quotas dépassés pour 40 boîtes"
+    assert "Severity B" in page.get_by_test_id("preview").text_content()
+    with page.expect_navigation():
+        page.get_by_test_id("language-fr").click()
+    with page.expect_navigation():
+        page.get_by_test_id("confirm-submit").click()
+    assert re.search(r"/incidents/\d+", page.url)
+    assert page.get_by_test_id("incident-title").text_content().endswith("Quotas dépassés pour 40 boîtes")
+    assert "Gravité B" in page.get_by_test_id("incident-severity").text_content()

@@ -10,6 +10,7 @@ RCA window (R-RCA-1, R-RCA-2). Provider workers also get the action forms
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,8 @@ from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
 from unisupport.storage.tables import CustomerRow, IncidentRow, SiteRow
-from unisupport.web.page import Page, WebRoute, attempt, page, redirect, render, status_of
+from unisupport.web.outcome import Notice
+from unisupport.web.page import Form, Page, WebRoute, page, render, submit
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -353,10 +355,8 @@ def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) ->
     }
 
 
-def incident_context(
-    p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None, action: str | None = None
-) -> dict[str, Any]:
-    """Everything the incident page shows; ``error`` is a refused action's message."""
+def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
+    """Everything the incident page shows."""
     incident = svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
     view = svc.incident_view(p.db, incident, now=p.now)
     calendar = svc.calendar_of(p.db, incident)
@@ -425,9 +425,6 @@ def incident_context(
         }
         if customer
         else None,
-        "error": error,
-        "error_rule": error_rule,
-        "action": action,
     }
 
 
@@ -439,16 +436,18 @@ def _assign_choices(p: Page) -> dict[str, Any]:
 
 
 def act_on_incident(
-    p: Page, incident_id: int, action: str, work, *, anchor: str, also: tuple[type[UnisupportError], ...] = ()
+    p: Page,
+    form: Form,
+    incident_id: int,
+    form_id: str,
+    work: Callable[[], object],
+    *,
+    done: Notice,
+    also: tuple[type[UnisupportError], ...] = (),
 ) -> Response:
-    """Run ``work()``, a change to the incident; a refusal shows the incident page
-    again with the message next to the form that was sent (``action``), else go
-    back to the page at ``anchor``."""
-    _, error = attempt(p, work, also=also)
-    if error is not None:
-        context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
-        return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=status_of(error))
-    return redirect(p, f"/incidents/{incident_id}#{anchor}")
+    """Run ``work()``, a change to the incident, and come back to its page with the
+    outcome (``page.submit``): ``done``, or the problems beside the form ``form_id``."""
+    return submit(p, form, form_id, work, back=f"/incidents/{incident_id}", done=done, also=also)
 
 
 @router.get("/incidents/{incident_id:int}")
