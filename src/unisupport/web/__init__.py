@@ -24,6 +24,7 @@ from unisupport.web import (
     pages_accounts,
     pages_admin,
     pages_confirm,
+    pages_conversation,
     pages_customer,
     pages_incident,
     pages_outages,
@@ -97,6 +98,7 @@ def install_web(app: FastAPI) -> None:
     for module in (
         auth,
         pages_incident,
+        pages_conversation,
         pages_customer,
         pages_provider,
         pages_third_party,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.incidents.attachment import TooLarge
 from unisupport.refusal import Refused
 from unisupport.services.users import active_principal, home_site
 from unisupport.web.i18n import (
@@ -296,11 +297,16 @@ async def csrf_form(request: Request) -> Form:
         except (UnicodeDecodeError, ValueError):
             raise InvalidInput("the form cannot be read", field="form") from None
     form = Form(pairs)
+    require_csrf(request, form.get(CSRF_FIELD))
+    return form
+
+
+def require_csrf(request: Request, token: str | None) -> None:
+    """Refuse a form whose CSRF token is not this session's (403)."""
     signer = signer_of(request)
     session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
-    if not signer.csrf_ok(session, form.get(CSRF_FIELD)):
+    if not signer.csrf_ok(session, token):
         raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
-    return form
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -438,6 +444,7 @@ STATUS = (
     (Forbidden, 403),
     (NotFound, 404),
     (Refused, 409),
+    (TooLarge, 413),
     (InvalidInput, 422),
 )
 
