@@ -60,6 +60,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def temporary_blobs() -> BlobStore:
+    """A blob store in a new temporary folder (``stop`` removes it)."""
+    return BlobStore(tempfile.mkdtemp(prefix="unisupport-blobs-"))
+
+
 def start(url: str, now: datetime, **app_options) -> tuple[Server, uvicorn.Server, threading.Thread]:
     """``app_options``: more arguments of ``create_app`` (incident or conversation settings)."""
     engine = make_engine(url)
@@ -72,9 +77,7 @@ def start(url: str, now: datetime, **app_options) -> tuple[Server, uvicorn.Serve
             import_order(session, read_order_document(EXAMPLES / name), actor="setup", now=setup)
         for code, (en, _fr) in TEAMS.items():
             create_team(session, code=code, name=en, actor="setup", now=setup)
-    server = Server(
-        url="", clock=clock, database=database, blobs=BlobStore(tempfile.mkdtemp(prefix="unisupport-blobs-"))
-    )
+    server = Server(url="", clock=clock, database=database, blobs=temporary_blobs())
     with database.transaction() as session:
         for name, (email, role, customer) in PEOPLE.items():
             create_user(
@@ -93,9 +96,15 @@ def start(url: str, now: datetime, **app_options) -> tuple[Server, uvicorn.Serve
         add_to_team(session, email="engineer@provider.example", team_code="standard-support", actor="setup", now=setup)
         assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
+    uv, thread = serve(server, **app_options)
+    return server, uv, thread
+
+
+def serve(server: Server, **app_options) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve ``server``'s database on a free loopback port, in a thread; sets ``server.url``."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(database, clock=clock, blobs=server.blobs, **app_options),
+        create_app(server.database, clock=server.clock, blobs=server.blobs, **app_options),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -110,7 +119,7 @@ def start(url: str, now: datetime, **app_options) -> tuple[Server, uvicorn.Serve
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     server.url = f"http://127.0.0.1:{port}"
-    return server, uv, thread
+    return uv, thread
 
 
 def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:

@@ -561,3 +561,78 @@ def test_a_confirmation_after_editing_the_form_below_the_preview_is_previewed_ag
     assert re.search(r"/incidents/\d+", page.url)
     assert page.get_by_test_id("incident-title").text_content().endswith("Quotas dépassés pour 40 boîtes")
     assert "Gravité B" in page.get_by_test_id("incident-severity").text_content()
+
+
+# --------------------------------------------------------------------------- the conversation (issue 9)
+def test_the_engineer_replies_with_files_and_a_note_and_the_customer_sees_the_reply_only(server, open_page, tmp_path):
+    with server.client("contoso_admin") as c:
+        r = c.post(
+            "/api/v1/incidents",
+            json={
+                "site": "paris",
+                "product": "exchange-online",
+                "severity": "B",
+                "channel": "portal",
+                "title": "Partners do not receive our mail",
+                "business_impact": "Orders are not confirmed",
+            },
+        )
+        incident = r.json()["id"]
+    trace, screenshot = tmp_path / "message-trace.csv", tmp_path / "queue état.png"
+    trace.write_text("time,recipient,status\n10:02,orders@partner.example,deferred\n", encoding="utf-8")
+    screenshot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+    server.clock.advance(minutes=12)
+    engineer = open_page()
+    sign_in(engineer, "engineer")
+    engineer.goto(f"/incidents/{incident}")
+    contact = engineer.get_by_test_id("contact")
+    assert "+33 1 70 36 42 00" in contact.text_content() and "marie.dupont@contoso.example" in contact.text_content()
+    assert engineer.get_by_test_id("composer-public").is_checked()  # a reply by default
+    engineer.get_by_test_id("composer-body").fill(
+        "Hello Marie,\n\nthe **outbound connector** is fixed; a trace is attached."
+    )
+    engineer.get_by_test_id("composer-files").set_input_files([str(trace), str(screenshot)])  # several at once
+    engineer.get_by_test_id("composer-needs-answer").check()
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("composer-submit").click()
+    reply = engineer.locator('[data-visibility="public"]').last
+    assert "outbound connector" in reply.text_content() and reply.get_by_test_id("first-response-tag").is_visible()
+    assert engineer.get_by_test_id("first-response-state").get_attribute("data-state") == "met"
+    server.clock.advance(minutes=3)
+    engineer.get_by_test_id("composer-internal").check()
+    engineer.get_by_test_id("composer-body").fill(
+        "Internal: the connector's certificate had expired; renew it in March."
+    )
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("composer-submit").click()
+    note = engineer.locator('[data-visibility="internal"]').last
+    assert note.get_by_test_id("note-tag").is_visible() and "certificate had expired" in note.text_content()
+    box = note.bounding_box()  # the newest message in view (the address names it), the composer under it
+    assert box is not None and -1 <= box["y"] and box["y"] + box["height"] <= engineer.viewport_size["height"]
+    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 219)"  # set apart in yellow
+    shot(engineer, "11-conversation-engineer")
+
+    server.clock.advance(minutes=20)
+    customer = open_page()
+    sign_in(customer, "contoso_admin")  # in French
+    customer.goto(f"/incidents/{incident}")
+    thread = customer.get_by_test_id("conversation")
+    assert "outbound connector" in thread.text_content()
+    assert "certificate" not in customer.content() and customer.locator('[data-visibility="internal"]').count() == 0
+    files = thread.locator("a[download]")
+    assert [files.nth(i).text_content() for i in range(files.count())] == ["message-trace.csv", "queue état.png"]
+    with customer.expect_download() as download:
+        files.first.click()
+    assert download.value.suggested_filename == "message-trace.csv"
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("time,recipient,status")
+    assert "réponse attendue" in thread.text_content()  # the engineer asked for an answer (R-SLA-4)
+    customer.get_by_test_id("composer-body").fill("Merci, les confirmations repartent.")
+    with customer.expect_navigation():
+        customer.get_by_test_id("composer-submit").click()
+    assert "Merci, les confirmations repartent." in customer.get_by_test_id("conversation").text_content()
+    shot(customer, "12-conversation-customer")
+    phone = open_page(PHONE)
+    sign_in(phone, "contoso_admin")
+    phone.goto(f"/incidents/{incident}")
+    assert sideways(phone) == []

@@ -1016,7 +1016,7 @@ def test_a_customer_writes_a_message_and_may_raise_the_severity_but_not_lower_it
     r = b.post(f"/incidents/{incident['id']}/messages", {"body": "It now affects the Lyon office too"}, files=NO_FILE)
     assert r.status_code == 303, text(r)
     page = text(b.get(f"/incidents/{incident['id']}"))
-    assert "It now affects the Lyon office too" in page and "(customer) · " in page and "on the portal" in page
+    assert "It now affects the Lyon office too" in page and "(customer) · " in page and "from the pages" in page
     r = b.post(
         f"/incidents/{incident['id']}/upgrade", {"severity": "A", "reason": "Both offices are down", "version": "2"}
     )

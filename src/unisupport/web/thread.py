@@ -49,7 +49,8 @@ def _message(p: Page, t: ThreadMessage, zone: str, provider: bool) -> dict[str, 
         )
     role = "customer" if m.from_customer else "provider"
     return {
-        "sort": (epoch_seconds(m.at), 0, m.id),
+        # At the same instant, a message comes after what the system recorded with it.
+        "sort": (epoch_seconds(m.at), 2, m.id),
         "kind": "message",
         "id": m.id,
         "internal": m.visibility == Visibility.INTERNAL.value,
@@ -95,7 +96,8 @@ def _fold_events(p: Page, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for entry in out:
         if entry["kind"] == "events":
             labels = list(dict.fromkeys(e["label"] for e in entry["events"]))
-            entry["summary"] = p.t("thread.events", count=len(entry["events"]), kinds=", ".join(labels))
+            key = "thread.event" if len(entry["events"]) == 1 else "thread.events"
+            entry["summary"] = p.t(key, count=len(entry["events"]), kinds=", ".join(labels))
             entry["at"] = entry["events"][0]["at"]
     return out
 
