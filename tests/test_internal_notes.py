@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from api_server import Server, serve, stop, temporary_blobs
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
-from api_server import Server, serve, stop, temporary_blobs
 from unisupport import demo
 from unisupport.clock import FixedClock
 from unisupport.storage.database import Database, make_engine, migrate
@@ -141,7 +141,7 @@ def test_no_route_shows_a_customer_an_internal_note_or_its_file(demo_server):
             for combination in itertools.product(*(values[n] for n in names)):
                 path = template
                 for name, value in zip(names, combination, strict=True):
-                    path = re.sub(r"{%s(?::\w+)?}" % name, value, path)
+                    path = re.sub(rf"{{{name}(?::\w+)?}}", value, path)
                 for answer in call(client, csrf, method, path):
                     assert answer.status_code < 500, f"{method} {path} as {email}: {answer.status_code}"
                     raw = answer.content + str(answer.headers).encode()
