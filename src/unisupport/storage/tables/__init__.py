@@ -4,6 +4,7 @@ all on ``Base.metadata`` (Alembic and the test fixtures rely on it)."""
 from unisupport.storage.tables.audit import AuditEvent
 from unisupport.storage.tables.bookings import BookingRow
 from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
+from unisupport.storage.tables.inbound_mail import InboundMailRow
 from unisupport.storage.tables.incidents import (
     AssignmentRow,
     CommunicationRow,
@@ -33,6 +34,7 @@ __all__ = [
     "AssignmentRow",
     "CommunicationRow",
     "IdempotencyKeyRow",
+    "InboundMailRow",
     "IncidentEventRow",
     "IncidentRow",
     "PostIncidentReviewRow",
