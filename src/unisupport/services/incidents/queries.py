@@ -1,0 +1,325 @@
+"""Reading incidents within the principal's tenant scope: one with the rows its view shows,
+the filtered list, the timeline, the communications, the open follow-ups (R-RCA-1/2,
+R-PIR-1), first-response outcomes (R-SLA-1) and the Azure Events summary (R-EVT-1)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from unisupport.access import Principal
+from unisupport.errors import InvalidInput, NotFound
+from unisupport.mission_critical.azure_event import post_event_summary
+from unisupport.services.incidents.changes import get_incident, scoped
+from unisupport.services.mission_critical import event_plan, events
+from unisupport.sla.calendar import epoch_seconds
+from unisupport.sla.severity import Severity
+from unisupport.storage.tables import (
+    AssignmentRow,
+    CommunicationRow,
+    ContactRow,
+    CustomerRow,
+    IncidentEventRow,
+    IncidentRow,
+    OrderRow,
+    PostIncidentReviewRow,
+    RcaRequestRow,
+    SiteRow,
+    ThirdPartyRow,
+)
+
+
+def first_response_state(incident: IncidentRow, now: datetime) -> str:
+    """met, late, breached, at-risk or pending."""
+    if incident.first_response_at is not None:
+        return (
+            "met" if epoch_seconds(incident.first_response_at) <= epoch_seconds(incident.first_response_due) else "late"
+        )
+    if incident.breached_at is not None or epoch_seconds(now) >= epoch_seconds(incident.first_response_due):
+        return "breached"
+    if epoch_seconds(now) >= epoch_seconds(incident.first_response_warn_at):
+        return "at-risk"
+    return "pending"
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: str | None = None
+    severity: str | None = None
+    customer: str | None = None  # customer code
+    team: str | None = None
+    breached: bool | None = None
+    due_before: datetime | None = None
+
+
+def encode_cursor(incident_id: int) -> str:
+    return base64.urlsafe_b64encode(f"i{incident_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("i"):
+            raise ValueError
+        return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("not a cursor returned by this API", field="cursor") from None
+
+
+def list_incidents(
+    session: Session,
+    principal: Principal,
+    f: IncidentFilter,
+    *,
+    now: datetime,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[IncidentRow], str | None]:
+    """Newest first, keyset-paginated; every filter combines with the tenant scope."""
+    query = scoped(select(IncidentRow), IncidentRow.customer_id, principal)
+    if f.status:
+        query = query.where(IncidentRow.status == f.status)
+    if f.severity:
+        query = query.where(IncidentRow.severity == Severity.parse(f.severity).value)
+    if f.customer:
+        query = query.join(CustomerRow, CustomerRow.id == IncidentRow.customer_id).where(CustomerRow.code == f.customer)
+    if f.team:
+        query = query.where(IncidentRow.team == f.team)
+    if f.breached is not None:
+        breached = or_(
+            IncidentRow.breached_at.is_not(None),
+            and_(IncidentRow.first_response_at.is_(None), IncidentRow.first_response_due <= now),
+        )
+        query = query.where(breached if f.breached else ~breached)
+    if f.due_before:
+        query = query.where(IncidentRow.first_response_due < f.due_before, IncidentRow.first_response_at.is_(None))
+    if cursor:
+        query = query.where(IncidentRow.id < decode_cursor(cursor))
+    rows = list(session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def timeline(session: Session, principal: Principal, incident_id: int) -> list[IncidentEventRow]:
+    incident = get_incident(session, principal, incident_id)
+    return list(
+        session.scalars(
+            select(IncidentEventRow)
+            .where(IncidentEventRow.incident_id == incident.id, IncidentEventRow.customer_id == incident.customer_id)
+            .order_by(IncidentEventRow.at, IncidentEventRow.id)
+        )
+    )
+
+
+# Built once, like _OPENING.
+_COMMUNICATIONS = (
+    select(CommunicationRow)
+    .where(
+        CommunicationRow.incident_id == bindparam("incident_id"),
+        CommunicationRow.customer_id == bindparam("customer_id"),
+    )
+    .order_by(CommunicationRow.at, CommunicationRow.id)
+)
+_ASSIGNMENTS = (
+    select(AssignmentRow).where(AssignmentRow.incident_id == bindparam("incident_id")).order_by(AssignmentRow.id)
+)
+_THIRD_PARTIES = (
+    select(ThirdPartyRow).where(ThirdPartyRow.incident_id == bindparam("incident_id")).order_by(ThirdPartyRow.id)
+)
+
+
+def communications(session: Session, incident: IncidentRow) -> list[CommunicationRow]:
+    return list(session.scalars(_COMMUNICATIONS, {"incident_id": incident.id, "customer_id": incident.customer_id}))
+
+
+@dataclass(frozen=True)
+class Related:
+    """What an incident's view shows beside the incident itself."""
+
+    customer: CustomerRow | None
+    order: OrderRow | None
+    site: SiteRow
+    contact: ContactRow | None
+    rca: RcaRequestRow | None
+    pir: PostIncidentReviewRow | None
+    assignments: list[AssignmentRow]
+    communications: list[CommunicationRow]  # oldest first
+    third_parties: list[ThirdPartyRow]  # R-INC-4, oldest first
+
+
+# An incident with its customer, order, site, contact, RCA and review (at most one
+# each); built once, like _OPENING.
+_WITH_RELATED = (
+    select(IncidentRow, CustomerRow, OrderRow, SiteRow, ContactRow, RcaRequestRow, PostIncidentReviewRow)
+    .outerjoin(CustomerRow, CustomerRow.id == IncidentRow.customer_id)
+    .outerjoin(OrderRow, OrderRow.id == IncidentRow.order_id)
+    .outerjoin(SiteRow, SiteRow.id == IncidentRow.site_id)
+    .outerjoin(ContactRow, ContactRow.id == IncidentRow.contact_id)
+    .outerjoin(RcaRequestRow, RcaRequestRow.incident_id == IncidentRow.id)
+    .outerjoin(PostIncidentReviewRow, PostIncidentReviewRow.incident_id == IncidentRow.id)
+    .where(IncidentRow.id == bindparam("incident_id"))
+)
+_WITH_RELATED_IN_SCOPE = _WITH_RELATED.where(IncidentRow.customer_id.in_(bindparam("scope", expanding=True)))
+
+
+def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
+    assignments = list(session.scalars(_ASSIGNMENTS, {"incident_id": incident.id}))
+    third_parties = list(session.scalars(_THIRD_PARTIES, {"incident_id": incident.id}))
+    return Related(*one, assignments, communications(session, incident), third_parties)  # type: ignore[arg-type]
+
+
+def load_related(session: Session, incident: IncidentRow) -> Related:
+    """The rows :func:`incident_view` shows, in four queries: the customer, order,
+    site, contact, RCA and review together; the assignments; the communications; the
+    third-party collaborations."""
+    return _related(session, incident, tuple(session.execute(_WITH_RELATED, {"incident_id": incident.id}).one()[1:]))
+
+
+def get_incident_related(session: Session, principal: Principal, incident_id: int) -> tuple[IncidentRow, Related]:
+    """:func:`get_incident` with the rows its view shows (:func:`load_related`), the
+    incident and its one-to-one rows in one query."""
+    scope = principal.customer_scope
+    if scope is None:
+        found = session.execute(_WITH_RELATED, {"incident_id": incident_id}).first()
+    else:
+        found = session.execute(_WITH_RELATED_IN_SCOPE, {"incident_id": incident_id, "scope": sorted(scope)}).first()
+    if found is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    return found[0], _related(session, found[0], tuple(found[1:]))
+
+
+def open_reviews(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """RCAs requested and not yet delivered (R-RCA-1/2) and post-incident reviews not
+    yet held (R-PIR-1) of the customers in scope, soonest due first: a CSAM's list of
+    follow-ups."""
+    rcas = session.execute(
+        scoped(
+            select(RcaRequestRow, IncidentRow, CustomerRow)
+            .join(IncidentRow, IncidentRow.id == RcaRequestRow.incident_id)
+            .join(CustomerRow, CustomerRow.id == RcaRequestRow.customer_id)
+            .where(RcaRequestRow.status != "delivered"),
+            RcaRequestRow.customer_id,
+            principal,
+        )
+    ).all()
+    pirs = session.execute(
+        scoped(
+            select(PostIncidentReviewRow, IncidentRow, CustomerRow)
+            .join(IncidentRow, IncidentRow.id == PostIncidentReviewRow.incident_id)
+            .join(CustomerRow, CustomerRow.id == PostIncidentReviewRow.customer_id)
+            .where(PostIncidentReviewRow.status != "held"),
+            PostIncidentReviewRow.customer_id,
+            principal,
+        )
+    ).all()
+    out = [
+        {
+            "kind": "rca",
+            "incident": i.id,
+            "title": i.title,
+            "severity": i.highest_severity,
+            "customer": c.code,
+            "since": r.requested_at,
+            "due": r.due_at,
+            "status": r.status,
+            "rule": r.rule,
+            "by": r.requested_by,
+        }
+        for r, i, c in rcas
+    ]
+    out += [
+        {
+            "kind": "pir",
+            "incident": i.id,
+            "title": i.title,
+            "severity": i.highest_severity,
+            "customer": c.code,
+            "since": r.created_at,
+            "due": None,
+            "status": r.status,
+            "rule": "R-PIR-1",
+            "by": None,
+        }
+        for r, i, c in pirs
+    ]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(out, key=lambda x: (epoch_seconds(x["due"] or far), epoch_seconds(x["since"]), x["incident"]))
+
+
+def first_response_outcomes(
+    session: Session, principal: Principal, *, since: datetime, now: datetime, customer_id: int | None = None
+) -> list[tuple[datetime, str, str]]:
+    """``(opened_at, severity, state)`` of the incidents opened since ``since`` whose
+    first-response target is settled: met, late or breached (R-SLA-1, R-SEV-2).
+    Incidents still within their target are left out: they have no outcome yet."""
+    # Only the columns the state needs: the stored explanations stay in the database.
+    columns = (
+        IncidentRow.opened_at,
+        IncidentRow.severity,
+        IncidentRow.first_response_at,
+        IncidentRow.first_response_due,
+        IncidentRow.breached_at,
+        IncidentRow.first_response_warn_at,
+    )
+    query = scoped(select(*columns).where(IncidentRow.opened_at >= since), IncidentRow.customer_id, principal)
+    if customer_id is not None:
+        query = query.where(IncidentRow.customer_id == customer_id)
+    out = []
+    for row in session.execute(query.order_by(IncidentRow.opened_at, IncidentRow.id)):
+        state = first_response_state(row, now)  # type: ignore[arg-type]
+        if state in ("met", "late", "breached"):
+            out.append((row.opened_at, row.severity, state))
+    return out
+
+
+# ------------------------------------------------------------------ Azure Events summary (R-EVT-1)
+def event_summary(session: Session, principal: Principal, order_number: str, event_code: str) -> dict[str, Any]:
+    order = session.scalar(
+        scoped(select(OrderRow).where(OrderRow.number == order_number), OrderRow.customer_id, principal)
+    )
+    if order is None:
+        raise NotFound(f"no order {order_number!r}", field="order")
+    row = next((e for e in events(session, order) if e.code == event_code), None)
+    if row is None:
+        raise NotFound(f"no event {event_code!r} on order {order_number}", field="event")
+    plan = event_plan(session, row)
+    incidents = session.scalars(
+        select(IncidentRow)
+        .where(
+            IncidentRow.order_id == order.id,
+            IncidentRow.customer_id == order.customer_id,
+            IncidentRow.opened_at >= plan.window_start,
+            IncidentRow.opened_at < plan.window_end,
+        )
+        .order_by(IncidentRow.opened_at)
+    ).all()
+
+    class _Case:
+        def __init__(self, r: IncidentRow):
+            self.id, self.opened_at, self.severity, self.status = str(r.id), r.opened_at, r.severity, r.status
+            self.resolved = r.status in ("mitigated", "closed")
+
+    summary = post_event_summary(plan, [_Case(r) for r in incidents])
+    return {
+        "event": event_code,
+        "solution": summary.solution,
+        "window_start": summary.window_start.isoformat(),
+        "window_end": summary.window_end.isoformat(),
+        "rule": summary.rule,
+        "all_resolved": summary.all_resolved,
+        "cases": [
+            {
+                "id": c.id,
+                "opened_at": c.opened_at.isoformat(),
+                "severity": c.severity,
+                "status": c.status,
+                "resolved": c.resolved,
+            }
+            for c in summary.cases
+        ],
+    }

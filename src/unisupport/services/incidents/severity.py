@@ -1,0 +1,141 @@
+"""Changing an incident's severity (R-SEV-1..4): who may, on what grounds, and the
+first-response target recomputed with its explanation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from unisupport.access import Forbidden, Principal, Role
+from unisupport.incidents.requests import SeverityChangeIn
+from unisupport.incidents.routing import route
+from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
+from unisupport.incidents.severity_change import check_change, retarget
+from unisupport.refusal import Refused
+from unisupport.services.incidents.changes import (
+    DEFAULT_SETTINGS,
+    IncidentSettings,
+    add_event,
+    calendar_of,
+    check_version,
+    get_incident,
+)
+from unisupport.services.incidents.targets import holdings, warn_at
+from unisupport.sla.calendar import epoch_seconds
+from unisupport.sla.first_response_due import explain
+from unisupport.sla.severity import Severity
+from unisupport.storage.tables import CommunicationRow, IncidentRow, OrderRow
+
+
+def change_severity(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    data: SeverityChangeIn,
+    *,
+    now: datetime,
+    settings: IncidentSettings = DEFAULT_SETTINGS,
+    expected_version: int | None = None,
+) -> IncidentRow:
+    incident = get_incident(session, principal, incident_id, lock=True)
+    check_version(incident, expected_version)
+    if incident.status == "closed":
+        raise Refused("the incident is closed", rule="R-SEV-1", field="id")
+    old = Severity(incident.severity)
+    misses = (
+        session.scalar(
+            select(func.count())
+            .select_from(CommunicationRow)
+            .where(CommunicationRow.incident_id == incident.id, CommunicationRow.missed_at.is_not(None))
+        )
+        or 0
+    )
+    change = check_change(old, data.severity, reason=data.reason, grounds=data.grounds, recorded_misses=misses)
+    if principal.role is Role.CSAM or (principal.role.is_customer and not change.upgrade):
+        raise Forbidden(
+            f"a {principal.role.value} may not {'downgrade' if not change.upgrade else 'change'} the severity",
+            field="role",
+        )
+    order = session.get(OrderRow, incident.order_id)
+    calendar = calendar_of(session, incident)
+    restarted = explain(
+        severity=data.severity,
+        product=incident.product,
+        opened=now,
+        calendar=calendar,
+        plans=holdings(session, order, incident.opened_at),  # type: ignore[arg-type]
+        description=" ".join(x for x in (incident.title, incident.description or "") if x),
+        tenant=incident.tenant,
+        language=incident.language,
+    )
+    settled = incident.first_response_at or incident.breached_at
+    due, why = retarget(
+        change, current_due=incident.first_response_due, restarted_due=restarted.due, first_response_at=settled
+    )
+    before = {"severity": old.value, "due": incident.first_response_due.isoformat(), "plan": incident.plan}
+    incident.severity = data.severity.value
+    if SEVERITY_ORDER[data.severity] < SEVERITY_ORDER[Severity(incident.highest_severity)]:
+        incident.highest_severity = data.severity.value
+    if epoch_seconds(due) == epoch_seconds(restarted.due) and not settled:
+        incident.explanation = restarted.to_dict()
+        incident.plan, incident.target_minutes, incident.coverage = (
+            restarted.plan,
+            restarted.target_minutes,
+            restarted.coverage.value,
+        )
+        incident.target_started_at = now
+        incident.first_response_due = restarted.due
+        incident.first_response_warn_at = warn_at(
+            calendar, now, restarted.target_minutes, restarted.coverage, settings.warn_share
+        )
+        incident.warned_at = None
+    routing = route(restarted)
+    incident.routing = routing.to_dict()
+    if routing.enhanced_escalation and incident.escalated_at is None:
+        incident.escalated_at = now
+        add_event(
+            session,
+            incident,
+            kind="escalated",
+            actor="system",
+            at=now,
+            after={"escalation": "enhanced"},
+            reason=f"Severity {incident.severity}: enhanced escalation starts automatically",
+            rule="R-INC-2",
+        )
+    if routing.team != incident.team:
+        add_event(
+            session,
+            incident,
+            kind="routed",
+            actor="system",
+            at=now,
+            before={"team": incident.team},
+            after={"team": routing.team},
+            reason=routing.reason,
+            rule="R-INC-3",
+        )
+        incident.team = routing.team
+    add_event(
+        session,
+        incident,
+        kind="severity-changed",
+        actor=principal.email,
+        at=now,
+        before=before,
+        after={
+            "severity": data.severity.value,
+            "due": incident.first_response_due.isoformat(),
+            "plan": incident.plan,
+            "grounds": change.grounds.value if change.grounds else None,
+            "target": why,
+        },
+        reason=change.reason,
+        rule=change.rule,
+    )
+    incident.version += 1
+    incident.updated_at = now
+    session.flush()
+    return incident
