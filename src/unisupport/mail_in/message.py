@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from inscriptis import get_text
+from inscriptis import get_text  # type: ignore[import-untyped]
 
 from unisupport.mail_in.quoted_history import shown_text
 
@@ -108,7 +109,7 @@ def parse(raw: bytes) -> ParsedMail:
     if not text.strip() and not parts.attachments and _broken(message):
         text = _raw_body(raw).replace("\x00", "")
         notes.append("the mail's MIME structure is broken: its raw text is shown")
-    elif _broken(message):
+    elif _broken(message) and not any("MIME" in note for note in notes):
         notes.append("the mail's MIME structure is broken: what could be read is shown")
     shown = shown_text(text, subject=subject)
     content_type = message.get_content_type()
@@ -129,11 +130,39 @@ def parse(raw: bytes) -> ParsedMail:
         attachments=tuple(parts.attachments),
         headers={name: _header(message, name) for name in LOOP_HEADERS if name in message},
         content_type=content_type,
-        report_type=(message.get_param("report-type") or None) if content_type == "multipart/report" else None,
+        report_type=_report_type(message) if content_type == "multipart/report" else None,
         language=_language(_header(message, "content-language")),
         size=len(raw),
         sha256=digest,
         notes=tuple(notes),
+    )
+
+
+def unreadable(raw: bytes) -> ParsedMail:
+    """What is known of a mail :func:`parse` could not read: its size and a
+    Message-ID made from its bytes (so that trying again finds the same record)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return ParsedMail(
+        message_id=_message_id("", digest)[0],
+        synthetic_id=True,
+        sender="",
+        sender_name="",
+        recipients=(),
+        subject="",
+        date=None,
+        in_reply_to=None,
+        references=(),
+        text="",
+        body="",
+        trimmed=False,
+        html_only=False,
+        attachments=(),
+        headers={},
+        content_type="",
+        report_type=None,
+        language=None,
+        size=len(raw),
+        sha256=digest,
     )
 
 
@@ -174,7 +203,7 @@ def _ids(value: str) -> list[str]:
 
 
 def _recipients(message: Message) -> tuple[str, ...]:
-    values = []
+    values: list[str] = []
     for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to"):
         try:
             values.extend(str(v) for v in (message.get_all(name) or []))
@@ -196,6 +225,11 @@ def _date(value: str) -> datetime | None:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _report_type(message: Message) -> str | None:
+    value = message.get_param("report-type")
+    return value if isinstance(value, str) and value else None
+
+
 def _language(value: str) -> str | None:
     tag = (value or "").split(",")[0].strip().split("-")[0].lower()
     return tag if re.fullmatch(r"[a-z]{2}", tag) else None
@@ -211,6 +245,7 @@ class _Parts:
         self.attachments: list[InboundAttachment] = []
         self.html_only = False
         self.plain_seen = False
+        self._reparsed = False
 
     def walk(self, part: Message, *, related: bool = False) -> None:
         kind = part.get_content_type()
@@ -221,6 +256,8 @@ class _Parts:
             for index, child in enumerate(children):
                 # In multipart/related the first part is the body, the others what it shows.
                 self.walk(child, related=kind == "multipart/related" and index > 0)
+        elif kind.startswith("multipart/"):  # its boundary is not in its body: broken MIME
+            self._unbounded(part)
         elif kind == "message/rfc822":
             self._attach(part, _attached_message(part), inline=False, default_name="message.eml")
         elif kind.startswith("message/"):  # a report's machine-readable part (delivery-status …)
@@ -229,6 +266,20 @@ class _Parts:
             self._text(part)
         else:
             self._attach(part, _payload(part), inline=related or _disposition(part) == "inline")
+
+    def _unbounded(self, part: Message) -> None:
+        """A multipart whose declared boundary never appears: read it again with the
+        boundary its body does use, if a line looks like one; else show its text."""
+        payload = _payload(part)
+        found = re.search(rb"^--([^\s]{1,70})\s*$", payload, re.MULTILINE)
+        if found and not self._reparsed:
+            self._reparsed = True
+            self.notes.append("the mail's MIME boundary is wrong: it was read with the one its body uses")
+            head = f'Content-Type: {part.get_content_type()}; boundary="{found.group(1).decode("ascii", "replace")}"'
+            self.walk(message_from_bytes(head.encode() + b"\n\n" + payload, policy=policy.default))
+            return
+        self.notes.append("the mail's MIME structure is broken: its raw text is shown")
+        self.texts.append(payload.decode("utf-8", "replace"))
 
     def _alternative(self, part: Message) -> None:
         children = list(_children(part))
@@ -349,7 +400,7 @@ def _decoded_text(part: Message, notes: list[str]) -> str:
 
 def _html_text(html: str, notes: list[str]) -> str:
     try:
-        return "\n".join(line.rstrip() for line in get_text(html).split("\n")).strip("\n")
+        return textwrap.dedent("\n".join(line.rstrip() for line in get_text(html).split("\n"))).strip("\n")
     except Exception:  # noqa: BLE001 - lxml refuses some documents; the original is kept
         notes.append("the HTML part could not be read: it is shown as it came")
         return html

@@ -56,7 +56,10 @@ _HEADER = re.compile(
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 _SIGNATURE = re.compile(r"^--\s?$")
-_DEVICE = r"(?:iphone|ipad|android|samsung|galaxy|blackberry|huawei|mobile|smartphone|t[ée]l[ée]phone|appareil|mail\s+for\s+windows|outlook|yahoo\s+mail|proton\s?mail)"
+_DEVICE = (
+    r"(?:iphone|ipad|android|samsung|galaxy|blackberry|huawei|mobile|smartphone|t[ée]l[ée]phone|appareil"
+    r"|mail\s+for\s+windows|outlook|yahoo\s+mail|proton\s?mail)"
+)
 _SENT_FROM = re.compile(
     rf"^\s*(?:sent\s+from\s+(?:my\s+)?{_DEVICE}|envoy[ée]\s+(?:de|depuis)\s+(?:mon\s+|l'\s*)?{_DEVICE}"
     r"|get\s+outlook\s+for|obtenir\s+outlook\s+pour|t[ée]l[ée]chargez\s+outlook\s+pour)\b.{0,60}$",

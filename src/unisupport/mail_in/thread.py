@@ -228,9 +228,7 @@ def _refuse(
 
 
 # ---------------------------------------------------------------- addresses and subjects
-_SEVERITY = re.compile(
-    r"\[\s*(?:sev|severity|s[ée]v[ée]rit[ée]|gravit[ée])\s*[:.]?\s*([1abc])\s*\]", re.IGNORECASE
-)
+_SEVERITY = re.compile(r"\[\s*(?:sev|severity|s[ée]v[ée]rit[ée]|gravit[ée])\s*[:.]?\s*([1abc])\s*\]", re.IGNORECASE)
 _NUMBER = re.compile(r"\[\s*(?:#\s*(?:INC-?)?|INC-)0*(\d{1,9})\s*\]", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r[ée]f|aw|sv|antw|wg|fwd?|tr|rv)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 TITLE_LENGTH = 200
@@ -278,4 +276,8 @@ def is_our_address(address: str, reply_address: str) -> bool:
     """``address`` is the reply address, with or without a ``+token``."""
     local, _, domain = reply_address.strip().rpartition("@")
     their_local, _, their_domain = address.strip().rpartition("@")
-    return bool(local) and their_local.partition("+")[0].lower() == local.lower() and their_domain.lower() == domain.lower()
+    return (
+        bool(local)
+        and their_local.partition("+")[0].lower() == local.lower()
+        and their_domain.lower() == domain.lower()
+    )
