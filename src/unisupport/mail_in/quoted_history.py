@@ -83,8 +83,7 @@ def is_forward(subject: str) -> bool:
 def shown_text(text: str, *, subject: str = "") -> Shown:
     """The new text of a mail body (see the module)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    forward = is_forward(subject)
-    end = len(lines) if forward else _history_start(lines)
+    end, forward = (len(lines), True) if is_forward(subject) else _history_start(lines)
     if not forward:
         end = _quoted_tail_start(lines, end)
     end = _signature_start(lines, end)
@@ -100,17 +99,17 @@ def shown_text(text: str, *, subject: str = "") -> Shown:
     return Shown(shown, shown != whole)
 
 
-def _history_start(lines: list[str]) -> int:
-    """The first line of quoted history (len(lines) when there is none); a forward
-    separator stops the search: what follows it is forwarded content."""
+def _history_start(lines: list[str]) -> tuple[int, bool]:
+    """The first line of quoted history (len(lines) when there is none), and whether
+    a forward separator came first: what follows it is forwarded content, kept."""
     for i, line in enumerate(lines):
         if len(line) > LONGEST_MARKER or not line.strip():
             continue
         if _FORWARDED.match(line):
-            return len(lines)
+            return len(lines), True
         if i > 0 and (_ORIGINAL.match(line) or _is_attribution(lines, i) or _is_header_block(lines, i)):
-            return _with_separator_above(lines, i)
-    return len(lines)
+            return _with_separator_above(lines, i), False
+    return len(lines), False
 
 
 def _is_attribution(lines: list[str], i: int) -> bool:

@@ -5,10 +5,10 @@ token names, the one the mail's References name, the one its subject's
 ``[#number]`` names, the sender's designated contacts, the last automatic answer
 to the sender — and :func:`decide` applies the rules in order:
 
-1. a mail over the size limit is refused;
-2. a mail written by a program (``automatic``) is recorded and ignored: it opens,
+1. a mail written by a program (``automatic``) is recorded and ignored: it opens,
    reopens and answers nothing;
-3. a mail to a crowd (over ``MAX_RECIPIENTS``) is refused, unanswered;
+2. a mail to a crowd (over ``automatic.MAX_RECIPIENTS``) is refused, unanswered;
+3. a mail over the size limit is refused;
 4. the thread is the one the reply token names (``support+<token>@…`` in To, Cc
    or Delivered-To), else the one ``In-Reply-To``/``References`` name, else the
    one ``[#<number>]`` in the subject names — only when the sender is a designated
@@ -108,8 +108,6 @@ class Decision:
 
 def decide(f: Facts) -> Decision:
     """The rules of the module, in order."""
-    if f.too_large:
-        return _refuse(Refusal.TOO_LARGE, f.too_large, f)
     if f.automatic:
         seen = f.by_token or f.by_references
         return Decision(
@@ -119,6 +117,8 @@ def decide(f: Facts) -> Decision:
         )
     if f.too_many_recipients:
         return _refuse(Refusal.MASS_MAILING, f"{f.too_many_recipients}: a mass mailing is not an incident", f, False)
+    if f.too_large:
+        return _refuse(Refusal.TOO_LARGE, f.too_large, f)
     thread, via = _thread(f)
     if thread is None and f.token is not None:
         return _refuse(Refusal.UNKNOWN_TOKEN, "the reply address names no incident", f)
