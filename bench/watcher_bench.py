@@ -144,6 +144,7 @@ COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "reply_token",
 )
 
 
@@ -412,6 +413,7 @@ def generate(
             version,
             opened_dt,
             fromts(updated, UTC),
+            f"{k:032x}"[-32:].translate(_BASE32),  # unique, and of the reply token's form
         )
 
 

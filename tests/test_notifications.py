@@ -535,6 +535,17 @@ def test_every_kind_renders_in_both_languages():
         "incident.breached": {**incident, "first_response_due": DUE, "target_minutes": 60},
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
+        "incident.reply": {
+            **incident,
+            "incident_id": 1,
+            "opened_at": DUE,
+            "body": "The mailbox database is back.",
+            "author": "Eva Engineer",
+            "written_at": DUE,
+            "to": "marie.dupont@contoso.example",
+            "copies": "",
+            "files": "trace.log (2 KB)",
+        },
         "booking.cancelled": {
             "booking_id": 7,
             "service": "Workshop",

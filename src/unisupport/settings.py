@@ -18,6 +18,11 @@ CRITICAL_MINUTES = "UNISUPPORT_CRITICAL_CUSTOMER_MINUTES"
 SMTP_URL = "UNISUPPORT_SMTP_URL"
 MAIL_FROM = "UNISUPPORT_MAIL_FROM"
 DEFAULT_MAIL_FROM = "unisupport@localhost"
+MAIL_REPLY_ADDRESS = "UNISUPPORT_MAIL_REPLY_ADDRESS"
+BLOB_DIR = "UNISUPPORT_BLOB_DIR"
+ATTACHMENT_MAX_MB = "UNISUPPORT_ATTACHMENT_MAX_MB"
+MESSAGE_MAX_MB = "UNISUPPORT_MESSAGE_MAX_MB"
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,10 @@ def smtp_endpoint(url: str, *, field: str = SMTP_URL) -> SmtpEndpoint:
     )
 
 
-def _mail_from(value: str) -> str:
+def _mail_from(value: str, field: str = MAIL_FROM) -> str:
     _name, address = parseaddr(value)
     if not address or "@" not in address or address.startswith("@") or address.endswith("@") or " " in address:
-        raise InvalidInput(f"{value!r} is not an e-mail address (such as unisupport@example.com)", field=MAIL_FROM)
+        raise InvalidInput(f"{value!r} is not an e-mail address (such as unisupport@example.com)", field=field)
     return value
 
 
@@ -74,6 +79,11 @@ class Settings:
     mail_from: str = DEFAULT_MAIL_FROM
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
     critical_customer_minutes: int = 60  # UNISUPPORT_CRITICAL_CUSTOMER_MINUTES: R-SLA-4 at Sev 1/A
+    # Replies by mail come back to local+<incident token>@domain (empty: no Reply-To).
+    mail_reply_address: str = ""  # UNISUPPORT_MAIL_REPLY_ADDRESS, such as support@provider.example
+    blob_dir: Path | None = None  # UNISUPPORT_BLOB_DIR; None: <data dir>/blobs
+    attachment_max_bytes: int = 25 * MB  # UNISUPPORT_ATTACHMENT_MAX_MB: one file
+    message_max_bytes: int = 100 * MB  # UNISUPPORT_MESSAGE_MAX_MB: all the files of one message
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -95,6 +105,17 @@ class Settings:
         minutes = _number(env, CRITICAL_MINUTES, "60", int)
         if not 1 <= minutes <= 24 * 60:
             raise InvalidInput(f"{minutes} is not a number of minutes between 1 and 1440", field=CRITICAL_MINUTES)
+        reply_address = (env.get(MAIL_REPLY_ADDRESS) or "").strip()
+        if reply_address:
+            _mail_from(reply_address, MAIL_REPLY_ADDRESS)
+        blob_dir = (env.get(BLOB_DIR) or "").strip()
+        file_mb = _number(env, ATTACHMENT_MAX_MB, "25", int)
+        message_mb = _number(env, MESSAGE_MAX_MB, "100", int)
+        if not 1 <= file_mb <= message_mb:
+            raise InvalidInput(
+                f"{file_mb} MB: a file's limit is at least 1 MB and at most the message's ({message_mb} MB)",
+                field=ATTACHMENT_MAX_MB,
+            )
         return cls(
             database_url=url,
             data_dir=data_dir,
@@ -102,12 +123,33 @@ class Settings:
             mail_from=mail_from,
             warn_share=share,
             critical_customer_minutes=minutes,
+            mail_reply_address=reply_address,
+            blob_dir=Path(blob_dir).expanduser() if blob_dir else None,
+            attachment_max_bytes=file_mb * MB,
+            message_max_bytes=message_mb * MB,
         )
+
+    @property
+    def blobs_path(self) -> Path:
+        """Where attachments are kept: ``UNISUPPORT_BLOB_DIR``, else ``blobs`` in the data folder."""
+        return self.blob_dir or self.data_dir / "blobs"
 
     def incident_settings(self):  # -> services.incidents.IncidentSettings
         from unisupport.services.incidents import IncidentSettings
 
-        return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
+        return IncidentSettings(
+            warn_share=self.warn_share,
+            critical_customer_minutes=self.critical_customer_minutes,
+            reply_address=self.mail_reply_address,
+        )
+
+    def conversation_settings(self):  # -> services.conversation.ConversationSettings
+        from unisupport.services.conversation import ConversationSettings
+
+        return ConversationSettings(
+            attachment_max_bytes=self.attachment_max_bytes,
+            message_max_bytes=self.message_max_bytes,
+        )
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type):

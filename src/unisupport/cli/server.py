@@ -77,17 +77,25 @@ def worker(
     """Watch SLA clocks (breaches, warnings, escalations, customer-side misses) and
     send queued mail. Several workers may run against one PostgreSQL; on SQLite, one."""
     from unisupport.notifications.mailer import SmtpMailer
+    from unisupport.services.conversation import sweep_blobs
+    from unisupport.storage.blobs import BlobStore
     from unisupport.worker import run_once
 
     settings = Settings.from_env()
     database = Database.from_settings(settings)
     clock = SystemClock()
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    blobs = BlobStore(settings.blobs_path)
     console = Console(highlight=False)
     if mailer is None:
         console.print("UNISUPPORT_SMTP_URL is not set: notifications are queued, not sent.")
+    blobs_swept = 0.0
     while True:
-        report, delivered = run_once(database, mailer, clock=clock, name=name)
+        report, delivered = run_once(database, mailer, clock=clock, name=name, blobs=blobs)
+        if time.monotonic() - blobs_swept > 3600:  # reading the whole blob folder: hourly
+            with database.transaction() as session:
+                sweep_blobs(session, blobs)
+            blobs_swept = time.monotonic()
         if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed)):
             console.print(
                 f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else "")

@@ -22,7 +22,15 @@ from unisupport.services.incidents.changes import (
     record_change,
 )
 from unisupport.services.incidents.communications import add_communication
-from unisupport.services.incidents.lifecycle import ASSIGNABLE_ROLES, assign, close, mitigate, rca_window, request_rca
+from unisupport.services.incidents.lifecycle import (
+    ASSIGNABLE_ROLES,
+    assign,
+    close,
+    mitigate,
+    rca_window,
+    reopen,
+    request_rca,
+)
 from unisupport.services.incidents.opening import (
     ACKNOWLEDGEMENT,
     OPENING_ROLES,
@@ -85,6 +93,7 @@ __all__ = [
     "preview_target",
     "rca_window",
     "record_change",
+    "reopen",
     "request_rca",
     "timeline",
 ]

@@ -24,6 +24,7 @@ PROVIDER_WORKERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER)
 class IncidentSettings:
     warn_share: float = 0.75  # warn when this share of the target has elapsed
     critical_customer_minutes: int = CRITICAL_DEFAULT_MINUTES  # R-SLA-4, Sev 1/A
+    reply_address: str = ""  # mail replies come back to local+<reply token>@domain; empty: no Reply-To
 
 
 DEFAULT_SETTINGS = IncidentSettings()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Forbidden, Principal, Role
 from unisupport.errors import InvalidInput, NotFound
+from unisupport.incidents.conversation import new_reply_token, reply_address
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.routing import route
 from unisupport.orders.order_file import OrderStatus
@@ -214,6 +215,7 @@ def _open(
         version=1,
         created_at=now,
         updated_at=now,
+        reply_token=new_reply_token(),
     )
     session.add(incident)
     session.flush()  # the incident's id, for the rows below
@@ -329,6 +331,7 @@ def _open(
         customer_name=opening.customer.name if opening.customer else "",
         contact=contact,
         now=now,
+        reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
     return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
 

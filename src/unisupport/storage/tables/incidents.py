@@ -40,6 +40,7 @@ class IncidentRow(Base):
             sqlite_where=text(CRITICAL_PENDING),
         ),
         Index("ix_incidents_customer_status", "customer_id", "status", "id"),
+        Index("ix_incidents_reply_token", "reply_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -84,6 +85,8 @@ class IncidentRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Unguessable: the Reply-To address of the incident's mail carries it (incidents.conversation).
+    reply_token: Mapped[str] = mapped_column(String(32))
 
 
 class CommunicationRow(Base):
