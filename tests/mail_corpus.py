@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from unisupport.access import Principal, Role
+from unisupport.incidents.conversation import thread_root
+from unisupport.incidents.requests import ClosureIn, IncidentIn
+from unisupport.orders.validation import read_order_document
+from unisupport.services import incidents
+from unisupport.services.incidents import IncidentSettings
+from unisupport.services.orders import import_order
+from unisupport.storage.tables import ContactRow, CustomerRow, IncidentRow, SiteRow
 
 CORPUS = Path(__file__).with_name("mail")
 MANIFEST = CORPUS / "manifest.yaml"
@@ -91,3 +103,91 @@ GENERATED = {
     "attachment_10mb": lambda: _with_attachment(10 * 1024 * 1024, "w3wp.dmp", "<dump-10mb@contoso.example>"),
     "attachment_30mb": lambda: _with_attachment(23 * 1024 * 1024, "full.dmp", "<dump-30mb@contoso.example>"),
 }
+
+
+# ------------------------------------------------------------------ a database for the corpus
+NOW = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)  # a Tuesday; both example orders are active
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
+PROVIDER = "provider.example"
+ENGINEER = Principal(user_id=2, email="eng@provider.example", role=Role.ENGINEER, teams=frozenset({"standard-support"}))
+
+
+@dataclass(frozen=True)
+class World:
+    """The incidents the corpus answers, by their ids, and the placeholders' values."""
+
+    threads: Threads
+    open_id: int
+    closed_recent_id: int
+    closed_old_id: int
+    customers: dict[str, int]
+
+
+def build_world(session: Session, *, now: datetime = NOW, settings: IncidentSettings | None = None) -> World:
+    """Contoso and Fabrikam (the example orders), a contact of Contoso whose roles do
+    not open incidents, a consultant who is a contact of both, and three Contoso
+    incidents: open (opened 2 hours before ``now``), closed 4 days and 32 days before."""
+    setup = datetime(2026, 1, 1, tzinfo=UTC)
+    for order_file in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):
+        import_order(session, read_order_document(EXAMPLES / order_file), actor="ops", now=setup)
+    customers = dict(session.execute(select(CustomerRow.code, CustomerRow.id)).all())
+    contoso_paris = session.scalar(select(SiteRow.id).where(SiteRow.customer_id == customers["contoso"]))
+    session.add_all(
+        [
+            ContactRow(
+                customer_id=customers["contoso"],
+                email="ops-watch@contoso.example",
+                name="Contoso Ops Watch",
+                roles=["outage-contact"],
+                site_id=contoso_paris,
+                language="en",
+                active=True,
+            ),
+            *(
+                ContactRow(
+                    customer_id=customers[code],
+                    email="consultant@partner.example",
+                    name="Sam Partner",
+                    roles=["reactive-contact"],
+                    site_id=None,
+                    language="en",
+                    active=True,
+                )
+                for code in ("contoso", "fabrikam")
+            ),
+        ]
+    )
+    session.flush()
+    marie = Principal(
+        user_id=10,
+        email="marie.dupont@contoso.example",
+        role=Role.SUPPORT_ADMINISTRATOR,
+        customer_id=customers["contoso"],
+    )
+    settings = settings or IncidentSettings(reply_address=f"support@{PROVIDER}")
+
+    def opened(title: str, product: str, at: datetime) -> IncidentRow:
+        data = IncidentIn(site="paris", product=product, severity="B", title=title, business_impact="Users blocked")
+        return incidents.open_incident(session, marie, data, now=at, settings=settings)
+
+    def closed(incident: IncidentRow, at: datetime) -> None:
+        incidents.close(session, ENGINEER, incident.id, ClosureIn(summary="Fixed"), now=at)
+
+    open_one = opened("Mail flow stopped", "exchange-online", now - timedelta(hours=2))
+    recent = opened("SharePoint sync errors", "sharepoint-online", now - timedelta(days=6))
+    closed(recent, now - timedelta(days=4))
+    old = opened("Teams meeting recordings missing", "microsoft-teams", now - timedelta(days=40))
+    closed(old, now - timedelta(days=32))
+
+    def root(incident: IncidentRow) -> str:
+        return thread_root(incident.id, incident.opened_at, PROVIDER)
+
+    threads = Threads(
+        token_open=open_one.reply_token,
+        msgid_open=root(open_one),
+        number_open=open_one.id,
+        token_closed_recent=recent.reply_token,
+        msgid_closed_recent=root(recent),
+        msgid_closed_old=root(old),
+    )
+    return World(threads, open_one.id, recent.id, old.id, customers)

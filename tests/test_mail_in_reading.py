@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mail_corpus import entries, mail_bytes, name
 
 from unisupport.mail_in.automatic import automatic_reason, may_answer, no_answer_reason
-from unisupport.mail_in.message import parse, safe_filename
+from unisupport.mail_in.message import mail_filename, parse
 from unisupport.mail_in.quoted_history import is_forward, shown_text
 
 OWN = ("support@provider.example", "unisupport@provider.example")
@@ -129,19 +129,20 @@ def test_indentation_of_pasted_output_is_kept():
 @pytest.mark.parametrize(
     "given_name, kept",
     [
-        ("../../etc/passwd", "passwd"),
-        ("..\\..\\windows\\system32\\evil.dll", "evil.dll"),
-        ("report\r\nBcc: x@y.example.pdf", "report Bcc: x@y.example.pdf"),
-        ("bell\x07\x00.txt", "bell .txt"),
-        ("\u202egnp.exe", "gnp.exe"),  # right-to-left override: an invisible character
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("..\\..\\windows\\system32\\evil.dll", "_.._windows_system32_evil.dll"),
+        ("report\r\nBcc: x@y.example.pdf", "report__Bcc_ x@y.example.pdf"),
+        ("bell\x07\x00.txt", "bell__.txt"),
+        ("\u202egnp.exe", "gnp.exe"),  # a right-to-left override: an invisible character
         ("....", "attachment-3.png"),
         ("", "attachment-3.png"),
         (".hidden", "hidden"),
-        ("a" * 300 + ".pdf", "a" * 146 + ".pdf"),
+        ("CON.txt", "_CON.txt"),
+        ("a" * 300 + ".pdf", "a" * 196 + ".pdf"),
     ],
 )
 def test_file_names_are_names_without_folders_or_control_characters(given_name, kept):
-    assert safe_filename(given_name, "image/png", 3) == kept
+    assert mail_filename(given_name, "image/png", 3) == kept
 
 
 # ------------------------------------------------------------------ loops and bounces

@@ -26,14 +26,14 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from inscriptis import get_text  # type: ignore[import-untyped]
 
+from unisupport.incidents.attachment import safe_name
 from unisupport.mail_in.quoted_history import shown_text
 
 MESSAGE_ID_LENGTH = 250  # longer ids are replaced by a hash of themselves (same id, same hash)
-FILENAME_LENGTH = 150
 SUBJECT_LENGTH = 500
 MAX_REFERENCES = 50  # the newest ones: a thread's own ids are at the end of References
 _ID = re.compile(r"<([^<>\s]{1,2000})>")
-_CONTROL = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+_INVISIBLE = {"Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 
 
 @dataclass(frozen=True)
@@ -315,7 +315,7 @@ class _Parts:
     def _attach(self, part: Message, data: bytes, *, inline: bool, default_name: str | None = None) -> None:
         raw_name = _filename(part) or default_name or ""
         content_type = part.get_content_type()
-        name = safe_filename(raw_name, content_type, len(self.attachments) + 1)
+        name = mail_filename(raw_name, content_type, len(self.attachments) + 1)
         if raw_name and name != raw_name:
             self.notes.append(f"the file name {raw_name!r} is kept as {name!r}")
         if not data:
@@ -419,20 +419,11 @@ def _raw_body(raw: bytes) -> str:
 
 
 # ---------------------------------------------------------------- file names
-def safe_filename(name: str, content_type: str, index: int) -> str:
-    """A file name that is a name: no folders (``/``, ``\\``), no control or
-    invisible characters, no leading dots, at most 150 characters with its
-    extension kept; ``attachment-N.ext`` when nothing is left."""
-    base = re.split(r"[/\\]", name or "")[-1]
-    base = "".join(" " if unicodedata.category(c) in _CONTROL else c for c in unicodedata.normalize("NFC", base))
-    base = " ".join(base.split()).lstrip(". ").rstrip(". ")
-    if not base:
-        extension = mimetypes.guess_extension(content_type or "") or ".bin"
-        return f"attachment-{index}{extension}"
-    if len(base) > FILENAME_LENGTH:
-        stem, dot, extension = base.rpartition(".")
-        if dot and 0 < len(extension) <= 10:
-            base = stem[: FILENAME_LENGTH - len(extension) - 1] + "." + extension
-        else:
-            base = base[:FILENAME_LENGTH]
-    return base
+def mail_filename(name: str, content_type: str, index: int) -> str:
+    """The name a mail's file is kept under: ``attachment.safe_name`` (no folders,
+    no control characters, no leading dots…), after removing the invisible
+    characters a name can hide behind (a right-to-left override turns ``gnp.exe``
+    into what reads as ``exe.png``); ``attachment-N.ext`` when nothing is left."""
+    visible = "".join(c for c in name or "" if unicodedata.category(c) not in _INVISIBLE)
+    extension = mimetypes.guess_extension(content_type or "") or ".bin"
+    return safe_name(visible, fallback=f"attachment-{index}{extension}")

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
+from pathlib import Path
+
 from unisupport.catalog.product import default_products
 from unisupport.errors import InvalidInput
-from unisupport.settings import DEFAULT_MAIL_FROM, MAIL_FROM
+from unisupport.services.incidents.changes import IncidentSettings
+from unisupport.settings import Settings
 from unisupport.sla.severity import Severity
 
 IMAP_URL = "UNISUPPORT_IMAP_URL"
 IMAP_DONE_FOLDER = "UNISUPPORT_IMAP_DONE_FOLDER"
-REPLY_ADDRESS = "UNISUPPORT_MAIL_REPLY_ADDRESS"
 DEFAULT_SEVERITY = "UNISUPPORT_MAIL_DEFAULT_SEVERITY"
 REOPEN_DAYS = "UNISUPPORT_MAIL_REOPEN_DAYS"
 MAX_MB = "UNISUPPORT_MAIL_MAX_MB"
@@ -68,18 +70,14 @@ def imap_endpoint(url: str, *, field: str = IMAP_URL) -> ImapEndpoint:
     )
 
 
-def _address(value: str, field: str) -> str:
-    address = parseaddr(value)[1]
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain or " " in address:
-        raise InvalidInput(f"{value!r} is not an e-mail address (such as support@example.com)", field=field)
-    return address
-
-
 @dataclass(frozen=True)
 class MailInSettings:
-    reply_address: str  # support@provider.example: replies come to support+<token>@provider.example
+    # support@provider.example (UNISUPPORT_MAIL_REPLY_ADDRESS, else the sender address of
+    # UNISUPPORT_MAIL_FROM): replies come back to support+<token>@provider.example.
+    reply_address: str
     mail_from: str  # the address notifications go out from (our own mail coming back is a loop)
+    blob_dir: Path  # where the files of received mails are kept (Settings.blobs_path)
+    incident: IncidentSettings = IncidentSettings()  # for the incidents mail opens and the messages it records
     default_severity: Severity = Severity.SEV_B  # of an incident a mail opens, unless its subject states one
     reopen_days: int = 7  # a closed incident reopens on an answer within this many days of its closure
     max_bytes: int = 25 * 1024 * 1024  # a larger mail is refused
@@ -96,10 +94,8 @@ class MailInSettings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> MailInSettings:
         env = dict(os.environ if env is None else env)
-        mail_from = (env.get(MAIL_FROM) or DEFAULT_MAIL_FROM).strip()
-        reply = _address((env.get(REPLY_ADDRESS) or mail_from).strip(), REPLY_ADDRESS)
-        if "+" in reply.partition("@")[0]:
-            raise InvalidInput(f"{reply!r}: the reply address has no '+' (replies add +<token>)", field=REPLY_ADDRESS)
+        base = Settings.from_env(env)
+        reply = parseaddr(base.mail_reply_address or base.mail_from)[1]
         imap_url = (env.get(IMAP_URL) or "").strip()
         if imap_url:
             imap_endpoint(imap_url)
@@ -107,7 +103,9 @@ class MailInSettings:
         default_products().get(product, field=PRODUCT)
         return cls(
             reply_address=reply,
-            mail_from=mail_from,
+            mail_from=base.mail_from,
+            blob_dir=base.blobs_path,
+            incident=base.incident_settings(),
             default_severity=Severity.parse(env.get(DEFAULT_SEVERITY) or "B", field=DEFAULT_SEVERITY),
             reopen_days=_whole(env, REOPEN_DAYS, 7, 0, 365),
             max_bytes=_whole(env, MAX_MB, 25, 1, 1024) * 1024 * 1024,

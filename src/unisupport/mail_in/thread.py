@@ -29,8 +29,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from enum import StrEnum
 
+from unisupport.incidents.conversation import reply_token_in
 from unisupport.sla.severity import Severity
 
 
@@ -229,7 +231,7 @@ def _refuse(
 
 # ---------------------------------------------------------------- addresses and subjects
 _SEVERITY = re.compile(r"\[\s*(?:sev|severity|s[ée]v[ée]rit[ée]|gravit[ée])\s*[:.]?\s*([1abc])\s*\]", re.IGNORECASE)
-_NUMBER = re.compile(r"\[\s*(?:#\s*(?:INC-?)?|INC-)0*(\d{1,9})\s*\]", re.IGNORECASE)
+_NUMBER = re.compile(r"\[(?:#\s*\d{1,10}|INC-\d{1,10})\]", re.IGNORECASE)  # conversation.incident_id_in_subject's
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|r[ée]f|aw|sv|antw|wg|fwd?|tr|rv)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 TITLE_LENGTH = 200
 
@@ -239,13 +241,6 @@ def stated_severity(subject: str) -> Severity | None:
     ``[Sévérité B]``, ``[Gravité C]``; None when it states none."""
     found = _SEVERITY.search(subject or "")
     return Severity(found.group(1).upper()) if found else None
-
-
-def subject_number(subject: str) -> int | None:
-    """The incident number in ``[#42]``, ``[#INC-000042]`` or ``[INC-000042]`` (the
-    acknowledgement's subject); None when there is none."""
-    found = _NUMBER.search(subject or "")
-    return int(found.group(1)) if found else None
 
 
 def incident_title(subject: str, *, fallback: str) -> str:
@@ -259,23 +254,23 @@ def incident_title(subject: str, *, fallback: str) -> str:
 
 def reply_token(recipients: tuple[str, ...] | list[str], reply_address: str) -> str | None:
     """The token of the first ``local+<token>@domain`` among ``recipients``, for the
-    reply address ``local@domain`` (local part and domain compared without case,
-    the token as written)."""
-    local, _, domain = reply_address.strip().rpartition("@")
-    if not local or not domain:
-        return None
+    reply address ``local@domain`` (``conversation.reply_token_in``); a plus address
+    of ours whose token is not even well formed is returned as written, so that it is
+    refused as naming no incident rather than taken for the plain address."""
     for address in recipients:
-        their_local, _, their_domain = address.strip().rpartition("@")
-        base, plus, token = their_local.partition("+")
-        if plus and token and base.lower() == local.lower() and their_domain.lower() == domain.lower():
+        token = reply_token_in(address, reply_address)
+        if token:
             return token
+        local = address.strip().rpartition("@")[0]
+        if "+" in local and is_our_address(address, reply_address):
+            return local.partition("+")[2] or None
     return None
 
 
 def is_our_address(address: str, reply_address: str) -> bool:
     """``address`` is the reply address, with or without a ``+token``."""
-    local, _, domain = reply_address.strip().rpartition("@")
-    their_local, _, their_domain = address.strip().rpartition("@")
+    local, _, domain = parseaddr(reply_address)[1].rpartition("@")
+    their_local, _, their_domain = parseaddr(address)[1].rpartition("@")
     return (
         bool(local)
         and their_local.partition("+")[0].lower() == local.lower()

@@ -25,6 +25,7 @@ from unisupport.access import Principal, Role
 from unisupport.catalog.product import default_products
 from unisupport.errors import UnisupportError
 from unisupport.incidents.communication import OpeningChannel
+from unisupport.incidents.conversation import incident_id_in_subject
 from unisupport.incidents.requests import IncidentIn
 from unisupport.mail_in import automatic
 from unisupport.mail_in.message import ParsedMail
@@ -40,7 +41,6 @@ from unisupport.mail_in.thread import (
     incident_title,
     reply_token,
     stated_severity,
-    subject_number,
 )
 from unisupport.notifications.outbox import enqueue
 from unisupport.orders.order_file import OrderStatus
@@ -50,6 +50,7 @@ from unisupport.services.incident_notifications import incident_number
 from unisupport.services.incidents.changes import add_event
 from unisupport.services.incidents.opening import OPENING_ROLES
 from unisupport.services.orders import current_document
+from unisupport.storage.blobs import BlobStore
 from unisupport.storage.tables import ContactRow, InboundMailRow, IncidentRow, OrderRow, SiteRow
 
 ANSWER_KIND = "mail_in.refused"
@@ -86,8 +87,10 @@ def handle(
     now: datetime,
     mailbox_uid: str | None = None,
     bounce_unknown_token: bool = False,
+    blobs: BlobStore | None = None,
 ) -> Handled:
-    """Handle one mail in the caller's transaction (see the module).
+    """Handle one mail in the caller's transaction (see the module). ``blobs``: where
+    its files go (default: ``settings.blob_dir``).
     ``bounce_unknown_token``: the MTA bounces a mail to an unknown reply address
     (``mail-in --stdin`` exits 67), so no answer of ours goes with it."""
     row = _claim(session, mail, source=source, now=now, mailbox_uid=mailbox_uid)
@@ -98,7 +101,8 @@ def handle(
     decision = decide(facts)
     savepoint = session.begin_nested()
     try:
-        incident_id, message_row_id = _apply(session, decision, mail, raw, settings, now)
+        store = blobs or BlobStore(settings.blob_dir)
+        incident_id, message_row_id = _apply(session, decision, mail, raw, _Context(settings, now, store))
         savepoint.commit()
     except UnisupportError as refusal:
         savepoint.rollback()
@@ -211,7 +215,7 @@ def _facts(session: Session, mail: ParsedMail, settings: MailInSettings, now: da
     automatic_reason = automatic.automatic_reason(mail, own_addresses=settings.own_addresses)
     no_answer = automatic.no_answer_reason(mail, automatic_reason)
     token = reply_token(mail.recipients, settings.reply_address)
-    number = subject_number(mail.subject)
+    number = incident_id_in_subject(mail.subject)
     last_answer = (
         session.scalar(select(func.max(InboundMailRow.answered_at)).where(InboundMailRow.sender == mail.sender))
         if mail.sender
@@ -229,7 +233,7 @@ def _facts(session: Session, mail: ParsedMail, settings: MailInSettings, now: da
         contacts=_contacts(session, mail.sender),
         token=token,
         by_token=_thread(conversation.find_incident_by_reply_token(session, token)) if token else None,
-        by_references=_thread(conversation.find_incident_by_message_ids(session, list(mail.references)))
+        by_references=_thread(conversation.find_incident_by_message_ids(session, _thread_ids(mail)))
         if mail.references
         else None,
         by_subject=_thread(session.get(IncidentRow, number)) if number else None,
@@ -241,6 +245,12 @@ def _facts(session: Session, mail: ParsedMail, settings: MailInSettings, now: da
         else None,
         reopen_days=settings.reopen_days,
     )
+
+
+def _thread_ids(mail: ParsedMail) -> list[str]:
+    """In-Reply-To first, then References from the newest (what the lookup expects)."""
+    ids = [mail.in_reply_to] if mail.in_reply_to else []
+    return ids + [i for i in reversed(mail.references) if i != mail.in_reply_to]
 
 
 def _mb(size: int) -> str:
@@ -263,10 +273,16 @@ def _thread(incident: IncidentRow | None) -> Thread | None:
 
 
 # ---------------------------------------------------------------- applying
-def _apply(
-    session: Session, d: Decision, mail: ParsedMail, raw: bytes, settings: MailInSettings, now: datetime
-) -> tuple[int | None, int | None]:
+@dataclass(frozen=True)
+class _Context:
+    settings: MailInSettings
+    now: datetime
+    blobs: BlobStore
+
+
+def _apply(session: Session, d: Decision, mail: ParsedMail, raw: bytes, c: _Context) -> tuple[int | None, int | None]:
     """Carry out the decision; the incident and message written, if any."""
+    now = c.now
     if d.outcome in (Outcome.REFUSED, Outcome.FAILED):
         return d.incident_id, None
     if d.outcome is Outcome.IGNORED:
@@ -276,7 +292,7 @@ def _apply(
         return d.incident_id, None
     contact = session.get(ContactRow, d.contact_id) if d.contact_id else None
     if d.outcome in (Outcome.OPENED, Outcome.OPENED_LINKED):
-        incident = _open(session, d, mail, contact, settings, now)  # type: ignore[arg-type]
+        incident = _open(session, d, mail, contact, c)  # type: ignore[arg-type]
     else:
         incident = session.get_one(IncidentRow, d.incident_id, with_for_update=True)
         if d.outcome is Outcome.REOPENED:
@@ -301,6 +317,9 @@ def _apply(
         received_at=now,
         attachments=list(mail.attachments),
         original_eml=raw,
+        now=now,
+        blobs=c.blobs,
+        settings=c.settings.incident,
     )
     return incident.id, message.id
 
@@ -312,28 +331,30 @@ def _body_with_notes(mail: ParsedMail) -> str:
     return body
 
 
-def _open(
-    session: Session, d: Decision, mail: ParsedMail, contact: ContactRow, settings: MailInSettings, now: datetime
-) -> IncidentRow:
+def _open(session: Session, d: Decision, mail: ParsedMail, contact: ContactRow, c: _Context) -> IncidentRow:
     """A new incident for the contact's customer (R-ORD-4), its severity stated by the
-    subject or the configured default, to be confirmed by an engineer (R-SEV-1)."""
+    subject or the configured default, to be confirmed by an engineer (R-SEV-1); one
+    that follows up a closed incident is about the same product unless the subject
+    names another."""
+    now = c.now
+    previous = session.get_one(IncidentRow, d.incident_id) if d.outcome is Outcome.OPENED_LINKED else None
     order, site = _order_and_site(session, contact)
     stated = stated_severity(mail.subject)
-    severity = stated or settings.default_severity
+    severity = stated or c.settings.default_severity
     language = _language(mail, contact, site)
     data = IncidentIn(
         order=order.number,
         site=site.code,
         contact=contact.email,
         channel=OpeningChannel.EMAIL,
-        product=_product(mail.subject, settings.product),
+        product=_product(mail.subject, previous.product if previous else c.settings.product),
         severity=severity,
         title=incident_title(mail.subject, fallback="(sans objet)" if language == "fr" else "(no subject)"),
         business_impact=(mail.body.strip() or mail.subject or "(no text)")[:IMPACT_LENGTH],
         language=language,
     )
     opener = Principal(user_id=0, email=contact.email, role=Role.REACTIVE_CONTACT, customer_id=contact.customer_id)
-    incident = incidents.open_incident(session, opener, data, now=now)
+    incident = incidents.open_incident(session, opener, data, now=now, settings=c.settings.incident)
     incident.severity_to_confirm = True
     said = "stated in the mail's subject" if stated else "the default for incidents opened by mail"
     add_event(
@@ -343,11 +364,11 @@ def _open(
         actor="mail-in",
         at=now,
         after={"severity": severity.value, "stated": stated is not None},
-        reason=f"opened by mail at Severity {severity.value} ({said}): an engineer agrees the severity with the customer",
+        reason=f"opened by mail at Severity {severity.value} ({said}): "
+        "an engineer agrees the severity with the customer",
         rule="R-SEV-1",
     )
-    if d.outcome is Outcome.OPENED_LINKED and d.incident_id is not None:
-        previous = session.get_one(IncidentRow, d.incident_id)
+    if previous is not None:
         incident.previous_incident_id = previous.id
         add_event(
             session,

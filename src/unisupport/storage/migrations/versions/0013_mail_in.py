@@ -5,7 +5,7 @@ mail: R-SEV-1) and the closed incident a new one follows up.
 Written by hand; tests/test_mail_in_service.py compares it with the models.
 
 Revision ID: 0013_mail_in
-Revises: 0008_user_sessions
+Revises: 0012_conversation
 """
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 import unisupport.storage.base
 
 revision = "0013_mail_in"
-down_revision = "0008_user_sessions"
+down_revision = "0012_conversation"
 branch_labels = None
 depends_on = ("0003_incidents",)
 
