@@ -146,7 +146,10 @@ def test_a_stranger_gets_one_answer_an_hour_whatever_they_send(session, world, t
 
 
 def test_the_polite_answer_is_in_french_for_a_french_mail(session, world, tmp_path):
-    raw = b"From: Jean <jean@exemple.example>\nTo: support@provider.example\nSubject: Panne\nMessage-ID: <j1@exemple.example>\n\nBonjour, le serveur est en panne. Merci\n"
+    raw = (
+        b"From: Jean <jean@exemple.example>\nTo: support@provider.example\nSubject: Panne\n"
+        b"Message-ID: <j1@exemple.example>\n\nBonjour, le serveur est en panne. Merci\n"
+    )
     assert handle(session, raw, tmp_path).answered
     answer = session.scalar(select(OutboxRow).where(OutboxRow.kind == "mail_in.refused"))
     assert (
