@@ -17,7 +17,6 @@ from datetime import timedelta
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from unisupport.clock import SystemClock
 from unisupport.errors import InvalidInput, UnisupportError
@@ -124,23 +123,29 @@ def _poll(database: Database, settings: MailInSettings, console: Console, *, onc
 
 def _status(database: Database, console: Console) -> None:
     with database.reading() as session:
-        rows = failures(session)
         day = counts(session, since=SystemClock().now() - timedelta(days=1))
-    console.print("Last 24 hours: " + (", ".join(f"{n} {outcome}" for outcome, n in sorted(day.items())) or "no mail"))
+        rows = [
+            (
+                f"{row.received_at:%Y-%m-%d %H:%M}",
+                row.source + (f" {row.mailbox_uid}" if row.mailbox_uid else ""),
+                row.sender or "-",
+                row.subject or "-",
+                row.message_id,
+                str(row.attempts),
+                row.reason,
+            )
+            for row in failures(session)
+        ]
+    console.print(
+        "Last 24 hours: " + (", ".join(f"{n} {outcome}" for outcome, n in sorted(day.items())) or "no mail")
+    )
     if not rows:
         console.print("No mail is waiting: every mail was handled.")
         return
-    table = Table(
-        "received", "source", "from", "subject", "Message-ID", "tries", "reason", title="Could not be handled"
-    )
-    for row in rows:
-        table.add_row(
-            f"{row.received_at:%Y-%m-%d %H:%M}",
-            row.source + (f" {row.mailbox_uid}" if row.mailbox_uid else ""),
-            row.sender or "-",
-            row.subject or "-",
-            row.message_id,
-            str(row.attempts),
-            row.reason,
-        )
-    console.print(table)
+    # One block per mail, whole (no table cut to the terminal's width): operators grep it.
+    console.print(f"Could not be handled ({len(rows)}; they stay in the mailbox, flagged):")
+    for received, source, sender, subject, message_id, tries, reason in rows:
+        console.print(f"- {received}  {source}  from {sender}", markup=False)
+        console.print(f"  subject: {subject}", markup=False)
+        console.print(f"  Message-ID: {message_id}  tries: {tries}", markup=False)
+        console.print(f"  reason: {reason}", markup=False)
