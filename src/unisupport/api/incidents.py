@@ -153,6 +153,21 @@ def change_severity(
     )
 
 
+@router.post(
+    "/{incident_id}/severity/confirmation",
+    summary="Agree the severity of an incident opened by mail (R-SEV-1): severity_to_confirm becomes false",
+)
+def confirm_severity(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.confirm_severity(u.session, u.principal, incident_id, now=u.now, expected_version=expected) and None
+        ),
+    )
+
+
 @router.post("/{incident_id}/mitigation", summary="Record the mitigation")
 def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, credentials: Credentials) -> JSONResponse:
     return _mutation(

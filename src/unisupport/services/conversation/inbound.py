@@ -38,12 +38,18 @@ ORIGINAL_NAME = "original-message.eml"
 
 
 class InboundAttachment(Protocol):
-    """A file of a received mail (the mail-in side's dataclass has these attributes)."""
+    """A file of a received mail (the mail-in side's frozen dataclass,
+    ``mail_in.message.InboundAttachment``, has these attributes; read-only here, so
+    that a frozen dataclass fits)."""
 
-    filename: str | None
-    content_type: str | None
-    data: bytes
-    inline: bool
+    @property
+    def filename(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def inline(self) -> bool: ...
 
 
 def _summary(body: str, attachments: Sequence[InboundAttachment]) -> str:

@@ -55,7 +55,7 @@ from unisupport.services.incidents.queries import (
     open_reviews,
     timeline,
 )
-from unisupport.services.incidents.severity import change_severity
+from unisupport.services.incidents.severity import change_severity, confirm_severity
 from unisupport.services.incidents.targets import holdings
 from unisupport.services.incidents.views import collaboration_view, communication_view, event_view, incident_view
 
@@ -74,6 +74,7 @@ __all__ = [
     "change_severity",
     "check_version",
     "close",
+    "confirm_severity",
     "collaboration_view",
     "communication_view",
     "communications",

@@ -53,6 +53,8 @@ def incident_view(
         "description": incident.description,
         "tenant": incident.tenant,
         "severity": incident.severity,
+        "severity_to_confirm": incident.severity_to_confirm,  # opened by mail: an engineer agrees it (R-SEV-1)
+        "previous_incident": incident.previous_incident_id,  # the closed incident this one follows up
         "highest_severity": incident.highest_severity,
         "production_impact": incident.production_impact,
         "language": incident.language,

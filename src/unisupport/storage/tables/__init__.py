@@ -5,6 +5,7 @@ from unisupport.storage.tables.audit import AuditEvent
 from unisupport.storage.tables.bookings import BookingRow
 from unisupport.storage.tables.conversation import AttachmentRow, CopyRow, MessageRow
 from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
+from unisupport.storage.tables.inbound_mail import InboundMailRow
 from unisupport.storage.tables.incidents import (
     AssignmentRow,
     CommunicationRow,
@@ -38,6 +39,7 @@ __all__ = [
     "MessageRow",
     "CommunicationRow",
     "IdempotencyKeyRow",
+    "InboundMailRow",
     "IncidentEventRow",
     "IncidentRow",
     "PostIncidentReviewRow",
