@@ -27,6 +27,7 @@ from unisupport.storage.tables import IncidentRow, OrderRow, OutboxRow
 NOW = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)
 NOTE = "NOTE-SECRET-4711 the relay we changed"
 NOTE_FILE = "note-secret-4711.txt"
+DEMO_NOTE = b"crawl schedule was set to monthly"  # the demo's own internal note
 REPLY = "PUBLIC-REPLY-9136"
 REPLY_FILE = "public-reply-9136.txt"
 CUSTOMERS = ("marie.dupont@contoso.example", "cloud-ops@contoso.example", "alex.kim@fabrikam.example")
@@ -145,7 +146,7 @@ def test_no_route_shows_a_customer_an_internal_note_or_its_file(demo_server):
                 for answer in call(client, csrf, method, path):
                     assert answer.status_code < 500, f"{method} {path} as {email}: {answer.status_code}"
                     raw = answer.content + str(answer.headers).encode()
-                    if NOTE.encode() in raw or NOTE_FILE.encode() in raw or b"NOTE-SECRET" in raw:
+                    if any(secret in raw for secret in (NOTE.encode(), NOTE_FILE.encode(), b"NOTE-SECRET", DEMO_NOTE)):
                         leaks.append(f"{method} {path} as {email} → {answer.status_code}")
                     seen_reply[email] += REPLY.encode() in raw
             called.add((method, template))
