@@ -4,11 +4,14 @@ orders and a user with a token for every role."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +26,10 @@ from unisupport.incidents.routing import TEAMS
 from unisupport.orders.validation import read_order_document
 from unisupport.services.orders import import_order
 from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
+from unisupport.incidents.attachment import MB
+from unisupport.services.conversation import ConversationSettings
 from unisupport.storage.blobs import BlobStore
+from unisupport.web.session import SECRET_KEY
 from unisupport.storage.database import Database, make_engine, migrate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
@@ -58,6 +64,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# Attachment limits small enough to pass over in a test: 1 MB a file, 2 MB a message.
+SMALL_LIMITS = ConversationSettings(attachment_max_bytes=1 * MB, message_max_bytes=2 * MB)
+
+
+@contextmanager
+def signing_secret(value: str) -> Iterator[None]:
+    """``UNISUPPORT_SECRET_KEY`` set for the pages' sessions, as it was afterwards."""
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(SECRET_KEY, None)
+        else:
+            os.environ[SECRET_KEY] = saved
 
 
 def temporary_blobs() -> BlobStore:

@@ -14,11 +14,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_server import start, stop
+from api_server import SMALL_LIMITS, start, stop
 from sqlalchemy import func, select
 
 from unisupport.incidents.attachment import MB
-from unisupport.services.conversation import ConversationSettings
 from unisupport.storage.tables import AttachmentRow, MessageRow, OutboxRow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -29,11 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 @pytest.fixture(scope="module")
 def api(backend, temp_databases):
-    server, uv, thread = start(
-        temp_databases.new_url(backend),
-        MONDAY,
-        conversation_settings=ConversationSettings(attachment_max_bytes=1 * MB, message_max_bytes=2 * MB),
-    )
+    server, uv, thread = start(temp_databases.new_url(backend), MONDAY, conversation_settings=SMALL_LIMITS)
     yield server
     stop(uv, thread, server)
 

@@ -571,20 +571,17 @@ def test_a_confirmation_after_editing_the_form_below_the_preview_is_previewed_ag
 
 
 # --------------------------------------------------------------------------- the conversation (issue 9)
-def test_the_engineer_replies_with_files_and_a_note_and_the_customer_sees_the_reply_only(server, open_page, tmp_path):
+def open_by_api(server, title: str, impact: str) -> int:
+    """A Severity B on Exchange Online at Paris, opened by Marie through the API."""
+    body = {"site": "paris", "product": "exchange-online", "severity": "B", "channel": "portal"}
     with server.client("contoso_admin") as c:
-        r = c.post(
-            "/api/v1/incidents",
-            json={
-                "site": "paris",
-                "product": "exchange-online",
-                "severity": "B",
-                "channel": "portal",
-                "title": "Partners do not receive our mail",
-                "business_impact": "Orders are not confirmed",
-            },
-        )
-        incident = r.json()["id"]
+        r = c.post("/api/v1/incidents", json=body | {"title": title, "business_impact": impact})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_the_engineer_replies_with_files_and_a_note_and_the_customer_sees_the_reply_only(server, open_page, tmp_path):
+    incident = open_by_api(server, "Partners do not receive our mail", "Orders are not confirmed")
     trace, screenshot = tmp_path / "message-trace.csv", tmp_path / "queue état.png"
     trace.write_text("time,recipient,status\n10:02,orders@partner.example,deferred\n", encoding="utf-8")
     screenshot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
@@ -658,18 +655,7 @@ def test_the_customer_answers_by_mail_and_the_answer_is_in_the_engineers_thread(
     from unisupport.notifications.mailer import SmtpMailer
     from unisupport.services import mail_in
 
-    with server.client("contoso_admin") as c:
-        incident = c.post(
-            "/api/v1/incidents",
-            json={
-                "site": "paris",
-                "product": "exchange-online",
-                "severity": "B",
-                "channel": "portal",
-                "title": "Distribution list rejects partners",
-                "business_impact": "Partners' orders bounce",
-            },
-        ).json()["id"]
+    incident = open_by_api(server, "Distribution list rejects partners", "Partners' orders bounce")
     server.clock.advance(minutes=8)
     engineer = open_page()
     sign_in(engineer, "engineer")

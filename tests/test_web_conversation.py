@@ -6,20 +6,17 @@ contact's phone for the engineer, and customers finding their closed incidents."
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_server import start, stop
+from api_server import SMALL_LIMITS, signing_secret, start, stop
 from sqlalchemy import func, select
 from test_web import NO_FILE, Browser, text
 
 from unisupport.incidents.attachment import MB
-from unisupport.services.conversation import ConversationSettings
 from unisupport.storage.tables import AttachmentRow, MessageRow
-from unisupport.web.session import SECRET_KEY
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
@@ -28,19 +25,10 @@ PDF = b"%PDF-1.4\n" + b"trace " * 200
 
 @pytest.fixture(scope="module")
 def web(backend, temp_databases):
-    saved = os.environ.get(SECRET_KEY)
-    os.environ[SECRET_KEY] = "test-only-secret-" + "c" * 40
-    server, uv, thread = start(
-        temp_databases.new_url(backend),
-        MONDAY,
-        conversation_settings=ConversationSettings(attachment_max_bytes=1 * MB, message_max_bytes=2 * MB),
-    )
-    yield server
-    stop(uv, thread, server)
-    if saved is None:
-        os.environ.pop(SECRET_KEY, None)
-    else:
-        os.environ[SECRET_KEY] = saved
+    with signing_secret("test-only-secret-" + "c" * 40):
+        server, uv, thread = start(temp_databases.new_url(backend), MONDAY, conversation_settings=SMALL_LIMITS)
+        yield server
+        stop(uv, thread, server)
 
 
 @pytest.fixture(autouse=True)
