@@ -24,9 +24,9 @@ from unisupport.incidents.attachment import content_type, safe_name
 from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.requests import CommunicationIn
+from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.services.conversation.attachments import default_blob_store
 from unisupport.services.conversation.messages import add_message
-from unisupport.services.incidents.changes import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import reopen
 from unisupport.sla.calendar import epoch_seconds

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from unisupport.incidents.attachment import size_text
 from unisupport.incidents.conversation import reply_address
+from unisupport.incidents.settings import IncidentSettings
 from unisupport.notifications.outbox import enqueue
 from unisupport.notifications.wording import mail_language
 from unisupport.services.conversation.copies import copies_of
-from unisupport.services.customers import site_calendar
 from unisupport.services.incident_notifications import incident_payload
-from unisupport.services.incidents.changes import IncidentSettings
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import (
     AttachmentRow,
     ContactRow,

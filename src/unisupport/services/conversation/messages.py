@@ -24,11 +24,12 @@ from unisupport.errors import InvalidInput
 from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.requests import CommunicationIn, MessageIn
+from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.refusal import Refused
 from unisupport.services.conversation.attachments import DEFAULT_CONVERSATION, ConversationSettings, take_uploads
 from unisupport.services.conversation.copies import add_copies
 from unisupport.services.conversation.mail_out import queue_reply
-from unisupport.services.incidents.changes import DEFAULT_SETTINGS, IncidentSettings, check_version, get_incident
+from unisupport.services.incidents.changes import check_version, get_incident
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import reopen
 from unisupport.storage.tables import IncidentRow, MessageRow, UserRow
