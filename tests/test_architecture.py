@@ -9,7 +9,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "unisupport"
-CORE = ["catalog", "sla", "bookings", "mission_critical", "errors.py", "refusal.py", "datafile.py"]
+CORE = [
+    "catalog",
+    "sla",
+    "bookings",
+    "mission_critical",
+    "errors.py",
+    "refusal.py",
+    "datafile.py",
+    # Mail in's rules: reading a mail, its quoted history, loops, threading (pure).
+    "mail_in/message.py",
+    "mail_in/quoted_history.py",
+    "mail_in/automatic.py",
+    "mail_in/thread.py",
+]
 ADAPTER_IMPORTS = {
     "typer",
     "rich",

@@ -115,7 +115,10 @@ def command(db_url: str, tmp_path: Path, *args: str, imap: str = "", stdin: byte
         check=False,
     )
     return subprocess.CompletedProcess(
-        result.args, result.returncode, result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace")
+        result.args,
+        result.returncode,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
     )
 
 
@@ -181,9 +184,7 @@ def test_an_unreachable_mailbox_is_a_temporary_failure(fresh_database, tmp_path)
     assert result.returncode == 75 and "temporary failure" in result.stdout
 
 
-def test_killed_half_way_through_a_batch_and_restarted_nothing_is_lost_or_doubled(
-    fresh_database, imap_url, tmp_path
-):
+def test_killed_half_way_through_a_batch_and_restarted_nothing_is_lost_or_doubled(fresh_database, imap_url, tmp_path):
     with fresh_database.transaction() as session:
         world = build_world(session)
     template = mail_bytes({"file": "gmail_reply_fr.eml"}, world.threads)
