@@ -181,8 +181,9 @@ def killed_and_restarted(backend: str, count: int, url: str) -> None:
         left = len(mailbox.pending())
     lost = count - len(set(ids))
     duplicates = (len(ids) - len(set(ids))) + (len(messages) - len(set(messages)))
+    restart = time.perf_counter() - started
     print(
-        f"   kill -9 with {at_kill} of {count} recorded; the restart finished in {time.perf_counter() - started:.1f} s: "
+        f"   kill -9 with {at_kill} of {count} recorded; the restart finished in {restart:.1f} s: "
         f"{len(set(ids))} recorded, {lost} lost, {duplicates} duplicates, {left} left unmarked in the mailbox; "
         f"{len(messages)} incident messages, each once"
     )
