@@ -149,6 +149,7 @@ COLUMNS = (
 
 
 # --------------------------------------------------------------------------- helpers
+_BASE32 = str.maketrans("0189", "wxyz")  # hex digits into the reply token's alphabet (a-z, 2-7)
 
 
 def pct(values: list[float], q: float) -> float:

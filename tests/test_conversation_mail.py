@@ -7,23 +7,19 @@ middle of a send (the same Message-ID again, after the lease)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from test_notifications import MAIL_FROM, WorkerCrash, mailer, smtp_server  # noqa: F401  (fixtures)
 
-from test_notifications import MAIL_FROM, Inbox, WorkerCrash, free_port
 from unisupport.access import Principal, Role
 from unisupport.clock import FixedClock
 from unisupport.incidents.conversation import parse_thread_root, reply_address
 from unisupport.incidents.requests import IncidentIn, MessageIn
 from unisupport.notifications.delivery import deliver_pending
-from unisupport.notifications.mailer import SmtpMailer
 from unisupport.notifications.outbox import LEASE_SECONDS
 from unisupport.orders.validation import read_order_document
 from unisupport.services import conversation as conv
@@ -41,39 +37,14 @@ SETTINGS = svc.IncidentSettings(reply_address="support@provider.example")
 PDF = b"%PDF-1.4\n% a trace the engineer attaches\n" + bytes(range(256)) * 40
 
 
-class EnvelopeInbox(Inbox):
-    """The test SMTP server, also keeping each message's envelope recipients."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.envelopes: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-            self.envelopes.append(list(envelope.rcpt_tos))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def inbox():
-    box = EnvelopeInbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.url = f"smtp://127.0.0.1:{controller.port}"  # type: ignore[attr-defined]
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mailer(inbox) -> SmtpMailer:
-    return SmtpMailer(inbox.url, MAIL_FROM, timeout=10)
-
-
 ENGINEER = Principal(user_id=0, email="eva@provider.example", role=Role.ENGINEER)
+
+
+def open_as_marie(session, title: str):
+    customer = session.scalar(select(CustomerRow.id).where(CustomerRow.code == "contoso"))
+    marie = Principal(user_id=0, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer)
+    data = IncidentIn(site="paris", product="exchange-online", severity="B", title=title, business_impact="b")
+    return svc.open_incident(session, marie, data, now=OPENED, settings=SETTINGS), customer
 
 
 def setup(database, blobs: BlobStore) -> tuple[int, Principal, int]:
@@ -87,19 +58,7 @@ def setup(database, blobs: BlobStore) -> tuple[int, Principal, int]:
             session, email="eva@provider.example", name="Eva Engineer", role=Role.ENGINEER, actor="setup", now=now
         )
         engineer = Principal(user_id=eva.id, email=eva.email, role=Role.ENGINEER)
-        customer = session.scalar(select(CustomerRow.id).where(CustomerRow.code == "contoso"))
-        marie = Principal(
-            user_id=0, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer
-        )
-        incident = svc.open_incident(
-            session,
-            marie,
-            IncidentIn(
-                site="paris", product="exchange-online", severity="B", title="Mail flow stopped", business_impact="b"
-            ),
-            now=OPENED,
-            settings=SETTINGS,
-        )
+        incident, customer = open_as_marie(session, "Mail flow stopped")
         [trace] = conv.store_uploads(
             session, engineer, incident.id, [conv.UploadedFile("trace – été.pdf", PDF)], blobs=blobs, now=OPENED
         )
@@ -119,7 +78,12 @@ def setup(database, blobs: BlobStore) -> tuple[int, Principal, int]:
         return incident.id, engineer, customer
 
 
-def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(fresh_database, mailer, inbox, tmp_path):
+def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(
+    fresh_database,
+    mailer,  # noqa: F811
+    smtp_server,  # noqa: F811
+    tmp_path,
+):
     blobs = BlobStore(tmp_path / "blobs")
     incident_id, engineer, _ = setup(fresh_database, blobs)
     clock = FixedClock(OPENED + timedelta(minutes=21))
@@ -127,7 +91,7 @@ def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(fresh
     with fresh_database.transaction() as session:
         incident = session.get(IncidentRow, incident_id)
         token, opened = incident.reply_token, incident.opened_at
-    ack, *replies = inbox.messages
+    ack, *replies = smtp_server.messages
     assert ack["To"] == "marie.dupont@contoso.example" and ack["Auto-Submitted"] == "auto-generated"
     root = ack["References"]
     assert parse_thread_root(root) == (incident_id, int(opened.timestamp())) and ack["In-Reply-To"] == root
@@ -138,7 +102,7 @@ def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(fresh
         ("jonas.becker@contoso.example", "en"),
         ("it@partner.example", "fr"),
     ]
-    assert inbox.envelopes[1:] == [[m["To"]] for m in replies]  # each copy to its recipient alone
+    assert smtp_server.envelopes[1:] == [[m["To"]] for m in replies]  # each copy to its recipient alone
     for m in replies:
         assert m["Subject"] == f"[#{incident_id}] Mail flow stopped"
         assert m["Reply-To"] == reply_address("support@provider.example", token)
@@ -152,7 +116,7 @@ def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(fresh
     assert "le service de transport redémarre" in french and "Répondez à ce message" in french
     assert "avec copie à jonas.becker@contoso.example, it@partner.example" in french
     assert "Reply to this message to answer" in english and "Attached: trace – été.pdf (10 KB)" in english
-    assert len(set(inbox.message_ids())) == 4
+    assert len(set(smtp_server.message_ids())) == 4
 
     # Marie answers Jonas's copy from her mail client: her mail names the reply it answers.
     answered = replies[1]["Message-ID"]
@@ -188,13 +152,18 @@ def test_a_reply_reaches_everyone_in_their_language_threaded_with_its_file(fresh
         )
     clock.at = OPENED + timedelta(minutes=46)
     run_once(fresh_database, mailer, clock=clock, name="w1", blobs=blobs)
-    second = inbox.messages[4]
+    second = smtp_server.messages[4]
     assert second["In-Reply-To"] == "<answer-1@contoso.example>"
     assert second["References"].split() == [root, "<answer-1@contoso.example>"]
     assert list(second.iter_attachments()) == []
 
 
-def test_a_reply_whose_worker_dies_mid_send_is_sent_again_as_the_same_message(fresh_database, mailer, inbox, tmp_path):
+def test_a_reply_whose_worker_dies_mid_send_is_sent_again_as_the_same_message(
+    fresh_database,
+    mailer,  # noqa: F811
+    smtp_server,  # noqa: F811
+    tmp_path,
+):
     blobs = BlobStore(tmp_path / "blobs")
     incident_id, _, _ = setup(fresh_database, blobs)
 
@@ -210,11 +179,11 @@ def test_a_reply_whose_worker_dies_mid_send_is_sent_again_as_the_same_message(fr
     clock = FixedClock(OPENED + timedelta(minutes=21))
     with pytest.raises(WorkerCrash):
         deliver_pending(fresh_database, DiesAfterTheFirstReply(), worker="doomed", clock=clock, blobs=blobs)
-    first = [m for m in inbox.messages if m["Subject"].startswith("[#")]
+    first = [m for m in smtp_server.messages if m["Subject"].startswith("[#")]
     assert len(first) == 1
     clock.advance(seconds=LEASE_SECONDS + 1)
     deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock, blobs=blobs)
-    replies = [m for m in inbox.messages if m["Subject"].startswith("[#")]
+    replies = [m for m in smtp_server.messages if m["Subject"].startswith("[#")]
     # Three copies; the one in flight went twice with one Message-ID: the mail store shows it once.
     assert sorted(m["To"] for m in replies) == sorted(
         [
@@ -231,7 +200,7 @@ def test_a_reply_whose_worker_dies_mid_send_is_sent_again_as_the_same_message(fr
         assert incident.first_response_at == OPENED + timedelta(minutes=20)  # the instant it was written
 
 
-def test_a_file_missing_from_the_blob_store_fails_its_mail_and_says_why(fresh_database, mailer, inbox, tmp_path):
+def test_a_file_missing_from_the_blob_store_fails_its_mail_and_says_why(fresh_database, mailer, smtp_server, tmp_path):  # noqa: F811
     blobs = BlobStore(tmp_path / "blobs")
     setup(fresh_database, blobs)
     for digest in list(blobs.digests()):
@@ -250,26 +219,16 @@ def test_a_file_missing_from_the_blob_store_fails_its_mail_and_says_why(fresh_da
     assert all("BlobMissing" in r["delivery"]["error"] for r in view["recipients"])
 
 
-def test_breaches_and_warnings_join_the_incidents_thread(fresh_database, mailer, inbox, tmp_path):
+def test_breaches_and_warnings_join_the_incidents_thread(fresh_database, mailer, smtp_server, tmp_path):  # noqa: F811
     blobs = BlobStore(tmp_path / "blobs")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with fresh_database.transaction() as session:
         import_order(session, read_order_document(CONTOSO), actor="setup", now=now)
-        customer = session.scalar(select(CustomerRow.id).where(CustomerRow.code == "contoso"))
-        marie = Principal(
-            user_id=0, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer
-        )
-        incident = svc.open_incident(
-            session,
-            marie,
-            IncidentIn(site="paris", product="exchange-online", severity="B", title="Late", business_impact="b"),
-            now=OPENED,
-            settings=SETTINGS,
-        )
+        incident, _ = open_as_marie(session, "Late")
         incident_id, opened = incident.id, incident.opened_at
     clock = FixedClock(OPENED + timedelta(hours=3))  # past the 120 business minutes
     run_once(fresh_database, mailer, clock=clock, name="w1", blobs=blobs)
-    to_marie = [m for m in inbox.messages if m["To"] == "marie.dupont@contoso.example"]
+    to_marie = [m for m in smtp_server.messages if m["To"] == "marie.dupont@contoso.example"]
     assert len(to_marie) == 2  # the acknowledgement and the breach
     for m in to_marie:
         assert parse_thread_root(m["References"]) == (incident_id, int(opened.timestamp()))

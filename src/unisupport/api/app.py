@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from unisupport import __version__
-from unisupport.api import incidents, orders, outages, problems, sla
+from unisupport.api import conversation, incidents, orders, outages, problems, sla
 from unisupport.clock import Clock, SystemClock
+from unisupport.services.conversation import ConversationSettings
 from unisupport.services.incidents import IncidentSettings
 from unisupport.settings import Settings
+from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
 from unisupport.web import install_web
 
@@ -31,11 +33,16 @@ def create_app(
     clock: Clock | None = None,
     incident_settings: IncidentSettings | None = None,
     extra_routers: list[Any] | None = None,
+    blobs: BlobStore | None = None,
+    conversation_settings: ConversationSettings | None = None,
 ) -> FastAPI:
+    """``blobs``: where attachments are kept (None: the environment's, on first use)."""
     app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.incident_settings = incident_settings or IncidentSettings()
+    app.state.blobs = blobs
+    app.state.conversation_settings = conversation_settings or ConversationSettings()
     problems.install(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up (no database)")
@@ -48,7 +55,7 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
-    for module in (incidents, orders, outages, sla):
+    for module in (incidents, conversation, orders, outages, sla):
         app.include_router(module.router)
     for router in extra_routers or ():
         app.include_router(router)
@@ -61,7 +68,10 @@ def app_from_env() -> FastAPI:
     worker builds its own engine from the environment; migrations ran before."""
     settings = Settings.from_env()
     app = create_app(
-        Database.from_settings(settings, migrate_now=False), incident_settings=settings.incident_settings()
+        Database.from_settings(settings, migrate_now=False),
+        incident_settings=settings.incident_settings(),
+        blobs=BlobStore(settings.blobs_path),
+        conversation_settings=settings.conversation_settings(),
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as
     # the process: out of the cyclic collector's reach, a full collection scans about

@@ -18,6 +18,7 @@ from unisupport.incidents.requests import (
     IncidentIn,
     MitigationIn,
     RcaIn,
+    ReopeningIn,
     SeverityChangeIn,
     ThirdPartyIn,
 )
@@ -189,6 +190,20 @@ def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials:
             svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
         ),
     )
+
+
+@router.post(
+    "/{incident_id}/reopening",
+    summary="Reopen a closed incident (R-INC-1); the first response's facts stay as recorded. Send If-Match.",
+)
+def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        svc.require_provider_worker(u.principal, "reopen incidents")
+        incident = svc.get_incident(u.session, u.principal, incident_id, lock=True)
+        svc.check_version(incident, expected)
+        svc.reopen(u.session, incident, actor=u.principal.email, reason=data.reason, now=u.now)
+
+    return _mutation(request, credentials, incident_id, act)
 
 
 @router.post(

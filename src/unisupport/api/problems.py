@@ -2,7 +2,8 @@
 
 401 no or bad token · 403 a role not allowed in its own tenant · 404 missing or
 another tenant's · 409 a business rule refused (with ``rule``) · 412 a stale
-``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
+``If-Match`` · 413 a file or a message over its limit · 422 a malformed payload
+(with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
 with a bare problem."""
 
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from unisupport.access import Forbidden
 from unisupport.datafile import field_path
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.incidents.attachment import TooLarge
 from unisupport.refusal import Refused
 from unisupport.services.incidents import StaleVersion
 from unisupport.services.orders import OrderInvalid
@@ -88,6 +90,8 @@ def from_error(exc: UnisupportError) -> JSONResponse:
             errors=errors,
             extra={"details": exc.details} if exc.details else None,
         )
+    if isinstance(exc, TooLarge):
+        return problem(413, "Content too large", exc.message, kind="too-large", errors=errors)
     if isinstance(exc, InvalidInput):
         return problem(422, "Invalid input", exc.message, kind="invalid-input", rule=exc.rule, errors=errors)
     return problem(400, "Bad request", exc.message, kind="bad-request", rule=exc.rule, errors=errors)

@@ -136,9 +136,7 @@ def _status(database: Database, console: Console) -> None:
             )
             for row in failures(session)
         ]
-    console.print(
-        "Last 24 hours: " + (", ".join(f"{n} {outcome}" for outcome, n in sorted(day.items())) or "no mail")
-    )
+    console.print("Last 24 hours: " + (", ".join(f"{n} {outcome}" for outcome, n in sorted(day.items())) or "no mail"))
     if not rows:
         console.print("No mail is waiting: every mail was handled.")
         return

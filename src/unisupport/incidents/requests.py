@@ -122,7 +122,8 @@ class MessageIn(_In):
     )
     needs_answer: bool = Field(
         default=False,
-        description="A provider's reply that asks the customer for an answer: starts the customer-side clock (R-SLA-4).",
+        description="A provider's reply that asks the customer for an answer: "
+        "starts the customer-side clock (R-SLA-4).",
     )
 
 

@@ -98,12 +98,12 @@ def deliver_pending(
                     dict(row.payload),
                     row.attempts,
                     row.created_at,
-                    row.claimed_at,
+                    row.claimed_at,  # type: ignore[arg-type]  # set by the claim
                     row.subject_type,
                     row.subject_id,
                     dict(row.headers) if row.headers else None,
                     list(row.attachments) if row.attachments else None,
-                )  # type: ignore[arg-type]
+                )
                 for row in claim(
                     session,
                     worker=worker,

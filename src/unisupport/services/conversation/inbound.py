@@ -25,6 +25,7 @@ from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.requests import CommunicationIn
 from unisupport.services.conversation.attachments import default_blob_store
+from unisupport.services.conversation.messages import add_message
 from unisupport.services.incidents.changes import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import reopen
@@ -108,25 +109,22 @@ def record_inbound_message(
         settings=settings,
         author=sender,
     )
-    message = MessageRow(
-        customer_id=incident.customer_id,
-        incident_id=incident.id,
-        visibility=Visibility.PUBLIC.value,
+    message = add_message(
+        session,
+        incident,
+        visibility=Visibility.PUBLIC,
         from_customer=True,
         channel="mail",
         author=sender,
         author_name=contact.name if contact is not None else None,
         at=communication.at,
         body=body,
-        recipients=None,
         communication_id=communication.id,
+        now=now,
         mail_message_id=message_id,
         in_reply_to=in_reply_to,
         references=list(references),
-        created_at=now,
     )
-    session.add(message)
-    session.flush()
     files = [
         (safe_name(a.filename), a.data, content_type(a.data), bool(a.inline), False) for a in attachments if a.data
     ]

@@ -56,8 +56,9 @@ def recipient_languages(session: Session, customer_id: int, emails: list[str], f
 def _thread(session: Session, incident: IncidentRow, message: MessageRow) -> tuple[str | None, list[str]]:
     """The customer's latest mail before ``message`` (what it answers) and the ones
     before it, by their Message-IDs."""
-    ids = list(
-        session.scalars(
+    ids = [
+        i
+        for i in session.scalars(
             select(MessageRow.mail_message_id)
             .where(
                 MessageRow.incident_id == incident.id,
@@ -67,7 +68,8 @@ def _thread(session: Session, incident: IncidentRow, message: MessageRow) -> tup
             .order_by(MessageRow.at.desc(), MessageRow.id.desc())
             .limit(THREAD_REFERENCES)
         )
-    )
+        if i
+    ]
     ids.reverse()
     return (ids[-1] if ids else None), ids
 

@@ -68,8 +68,6 @@ def post_message(
 ) -> MessageRow:
     """Write a message (see the module); ``data.attachments`` are the principal's
     uploads to this incident, which the message then carries."""
-    if channel not in CHANNELS:
-        raise ValueError(f"no channel {channel!r}")
     incident = get_incident(session, principal, incident_id, lock=True)
     check_version(incident, expected_version)
     _check_who(principal, data)
@@ -96,26 +94,65 @@ def post_message(
             now=now,
             settings=settings,
         )
-    message = MessageRow(
-        customer_id=incident.customer_id,
-        incident_id=incident.id,
-        visibility=data.visibility.value,
+    message = add_message(
+        session,
+        incident,
+        visibility=data.visibility,
         from_customer=customer,
         channel=channel,
         author=principal.email,
         author_name=session.scalar(select(UserRow.name).where(UserRow.id == principal.user_id)),
         at=now,
         body=data.body,
-        recipients=None,
         communication_id=communication.id if communication else None,
-        created_at=now,
+        now=now,
     )
-    session.add(message)
-    session.flush()
     for f in files:
         f.message_id = message.id
     if public and not customer:
         message.recipients = queue_reply(session, incident, message, files, now=now, settings=settings)
+    session.flush()
+    return message
+
+
+def add_message(
+    session: Session,
+    incident: IncidentRow,
+    *,
+    visibility: Visibility,
+    from_customer: bool,
+    channel: str,
+    author: str,
+    author_name: str | None,
+    at: datetime,
+    body: str,
+    communication_id: int | None,
+    now: datetime,
+    mail_message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+) -> MessageRow:
+    """A message row on ``incident``, flushed (its id for the files it carries)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"no channel {channel!r}")
+    message = MessageRow(
+        customer_id=incident.customer_id,
+        incident_id=incident.id,
+        visibility=visibility.value,
+        from_customer=from_customer,
+        channel=channel,
+        author=author,
+        author_name=author_name,
+        at=at,
+        body=body,
+        recipients=None,
+        communication_id=communication_id,
+        mail_message_id=mail_message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        created_at=now,
+    )
+    session.add(message)
     session.flush()
     return message
 

@@ -67,15 +67,17 @@ def find_incident_by_message_ids(session: Session, ids: list[str]) -> IncidentRo
         .where(MessageRow.mail_message_id.in_(wanted))
         .order_by(MessageRow.id)
     ):
-        known.setdefault(mail_id, incident_id)
+        if mail_id is not None:
+            known.setdefault(mail_id, incident_id)
     for mail_id, incident_id in session.execute(
         select(OutboxRow.message_id, OutboxRow.subject_id).where(
             OutboxRow.subject_type == "incident", OutboxRow.message_id.in_(wanted)
         )
     ):
-        known.setdefault(mail_id, incident_id)
+        if mail_id is not None:
+            known.setdefault(mail_id, incident_id)
     for mail_id in wanted:
-        incident_id = known.get(mail_id) or _by_form(session, mail_id)
-        if incident_id is not None:
-            return session.get(IncidentRow, incident_id)
+        found = known.get(mail_id) or _by_form(session, mail_id)
+        if found is not None:
+            return session.get(IncidentRow, found)
     return None

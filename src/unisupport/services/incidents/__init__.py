@@ -18,8 +18,10 @@ from unisupport.services.incidents.changes import (
     IncidentSettings,
     StaleVersion,
     calendar_of,
+    check_version,
     get_incident,
     record_change,
+    require_provider_worker,
 )
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import (
@@ -70,6 +72,7 @@ __all__ = [
     "assign",
     "calendar_of",
     "change_severity",
+    "check_version",
     "close",
     "confirm_severity",
     "collaboration_view",
@@ -96,5 +99,6 @@ __all__ = [
     "record_change",
     "reopen",
     "request_rca",
+    "require_provider_worker",
     "timeline",
 ]

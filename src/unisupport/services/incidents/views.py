@@ -110,6 +110,11 @@ def incident_view(
         if pir is None
         else {"status": pir.status, "created_at": when(pir.created_at), "rule": "R-PIR-1"},
         "third_parties": [collaboration_view(t, calendar) for t in r.third_parties],
+        "links": {  # the conversation (docs/decisions.md D70)
+            "messages": f"/api/v1/incidents/{incident.id}/messages",
+            "attachments": f"/api/v1/incidents/{incident.id}/attachments",
+            "copies": f"/api/v1/incidents/{incident.id}/copies",
+        },
     }
 
 

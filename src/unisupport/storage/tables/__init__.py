@@ -30,6 +30,7 @@ from unisupport.storage.tables.mission_critical import (
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
 from unisupport.storage.tables.users import ApiTokenRow, CsamAssignmentRow, TeamMemberRow, TeamRow, UserRow
+from unisupport.storage.tables.web_forms import FormOutcomeRow
 
 __all__ = [
     "AssignmentRow",
@@ -68,4 +69,5 @@ __all__ = [
     "TeamRow",
     "UserRow",
     "OutboxRow",
+    "FormOutcomeRow",
 ]

@@ -1,6 +1,7 @@
 """An incident's conversation: messages (public replies, customer messages, internal
 notes), attachments (bytes in the blob store), the addresses it is copied to, its
-reply token, and the outbox's extra headers and attachment references.
+reply token, the outbox's extra headers and attachment references, and the
+contacts' phone numbers.
 
 Revision ID: 0012_conversation
 Revises: 0008_user_sessions
@@ -134,6 +135,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_incident_copies_customer_id"), "incident_copies", ["customer_id"])
     op.create_index(op.f("ix_incident_copies_incident_id"), "incident_copies", ["incident_id"])
 
+    # The phone number the engineer calls for a first response (R-SEV-2), from the order file.
+    op.add_column("contacts", sa.Column("phone", sa.String(length=40), nullable=True))
     op.add_column("outbox", sa.Column("headers", document, nullable=True))
     op.add_column("outbox", sa.Column("attachments", document, nullable=True))
 
@@ -141,6 +144,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("outbox", "attachments")
     op.drop_column("outbox", "headers")
+    op.drop_column("contacts", "phone")
     op.drop_table("incident_copies")
     op.drop_table("incident_attachments")
     op.drop_table("incident_messages")

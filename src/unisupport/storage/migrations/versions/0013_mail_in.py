@@ -20,11 +20,24 @@ depends_on = ("0003_incidents",)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("incidents") as batch_op:
-        batch_op.add_column(sa.Column("severity_to_confirm", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("previous_incident_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_incidents_previous_incident_id_incidents"), "incidents", ["previous_incident_id"], ["id"]
+    op.add_column(
+        "incidents", sa.Column("severity_to_confirm", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        # In place: a batch would rebuild the table, which the rows referencing
+        # incidents forbid (every incident has its acknowledgement).
+        op.execute(
+            "ALTER TABLE incidents ADD COLUMN previous_incident_id INTEGER "
+            "CONSTRAINT fk_incidents_previous_incident_id_incidents REFERENCES incidents (id)"
+        )
+    else:
+        op.add_column("incidents", sa.Column("previous_incident_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_incidents_previous_incident_id_incidents"),
+            "incidents",
+            "incidents",
+            ["previous_incident_id"],
+            ["id"],
         )
     op.create_table(
         "inbound_mails",
@@ -64,7 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("inbound_mails")
-    with op.batch_alter_table("incidents") as batch_op:
-        batch_op.drop_constraint("fk_incidents_previous_incident_id_incidents", type_="foreignkey")
-        batch_op.drop_column("previous_incident_id")
-        batch_op.drop_column("severity_to_confirm")
+    if op.get_bind().dialect.name != "sqlite":  # SQLite drops the column's inline constraint with it
+        op.drop_constraint("fk_incidents_previous_incident_id_incidents", "incidents", type_="foreignkey")
+    op.drop_column("incidents", "previous_incident_id")  # in place on SQLite 3.35 and later
+    op.drop_column("incidents", "severity_to_confirm")
