@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_server import PEOPLE, start, stop
+from test_notifications import smtp_server  # noqa: F401  (the fixture: a real SMTP server)
 
 from unisupport.incidents.routing import TEAMS
+from unisupport.services.incidents import IncidentSettings
 from unisupport.services.users import add_to_team, update_user
 from unisupport.web.session import SECRET_KEY
 
@@ -44,6 +46,7 @@ if not SCREENSHOTS.is_absolute():
     SCREENSHOTS = ROOT / SCREENSHOTS
 
 PARIS = ZoneInfo("Europe/Paris")
+REPLY_ADDRESS = "support@provider.example"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)  # a Wednesday
 PASSWORD = "correct horse battery"
 ORDER = "ESO-2026-0042"
@@ -186,7 +189,11 @@ def seed_history(server) -> dict[str, int]:
 def server(browser, tmp_path_factory):
     saved = os.environ.get(SECRET_KEY)
     os.environ[SECRET_KEY] = "browser-test-secret-" + "b" * 40
-    srv, uv, thread = start(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'unisupport.db'}", NOW)
+    srv, uv, thread = start(
+        f"sqlite:///{tmp_path_factory.mktemp('browser') / 'unisupport.db'}",
+        NOW,
+        incident_settings=IncidentSettings(reply_address=REPLY_ADDRESS),  # replies come back by mail (issue 9)
+    )
     setup = datetime(2026, 1, 1, tzinfo=PARIS)
     with srv.database.transaction() as session:
         for code in TEAMS:  # the on-call engineer sees every team's incidents
@@ -685,3 +692,135 @@ def test_the_countdown_and_its_badge_change_together_as_time_passes(server, open
     page.clock.run_for(45_000)
     assert countdown.text_content().strip() == "dépassé depuis moins d'une minute"
     assert badge.get_attribute("data-state") == "breached" and badge.text_content().strip() == "dépassée"
+
+
+# --------------------------------------------------------------------------- the conversation (issue 9)
+def open_by_api(server, title: str, impact: str) -> int:
+    """A Severity B on Exchange Online at Paris, opened by Marie through the API."""
+    body = {"site": "paris", "product": "exchange-online", "severity": "B", "channel": "portal"}
+    with server.client("contoso_admin") as c:
+        r = c.post("/api/v1/incidents", json=body | {"title": title, "business_impact": impact})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_the_engineer_replies_with_files_and_a_note_and_the_customer_sees_the_reply_only(server, open_page, tmp_path):
+    incident = open_by_api(server, "Partners do not receive our mail", "Orders are not confirmed")
+    trace, screenshot = tmp_path / "message-trace.csv", tmp_path / "queue état.png"
+    trace.write_text("time,recipient,status\n10:02,orders@partner.example,deferred\n", encoding="utf-8")
+    screenshot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+
+    server.clock.advance(minutes=12)
+    engineer = open_page()
+    sign_in(engineer, "engineer")
+    engineer.goto(f"/incidents/{incident}")
+    contact = engineer.get_by_test_id("contact")
+    assert "+33 1 70 36 42 00" in contact.text_content() and "marie.dupont@contoso.example" in contact.text_content()
+    assert engineer.get_by_test_id("composer-public").is_checked()  # a reply by default
+    engineer.get_by_test_id("composer-body").fill(
+        "Hello Marie,\n\nthe **outbound connector** is fixed; a trace is attached."
+    )
+    engineer.get_by_test_id("composer-files").set_input_files([str(trace), str(screenshot)])  # several at once
+    engineer.get_by_test_id("composer-needs-answer").check()
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("composer-submit").click()
+    reply = engineer.locator('[data-visibility="public"]').last
+    assert "outbound connector" in reply.text_content() and reply.get_by_test_id("first-response-tag").is_visible()
+    assert engineer.get_by_test_id("first-response-state").get_attribute("data-state") == "met"
+    server.clock.advance(minutes=3)
+    engineer.get_by_test_id("composer-internal").check()
+    engineer.get_by_test_id("composer-body").fill(
+        "Internal: the connector's certificate had expired; renew it in March."
+    )
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("composer-submit").click()
+    note = engineer.locator('[data-visibility="internal"]').last
+    assert note.get_by_test_id("note-tag").is_visible() and "certificate had expired" in note.text_content()
+    box = note.bounding_box()  # the newest message in view (the address names it), the composer under it
+    assert box is not None and -1 <= box["y"] and box["y"] + box["height"] <= engineer.viewport_size["height"]
+    assert note.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 219)"  # set apart in yellow
+    shot(engineer, "11-conversation-engineer")
+
+    server.clock.advance(minutes=20)
+    customer = open_page()
+    sign_in(customer, "contoso_admin")  # in French
+    customer.goto(f"/incidents/{incident}")
+    thread = customer.get_by_test_id("conversation")
+    assert "outbound connector" in thread.text_content()
+    assert "certificate" not in customer.content() and customer.locator('[data-visibility="internal"]').count() == 0
+    files = thread.locator("a[download]")
+    assert [files.nth(i).text_content() for i in range(files.count())] == ["message-trace.csv", "queue état.png"]
+    with customer.expect_download() as download:
+        files.first.click()
+    assert download.value.suggested_filename == "message-trace.csv"
+    assert Path(download.value.path()).read_text(encoding="utf-8").startswith("time,recipient,status")
+    assert "réponse attendue" in thread.text_content()  # the engineer asked for an answer (R-SLA-4)
+    customer.get_by_test_id("composer-body").fill("Merci, les confirmations repartent.")
+    with customer.expect_navigation():
+        customer.get_by_test_id("composer-submit").click()
+    assert "Merci, les confirmations repartent." in customer.get_by_test_id("conversation").text_content()
+    shot(customer, "12-conversation-customer")
+    phone = open_page(PHONE)
+    sign_in(phone, "contoso_admin")
+    phone.goto(f"/incidents/{incident}")
+    assert sideways(phone) == []
+
+
+def test_the_customer_answers_by_mail_and_the_answer_is_in_the_engineers_thread(server, open_page, smtp_server):  # noqa: F811
+    """The whole loop: the engineer's reply on the page, mailed through the outbox to a
+    real SMTP server; the customer's mail client answers it (to its Reply-To, with
+    In-Reply-To); the mail-in side records the answer; the engineer's page shows it."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from unisupport.mail_in.message import parse
+    from unisupport.mail_in.settings import MailInSettings
+    from unisupport.notifications.delivery import deliver_pending
+    from unisupport.notifications.mailer import SmtpMailer
+    from unisupport.services import mail_in
+
+    incident = open_by_api(server, "Distribution list rejects partners", "Partners' orders bounce")
+    server.clock.advance(minutes=8)
+    engineer = open_page()
+    sign_in(engineer, "engineer")
+    engineer.goto(f"/incidents/{incident}")
+    engineer.get_by_test_id("composer-body").fill("Could you send us one of the bounce messages?")
+    engineer.get_by_test_id("composer-needs-answer").check()
+    with engineer.expect_navigation():
+        engineer.get_by_test_id("composer-submit").click()
+    mailer = SmtpMailer(smtp_server.url, "Unified Support <unisupport@provider.example>", timeout=10)
+    deliver_pending(server.database, mailer, worker="browser-test", clock=server.clock, blobs=server.blobs)
+    [reply] = [m for m in smtp_server.messages if m["Subject"] == f"[#{incident}] Distribution list rejects partners"]
+    assert reply["To"] == "marie.dupont@contoso.example" and reply["Reply-To"].startswith("support+")
+
+    server.clock.advance(minutes=25)
+    answer = EmailMessage()
+    answer["From"] = "Marie Dupont <marie.dupont@contoso.example>"
+    answer["To"] = reply["Reply-To"]
+    answer["Subject"] = "RE: " + reply["Subject"]
+    answer["Message-ID"] = f"<answer-{incident}@contoso.example>"
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer["References"] = reply["References"] + " " + reply["Message-ID"]
+    answer["Date"] = format_datetime(server.clock.now())
+    answer.set_content(
+        "Bonjour,\n\nvoici le rebond : 550 5.7.1 rejected by policy.\n\nMarie\n\n"
+        "Le lundi, Unified Support a écrit :\n> Could you send us one of the bounce messages?\n"
+    )
+    raw = answer.as_bytes()
+    settings = MailInSettings(
+        reply_address=REPLY_ADDRESS,
+        mail_from="unisupport@provider.example",
+        blob_dir=server.blobs.root,
+        incident=IncidentSettings(reply_address=REPLY_ADDRESS),
+    )
+    with server.database.transaction() as session:
+        handled = mail_in.handle(session, parse(raw), raw, source="stdin", settings=settings, now=server.clock.now())
+    assert (handled.outcome, handled.incident_id) == ("attached", incident), handled.reason
+
+    engineer.reload()
+    thread = engineer.get_by_test_id("conversation")
+    customer_messages = thread.locator(".item-customer")
+    assert "550 5.7.1 rejected by policy" in customer_messages.last.text_content()
+    assert "by e-mail" in customer_messages.last.text_content()
+    assert "answered" in thread.get_by_test_id("needs-answer-tag").last.text_content()  # R-SLA-4
+    shot(engineer, "13-answer-by-mail")

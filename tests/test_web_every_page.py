@@ -124,6 +124,11 @@ SAME_IN_BOTH = {
     "third_party.actions",
     "outage.contacts",
     "nav.menu",
+    "nav.incidents",
+    "thread.title",
+    "thread.side.provider",
+    "composer.body",
+    "contact.title",
 }
 
 
@@ -282,6 +287,8 @@ def _paths(app, database) -> dict[str, list[str]]:
     out = {}
     for route in _routes(app.routes):
         if not isinstance(route, WebRoute) or "GET" not in route.methods:
+            continue
+        if route.path.endswith("/attachments/{attachment_id:int}"):  # a file as it was sent, not a page
             continue
         paths = [route.path]
         for name in re.findall(r"{(\w+)(?::\w+)?}", route.path):

@@ -11,14 +11,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
-from unisupport.api import incidents, orders, outages, problems, sla
+from unisupport.api import conversation, incidents, orders, outages, problems, sla
 from unisupport.api.admission import Admission
 from unisupport.api.failures import UnexpectedErrors
 from unisupport.clock import Clock, SystemClock
+from unisupport.services.conversation import ConversationSettings
 from unisupport.services.incidents import IncidentSettings
 from unisupport.settings import BodyLimits, Settings
+from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
 from unisupport.web import install_web
 
@@ -26,7 +29,10 @@ DESCRIPTION = """Enterprise support contracts and incidents with explainable fir
 
 Authenticate with `Authorization: Bearer <token>` (`unisupport token create --user EMAIL`).
 Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (`rule`) of
-`RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+`docs/rules.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+
+
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
@@ -37,15 +43,28 @@ def create_app(
     extra_routers: list[Any] | None = None,
     body_limits: BodyLimits | None = None,
     trusted_proxies: Sequence[str] = (),
+    blobs: BlobStore | None = None,
+    conversation_settings: ConversationSettings | None = None,
 ) -> FastAPI:
     """The application. Its layers, outermost first: the trusted proxies' view of
     the client (``UNISUPPORT_TRUSTED_PROXIES``; none: the peer is the client), the
     security headers (``web``), unexpected errors (``api.failures``), the body limit
-    and the token of writes (``api.admission``), then the routes."""
-    app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
+    and the token of writes (``api.admission``), then the routes. /docs and /redoc
+    serve Swagger UI's and ReDoc's files from the app itself (fastapi-offline ships
+    them): they work without Internet (D32). ``blobs``: where attachments are kept
+    (None: the environment's, on first use)."""
+    app = FastAPIOffline(
+        title="unisupport",
+        version=__version__,
+        description=DESCRIPTION,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the validator's site
+    )
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.incident_settings = incident_settings or IncidentSettings()
+    app.state.blobs = blobs
+    app.state.conversation_settings = conversation_settings or ConversationSettings()
     problems.install(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up (no database)")
@@ -58,7 +77,7 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
-    for module in (incidents, orders, outages, sla):
+    for module in (incidents, conversation, orders, outages, sla):
         app.include_router(module.router)
     for router in extra_routers or ():
         app.include_router(router)
@@ -79,6 +98,8 @@ def app_from_env() -> FastAPI:
         incident_settings=settings.incident_settings(),
         body_limits=settings.body_limits,
         trusted_proxies=settings.trusted_proxies,
+        blobs=BlobStore(settings.blobs_path),
+        conversation_settings=settings.conversation_settings(),
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as
     # the process: out of the cyclic collector's reach, a full collection scans about

@@ -18,6 +18,7 @@ from unisupport.incidents.requests import (
     IncidentIn,
     MitigationIn,
     RcaIn,
+    ReopeningIn,
     SeverityChangeIn,
     ThirdPartyIn,
 )
@@ -128,7 +129,7 @@ def list_communications(request: Request, incident_id: RecordId, credentials: Cr
 
 @router.post(
     "/{incident_id}/severity",
-    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.",
+    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4); If-Match optional",
 )
 def change_severity(
     request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials
@@ -148,6 +149,21 @@ def change_severity(
                 expected_version=expected,
             )
             and None
+        ),
+    )
+
+
+@router.post(
+    "/{incident_id}/severity/confirmation",
+    summary="Agree the severity of an incident opened by mail (R-SEV-1): severity_to_confirm becomes false",
+)
+def confirm_severity(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.confirm_severity(u.session, u.principal, incident_id, now=u.now, expected_version=expected) and None
         ),
     )
 
@@ -174,6 +190,20 @@ def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials:
             svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
         ),
     )
+
+
+@router.post(
+    "/{incident_id}/reopening",
+    summary="Reopen a closed incident (R-INC-1); the first response's facts stay as recorded. Send If-Match.",
+)
+def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        svc.require_provider_worker(u.principal, "reopen incidents")
+        incident = svc.get_incident(u.session, u.principal, incident_id, lock=True)
+        svc.check_version(incident, expected)
+        svc.reopen(u.session, incident, actor=u.principal.email, reason=data.reason, now=u.now)
+
+    return _mutation(request, credentials, incident_id, act)
 
 
 @router.post(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from unisupport.clock import Clock
-from unisupport.notifications.mailer import Mailer, compose, render
+from unisupport.notifications.mail_thread import thread_headers
+from unisupport.notifications.mailer import WRITTEN_BY_PEOPLE, Mailer, MailFile, compose, mail_domain, render
 from unisupport.notifications.outbox import (
     LEASE_SECONDS,
     MAX_ATTEMPTS,
@@ -24,6 +25,7 @@ from unisupport.notifications.outbox import (
     message_id_for,
     retry_delay,
 )
+from unisupport.storage.blobs import BlobMissing, BlobStore
 from unisupport.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class _Claimed:
     attempts: int
     created_at: datetime
     claimed_at: datetime
+    subject_type: str = ""
+    subject_id: int = 0
+    headers: dict[str, str] | None = None
+    attachments: list[dict[str, Any]] | None = None
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -74,10 +80,12 @@ def deliver_pending(
     limit: int = 100,
     lease_seconds: int = LEASE_SECONDS,
     max_attempts: int = MAX_ATTEMPTS,
+    blobs: BlobStore | None = None,
 ) -> DeliveryReport:
     """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
-    A bad template, a malformed payload or an SMTP refusal fails that row (with the
-    error recorded) and the loop goes on; only database errors stop it. The run's claims
+    A bad template, a malformed payload, a missing attachment or an SMTP refusal
+    fails that row (with the error recorded) and the loop goes on; only database
+    errors stop it. ``blobs``: where the attachments rows refer to are read. The run's claims
     carry its claim key: while this process lives they are its own; if it dies, they are
     free at once (``notifications.outbox``)."""
     with claims_held(database.engine) as key:
@@ -90,6 +98,7 @@ def deliver_pending(
             lease_seconds=lease_seconds,
             max_attempts=max_attempts,
             claim_key=key,
+            blobs=blobs,
         )
 
 
@@ -103,6 +112,7 @@ def _deliver_batches(
     lease_seconds: int,
     max_attempts: int,
     claim_key: int | None,
+    blobs: BlobStore | None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     lease = timedelta(seconds=lease_seconds)
@@ -117,8 +127,12 @@ def _deliver_batches(
                     dict(row.payload),
                     row.attempts,
                     row.created_at,
-                    row.claimed_at,
-                )  # type: ignore[arg-type]
+                    row.claimed_at,  # type: ignore[arg-type]  # set by the claim
+                    row.subject_type,
+                    row.subject_id,
+                    dict(row.headers) if row.headers else None,
+                    list(row.attachments) if row.attachments else None,
+                )
                 for row in claim(
                     session,
                     worker=worker,
@@ -136,7 +150,16 @@ def _deliver_batches(
                 # Our claim on the rest of the batch is running out: leave those
                 # rows to be taken over rather than risk two senders.
                 return report
-            _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
+            _deliver(
+                database,
+                mailer,
+                item,
+                worker=worker,
+                clock=clock,
+                max_attempts=max_attempts,
+                report=report,
+                blobs=blobs,
+            )
 
 
 def _deliver(
@@ -148,6 +171,7 @@ def _deliver(
     clock: Clock,
     max_attempts: int,
     report: DeliveryReport,
+    blobs: BlobStore | None = None,
 ) -> None:
     try:
         subject, body = render(item.kind, item.language, item.payload)
@@ -159,8 +183,13 @@ def _deliver(
             body=body,
             language=item.language,
             date=clock.now(),
+            automatic=item.kind not in WRITTEN_BY_PEOPLE,
+            headers=thread_headers(
+                item.subject_type, item.subject_id, item.payload, item.headers, domain=mail_domain(mailer.mail_from)
+            ),
+            files=_files(item, blobs),
         )
-    except Exception as exc:  # noqa: BLE001 - a template or payload error: this row only, for good
+    except Exception as exc:  # noqa: BLE001 - a template, payload or attachment error: this row only, for good
         _failed(
             database,
             item,
@@ -192,6 +221,18 @@ def _deliver(
     report.sent += 1
 
 
+def _files(item: _Claimed, blobs: BlobStore | None) -> list[MailFile]:
+    """The row's attachments, read from the blob store by their digests."""
+    if not item.attachments:
+        return []
+    if blobs is None:
+        raise BlobMissing("no blob store to read the attachments from")
+    return [
+        MailFile(a["filename"], a["content_type"], blobs.get(a["sha256"]), bool(a.get("inline")))
+        for a in item.attachments
+    ]
+
+
 def _failed(
     database: Database,
     item: _Claimed,
@@ -215,7 +256,16 @@ def _failed(
         )
     if status == "failed":
         report.failed += 1
-        log.warning("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, error)
-    elif status == "pending":
+        log.error("%s; failed for good (unisupport outbox retry %s sends it again)", failure_line(item, error), item.id)
+    elif status == "pending" and retry_after is not None:  # back in the queue: after a delay
         report.retried += 1
-        log.info("notification %s will be retried: %s", item.id, error)
+        next_try = clock.now() + retry_after
+        log.warning(
+            "%s; next try at %s", failure_line(item, error), f"{next_try.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+
+def failure_line(item: _Claimed, error: str) -> str:
+    """Which mail, to whom and why, on one line (a server's reply may hold several)."""
+    why = " ".join(error.split())
+    return f"mail {item.id} ({item.kind}) to {item.recipient} not sent, attempt {item.attempts}: {why}"

@@ -1,4 +1,4 @@
-"""The order file: an Enterprise Services Order written down (RULES.md §2, R-ORD-1).
+"""The order file: an Enterprise Services Order written down (docs/rules.md §2, R-ORD-1).
 
 This module is the *shape* of an order — the schema both the YAML order files
 (``unisupport order validate|import``) and the API's JSON use. The rules that
@@ -93,6 +93,7 @@ class Contact(_Strict):
     roles: list[ContactRole] = Field(min_length=1)
     site: Slug | None = None  # the site a support administrator serves; None = host
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 ().-]{3,38}$")  # how an engineer calls back
 
 
 class BasePackage(_Strict):

@@ -1,4 +1,4 @@
-"""Business calendars of customer support sites (RULES.md R-SEV-4).
+"""Business calendars of customer support sites (docs/rules.md R-SEV-4).
 
 A calendar is a country (public holidays from the ``holidays`` package, with an
 optional subdivision), an IANA time zone, weekly working windows in local wall-clock

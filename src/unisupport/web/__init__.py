@@ -24,6 +24,7 @@ from unisupport.web import (
     pages_accounts,
     pages_admin,
     pages_confirm,
+    pages_conversation,
     pages_customer,
     pages_incident,
     pages_outages,
@@ -47,8 +48,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-# FastAPI's interactive API documentation loads its scripts from a CDN: it keeps
-# its own headers.
+# The interactive API documentation (served from the app, D32) starts Swagger UI and
+# ReDoc with an inline script: it keeps its own headers.
 UNGUARDED = ("/docs", "/redoc")
 
 
@@ -97,6 +98,7 @@ def install_web(app: FastAPI) -> None:
     for module in (
         auth,
         pages_incident,
+        pages_conversation,
         pages_customer,
         pages_provider,
         pages_third_party,

@@ -329,13 +329,18 @@ async def csrf_form(request: Request) -> Form:
         except (UnicodeDecodeError, ValueError):
             raise InvalidInput("the form cannot be read", field="form") from None
     form = Form(pairs)
-    signer = signer_of(request)
-    session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
-    if not signer.csrf_ok(session, form.get(CSRF_FIELD)):
-        raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
+    require_csrf(request, form.get(CSRF_FIELD))
     for name, value in pairs:  # as every request model does (unisupport.inputs)
         check_text(value, field=name)
     return form
+
+
+def require_csrf(request: Request, token: str | None) -> None:
+    """Refuse a form whose CSRF token is not this session's (403)."""
+    signer = signer_of(request)
+    session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
+    if not signer.csrf_ok(session, token):
+        raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

@@ -23,7 +23,7 @@ from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import Forbidden, InvalidInput
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
+from unisupport.incidents.requests import IncidentIn, RcaIn, SeverityChangeIn
 from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
@@ -270,21 +270,6 @@ def _customer_act(request: Request, incident_id: int, form: Form, form_id: str, 
     with page(request, roles=CUSTOMER_ROLES) as p:
         version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
         return act_on_incident(p, form, incident_id, form_id, lambda: work(p, version), done=done, also=(Forbidden,))
-
-
-@router.post("/incidents/{incident_id:int}/updates")
-def post_update(request: Request, incident_id: int, form: FormData) -> Response:
-    """The customer's update: an inbound communication through the web portal; it
-    answers a pending request for action (R-SLA-4)."""
-
-    def work(p: Page, version: int | None) -> None:
-        data = CommunicationIn.model_validate({"direction": "inbound", "medium": "web", "body": form.get("body") or ""})
-        # No version check: adding a message conflicts with no other change.
-        svc.add_communication(
-            p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings
-        )
-
-    return _customer_act(request, incident_id, form, "update", work, notice("done.update"))
 
 
 @router.post("/incidents/{incident_id:int}/upgrade")

@@ -11,6 +11,7 @@ RCA window (R-RCA-1, R-RCA-2). Provider workers also get the action forms
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -24,16 +25,18 @@ from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
+from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customer_by_id, site_by_id
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
-from unisupport.storage.tables import IncidentRow, SiteRow
+from unisupport.storage.tables import ContactRow, IncidentRow, SiteRow
 from unisupport.web.outcome import Notice
 from unisupport.web.page import Form, Page, WebRoute, page, render, submit
 from unisupport.web.reasons import say
+from unisupport.web.thread import composer_context, linked_communications, thread_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -219,9 +222,13 @@ def _event_reason(p: Page, e) -> str | None:
     return None
 
 
-def _timeline(p: Page, events, comms) -> list[dict[str, Any]]:
+def _timeline(p: Page, events, comms, *, linked: AbstractSet[int] = frozenset()) -> list[dict[str, Any]]:
+    """The communications (but those ``linked`` to a message, shown with it) and the
+    events, worded for the page; the conversation merges its messages in (``web.thread``)."""
     items = []
     for c in comms:
+        if c.id in linked:
+            continue
         items.append(
             {
                 "sort": (epoch_seconds(c.at), 0, c.id),
@@ -402,6 +409,8 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     calendar = svc.calendar_of(p.db, incident)
     events = svc.timeline(p.db, p.principal, incident_id)
     comms = svc.communications(p.db, incident)
+    messages = conv.thread_messages(p.db, p.principal, incident)
+    copies = [c.email for c in conv.copies_of(p.db, incident)]
     state = view["first_response"]["state"]
     worker = p.principal is not None and p.principal.role in WORKERS
     customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
@@ -434,7 +443,11 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
             calendar=calendar,
         ),
         "severity_history": _severity_history(p, events),
-        "timeline": _timeline(p, events, comms),
+        "thread": thread_context(p, messages, _timeline(p, events, comms, linked=linked_communications(messages))),
+        "composer": composer_context(p, incident, copies),
+        "contact": _contact(p, incident),
+        "copies": copies,
+        "reopen": worker and incident.status == "closed",
         "rca": _rca(p, view),
         "third_parties": _third_parties(p, view, worker=worker),
         "definition": Severity(incident.severity).definition(p.language),
@@ -467,6 +480,16 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
         if customer
         else None,
     }
+
+
+def _contact(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
+    """Who the engineer calls or mails for the first response (R-SEV-2): provider users only."""
+    if p.principal is None or not p.principal.role.is_provider:
+        return None
+    contact = p.db.get(ContactRow, incident.contact_id)
+    if contact is None:
+        return None
+    return {"name": contact.name, "email": contact.email, "phone": contact.phone}
 
 
 def _assign_choices(p: Page) -> dict[str, Any]:

@@ -185,6 +185,16 @@ def change_severity(request: Request, incident_id: int, form: FormData) -> Respo
     )
 
 
+@router.post("/incidents/{incident_id:int}/severity/confirmation")
+def confirm_severity(request: Request, incident_id: int, form: FormData) -> Response:
+    """R-SEV-1: the provider agrees the severity an incident was opened at by mail."""
+
+    def work(p: Page, zone: str, version: int | None) -> None:
+        svc.confirm_severity(p.db, p.principal, incident_id, now=p.now, expected_version=version)
+
+    return _act(request, incident_id, form, "severity", work, notice("done.severity_confirmed"))
+
+
 @router.post("/incidents/{incident_id:int}/mitigation")
 def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page, zone: str, version: int | None) -> None:
