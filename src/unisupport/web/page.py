@@ -95,13 +95,22 @@ def is_https(request: Request) -> bool:
 class Page:
     request: Request
     db: Session
-    principal: Principal | None
+    viewer: Principal | None  # who is signed in: None only on the pages open to anyone (sign-in …)
     now: datetime
     web: SessionData
     fmt: Formatter
     signer: Signer
     zone: str | None = None  # the viewer's site zone (customer users)
     new_cookie: bool = False
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in user. :func:`page` lets no one without a session past unless
+        the page is open to anyone (``anonymous=True``, which reads ``viewer``): there,
+        asking for the principal of nobody is the sign-in redirect, never a None."""
+        if self.viewer is None:
+            raise SignInRequired("sign in first")
+        return self.viewer
 
     @property
     def language(self) -> str:
@@ -180,7 +189,7 @@ def redirect(p: Page, url: str) -> Response:
 
 
 def _common(p: Page) -> dict[str, Any]:
-    principal = p.principal
+    principal = p.viewer
     return {
         "t": p.fmt.t,
         "fmt": p.fmt,
