@@ -101,4 +101,5 @@ def install_web(app: FastAPI) -> None:
         return await api_handler(request, exc)  # type: ignore[misc]
 
     if api_handler is not None:
-        app.add_exception_handler(StarletteHTTPException, http_error)
+        # type: ignore: Starlette types every handler as taking any Exception, not the class it is for.
+        app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

@@ -75,7 +75,7 @@ def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, A
     """Balances by group, what will be forfeited and when, and the balance charts."""
     balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
     groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
-    forecast = []
+    forecast: list[dict[str, Any]] = []
     for b in balances:
         group = account_group(b)
         if group == "fees" and b.balance == 0:

@@ -15,6 +15,7 @@ region when it asks for one of the same language (``en-US``, ``fr-CA``), else
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from dataclasses import dataclass
@@ -172,17 +173,17 @@ class Formatter:
             return "—"
         return format_date(day, "full" if long else "medium", locale=self.locale)
 
-    def month(self, day: date, *, short: bool = False, year: bool = True) -> str:
+    def month(self, day: dt.date, *, short: bool = False, year: bool = True) -> str:
         """``November 2026``; on a chart's axis ``Nov 2026`` (``nov. 2026``), or just
         ``Nov`` when the year is already shown by an earlier tick."""
         if short:
             return format_date(day, "LLL yyyy" if year else "LLL", locale=self.locale)
         return format_date(day, "LLLL yyyy" if year else "LLLL", locale=self.locale)
 
-    def time(self, moment: datetime, zone: str) -> str:
+    def time(self, moment: dt.datetime, zone: str) -> str:
         return format_time(self.local(moment, zone), "short", locale=self.locale)
 
-    def weekday(self, day: date) -> str:
+    def weekday(self, day: dt.date) -> str:
         return format_date(day, "EEEE", locale=self.locale)
 
     # --- numbers

@@ -242,6 +242,11 @@ class Form:
     def getlist(self, name: str) -> list[str]:
         return [v for k, v in self.pairs if k == name]
 
+    def whole_number(self, name: str) -> int | None:
+        """The field as a whole number; None when it is empty or not one."""
+        value = self.get(name) or ""
+        return int(value) if value.isdigit() else None
+
     def flag(self, name: str) -> bool:
         return self.get(name) in ("on", "true", "1", "yes")
 
@@ -286,13 +291,14 @@ def attempt(
     """Run a change in a savepoint: a refusal (a rule, a malformed value, or one of
     ``also``) undoes only its own writes and comes back, with None, for the page to
     show next to the form that was sent; a form pydantic rejects is an InvalidInput."""
+    refusals: tuple[type[UnisupportError], ...] = (Refused, InvalidInput, *also)
     try:
         with p.db.begin_nested():
             return action(), None
     except ValidationError as exc:
         return None, InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
-    except (Refused, InvalidInput, *also) as exc:
-        return None, exc  # type: ignore[return-value]
+    except refusals as exc:
+        return None, exc
 
 
 # --------------------------------------------------------------------------- errors

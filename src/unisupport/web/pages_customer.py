@@ -253,6 +253,7 @@ def create_incident(request: Request, form: FormData) -> Response:
                 context | {"path": "/incidents/new"},
                 status=error.status,
             )
+        assert incident is not None  # attempt gives a result whenever it gives no error
         return redirect(p, f"/incidents/{incident.id}")
 
 
@@ -277,7 +278,7 @@ def _customer_act(request: Request, incident_id: int, form: Form, action: str, w
     """Run a customer's change on their incident; a refusal shows the page again
     with the message next to the form that was sent."""
     with page(request, roles=CUSTOMER_ROLES) as p:
-        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        version = form.whole_number("version")
         return act_on_incident(p, incident_id, action, lambda: work(p, version), anchor="timeline", also=(Forbidden,))
 
 
@@ -348,7 +349,7 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
         text = form.get(name)
         if text and day is not None:
             try:
-                data[field] = datetime.combine(day, time.fromisoformat(text), ZoneInfo(zone))  # type: ignore[arg-type]
+                data[field] = datetime.combine(day, time.fromisoformat(text), ZoneInfo(zone))
             except ValueError:
                 data[field] = text  # not a time: the model refuses it, naming the field
     return BookingIn.model_validate(data)
@@ -542,6 +543,7 @@ def create_booking(request: Request, form: FormData) -> Response:
                 context | {"path": "/bookings/new"},
                 status=error.status,
             )
+        assert row is not None  # attempt gives a result whenever it gives no error
         return redirect(p, f"/dashboard?booked={row.id}#bookings")
 
 
@@ -588,6 +590,7 @@ def cancel_form(request: Request, booking_id: int) -> Response:
 @router.post("/bookings/{booking_id:int}/cancel")
 def cancel_booking(request: Request, booking_id: int, form: FormData) -> Response:
     with page(request, roles=CUSTOMER_BOOKERS) as p:
+        error: UnisupportError | None = None
         try:
             expected = Decimal(form.get("expected_fee") or "")
         except InvalidOperation:

@@ -91,7 +91,7 @@ def incident_row(p: Page, row: IncidentRow) -> dict[str, Any]:
     """One line of a list of incidents (the dashboard, the queue)."""
     site = site_by_id(p.db, row.site_id)
     customer = customer_by_id(p.db, row.customer_id)
-    zone = p.zone_for(site.timezone)  # type: ignore[union-attr]
+    zone = p.zone_for(site.timezone)
     state = svc.first_response_state(row, p.now)
     return {
         "id": row.id,
@@ -320,7 +320,7 @@ def _rca(p: Page, view: dict[str, Any], zone: str) -> dict[str, Any]:
         "due_if_requested_now": p.fmt.datetime(datetime.fromisoformat(window["due_if_requested_now"]), zone)
         if window.get("due_if_requested_now")
         else None,
-        "may_request": p.principal is not None and p.principal.role is not Role.CSAM,
+        "may_request": p.principal.role is not Role.CSAM,
     }
 
 
@@ -331,7 +331,7 @@ def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) ->
         return p.fmt.datetime(datetime.fromisoformat(value), zone) if value else None
 
     open_incident = view["status"] != "closed"
-    may_ask = p.principal is not None and p.principal.role is not Role.CSAM and open_incident
+    may_ask = p.principal.role is not Role.CSAM and open_incident
     return {
         "collaborations": [
             {
@@ -365,8 +365,8 @@ def incident_context(
     events = svc.timeline(p.db, p.principal, incident_id)
     comms = svc.communications(p.db, incident)
     state = view["first_response"]["state"]
-    worker = p.principal is not None and p.principal.role in WORKERS
-    customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
+    worker = p.principal.role in WORKERS
+    customer = p.principal.role.is_customer and incident.status != "closed"
     return {
         "incident": view,
         "title": incident.title,

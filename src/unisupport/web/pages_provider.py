@@ -127,7 +127,7 @@ def _act(request: Request, incident_id: int, form: Form, action: str, work) -> R
     with page(request, roles=svc.PROVIDER_WORKERS) as p:
         incident = svc.get_incident(p.db, p.principal, incident_id)
         zone = svc.calendar_of(p.db, incident).timezone
-        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        version = form.whole_number("version")
         return act_on_incident(p, incident_id, action, lambda: work(p, zone, version), anchor=action)
 
 
