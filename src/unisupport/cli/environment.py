@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,12 @@ def now() -> datetime:
     return SystemClock().now()
 
 
+@overload
+def parse_date(value: str, field: str) -> date: ...
+@overload
+def parse_date(value: None, field: str) -> None: ...
+@overload
+def parse_date(value: str | None, field: str) -> date | None: ...
 def parse_date(value: str | None, field: str) -> date | None:
     if value is None:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -183,7 +184,7 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
     """An order: its current document and every version with what changed."""
     with reading() as session:
         row = order_by_number(session, number)
-        history = [
+        history: list[dict[str, Any]] = [
             {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes}
             for v in versions(session, row)
         ]
@@ -281,7 +282,7 @@ def close_period_command(
     term (R-ORD-3); expire finished orders. Running it twice changes nothing."""
     day = parse_date(as_of, "--as-of")
     with transaction() as session:
-        results = [r.to_dict() for r in close_period(session, as_of=day, actor=actor(), now=now(), number=number)]  # type: ignore[arg-type]
+        results = [r.to_dict() for r in close_period(session, as_of=day, actor=actor(), now=now(), number=number)]
     if as_json:
         print_json(results)
         return

@@ -81,6 +81,7 @@ def deliver_pending(
     lease = timedelta(seconds=lease_seconds)
     while True:
         with database.transaction() as session:
+            claimed_at = clock.now()  # what claim() records on each row it takes
             batch = [
                 _Claimed(
                     row.id,
@@ -90,12 +91,12 @@ def deliver_pending(
                     dict(row.payload),
                     row.attempts,
                     row.created_at,
-                    row.claimed_at,
-                )  # type: ignore[arg-type]
+                    claimed_at,
+                )
                 for row in claim(
                     session,
                     worker=worker,
-                    now=clock.now(),
+                    now=claimed_at,
                     limit=limit,
                     lease_seconds=lease_seconds,
                     max_attempts=max_attempts,

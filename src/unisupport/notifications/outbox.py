@@ -436,7 +436,7 @@ def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetim
         .where(OutboxRow.id == outbox_id, OutboxRow.status != "sent")
         .values(status="sent", sent_at=now, message_id=message_id, last_error=None)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # Session.execute(UPDATE) gives a CursorResult
 
 
 def mark_failed(

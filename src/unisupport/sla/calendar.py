@@ -333,8 +333,8 @@ class Calendar:
             return
         y_lo = datetime.fromtimestamp(lo, UTC).year - 1
         y_hi = datetime.fromtimestamp(hi, UTC).year + 1
-        if self._y0 is not None:
-            y_lo, y_hi = min(y_lo, self._y0), max(y_hi, self._y1)  # type: ignore[type-var]
+        if self._y0 is not None and self._y1 is not None:
+            y_lo, y_hi = min(y_lo, self._y0), max(y_hi, self._y1)
         self._build(max(y_lo, _MIN_YEAR), min(y_hi, _MAX_YEAR))
 
     def _grow_forward(self) -> None:

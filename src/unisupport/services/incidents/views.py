@@ -92,9 +92,12 @@ def incident_view(
                 "communication": c.id,
                 "asked_at": when(c.at),
                 "due": when(c.customer_response_due),
-                "missed": c.missed_at is not None or epoch_seconds(now) > epoch_seconds(c.customer_response_due),
+                "missed": c.missed_at is not None
+                or (
+                    c.customer_response_due is not None and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
+                ),
                 "rule": "R-SLA-4",
-            }  # type: ignore[arg-type]
+            }
             for c in pending
         ],
         "customer_misses": sum(1 for c in comms if c.missed_at is not None),

@@ -63,12 +63,12 @@ def active_principal(session: Session, user_id: int, *, signed_in_at: datetime |
     None — also when the session, signed in at ``signed_in_at``, was ended since
     (:func:`end_sessions`, a password change)."""
     user = session.get(UserRow, user_id)
-    if not usable(session, user):
+    if user is None or not usable(session, user):
         return None
-    ended = user.sessions_valid_from  # type: ignore[union-attr]
+    ended = user.sessions_valid_from
     if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
         return None
-    return principal_for_user(session, user.id)  # type: ignore[union-attr]
+    return principal_for_user(session, user.id)
 
 
 def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> UserRow:
@@ -105,7 +105,7 @@ def principal_for_password(session: Session, email: str, password: str) -> Princ
         HASHER.verify(stored or dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if stored is None or not usable(session, user):
+    if user is None or stored is None or not usable(session, user):
         return None
     if HASHER.check_needs_rehash(stored):
         # Same secret, stronger parameters: not a change anyone asks about, so no audit event.
