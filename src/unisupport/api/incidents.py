@@ -42,7 +42,10 @@ def _settings(request: Request) -> svc.IncidentSettings:
     "",
     status_code=201,
     summary="Open an incident",
-    description="Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the automatic roles.",
+    description=(
+        "Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the "
+        "automatic roles."
+    ),
 )
 def open_incident(
     request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None
@@ -103,7 +106,10 @@ def _mutation(request: Request, credentials, incident_id: RecordId, action) -> J
 
 @router.post(
     "/{incident_id}/communications",
-    summary="Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first response (R-SEV-2)",
+    summary=(
+        "Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first "
+        "response (R-SEV-2)"
+    ),
 )
 def add_communication(
     request: Request, incident_id: RecordId, data: CommunicationIn, credentials: Credentials
@@ -190,7 +196,9 @@ def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credential
 
 @router.post(
     "/{incident_id}/third-parties",
-    summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product",
+    summary=(
+        "Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product"
+    ),
 )
 def request_collaboration(
     request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials

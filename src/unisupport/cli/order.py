@@ -164,7 +164,8 @@ def import_command(
             if r["outcome"] == "invalid":
                 console.print(
                     Text(
-                        f"{r['file']}: invalid, not imported ({len(r['violations'])} violations; run `unisupport order validate`)"
+                        f"{r['file']}: invalid, not imported "
+                        f"({len(r['violations'])} violations; run `unisupport order validate`)"
                     )
                 )
             elif r["outcome"] == "refused":
@@ -204,7 +205,8 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
     console = Console(highlight=False)
     console.print(
         Text(
-            f"Order {result['number']} · {result['status']} · {row.term_start} to {row.term_end} · version {result['version']}"
+            f"Order {result['number']} · {result['status']} · {row.term_start} to {row.term_end} · version "
+            f"{result['version']}"
         )
     )
     for v in history:
@@ -266,7 +268,8 @@ def balances_command(
     for e in lines:
         console.print(
             Text(
-                f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → {e['balance_after']}"
+                f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → "
+                f"{e['balance_after']}"
                 f" [{e['rule'] or '-'}] {e['reason']} ({e['actor']})"
             )
         )

@@ -515,7 +515,8 @@ def cancel_booking(
                 fee_account,
                 EntryKind.FEE,
                 -quoted.fee,
-                f"cancellation fee of booking {booking.id}: {quoted.terms.fee_percent} % ({quoted.terms.notice_days} days' notice)",
+                f"cancellation fee of booking {booking.id}: {quoted.terms.fee_percent} % "
+                f"({quoted.terms.notice_days} days' notice)",
                 rule,
                 day,
                 f"booking:{booking.id}:fee",

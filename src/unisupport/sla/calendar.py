@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -89,7 +90,7 @@ def _windows(value: Iterable[Window | str], where: str) -> tuple[Window, ...]:
         windows = tuple(w if isinstance(w, Window) else Window.parse(w) for w in value)
     except ValueError as exc:
         raise InvalidInput(str(exc), field=where) from None
-    for before, after in zip(windows, windows[1:]):
+    for before, after in pairwise(windows):
         if after.start < before.end:
             raise InvalidInput(f"windows must be in order and must not overlap ({before} then {after})", field=where)
     return windows
@@ -142,7 +143,8 @@ class Calendar:
         countries = supported_countries()
         if not isinstance(country, str) or country.upper() != country or country not in countries:
             raise InvalidInput(
-                f"unknown country {country!r} (expected an ISO 3166-1 alpha-2 code the holidays package supports, such as FR)",
+                f"unknown country {country!r} "
+                "(expected an ISO 3166-1 alpha-2 code the holidays package supports, such as FR)",
                 field="country",
             )
         if subdivision is not None and subdivision not in countries[country]:
@@ -316,7 +318,7 @@ class Calendar:
                 ends.append(b)
         cum: list[int] = []
         total = 0
-        for a, b in zip(starts, ends):
+        for a, b in zip(starts, ends, strict=True):
             total += b - a
             cum.append(total)
         self._y0, self._y1 = y0, y1
@@ -483,7 +485,7 @@ class Calendar:
     @cached_property
     def description(self) -> str:
         days = []
-        for name, windows in zip(WEEKDAYS, self.week):
+        for name, windows in zip(WEEKDAYS, self.week, strict=True):
             if windows:
                 days.append(f"{name} {' '.join(str(w) for w in windows)}")
         sub = f"-{self.subdivision}" if self.subdivision else ""

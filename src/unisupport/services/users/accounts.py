@@ -289,7 +289,8 @@ def update_user(
         new_role, old_role = _role(role), Role(user.role)
         if new_role.is_customer != old_role.is_customer:
             raise InvalidInput(
-                f"{_a(old_role)} cannot become {_a(new_role)}: provider and customer users are distinct; create another user",
+                f"{_a(old_role)} cannot become {_a(new_role)}: "
+                "provider and customer users are distinct; create another user",
                 field="role",
             )
         if new_role.is_customer and new_role is not old_role:
