@@ -7,13 +7,23 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from sqlalchemy import select
+
+from unisupport.access import SYSTEM, Principal, Role
+from unisupport.incidents.requests import ClosureIn, IncidentIn
+from unisupport.services import incidents
+from unisupport.storage.database import Database, make_engine
+from unisupport.storage.tables import CustomerRow
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 CONTOSO = EXAMPLES / "contoso-multicountry.yaml"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture
@@ -35,6 +45,7 @@ def cli(backend, temp_databases, tmp_path):
             assert done.returncode == 0, done.stderr + done.stdout
         return done
 
+    run.url = url  # type: ignore[attr-defined]
     return run
 
 
@@ -139,3 +150,48 @@ def test_bad_input_exits_2_with_one_line(cli):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "NOPE" in done.stderr
     done = cli("order", "close-period", "--as-of", "someday", ok=False)
     assert done.returncode == 2 and "--as-of" in done.stderr
+
+
+def test_event_list_and_event_summary_show_the_post_event_summary_r_evt_1(cli):
+    cli("order", "import", str(CONTOSO))
+    database = Database(make_engine(cli.url))
+    with database.transaction() as session:
+        customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
+        marie = Principal(
+            user_id=1, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+        )
+        during = IncidentIn(
+            site="paris",
+            product="azure-app-service",
+            severity="1",
+            title="Checkout down",
+            business_impact="No sales",
+            description="AEM checkout",
+        )
+        opened = [
+            incidents.open_incident(session, marie, during, now=datetime(2026, 11, 27, 20, 0, tzinfo=PARIS)).id,
+            incidents.open_incident(session, marie, during, now=datetime(2026, 11, 24, 9, 0, tzinfo=PARIS)).id,
+        ]
+        incidents.open_incident(session, marie, during, now=datetime(2026, 11, 28, 9, 0, tzinfo=PARIS))  # after it
+        incidents.close(
+            session, SYSTEM, opened[1], ClosureIn(summary="fixed"), now=datetime(2026, 11, 24, 10, tzinfo=PARIS)
+        )
+    database.engine.dispose()
+
+    [listed] = json.loads(cli("event", "list", "--order", "ESO-2026-0042", "--json").stdout)
+    assert listed["id"] == "black-friday-2026" and listed["summary"]["rule"] == "R-EVT-1"
+    assert sorted(int(c["id"]) for c in listed["summary"]["cases"]) == sorted(opened)
+    table = cli("event", "list", "--order", "ESO-2026-0042").stdout
+    assert (
+        "black-friday-2026  2026-11-23 to 2026-11-27" in table
+        and "2 case(s) opened during the event, 1 resolved" in table
+    )
+    summary = json.loads(
+        cli("event", "summary", "--order", "ESO-2026-0042", "--id", "black-friday-2026", "--json").stdout
+    )
+    assert summary == listed["summary"] and summary["all_resolved"] is False
+    assert [c["resolved"] for c in summary["cases"]] == [True, False]  # oldest first
+    text = cli("event", "summary", "--order", "ESO-2026-0042", "--id", "black-friday-2026").stdout
+    assert "not all resolved" in text and str(opened[0]) in text
+    done = cli("event", "summary", "--order", "ESO-2026-0042", "--id", "nope", ok=False)
+    assert done.returncode == 2 and "nope" in done.stderr

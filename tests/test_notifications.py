@@ -13,6 +13,8 @@ import email.policy
 import socket
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -85,9 +87,9 @@ class Inbox:
             return Counter(m["Message-ID"] for m in self.messages)
 
 
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
+@contextmanager
+def serving(inbox: Inbox) -> Iterator[Inbox]:
+    """A real SMTP server on a free loopback port delivering to ``inbox`` (its ``url``)."""
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     inbox.url = f"smtp://127.0.0.1:{controller.port}"  # type: ignore[attr-defined]
@@ -95,6 +97,12 @@ def smtp_server():
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with serving(Inbox()) as inbox:
+        yield inbox
 
 
 @pytest.fixture
@@ -338,31 +346,76 @@ class CrashAfterSending:
         raise WorkerCrash("killed between DATA accepted and mark_sent")
 
 
-def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id_after_the_lease(
-    fresh_database, mailer, smtp_server, clock
+def test_a_crash_after_the_server_accepted_resends_with_the_same_message_id(
+    backend, fresh_database, mailer, smtp_server, clock
 ):
     """At least once, recognisably once: the re-sent message has the Message-ID of the
     first, so the recipient's mail store or client (which de-duplicate by Message-ID)
-    show one message; the server here keeps both, and sees one id twice."""
+    show one message; the server here keeps both, and sees one id twice. The crashed
+    run's claim is free at once on PostgreSQL (its claim key is no longer locked); on
+    SQLite, where one worker runs, when that worker starts again — a worker of another
+    name waits for the lease."""
     outbox_id = queue(fresh_database, clock)
     with pytest.raises(WorkerCrash):
         deliver_pending(fresh_database, CrashAfterSending(mailer), worker="doomed", clock=clock)
     row = outbox_row(fresh_database, outbox_id)
     assert (row.status, row.claimed_by, row.sent_at) == ("sending", "doomed", None)
 
-    # Within the lease the row is still the dead worker's: nobody sends it.
-    clock.advance(seconds=LEASE_SECONDS - 1)
-    assert deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock) == DeliveryReport()
-    # Past the lease it is taken over and sent again, with the same Message-ID.
-    clock.advance(seconds=2)
-    assert deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock).sent == 1
+    rescuer = "rescuer"
+    if backend == "sqlite":
+        clock.advance(seconds=LEASE_SECONDS - 1)
+        assert deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock) == DeliveryReport()
+        rescuer = "doomed"  # the one worker, started again
+    assert deliver_pending(fresh_database, mailer, worker=rescuer, clock=clock).sent == 1
 
     assert len(smtp_server.messages) == 2
     [(message_id, count)] = smtp_server.message_ids().items()
     assert count == 2
     row = outbox_row(fresh_database, outbox_id)
-    assert (row.status, row.claimed_by, row.attempts, row.message_id) == ("sent", "rescuer", 2, message_id)
+    assert (row.status, row.claimed_by, row.attempts, row.message_id) == ("sent", rescuer, 2, message_id)
     assert smtp_server.messages[0].get_content() == smtp_server.messages[1].get_content()
+
+
+def test_past_the_lease_another_worker_takes_a_lost_claim_over(fresh_database, mailer, smtp_server, clock):
+    outbox_id = queue(fresh_database, clock)
+    with fresh_database.transaction() as session:  # a claim made without a claim key: only the lease frees it
+        assert [r.id for r in claim(session, worker="stuck", now=clock.now())] == [outbox_id]
+    clock.advance(seconds=LEASE_SECONDS - 1)
+    assert deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock) == DeliveryReport()
+    clock.advance(seconds=2)
+    assert deliver_pending(fresh_database, mailer, worker="rescuer", clock=clock).sent == 1
+    assert outbox_row(fresh_database, outbox_id).claimed_by == "rescuer"
+
+
+class HeldSend:
+    """A mailer that waits, inside ``send``, until the test lets it go on."""
+
+    def __init__(self, inner: SmtpMailer):
+        self.inner, self.mail_from = inner, inner.mail_from
+        self.sending, self.go = threading.Event(), threading.Event()
+
+    def send(self, message):
+        self.sending.set()
+        assert self.go.wait(timeout=60)
+        return self.inner.send(message)
+
+
+def test_the_claims_of_a_live_worker_stay_its_own(fresh_database, mailer, smtp_server, clock):
+    outbox_id = queue(fresh_database, clock)
+    held = HeldSend(mailer)
+    reports: list[DeliveryReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(deliver_pending(fresh_database, held, worker="w1", clock=clock))
+    )
+    worker.start()
+    try:
+        assert held.sending.wait(timeout=60)
+        assert deliver_pending(fresh_database, mailer, worker="w2", clock=clock) == DeliveryReport()
+    finally:
+        held.go.set()
+        worker.join(timeout=60)
+    assert reports == [DeliveryReport(sent=1)]
+    assert len(smtp_server.messages) == 1 and outbox_row(fresh_database, outbox_id).claimed_by == "w1"
 
 
 def test_a_worker_whose_lease_ran_out_cannot_settle_the_row_it_lost(fresh_database, clock):
@@ -535,6 +588,7 @@ def test_every_kind_renders_in_both_languages():
         "incident.breached": {**incident, "first_response_due": DUE, "target_minutes": 60},
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
+        "incident.breach_withdrawn": {**incident, "first_response_at": DUE, "first_response_due": DUE},
         "booking.cancelled": {
             "booking_id": 7,
             "service": "Workshop",

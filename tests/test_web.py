@@ -858,6 +858,31 @@ def test_a_csam_sees_their_customers_and_no_others(web):
     assert contact.get("/orders/ESO-2026-0042").status_code == 403
 
 
+def test_the_csam_sees_the_post_event_summary_on_the_order_page_r_evt_1(web):
+    web.clock.at = datetime(2026, 11, 27, 20, 0, tzinfo=PARIS)  # during the Black Friday event
+    case = open_by_api(
+        web, product="azure-app-service", severity="1", title="Checkout down", description="AEM checkout"
+    )
+    b = Browser(web)
+    b.sign_in("csam")
+    r = b.get("/orders/ESO-2026-0042")
+    assert r.status_code == 200 and 'data-testid="event-black-friday-2026"' in r.text
+    assert f'data-testid="event-case-{case["id"]}" data-resolved="no"' in r.text
+    page = text(r)
+    assert "Azure event: Contoso online checkout" in page and "R-EVT-1" in page
+    assert "not all resolved yet" in page
+    b.get("/customers")
+    assert b.post("/language", {"language": "fr", "next": "/orders/ESO-2026-0042"}).status_code == 303
+    try:
+        page = text(b.get("/orders/ESO-2026-0042"))
+        assert "Événement Azure : Contoso online checkout" in page and "pas encore tous résolus" in page
+    finally:
+        b.post("/language", {"language": "en", "next": "/customers"})
+    customer = Browser(web)
+    customer.sign_in("contoso_admin")  # the support administrator sees their order's summary too
+    assert f'data-testid="event-case-{case["id"]}"' in customer.get("/orders/ESO-2026-0042").text
+
+
 def test_the_csam_lands_on_their_customers(web):
     b = Browser(web)
     b.get("/sign-in")

@@ -67,3 +67,8 @@ class Principal:
         """Refuse (403) when the role may not perform ``action``."""
         if self.role not in roles:
             raise Forbidden(f"a {self.role.value} may not {action}", field="role")
+
+
+# The operator at the command line acts for the whole installation: the CLI's
+# reads that the API scopes to a principal (an event's post-event summary) run as it.
+SYSTEM = Principal(user_id=0, email="system", role=Role.ADMIN)

@@ -15,7 +15,7 @@ from unisupport.access import BOOKERS, CONTRACT_READERS, Role
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.orders.validation import validate_order
-from unisupport.services import bookings, customers, ledger
+from unisupport.services import bookings, customers, incidents, ledger
 from unisupport.services.audit import audit_trail
 from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
@@ -145,6 +145,22 @@ def get_order(request: Request, number: str, credentials: Credentials) -> dict[s
                 for v in history
             ],
         }
+
+
+@router.get(
+    "/orders/{number}/events/{code}/summary",
+    tags=["orders"],
+    summary="The post-event summary of an Azure event: the cases opened during it, each resolved or not (R-EVT-1)",
+)
+def get_event_summary(
+    request: Request,
+    number: Annotated[str, Path(max_length=64)],
+    code: Annotated[str, Path(max_length=64)],
+    credentials: Credentials,
+) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*CONTRACT_READERS, action="read orders")
+        return incidents.event_summary(u.session, u.principal, number, code)
 
 
 @router.get(

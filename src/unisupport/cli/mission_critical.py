@@ -10,13 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from unisupport.cli.environment import actor, now, parse_date, print_json, transaction
+from unisupport.access import SYSTEM
+from unisupport.cli.environment import actor, now, parse_date, print_json, reading, transaction
 from unisupport.errors import InvalidInput
 from unisupport.orders.order_file import AzureEvent
+from unisupport.services import incidents
 from unisupport.services import mission_critical as mc
 from unisupport.services.orders import order_by_number
 
-events = typer.Typer(help="Azure Events engagements (R-EVT-1, R-EVT-2).", no_args_is_help=True)
+events = typer.Typer(
+    help="Azure Events engagements and their post-event summaries (R-EVT-1, R-EVT-2).", no_args_is_help=True
+)
 mcsap = typer.Typer(
     help="MCSAP onboarding, monitoring scenarios, improvement plans (R-MCSAP-2..4).", no_args_is_help=True
 )
@@ -65,19 +69,51 @@ def event_create(
 
 @events.command("list")
 def event_list(order: str = typer.Option(..., "--order"), as_json: bool = typer.Option(False, "--json")) -> None:
-    with transaction() as session:
+    """The order's Azure events, each with its post-event summary (R-EVT-1)."""
+    with reading() as session:
         rows = [
-            mc.event_dict(e, mc.event_plan(session, e)) for e in mc.events(session, order_by_number(session, order))
+            mc.event_dict(e, mc.event_plan(session, e))
+            | {"summary": incidents.event_summary(session, SYSTEM, order, e.code)}
+            for e in mc.events(session, order_by_number(session, order))
         ]
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "solution", "start", "end", "reduced assessment")
+    console = Console(highlight=False, soft_wrap=True)
     for r in rows:
-        table.add_row(
-            r["id"], r["solution"], r["start"], r["end"], "yes" if r["reduced_pre_event_assessment"] else "no"
+        cases = r["summary"]["cases"]
+        reduced = " · reduced pre-event assessment" if r["reduced_pre_event_assessment"] else ""
+        console.print(f"{r['id']}  {r['start']} to {r['end']}  {r['solution']}{reduced}")
+        console.print(
+            f"  {len(cases)} case(s) opened during the event, {sum(c['resolved'] for c in cases)} resolved "
+            f"({r['summary']['rule']}: unisupport event summary --order {order} --id {r['id']})"
         )
-    Console().print(table)
+
+
+@events.command("summary")
+def event_summary(
+    order: str = typer.Option(..., "--order"),
+    event_id: str = typer.Option(..., "--id"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The post-event summary: every case opened during the event's window and whether
+    each is resolved (R-EVT-1)."""
+    with reading() as session:
+        summary = incidents.event_summary(session, SYSTEM, order, event_id)
+    if as_json:
+        print_json(summary)
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
+        f"Event {summary['event']}: {summary['solution']}, covered {summary['window_start']} to "
+        f"{summary['window_end']}; {len(summary['cases'])} case(s), "
+        + ("all resolved" if summary["all_resolved"] else "not all resolved")
+        + f" ({summary['rule']})"
+    )
+    table = Table("incident", "opened", "severity", "status", "resolved")
+    for c in summary["cases"]:
+        table.add_row(c["id"], c["opened_at"], c["severity"], c["status"], "yes" if c["resolved"] else "no")
+    console.print(table)
 
 
 @mcsap.command("milestones")

@@ -18,6 +18,7 @@ from unisupport.notifications.outbox import (
     LEASE_SECONDS,
     MAX_ATTEMPTS,
     claim,
+    claims_held,
     mark_failed,
     mark_sent,
     message_id_for,
@@ -76,7 +77,33 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
     A bad template, a malformed payload or an SMTP refusal fails that row (with the
-    error recorded) and the loop goes on; only database errors stop it."""
+    error recorded) and the loop goes on; only database errors stop it. The run's claims
+    carry its claim key: while this process lives they are its own; if it dies, they are
+    free at once (``notifications.outbox``)."""
+    with claims_held(database.engine) as key:
+        return _deliver_batches(
+            database,
+            mailer,
+            worker=worker,
+            clock=clock,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            claim_key=key,
+        )
+
+
+def _deliver_batches(
+    database: Database,
+    mailer: Mailer,
+    *,
+    worker: str,
+    clock: Clock,
+    limit: int,
+    lease_seconds: int,
+    max_attempts: int,
+    claim_key: int | None,
+) -> DeliveryReport:
     report = DeliveryReport()
     lease = timedelta(seconds=lease_seconds)
     while True:
@@ -100,6 +127,7 @@ def deliver_pending(
                     limit=limit,
                     lease_seconds=lease_seconds,
                     max_attempts=max_attempts,
+                    claim_key=claim_key,
                 )
             ]
         if not batch:

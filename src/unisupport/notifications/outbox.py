@@ -22,10 +22,23 @@ workers take disjoint rows; on SQLite every transaction is ``BEGIN IMMEDIATE``, 
 claims are serialised — SQLite deployments run one worker all the same), commits
 the claim, sends over SMTP, and records the outcome in another short transaction.
 
+**A dead worker's claims are free at once** (not after the lease). Each delivery run
+draws a random ``claim_key`` and stamps its claims with it. On PostgreSQL the run
+holds a session advisory lock on that key, on a connection of its own, for as long as
+it runs (``claims_held``); when its process dies, the server drops the connection and
+the lock with it, and the next claim by any worker sees the key unlocked
+(``pg_try_advisory_xact_lock_shared``) and takes the rows over. On SQLite, where one
+worker runs, a worker takes back the claims still under its own name when it claims:
+a run settles or leaves every row it claimed before it claims again, so such a claim
+is a dead predecessor's. The lease (``LEASE_SECONDS``) stays for the rest: a worker
+alive but stuck, claims made without a key. At most the one mail in flight at the
+death is sent twice.
+
 The SMTP exchange and the database commit cannot be one atomic step. If the worker
 dies after the server accepted the message (its reply to DATA) and before
-``mark_sent`` commits, the row stays ``sending``; once its claim is older than the
-lease, another worker takes it over and sends it again. Delivery is therefore
+``mark_sent`` commits, the row stays ``sending``; once its worker is known to be gone
+(or its claim is older than the lease), another worker takes it over and sends it
+again. Delivery is therefore
 *at least once*, and the duplicate window is only that gap between the acceptance of
 DATA and the commit of ``mark_sent`` (milliseconds, unless the worker crashes or
 loses the database right then). Every send of a row carries the same Message-ID,
@@ -40,19 +53,25 @@ missed escalation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    Engine,
     Integer,
     MetaData,
     String,
     Table,
     and_,
+    case,
     cast,
+    false,
+    func,
     literal,
     or_,
     select,
@@ -62,6 +81,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from unisupport.errors import InvalidInput
@@ -73,7 +93,7 @@ from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.tables import OutboxRow, SiteRow
 
-LEASE_SECONDS = 600  # a claim older than this is a crashed worker's; longer than any batch takes to send
+LEASE_SECONDS = 600  # a claim older than this is taken over even when its worker seems alive (stuck)
 MAX_ATTEMPTS = 8  # sends tried before a row is failed: about two hours of backoff
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -387,16 +407,18 @@ def claim(
     limit: int = 100,
     lease_seconds: int = LEASE_SECONDS,
     max_attempts: int = MAX_ATTEMPTS,
+    claim_key: int | None = None,
 ) -> list[OutboxRow]:
     """Take up to ``limit`` rows to send: pending rows due by ``now``, and rows whose
-    claim is older than the lease (their worker died). They become ``sending`` under
-    ``worker``; the caller commits this before sending, so no two workers hold the
-    same row. Rows held to a site's business hours that come up while the site is
-    closed are put back until its next opening instead; abandoned rows that used up
-    their attempts are failed."""
+    worker is gone (see the module docstring) or whose claim is older than the lease.
+    They become ``sending`` under ``worker`` and ``claim_key`` (the key
+    :func:`claims_held` holds); the caller commits this before sending, so no two
+    workers hold the same row. Rows held to a site's business hours that come up while
+    the site is closed are put back until its next opening instead; abandoned rows that
+    used up their attempts are failed."""
     stale = now - timedelta(seconds=lease_seconds)
     due = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
-    abandoned = and_(OutboxRow.status == "sending", OutboxRow.claimed_at < stale)
+    abandoned = and_(OutboxRow.status == "sending", or_(OutboxRow.claimed_at < stale, _gone(session, worker)))
     rows = session.scalars(
         select(OutboxRow)
         .where(or_(due, abandoned))
@@ -410,7 +432,7 @@ def claim(
     claimed = []
     for row in rows:
         if row.status == "sending" and row.attempts >= max_attempts:
-            row.status = "failed"
+            row.status, row.claim_key = "failed", None
             row.last_error = _clip(f"worker {row.claimed_by} was lost while sending, {row.attempts} attempts in all")
             continue
         site_id = row.business_hours_site_id
@@ -418,14 +440,50 @@ def claim(
             if site_id not in calendars:
                 calendars[site_id] = site_calendar(session.get_one(SiteRow, site_id))
             if not calendars[site_id].is_open(now):
-                row.status, row.claimed_by, row.claimed_at = "pending", None, None
+                row.status, row.claimed_by, row.claimed_at, row.claim_key = "pending", None, None, None
                 row.not_before = calendars[site_id].next_opening(now)
                 continue
-        row.status, row.claimed_by, row.claimed_at = "sending", worker, now
+        row.status, row.claimed_by, row.claimed_at, row.claim_key = "sending", worker, now, claim_key
         row.attempts += 1
         claimed.append(row)
     session.flush()
     return claimed
+
+
+def _gone(session: Session, worker: str):
+    """The condition, on a ``sending`` row, that its worker is gone: on PostgreSQL its
+    claim key is no longer locked by a live session (trying a shared lock on it
+    succeeds; CASE keeps the try to the rows that are being sent); on SQLite, the claim
+    is under this worker's own name."""
+    if session.get_bind().dialect.name != "postgresql":
+        return OutboxRow.claimed_by == worker
+    try_lock = func.pg_try_advisory_xact_lock_shared(OutboxRow.claim_key)
+    return case((OutboxRow.claim_key.is_not(None) & (OutboxRow.status == "sending"), try_lock), else_=false())
+
+
+@contextmanager
+def claims_held(engine: Engine) -> Iterator[int | None]:
+    """A claim key for one delivery run (pass it to :func:`claim`), and on PostgreSQL a
+    session advisory lock on it, held on a connection of its own until the block ends —
+    or until the process dies, when the server drops the lock and every claim made
+    under the key is free to others at once. On SQLite: a key, no lock."""
+    key = secrets.randbits(62) + 1
+    if engine.dialect.name != "postgresql":
+        yield key
+        return
+    connection = engine.connect()
+    try:
+        connection.execute(select(func.pg_advisory_lock(key)))
+        connection.commit()
+        yield key
+    finally:
+        try:
+            connection.execute(select(func.pg_advisory_unlock(key)))
+            connection.commit()
+        except DBAPIError:
+            connection.invalidate()  # the lock went with the connection
+        finally:
+            connection.close()
 
 
 def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetime) -> bool:
@@ -434,7 +492,7 @@ def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetim
     result = session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id, OutboxRow.status != "sent")
-        .values(status="sent", sent_at=now, message_id=message_id, last_error=None)
+        .values(status="sent", sent_at=now, message_id=message_id, last_error=None, claim_key=None)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]  # Session.execute(UPDATE) gives a CursorResult
 
@@ -457,7 +515,7 @@ def mark_failed(
     row = session.get(OutboxRow, outbox_id, with_for_update=True, populate_existing=True)
     if row is None or row.status != "sending" or row.claimed_by != worker:
         return None
-    row.last_error = _clip(error)
+    row.last_error, row.claim_key = _clip(error), None
     if retry_after is None or row.attempts >= max_attempts:
         row.status = "failed"
     else:

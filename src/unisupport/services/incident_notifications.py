@@ -9,7 +9,10 @@ causes them (so they are never lost nor sent for a change that rolled back):
 * ``incident.breached`` → the team, and the customer contact — for a business-hours
   incident, held until the site's next business hours (no mail at midnight);
 * ``incident.escalated`` → the incident managers;
-* ``incident.customer_response_missed`` → the customer contact (business hours too).
+* ``incident.customer_response_missed`` → the customer contact (business hours too);
+* ``incident.breach_withdrawn`` → everyone a breach or its escalation was queued for,
+  when a first response logged after the fact shows the target was met (R-SEV-2):
+  never after the notice it corrects, and held to the same business hours.
 """
 
 from __future__ import annotations
@@ -82,6 +85,52 @@ def incident_payload(incident: Any, site: SiteRow, customer_name: str, calendar)
         "target_minutes": incident.target_minutes,
         "coverage": "bh" if incident.coverage == "business_hours" else "24x7",
     }
+
+
+BREACH_KINDS = ("incident.breached", "incident.escalated")
+
+
+def withdraw_breach(session: Session, incident: IncidentRow, *, now: datetime) -> int:
+    """Correct the breach notices of ``incident`` (queued by the watcher) to the same
+    people, in the same language: one
+    ``incident.breach_withdrawn`` per recipient of a breach or escalation notice that was
+    not failed for good, not before that notice and within the same business hours.
+    Returns how many corrections were queued."""
+    notices = session.scalars(
+        select(OutboxRow)
+        .where(
+            OutboxRow.subject_type == "incident",
+            OutboxRow.subject_id == incident.id,
+            OutboxRow.kind.in_(BREACH_KINDS),
+            OutboxRow.status != "failed",
+        )
+        .order_by(OutboxRow.id)
+    ).all()
+    if not notices:
+        return 0
+    site = session.get_one(SiteRow, incident.site_id)
+    calendar = site_calendar(site)
+    customer = session.get(CustomerRow, incident.customer_id)
+    payload = incident_payload(incident, site, customer.name if customer else "", calendar) | {
+        "first_response_at": calendar.localize(incident.first_response_at).isoformat(),  # type: ignore[arg-type]
+    }
+    corrections: dict[str, Fanout] = {}
+    for notice in notices:
+        later = max(now, notice.not_before, key=lambda t: t.timestamp())
+        known = corrections.get(notice.recipient)
+        if known is None or known.not_before.timestamp() < later.timestamp():
+            corrections[notice.recipient] = Fanout(
+                "incident.breach_withdrawn",
+                "incident",
+                incident.id,
+                incident.customer_id,
+                payload,
+                later,
+                recipient=notice.recipient,
+                language=notice.language,
+                business_hours_site_id=notice.business_hours_site_id,
+            )
+    return enqueue_fanout(session, list(corrections.values()), {}, now=now)
 
 
 def _provider_recipients(session: Session, *, team: str | None, incident_managers: bool) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ A record outside the viewer's ``customer_scope`` answers 404, as in the API."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -311,6 +311,37 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
 
 
 # --------------------------------------------------------------------------- an order
+def _event_summaries(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
+    """Each Azure event of the order with its post-event summary (R-EVT-1)."""
+    out = []
+    for event in mission_critical.events(p.db, order):
+        summary = svc.event_summary(p.db, p.principal, order.number, event.code)
+        out.append(
+            {
+                "code": event.code,
+                "solution": summary["solution"],
+                "window": p.t(
+                    "azure_event.window",
+                    start=p.fmt.datetime(datetime.fromisoformat(summary["window_start"]), zone),
+                    end=p.fmt.datetime(datetime.fromisoformat(summary["window_end"]), zone),
+                ),
+                "all_resolved": summary["all_resolved"],
+                "rule": summary["rule"],
+                "cases": [
+                    {
+                        "id": c["id"],
+                        "opened": p.fmt.datetime(datetime.fromisoformat(c["opened_at"]), zone),
+                        "severity": Severity(c["severity"]).label(p.language),
+                        "status": p.t(f"status.{c['status']}"),
+                        "resolved": c["resolved"],
+                    }
+                    for c in summary["cases"]
+                ],
+            }
+        )
+    return out
+
+
 def _statement(p: Page, order: OrderRow, zone: str) -> list[dict[str, Any]]:
     labels = {
         b.key: account_label(p, b) for b in ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
@@ -357,6 +388,7 @@ def order_page(request: Request, number: str) -> Response:
                 p, id=f"chart-attainment-{order.number}", customer_id=order.customer_id, zone=zone
             ),
             "statement": _statement(p, order, zone),
+            "events": _event_summaries(p, order, zone),
             "statement_length": STATEMENT_LENGTH,
             "zone": zone,
             "is_provider_view": p.principal.role.is_provider,

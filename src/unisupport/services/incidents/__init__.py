@@ -10,8 +10,9 @@ describes the target in force.
 
 One module per use case: :mod:`.opening`, :mod:`.communications`, :mod:`.severity`,
 :mod:`.lifecycle` (mitigation, closure, RCA, people), :mod:`.queries` and :mod:`.views`;
-what they share is in :mod:`.changes` (finding, versioning and recording changes) and
-:mod:`.targets` (the plans an order holds, the clocks' instants)."""
+what they share is in :mod:`.changes` (finding, versioning and recording changes),
+:mod:`.targets` (the plans an order holds, the clocks' instants) and :mod:`.provisions`
+(what a severity's plans bring: routing, roles, escalation, the critical-resource clock)."""
 
 from unisupport.incidents.settings import IncidentSettings
 from unisupport.services.incidents.changes import PROVIDER_WORKERS, calendar_of, get_incident, record_change

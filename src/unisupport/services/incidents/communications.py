@@ -1,11 +1,12 @@
-"""Communications on an incident (R-SEV-2, R-SLA-1, R-SLA-4): the first response that counts,
-the customer's clock when the provider asks for action, and the customer's answers."""
+"""Communications on an incident (R-SEV-2, R-SLA-1, R-SLA-4): the first response that counts —
+the earliest by its own time, also when logged after the fact —, the customer's clock when the
+provider asks for action, and the customer's answers, on time or late."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -15,10 +16,11 @@ from unisupport.incidents.customer_clock import customer_response_due
 from unisupport.incidents.requests import CommunicationIn
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.refusal import Refused
+from unisupport.services.incident_notifications import withdraw_breach
 from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import CommunicationRow
+from unisupport.storage.tables import CommunicationRow, IncidentRow
 
 
 def add_communication(
@@ -35,24 +37,16 @@ def add_communication(
     check_version(incident, expected_version)
     if incident.status == "closed":
         raise Refused("the incident is closed", rule="R-INC-1", field="id")
-    if principal.role.is_customer:
-        if data.direction is Direction.OUTBOUND:
-            raise Forbidden("customers post inbound communications only", field="direction")
-        direction = Direction.INBOUND
-        if data.at is not None:
-            raise Forbidden("only provider users log a communication after the fact", field="at")
-        if data.requests_customer_action:
-            raise Forbidden("only provider engineers ask the customer for action", field="requests_customer_action")
-    else:
-        if principal.role is Role.CSAM:
-            raise Forbidden("a CSAM follows incidents but does not work them", field="role")
-        direction = data.direction or Direction.OUTBOUND
+    direction = _direction(principal, data)
     at = now if data.at is None else data.at.astimezone(UTC)
     if epoch_seconds(at) > epoch_seconds(now) + 60:
         raise InvalidInput("a communication cannot happen in the future", field="at")
     if epoch_seconds(at) < epoch_seconds(incident.opened_at):
         raise InvalidInput("a communication cannot precede the incident's opening", field="at")
-    first = incident.first_response_at is None and counts_as_first_response(direction, data.medium, False)
+    # R-SEV-2: the earliest qualifying contact by its own time, whatever the order of logging.
+    first = counts_as_first_response(direction, data.medium, False) and (
+        incident.first_response_at is None or epoch_seconds(at) < epoch_seconds(incident.first_response_at)
+    )
     calendar = calendar_of(session, incident)
     due = None
     if data.requests_customer_action and direction is Direction.OUTBOUND:
@@ -103,50 +97,9 @@ def add_communication(
         else why_not_first_response(direction, data.medium, False),
     )
     if first:
-        met = epoch_seconds(at) <= epoch_seconds(incident.first_response_due)
-        incident.first_response_at = at
-        if not met and incident.breached_at is None:
-            incident.breached_at = incident.first_response_due
-            add_event(
-                session,
-                incident,
-                kind="breached",
-                actor="system",
-                at=incident.first_response_due,
-                after={"clock": "first-response"},
-                reason="the first response came after the due time",
-                rule="R-SLA-1",
-            )
-        add_event(
-            session,
-            incident,
-            kind="first-response",
-            actor=actor,
-            at=at,
-            rule="R-SEV-2",
-            after={"state": "met" if met else "late", "due": incident.first_response_due.isoformat()},
-            reason=f"first non-automated contact by {data.medium.value} from the provider",
-        )
+        _first_response(session, incident, row, actor=actor, now=now)
     if direction is Direction.INBOUND:
-        pending = session.scalars(
-            select(CommunicationRow).where(
-                CommunicationRow.incident_id == incident.id,
-                CommunicationRow.requests_customer_action.is_(True),
-                CommunicationRow.answered_at.is_(None),
-                CommunicationRow.at <= at,
-            )
-        ).all()
-        for asked in pending:
-            asked.answered_at = at
-            add_event(
-                session,
-                incident,
-                kind="customer-responded",
-                actor=actor,
-                at=at,
-                after={"request": asked.id, "late": asked.missed_at is not None},
-                rule="R-SLA-4",
-            )
+        _answers(session, incident, at, actor=actor)
     if due is not None:
         add_event(
             session,
@@ -164,3 +117,141 @@ def add_communication(
     incident.updated_at = now
     session.flush()
     return row
+
+
+def _direction(principal: Principal, data: CommunicationIn) -> Direction:
+    """Who may post what: customers post inbound communications, now, asking nothing;
+    provider users (not CSAMs) post either way, outbound by default."""
+    if principal.role.is_customer:
+        if data.direction is Direction.OUTBOUND:
+            raise Forbidden("customers post inbound communications only", field="direction")
+        if data.at is not None:
+            raise Forbidden("only provider users log a communication after the fact", field="at")
+        if data.requests_customer_action:
+            raise Forbidden("only provider engineers ask the customer for action", field="requests_customer_action")
+        return Direction.INBOUND
+    if principal.role is Role.CSAM:
+        raise Forbidden("a CSAM follows incidents but does not work them", field="role")
+    return data.direction or Direction.OUTBOUND
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _first_response(
+    session: Session, incident: IncidentRow, row: CommunicationRow, *, actor: str, now: datetime
+) -> None:
+    """``row`` is the earliest first response so far (R-SEV-2): it replaces any later
+    one, and the outcome and the breach record follow its own time (R-SLA-1)."""
+    previous = incident.first_response_at
+    if previous is not None:
+        session.execute(
+            update(CommunicationRow)
+            .where(
+                CommunicationRow.incident_id == incident.id,
+                CommunicationRow.first_response.is_(True),
+                CommunicationRow.id != row.id,
+            )
+            .values(first_response=False),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    met = epoch_seconds(row.at) <= epoch_seconds(incident.first_response_due)
+    incident.first_response_at = row.at
+    if not met and incident.breached_at is None:
+        incident.breached_at = incident.first_response_due
+        add_event(
+            session,
+            incident,
+            kind="breached",
+            actor="system",
+            at=incident.first_response_due,
+            after={"clock": "first-response"},
+            reason="the first response came after the due time",
+            rule="R-SLA-1",
+        )
+    elif met and incident.breached_at is not None:
+        _withdraw_breach(session, incident, actor=actor, now=now)
+    reason = f"first non-automated contact by {row.medium} from the provider"
+    if epoch_seconds(row.logged_at) > epoch_seconds(row.at):
+        reason += f", logged after the fact on {_utc(row.logged_at)}"
+    if previous is not None:
+        reason += f": earlier than the contact of {_utc(previous)}, which counted until now"
+    add_event(
+        session,
+        incident,
+        kind="first-response",
+        actor=actor,
+        at=row.at,
+        rule="R-SEV-2",
+        after={"state": "met" if met else "late", "due": incident.first_response_due.isoformat()},
+        reason=reason,
+    )
+
+
+def _withdraw_breach(session: Session, incident: IncidentRow, *, actor: str, now: datetime) -> None:
+    """The first response came in time after all: the breach recorded (by an earlier
+    late contact, or by the watcher) is withdrawn by an event, never silently, and the
+    people its notices went to are told (``incident_notifications.withdraw_breach``)."""
+    breached_at = incident.breached_at
+    incident.breached_at = None
+    session.flush()
+    told = withdraw_breach(session, incident, now=now)
+    reason = (
+        f"the first response, at {_utc(incident.first_response_at)}, came before the due time "  # type: ignore[arg-type]
+        f"{_utc(incident.first_response_due)}: the target was met"
+    )
+    if told:
+        reason += f"; the breach notices queued or mailed are corrected to the same {told} recipient(s)"
+    add_event(
+        session,
+        incident,
+        kind="breach-withdrawn",
+        actor=actor,
+        at=now,
+        before={"breached_at": _utc(breached_at)},  # type: ignore[arg-type]
+        after={"breached_at": None},
+        reason=reason,
+        rule="R-SLA-1",
+    )
+
+
+def _answers(session: Session, incident: IncidentRow, at: datetime, *, actor: str) -> None:
+    """The customer's answer at ``at`` answers every request for action made before it
+    (R-SLA-4). One after its due time is a miss — recorded here, with its due and its
+    answer time, when the watcher had not seen the deadline pass — and grounds a
+    downgrade (R-SEV-3)."""
+    pending = session.scalars(
+        select(CommunicationRow).where(
+            CommunicationRow.incident_id == incident.id,
+            CommunicationRow.requests_customer_action.is_(True),
+            CommunicationRow.answered_at.is_(None),
+            CommunicationRow.at <= at,
+        )
+    ).all()
+    for asked in pending:
+        asked.answered_at = at
+        due = asked.customer_response_due
+        late = asked.missed_at is not None or epoch_seconds(at) > epoch_seconds(due)  # type: ignore[arg-type]
+        times = {"request": asked.id, "due": _utc(due), "answered_at": _utc(at)}  # type: ignore[arg-type]
+        if late and asked.missed_at is None:
+            asked.missed_at = due
+            add_event(
+                session,
+                incident,
+                kind="customer-response-missed",
+                actor="system",
+                at=due,  # type: ignore[arg-type]
+                after=times,
+                reason="the customer's expected answer came after its due time",
+                rule="R-SLA-4",
+            )
+        add_event(
+            session,
+            incident,
+            kind="customer-responded",
+            actor=actor,
+            at=at,
+            after=times | {"late": late},
+            rule="R-SLA-4",
+        )

@@ -14,19 +14,18 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.requests import IncidentIn
-from unisupport.incidents.routing import route
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.incident_notifications import acknowledge
+from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.queries import Related
-from unisupport.services.incidents.targets import holdings, minutes_after, warn_at
+from unisupport.services.incidents.targets import holdings, term_covers, warn_at
 from unisupport.services.incidents.views import incident_view
-from unisupport.sla.calendar import epoch_seconds
+from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Explanation, explain
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import (
-    AssignmentRow,
     CommunicationRow,
     ContactRow,
     CustomerRow,
@@ -129,6 +128,19 @@ def _check_contact(contact: ContactRow | None, email: str, data: IncidentIn) -> 
     return contact
 
 
+def _check_in_force(order: OrderRow, calendar: Calendar, at: datetime, *, field: str) -> None:
+    """An incident is opened at an instant the order was in force (R-ORD-2): within its
+    term, in the site's calendar. History from before the term is not imported."""
+    day = calendar.localize(at).date()
+    if not term_covers(order, day):
+        raise Refused(
+            f"order {order.number} is in force from {order.term_start.isoformat()} to {order.term_end.isoformat()}: "
+            f"on {day.isoformat()} it held no Base Package, so no plan applied",
+            rule="R-ORD-2",
+            field=field,
+        )
+
+
 def open_incident(
     session: Session,
     principal: Principal,
@@ -168,18 +180,17 @@ def _open(
             raise InvalidInput("opened_at is in the future", field="opened_at")
         opened_at = data.opened_at.astimezone(UTC)
     calendar = site_calendar(site)
+    _check_in_force(order, calendar, opened_at, field="order" if data.opened_at is None else "opened_at")
     explanation = explain(
         severity=data.severity,
         product=data.product,
         opened=opened_at,
         calendar=calendar,
-        plans=holdings(session, order, opened_at, document=opening.document),
+        plans=holdings(session, order, opened_at, calendar=calendar, document=opening.document),
         description=" ".join(x for x in (data.title, data.description or "") if x),
         tenant=data.tenant,
         language=data.language,
     )
-    routing = route(explanation)
-    critical = next((e for e in explanation.extras if "within_minutes" in e), None)
     incident = IncidentRow(
         customer_id=order.customer_id,
         order_id=order.id,
@@ -197,8 +208,7 @@ def _open(
         production_impact=data.production_impact,
         language=data.language,
         status="open",
-        team=routing.team,
-        routing=routing.to_dict(),
+        team=None,
         explanation=explanation.to_dict(),
         plan=explanation.plan,
         target_minutes=explanation.target_minutes,
@@ -209,99 +219,56 @@ def _open(
         first_response_warn_at=warn_at(
             calendar, opened_at, explanation.target_minutes, explanation.coverage, settings.warn_share
         ),
-        critical_resource_due=minutes_after(opened_at, critical["within_minutes"]) if critical else None,
-        escalated_at=opened_at if routing.enhanced_escalation else None,
+        critical_resource_due=None,
+        escalated_at=None,
         version=1,
         created_at=now,
         updated_at=now,
     )
+    provided = provide(incident, explanation, at=opened_at, assigned=set(), opening=True)
     session.add(incident)
     session.flush()  # the incident's id, for the rows below
 
-    events: list[dict[str, Any]] = []
-
-    def event(kind: str, actor: str, at: datetime, after: dict, reason: str, rule: str | None = None) -> None:
-        events.append(
-            dict(
-                customer_id=incident.customer_id,
-                incident_id=incident.id,
-                at=at,
-                actor=actor,
-                kind=kind,
-                before=None,
-                after=after,
-                reason=reason,
-                rule=rule,
-            )
-        )
-
     actor = principal.email
-    event(
-        "opened",
-        actor,
-        opened_at,
-        rule="R-INC-1",
-        after={
-            "severity": incident.severity,
-            "product": incident.product,
-            "channel": incident.channel,
-            "contact": contact.email,
-            "site": site.code,
-            "due": explanation.due.isoformat(),
-            "plan": explanation.plan,
-            "target_minutes": explanation.target_minutes,
-            "coverage": explanation.coverage.value,
-        },
-        reason=f"first response due {explanation.due.isoformat()}: {explanation.governing.reason}",
-    )
-    if data.opened_at is not None:
-        event(
-            "history-imported",
-            actor,
-            now,
-            after={"opened_at": opened_at.isoformat()},
-            reason="opened_at set by an admin importing history",
-        )
-    event("routed", "system", opened_at, after={"team": routing.team}, reason=routing.reason, rule="R-INC-3")
-    assignments = [
-        AssignmentRow(
-            customer_id=incident.customer_id,
-            incident_id=incident.id,
-            role=role,
-            person=None,
-            automatic=True,
-            rule="R-INC-3",
-            at=opened_at,
-        )
-        for role in routing.roles
+    events: list[dict[str, Any]] = [
+        {
+            "customer_id": incident.customer_id,
+            "incident_id": incident.id,
+            "at": opened_at,
+            "actor": actor,
+            "kind": "opened",
+            "before": None,
+            "rule": "R-INC-1",
+            "after": {
+                "severity": incident.severity,
+                "product": incident.product,
+                "channel": incident.channel,
+                "contact": contact.email,
+                "site": site.code,
+                "due": explanation.due.isoformat(),
+                "plan": explanation.plan,
+                "target_minutes": explanation.target_minutes,
+                "coverage": explanation.coverage.value,
+            },
+            "reason": f"first response due {explanation.due.isoformat()}: {explanation.governing.reason}",
+        }
     ]
-    for role in routing.roles:
-        event(
-            "role-assigned",
-            "system",
-            opened_at,
-            after={"role": role},
-            reason="assigned automatically by the plan",
-            rule="R-INC-3",
+    if data.opened_at is not None:
+        events.append(
+            {
+                "customer_id": incident.customer_id,
+                "incident_id": incident.id,
+                "at": now,
+                "actor": actor,
+                "kind": "history-imported",
+                "before": None,
+                "after": {"opened_at": opened_at.isoformat()},
+                "reason": "opened_at set by an admin importing history",
+                "rule": None,
+            }
         )
-    if routing.enhanced_escalation:
-        event(
-            "escalated",
-            "system",
-            opened_at,
-            after={"escalation": "enhanced"},
-            reason=f"Severity {incident.severity}: enhanced escalation starts automatically",
-            rule="R-INC-2",
-        )
-    if incident.critical_resource_due:
-        event(
-            "clock-started",
-            "system",
-            opened_at,
-            after={"clock": "critical-situation-resource", "due": incident.critical_resource_due.isoformat()},
-            reason="Azure Events Sev 1: a critical situation resource is designated within 30 minutes",
-            rule="R-EVT-2",
-        )
+    assignments, brought = provided.rows(incident)
+    events += brought
     # The automatic acknowledgement is recorded, and never counts (R-SEV-2).
     acknowledgement = CommunicationRow(
         customer_id=incident.customer_id,
@@ -338,12 +305,14 @@ def preview_target(session: Session, principal: Principal, data: IncidentIn, *, 
     explanation (R-SLA-1), writing nothing: the portal shows it before the customer
     confirms. Checks the order, site and contact as :func:`open_incident` does."""
     opening = _opening(session, principal, data)
+    calendar = site_calendar(opening.site)
+    _check_in_force(opening.order, calendar, now, field="order")
     return explain(
         severity=data.severity,
         product=data.product,
         opened=now,
-        calendar=site_calendar(opening.site),
-        plans=holdings(session, opening.order, now, document=opening.document),
+        calendar=calendar,
+        plans=holdings(session, opening.order, now, calendar=calendar, document=opening.document),
         description=" ".join(x for x in (data.title, data.description or "") if x),
         tenant=data.tenant,
         language=data.language,

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden
 from unisupport.incidents.requests import SeverityChangeIn
-from unisupport.incidents.routing import route
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import check_change, retarget
 from unisupport.refusal import Refused
 from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
+from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.targets import holdings, warn_at
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.first_response_due import explain
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import CommunicationRow, IncidentRow, OrderRow
+from unisupport.storage.tables import AssignmentRow, CommunicationRow, IncidentEventRow, IncidentRow, OrderRow
 
 
 def change_severity(
@@ -60,7 +60,7 @@ def change_severity(
         product=incident.product,
         opened=now,
         calendar=calendar,
-        plans=holdings(session, order, incident.opened_at),  # type: ignore[arg-type]
+        plans=holdings(session, order, incident.opened_at, calendar=calendar),  # type: ignore[arg-type]
         description=" ".join(x for x in (incident.title, incident.description or "") if x),
         tenant=incident.tenant,
         language=incident.language,
@@ -86,33 +86,6 @@ def change_severity(
             calendar, now, restarted.target_minutes, restarted.coverage, settings.warn_share
         )
         incident.warned_at = None
-    routing = route(restarted)
-    incident.routing = routing.to_dict()
-    if routing.enhanced_escalation and incident.escalated_at is None:
-        incident.escalated_at = now
-        add_event(
-            session,
-            incident,
-            kind="escalated",
-            actor="system",
-            at=now,
-            after={"escalation": "enhanced"},
-            reason=f"Severity {incident.severity}: enhanced escalation starts automatically",
-            rule="R-INC-2",
-        )
-    if routing.team != incident.team:
-        add_event(
-            session,
-            incident,
-            kind="routed",
-            actor="system",
-            at=now,
-            before={"team": incident.team},
-            after={"team": routing.team},
-            reason=routing.reason,
-            rule="R-INC-3",
-        )
-        incident.team = routing.team
     add_event(
         session,
         incident,
@@ -130,6 +103,18 @@ def change_severity(
         reason=change.reason,
         rule=change.rule,
     )
+    assigned = set(
+        session.scalars(
+            select(AssignmentRow.role).where(
+                AssignmentRow.incident_id == incident.id, AssignmentRow.automatic.is_(True)
+            )
+        )
+    )
+    session.flush()  # the change's event before what it brings
+    assignments, events = provide(incident, restarted, at=now, assigned=assigned).rows(incident)
+    session.add_all(assignments)
+    if events:
+        session.execute(insert(IncidentEventRow), events)
     incident.version += 1
     incident.updated_at = now
     session.flush()

@@ -3,7 +3,7 @@ with their scopes, and the instants the clocks warn and run out."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -16,6 +16,17 @@ from unisupport.sla.matrix import Coverage, Scope, default_matrix
 from unisupport.storage.tables import OrderLineRow, OrderRow
 
 
+def term_covers(order: OrderRow, day: date) -> bool:
+    """Whether ``day`` lies within the order's term, both days included (R-ORD-2)."""
+    return order.term_start <= day <= order.term_end
+
+
+def _in_force(day: date, start: str | None, end: str | None, *, order: OrderRow) -> bool:
+    first = date.fromisoformat(str(start)) if start else order.term_start
+    last = date.fromisoformat(str(end)) if end else order.term_end
+    return term_covers(order, day) and first <= day <= last
+
+
 def minutes_after(at: datetime, minutes: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds(at) + round(minutes * 60), UTC)
 
@@ -26,23 +37,33 @@ def warn_at(calendar: Calendar, start: datetime, minutes: int, coverage: Coverag
     return minutes_after(start, minutes * share)
 
 
-# The services an order holds among the given plans; built once, like _OPENING below.
-_SERVICES = select(OrderLineRow.service).where(
+# The lines an order holds among the given plans; built once, like _OPENING.
+_LINES = select(OrderLineRow.code, OrderLineRow.service).where(
     OrderLineRow.order_id == bindparam("order_id"),
     OrderLineRow.active.is_(True),
     OrderLineRow.service.in_(bindparam("plans", expanding=True)),
 )
 
 
-def holdings(session: Session, order: OrderRow, opened_at: datetime, *, document: dict | None = None) -> list[Holding]:
-    """The plans an order holds for an incident opened at ``opened_at``, with the
-    scopes its current version names (ARR components, MCSAP enrolled products,
-    Security Plus tenants) and the Azure event in progress, if any. ``document``: the
-    order's current version, when the caller read it already."""
+def holdings(
+    session: Session, order: OrderRow, opened_at: datetime, *, calendar: Calendar, document: dict | None = None
+) -> list[Holding]:
+    """The plans an order holds for an incident opened at ``opened_at``: those of its
+    lines in force on that day in the site's ``calendar`` (a line's ``start`` and
+    ``end``, both days included, else the order's term: R-ORD-2), with the scopes its
+    current version names (ARR components, MCSAP enrolled products, Security Plus
+    tenants) and the Azure event in progress, if any. ``document``: the order's current
+    version, when the caller read it already."""
     matrix = default_matrix()
-    services = set(session.scalars(_SERVICES, {"order_id": order.id, "plans": list(matrix.plans)}))
     if document is None:
         document = current_document(session, order)
+    day = calendar.localize(opened_at).date()
+    dates = {line.get("id"): (line.get("start"), line.get("end")) for line in document.get("lines") or ()}
+    services = {
+        service
+        for code, service in session.execute(_LINES, {"order_id": order.id, "plans": list(matrix.plans)})
+        if _in_force(day, *dates.get(code, (None, None)), order=order)
+    }
     scopes = document.get("scopes") or {}
     out = []
     for code in sorted(services):

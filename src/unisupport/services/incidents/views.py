@@ -37,7 +37,10 @@ def incident_view(
         r.assignments,
         r.communications,
     )
-    pending = [c for c in comms if c.requests_customer_action and c.answered_at is None]
+    # R-SLA-4: what the customer was asked and has not answered, and every miss (a late answer included).
+    customer_side = [
+        c for c in comms if c.requests_customer_action and (c.answered_at is None or c.missed_at is not None)
+    ]
     return {
         "id": incident.id,
         "version": incident.version,
@@ -92,13 +95,16 @@ def incident_view(
                 "communication": c.id,
                 "asked_at": when(c.at),
                 "due": when(c.customer_response_due),
+                "answered_at": when(c.answered_at),
                 "missed": c.missed_at is not None
                 or (
-                    c.customer_response_due is not None and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
+                    c.answered_at is None
+                    and c.customer_response_due is not None
+                    and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
                 ),
                 "rule": "R-SLA-4",
             }
-            for c in pending
+            for c in customer_side
         ],
         "customer_misses": sum(1 for c in comms if c.missed_at is not None),
         "mitigated_at": when(incident.mitigated_at),

@@ -5,14 +5,15 @@ delivered by a worker (``unisupport.notifications.delivery``).
 A row is queued once (``dedupe_key`` is unique), held until ``not_before`` (the
 site's business hours for customer notifications about business-hours incidents),
 claimed by one worker at a time (``status`` ``sending``, ``claimed_by``,
-``claimed_at``; a claim older than the lease is a crashed worker's and is taken
-over), and ends ``sent`` or ``failed``."""
+``claimed_at``, ``claim_key``; the claim of a worker known to be gone, or older than
+the lease, is taken over: ``notifications.outbox.claim``), and ends ``sent`` or
+``failed``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unisupport.storage.base import Base, Document, UTCDateTime
@@ -50,6 +51,9 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(2000))
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The delivery run holding the claim: on PostgreSQL it holds an advisory lock on
+    # this key while it lives (null: a claim made without one; only the lease frees it).
+    claim_key: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message_id: Mapped[str | None] = mapped_column(String(254))
