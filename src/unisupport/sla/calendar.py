@@ -126,6 +126,27 @@ def epoch_seconds(moment: datetime, *, field: str = "datetime") -> int:
     return math.floor(moment.timestamp())
 
 
+def _merged(pieces: list[tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:
+    """Open intervals ``[a, b)`` as sorted disjoint runs (overlapping or touching ones
+    joined): their starts, their ends, and the open seconds up to each end."""
+    pieces.sort()
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in pieces:
+        if ends and a <= ends[-1]:
+            if b > ends[-1]:
+                ends[-1] = b
+        else:
+            starts.append(a)
+            ends.append(b)
+    cum: list[int] = []
+    total = 0
+    for a, b in zip(starts, ends, strict=True):
+        total += b - a
+        cum.append(total)
+    return starts, ends, cum
+
+
 class Calendar:
     """Working time of one support site. Immutable once built; expansion is a cache."""
 
@@ -306,21 +327,7 @@ class Calendar:
             ordinal += 1
             weekday = (weekday + 1) % 7
 
-        pieces.sort()
-        starts: list[int] = []
-        ends: list[int] = []
-        for a, b in pieces:
-            if ends and a <= ends[-1]:
-                if b > ends[-1]:
-                    ends[-1] = b
-            else:
-                starts.append(a)
-                ends.append(b)
-        cum: list[int] = []
-        total = 0
-        for a, b in zip(starts, ends, strict=True):
-            total += b - a
-            cum.append(total)
+        starts, ends, cum = _merged(pieces)
         self._y0, self._y1 = y0, y1
         self._starts, self._ends, self._cum_end = starts, ends, cum
         # The covered UTC range: instants whose local date lies in [first, last].
