@@ -240,7 +240,7 @@ class Calendar:
             return f"not a working day ({WEEKDAYS[day.weekday()]})"
         return None
 
-    def _holidays_for(self, y0: int, y1: int) -> holidays.HolidayBase:
+    def _holidays_for(self, y0: int, y1: int) -> dict[date, str]:
         cache = self.__dict__.setdefault("_holiday_cache", {})
         missing = [y for y in range(y0, y1 + 1) if y not in cache]
         if missing:
@@ -252,7 +252,7 @@ class Calendar:
         merged: dict[date, str] = {}
         for y in range(y0, y1 + 1):
             merged.update(cache[y])
-        return merged  # type: ignore[return-value]
+        return merged
 
     def _offset_segments(self, lo: int, hi: int) -> tuple[list[int], list[int]]:
         """UTC instants where the zone's offset changes in ``[lo, hi]`` and the offset
@@ -260,7 +260,7 @@ class Calendar:
         ``[starts[k], starts[k + 1])`` with ``offsets[k]``."""
 
         def offset(t: int) -> int:
-            return int(datetime.fromtimestamp(t, self.zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+            return int(datetime.fromtimestamp(t, self.zone).utcoffset().total_seconds())  # type: ignore[union-attr]  # aware: never None
 
         starts, offsets = [lo], [offset(lo)]
         t = lo
@@ -483,7 +483,7 @@ class Calendar:
     # ------------------------------------------------------------------ introspection
     @property
     def expanded_years(self) -> tuple[int, int] | None:
-        return None if self._y0 is None else (self._y0, self._y1)  # type: ignore[return-value]
+        return None if self._y0 is None or self._y1 is None else (self._y0, self._y1)
 
     def expand(self, first_year: int, last_year: int) -> None:
         """Expand eagerly (benchmarks, warm caches); queries do it lazily anyway."""

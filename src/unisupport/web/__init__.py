@@ -98,7 +98,7 @@ def install_web(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         if _wants_html(request) and exc.status_code in (404, 405):
             return error_page(request, exc.status_code)
-        return await api_handler(request, exc)  # type: ignore[misc]
+        return await api_handler(request, exc)  # type: ignore[misc]  # FastAPI's handler is async
 
     if api_handler is not None:
         # type: ignore: Starlette types every handler as taking any Exception, not the class it is for.

@@ -47,6 +47,7 @@ from unisupport.web.session import (
 
 log = logging.getLogger("unisupport.web")
 T = TypeVar("T")
+R = TypeVar("R", bound=Response)
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_FORM_BYTES = 64 * 1024
 
@@ -169,7 +170,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         )
 
 
-def _finish(p: Page, response: Response) -> Response:
+def _finish(p: Page, response: R) -> R:
     if p.new_cookie:
         response.set_cookie(
             value=p.signer.dumps(p.web), **cookie_arguments(p.web, now=p.now, secure=is_https(p.request))
@@ -180,7 +181,7 @@ def _finish(p: Page, response: Response) -> Response:
 
 def render(p: Page, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     html = _environment.get_template(template).render(_common(p) | context)
-    return _finish(p, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+    return _finish(p, HTMLResponse(html, status_code=status))
 
 
 def redirect(p: Page, url: str) -> Response:
