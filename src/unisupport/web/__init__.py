@@ -101,5 +101,5 @@ def install_web(app: FastAPI) -> None:
         return await api_handler(request, exc)  # type: ignore[misc]  # FastAPI's handler is async
 
     if api_handler is not None:
-        # type: ignore: Starlette types every handler as taking any Exception, not the class it is for.
+        # Ignored: Starlette types every handler as taking any Exception, not the class it is for.
         app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
