@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from unisupport import __version__
-from unisupport.api import incidents, orders, outages, problems, sla
+from unisupport.api import incidents, openapi, orders, outages, problems, sla
+from unisupport.api.answers import Health, answer
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.incidents import IncidentSettings
 from unisupport.settings import Settings
@@ -38,20 +39,27 @@ def create_app(
     app.state.incident_settings = incident_settings or IncidentSettings()
     problems.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="The process is up (no database)")
+    @app.get("/healthz", tags=["health"], summary="The process is up (no database)", responses=answer(Health))
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The database is reachable")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database is reachable",
+        responses=answer(Health) | problems.responses(503),
+    )
     def readyz() -> JSONResponse:
         if database.ping():
             return JSONResponse({"status": "ready"})
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
+    # Every API operation declares the problems it may answer (docs/decisions.md D92).
     for module in (incidents, orders, outages, sla):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
-        app.include_router(router)
+        app.include_router(router, responses=problems.API_PROBLEMS)
+    openapi.install(app)
     install_web(app)  # the portal and console pages (unisupport.web)
     return app
 

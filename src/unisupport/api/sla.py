@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime
 
+from unisupport.api.answers import Explanation, answer
 from unisupport.api.unit import bearer, unit
 from unisupport.errors import InvalidInput
 from unisupport.sla import Calendar, Holding, explain
@@ -23,7 +24,7 @@ def _codes(value: str | None) -> frozenset[str] | None:
     return None if value is None else frozenset(v.strip() for v in value.split(",") if v.strip())
 
 
-@router.get("/explain", summary="First-response target of an incident and why (R-SLA-1)")
+@router.get("/explain", summary="First-response target of an incident and why (R-SLA-1)", responses=answer(Explanation))
 def explain_endpoint(
     request: Request,
     credentials: Credentials,
