@@ -11,7 +11,9 @@ if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>
   exit 2
 fi
 
+stamp="$venv/.installed-$("$py" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()[:16])' "$root/pyproject.toml")-$extras"
 if [ ! -x "$venv/bin/python" ]; then
+  echo "creating .venv and installing dependencies (first run, about a minute)…" >&2
   if ! "$py" -m venv "$venv" 2>/dev/null; then
     # Debian ships venv without ensurepip unless python3-venv is installed:
     # make a pip-less venv and bootstrap pip from its wheel on PyPI.
@@ -19,9 +21,9 @@ if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv --without-pip "$venv"
     "$venv/bin/python" "$root/scripts/bootstrap_pip.py"
   fi
+elif [ ! -f "$stamp" ]; then
+  echo "pyproject.toml changed: installing dependencies into .venv…" >&2
 fi
-
-stamp="$venv/.installed-$(cat "$root/pyproject.toml" | "$venv/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')-$extras"
 if [ ! -f "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   target="$root"

@@ -1,15 +1,21 @@
 """A real API server for tests: uvicorn on a free loopback port, in a thread, on a
 fresh migrated database (SQLite or PostgreSQL), with a pinned clock, the two example
-orders and a user with a token for every role."""
+orders and a user with a token for every role. 127.0.0.1 is a trusted proxy (its
+X-Forwarded-For and X-Forwarded-Proto are believed); a client that connects from
+another loopback address (127.0.0.2 …) is not one."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -22,6 +28,7 @@ from unisupport.orders.validation import read_order_document
 from unisupport.services.orders import import_order
 from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
 from unisupport.storage.database import Database, make_engine, migrate
+from unisupport.web.session import SECRET_KEY
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 # A Severity B on Contoso's Paris site, as a customer opens it.
@@ -65,7 +72,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Thread]:
+def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.Server, threading.Thread]:
+    """``app_options`` go to ``create_app`` (``body_limits``, ``extra_routers`` …)."""
     engine = make_engine(url)
     migrate(engine)
     database = Database(engine)
@@ -96,8 +104,14 @@ def start(url: str, now: datetime) -> tuple[Server, uvicorn.Server, threading.Th
         assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
     port = free_port()
+    app_options.setdefault("trusted_proxies", ("127.0.0.1",))
     config = uvicorn.Config(
-        create_app(database, clock=clock), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        create_app(database, clock=clock, **app_options),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,  # as `unisupport serve`: the app decides whom to believe
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -115,3 +129,20 @@ def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:
     uv.should_exit = True
     thread.join(timeout=30)
     server.database.engine.dispose()
+
+
+@contextmanager
+def serving(url: str, now: datetime, **app_options: Any) -> Iterator[Server]:
+    """:func:`start` … :func:`stop`, with a web signing secret set meanwhile (the
+    pages need one; the variable is given back as it was)."""
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
+    server, uv, thread = start(url, now, **app_options)
+    try:
+        yield server
+    finally:
+        stop(uv, thread, server)
+        if saved is None:
+            os.environ.pop(SECRET_KEY, None)
+        else:
+            os.environ[SECRET_KEY] = saved

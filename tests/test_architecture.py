@@ -28,7 +28,7 @@ ROOT = "unisupport"
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / ROOT
 
 CORE_PACKAGES = ("catalog", "sla", "orders", "ledger", "incidents", "bookings", "mission_critical")
-KERNEL = ("errors", "refusal", "datafile", "access", "clock")  # shared by every layer, pure
+KERNEL = ("errors", "refusal", "datafile", "access", "clock", "inputs")  # shared by every layer, pure
 CORE = CORE_PACKAGES + KERNEL
 SERVICES = ("services",)
 INFRASTRUCTURE = ("storage", "notifications", "settings")  # adapters the use cases drive

@@ -1,5 +1,5 @@
 """The resolver (R-SLA-1..3): every row of the matrices and every exclusion,
-checked against the rules restated here from RULES.md §5 — not read from the
+checked against the rules restated here from docs/rules.md §5 — not read from the
 shipped matrix file, so a wrong edit of that file fails these tests."""
 
 from __future__ import annotations

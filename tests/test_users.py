@@ -29,7 +29,7 @@ from unisupport.storage.tables import ApiTokenRow, AuditEvent, UserRow
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
-USER_TABLES = {"users", "teams", "team_members", "csam_assignments", "api_tokens"}
+USER_TABLES = {"users", "teams", "team_members", "csam_assignments", "api_tokens", "ended_sessions"}
 
 
 def northwind(session, **changes):

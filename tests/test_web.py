@@ -9,7 +9,6 @@ a booking cancelled 7 days before its start shows its 50 % fee before confirming
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -20,12 +19,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import start, stop
+from api_server import serving, start, stop
 from sqlalchemy import update
 
 from unisupport.services.users import update_user
 from unisupport.storage.tables import UserRow
-from unisupport.web.session import COOKIE, SECRET_KEY
+from unisupport.web.session import COOKIE
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=PARIS)
@@ -45,15 +44,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 @pytest.fixture(scope="module")
 def web(backend, temp_databases):
-    saved = os.environ.get(SECRET_KEY)
-    os.environ[SECRET_KEY] = "test-only-secret-" + "s" * 40
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
-    yield server
-    stop(uv, thread, server)
-    if saved is None:
-        os.environ.pop(SECRET_KEY, None)
-    else:
-        os.environ[SECRET_KEY] = saved
+    with serving(temp_databases.new_url(backend), FRIDAY) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +57,12 @@ class Browser:
     """A cookie jar and the last page's CSRF token: what a browser without
     JavaScript does with these pages."""
 
-    def __init__(self, server, *, language: str | None = None):
+    def __init__(self, server, *, language: str | None = None, source: str | None = None):
         headers = {"Accept": "text/html"}
         if language:
             headers["Accept-Language"] = language
-        self.http = httpx.Client(base_url=server.url, headers=headers, timeout=30)
+        transport = httpx.HTTPTransport(local_address=source) if source else None  # another loopback address
+        self.http = httpx.Client(base_url=server.url, headers=headers, timeout=30, transport=transport)
         self.token = ""
 
     def get(self, path: str, **kwargs) -> httpx.Response:
@@ -203,6 +196,100 @@ def test_failed_sign_ins_are_limited_per_email(web):
     assert b2.post("/sign-in", {"email": EMAILS["csam_other"], "password": PASSWORD}).status_code == 303
 
 
+def test_a_stranger_guessing_a_password_slows_the_account_but_never_locks_its_user_out(web):
+    web.clock.at = FRIDAY + timedelta(hours=8)
+    user = Browser(web, source="127.0.0.3")
+    user.sign_in("fabrikam_admin")  # the user's own address: known from now on
+    web.clock.advance(hours=1)
+    stranger = Browser(web, source="127.0.0.2")
+    stranger.get("/sign-in")
+    for _ in range(5):
+        assert (
+            stranger.post("/sign-in", {"email": EMAILS["fabrikam_admin"], "password": "guess " * 3}).status_code == 401
+        )
+    # The stranger's address is done with this account for the window …
+    r = stranger.post("/sign-in", {"email": EMAILS["fabrikam_admin"], "password": PASSWORD})
+    assert r.status_code == 429 and r.headers["retry-after"] == "900"
+    # … the user's own address is not slowed at all …
+    again = Browser(web, source="127.0.0.3")
+    again.sign_in("fabrikam_admin")
+    # … and a new address is slowed for a second, not locked.
+    elsewhere = Browser(web, source="127.0.0.4")
+    elsewhere.get("/sign-in")
+    r = elsewhere.post("/sign-in", {"email": EMAILS["fabrikam_admin"], "password": PASSWORD})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1" and "wait 1 seconds" in text(r)
+    web.clock.advance(seconds=1)
+    assert elsewhere.post("/sign-in", {"email": EMAILS["fabrikam_admin"], "password": PASSWORD}).status_code == 303
+
+
+def test_the_back_off_doubles_with_each_failure_up_to_a_minute(web):
+    web.clock.at = FRIDAY + timedelta(hours=11)
+    waits = []
+    for i in range(12):  # strangers at as many addresses, each trying when allowed
+        guesser = Browser(web, source=f"127.0.1.{i + 1}")
+        guesser.get("/sign-in")
+        r = guesser.post("/sign-in", {"email": EMAILS["csam"], "password": "guess " * 3})
+        if r.status_code == 429:
+            waits.append(int(r.headers["retry-after"]))
+            web.clock.advance(seconds=waits[-1])
+            r = guesser.post("/sign-in", {"email": EMAILS["csam"], "password": "guess " * 3})
+        assert r.status_code == 401
+    assert waits == [1, 2, 4, 8, 16, 32, 60]
+
+
+@pytest.fixture(scope="module")
+def no_proxy(web, backend, temp_databases):
+    """A server as `unisupport serve` runs without UNISUPPORT_TRUSTED_PROXIES."""
+    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY, trusted_proxies=())
+    yield server
+    stop(uv, thread, server)
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_and_proto_are_ignored(no_proxy):
+    no_proxy.clock.at = FRIDAY
+    b = Browser(no_proxy)
+    b.get("/sign-in")
+    for i in range(20):  # under as many made-up addresses: still 20 failures of this client
+        spoofed = {"X-Forwarded-For": f"198.51.100.{i}"}
+        r = b.post("/sign-in", {"email": f"probe{i}@example.com", "password": "guess " * 3}, headers=spoofed)
+        assert r.status_code == 401
+    r = b.post("/sign-in", {"email": EMAILS["im"], "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.99"})
+    assert r.status_code == 429
+    r = Browser(no_proxy).get("/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" not in r.headers["set-cookie"].lower()
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(web):
+    web.clock.at = FRIDAY + timedelta(hours=14)
+    # 127.0.0.2 is not a proxy: its X-Forwarded-For and X-Forwarded-Proto change nothing.
+    b = Browser(web, source="127.0.0.2")
+    b.get("/sign-in")
+    for i in range(20):
+        spoofed = {"X-Forwarded-For": f"198.51.100.{i}"}
+        r = b.post("/sign-in", {"email": f"probe{i}@example.com", "password": "guess " * 3}, headers=spoofed)
+        assert r.status_code == 401
+    r = b.post("/sign-in", {"email": EMAILS["im"], "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.99"})
+    assert r.status_code == 429
+    r = Browser(web, source="127.0.0.2").get("/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" not in r.headers["set-cookie"].lower()
+    # 127.0.0.1 is the trusted proxy here: the client is the last address it did not
+    # add itself; what the client wrote in front is not believed.
+    proxied = Browser(web)
+    proxied.get("/sign-in")
+    forwarded = {"X-Forwarded-For": "192.0.2.1, 203.0.113.5"}
+    for i in range(20):
+        r = proxied.post("/sign-in", {"email": f"other{i}@example.com", "password": "guess " * 3}, headers=forwarded)
+        assert r.status_code == 401
+    r = proxied.post(
+        "/sign-in", {"email": EMAILS["im"], "password": PASSWORD}, headers={"X-Forwarded-For": "203.0.113.5"}
+    )
+    assert r.status_code == 429
+    r = proxied.post(
+        "/sign-in", {"email": EMAILS["im"], "password": PASSWORD}, headers={"X-Forwarded-For": "203.0.113.6"}
+    )
+    assert r.status_code == 303
+
+
 def test_failed_sign_ins_are_limited_per_address(web):
     web.clock.at = FRIDAY + timedelta(hours=5)
     b = Browser(web)
@@ -218,6 +305,26 @@ def test_signing_out_ends_the_session(web):
     assert b.get("/queue").status_code == 200
     assert b.post("/sign-out").status_code == 303
     assert b.get("/queue").status_code == 303
+
+
+def test_a_signed_out_cookie_opens_nothing_and_other_browsers_stay_signed_in(web):
+    incident = open_by_api(web)
+    b, other = Browser(web), Browser(web)
+    b.sign_in("contoso_admin")
+    other.sign_in("contoso_admin")
+    assert b.get(f"/incidents/{incident['id']}").status_code == 200
+    old_cookie, old_token = b.http.cookies[COOKIE], b.token  # what a copied cookie would hold
+    assert b.post("/sign-out").status_code == 303
+    stolen = Browser(web)
+    stolen.http.cookies.set(COOKIE, old_cookie)
+    r = stolen.get("/dashboard")
+    assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    r = stolen.post(f"/incidents/{incident['id']}/updates", {"body": "still here", "csrf_token": old_token})
+    assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
+    with web.client("contoso_admin") as c:
+        bodies = [x["body"] for x in c.get(f"/api/v1/incidents/{incident['id']}/communications").json()]
+    assert "still here" not in bodies
+    assert other.get("/dashboard").status_code == 200  # signing out one browser is not signing out all
 
 
 def test_a_deactivated_user_is_signed_out_at_the_next_click(web):

@@ -32,6 +32,11 @@ class Role(StrEnum):
     def is_customer(self) -> bool:
         return not self.is_provider
 
+    @property
+    def with_article(self) -> str:
+        """``an engineer``, ``a csam``: the role as the subject of a sentence."""
+        return ("an " if self.value[0] in "aeiou" else "a ") + self.value
+
 
 PROVIDER_ROLES = frozenset({Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM})
 # Who reads contracts (orders, balances) and who books proactive services, on the API
@@ -66,7 +71,7 @@ class Principal:
     def require(self, *roles: Role, action: str) -> None:
         """Refuse (403) when the role may not perform ``action``."""
         if self.role not in roles:
-            raise Forbidden(f"a {self.role.value} may not {action}", field="role")
+            raise Forbidden(f"{self.role.with_article} may not {action}", field="role")
 
 
 # The operator at the command line acts for the whole installation: the CLI's

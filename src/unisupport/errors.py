@@ -1,6 +1,6 @@
 """Domain errors: the one vocabulary every adapter renders (D42).
 
-Each error can name the rule (RULES.md id) that refused and the field (a path such
+Each error can name the rule (an id of docs/rules.md) that refused and the field (a path such
 as ``lines[2].site``) that was wrong, so every adapter (CLI, API, web) renders the
 same facts in its own way. Each class also says, once, how the HTTP adapters answer
 it: ``status`` (the code, the same on the API and the pages), ``kind`` (the API

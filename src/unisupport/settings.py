@@ -3,8 +3,9 @@ bad setting stops the program with a message naming the variable."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,6 +20,23 @@ CRITICAL_MINUTES = "UNISUPPORT_CRITICAL_CUSTOMER_MINUTES"
 SMTP_URL = "UNISUPPORT_SMTP_URL"
 MAIL_FROM = "UNISUPPORT_MAIL_FROM"
 DEFAULT_MAIL_FROM = "unisupport@localhost"
+MAX_BODY_BYTES = "UNISUPPORT_MAX_BODY_BYTES"
+MAX_FORM_BYTES = "UNISUPPORT_MAX_FORM_BYTES"
+TRUSTED_PROXIES = "UNISUPPORT_TRUSTED_PROXIES"
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request body each class of route accepts, in bytes; refused with
+    413 before it is parsed (``api.admission``, which maps paths to classes). A
+    class of its own for a route family is a field here, a variable and a line of
+    ``api.admission.ROUTE_CLASSES``."""
+
+    json: int = 1024 * 1024  # UNISUPPORT_MAX_BODY_BYTES: API bodies
+    form: int = 64 * 1024  # UNISUPPORT_MAX_FORM_BYTES: the web pages' forms
+
+    def of(self, route_class: str) -> int:
+        return getattr(self, route_class)
 
 
 @dataclass(frozen=True)
@@ -67,19 +85,39 @@ def _mail_from(value: str) -> str:
     return value
 
 
+def _folder(path: Path) -> Path:
+    """``path`` if it is a folder or can become one; InvalidInput naming
+    UNISUPPORT_DATA_DIR when it (or the nearest part of it that exists) is a file."""
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "is a file" if existing == path else f"is inside {str(existing)!r}, a file"
+        raise InvalidInput(f"{str(path)!r} {what}: name the folder the database lives in", field=DATA_DIR)
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
+    # Where database_url came from: UNISUPPORT_DATABASE_URL, UNISUPPORT_DATA_DIR, or
+    # "default" (./data in the current folder) — what a new-database notice says.
+    database_from: str = "default"
     smtp_url: str = ""  # empty: mail is disabled
     mail_from: str = DEFAULT_MAIL_FROM
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
     critical_customer_minutes: int = 60  # UNISUPPORT_CRITICAL_CUSTOMER_MINUTES: R-SLA-4 at Sev 1/A
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
+    # UNISUPPORT_TRUSTED_PROXIES: the addresses and networks whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default (the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get(DATA_DIR) or "data").expanduser()
+        database_from = DATABASE_URL if env.get(DATABASE_URL) else DATA_DIR if env.get(DATA_DIR) else "default"
+        if database_from != DATABASE_URL or env.get(DATA_DIR):
+            _folder(data_dir)
         url = env.get(DATABASE_URL) or f"sqlite:///{(data_dir / 'unisupport.db').resolve()}"
         if not (url.startswith("sqlite:") or url.startswith("postgresql+psycopg:")):
             raise InvalidInput(
@@ -99,14 +137,42 @@ class Settings:
         return cls(
             database_url=url,
             data_dir=data_dir,
+            database_from=database_from,
             smtp_url=smtp_url,
             mail_from=mail_from,
             warn_share=share,
             critical_customer_minutes=minutes,
+            body_limits=BodyLimits(
+                json=_byte_count(env, MAX_BODY_BYTES, BodyLimits.json),
+                form=_byte_count(env, MAX_FORM_BYTES, BodyLimits.form),
+            ),
+            trusted_proxies=trusted_proxies(env.get(TRUSTED_PROXIES) or ""),
         )
 
     def incident_settings(self) -> IncidentSettings:
         return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
+
+
+def _byte_count(env: dict[str, str], name: str, default: int) -> int:
+    count = _number(env, name, str(default), int)
+    if not 1024 <= count <= 2**40:
+        raise InvalidInput(f"{count} is not a number of bytes between 1024 and 2**40", field=name)
+    return count
+
+
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16 ::1`` as networks (an address is a network of one),
+    or InvalidInput naming the variable. ``*`` (believe anyone) is refused: it is
+    what lets any client choose the address it is counted under."""
+    networks = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise InvalidInput(
+                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=TRUSTED_PROXIES
+            ) from None
+    return tuple(networks)
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type):

@@ -5,17 +5,22 @@ kept in memory: every request reads and writes the database."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
 from unisupport.api import incidents, openapi, orders, outages, problems, sla
+from unisupport.api.admission import Admission
 from unisupport.api.answers import Health, answer
+from unisupport.api.failures import UnexpectedErrors
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.incidents import IncidentSettings
-from unisupport.settings import Settings
+from unisupport.settings import BodyLimits, Settings
 from unisupport.storage.database import Database
 from unisupport.web import install_web
 
@@ -23,7 +28,10 @@ DESCRIPTION = """Enterprise support contracts and incidents with explainable fir
 
 Authenticate with `Authorization: Bearer <token>` (`unisupport token create --user EMAIL`).
 Errors are RFC 9457 problems (`application/problem+json`) carrying the rule id (`rule`) of
-`RULES.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+`docs/rules.md` when a business rule refused, and field paths (`errors`) for malformed input."""
+
+
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
@@ -32,8 +40,22 @@ def create_app(
     clock: Clock | None = None,
     incident_settings: IncidentSettings | None = None,
     extra_routers: list[Any] | None = None,
+    body_limits: BodyLimits | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> FastAPI:
-    app = FastAPI(title="unisupport", version=__version__, description=DESCRIPTION)
+    """The application. Its layers, outermost first: the trusted proxies' view of
+    the client (``UNISUPPORT_TRUSTED_PROXIES``; none: the peer is the client), the
+    security headers (``web``), unexpected errors (``api.failures``), the body limit
+    and the token of writes (``api.admission``), then the routes. /docs and /redoc
+    serve Swagger UI's and ReDoc's files from the app itself (fastapi-offline ships
+    them): they work without Internet (D32)."""
+    app = FastAPIOffline(
+        title="unisupport",
+        version=__version__,
+        description=DESCRIPTION,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the validator's site
+    )
     app.state.database = database
     app.state.clock = clock or SystemClock()
     app.state.incident_settings = incident_settings or IncidentSettings()
@@ -60,7 +82,11 @@ def create_app(
     for router in extra_routers or ():
         app.include_router(router, responses=problems.API_PROBLEMS)
     openapi.install(app)
-    install_web(app)  # the portal and console pages (unisupport.web)
+    app.add_middleware(Admission, limits=body_limits or BodyLimits())
+    app.add_middleware(UnexpectedErrors)
+    install_web(app)  # the portal and console pages (unisupport.web), and the security headers
+    if trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     return app
 
 
@@ -69,7 +95,10 @@ def app_from_env() -> FastAPI:
     worker builds its own engine from the environment; migrations ran before."""
     settings = Settings.from_env()
     app = create_app(
-        Database.from_settings(settings, migrate_now=False), incident_settings=settings.incident_settings()
+        Database.from_settings(settings, migrate_now=False),
+        incident_settings=settings.incident_settings(),
+        body_limits=settings.body_limits,
+        trusted_proxies=settings.trusted_proxies,
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as
     # the process: out of the cyclic collector's reach, a full collection scans about

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime
 
 from unisupport.api.answers import (
     CollaborationChanged,
@@ -21,6 +20,7 @@ from unisupport.api.answers import (
     answer,
 )
 from unisupport.api.problems import STALE
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, etag, if_match, remember, replay, unit
 from unisupport.incidents.requests import (
     ClosureIn,
@@ -33,10 +33,11 @@ from unisupport.incidents.requests import (
     SeverityChangeIn,
     ThirdPartyIn,
 )
+from unisupport.inputs import Instant
 from unisupport.services import incidents as svc
 from unisupport.services import third_parties
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -68,10 +69,9 @@ def open_incident(
         if replayed:
             return replayed
         body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
-        remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(
-        body, status_code=201, headers={"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"}
-    )
+        headers = {"ETag": etag(body["version"]), "Location": f"/api/v1/incidents/{body['id']}"}
+        response = remember(u, key, "POST", request.url.path, digest, 201, body, headers=headers)
+    return response
 
 
 @router.get(
@@ -87,7 +87,7 @@ def list_incidents(
     customer: Annotated[str | None, Query(max_length=64)] = None,
     team: Annotated[str | None, Query(max_length=64)] = None,
     breached: bool | None = None,
-    due_before: AwareDatetime | None = None,
+    due_before: Instant | None = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def list_communications(request: Request, incident_id: RecordId, credentials: Cr
 
 @router.post(
     "/{incident_id}/severity",
-    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4). Send If-Match.",
+    summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4); If-Match optional",
     responses=answer(IncidentChanged) | STALE,
 )
 def change_severity(

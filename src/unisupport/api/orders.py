@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from unisupport.access import BOOKERS, CONTRACT_READERS, Role
 from unisupport.api.answers import (
@@ -27,8 +27,10 @@ from unisupport.api.answers import (
     Validation,
     answer,
 )
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
+from unisupport.inputs import Input
 from unisupport.orders.validation import validate_order
 from unisupport.services import bookings, customers, incidents, ledger
 from unisupport.services.audit import audit_trail
@@ -36,7 +38,7 @@ from unisupport.services.booking_requests import BookingIn
 from unisupport.services.orders import import_order, order_in_scope, orders_in_scope, versions
 from unisupport.storage.tables import CustomerRow, OrderRow
 
-router = APIRouter(prefix="/api/v1", tags=["contracts"])
+router = APIRouter(prefix="/api/v1", tags=["contracts"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -46,8 +48,7 @@ def _order(u, number: str) -> OrderRow:
     return order_in_scope(u.session, u.principal, number)
 
 
-class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CustomerIn(Input):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
@@ -72,9 +73,8 @@ def create_customer(
         if replayed:
             return replayed
         row = customers.create_customer(u.session, code=data.code, name=data.name, actor=u.principal.email, now=u.now)
-        body = _customer_view(row)
-        remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(body, status_code=201)
+        response = remember(u, key, "POST", request.url.path, digest, 201, _customer_view(row))
+    return response
 
 
 @router.get(
@@ -118,9 +118,8 @@ def post_order(
             u.session, document, actor=u.principal.email, now=u.now, reason=reason, expected_forfeit=expected_forfeit
         )
         status = 201 if result.outcome == "created" else 200
-        body = result.to_dict()
-        remember(u, key, "POST", request.url.path, digest, status, body)
-    return JSONResponse(body, status_code=status)
+        response = remember(u, key, "POST", request.url.path, digest, status, result.to_dict())
+    return response
 
 
 @router.post(
@@ -245,8 +244,7 @@ def get_balances(
         return body
 
 
-class CancellationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CancellationIn(Input):
     expected_fee: Decimal | None = Field(
         default=None,
         ge=0,
@@ -313,8 +311,9 @@ def create_booking(
             expected_cost=data.expected_cost,
         )
         body = bookings.booking_dict(row)
-        remember(u, key, "POST", request.url.path, digest, 201, body)
-    return JSONResponse(body, status_code=201)
+        headers = {"Location": f"/api/v1/bookings/{body['id']}"}
+        response = remember(u, key, "POST", request.url.path, digest, 201, body, headers=headers)
+    return response
 
 
 def _booking(u, booking_id: int):

@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from unisupport.api.answers import NoticeDecision, Outage, answer
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.services import platform_outages as svc
 
-router = APIRouter(prefix="/api/v1/outages", tags=["platform outages"])
+router = APIRouter(prefix="/api/v1/outages", tags=["platform outages"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

@@ -6,7 +6,7 @@ charged was not confirmed as shown (``charge-not-confirmed``, with the amount an
 to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
-with a bare problem.
+with a bare problem (``api.failures``).
 
 Every operation declares the problems it may answer (:data:`API_PROBLEMS`, given to
 each API router where the app includes it, and :data:`STALE` where an operation
@@ -71,6 +71,7 @@ WHY = {
     404: "No such record for the caller (another tenant's records look exactly like missing ones).",
     409: "A business rule refused (``rule``), or an amount to be charged was not confirmed as shown.",
     412: "``If-Match`` names a version that is no longer the current one: reload and retry.",
+    413: "The body is over its route's limit (``limit_bytes``), refused before it is read.",
     422: "Malformed input: ``errors`` lists the fields.",
     503: "The database is unavailable or busy: retry (``Retry-After``).",
 }
@@ -86,7 +87,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # What any API operation may answer, whatever it does.
-API_PROBLEMS = responses(401, 403, 404, 409, 422, 503)
+API_PROBLEMS = responses(401, 403, 404, 409, 413, 422, 503)
 STALE = responses(412)
 
 
@@ -117,7 +118,8 @@ def problem(
 
 
 def _field_path(loc: tuple) -> str:
-    parts = tuple(p for p in loc if p not in ("body", "query", "path", "header"))
+    # The first part says where the value was; a field may itself be called "body".
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
     return field_path(parts) or ".".join(str(p) for p in loc)
 
 
@@ -191,8 +193,3 @@ def install(app: FastAPI) -> None:
             kind="unavailable",
             headers={"Retry-After": "5"},
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it was logged", kind="internal")

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime
 
 from unisupport.api.answers import Explanation, answer
+from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
 from unisupport.errors import InvalidInput
+from unisupport.inputs import Instant
 from unisupport.sla import Calendar, Holding, explain
 from unisupport.sla.matrix import Scope, default_matrix
 
-router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Codes = Annotated[str | None, Query(max_length=2000)]
 
@@ -30,13 +31,13 @@ def explain_endpoint(
     credentials: Credentials,
     severity: Annotated[str, Query(max_length=2)],
     product: Annotated[str, Query(max_length=64)],
-    opened: AwareDatetime,
+    opened: Instant,
     country: Annotated[str, Query(max_length=2)],
     timezone: Annotated[str, Query(max_length=64)],
     plans: Annotated[str, Query(max_length=500)] = "",
     description: Annotated[str | None, Query(max_length=2000)] = None,
-    event_start: AwareDatetime | None = None,
-    event_end: AwareDatetime | None = None,
+    event_start: Instant | None = None,
+    event_end: Instant | None = None,
     arr_components: Codes = None,
     mcsap_products: Codes = None,
     security_tenants: Codes = None,

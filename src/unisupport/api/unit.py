@@ -86,7 +86,8 @@ def etag(version: int) -> str:
 
 def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple[JSONResponse | None, str]:
     """A retry of a creation with the same ``Idempotency-Key`` gets the first answer
-    back and creates nothing. Reusing a key for another request is refused."""
+    back — status, body, ``Location`` and ``ETag`` — and creates nothing. Reusing a
+    key for another request is refused."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     if not key:
         return None, digest
@@ -99,10 +100,23 @@ def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple
         return None, digest
     if (row.method, row.path, row.request_hash) != (method, path, digest):
         raise InvalidInput("this Idempotency-Key was used for another request", field="Idempotency-Key")
-    return JSONResponse(row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}), digest
+    headers = dict(row.headers or {}) | {"Idempotent-Replayed": "true"}
+    return JSONResponse(row.response, status_code=row.status_code, headers=headers), digest
 
 
-def remember(u: Unit, key: str | None, method: str, path: str, digest: str, status: int, response: Any) -> None:
+def remember(
+    u: Unit,
+    key: str | None,
+    method: str,
+    path: str,
+    digest: str,
+    status: int,
+    response: Any,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The answer to a creation, kept with its headers under ``key`` (when one was
+    sent) for :func:`replay` to give back exactly."""
     if key:
         u.session.add(
             IdempotencyKeyRow(
@@ -113,7 +127,9 @@ def remember(u: Unit, key: str | None, method: str, path: str, digest: str, stat
                 request_hash=digest,
                 status_code=status,
                 response=json.loads(json.dumps(response, default=str)),
+                headers=headers or None,
                 created_at=u.now,
             )
         )
         u.session.flush()
+    return JSONResponse(response, status_code=status, headers=headers)

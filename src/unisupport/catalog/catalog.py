@@ -1,4 +1,4 @@
-"""The service catalog (RULES.md §1): every service of the description with its
+"""The service catalog (docs/rules.md §1): every service of the description with its
 names, family, marker, how it is bought, where and how it is delivered, and its
 own prerequisites and limits. Loaded from ``data/catalog.yaml``, which operators
 edit and version (R-CAT-2); every invariant the rules fix is checked at load so a

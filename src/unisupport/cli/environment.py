@@ -1,22 +1,30 @@
 """What every command that touches the database shares: the database (migrated on
-first use), the acting user, the clock and JSON output."""
+first use, and named on stderr when it was just created), the acting user, the clock
+and JSON output."""
 
 from __future__ import annotations
 
 import getpass
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy.orm import Session
 
+import unisupport
 from unisupport.clock import SystemClock
 from unisupport.errors import InvalidInput
-from unisupport.storage.database import Database
+from unisupport.settings import DATA_DIR, DATABASE_URL, Settings
+from unisupport.storage.database import Database, sqlite_file
+
+DEFAULT_DATABASE = "data/unisupport.db"  # under the current folder, unless UNISUPPORT_DATA_DIR says
+CHECKOUT = Path(unisupport.__file__).resolve().parents[2]  # the clone, when run from one (src/unisupport/)
 
 _database: Database | None = None
 
@@ -24,8 +32,38 @@ _database: Database | None = None
 def database() -> Database:
     global _database
     if _database is None:
-        _database = Database.from_settings()
+        _database = open_database(Settings.from_env())
     return _database
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of ``settings``, migrated. When that is a SQLite file that did not
+    exist (in ``./data`` or in UNISUPPORT_DATA_DIR), say so on stderr, in one line: run
+    from another folder, the default ``./data`` is another, empty database, and
+    ``user list`` showing nothing would otherwise be all the user sees."""
+    file = sqlite_file(settings.database_url)
+    # A file UNISUPPORT_DATABASE_URL names is the one asked for, new or not.
+    new = file is not None and not file.exists() and settings.database_from != DATABASE_URL
+    opened = Database.from_settings(settings)
+    if new and file is not None:
+        print(new_database_notice(settings, file.resolve()), file=sys.stderr)
+    return opened
+
+
+def new_database_notice(settings: Settings, file: Path, *, checkout: Path = CHECKOUT) -> str:
+    """One line: which database was created and, for the default one, how to use
+    another — the clone's own (scripts/run.sh's) when there is one."""
+    if settings.database_from != "default":
+        return f"created a new empty database at {file} ({settings.database_from} names a folder without one)"
+    kept = checkout / DEFAULT_DATABASE
+    if kept.resolve() == file.resolve():  # the clone's own, as scripts/run.sh makes it
+        return f"created a new empty database at {file}"
+    where = (
+        f"{checkout} to use the database scripts/run.sh made there"
+        if kept.is_file() and (checkout / "pyproject.toml").is_file()
+        else f"the folder that holds {DEFAULT_DATABASE} to use an existing one"
+    )
+    return f"created a new empty database at {file}; set {DATA_DIR} or run from {where}"
 
 
 @contextmanager

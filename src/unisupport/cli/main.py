@@ -21,7 +21,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import booking, catalog, demo, mission_critical, order, server, sla, user
+    from unisupport.cli import booking, catalog, demo, mission_critical, order, outbox, server, sla, user
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -32,6 +32,7 @@ def _register() -> None:
     app.add_typer(sla.app, name="sla")
     app.add_typer(user.users, name="user")
     app.add_typer(user.tokens, name="token")
+    app.add_typer(outbox.app, name="outbox")
     app.command("demo")(demo.demo)
     app.command("serve")(server.serve)
     app.command("worker")(server.worker)

@@ -185,9 +185,10 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
     """An order: its current document and every version with what changed."""
     with reading() as session:
         row = order_by_number(session, number)
+        start, end = row.term_start, row.term_end
+        kept = versions(session, row)
         history: list[dict[str, Any]] = [
-            {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes}
-            for v in versions(session, row)
+            {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes} for v in kept
         ]
         result = {
             "number": row.number,
@@ -196,18 +197,16 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
             "term": [row.term_start, row.term_end],
             "executed_on": row.executed_on,
             "version": row.version,
-            "document": versions(session, row)[-1].document,
+            "document": kept[-1].document,
             "history": history,
         }
+    # Only values from here on: the row left its session with the block.
     if as_json:
         print_json(result)
         return
     console = Console(highlight=False)
     console.print(
-        Text(
-            f"Order {result['number']} · {result['status']} · {row.term_start} to {row.term_end} · version "
-            f"{result['version']}"
-        )
+        Text(f"Order {result['number']} · {result['status']} · {start} to {end} · version {result['version']}")
     )
     for v in history:
         console.print(

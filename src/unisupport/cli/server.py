@@ -3,16 +3,22 @@ watcher and the mail sender)."""
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
+from unisupport.cli.environment import open_database
 from unisupport.clock import SystemClock
 from unisupport.errors import InvalidInput
 from unisupport.settings import Settings
-from unisupport.storage.database import Database
+
+if TYPE_CHECKING:
+    from unisupport.notifications.delivery import DeliveryReport
 
 
 def serve(
@@ -27,7 +33,7 @@ def serve(
     import uvicorn
 
     settings = Settings.from_env()
-    database = Database.from_settings(settings)  # migrates; a bad URL stops here with its name
+    database = open_database(settings)  # migrates; a bad URL stops here with its name
     console = Console(highlight=False, soft_wrap=True)  # tokens and URLs stay whole on one line
     sqlite = settings.database_url.startswith("sqlite")
     if (sqlite and not no_demo) or demo:
@@ -59,8 +65,16 @@ def serve(
         f"{_safe(settings.database_url)}"
     )
     database.engine.dispose()
+    # proxy_headers=False: the app believes X-Forwarded-For only from the proxies of
+    # UNISUPPORT_TRUSTED_PROXIES (api.app); uvicorn's own default believes 127.0.0.1.
     uvicorn.run(
-        "unisupport.api.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "unisupport.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
     )
 
 
@@ -71,28 +85,59 @@ def _safe(url: str) -> str:
 
 
 def worker(
-    once: bool = typer.Option(False, "--once", help="One pass, then exit."),
+    once: bool = typer.Option(False, "--once", help="One pass, then exit: 1 when some mail could not be sent."),
     interval: float = typer.Option(15.0, "--interval", min=0.5, help="Seconds between passes."),
     name: str = typer.Option(socket.gethostname(), "--name", help="This worker's name in the outbox claims."),
 ) -> None:
     """Watch SLA clocks (breaches, warnings, escalations, customer-side misses) and
-    send queued mail. Several workers may run against one PostgreSQL; on SQLite, one."""
+    send queued mail. Several workers may run against one PostgreSQL; on SQLite, one.
+    Each mail that cannot be sent is a line on stderr (which, to whom, why, the next
+    try); ``--once`` ends with a summary and exits 1 when some mail failed."""
     from unisupport.notifications.mailer import SmtpMailer
+    from unisupport.notifications.outbox import backlog
     from unisupport.worker import run_once
 
     settings = Settings.from_env()
-    database = Database.from_settings(settings)
+    database = open_database(settings)
     clock = SystemClock()
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    _failures_to_stderr()
     if mailer is None:
         console.print("UNISUPPORT_SMTP_URL is not set: notifications are queued, not sent.")
     while True:
         report, delivered = run_once(database, mailer, clock=clock, name=name)
-        if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed)):
+        if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed or delivered.retried)):
             console.print(
                 f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else "")
             )
         if once:
-            return
+            with database.reading() as session:
+                left = backlog(session)
+            console.print(pass_summary(delivered, left))
+            raise typer.Exit(1 if delivered and (delivered.failed or delivered.retried) else 0)
         time.sleep(interval)
+
+
+def _failures_to_stderr() -> None:
+    """The delivery's failure lines (``notifications.delivery``), one each, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setLevel(logging.WARNING)
+    delivery = logging.getLogger("unisupport.notifications.delivery")
+    delivery.addHandler(handler)
+    delivery.setLevel(logging.WARNING)
+
+
+def pass_summary(delivered: DeliveryReport | None, left: dict[str, int]) -> str:
+    """The end of ``worker --once``: sent, failed, waiting — and where to look."""
+    waiting = left["pending"] + left["sending"]
+    tail = f"{waiting} waiting" + (f", {left['failed']} failed for good" if left["failed"] else "")
+    if delivered is None:
+        return f"mail: not sent (UNISUPPORT_SMTP_URL is not set); {tail}"
+    failed = delivered.failed + delivered.retried
+    how = ""
+    if failed:
+        how = f" ({delivered.retried} to retry, {delivered.failed} for good)"
+    hint = "; see `unisupport outbox list --stuck`" if failed or left["failed"] else ""
+    return f"mail: {delivered.sent} sent, {failed} failed{how}; {tail}{hint}"

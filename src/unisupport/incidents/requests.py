@@ -4,14 +4,15 @@ accepts exactly the same fields with the same checks."""
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from unisupport.incidents.communication import Direction, Medium, OpeningChannel
+from unisupport.inputs import Input, Instant
 from unisupport.sla.severity import Severity
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(Input):
+    pass
 
 
 class IncidentIn(_In):
@@ -35,16 +36,14 @@ class IncidentIn(_In):
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     description: str | None = Field(default=None, max_length=20000)
     tenant: str | None = Field(default=None, max_length=200)
-    opened_at: AwareDatetime | None = Field(default=None, description="Admins importing history only; audited.")
+    opened_at: Instant | None = Field(default=None, description="Admins importing history only; audited.")
 
 
 class CommunicationIn(_In):
     direction: Direction | None = Field(default=None, description="Customer users: always inbound.")
     medium: Medium
     body: str = Field(min_length=1, max_length=20000)
-    at: AwareDatetime | None = Field(
-        default=None, description="When it happened, for a call logged after the fact; audited."
-    )
+    at: Instant | None = Field(default=None, description="When it happened, for a call logged after the fact; audited.")
     requests_customer_action: bool = Field(default=False, description="Starts the customer-side clock (R-SLA-4).")
 
 
@@ -60,12 +59,12 @@ class SeverityChangeIn(_In):
 
 
 class MitigationIn(_In):
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     summary: str = Field(min_length=1, max_length=4000)
 
 
 class ClosureIn(_In):
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     summary: str = Field(min_length=1, max_length=4000)
 
 

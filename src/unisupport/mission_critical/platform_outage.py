@@ -20,15 +20,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from unisupport.inputs import Input
 
 RULE = "R-MCSAP-5"
 
 
-class OutageIn(BaseModel):
+class OutageIn(Input):
     """An Azure-declared outage, as an incident manager declares it."""
 
-    model_config = ConfigDict(extra="forbid")
     reference: str = Field(
         min_length=1, max_length=64, pattern=r"^\S+$", description="The platform's own tracking id of the outage."
     )
@@ -42,10 +43,9 @@ class OutageIn(BaseModel):
     )
 
 
-class OutageNoticeIn(BaseModel):
+class OutageNoticeIn(Input):
     """An update on an outage, or its end."""
 
-    model_config = ConfigDict(extra="forbid")
     message: str = Field(min_length=1, max_length=8000)
     resolved: bool = Field(default=False, description="This notice says the outage is over.")
 

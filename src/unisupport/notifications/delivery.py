@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from unisupport.clock import Clock
@@ -216,7 +216,16 @@ def _failed(
         )
     if status == "failed":
         report.failed += 1
-        log.warning("notification %s failed for good after %s attempt(s): %s", item.id, item.attempts, error)
-    elif status == "pending":
+        log.error("%s; failed for good (unisupport outbox retry %s sends it again)", failure_line(item, error), item.id)
+    elif status == "pending" and retry_after is not None:  # back in the queue: after a delay
         report.retried += 1
-        log.info("notification %s will be retried: %s", item.id, error)
+        next_try = clock.now() + retry_after
+        log.warning(
+            "%s; next try at %s", failure_line(item, error), f"{next_try.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+
+def failure_line(item: _Claimed, error: str) -> str:
+    """Which mail, to whom and why, on one line (a server's reply may hold several)."""
+    why = " ".join(error.split())
+    return f"mail {item.id} ({item.kind}) to {item.recipient} not sent, attempt {item.attempts}: {why}"

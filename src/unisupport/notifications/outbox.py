@@ -1,4 +1,6 @@
-"""The notification outbox, storage side: queue, hold, claim, settle.
+"""The notification outbox, storage side: queue, hold, claim, settle — and, for the
+operator, what is waiting or failing and why (``waiting``, ``backlog``) and making it
+due again (``retry``).
 
 **Queued with the change it announces.** ``enqueue`` only adds and flushes, inside
 the caller's transaction: a notification exists exactly when the change that
@@ -83,15 +85,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from unisupport.errors import InvalidInput
+from unisupport.errors import InvalidInput, NotFound
 from unisupport.notifications.mailer import has_template, mail_domain
 from unisupport.notifications.wording import LANGUAGES
 from unisupport.sla.calendar import Calendar
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
-from unisupport.storage.tables import OutboxRow, SiteRow
+from unisupport.storage.tables import AuditEvent, OutboxRow, SiteRow
 
 LEASE_SECONDS = 600  # a claim older than this is taken over even when its worker seems alive (stuck)
 MAX_ATTEMPTS = 8  # sends tried before a row is failed: about two hours of backoff
@@ -544,3 +547,143 @@ def mark_failed(
 
 def _clip(text: str) -> str:
     return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
+
+
+# ------------------------------------------------------------------ the operator's view
+@dataclass(frozen=True)
+class Waiting:
+    """A notification not sent yet, as the operator sees it (``unisupport outbox list``)."""
+
+    id: int
+    kind: str
+    recipient: str
+    status: str  # pending, sending or failed
+    attempts: int
+    last_error: str | None
+    # pending: when it may go out; sending: when another worker may take it over;
+    # failed: None — only a retry (``unisupport outbox retry``) sends it again.
+    next_attempt: datetime | None
+    claimed_by: str | None
+    subject: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "recipient": self.recipient,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "next_attempt": self.next_attempt,
+            "claimed_by": self.claimed_by,
+            "subject": self.subject,
+            "created_at": self.created_at,
+        }
+
+
+UNSENT = ("pending", "sending", "failed")
+
+
+def _stuck(now: datetime, lease_seconds: int):
+    """Rows a send was tried for and did not succeed: failed for good, waiting for a
+    retry after an error, or claimed by a worker that was lost."""
+    return or_(
+        OutboxRow.status == "failed",
+        and_(OutboxRow.status == "pending", OutboxRow.last_error.is_not(None)),
+        and_(OutboxRow.status == "sending", OutboxRow.claimed_at < now - timedelta(seconds=lease_seconds)),
+    )
+
+
+def waiting(
+    session: Session, *, now: datetime, stuck: bool = False, limit: int = 100, lease_seconds: int = LEASE_SECONDS
+) -> tuple[list[Waiting], int]:
+    """The first ``limit`` notifications not sent yet (only the ``stuck`` ones: see
+    ``_stuck``), oldest due first, and how many there are in all."""
+    condition: ColumnElement[bool] = OutboxRow.status.in_(UNSENT)
+    if stuck:
+        condition = and_(condition, _stuck(now, lease_seconds))
+    total = session.scalar(select(func.count()).select_from(OutboxRow).where(condition)) or 0
+    rows = session.scalars(select(OutboxRow).where(condition).order_by(OutboxRow.not_before, OutboxRow.id).limit(limit))
+    return [_view(row, lease_seconds) for row in rows], total
+
+
+def _view(row: OutboxRow, lease_seconds: int = LEASE_SECONDS) -> Waiting:
+    next_attempt: datetime | None = row.not_before
+    if row.status == "failed":
+        next_attempt = None
+    elif row.status == "sending" and row.claimed_at is not None:
+        next_attempt = row.claimed_at + timedelta(seconds=lease_seconds)
+    return Waiting(
+        id=row.id,
+        kind=row.kind,
+        recipient=row.recipient,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        next_attempt=next_attempt,
+        claimed_by=row.claimed_by,
+        subject=f"{row.subject_type}:{row.subject_id}",
+        created_at=row.created_at,
+    )
+
+
+def backlog(session: Session) -> dict[str, int]:
+    """How many notifications are not sent yet, by status (pending, sending, failed)."""
+    counts = dict(
+        session.execute(
+            select(OutboxRow.status, func.count()).where(OutboxRow.status.in_(UNSENT)).group_by(OutboxRow.status)
+        ).all()
+    )
+    return {status: counts.get(status, 0) for status in UNSENT}
+
+
+def retry(session: Session, ids: list[int] | None, *, now: datetime, actor: str) -> list[Waiting]:
+    """Make notifications due now: the rows ``ids``, or (None) every pending row that
+    failed before and every failed one. A failed row gets its attempts back (the
+    operator fixed what failed it); a row held to a site's business hours is still
+    held by ``claim``. Refuses a sent row or one a worker is sending; each retry is an
+    audit event (``outbox:retried``) with who asked."""
+    if ids is None:
+        rows = session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.status.in_(("pending", "failed")), _stuck(now, LEASE_SECONDS))
+            .order_by(OutboxRow.id)
+            .with_for_update()
+        ).all()
+    else:
+        rows = [_retryable(session, outbox_id) for outbox_id in dict.fromkeys(ids)]
+    for row in rows:
+        before = {"status": row.status, "attempts": row.attempts, "not_before": row.not_before.isoformat()}
+        if row.status == "failed":
+            row.attempts = 0
+        row.status, row.not_before, row.claimed_by, row.claimed_at, row.claim_key = "pending", now, None, None, None
+        session.add(
+            AuditEvent(
+                customer_id=row.customer_id,
+                subject_type="outbox",
+                subject_id=row.id,
+                tag="outbox:retried",
+                actor=actor,
+                at=now,
+                before=before,
+                after={"status": "pending", "attempts": row.attempts, "not_before": now.isoformat()},
+                reason=row.last_error,
+            )
+        )
+    session.flush()
+    return [_view(row) for row in rows]
+
+
+def _retryable(session: Session, outbox_id: int) -> OutboxRow:
+    row = session.get(OutboxRow, outbox_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no mail {outbox_id} in the outbox", field="ID")
+    if row.status == "sent":
+        raise InvalidInput(f"mail {outbox_id} was sent at {row.sent_at:%Y-%m-%d %H:%M} UTC", field="ID")
+    if row.status == "sending":
+        raise InvalidInput(
+            f"mail {outbox_id} is being sent by {row.claimed_by} (claimed at {row.claimed_at:%Y-%m-%d %H:%M} UTC)",
+            field="ID",
+        )
+    return row

@@ -1,4 +1,4 @@
-"""The order file: an Enterprise Services Order written down (RULES.md §2, R-ORD-1).
+"""The order file: an Enterprise Services Order written down (docs/rules.md §2, R-ORD-1).
 
 This module is the *shape* of an order — the schema both the YAML order files
 (``unisupport order validate|import``) and the API's JSON use. The rules that
@@ -16,7 +16,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from unisupport.inputs import Day, Input
 
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=64)]
@@ -53,7 +55,7 @@ class ContactRole(StrEnum):
     OUTAGE_CONTACT = "outage-contact"  # told of Azure platform outages (MCSAP Plus, R-MCSAP-5)
 
 
-class _Strict(BaseModel):
+class _Strict(Input):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -63,8 +65,8 @@ class Customer(_Strict):
 
 
 class Term(_Strict):
-    start: date
-    end: date
+    start: Day
+    end: Day
 
 
 class SiteCalendar(_Strict):
@@ -72,7 +74,7 @@ class SiteCalendar(_Strict):
 
     subdivision: str | None = None
     week: dict[str, list[str]] | None = None
-    closures: list[date] = []
+    closures: list[Day] = []
     open_days: list[dict[str, Any]] = []
 
 
@@ -113,8 +115,8 @@ class Line(_Strict):
     funding: Funding = Funding.PAID
     credits: Quantity | None = None  # credits spent when funding is credits
     contract_year: int = Field(default=1, ge=1, le=10)
-    start: date | None = None
-    end: date | None = None
+    start: Day | None = None
+    end: Day | None = None
     products: list[Slug] = []  # products the service covers (DE/EDE/REDE, R-HRS-2)
     note: str | None = None
 
@@ -139,9 +141,9 @@ class AzureEvent(_Strict):
     id: Slug
     line: Slug  # the mcs-azure-events line that pays for it
     solution: str = Field(min_length=1)
-    start: date
-    end: date  # inclusive: at most 5 consecutive calendar days
-    confirmed_on: date
+    start: Day
+    end: Day  # inclusive: at most 5 consecutive calendar days
+    confirmed_on: Day
     provider_consent: bool = False  # late confirmation accepted: reduced pre-event assessment
     cloud: str = "public"
 
@@ -155,7 +157,7 @@ class OrderFile(_Strict):
     price_list: Slug = "global-2024-09"
     term: Term
     status: OrderStatus = OrderStatus.DRAFT
-    executed_on: date | None = None
+    executed_on: Day | None = None
     host_site: Slug
     sites: list[Site] = Field(min_length=1)
     base_package: BasePackage | None = None

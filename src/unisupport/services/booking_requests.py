@@ -3,26 +3,26 @@ and the portal's booking form alike."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from unisupport.inputs import Day, Input, Instant
 
 from unisupport.services import bookings
 
 
-class BookingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BookingIn(Input):
     order: str = Field(max_length=64)
     site: str = Field(max_length=64)
     service: str = Field(max_length=64)
-    scheduled_on: date
+    scheduled_on: Day
     funding: str = Field(default="credits", pattern="^(credits|hours|paid)$")
     unit: str | None = Field(default=None, max_length=32)
     quantity: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
     line: str | None = Field(default=None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     attendees: int | None = Field(default=None, ge=1, le=10000)
     minimum_registrations: int | None = Field(default=None, ge=0, le=10000)
     override_reason: str | None = Field(default=None, max_length=500)

@@ -1,5 +1,5 @@
 """The SLA engine: business calendars, severity matrices and the resolver that
-explains each first-response target (RULES.md §5)."""
+explains each first-response target (docs/rules.md §5)."""
 
 from unisupport.sla.calendar import Calendar, Window
 

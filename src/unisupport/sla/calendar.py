@@ -1,4 +1,4 @@
-"""Business calendars of customer support sites (RULES.md R-SEV-4).
+"""Business calendars of customer support sites (docs/rules.md R-SEV-4).
 
 A calendar is a country (public holidays from the ``holidays`` package, with an
 optional subdivision), an IANA time zone, weekly working windows in local wall-clock
@@ -47,6 +47,11 @@ _DAY = 86_400
 # located to the second by bisection. Real zones never change twice in 6 hours.
 _OFFSET_SAMPLE = 6 * 3600
 _MIN_YEAR, _MAX_YEAR = 1901, 9998
+# Instants a calendar answers for: a year inside the expandable range on each side
+# (expansion takes the years around a query). Callers never get this far with
+# anything outside 1970-2199 (unisupport.inputs); this is the last line.
+_FIRST_T = (date(_MIN_YEAR + 1, 1, 1) - _EPOCH_DATE).days * _DAY
+_END_T = (date(_MAX_YEAR, 1, 1) - _EPOCH_DATE).days * _DAY
 
 
 @dataclass(frozen=True, order=True)
@@ -124,6 +129,13 @@ def epoch_seconds(moment: datetime, *, field: str = "datetime") -> int:
             field=field,
         )
     return math.floor(moment.timestamp())
+
+
+def _check_range(lo: int, hi: int, field: str) -> None:
+    if lo < _FIRST_T or hi >= _END_T:
+        raise InvalidInput(
+            f"a calendar covers instants from {_MIN_YEAR + 1} to {_MAX_YEAR - 1}; this one is outside", field=field
+        )
 
 
 def _merged(pieces: list[tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:
@@ -340,6 +352,7 @@ class Calendar:
         hi = lo if hi is None else hi
         if self._y0 is not None and self._lo <= lo and hi < self._hi:
             return
+        _check_range(lo, hi, "datetime")
         y_lo = datetime.fromtimestamp(lo, UTC).year - 1
         y_hi = datetime.fromtimestamp(hi, UTC).year + 1
         if self._y0 is not None and self._y1 is not None:
@@ -429,7 +442,9 @@ class Calendar:
 
     def localize(self, moment: datetime) -> datetime:
         """``moment`` in the site's zone."""
-        return self._local(epoch_seconds(moment, field="moment"))
+        t = epoch_seconds(moment, field="moment")
+        _check_range(t, t, "moment")
+        return self._local(t)
 
     # ------------------------------------------------------------------ batch API
     def _np(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -5,7 +5,6 @@ files, API payloads)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from unisupport.datafile import as_data_file_error, read_yaml, shipped, validate
 from unisupport.errors import InvalidInput
+from unisupport.inputs import Day
 from unisupport.sla.calendar import WEEKDAYS, Calendar, Window
 
 Week = dict[str, list[str]]
@@ -66,7 +66,7 @@ def default_week_for(country: str) -> Week:
 
 class OpenDay(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: date
+    date: Day
     windows: list[str] = Field(default_factory=lambda: ["09:00-17:30"])
 
 
@@ -79,7 +79,7 @@ class CalendarSpec(BaseModel):
     timezone: str
     subdivision: str | None = None
     week: Week | None = None
-    closures: list[date] = []
+    closures: list[Day] = []
     open_days: list[OpenDay] = []
 
     @field_validator("week")

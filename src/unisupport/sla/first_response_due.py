@@ -1,4 +1,4 @@
-"""The resolver: the first-response target of an incident and why (RULES.md R-SLA-1).
+"""The resolver: the first-response target of an incident and why (docs/rules.md R-SLA-1).
 
 Every plan the customer holds is considered; each says whether it applies to this
 incident and, if so, its target. The shortest due instant wins (ties go to the plan

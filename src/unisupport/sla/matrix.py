@@ -1,4 +1,4 @@
-"""Severity matrices as data (RULES.md §5 table, R-SLA-2, R-SLA-3): for each plan
+"""Severity matrices as data (docs/rules.md §5 table, R-SLA-2, R-SLA-3): for each plan
 and severity, the first-response minutes for Azure components and for other
 products, the coverage, the exclusions, the languages and the extras. Loaded
 from ``data/severity-matrix.yaml`` and checked against the product registry."""

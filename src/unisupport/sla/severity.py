@@ -1,4 +1,4 @@
-"""Severities (RULES.md R-SEV-1) and their definitions in French and English."""
+"""Severities (docs/rules.md R-SEV-1) and their definitions in French and English."""
 
 from __future__ import annotations
 

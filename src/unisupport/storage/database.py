@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from unisupport.errors import InvalidInput
-from unisupport.settings import DATABASE_URL, Settings
+from unisupport.settings import DATA_DIR, DATABASE_URL, Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "unisupport_read_only"
@@ -62,15 +62,30 @@ def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
         return _write_locks.setdefault(key, threading.Lock())
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL and in-memory SQLite."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise InvalidInput(f"{url!r} is not a database URL", field=DATABASE_URL) from None
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def make_engine(url: str, *, field: str = DATABASE_URL, **kwargs) -> Engine:
+    """An engine for ``url``; the folder of a SQLite file is created if need be (a
+    folder that cannot be is an InvalidInput naming ``field``, the setting to fix)."""
+    file = sqlite_file(url)  # also checks that it is a URL
+    if make_url(url).get_backend_name() == "sqlite":
+        folder = None if file is None else file.parent
+        try:
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "a file is in the way" if isinstance(exc, FileExistsError | NotADirectoryError) else exc.strerror
+            raise InvalidInput(f"cannot create the folder {str(folder)!r}: {why}", field=field) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -134,7 +149,11 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, migrate_now: bool = True) -> Database:
         settings = settings or Settings.from_env()
-        db = cls(make_engine(settings.database_url))
+        db = cls(
+            make_engine(
+                settings.database_url, field=DATABASE_URL if settings.database_from == DATABASE_URL else DATA_DIR
+            )
+        )
         if migrate_now:
             try:
                 migrate(db.engine)

@@ -44,8 +44,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
-# FastAPI's interactive API documentation loads its scripts from a CDN: it keeps
-# its own headers.
+# The interactive API documentation (served from the app, D32) starts Swagger UI and
+# ReDoc with an inline script: it keeps its own headers.
 UNGUARDED = ("/docs", "/redoc")
 
 

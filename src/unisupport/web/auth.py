@@ -1,26 +1,25 @@
 """Signing in and out, the language switch, and the home page's redirect.
 
-Failed sign-ins are rate-limited from the audit trail
-(:mod:`unisupport.services.users.failed_sign_ins`): a sign-in is refused with 429
-while the e-mail or the address has too many recent failures. A refused attempt is
-not checked and not counted, so the window ends 15 minutes after the last counted
-failure."""
+How often a password may be tried is
+:mod:`unisupport.services.users.failed_sign_ins`'s: per account and per address,
+slowed rather than locked for an account a stranger is guessing at."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
-from unisupport.services.users import principal_for_password, update_user
+from unisupport.services.users import end_session, principal_for_password, update_user
 from unisupport.services.users.failed_sign_ins import (
     WINDOW,
     record_failure,
     record_sign_in,
     record_sign_out,
-    too_many_failures,
+    wait_before_trying,
 )
 from unisupport.web.i18n import LANGUAGES
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, local_path, page, redirect, render
@@ -31,8 +30,8 @@ FormData = Annotated[Form, Depends(csrf_form)]
 
 
 def client_address(request: Request) -> str:
-    """The peer address (uvicorn replaces it with X-Forwarded-For only for trusted
-    proxies: ``--forwarded-allow-ips``)."""
+    """The peer address, or the client a trusted proxy forwarded for
+    (``UNISUPPORT_TRUSTED_PROXIES``: ``api.app`` rewrites the peer)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -71,15 +70,15 @@ def sign_in(request: Request, form: FormData) -> Response:
     next_url = local_path(form.get("next"))
     address = client_address(request)
     with page(request, anonymous=True) as p:
-        if too_many_failures(p.db, email=email, address=address, now=p.now):
-            response = _sign_in_page(
-                p,
-                email=email,
-                next_url=next_url,
-                status=429,
-                error=p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60)),
+        wait = wait_before_trying(p.db, email=email, address=address, now=p.now)
+        if wait is not None:
+            error = (
+                p.t("signin.slowed", seconds=wait.seconds)
+                if wait.slowed
+                else p.t("signin.too_many", minutes=int(WINDOW.total_seconds() // 60))
             )
-            response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
+            response = _sign_in_page(p, email=email, next_url=next_url, status=429, error=error)
+            response.headers["Retry-After"] = str(wait.seconds)
             return response
         principal = principal_for_password(p.db, email, password) if email and password else None
         if principal is None:
@@ -98,6 +97,14 @@ def sign_out(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
         if p.viewer is not None:
             record_sign_out(p.db, p.principal, now=p.now)
+            # The old cookie stays signed and unexpired: the server must refuse it.
+            end_session(
+                p.db,
+                session_id=p.web.nonce,
+                user_id=p.principal.user_id,
+                expires_at=datetime.fromtimestamp(p.web.expires_at, UTC),
+                now=p.now,
+            )
         p.replace_session(p.signer.new(p.now, language=p.language))
         return redirect(p, "/sign-in")
 

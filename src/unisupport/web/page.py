@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput, UnisupportError
+from unisupport.inputs import check_text
 from unisupport.refusal import Refused
 from unisupport.services.users import active_principal, home_site
 from unisupport.web.i18n import (
@@ -150,7 +151,9 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
     with state.database.reading() if reading else state.database.transaction() as db:
         principal = None
         if web.user_id is not None:
-            principal = active_principal(db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC))
+            principal = active_principal(
+                db, web.user_id, signed_in_at=datetime.fromtimestamp(web.issued_at, UTC), session_id=web.nonce
+            )
         if web.user_id is not None and principal is None:
             web, new_cookie = signer.new(now, language=web.language), True  # deactivated: signed out at once
         accept = request.headers.get("accept-language")
@@ -163,7 +166,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         if principal is None and not anonymous:
             raise SignInRequired("sign in first")
         if principal is not None and roles is not None and principal.role not in tuple(roles):
-            raise Forbidden(f"a {principal.role.value} may not see this page", field="role")
+            raise Forbidden(f"{principal.role.with_article} may not see this page", field="role")
         site = home_site(db, principal) if principal is not None else None
         yield Page(
             request, db, principal, now, web, fmt, signer, zone=site.timezone if site else None, new_cookie=new_cookie
@@ -274,6 +277,8 @@ async def csrf_form(request: Request) -> Form:
     session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
     if not signer.csrf_ok(session, form.get(CSRF_FIELD)):
         raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
+    for name, value in pairs:  # as every request model does (unisupport.inputs)
+        check_text(value, field=name)
     return form
 
 

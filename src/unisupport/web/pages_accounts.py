@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from unisupport.access import CONTRACT_READERS, Role
 from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.inputs import checked_day
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
 from unisupport.refusal import Refused
 from unisupport.services import bookings, ledger, mission_critical
@@ -240,7 +241,7 @@ def _plan_items(form: Form) -> list[dict[str, Any]]:
         area, _, code = activity.partition("/")
         due = form.get(f"due_{i}")
         try:
-            due_on = date.fromisoformat(due) if due else None
+            due_on = checked_day(date.fromisoformat(due), field=f"due_{i}") if due else None
         except ValueError:
             raise InvalidInput(f"{due!r} is not a date", field=f"due_{i}") from None
         items.append(

@@ -20,6 +20,7 @@ from unisupport.access import Role
 from unisupport.errors import InvalidInput
 from unisupport.incidents.requests import ClosureIn, CommunicationIn, MitigationIn, SeverityChangeIn
 from unisupport.incidents.routing import TEAMS
+from unisupport.inputs import checked_instant
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customers_in_scope
 from unisupport.sla.severity import Severity
@@ -112,13 +113,15 @@ def queue(
 
 # --------------------------------------------------------------------------- actions
 def _local_instant(value: str | None, zone: str) -> datetime | None:
-    """A ``datetime-local`` field, read in the incident's site zone."""
+    """A ``datetime-local`` field, read in the incident's site zone, within the
+    span every instant lies in (``unisupport.inputs``)."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+        moment = datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
     except ValueError:
         raise InvalidInput(f"{value!r} is not a date and time", field="at") from None
+    return checked_instant(moment, field="at")
 
 
 def _act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:

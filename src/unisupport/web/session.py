@@ -6,7 +6,9 @@ signing in, signed with HMAC-SHA256 (the standard library's ``hmac``). Every req
 re-reads the user (``services.users.active_principal``), so deactivating a user or
 withdrawing their contact takes effect at the next click. The CSRF token of every
 form is an HMAC of the session's nonce under a separate key: a page of another
-site can neither read it nor forge it, and signing in issues a new nonce.
+site can neither read it nor forge it, and signing in issues a new nonce. The nonce
+is also the session's id: signing out records it as ended on the server
+(``services.users.end_session``), so a copy of the cookie opens nothing after.
 
 The secret comes from ``UNISUPPORT_SECRET_KEY`` or, failing that, from
 ``$UNISUPPORT_DATA_DIR/secret.key``, created (mode 0600) by the first process that

@@ -1,4 +1,4 @@
-"""Validation of an order file: every violation at once (RULES.md §2–§7).
+"""Validation of an order file: every violation at once (docs/rules.md §2–§7).
 
 ``order_file.py`` says what a type can say; this module checks what needs the
 whole order, the catalog, the product registry and the price list (R-FLEX-2,

@@ -11,7 +11,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which (``rule``, a RULES.md id), where (``path``, in the
+    """One broken rule: which (``rule``, an id of docs/rules.md), where (``path``, in the
     document's own keys and indexes) and what, in one sentence naming the values.
     A ``warning`` is reported but does not make the order invalid (R-FLEX-6)."""
 

@@ -50,7 +50,7 @@ def change_severity(
     change = check_change(old, data.severity, reason=data.reason, grounds=data.grounds, recorded_misses=misses)
     if principal.role is Role.CSAM or (principal.role.is_customer and not change.upgrade):
         raise Forbidden(
-            f"a {principal.role.value} may not {'downgrade' if not change.upgrade else 'change'} the severity",
+            f"{principal.role.with_article} may not {'downgrade' if not change.upgrade else 'change'} the severity",
             field="role",
         )
     order = session.get(OrderRow, incident.order_id)

@@ -34,6 +34,7 @@ from unisupport.services.users.accounts import (
 from unisupport.services.users.passwords import MIN_PASSWORD_LENGTH
 from unisupport.services.users.sign_in import (
     active_principal,
+    end_session,
     end_sessions,
     home_site,
     principal_for_password,
@@ -70,6 +71,7 @@ __all__ = [
     "create_token",
     "create_user",
     "describe_user",
+    "end_session",
     "end_sessions",
     "hash_token",
     "home_site",

@@ -4,18 +4,27 @@ never a reason, so that a caller learns nothing about which part was wrong."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import NotFound
 from unisupport.services.users.accounts import audit_user, contact_fits, user_by_email
 from unisupport.services.users.passwords import HASHER, dummy_hash
-from unisupport.storage.tables import ContactRow, CsamAssignmentRow, SiteRow, TeamMemberRow, TeamRow, UserRow
+from unisupport.storage.tables import (
+    ContactRow,
+    CsamAssignmentRow,
+    EndedSessionRow,
+    SiteRow,
+    TeamMemberRow,
+    TeamRow,
+    UserRow,
+)
 
 # --- who is asking --------------------------------------------------------------
 
@@ -58,17 +67,37 @@ def principal_for_user(session: Session, user_id: int) -> Principal:
     )
 
 
-def active_principal(session: Session, user_id: int, *, signed_in_at: datetime | None = None) -> Principal | None:
+def active_principal(
+    session: Session, user_id: int, *, signed_in_at: datetime | None = None, session_id: str | None = None
+) -> Principal | None:
     """The principal of a user who may still act (for a signed-in web session), else
     None — also when the session, signed in at ``signed_in_at``, was ended since
-    (:func:`end_sessions`, a password change)."""
+    (:func:`end_sessions`, a password change), or when the session ``session_id``
+    was signed out (:func:`end_session`)."""
     user = session.get(UserRow, user_id)
     if user is None or not usable(session, user):
         return None
     ended = user.sessions_valid_from
     if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
         return None
+    if session_id is not None and session.get(EndedSessionRow, _session_hash(session_id)) is not None:
+        return None
     return principal_for_user(session, user.id)
+
+
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def end_session(session: Session, *, session_id: str, user_id: int, expires_at: datetime, now: datetime) -> None:
+    """Sign one web session out: from now on its cookie, though signed and not yet
+    expired, opens nothing (the user's other browsers stay signed in). Sessions
+    whose cookies have expired anyway are forgotten here."""
+    session.execute(delete(EndedSessionRow).where(EndedSessionRow.expires_at <= now))
+    key = _session_hash(session_id)
+    if session.get(EndedSessionRow, key) is None:
+        session.add(EndedSessionRow(session_hash=key, user_id=user_id, ended_at=now, expires_at=expires_at))
+        session.flush()
 
 
 def end_sessions(session: Session, *, email: str, actor: str, now: datetime) -> UserRow:

@@ -27,7 +27,14 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
-from unisupport.storage.tables.users import ApiTokenRow, CsamAssignmentRow, TeamMemberRow, TeamRow, UserRow
+from unisupport.storage.tables.users import (
+    ApiTokenRow,
+    CsamAssignmentRow,
+    EndedSessionRow,
+    TeamMemberRow,
+    TeamRow,
+    UserRow,
+)
 
 __all__ = [
     "AssignmentRow",
@@ -58,6 +65,7 @@ __all__ = [
     "SuccessPlanRow",
     "ApiTokenRow",
     "CsamAssignmentRow",
+    "EndedSessionRow",
     "TeamMemberRow",
     "TeamRow",
     "UserRow",

@@ -200,4 +200,7 @@ class IdempotencyKeyRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(Document)
+    # The first answer's Location and ETag, given back with it (null: rows written
+    # before migration 0010, replayed without them).
+    headers: Mapped[dict | None] = mapped_column(Document)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

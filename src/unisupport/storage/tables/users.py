@@ -98,3 +98,17 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EndedSessionRow(Base):
+    """A web session ended before it expired (signing out). The cookie is signed, so
+    it stays valid until it expires; this row is what makes it worthless. Only the
+    SHA-256 of the session's id is kept. A row is useless once ``expires_at`` is
+    past (the cookie is refused anyway): rows are removed then."""
+
+    __tablename__ = "ended_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -3,14 +3,14 @@ PostgreSQL that run holds an advisory lock on it for as long as it lives, so the
 claims of a worker that died are taken over at once instead of after the lease.
 
 Revision ID: 0014_outbox_claim_key
-Revises: 0009_booking_recording_consent
+Revises: 0010_ended_sessions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_outbox_claim_key"
-down_revision = "0009_booking_recording_consent"
+down_revision = "0010_ended_sessions"
 branch_labels = None
 depends_on = ("0004_outbox",)  # the outbox table
 

@@ -1,0 +1,126 @@
+"""What a request must show before the server reads its body (docs/decisions.md D50).
+
+Two checks, in an ASGI middleware, ahead of every route:
+
+* **A body within its route's limit.** Each path belongs to a class of routes
+  (:data:`ROUTE_CLASSES`: the API's JSON, the pages' forms) whose largest body is a
+  setting (:class:`~unisupport.settings.BodyLimits`). A ``Content-Length`` above it
+  is answered 413 at once; a body without one (chunked) is counted as it streams in
+  and cut off at the limit, the route's answer replaced by the 413. Nothing larger
+  than the limit is ever held in memory.
+* **A token for every API write.** A ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` under
+  ``/api/`` without a valid bearer token is answered 401 before a byte of its body is
+  read; the route checks the token again in its own transaction (``api.unit``).
+"""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from unisupport.api.problems import Unauthorized, from_error, problem
+from unisupport.services.users import authenticate_token
+from unisupport.settings import BodyLimits
+
+# (path prefix, route class): the first that matches; any other path is a page's form.
+ROUTE_CLASSES: tuple[tuple[str, str], ...] = (("/api/", "json"),)
+OTHER_ROUTES = "form"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def route_class(path: str) -> str:
+    return next((kind for prefix, kind in ROUTE_CLASSES if path.startswith(prefix)), OTHER_ROUTES)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), None)
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _known(database, token: str) -> bool:
+    with database.reading() as session:
+        return authenticate_token(session, token) is not None
+
+
+class Admission:
+    def __init__(self, app: ASGIApp, *, limits: BodyLimits):
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in WRITES and scope["path"].startswith("/api/") and not await self._authenticated(scope):
+            await from_error(Unauthorized("send Authorization: Bearer <token>"))(scope, receive, send)
+            return
+        limit = self.limits.of(route_class(scope["path"]))
+        length = _content_length(scope)
+        if length is not None and length > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        await self._limited(scope, receive, send, limit)
+
+    async def _authenticated(self, scope: Scope) -> bool:
+        token = _bearer(scope)
+        if token is None:
+            return False
+        try:
+            return await to_thread.run_sync(_known, scope["app"].state.database, token)
+        except OperationalError:
+            return True  # the route answers 503 in its own transaction
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Run the route on a body cut off after ``limit`` bytes; past it the route
+        sees the client as gone, and its answer is replaced by the 413."""
+        received, exceeded, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def answer(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return  # an answer to a body the route did not get
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int):
+    return problem(
+        413,
+        "Content too large",
+        f"a request body here is at most {limit} bytes",
+        kind="too-large",
+        extra={"limit_bytes": limit},
+    )
