@@ -144,10 +144,12 @@ COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "reply_token",
 )
 
 
 # --------------------------------------------------------------------------- helpers
+_BASE32 = str.maketrans("0189", "wxyz")  # hex digits into the reply token's alphabet (a-z, 2-7)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -411,6 +413,7 @@ def generate(
             version,
             opened_dt,
             fromts(updated, UTC),
+            f"{k:032x}"[-32:].translate(_BASE32),  # unique, and of the reply token's form
         )
 
 

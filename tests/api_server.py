@@ -7,7 +7,9 @@ another loopback address (127.0.0.2 …) is not one."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,8 +29,11 @@ from unisupport.incidents.routing import TEAMS
 from unisupport.orders.validation import read_order_document
 from unisupport.services.orders import import_order
 from unisupport.services.users import add_to_team, assign_csam, create_team, create_token, create_user
-from unisupport.storage.database import Database, make_engine, migrate
+from unisupport.incidents.attachment import MB
+from unisupport.services.conversation import ConversationSettings
+from unisupport.storage.blobs import BlobStore
 from unisupport.web.session import SECRET_KEY
+from unisupport.storage.database import Database, make_engine, migrate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 # A Severity B on Contoso's Paris site, as a customer opens it.
@@ -60,6 +65,7 @@ class Server:
     clock: FixedClock
     database: Database
     tokens: dict[str, str] = field(default_factory=dict)
+    blobs: BlobStore | None = None
 
     def client(self, who: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -72,8 +78,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Attachment limits small enough to pass over in a test: 1 MB a file, 2 MB a message.
+SMALL_LIMITS = ConversationSettings(attachment_max_bytes=1 * MB, message_max_bytes=2 * MB)
+
+
+@contextmanager
+def signing_secret(value: str) -> Iterator[None]:
+    """``UNISUPPORT_SECRET_KEY`` set for the pages' sessions, as it was afterwards."""
+    saved = os.environ.get(SECRET_KEY)
+    os.environ[SECRET_KEY] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(SECRET_KEY, None)
+        else:
+            os.environ[SECRET_KEY] = saved
+
+
+def temporary_blobs() -> BlobStore:
+    """A blob store in a new temporary folder (``stop`` removes it)."""
+    return BlobStore(tempfile.mkdtemp(prefix="unisupport-blobs-"))
+
+
 def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.Server, threading.Thread]:
-    """``app_options`` go to ``create_app`` (``body_limits``, ``extra_routers`` …)."""
+    """``app_options`` go to ``create_app`` (``body_limits``, ``extra_routers``, incident or
+    conversation settings …)."""
     engine = make_engine(url)
     migrate(engine)
     database = Database(engine)
@@ -84,7 +114,7 @@ def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.
             import_order(session, read_order_document(EXAMPLES / name), actor="setup", now=setup)
         for code, (en, _fr) in TEAMS.items():
             create_team(session, code=code, name=en, actor="setup", now=setup)
-    server = Server(url="", clock=clock, database=database)
+    server = Server(url="", clock=clock, database=database, blobs=temporary_blobs())
     with database.transaction() as session:
         for name, (email, role, customer) in PEOPLE.items():
             create_user(
@@ -103,10 +133,16 @@ def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.
         add_to_team(session, email="engineer@provider.example", team_code="standard-support", actor="setup", now=setup)
         assign_csam(session, email="csam@provider.example", customer_code="contoso", actor="setup", now=setup)
         assign_csam(session, email="csam2@provider.example", customer_code="fabrikam", actor="setup", now=setup)
+    uv, thread = serve(server, **app_options)
+    return server, uv, thread
+
+
+def serve(server: Server, **app_options) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve ``server``'s database on a free loopback port, in a thread; sets ``server.url``."""
     port = free_port()
     app_options.setdefault("trusted_proxies", ("127.0.0.1",))
     config = uvicorn.Config(
-        create_app(database, clock=clock, **app_options),
+        create_app(server.database, clock=server.clock, blobs=server.blobs, **app_options),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -122,13 +158,15 @@ def start(url: str, now: datetime, **app_options: Any) -> tuple[Server, uvicorn.
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     server.url = f"http://127.0.0.1:{port}"
-    return server, uv, thread
+    return uv, thread
 
 
 def stop(uv: uvicorn.Server, thread: threading.Thread, server: Server) -> None:
     uv.should_exit = True
     thread.join(timeout=30)
     server.database.engine.dispose()
+    if server.blobs is not None:
+        shutil.rmtree(server.blobs.root, ignore_errors=True)
 
 
 @contextmanager

@@ -31,8 +31,15 @@ CORE_PACKAGES = ("catalog", "sla", "orders", "ledger", "incidents", "bookings", 
 KERNEL = ("errors", "refusal", "datafile", "access", "clock", "inputs")  # shared by every layer, pure
 CORE = CORE_PACKAGES + KERNEL
 SERVICES = ("services",)
-INFRASTRUCTURE = ("storage", "notifications", "settings")  # adapters the use cases drive
-ENTRY_POINTS = ("api", "web", "cli", "worker", "demo")  # adapters that drive the use cases
+INFRASTRUCTURE = ("storage", "notifications", "settings", "mail_in")  # adapters the use cases drive
+ENTRY_POINTS = (
+    "api",
+    "web",
+    "cli",
+    "worker",
+    "demo",
+    "uploads",
+)  # adapters that drive the use cases (uploads: files over HTTP, for the API and the pages)
 LAYERS = {"core": CORE, "services": SERVICES, "infrastructure": INFRASTRUCTURE, "entry points": ENTRY_POINTS}
 
 FRAMEWORKS = (

@@ -63,11 +63,12 @@ def free_port() -> int:
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts, and refuses
-    recipients whose address starts with ``refused``."""
+    """An aiosmtpd handler that keeps every message it accepts (and each one's
+    envelope recipients), and refuses recipients whose address starts with ``refused``."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[list[str]] = []
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -80,6 +81,7 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> Counter:
@@ -589,6 +591,24 @@ def test_every_kind_renders_in_both_languages():
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
         "incident.breach_withdrawn": {**incident, "first_response_at": DUE, "first_response_due": DUE},
+        "incident.reply": {
+            **incident,
+            "incident_id": 1,
+            "opened_at": DUE,
+            "body": "The mailbox database is back.",
+            "author": "Eva Engineer",
+            "written_at": DUE,
+            "to": "marie.dupont@contoso.example",
+            "copies": "",
+            "files": "trace.log (2 KB)",
+        },
+        "mail_in.refused": {  # says no date: the French check below is on its words
+            "subject": "Help",
+            "sender": "someone@elsewhere.example",
+            "reason": "not-a-contact",
+            "reply_address": "support@provider.example",
+            "portal_url": "",
+        },
         "booking.cancelled": {
             "booking_id": 7,
             "service": "Workshop",
@@ -622,7 +642,8 @@ def test_every_kind_renders_in_both_languages():
         for language in ("en", "fr"):
             subject, body = render(kind, language, payload)
             assert subject and "\n" not in subject and body.strip()
-            assert ("lundi" in subject + body) == (language == "fr"), (kind, language)
+            french = "lundi" if kind != "mail_in.refused" else "Bonjour"
+            assert (french in subject + body) == (language == "fr"), (kind, language)
     assert "1\u202f200,50 crédits" in render("booking.cancelled", "fr", payloads["booking.cancelled"])[1]
     assert "1,200.50 credits" in render("booking.cancelled", "en", payloads["booking.cancelled"])[1]
 

@@ -113,6 +113,14 @@ class ChargeNotConfirmed(Refused):
     title = "Confirm the amount first"
 
 
+class TooLarge(InvalidInput):
+    """A file or a message over its limit (413)."""
+
+    status = 413
+    kind = "too-large"
+    title = "Content too large"
+
+
 class StaleVersion(InvalidInput):
     """An update based on an old version of a record (412 on the API and the pages:
     someone else changed it; reload it)."""

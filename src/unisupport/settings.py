@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from unisupport.errors import InvalidInput
+from unisupport.incidents.attachment import ConversationSettings
 from unisupport.incidents.settings import IncidentSettings
 
 DATABASE_URL = "UNISUPPORT_DATABASE_URL"
@@ -23,6 +24,11 @@ DEFAULT_MAIL_FROM = "unisupport@localhost"
 MAX_BODY_BYTES = "UNISUPPORT_MAX_BODY_BYTES"
 MAX_FORM_BYTES = "UNISUPPORT_MAX_FORM_BYTES"
 TRUSTED_PROXIES = "UNISUPPORT_TRUSTED_PROXIES"
+MAIL_REPLY_ADDRESS = "UNISUPPORT_MAIL_REPLY_ADDRESS"
+BLOB_DIR = "UNISUPPORT_BLOB_DIR"
+ATTACHMENT_MAX_MB = "UNISUPPORT_ATTACHMENT_MAX_MB"
+MESSAGE_MAX_MB = "UNISUPPORT_MESSAGE_MAX_MB"
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,9 @@ class BodyLimits:
 
     json: int = 1024 * 1024  # UNISUPPORT_MAX_BODY_BYTES: API bodies
     form: int = 64 * 1024  # UNISUPPORT_MAX_FORM_BYTES: the web pages' forms
+    # Uploads (API attachments, the composer's files): a message's files (UNISUPPORT_MESSAGE_MAX_MB)
+    # and the multipart framing around them.
+    upload: int = 101 * 1024 * 1024
 
     def of(self, route_class: str) -> int:
         return getattr(self, route_class)
@@ -78,10 +87,10 @@ def smtp_endpoint(url: str, *, field: str = SMTP_URL) -> SmtpEndpoint:
     )
 
 
-def _mail_from(value: str) -> str:
+def _mail_from(value: str, field: str = MAIL_FROM) -> str:
     _name, address = parseaddr(value)
     if not address or "@" not in address or address.startswith("@") or address.endswith("@") or " " in address:
-        raise InvalidInput(f"{value!r} is not an e-mail address (such as unisupport@example.com)", field=MAIL_FROM)
+        raise InvalidInput(f"{value!r} is not an e-mail address (such as unisupport@example.com)", field=field)
     return value
 
 
@@ -110,6 +119,11 @@ class Settings:
     # UNISUPPORT_TRUSTED_PROXIES: the addresses and networks whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; none by default (the peer is the client).
     trusted_proxies: tuple[str, ...] = ()
+    # Replies by mail come back to local+<incident token>@domain (empty: no Reply-To).
+    mail_reply_address: str = ""  # UNISUPPORT_MAIL_REPLY_ADDRESS, such as support@provider.example
+    blob_dir: Path | None = None  # UNISUPPORT_BLOB_DIR; None: <data dir>/blobs
+    attachment_max_bytes: int = 25 * MB  # UNISUPPORT_ATTACHMENT_MAX_MB: one file
+    message_max_bytes: int = 100 * MB  # UNISUPPORT_MESSAGE_MAX_MB: all the files of one message
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -134,6 +148,17 @@ class Settings:
         minutes = _number(env, CRITICAL_MINUTES, "60", int)
         if not 1 <= minutes <= 24 * 60:
             raise InvalidInput(f"{minutes} is not a number of minutes between 1 and 1440", field=CRITICAL_MINUTES)
+        reply_address = (env.get(MAIL_REPLY_ADDRESS) or "").strip()
+        if reply_address:
+            _mail_from(reply_address, MAIL_REPLY_ADDRESS)
+        blob_dir = (env.get(BLOB_DIR) or "").strip()
+        file_mb = _number(env, ATTACHMENT_MAX_MB, "25", int)
+        message_mb = _number(env, MESSAGE_MAX_MB, "100", int)
+        if not 1 <= file_mb <= message_mb:
+            raise InvalidInput(
+                f"{file_mb} MB: a file's limit is at least 1 MB and at most the message's ({message_mb} MB)",
+                field=ATTACHMENT_MAX_MB,
+            )
         return cls(
             database_url=url,
             data_dir=data_dir,
@@ -145,12 +170,32 @@ class Settings:
             body_limits=BodyLimits(
                 json=_byte_count(env, MAX_BODY_BYTES, BodyLimits.json),
                 form=_byte_count(env, MAX_FORM_BYTES, BodyLimits.form),
+                upload=message_mb * MB + MB,
             ),
             trusted_proxies=trusted_proxies(env.get(TRUSTED_PROXIES) or ""),
+            mail_reply_address=reply_address,
+            blob_dir=Path(blob_dir).expanduser() if blob_dir else None,
+            attachment_max_bytes=file_mb * MB,
+            message_max_bytes=message_mb * MB,
         )
 
+    @property
+    def blobs_path(self) -> Path:
+        """Where attachments are kept: ``UNISUPPORT_BLOB_DIR``, else ``blobs`` in the data folder."""
+        return self.blob_dir or self.data_dir / "blobs"
+
     def incident_settings(self) -> IncidentSettings:
-        return IncidentSettings(warn_share=self.warn_share, critical_customer_minutes=self.critical_customer_minutes)
+        return IncidentSettings(
+            warn_share=self.warn_share,
+            critical_customer_minutes=self.critical_customer_minutes,
+            reply_address=self.mail_reply_address,
+        )
+
+    def conversation_settings(self) -> ConversationSettings:
+        return ConversationSettings(
+            attachment_max_bytes=self.attachment_max_bytes,
+            message_max_bytes=self.message_max_bytes,
+        )
 
 
 def _byte_count(env: dict[str, str], name: str, default: int) -> int:

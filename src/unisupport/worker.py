@@ -1,21 +1,28 @@
 """The worker adapter: one pass of the SLA watcher (in its own transaction) followed by
-mail delivery from the outbox. ``unisupport worker`` repeats it; tests call it with a
-pinned clock."""
+mail delivery from the outbox, and the uploads no message carried within a day swept
+(``services.conversation.sweep_uploads``). ``unisupport worker`` repeats it; tests
+call it with a pinned clock."""
 
 from __future__ import annotations
 
 from unisupport.clock import Clock
 from unisupport.notifications.delivery import DeliveryReport, deliver_pending
 from unisupport.notifications.mailer import Mailer
+from unisupport.services.conversation import sweep_uploads
 from unisupport.services.incident_notifications import queue
 from unisupport.services.watcher import WatchReport, sweep
+from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
 
 
 def run_once(
-    database: Database, mailer: Mailer | None, *, clock: Clock, name: str
+    database: Database, mailer: Mailer | None, *, clock: Clock, name: str, blobs: BlobStore | None = None
 ) -> tuple[WatchReport, DeliveryReport | None]:
+    """``blobs``: where attachments are read from (to mail them) and swept."""
     with database.transaction() as session:
         report = sweep(session, now=clock.now(), queue=queue)
-    delivered = deliver_pending(database, mailer, worker=name, clock=clock) if mailer else None
+    delivered = deliver_pending(database, mailer, worker=name, clock=clock, blobs=blobs) if mailer else None
+    if blobs is not None:
+        with database.transaction() as session:
+            sweep_uploads(session, blobs, now=clock.now())
     return report, delivered

@@ -15,6 +15,8 @@ Two checks, in an ASGI middleware, ahead of every route:
 
 from __future__ import annotations
 
+import re
+
 from anyio import to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,14 +25,19 @@ from unisupport.api.problems import Unauthorized, from_error, problem
 from unisupport.services.users import authenticate_token
 from unisupport.settings import BodyLimits
 
-# (path prefix, route class): the first that matches; any other path is a page's form.
-ROUTE_CLASSES: tuple[tuple[str, str], ...] = (("/api/", "json"),)
+# (path pattern, route class): the first that matches; any other path is a page's form.
+# Uploads (the API's attachments, the composer's files) take a message's files at most.
+ROUTE_CLASSES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"/api/v1/incidents/\d+/attachments/?$"), "upload"),
+    (re.compile(r"/incidents/\d+/messages/?$"), "upload"),
+    (re.compile(r"/api/"), "json"),
+)
 OTHER_ROUTES = "form"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def route_class(path: str) -> str:
-    return next((kind for prefix, kind in ROUTE_CLASSES if path.startswith(prefix)), OTHER_ROUTES)
+    return next((kind for pattern, kind in ROUTE_CLASSES if pattern.match(path)), OTHER_ROUTES)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -480,3 +480,68 @@ class Outage(BaseModel):
     resolved_at: datetime | None
     rule: str
     notices: list[OutageNotice]
+
+
+# ------------------------------------------------------------------ the conversation
+class Attachment(BaseModel):
+    id: int
+    message: int | None = Field(description="The message carrying it; None: uploaded, not sent yet.")
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    inline: bool
+    original: bool = Field(description="The whole mail as it was received (.eml).")
+    uploaded_by: str
+    uploaded_at: datetime
+    download: str = Field(description="Where to download it.")
+
+
+class Recipient(BaseModel):
+    email: str
+    copy_: bool = Field(alias="copy")
+    language: str | None
+    delivery: dict[str, Any] | None = Field(default=None, description="Provider users only: how its mail went.")
+
+
+class Message(BaseModel):
+    """A reply, an internal note or a customer's message (docs/decisions.md D70)."""
+
+    id: int
+    visibility: str = Field(description="``public`` or ``internal``.")
+    from_customer: bool
+    channel: str
+    author: str
+    author_name: str | None
+    at: datetime
+    body: str
+    attachments: list[Attachment]
+    recipients: list[Recipient]
+    communication: int | None
+    first_response: bool
+    needs_answer: bool
+    answer_due: datetime | None
+    mail_message_id: str | None
+
+
+class MessagePosted(IncidentChanged):
+    message: Message
+
+
+class Uploaded(BaseModel):
+    items: list[Attachment]
+
+
+class Copy(BaseModel):
+    email: str
+    added_by: str
+    added_at: datetime
+
+
+# A file as it was uploaded, in its own content type, always as an attachment.
+FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as an attachment (Content-Disposition), in its own content type",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}

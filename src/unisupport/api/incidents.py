@@ -30,6 +30,7 @@ from unisupport.incidents.requests import (
     IncidentIn,
     MitigationIn,
     RcaIn,
+    ReopeningIn,
     SeverityChangeIn,
     ThirdPartyIn,
 )
@@ -186,6 +187,22 @@ def change_severity(
 
 
 @router.post(
+    "/{incident_id}/severity/confirmation",
+    summary="Agree the severity of an incident opened by mail (R-SEV-1): severity_to_confirm becomes false",
+    responses=answer(IncidentChanged) | STALE,
+)
+def confirm_severity(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.confirm_severity(u.session, u.principal, incident_id, now=u.now, expected_version=expected) and None
+        ),
+    )
+
+
+@router.post(
     "/{incident_id}/mitigation",
     summary="Record the mitigation",
     responses=answer(IncidentChanged) | STALE,
@@ -215,6 +232,21 @@ def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials:
             svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
         ),
     )
+
+
+@router.post(
+    "/{incident_id}/reopening",
+    summary="Reopen a closed incident (R-INC-1); the first response's facts stay as recorded. Send If-Match.",
+    responses=answer(IncidentChanged) | STALE,
+)
+def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentials: Credentials) -> JSONResponse:
+    def act(u, expected):
+        svc.require_provider_worker(u.principal, "reopen incidents")
+        incident = svc.get_incident(u.session, u.principal, incident_id, lock=True)
+        svc.check_version(incident, expected)
+        svc.reopen(u.session, incident, actor=u.principal.email, reason=data.reason, now=u.now)
+
+    return _mutation(request, credentials, incident_id, act)
 
 
 @router.post(

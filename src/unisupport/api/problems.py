@@ -4,7 +4,7 @@
 another tenant's · 409 a business rule refused (with ``rule``), or an amount to be
 charged was not confirmed as shown (``charge-not-confirmed``, with the amount and how
 to confirm it in ``details``) · 412 a stale
-``If-Match`` · 422 a malformed payload (with ``errors``: field paths). Nothing
+``If-Match`` · 413 a file or a message over its limit · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
 with a bare problem (``api.failures``).
 

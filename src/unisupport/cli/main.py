@@ -21,7 +21,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import booking, catalog, demo, mission_critical, order, outbox, server, sla, user
+    from unisupport.cli import booking, catalog, demo, mail_in, mission_critical, order, outbox, server, sla, user
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -36,6 +36,7 @@ def _register() -> None:
     app.command("demo")(demo.demo)
     app.command("serve")(server.serve)
     app.command("worker")(server.worker)
+    app.command("mail-in")(mail_in.mail_in)
 
 
 _register()

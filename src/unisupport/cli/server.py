@@ -95,18 +95,26 @@ def worker(
     try); ``--once`` ends with a summary and exits 1 when some mail failed."""
     from unisupport.notifications.mailer import SmtpMailer
     from unisupport.notifications.outbox import backlog
+    from unisupport.services.conversation import sweep_blobs
+    from unisupport.storage.blobs import BlobStore
     from unisupport.worker import run_once
 
     settings = Settings.from_env()
     database = open_database(settings)
     clock = SystemClock()
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    blobs = BlobStore(settings.blobs_path)
     console = Console(highlight=False, soft_wrap=True)
     _failures_to_stderr()
     if mailer is None:
         console.print("UNISUPPORT_SMTP_URL is not set: notifications are queued, not sent.")
+    blobs_swept = 0.0
     while True:
-        report, delivered = run_once(database, mailer, clock=clock, name=name)
+        report, delivered = run_once(database, mailer, clock=clock, name=name, blobs=blobs)
+        if time.monotonic() - blobs_swept > 3600:  # reading the whole blob folder: hourly
+            with database.transaction() as session:
+                sweep_blobs(session, blobs)
+            blobs_swept = time.monotonic()
         if any(report.to_dict().values()) or (delivered and (delivered.sent or delivered.failed or delivered.retried)):
             console.print(
                 f"{clock.now():%Y-%m-%d %H:%M:%S} {report.to_dict()}" + (f" mail {delivered}" if delivered else "")

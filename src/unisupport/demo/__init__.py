@@ -1,6 +1,7 @@
 """The demo data set that ``unisupport serve`` loads on a new SQLite database: the two
 example orders moved to the current year, users for every role, and open incidents
-of every severity, so that a newcomer can sign in and click through."""
+of every severity — one with a reply and an internal note — so that a newcomer can sign
+in and click through."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.incidents.communication import Medium, OpeningChannel
-from unisupport.incidents.requests import CommunicationIn, IncidentIn
+from unisupport.incidents.conversation import Visibility
+from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
-from unisupport.services import incidents, platform_outages
+from unisupport.services import conversation, incidents, platform_outages
 from unisupport.services.orders import import_order
 from unisupport.sla.severity import Severity
 from unisupport.services.users import (
@@ -220,6 +222,32 @@ def _incidents(session: Session, *, now: datetime) -> None:
                 ),
                 now=now,
             )
+            _conversation(session, engineer, incident.id, now=now)
+
+
+def _conversation(session: Session, engineer: Principal, incident_id: int, *, now: datetime) -> None:
+    """A reply that asks Marie for an answer, and an internal note she never sees (issue 9)."""
+    conversation.post_message(
+        session,
+        engineer,
+        incident_id,
+        MessageIn(
+            body="Bonjour Marie,\n\nthe search index was rebuilt overnight. Could you check that "
+            "**this week's documents** now appear in the results?",
+            needs_answer=True,
+        ),
+        now=now - timedelta(minutes=120),
+    )
+    conversation.post_message(
+        session,
+        engineer,
+        incident_id,
+        MessageIn(
+            visibility=Visibility.INTERNAL,
+            body="The crawl schedule was set to monthly by the last tenant change: put it back to daily.",
+        ),
+        now=now - timedelta(minutes=115),
+    )
 
 
 def _order_of(session: Session, principal: Principal) -> str | None:

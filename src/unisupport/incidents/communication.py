@@ -26,6 +26,7 @@ class OpeningChannel(StrEnum):
     CHAT = "chat"
     PORTAL = "portal"  # the cloud services portal
     API = "api"
+    EMAIL = "email"  # a mail to the support address from a designated contact (mail-in)
 
 
 FIRST_RESPONSE_MEDIA = frozenset({Medium.PHONE, Medium.EMAIL})

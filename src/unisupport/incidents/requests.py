@@ -4,9 +4,12 @@ accepts exactly the same fields with the same checks."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from unisupport.incidents.communication import Direction, Medium, OpeningChannel
+from unisupport.incidents.conversation import Visibility
 from unisupport.inputs import Input, Instant
 from unisupport.sla.severity import Severity
 
@@ -91,3 +94,34 @@ class EngagementIn(_In):
 
 class CollaborationEndIn(_In):
     note: str | None = Field(default=None, max_length=4000)
+
+
+class MessageIn(_In):
+    """A message on an incident: a reply to the customer (public, mailed), an internal
+    note (provider roles only), or a customer's message (always public)."""
+
+    visibility: Visibility = Field(
+        default=Visibility.PUBLIC,
+        description="public: seen by the customer, and mailed when a provider user writes it; "
+        "internal: provider roles only (customers may not write one: 403).",
+    )
+    body: str = Field(min_length=1, max_length=20000, description="Plain text; Markdown is shown formatted.")
+    attachments: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Ids of files uploaded first (POST /api/v1/incidents/{id}/attachments) by the same user.",
+    )
+    cc: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Addresses to add to the incident's copy list (at most 20 in all); public messages only.",
+    )
+    needs_answer: bool = Field(
+        default=False,
+        description="A provider's reply that asks the customer for an answer: "
+        "starts the customer-side clock (R-SLA-4).",
+    )
+
+
+class ReopeningIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)

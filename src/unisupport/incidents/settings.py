@@ -12,6 +12,7 @@ from unisupport.incidents.customer_clock import CRITICAL_DEFAULT_MINUTES
 class IncidentSettings:
     warn_share: float = 0.75  # warn when this share of the target has elapsed
     critical_customer_minutes: int = CRITICAL_DEFAULT_MINUTES  # R-SLA-4, Sev 1/A
+    reply_address: str = ""  # mail replies come back to local+<reply token>@domain; empty: no Reply-To
 
 
 DEFAULT_SETTINGS = IncidentSettings()

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from unisupport.clock import Clock
-from unisupport.notifications.mailer import Mailer, compose, render
+from unisupport.notifications.mail_thread import thread_headers
+from unisupport.notifications.mailer import WRITTEN_BY_PEOPLE, Mailer, MailFile, compose, mail_domain, render
 from unisupport.notifications.outbox import (
     LEASE_SECONDS,
     MAX_ATTEMPTS,
@@ -24,6 +25,7 @@ from unisupport.notifications.outbox import (
     message_id_for,
     retry_delay,
 )
+from unisupport.storage.blobs import BlobMissing, BlobStore
 from unisupport.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class _Claimed:
     attempts: int
     created_at: datetime
     claimed_at: datetime
+    subject_type: str = ""
+    subject_id: int = 0
+    headers: dict[str, str] | None = None
+    attachments: list[dict[str, Any]] | None = None
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -74,10 +80,12 @@ def deliver_pending(
     limit: int = 100,
     lease_seconds: int = LEASE_SECONDS,
     max_attempts: int = MAX_ATTEMPTS,
+    blobs: BlobStore | None = None,
 ) -> DeliveryReport:
     """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
-    A bad template, a malformed payload or an SMTP refusal fails that row (with the
-    error recorded) and the loop goes on; only database errors stop it. The run's claims
+    A bad template, a malformed payload, a missing attachment or an SMTP refusal
+    fails that row (with the error recorded) and the loop goes on; only database
+    errors stop it. ``blobs``: where the attachments rows refer to are read. The run's claims
     carry its claim key: while this process lives they are its own; if it dies, they are
     free at once (``notifications.outbox``)."""
     with claims_held(database.engine) as key:
@@ -90,6 +98,7 @@ def deliver_pending(
             lease_seconds=lease_seconds,
             max_attempts=max_attempts,
             claim_key=key,
+            blobs=blobs,
         )
 
 
@@ -103,6 +112,7 @@ def _deliver_batches(
     lease_seconds: int,
     max_attempts: int,
     claim_key: int | None,
+    blobs: BlobStore | None,
 ) -> DeliveryReport:
     report = DeliveryReport()
     lease = timedelta(seconds=lease_seconds)
@@ -119,6 +129,10 @@ def _deliver_batches(
                     row.attempts,
                     row.created_at,
                     claimed_at,
+                    row.subject_type,
+                    row.subject_id,
+                    dict(row.headers) if row.headers else None,
+                    list(row.attachments) if row.attachments else None,
                 )
                 for row in claim(
                     session,
@@ -137,7 +151,16 @@ def _deliver_batches(
                 # Our claim on the rest of the batch is running out: leave those
                 # rows to be taken over rather than risk two senders.
                 return report
-            _deliver(database, mailer, item, worker=worker, clock=clock, max_attempts=max_attempts, report=report)
+            _deliver(
+                database,
+                mailer,
+                item,
+                worker=worker,
+                clock=clock,
+                max_attempts=max_attempts,
+                report=report,
+                blobs=blobs,
+            )
 
 
 def _deliver(
@@ -149,6 +172,7 @@ def _deliver(
     clock: Clock,
     max_attempts: int,
     report: DeliveryReport,
+    blobs: BlobStore | None = None,
 ) -> None:
     try:
         subject, body = render(item.kind, item.language, item.payload)
@@ -160,8 +184,13 @@ def _deliver(
             body=body,
             language=item.language,
             date=clock.now(),
+            automatic=item.kind not in WRITTEN_BY_PEOPLE,
+            headers=thread_headers(
+                item.subject_type, item.subject_id, item.payload, item.headers, domain=mail_domain(mailer.mail_from)
+            ),
+            files=_files(item, blobs),
         )
-    except Exception as exc:  # noqa: BLE001 - a template or payload error: this row only, for good
+    except Exception as exc:  # noqa: BLE001 - a template, payload or attachment error: this row only, for good
         _failed(
             database,
             item,
@@ -191,6 +220,18 @@ def _deliver(
     with database.transaction() as session:
         mark_sent(session, item.id, message_id=message_id, now=clock.now())
     report.sent += 1
+
+
+def _files(item: _Claimed, blobs: BlobStore | None) -> list[MailFile]:
+    """The row's attachments, read from the blob store by their digests."""
+    if not item.attachments:
+        return []
+    if blobs is None:
+        raise BlobMissing("no blob store to read the attachments from")
+    return [
+        MailFile(a["filename"], a["content_type"], blobs.get(a["sha256"]), bool(a.get("inline")))
+        for a in item.attachments
+    ]
 
 
 def _failed(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
@@ -129,22 +130,64 @@ def render(kind: str, language: str, payload: Mapping[str, Any]) -> tuple[str, s
 
 
 # ---------------------------------------------------------------------- messages
+# Kinds a person wrote (an engineer's reply): not marked as automatic, so that the
+# customer's out-of-office answer may tell the engineer they are away.
+WRITTEN_BY_PEOPLE = frozenset({"incident.reply"})
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """A file to attach: its bytes (read from the blob store at send time)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+
+
 def compose(
-    *, message_id: str, recipient: str, mail_from: str, subject: str, body: str, language: str, date: datetime
+    *,
+    message_id: str,
+    recipient: str,
+    mail_from: str,
+    subject: str,
+    body: str,
+    language: str,
+    date: datetime,
+    automatic: bool = True,
+    headers: Mapping[str, str] | None = None,
+    files: list[MailFile] | None = None,
 ) -> EmailMessage:
-    """A plain-text UTF-8 message, marked as automatic so that auto-responders stay
-    quiet (RFC 3834 ``Auto-Submitted``; Exchange's ``X-Auto-Response-Suppress``)."""
+    """A plain-text UTF-8 message, marked as automatic unless a person wrote it, so
+    that auto-responders stay quiet (RFC 3834 ``Auto-Submitted``; Exchange's
+    ``X-Auto-Response-Suppress``); ``headers`` (Reply-To, In-Reply-To, References)
+    and ``files`` come on top."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = recipient
     message["Subject"] = subject
     message["Date"] = rfc2822_date(date)
     message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    if automatic:
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
     # Quoted-printable: accents survive servers without 8BITMIME.
     message.set_content(body, charset="utf-8", cte="quoted-printable")
-    message["Content-Language"] = language  # after set_content, which replaces Content-* headers
+    for f in files or ():
+        maintype, _, subtype = f.content_type.partition("/")
+        if maintype in ("message", "multipart"):  # they may not be base64-encoded (RFC 2046): sent as bytes
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(
+            f.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=f.filename,
+            disposition="inline" if f.inline else "attachment",
+        )
+    # Last: set_content and add_attachment move every Content-* header into the text part.
+    message["Content-Language"] = language
     return message
 
 

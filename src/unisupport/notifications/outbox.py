@@ -55,6 +55,7 @@ missed escalation.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -118,6 +119,17 @@ def message_id_for(outbox_id: int, created_at: datetime, mail_from: str) -> str:
     return f"<outbox-{outbox_id}.{int(created_at.timestamp())}@{mail_domain(mail_from)}>"
 
 
+def outbox_id_in(message_id: str) -> tuple[int, int] | None:
+    """``(outbox id, creation second)`` of a Message-ID made by :func:`message_id_for`
+    (whatever its domain), or None: how a reply's ``In-Reply-To`` finds the row it
+    answers."""
+    found = _MESSAGE_ID.fullmatch(message_id.strip())
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+_MESSAGE_ID = re.compile(r"^<outbox-(\d{1,12})\.(\d{1,12})@[^<>@\s]+>$")
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after the ``attempts``-th failed send: 1, 2, 4, 8 … minutes, at most an hour."""
     return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
@@ -159,12 +171,17 @@ def enqueue(
     customer_id: int | None,
     now: datetime,
     business_hours_site_id: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> int | None:
     """Queue a notification in the caller's transaction and return its id; None when
     one with this ``dedupe_key`` is already queued (whatever its status).
     ``business_hours_site_id`` keeps every send attempt inside that site's business
     hours (customer notifications about business-hours incidents; pair it with
-    ``not_before=customer_not_before(calendar, now)``)."""
+    ``not_before=customer_not_before(calendar, now)``). ``headers``: the mail's own
+    ``Reply-To``, ``In-Reply-To``, ``References``; ``attachments``: files by
+    reference to the blob store (``sha256``, ``filename``, ``content_type``, ``size``,
+    ``inline``), never their bytes."""
     values = _row(
         Notification(
             kind,
@@ -177,6 +194,8 @@ def enqueue(
             not_before,
             customer_id,
             business_hours_site_id,
+            headers,
+            attachments,
         ),
         now,
     )
@@ -212,6 +231,8 @@ class Notification:
     not_before: datetime
     customer_id: int | None
     business_hours_site_id: int | None = None
+    headers: Mapping[str, str] | None = None
+    attachments: list[dict[str, Any]] | None = None
 
 
 def insert_for(session: Session):
@@ -239,7 +260,37 @@ def _row(n: Notification, now: datetime) -> dict[str, Any]:
         "status": "pending",
         "attempts": 0,
         "created_at": now,
+        "headers": _check_headers(n.headers),
+        "attachments": _check_attachments(n.attachments),
     }
+
+
+MAIL_HEADERS = ("Reply-To", "In-Reply-To", "References")
+ATTACHMENT_FIELDS = {"sha256": str, "filename": str, "content_type": str, "size": int, "inline": bool}
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    if not headers:
+        return None
+    for name, value in headers.items():
+        if name not in MAIL_HEADERS:
+            raise InvalidInput(f"a notification sets only {', '.join(MAIL_HEADERS)}, not {name!r}", field="headers")
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            raise InvalidInput(f"header {name} is one line of text", field=f"headers.{name}")
+    return dict(headers)
+
+
+def _check_attachments(attachments: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not attachments:
+        return None
+    for i, item in enumerate(attachments):
+        if set(item) != set(ATTACHMENT_FIELDS) or any(
+            not isinstance(item[k], kind) for k, kind in ATTACHMENT_FIELDS.items()
+        ):
+            raise InvalidInput(
+                f"an attachment is referenced by {', '.join(ATTACHMENT_FIELDS)}", field=f"attachments[{i}]"
+            )
+    return [dict(item) for item in attachments]
 
 
 @dataclass(slots=True)

@@ -93,6 +93,7 @@ class Contact(_Strict):
     roles: list[ContactRole] = Field(min_length=1)
     site: Slug | None = None  # the site a support administrator serves; None = host
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 ().-]{3,38}$")  # how an engineer calls back
 
 
 class BasePackage(_Strict):

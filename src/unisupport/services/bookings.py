@@ -48,8 +48,8 @@ from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
-from unisupport.sla.site_calendar import site_calendar
 from unisupport.sla.calendar import Calendar
+from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import BookingRow, LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, SiteRow
 
 FUNDINGS = ("credits", "hours", "paid")
@@ -305,7 +305,7 @@ def create_booking(
     provider: bool,
     now: datetime,
     customer_id: int | None = None,
-    expected_cost: Decimal | None = None,
+    expected_cost: Decimal | str | None = None,
 ) -> BookingRow:
     """Book a service: check, price, confirm the cost the caller was shown
     (``expected_cost``, D45), consume, record. Concurrent bookings cannot overdraw:

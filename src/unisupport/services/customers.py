@@ -126,6 +126,7 @@ def sync_contacts(
             "roles": sorted(r.value for r in contact.roles),
             "site_id": site_ids.get(contact.site or order.host_site),
             "language": contact.language,
+            "phone": contact.phone,
             "active": True,
         }
         row = existing.get(email)

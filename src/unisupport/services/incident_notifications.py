@@ -152,10 +152,19 @@ def _provider_recipients(session: Session, *, team: str | None, incident_manager
 
 
 def acknowledge(
-    session: Session, incident: IncidentRow, *, site: SiteRow, customer_name: str, contact: ContactRow, now: datetime
+    session: Session,
+    incident: IncidentRow,
+    *,
+    site: SiteRow,
+    customer_name: str,
+    contact: ContactRow,
+    now: datetime,
+    reply_to: str | None = None,
 ) -> None:
     """The automatic acknowledgement to the contact, at once (R-SEV-2: it never counts
-    as the first response); the opening passes the rows it has read."""
+    as the first response); the opening passes the rows it has read. ``reply_to``:
+    the incident's reply address, so that answering the acknowledgement reaches the
+    incident."""
     user_language = session.scalar(_CONTACT_USER_LANGUAGE, {"contact_id": contact.id})
     language = mail_language(user_language or contact.language or site.language)
     enqueue(
@@ -170,6 +179,7 @@ def acknowledge(
         dedupe_key=f"incident:{incident.id}:acknowledged:{contact.email}",
         not_before=now,
         now=now,
+        headers={"Reply-To": reply_to} if reply_to else None,
     )
 
 

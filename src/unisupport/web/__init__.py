@@ -13,14 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unisupport.web import (
     auth,
     pages_accounts,
     pages_admin,
+    pages_confirm,
+    pages_conversation,
     pages_customer,
     pages_incident,
     pages_outages,
@@ -75,18 +79,33 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
+def page_above(app: FastAPI, path: str) -> str:
+    """The nearest page above ``path`` (``/admin/users/active`` → ``/admin/users``),
+    else the home page: where a browser reopening a form's address is sent."""
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        scope = {"type": "http", "path": candidate, "method": "GET", "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in app.router.routes):
+            return candidate
+    return "/"
+
+
 def install_web(app: FastAPI) -> None:
     default_catalog()  # loads and checks both languages now, not at the first page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth,
         pages_incident,
+        pages_conversation,
         pages_customer,
         pages_provider,
         pages_third_party,
         pages_outages,
         pages_accounts,
         pages_admin,
+        pages_confirm,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)
@@ -96,6 +115,9 @@ def install_web(app: FastAPI) -> None:
     api_handler = app.exception_handlers.get(StarletteHTTPException)
 
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if _wants_html(request) and exc.status_code == 405 and request.method == "GET":
+            # A form's address reopened (a bookmark, the history): its page, not an error.
+            return RedirectResponse(page_above(app, request.url.path), status_code=303)
         if _wants_html(request) and exc.status_code in (404, 405):
             return error_page(request, exc.status_code)
         return await api_handler(request, exc)  # type: ignore[misc]  # FastAPI's handler is async

@@ -5,7 +5,13 @@ with ``p.db``, ``p.principal`` and ``p.now``; a form's transaction commits when 
 block ends (a page that is only shown reads in a read-only one), then :func:`render`
 turns the context into HTML. Domain errors raised in a view
 become an HTML error page with the status the API would give (404 for another
-tenant's record, 403, 409 with the rule …) through :class:`WebRoute`."""
+tenant's record, 403, 409 with the rule …) through :class:`WebRoute`.
+
+Every form goes the same way (:func:`submit`): post, then redirect to the page that
+shows the form, whatever came of it, with the outcome kept for that page
+(``web.outcome``): a notice at the top when it was done; when it was refused, an
+error summary at the top linking to the fields, each field's problem beside it and
+what was typed still in the fields."""
 
 from __future__ import annotations
 
@@ -36,6 +42,22 @@ from unisupport.web.i18n import (
     Formatter,
     formatter,
     language_from_header,
+)
+from unisupport.web.outcome import (
+    PARAMETER,
+    Ask,
+    SNAPSHOT_FIELD,
+    Notice,
+    Outcome,
+    OutcomeView,
+    Problem,
+    address,
+    keep,
+    kept,
+    names,
+    problems_of,
+    recall,
+    snapshot_matches,
 )
 from unisupport.web.session import (
     COOKIE,
@@ -104,6 +126,7 @@ class Page:
     signer: Signer
     zone: str | None = None  # the viewer's site zone (customer users)
     new_cookie: bool = False
+    outcome: Outcome | None = None  # what the form sent before this page left for it
 
     @property
     def principal(self) -> Principal:
@@ -128,6 +151,21 @@ class Page:
     def replace_session(self, web: SessionData) -> None:
         self.web = web
         self.new_cookie = True
+
+    def outcome_values(self, form: str) -> dict[str, str]:
+        """What was typed in ``form`` when it was sent last (refused, or to preview)."""
+        if self.outcome is None or self.outcome.form != form:
+            return {}
+        out: dict[str, str] = {}
+        for key, value in self.outcome.values:
+            out.setdefault(key, value)
+        return out
+
+    def outcome_list(self, form: str, name: str) -> list[str]:
+        """Every value of a many-valued field (a multiple select) of ``form`` sent last."""
+        if self.outcome is None or self.outcome.form != form:
+            return []
+        return [v for k, v in self.outcome.values if k == name]
 
     def zone_for(self, site_zone: str) -> str:
         """Customers see times in their own site's zone; provider users in the
@@ -168,8 +206,18 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         if principal is not None and roles is not None and principal.role not in tuple(roles):
             raise Forbidden(f"{principal.role.with_article} may not see this page", field="role")
         site = home_site(db, principal) if principal is not None else None
+        outcome = recall(db, signer, web, request.query_params.get(PARAMETER), now=now) if reading else None
         yield Page(
-            request, db, principal, now, web, fmt, signer, zone=site.timezone if site else None, new_cookie=new_cookie
+            request,
+            db,
+            principal,
+            now,
+            web,
+            fmt,
+            signer,
+            zone=site.timezone if site else None,
+            new_cookie=new_cookie,
+            outcome=outcome,
         )
 
 
@@ -210,6 +258,7 @@ def _common(p: Page) -> dict[str, Any]:
         else "/",
         "languages": LANGUAGES,
         "server_now": p.now.isoformat(),
+        "outcome": OutcomeView(p.outcome, p.fmt),
     }
 
 
@@ -273,13 +322,18 @@ async def csrf_form(request: Request) -> Form:
         except (UnicodeDecodeError, ValueError):
             raise InvalidInput("the form cannot be read", field="form") from None
     form = Form(pairs)
-    signer = signer_of(request)
-    session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
-    if not signer.csrf_ok(session, form.get(CSRF_FIELD)):
-        raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
+    require_csrf(request, form.get(CSRF_FIELD))
     for name, value in pairs:  # as every request model does (unisupport.inputs)
         check_text(value, field=name)
     return form
+
+
+def require_csrf(request: Request, token: str | None) -> None:
+    """Refuse a form whose CSRF token is not this session's (403)."""
+    signer = signer_of(request)
+    session = signer.loads(request.cookies.get(COOKIE), request.app.state.clock.now())
+    if not signer.csrf_ok(session, token):
+        raise CsrfRefused("this form is not from this session: reload the page and send it again", field=CSRF_FIELD)
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -305,6 +359,111 @@ def attempt(
         return None, InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
     except refusals as exc:
         return None, exc
+
+
+def run(
+    p: Page,
+    action: Callable[[], T],
+    *,
+    also: tuple[type[UnisupportError], ...] = (),
+    aliases: dict[str, str] | None = None,
+) -> tuple[T | None, list[Problem]]:
+    """Run a change in a savepoint: a refusal (a rule, a malformed value, a form
+    pydantic rejects, or one of ``also``) undoes only its own writes and comes back
+    as its problems, each naming its form field (``aliases``: model field → form field)."""
+    refusals: tuple[type[Exception], ...] = (ValidationError, Refused, InvalidInput, *also)
+    try:
+        with p.db.begin_nested():
+            return action(), []
+    except refusals as exc:
+        return None, problems_of(exc, aliases)
+
+
+def go(p: Page, url: str, outcome: Outcome) -> Response:
+    """Keep ``outcome`` for the page at ``url`` and send the browser there (303)."""
+    return redirect(p, address(url, keep(p.db, p.signer, p.web, outcome, now=p.now)))
+
+
+def refuse(p: Page, form: Form, form_id: str, problems: list[Problem], *, back: str) -> Response:
+    """Back to the form's page with its problems and what was typed."""
+    return go(p, back, Outcome(form_id, problems=problems, values=kept(form.pairs), fields=names(form.pairs)))
+
+
+def submit(
+    p: Page,
+    form: Form,
+    form_id: str,
+    action: Callable[[], T],
+    *,
+    back: str,
+    done: Notice | Callable[[T], Notice],
+    then: str | Callable[[T], str] | None = None,
+    also: tuple[type[UnisupportError], ...] = (),
+    aliases: dict[str, str] | None = None,
+) -> Response:
+    """The one way a form is answered: run ``action``; refused, back to ``back``
+    (the page showing the form ``form_id``) with the problems and what was typed;
+    done, on to ``then`` (default ``back``) with the notice ``done``."""
+    result, problems = run(p, action, also=also, aliases=aliases)
+    if problems:
+        return refuse(p, form, form_id, problems, back=back)
+    said = done(result) if callable(done) else done  # type: ignore[arg-type]
+    target = then(result) if callable(then) else (then or back)  # type: ignore[arg-type]
+    return go(p, target, Outcome(form_id, done=said))
+
+
+CONFIRMED_FIELD = "confirmed"
+
+
+def asked(
+    p: Page, form: Form, form_id: str, question: Notice, consequences: list[Notice], *, action: str, back: str
+) -> Response | None:
+    """The confirm step of an action that cannot be undone (deactivating a user,
+    marking a milestone done …): unless the form says it was confirmed, the browser
+    is sent to ``/confirm``, a page saying what the action does and what follows,
+    whose button sends the same values again, confirmed; None once confirmed."""
+    if form.get(CONFIRMED_FIELD) == "yes":
+        return None
+    ask = Ask(question, consequences, action, back)
+    return go(p, "/confirm", Outcome(form_id, values=kept(form.pairs), fields=names(form.pairs), ask=ask))
+
+
+def previewed(pairs: list[tuple[str, str]], fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The values a preview is about: the ``fields`` filled in, as :class:`Form` reads them."""
+    return sorted((k, v.strip()) for k, v in pairs if k in fields and v.strip())
+
+
+def preview(
+    p: Page,
+    form: Form,
+    form_id: str,
+    check: Callable[[], object],
+    *,
+    back: str,
+    said: Notice | None = None,
+    aliases: dict[str, str] | None = None,
+) -> Response:
+    """The first half of preview-then-confirm: ``check()`` the form (a refusal comes
+    back as with :func:`submit`), then back to the form's page, which shows what the
+    values would do (computed there, in the viewer's language, with the form still
+    filled in) and a confirm button carrying their :func:`snapshot`."""
+    _, problems = run(p, check, aliases=aliases)
+    if problems:
+        return refuse(p, form, form_id, problems, back=back)
+    return go(p, back, Outcome(form_id, done=said, values=kept(form.pairs), fields=names(form.pairs), preview=True))
+
+
+def snapshot(p: Page, form_id: str, fields: tuple[str, ...]) -> str | None:
+    """The signature of the values this page previews (None: it previews nothing)."""
+    if p.outcome is None or not p.outcome.preview or p.outcome.form != form_id or p.outcome.problems:
+        return None
+    return p.signer.snapshot(p.web, form_id, previewed(p.outcome.values, fields))
+
+
+def confirmed(p: Page, form: Form, form_id: str, fields: tuple[str, ...]) -> bool:
+    """Whether a confirmation carries exactly the values its preview showed; if not
+    (the form was edited after the preview), it is previewed again, never carried out."""
+    return snapshot_matches(p.signer, p.web, form_id, previewed(form.pairs, fields), form.get(SNAPSHOT_FIELD))
 
 
 # --------------------------------------------------------------------------- errors
@@ -342,6 +501,7 @@ def error_page(request: Request, status: int, message: str | None = None, rule: 
         "path": request.url.path,
         "languages": LANGUAGES,
         "server_now": state.clock.now().isoformat(),
+        "outcome": OutcomeView(None, fmt),
     }
     html = _environment.get_template("error.html").render(context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from unisupport.access import CONTRACT_READERS, Role
-from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.errors import InvalidInput, NotFound
 from unisupport.inputs import checked_day
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
 from unisupport.refusal import Refused
@@ -32,15 +32,17 @@ from unisupport.web.contracts import (
     order_panel,
     today_at,
 )
+from unisupport.web.outcome import notice
 from unisupport.web.page import (
     PROVIDER_ROLES,
     Form,
     Page,
     WebRoute,
+    asked,
     csrf_form,
     page,
-    redirect,
     render,
+    submit,
 )
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -186,9 +188,7 @@ def _plans(p: Page, customer: CustomerRow) -> list[dict[str, Any]]:
     return out
 
 
-def customer_context(
-    p: Page, code: str, *, values: dict[str, str] | None = None, error: UnisupportError | None = None
-) -> dict[str, Any]:
+def customer_context(p: Page, code: str) -> dict[str, Any]:
     customer = _customer(p, code)
     orders = orders_in_scope(p.db, frozenset({customer.id}))
     order_rows = [
@@ -215,10 +215,7 @@ def customer_context(
         "plan_rows": range(PLAN_ROWS),
         "statuses": [(s.value, p.t(f"plan_status.{s.value}")) for s in ItemStatus],
         "order_numbers": [o.number for o in orders],
-        "values": values or {},
-        "error": error.message if error else None,
-        "error_rule": error.rule if error else None,
-        "error_field": error.field if error else None,
+        "values": p.outcome_values("plan-form"),
         "attainment": attainment_chart(p, id=f"chart-attainment-{customer.code}", customer_id=customer.id, zone=zone),
     }
 
@@ -256,59 +253,76 @@ def _plan_items(form: Form) -> list[dict[str, Any]]:
     return items
 
 
+def _create_plan(p: Page, customer: CustomerRow, form: Form) -> None:
+    title = (form.get("title") or "").strip()
+    if not title or len(title) > 200:
+        raise InvalidInput("give the plan a title (at most 200 characters)", field="title")
+    items = _plan_items(form)
+    if not items:
+        raise InvalidInput("choose at least one activity", field="activity_0", rule="R-SUC-2")
+    mission_critical.create_success_plan(
+        p.db,
+        customer_code=customer.code,
+        owner=p.principal.email,
+        title=title,
+        items=items,
+        actor=p.principal.email,
+        now=p.now,
+        order_number=form.get("order"),
+    )
+
+
 @router.post("/customers/{code}/success-plans")
 def create_plan(request: Request, code: str, form: FormData) -> Response:
     """A success plan by area and activity (R-SUC-2), owned by the CSAM creating it."""
     with page(request, roles=PLAN_WRITERS) as p:
         customer = _customer(p, code)
-        values = form.values(
-            "title", "order", *(f"{n}_{i}" for i in range(PLAN_ROWS) for n in ("activity", "status", "due", "notes"))
+        return submit(
+            p,
+            form,
+            "plan-form",
+            lambda: _create_plan(p, customer, form),
+            back=f"/customers/{code}",
+            done=notice("done.plan", title=(form.get("title") or "").strip()),
+            also=(NotFound,),
         )
-        error: UnisupportError | None = None
-        try:
-            title = (form.get("title") or "").strip()
-            if not title or len(title) > 200:
-                raise InvalidInput("give the plan a title (at most 200 characters)", field="title")
-            items = _plan_items(form)
-            if not items:
-                raise InvalidInput("choose at least one activity", field="activity_0", rule="R-SUC-2")
-            with p.db.begin_nested():
-                mission_critical.create_success_plan(
-                    p.db,
-                    customer_code=customer.code,
-                    owner=p.principal.email,
-                    title=title,
-                    items=items,
-                    actor=p.principal.email,
-                    now=p.now,
-                    order_number=form.get("order"),
-                )
-        except (Refused, InvalidInput, NotFound) as exc:
-            error = exc
-        if error is not None:
-            context = customer_context(p, code, values=values, error=error)
-            return render(p, "customer.html", context | {"path": f"/customers/{code}"}, status=422)
-        return redirect(p, f"/customers/{code}#plans")
 
 
 @router.post("/orders/{number}/milestones")
 def complete_milestone(request: Request, number: str, form: FormData) -> Response:
-    """Mark an MCSAP onboarding milestone done today (R-MCSAP-2/3)."""
+    """Mark an MCSAP onboarding milestone done today (R-MCSAP-2/3), asked first: it
+    cannot be undone."""
     with page(request, roles=MILESTONE_WRITERS) as p:
         order = _order(p, number)
-        code = form.get("milestone") or ""
-        current = {m["code"]: m["status"] for m in _milestones(p, order) or []}
-        if code not in current:
-            raise InvalidInput(f"order {number} has no milestone {code!r}", field="milestone", rule="R-MCSAP-2")
-        if current[code] != "done":  # completing twice changes nothing
-            mission_critical.complete_milestone(
-                p.db, order, code, completed_on=today_at(p, order), actor=p.principal.email, now=p.now
-            )
         customer = customer_by_id(p.db, order.customer_id)
         back = form.get("next")
-        return redirect(
-            p, back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}"
+        back = back if back in (f"/orders/{number}", f"/customers/{customer.code}") else f"/orders/{number}"
+        code = form.get("milestone") or ""
+        current = {m["code"]: m for m in _milestones(p, order) or []}
+        today = today_at(p, order)
+        label = current[code]["label"] if code in current else code
+        ask = asked(
+            p,
+            form,
+            f"milestone-{number}",
+            notice("milestone.ask", name=label, order=number, date=p.fmt.date(today, long=True)),
+            [notice("milestone.ask_what"), notice("milestone.ask_undo")],
+            action=f"/orders/{number}/milestones",
+            back=back,
         )
+        if ask is not None:
+            return ask
+
+        def complete() -> None:
+            if code not in current:
+                raise InvalidInput(f"order {number} has no milestone {code!r}", field="milestone", rule="R-MCSAP-2")
+            if current[code]["status"] != "done":  # completing twice changes nothing
+                mission_critical.complete_milestone(
+                    p.db, order, code, completed_on=today, actor=p.principal.email, now=p.now
+                )
+
+        done = notice("milestone.done_notice", name=label, date=p.fmt.date(today, long=True))
+        return submit(p, form, f"milestone-{number}", complete, back=back, done=done)
 
 
 # --------------------------------------------------------------------------- an order

@@ -14,34 +14,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
-from unisupport.errors import InvalidInput, NotFound, UnisupportError
+from unisupport.errors import InvalidInput, NotFound
 from unisupport.services import users
 from unisupport.services.customers import customers_in_scope
 from unisupport.storage.tables import TeamRow
-from unisupport.web.page import Form, Page, WebRoute, attempt, csrf_form, page, redirect, render
+from unisupport.web.outcome import notice
+from unisupport.web.page import Form, Page, WebRoute, asked, csrf_form, page, refuse, render, run, submit
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 ADMINS = (Role.ADMIN,)
-USER_FIELDS = ("email", "name", "role", "customer", "contact", "language")
-
-
-def _submit(p: Page, action, *, template: str, path: str, context, done: str) -> Response:
-    """Run ``action``; on a refusal show ``template`` again, the message next to the
-    form that was sent (``context(error)``), else go on to ``done``."""
-    _, error = attempt(p, action, also=(NotFound,))
-    if error is not None:
-        return render(p, template, context(error) | {"path": path}, status=422)
-    return redirect(p, done)
-
-
-def _error(exc: UnisupportError | None, form: str | None) -> dict[str, Any]:
-    return {
-        "error": exc.message if exc else None,
-        "error_rule": exc.rule if exc else None,
-        "error_field": exc.field if exc else None,
-        "error_form": form if exc else None,
-    }
 
 
 def _teams(p: Page) -> list[TeamRow]:
@@ -49,15 +31,7 @@ def _teams(p: Page) -> list[TeamRow]:
 
 
 # --------------------------------------------------------------------------- users
-def users_context(
-    p: Page,
-    *,
-    values: dict[str, str] | None = None,
-    chosen_teams: list[str] | None = None,
-    exc: UnisupportError | None = None,
-    form: str | None = None,
-    done: str | None = None,
-) -> dict[str, Any]:
+def users_context(p: Page) -> dict[str, Any]:
     rows = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
     customers = customers_in_scope(p.db, None)
     return {
@@ -66,27 +40,27 @@ def users_context(
         "customers": [(c.code, c.name) for c in customers],
         "teams": [(t.code, t.name) for t in _teams(p)],
         "csams": [u["email"] for u in rows if u["role"] == Role.CSAM.value and u["active"]],
-        "values": {"language": p.language, "role": Role.ENGINEER.value} | (values or {}),
-        "chosen_teams": chosen_teams or [],
+        "values": {"language": p.language, "role": Role.ENGINEER.value} | p.outcome_values("user-form"),
+        "chosen_teams": p.outcome_list("user-form", "teams"),
         "min_password": users.MIN_PASSWORD_LENGTH,
-        "done": done,
-    } | _error(exc, form)
+    }
 
 
 @router.get("/admin/users")
-def users_page(request: Request, done: str | None = None) -> Response:
+def users_page(request: Request) -> Response:
     with page(request, roles=ADMINS) as p:
-        context = users_context(p, done=done if done in ("created", "updated", "assigned", "sessions") else None)
+        context = users_context(p)
     return render(p, "admin_users.html", context)
 
 
 @router.post("/admin/users")
 def create_user(request: Request, form: FormData) -> Response:
-    values = form.values(*USER_FIELDS)
     teams = [t for t in form.getlist("teams") if t]
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
+            form,
+            "user-form",
             lambda: users.create_user(
                 p.db,
                 email=form.get("email") or "",
@@ -100,61 +74,89 @@ def create_user(request: Request, form: FormData) -> Response:
                 actor=p.principal.email,
                 now=p.now,
             ),
-            template="admin_users.html",
-            path="/admin/users",
-            done="/admin/users?done=created#users",
-            context=lambda error: users_context(p, values=values, chosen_teams=teams, exc=error, form="create"),
+            back="/admin/users",
+            done=lambda user: notice("admin.done.created", email=user.email),
+            also=(NotFound,),
         )
+
+
+def _not_oneself(p: Page, email: str) -> None:
+    if email == p.principal.email:
+        raise InvalidInput("you cannot deactivate yourself", field="email")
 
 
 @router.post("/admin/users/active")
 def set_active(request: Request, form: FormData) -> Response:
-    """Deactivate (the user is signed out at their next click) or reactivate."""
+    """Deactivate (asked first: the user is signed out at their next click) or reactivate."""
+    email, active = form.get("email") or "", form.get("active") == "1"
     with page(request, roles=ADMINS) as p:
-        email = form.get("email") or ""
-        if email == p.principal.email:
-            raise InvalidInput("you cannot deactivate yourself", field="email")
-        users.update_user(p.db, email=email, active=form.get("active") == "1", actor=p.principal.email, now=p.now)
-        return redirect(p, "/admin/users?done=updated#users")
+        consequences = [notice(f"admin.ask.deactivate_{x}") for x in ("sessions", "tokens", "undo")]
+        ask = (
+            None
+            if active
+            else asked(
+                p,
+                form,
+                "users",
+                notice("admin.ask.deactivate", email=email),
+                consequences,
+                action="/admin/users/active",
+                back="/admin/users",
+            )
+        )
+        if ask is not None:
+            return ask
+
+        def change() -> None:
+            _not_oneself(p, email)
+            users.update_user(p.db, email=email, active=active, actor=p.principal.email, now=p.now)
+
+        done = notice("admin.done.reactivated" if active else "admin.done.deactivated", email=email)
+        return submit(p, form, "users", change, back="/admin/users", done=done, also=(NotFound,))
 
 
 @router.post("/admin/users/sessions")
 def end_sessions(request: Request, form: FormData) -> Response:
-    """Sign a user out of every browser now, without deactivating them."""
+    """Sign a user out of every browser now, without deactivating them (asked first)."""
+    email = form.get("email") or ""
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        ask = asked(
             p,
-            lambda: users.end_sessions(p.db, email=form.get("email") or "", actor=p.principal.email, now=p.now),
-            template="admin_users.html",
-            path="/admin/users",
-            done="/admin/users?done=sessions#users",
-            context=lambda error: users_context(p, exc=error, form="sessions"),
+            form,
+            "users",
+            notice("admin.ask.sessions", email=email),
+            [notice("admin.ask.sessions_what"), notice("admin.ask.sessions_tokens")],
+            action="/admin/users/sessions",
+            back="/admin/users",
+        )
+        return ask or submit(
+            p,
+            form,
+            "users",
+            lambda: users.end_sessions(p.db, email=email, actor=p.principal.email, now=p.now),
+            back="/admin/users",
+            done=notice("admin.done.sessions"),
+            also=(NotFound,),
         )
 
 
 @router.post("/admin/users/csam")
 def assign_csam(request: Request, form: FormData) -> Response:
+    email, customer = form.get("email") or "", form.get("customer") or ""
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
-            lambda: users.assign_csam(
-                p.db,
-                email=form.get("email") or "",
-                customer_code=form.get("customer") or "",
-                actor=p.principal.email,
-                now=p.now,
-            ),
-            template="admin_users.html",
-            path="/admin/users",
-            done="/admin/users?done=assigned#users",
-            context=lambda error: users_context(p, exc=error, form="csam"),
+            form,
+            "csam-form",
+            lambda: users.assign_csam(p.db, email=email, customer_code=customer, actor=p.principal.email, now=p.now),
+            back="/admin/users",
+            done=notice("admin.done.assigned_named", email=email, customer=customer),
+            also=(NotFound,),
         )
 
 
 # --------------------------------------------------------------------------- teams
-def teams_context(
-    p: Page, *, values: dict[str, str] | None = None, exc: UnisupportError | None = None, form: str | None = None
-) -> dict[str, Any]:
+def teams_context(p: Page) -> dict[str, Any]:
     everyone = [users.describe_user(p.db, u) for u in users.list_users(p.db)]
     members: dict[str, list[str]] = {}
     for u in everyone:
@@ -167,8 +169,7 @@ def teams_context(
             for u in everyone
             if u["role"] in (Role.ENGINEER.value, Role.INCIDENT_MANAGER.value, Role.ADMIN.value) and u["active"]
         ],
-        "values": values or {},
-    } | _error(exc, form)
+    }
 
 
 @router.get("/admin/teams")
@@ -181,46 +182,35 @@ def teams_page(request: Request) -> Response:
 @router.post("/admin/teams")
 def create_team(request: Request, form: FormData) -> Response:
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
+            form,
+            "team-form",
             lambda: users.create_team(
                 p.db, code=form.get("code") or "", name=form.get("name") or "", actor=p.principal.email, now=p.now
             ),
-            template="admin_teams.html",
-            path="/admin/teams",
-            done="/admin/teams",
-            context=lambda error: teams_context(p, values=form.values("code", "name"), exc=error, form="create"),
+            back="/admin/teams",
+            done=lambda team: notice("admin.done.team_created", code=team.code),
         )
 
 
 @router.post("/admin/teams/members")
 def add_member(request: Request, form: FormData) -> Response:
+    email, team = form.get("email") or "", form.get("team") or ""
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        return submit(
             p,
-            lambda: users.add_to_team(
-                p.db,
-                email=form.get("email") or "",
-                team_code=form.get("team") or "",
-                actor=p.principal.email,
-                now=p.now,
-            ),
-            template="admin_teams.html",
-            path="/admin/teams",
-            done="/admin/teams",
-            context=lambda error: teams_context(p, exc=error, form="member"),
+            form,
+            "member-form",
+            lambda: users.add_to_team(p.db, email=email, team_code=team, actor=p.principal.email, now=p.now),
+            back="/admin/teams",
+            done=notice("admin.done.member_added", email=email, team=team),
+            also=(NotFound,),
         )
 
 
 # --------------------------------------------------------------------------- tokens
-def tokens_context(
-    p: Page,
-    *,
-    new_token: str | None = None,
-    new_for: str | None = None,
-    exc: UnisupportError | None = None,
-    form: str | None = None,
-) -> dict[str, Any]:
+def tokens_context(p: Page, *, new_token: str | None = None, new_for: str | None = None) -> dict[str, Any]:
     rows = [
         {
             "prefix": t.prefix,
@@ -233,7 +223,7 @@ def tokens_context(
         for t, email in users.list_tokens(p.db)
     ]
     active = [u.email for u in users.list_users(p.db) if u.active]
-    return {"tokens": rows, "people": active, "new_token": new_token, "new_for": new_for} | _error(exc, form)
+    return {"tokens": rows, "people": active, "new_token": new_token, "new_for": new_for}
 
 
 @router.get("/admin/tokens")
@@ -245,34 +235,42 @@ def tokens_page(request: Request) -> Response:
 
 @router.post("/admin/tokens")
 def create_token(request: Request, form: FormData) -> Response:
-    """Answered with the page itself, not a redirect: the plain token exists only
-    in this response (stored hashed; ``Cache-Control: no-store``)."""
+    """A refusal goes back to the page like any form's; a new token is answered with
+    the page itself, not a redirect: the plain token exists only in this response
+    (stored hashed; ``Cache-Control: no-store``), never in a kept outcome."""
     with page(request, roles=ADMINS) as p:
-        created: list[str] = []
-
-        def make() -> None:
-            token, _ = users.create_token(
+        made, problems = run(
+            p,
+            lambda: users.create_token(
                 p.db, user_email=form.get("user") or "", label=form.get("label"), actor=p.principal.email, now=p.now
-            )
-            created.append(token)
-
-        _, error = attempt(p, make, also=(NotFound,))
-        context = tokens_context(
-            p, new_token=created[0] if created else None, new_for=form.get("user"), exc=error, form="create"
+            ),
+            also=(NotFound,),
         )
-        return render(p, "admin_tokens.html", context | {"path": "/admin/tokens"}, status=422 if error else 200)
+        if problems or made is None:
+            return refuse(p, form, "token-form", problems, back="/admin/tokens")
+        context = tokens_context(p, new_token=made[0], new_for=form.get("user"))
+        return render(p, "admin_tokens.html", context | {"path": "/admin/tokens"})
 
 
 @router.post("/admin/tokens/revoke")
 def revoke_token(request: Request, form: FormData) -> Response:
+    prefix, user = form.get("prefix") or "", form.get("user")
     with page(request, roles=ADMINS) as p:
-        return _submit(
+        ask = asked(
             p,
-            lambda: users.revoke_token(
-                p.db, prefix=form.get("prefix") or "", user_email=form.get("user"), actor=p.principal.email, now=p.now
-            ),
-            template="admin_tokens.html",
-            path="/admin/tokens",
-            done="/admin/tokens",
-            context=lambda error: tokens_context(p, exc=error, form="revoke"),
+            form,
+            "tokens",
+            notice("admin.ask.revoke", prefix=prefix, user=user or ""),
+            [notice("admin.ask.revoke_what")],
+            action="/admin/tokens/revoke",
+            back="/admin/tokens",
+        )
+        return ask or submit(
+            p,
+            form,
+            "tokens",
+            lambda: users.revoke_token(p.db, prefix=prefix, user_email=user, actor=p.principal.email, now=p.now),
+            back="/admin/tokens",
+            done=notice("admin.done.revoked", prefix=prefix),
+            also=(NotFound,),
         )

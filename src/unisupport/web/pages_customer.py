@@ -16,16 +16,14 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from unisupport.access import BOOKERS, CONTRACT_READERS
 from unisupport.bookings.booking_rules import REQUEST_DEADLINE_DAYS, request_deadline
 from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
-from unisupport.errors import Forbidden, InvalidInput, UnisupportError
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, RcaIn, SeverityChangeIn
-from unisupport.errors import ChargeNotConfirmed
+from unisupport.errors import Forbidden, InvalidInput
+from unisupport.incidents.requests import IncidentIn, RcaIn, SeverityChangeIn
 from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
@@ -35,17 +33,20 @@ from unisupport.services.users import home_site
 from unisupport.sla.first_response_due import LANGUAGE_NAMES
 from unisupport.sla.severity import DEFINITIONS, Severity
 from unisupport.web.contracts import account_label, attainment_chart, bookings_chart, order_panel
+from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import (
     CUSTOMER_ROLES,
     Form,
     Page,
     WebRoute,
     attempt,
+    confirmed,
     csrf_form,
-    field_errors,
     page,
-    redirect,
+    preview,
     render,
+    snapshot,
+    submit,
 )
 from unisupport.web.pages_incident import (
     act_on_incident,
@@ -60,12 +61,6 @@ FormData = Annotated[Form, Depends(csrf_form)]
 CUSTOMER_BOOKERS = tuple(r for r in BOOKERS if r in CUSTOMER_ROLES)
 
 
-def _error(exc: UnisupportError | None) -> dict[str, Any]:
-    if exc is None:
-        return {"error": None, "error_rule": None, "error_field": None}
-    return {"error": exc.message, "error_rule": exc.rule, "error_field": exc.field}
-
-
 # --------------------------------------------------------------------------- dashboard
 def _booking_row(p: Page, b) -> dict[str, Any]:
     return {
@@ -78,7 +73,7 @@ def _booking_row(p: Page, b) -> dict[str, Any]:
     }
 
 
-def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | None = None) -> dict[str, Any]:
+def dashboard_context(p: Page) -> dict[str, Any]:
     principal = p.principal
     rows = []
     for status in ("open", "mitigated"):
@@ -100,17 +95,15 @@ def dashboard_context(p: Page, *, booked: int | None = None, cancelled: int | No
         "orders": orders,
         "bookings": upcoming,
         "may_book": principal.role in CUSTOMER_BOOKERS,
-        "booked": booked,
-        "cancelled": cancelled,
         "attainment": attainment_chart(p, id="chart-attainment", customer_id=principal.customer_id),
         "by_family": by_family,
     }
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, booked: int | None = None, cancelled: int | None = None) -> Response:
+def dashboard(request: Request) -> Response:
     with page(request, roles=CUSTOMER_ROLES) as p:
-        context = dashboard_context(p, booked=booked, cancelled=cancelled)
+        context = dashboard_context(p)
     return render(p, "dashboard.html", context)
 
 
@@ -140,14 +133,14 @@ def _language_choices(p: Page) -> list[tuple[str, str]]:
     return [(code, Locale.parse(code).get_display_name(p.fmt.locale) or code) for code in LANGUAGE_NAMES]
 
 
-def new_incident_context(
-    p: Page,
-    values: dict[str, str],
-    *,
-    errors: dict[str, str] | None = None,
-    exc: UnisupportError | None = None,
-    preview: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+INCIDENT_FORM = "incident-form"
+PREVIEWED_INCIDENT = (*INCIDENT_FIELDS, "production_impact")
+
+
+def new_incident_context(p: Page) -> dict[str, Any]:
+    """The form to open an incident, filled in again with what was sent last (a
+    refusal, or a preview: then the target it would get, above the form)."""
+    kept = p.outcome_values(INCIDENT_FORM)
     orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
     sites: dict[str, str] = {}
     for order in orders:
@@ -166,17 +159,22 @@ def new_incident_context(
         }
         for s in Severity
     ]
+    shown = snapshot(p, INCIDENT_FORM, PREVIEWED_INCIDENT)
+    preview = None
+    if shown is not None:
+        preview, _ = attempt(p, lambda: _preview(p, _incident_in(p, Form(list(kept.items())))))
     return {
-        "values": {"language": p.language, "site": values.get("site") or (home.code if home else "")} | values,
-        "production_impact": values.get("production_impact") == "on",
+        "form": INCIDENT_FORM,
+        "values": {"language": p.language, "site": home.code if home else ""} | kept,
+        "production_impact": kept.get("production_impact") == "on",
         "orders": [o.number for o in orders],
         "sites": sorted(sites.items()),
         "products": sorted((family, sorted(items, key=lambda i: i[1].lower())) for family, items in products.items()),
         "severities": severities,
         "languages": _language_choices(p),
-        "errors": errors or {},
         "preview": preview,
-    } | _error(exc)
+        "snapshot": shown if preview is not None else None,
+    }
 
 
 def _preview(p: Page, data: IncidentIn) -> dict[str, Any]:
@@ -201,100 +199,75 @@ def _preview(p: Page, data: IncidentIn) -> dict[str, Any]:
     }
 
 
-def _form_values(form: Form) -> dict[str, str]:
-    values = form.values(*INCIDENT_FIELDS)
-    if form.flag("production_impact"):
-        values["production_impact"] = "on"
-    return values
-
-
 @router.get("/incidents/new")
 def new_incident(request: Request) -> Response:
     with page(request, roles=CUSTOMER_ROLES) as p:
-        context = new_incident_context(p, {})
+        context = new_incident_context(p)
     return render(p, "incident_new.html", context)
 
 
 @router.post("/incidents/preview")
 def preview_incident(request: Request, form: FormData) -> Response:
-    """The target this incident would get, computed now without creating anything;
-    the confirmation form carries exactly the values previewed."""
-    values = _form_values(form)
+    """The target this incident would get, computed without creating anything and
+    shown above the form, which stays filled in; confirming sends that form with the
+    signature of the values previewed."""
     with page(request, roles=CUSTOMER_ROLES) as p:
-        try:
-            data = _incident_in(p, form)
-        except ValidationError as exc:
-            context, status = new_incident_context(p, values, errors=field_errors(exc)), 422
-        else:
-            preview, error = attempt(p, lambda: _preview(p, data))
-            status = 200 if error is None else error.status
-            context = new_incident_context(p, values, exc=error, preview=preview)
-    return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=status)
+        return preview(
+            p,
+            form,
+            INCIDENT_FORM,
+            lambda: svc.preview_target(p.db, p.principal, _incident_in(p, form), now=p.now),
+            back="/incidents/new",
+        )
 
 
 @router.post("/incidents")
 def create_incident(request: Request, form: FormData) -> Response:
-    values = _form_values(form)
+    """Open the incident previewed — only if the form still says what the preview
+    showed; edited since, it is previewed again."""
     with page(request, roles=CUSTOMER_ROLES) as p:
-        try:
-            data = _incident_in(p, form)
-        except ValidationError as exc:
-            context = new_incident_context(p, values, errors=field_errors(exc))
-            return render(p, "incident_new.html", context | {"path": "/incidents/new"}, status=422)
-        incident, error = attempt(
-            p,
-            lambda: svc.open_incident(p.db, p.principal, data, now=p.now, settings=request.app.state.incident_settings),
-        )
-        if error is not None:
-            context = new_incident_context(p, values, exc=error)
-            return render(
+        if not confirmed(p, form, INCIDENT_FORM, PREVIEWED_INCIDENT):
+            return preview(
                 p,
-                "incident_new.html",
-                context | {"path": "/incidents/new"},
-                status=error.status,
+                form,
+                INCIDENT_FORM,
+                lambda: svc.preview_target(p.db, p.principal, _incident_in(p, form), now=p.now),
+                back="/incidents/new",
+                said=notice("preview.changed"),
             )
-        assert incident is not None  # attempt gives a result whenever it gives no error
-        return redirect(p, f"/incidents/{incident.id}")
+        return submit(
+            p,
+            form,
+            INCIDENT_FORM,
+            lambda: svc.open_incident(
+                p.db, p.principal, _incident_in(p, form), now=p.now, settings=request.app.state.incident_settings
+            ),
+            back="/incidents/new",
+            then=lambda incident: f"/incidents/{incident.id}",
+            done=lambda incident: notice("done.incident_opened", id=incident.id),
+        )
 
 
 @router.post("/incidents/{incident_id:int}/rca")
 def request_rca(request: Request, incident_id: int, form: FormData) -> Response:
     """R-RCA-1 (before closure) or R-RCA-2 (MCSAP: until 7 days after); the service decides."""
     with page(request) as p:
-        try:
-            note = RcaIn(note=form.get("note")).note
-        except ValidationError:
-            note = None
         return act_on_incident(
             p,
+            form,
             incident_id,
-            "rca",
-            lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=note),
-            anchor="rca",
+            "rca-form",
+            lambda: svc.request_rca(p.db, p.principal, incident_id, now=p.now, note=RcaIn(note=form.get("note")).note),
+            done=notice("done.rca"),
         )
 
 
-def _customer_act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
-    """Run a customer's change on their incident; a refusal shows the page again
-    with the message next to the form that was sent."""
+def _customer_act(request: Request, incident_id: int, form: Form, form_id: str, work, done: Notice) -> Response:
+    """Run a customer's change on their incident and come back to its page with the
+    outcome beside the form ``form_id``."""
     with page(request, roles=CUSTOMER_ROLES) as p:
         version = form.whole_number("version")
-        return act_on_incident(p, incident_id, action, lambda: work(p, version), anchor="timeline", also=(Forbidden,))
-
-
-@router.post("/incidents/{incident_id:int}/updates")
-def post_update(request: Request, incident_id: int, form: FormData) -> Response:
-    """The customer's update: an inbound communication through the web portal; it
-    answers a pending request for action (R-SLA-4)."""
-
-    def work(p: Page, version: int | None) -> None:
-        data = CommunicationIn.model_validate({"direction": "inbound", "medium": "web", "body": form.get("body") or ""})
-        # No version check: adding a message conflicts with no other change.
-        svc.add_communication(
-            p.db, p.principal, incident_id, data, now=p.now, settings=request.app.state.incident_settings
-        )
-
-    return _customer_act(request, incident_id, form, "update", work)
+        return act_on_incident(p, form, incident_id, form_id, lambda: work(p, version), done=done, also=(Forbidden,))
 
 
 @router.post("/incidents/{incident_id:int}/upgrade")
@@ -316,7 +289,9 @@ def upgrade_severity(request: Request, incident_id: int, form: FormData) -> Resp
             expected_version=version,
         )
 
-    return _customer_act(request, incident_id, form, "upgrade", work)
+    return _customer_act(
+        request, incident_id, form, "upgrade", work, notice("done.severity", severity=form.get("severity") or "")
+    )
 
 
 # --------------------------------------------------------------------------- booking
@@ -355,14 +330,17 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
     return BookingIn.model_validate(data)
 
 
-def booking_form_context(
-    p: Page,
-    values: dict[str, str],
-    *,
-    errors: dict[str, str] | None = None,
-    exc: UnisupportError | None = None,
-    quote: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+BOOKING_FORM = "booking-form"
+
+
+def booking_form_context(p: Page) -> dict[str, Any]:
+    """The booking form, filled in again with what was sent last (a refusal, or a
+    quote: then the cost, above the form)."""
+    values = p.outcome_values(BOOKING_FORM)
+    shown = snapshot(p, BOOKING_FORM, BOOKING_FIELDS)
+    quote = None
+    if shown is not None:
+        quote, _ = attempt(p, lambda: _quoted(p, Form(list(values.items()))))
     orders = orders_in_scope(p.db, p.principal.customer_scope, status="active")
     catalog = default_catalog()
     services: dict[str, str] = {}
@@ -405,6 +383,7 @@ def booking_form_context(
                     }
                 )
     return {
+        "form": BOOKING_FORM,
         "values": {"funding": "credits", "quantity": "1"} | values,
         "orders": [o.number for o in orders],
         "sites": sorted(sites.items()),
@@ -413,10 +392,9 @@ def booking_form_context(
         "deadline_days": REQUEST_DEADLINE_DAYS,
         "balances": credits,
         "schedule": _schedule(p),
-        # A refusal that names a field of the form is shown beside it too.
-        "errors": errors or ({exc.field: exc.message} if exc is not None and exc.field else {}),
         "quote": quote,
-    } | _error(exc)
+        "snapshot": shown if quote is not None else None,
+    }
 
 
 def _schedule(p: Page) -> list[str]:
@@ -468,83 +446,67 @@ def _quote_view(p: Page, q: bookings.Quote, data: BookingIn) -> dict[str, Any]:
     }
 
 
-def _booking_values(form: Form) -> dict[str, str]:
-    return form.values(*BOOKING_FIELDS)
+def _quote(p: Page, form: Form) -> bookings.Quote:
+    data = _booking_in(form, _zone_of_site(p))
+    return bookings.quote(p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id)
+
+
+def _quoted(p: Page, form: Form) -> dict[str, Any]:
+    return _quote_view(p, _quote(p, form), _booking_in(form, _zone_of_site(p)))
+
+
+# The form's names for BookingIn's fields.
+BOOKING_ALIASES = {"starts_at": "starts", "ends_at": "ends"}
 
 
 @router.get("/bookings/new")
 def new_booking(request: Request) -> Response:
     with page(request, roles=CUSTOMER_BOOKERS) as p:
-        context = booking_form_context(p, {})
+        context = booking_form_context(p)
     return render(p, "booking_new.html", context)
 
 
 @router.post("/bookings/quote")
 def quote_booking(request: Request, form: FormData) -> Response:
     """The cost at today's rate (R-CRED-1) or in hours (R-HRS-1), every rule checked
-    (R-ORD-5, R-HRS-2, R-CRED-2 …), nothing booked."""
-    values = _booking_values(form)
+    (R-ORD-5, R-HRS-2, R-CRED-2 …), nothing booked: shown above the form."""
     with page(request, roles=CUSTOMER_BOOKERS) as p:
-        try:
-            data = _booking_in(form, _zone_of_site(p))
-        except ValidationError as exc:
-            context, status = booking_form_context(p, values, errors=field_errors(exc)), 422
-        else:
-            quoted, error = attempt(
-                p,
-                lambda: bookings.quote(
-                    p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
-                ),
-            )
-            status = 200 if error is None else error.status
-            context = booking_form_context(p, values, exc=error, quote=_quote_view(p, quoted, data) if quoted else None)
-    return render(p, "booking_new.html", context | {"path": "/bookings/new"}, status=status)
+        return preview(p, form, BOOKING_FORM, lambda: _quote(p, form), back="/bookings/new", aliases=BOOKING_ALIASES)
 
 
 @router.post("/bookings")
 def create_booking(request: Request, form: FormData) -> Response:
-    values = _booking_values(form)
+    """Book what was quoted — only if the form still says what the quote showed;
+    edited since, it is quoted again."""
     with page(request, roles=CUSTOMER_BOOKERS) as p:
-        try:
-            data = _booking_in(form, _zone_of_site(p))
-        except ValidationError as exc:
-            return render(
+        if not confirmed(p, form, BOOKING_FORM, BOOKING_FIELDS):
+            return preview(
                 p,
-                "booking_new.html",
-                booking_form_context(p, values, errors=field_errors(exc)) | {"path": "/bookings/new"},
-                status=422,
+                form,
+                BOOKING_FORM,
+                lambda: _quote(p, form),
+                back="/bookings/new",
+                said=notice("preview.changed"),
+                aliases=BOOKING_ALIASES,
             )
-        row, error = attempt(
+        return submit(
             p,
+            form,
+            BOOKING_FORM,
             lambda: bookings.create_booking(
                 p.db,
-                data.request(),
+                _booking_in(form, _zone_of_site(p)).request(),
                 actor=p.principal.email,
                 provider=False,
                 now=p.now,
                 customer_id=p.principal.customer_id,
-                expected_cost=data.expected_cost,
+                expected_cost=form.get("expected_cost"),
             ),
+            back="/bookings/new",
+            then="/dashboard",
+            done=lambda row: notice("dashboard.booked", id=row.id),
+            aliases=BOOKING_ALIASES,
         )
-        if error is not None:
-            shown = None
-            if isinstance(error, ChargeNotConfirmed):  # the cost changed since it was shown: show the new one
-                requote, _ = attempt(
-                    p,
-                    lambda: bookings.quote(
-                        p.db, data.request(), now=p.now, provider=False, customer_id=p.principal.customer_id
-                    ),
-                )
-                shown = _quote_view(p, requote, data) if requote else None
-            context = booking_form_context(p, values, exc=error, quote=shown)
-            return render(
-                p,
-                "booking_new.html",
-                context | {"path": "/bookings/new"},
-                status=error.status,
-            )
-        assert row is not None  # attempt gives a result whenever it gives no error
-        return redirect(p, f"/dashboard?booked={row.id}#bookings")
 
 
 def _notice(p: Page, days: int) -> str:
@@ -553,7 +515,7 @@ def _notice(p: Page, days: int) -> str:
     return p.t("cancel.notice_one") if days == 1 else p.t("cancel.notice_other", days=days)
 
 
-def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = None) -> dict[str, Any]:
+def cancel_context(p: Page, booking_id: int) -> dict[str, Any]:
     row = bookings.get_booking(p.db, booking_id, customer_id=p.principal.customer_id)  # NotFound for another tenant's
     quoted = bookings.quote_cancellation(p.db, row.id, now=p.now, customer_id=p.principal.customer_id)
     terms = quoted.terms
@@ -576,7 +538,7 @@ def cancel_context(p: Page, booking_id: int, *, exc: UnisupportError | None = No
             if terms.fee_percent == 0
             else p.t("schedule.fee", percent=p.fmt.percent(terms.fee_percent)),
         ),
-    } | _error(exc)
+    }
 
 
 @router.get("/bookings/{booking_id:int}/cancel")
@@ -587,31 +549,30 @@ def cancel_form(request: Request, booking_id: int) -> Response:
     return render(p, "booking_cancel.html", context)
 
 
+def _expected_fee(form: Form) -> Decimal:
+    try:
+        return Decimal(form.get("expected_fee") or "")
+    except InvalidOperation:
+        # The confirmation carries the fee that was shown: without it, nothing is agreed.
+        raise InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1") from None
+
+
 @router.post("/bookings/{booking_id:int}/cancel")
 def cancel_booking(request: Request, booking_id: int, form: FormData) -> Response:
     with page(request, roles=CUSTOMER_BOOKERS) as p:
-        error: UnisupportError | None = None
-        try:
-            expected = Decimal(form.get("expected_fee") or "")
-        except InvalidOperation:
-            # The confirmation carries the fee that was shown: without it, nothing is agreed.
-            expected, error = (
-                None,
-                InvalidInput("confirm from the page that shows the fee", field="expected_fee", rule="R-BOOK-1"),
-            )
-        if expected is not None:
-            _, error = attempt(
-                p,
-                lambda: bookings.cancel_booking(
-                    p.db,
-                    booking_id,
-                    actor=p.principal.email,
-                    now=p.now,
-                    customer_id=p.principal.customer_id,
-                    expected_fee=expected,
-                ),
-            )
-        if error is not None:
-            context = cancel_context(p, booking_id, exc=error)
-            return render(p, "booking_cancel.html", context | {"path": f"/bookings/{booking_id}/cancel"}, status=409)
-        return redirect(p, f"/dashboard?cancelled={booking_id}#bookings")
+        return submit(
+            p,
+            form,
+            "cancel-form",
+            lambda: bookings.cancel_booking(
+                p.db,
+                booking_id,
+                actor=p.principal.email,
+                now=p.now,
+                customer_id=p.principal.customer_id,
+                expected_fee=_expected_fee(form),
+            ),
+            back=f"/bookings/{booking_id}/cancel",
+            then="/dashboard",
+            done=notice("dashboard.cancelled", id=booking_id),
+        )

@@ -10,6 +10,8 @@ RCA window (R-RCA-1, R-RCA-2). Provider workers also get the action forms
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +25,17 @@ from unisupport.incidents.communication import Direction, Medium
 from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
+from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customer_by_id, site_by_id
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
-from unisupport.storage.tables import IncidentRow
-from unisupport.web.page import Page, WebRoute, attempt, page, redirect, render, status_of
+from unisupport.storage.tables import ContactRow, IncidentRow
+from unisupport.web.outcome import Notice
+from unisupport.web.page import Form, Page, WebRoute, page, render, submit
+from unisupport.web.thread import composer_context, linked_communications, thread_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
@@ -181,9 +186,13 @@ def _event_reason(p: Page, e, zone: str) -> str | None:
     return None
 
 
-def _timeline(p: Page, events, comms, zone: str) -> list[dict[str, Any]]:
+def _timeline(p: Page, events, comms, zone: str, *, linked: AbstractSet[int] = frozenset()) -> list[dict[str, Any]]:
+    """The communications (but those ``linked`` to a message, shown with it) and the
+    events, worded for the page; the conversation merges its messages in (``web.thread``)."""
     items = []
     for c in comms:
+        if c.id in linked:
+            continue
         items.append(
             {
                 "sort": (epoch_seconds(c.at), 0, c.id),
@@ -354,16 +363,16 @@ def _third_parties(p: Page, view: dict[str, Any], zone: str, *, worker: bool) ->
     }
 
 
-def incident_context(
-    p: Page, incident_id: int, *, error: str | None = None, error_rule: str | None = None, action: str | None = None
-) -> dict[str, Any]:
-    """Everything the incident page shows; ``error`` is a refused action's message."""
+def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
+    """Everything the incident page shows."""
     incident = svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
     view = svc.incident_view(p.db, incident, now=p.now)
     calendar = svc.calendar_of(p.db, incident)
     zone = p.zone_for(calendar.timezone)
     events = svc.timeline(p.db, p.principal, incident_id)
     comms = svc.communications(p.db, incident)
+    messages = conv.thread_messages(p.db, p.principal, incident)
+    copies = [c.email for c in conv.copies_of(p.db, incident)]
     state = view["first_response"]["state"]
     worker = p.principal.role in WORKERS
     customer = p.principal.role.is_customer and incident.status != "closed"
@@ -393,7 +402,13 @@ def incident_context(
             calendar=calendar,
         ),
         "severity_history": _severity_history(p, events, zone),
-        "timeline": _timeline(p, events, comms, zone),
+        "thread": thread_context(
+            p, messages, _timeline(p, events, comms, zone, linked=linked_communications(messages)), zone
+        ),
+        "composer": composer_context(p, incident, copies),
+        "contact": _contact(p, incident),
+        "copies": copies,
+        "reopen": worker and incident.status == "closed",
         "rca": _rca(p, view, zone),
         "third_parties": _third_parties(p, view, zone, worker=worker),
         "definition": Severity(incident.severity).definition(p.language),
@@ -426,10 +441,17 @@ def incident_context(
         }
         if customer
         else None,
-        "error": error,
-        "error_rule": error_rule,
-        "action": action,
     }
+
+
+def _contact(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
+    """Who the engineer calls or mails for the first response (R-SEV-2): provider users only."""
+    if not p.principal.role.is_provider:
+        return None
+    contact = p.db.get(ContactRow, incident.contact_id)
+    if contact is None:
+        return None
+    return {"name": contact.name, "email": contact.email, "phone": contact.phone}
 
 
 def _assign_choices(p: Page) -> dict[str, Any]:
@@ -440,16 +462,18 @@ def _assign_choices(p: Page) -> dict[str, Any]:
 
 
 def act_on_incident(
-    p: Page, incident_id: int, action: str, work, *, anchor: str, also: tuple[type[UnisupportError], ...] = ()
+    p: Page,
+    form: Form,
+    incident_id: int,
+    form_id: str,
+    work: Callable[[], object],
+    *,
+    done: Notice,
+    also: tuple[type[UnisupportError], ...] = (),
 ) -> Response:
-    """Run ``work()``, a change to the incident; a refusal shows the incident page
-    again with the message next to the form that was sent (``action``), else go
-    back to the page at ``anchor``."""
-    _, error = attempt(p, work, also=also)
-    if error is not None:
-        context = incident_context(p, incident_id, error=error.message, error_rule=error.rule, action=action)
-        return render(p, "incident.html", context | {"path": f"/incidents/{incident_id}"}, status=status_of(error))
-    return redirect(p, f"/incidents/{incident_id}#{anchor}")
+    """Run ``work()``, a change to the incident, and come back to its page with the
+    outcome (``page.submit``): ``done``, or the problems beside the form ``form_id``."""
+    return submit(p, form, form_id, work, back=f"/incidents/{incident_id}", done=done, also=also)
 
 
 @router.get("/incidents/{incident_id:int}")

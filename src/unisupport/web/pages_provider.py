@@ -24,6 +24,7 @@ from unisupport.inputs import checked_instant
 from unisupport.services import incidents as svc
 from unisupport.services.customers import customers_in_scope
 from unisupport.sla.severity import Severity
+from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import (
     PROVIDER_ROLES,
     Form,
@@ -124,14 +125,14 @@ def _local_instant(value: str | None, zone: str) -> datetime | None:
     return checked_instant(moment, field="at")
 
 
-def _act(request: Request, incident_id: int, form: Form, action: str, work) -> Response:
-    """Run ``work(p, zone, version)``; on a refusal show the incident page again with
-    the message next to the form that was sent."""
+def _act(request: Request, incident_id: int, form: Form, form_id: str, work, done: Notice) -> Response:
+    """Run ``work(p, zone, version)`` and come back to the incident page with the
+    outcome beside the form ``form_id``."""
     with page(request, roles=svc.PROVIDER_WORKERS) as p:
         incident = svc.get_incident(p.db, p.principal, incident_id)
         zone = svc.calendar_of(p.db, incident).timezone
         version = form.whole_number("version")
-        return act_on_incident(p, incident_id, action, lambda: work(p, zone, version), anchor=action)
+        return act_on_incident(p, form, incident_id, form_id, lambda: work(p, zone, version), done=done)
 
 
 @router.post("/incidents/{incident_id:int}/communications")
@@ -158,7 +159,7 @@ def log_communication(request: Request, incident_id: int, form: FormData) -> Res
             expected_version=version,
         )
 
-    return _act(request, incident_id, form, "communication", work)
+    return _act(request, incident_id, form, "communication", work, notice("done.communication"))
 
 
 @router.post("/incidents/{incident_id:int}/severity")
@@ -179,7 +180,19 @@ def change_severity(request: Request, incident_id: int, form: FormData) -> Respo
             expected_version=version,
         )
 
-    return _act(request, incident_id, form, "severity", work)
+    return _act(
+        request, incident_id, form, "severity", work, notice("done.severity", severity=form.get("severity") or "")
+    )
+
+
+@router.post("/incidents/{incident_id:int}/severity/confirmation")
+def confirm_severity(request: Request, incident_id: int, form: FormData) -> Response:
+    """R-SEV-1: the provider agrees the severity an incident was opened at by mail."""
+
+    def work(p: Page, zone: str, version: int | None) -> None:
+        svc.confirm_severity(p.db, p.principal, incident_id, now=p.now, expected_version=version)
+
+    return _act(request, incident_id, form, "severity", work, notice("done.severity_confirmed"))
 
 
 @router.post("/incidents/{incident_id:int}/mitigation")
@@ -190,7 +203,7 @@ def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
         )
         svc.mitigate(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
 
-    return _act(request, incident_id, form, "mitigation", work)
+    return _act(request, incident_id, form, "mitigation", work, notice("done.mitigation"))
 
 
 @router.post("/incidents/{incident_id:int}/closure")
@@ -201,7 +214,7 @@ def close(request: Request, incident_id: int, form: FormData) -> Response:
         )
         svc.close(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
 
-    return _act(request, incident_id, form, "closure", work)
+    return _act(request, incident_id, form, "closure", work, notice("done.closure"))
 
 
 @router.post("/incidents/{incident_id:int}/assignments")
@@ -219,4 +232,6 @@ def assign(request: Request, incident_id: int, form: FormData) -> Response:
             expected_version=version,
         )
 
-    return _act(request, incident_id, form, "assignment", work)
+    return _act(
+        request, incident_id, form, "assignment", work, notice("done.assignment", person=form.get("person") or "")
+    )

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from unisupport.errors import Forbidden
 from unisupport.incidents.requests import CollaborationEndIn, EngagementIn, ThirdPartyIn
 from unisupport.services import third_parties
+from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import (
     Form,
     Page,
@@ -25,11 +26,9 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
 
 
-def _collaborate(request: Request, incident_id: int, work) -> Response:
+def _collaborate(request: Request, form: Form, incident_id: int, form_id: str, work, done: Notice) -> Response:
     with page(request) as p:
-        return act_on_incident(
-            p, incident_id, "third-party", lambda: work(p), anchor="third-parties", also=(Forbidden,)
-        )
+        return act_on_incident(p, form, incident_id, form_id, lambda: work(p), done=done, also=(Forbidden,))
 
 
 @router.post("/incidents/{incident_id:int}/third-parties")
@@ -44,7 +43,8 @@ def request_collaboration(request: Request, incident_id: int, form: FormData) ->
         )
         third_parties.request_collaboration(p.db, p.principal, incident_id, data, now=p.now)
 
-    return _collaborate(request, incident_id, work)
+    done = notice("done.third_party_requested", vendor=form.get("vendor") or "")
+    return _collaborate(request, form, incident_id, "third-party-form", work, done)
 
 
 @router.post("/incidents/{incident_id:int}/third-parties/{collaboration_id:int}/engagement")
@@ -53,7 +53,8 @@ def engage(request: Request, incident_id: int, collaboration_id: int, form: Form
         data = EngagementIn.model_validate({"vendor_reference": form.get("vendor_reference") or None})
         third_parties.engage(p.db, p.principal, incident_id, collaboration_id, data, now=p.now)
 
-    return _collaborate(request, incident_id, work)
+    form_id = f"third-party-engage-{collaboration_id}"
+    return _collaborate(request, form, incident_id, form_id, work, notice("done.third_party_engaged"))
 
 
 @router.post("/incidents/{incident_id:int}/third-parties/{collaboration_id:int}/end")
@@ -61,4 +62,5 @@ def end(request: Request, incident_id: int, collaboration_id: int, form: FormDat
     def work(p: Page) -> None:
         third_parties.end(p.db, p.principal, incident_id, collaboration_id, CollaborationEndIn(), now=p.now)
 
-    return _collaborate(request, incident_id, work)
+    form_id = f"third-party-end-{collaboration_id}"
+    return _collaborate(request, form, incident_id, form_id, work, notice("done.third_party_ended"))

@@ -107,6 +107,7 @@ class Signer:
     def __init__(self, secret: bytes):
         self._session_key = hmac.new(secret, b"unisupport/web/session", hashlib.sha256).digest()
         self._csrf_key = hmac.new(secret, b"unisupport/web/csrf", hashlib.sha256).digest()
+        self._form_key = hmac.new(secret, b"unisupport/web/form", hashlib.sha256).digest()
 
     def new(self, now: datetime, *, user_id: int | None = None, language: str | None = None) -> SessionData:
         issued = int(now.timestamp())
@@ -146,6 +147,18 @@ class Signer:
 
     def csrf_ok(self, data: SessionData | None, token: str | None) -> bool:
         return data is not None and bool(token) and hmac.compare_digest(self.csrf_token(data), token or "")
+
+    def form_owner(self, data: SessionData) -> str:
+        """Who may read a form's outcome: this session only (``web.forms``)."""
+        return hmac.new(self._form_key, b"owner:" + data.nonce.encode(), hashlib.sha256).hexdigest()
+
+    def snapshot(self, data: SessionData, form: str, values: list[tuple[str, str]]) -> str:
+        """A signature of the values a preview showed: the confirmation must carry
+        the same values, in this session (``web.forms.snapshot_matches``)."""
+        body = json.dumps([form, sorted(values)], separators=(",", ":"), ensure_ascii=False)
+        return _b64(
+            hmac.new(self._form_key, b"snapshot:" + data.nonce.encode() + body.encode(), hashlib.sha256).digest()
+        )
 
 
 def with_language(data: SessionData, language: str) -> SessionData:

@@ -15,9 +15,24 @@ what they share is in :mod:`.changes` (finding, versioning and recording changes
 (what a severity's plans bring: routing, roles, escalation, the critical-resource clock)."""
 
 from unisupport.incidents.settings import IncidentSettings
-from unisupport.services.incidents.changes import PROVIDER_WORKERS, calendar_of, get_incident, record_change
+from unisupport.services.incidents.changes import (
+    PROVIDER_WORKERS,
+    calendar_of,
+    check_version,
+    get_incident,
+    record_change,
+    require_provider_worker,
+)
 from unisupport.services.incidents.communications import add_communication
-from unisupport.services.incidents.lifecycle import ASSIGNABLE_ROLES, assign, close, mitigate, rca_window, request_rca
+from unisupport.services.incidents.lifecycle import (
+    ASSIGNABLE_ROLES,
+    assign,
+    close,
+    mitigate,
+    rca_window,
+    reopen,
+    request_rca,
+)
 from unisupport.services.incidents.opening import (
     ACKNOWLEDGEMENT,
     OPENING_ROLES,
@@ -40,7 +55,7 @@ from unisupport.services.incidents.queries import (
     open_reviews,
     timeline,
 )
-from unisupport.services.incidents.severity import change_severity
+from unisupport.services.incidents.severity import change_severity, confirm_severity
 from unisupport.services.incidents.targets import holdings
 from unisupport.services.incidents.views import collaboration_view, communication_view, event_view, incident_view
 
@@ -56,7 +71,9 @@ __all__ = [
     "assign",
     "calendar_of",
     "change_severity",
+    "check_version",
     "close",
+    "confirm_severity",
     "collaboration_view",
     "communication_view",
     "communications",
@@ -79,6 +96,8 @@ __all__ = [
     "preview_target",
     "rca_window",
     "record_change",
+    "reopen",
     "request_rca",
+    "require_provider_worker",
     "timeline",
 ]

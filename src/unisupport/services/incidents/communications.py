@@ -32,7 +32,10 @@ def add_communication(
     now: datetime,
     settings: IncidentSettings = DEFAULT_SETTINGS,
     expected_version: int | None = None,
+    author: str | None = None,
 ) -> CommunicationRow:
+    """``author``: who wrote it when that is not the principal recording it (a mail
+    recorded by the system on receipt: ``services.conversation``)."""
     incident = get_incident(session, principal, incident_id, lock=True)
     check_version(incident, expected_version)
     if incident.status == "closed":
@@ -59,7 +62,7 @@ def add_communication(
         direction=direction.value,
         medium=data.medium.value,
         automated=False,
-        author=principal.email,
+        author=author or principal.email,
         at=at,
         logged_at=now,
         body=data.body,

@@ -259,3 +259,35 @@ def assign(
     incident.updated_at = now
     session.flush()
     return row
+
+
+def reopen(session: Session, incident: IncidentRow, *, actor: str, reason: str, now: datetime) -> IncidentRow:
+    """A closed incident back to open (R-INC-1), with an event on its timeline saying
+    who and why; an incident that is not closed is left as it is. The first
+    response's facts (due, given, breached) stay as they were recorded: reopening
+    starts no new target. The closure and the mitigation are undone (the event keeps
+    their instants), so that the incident can be mitigated and closed again and an
+    RCA requested before that closure (R-RCA-1)."""
+    if incident.status != "closed":
+        return incident
+    before = {
+        "status": "closed",
+        "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+        "mitigated_at": incident.mitigated_at.isoformat() if incident.mitigated_at else None,
+    }
+    incident.status, incident.closed_at, incident.mitigated_at = "open", None, None
+    add_event(
+        session,
+        incident,
+        kind="reopened",
+        actor=actor,
+        at=now,
+        before=before,
+        after={"status": "open"},
+        reason=reason,
+        rule="R-INC-1",
+    )
+    incident.version += 1
+    incident.updated_at = now
+    session.flush()
+    return incident

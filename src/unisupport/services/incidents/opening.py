@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput, NotFound
+from unisupport.incidents.conversation import new_reply_token, reply_address
 from unisupport.incidents.requests import IncidentIn
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.orders.order_file import OrderStatus
@@ -224,6 +225,7 @@ def _open(
         version=1,
         created_at=now,
         updated_at=now,
+        reply_token=new_reply_token(),
     )
     provided = provide(incident, explanation, at=opened_at, assigned=set(), opening=True)
     session.add(incident)
@@ -296,6 +298,7 @@ def _open(
         customer_name=opening.customer.name if opening.customer else "",
         contact=contact,
         now=now,
+        reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
     return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
 

@@ -5,11 +5,12 @@ R-PIR-1), first-response outcomes (R-SLA-1) and the Azure Events summary (R-EVT-
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
@@ -57,6 +58,18 @@ class IncidentFilter:
     team: str | None = None
     breached: bool | None = None
     due_before: datetime | None = None
+    text: str | None = None  # a number (42, #42, INC-000042) or words of the title
+
+
+_NUMBER = re.compile(r"^\s*(?:#|INC-)?0*(\d{1,10})\s*$", re.IGNORECASE)
+
+
+def _matching(query, text: str):
+    """Incidents whose number is ``text``, else whose title holds it (any case)."""
+    number = _NUMBER.fullmatch(text)
+    if number and int(number.group(1)) <= 2**31 - 1:
+        return query.where(IncidentRow.id == int(number.group(1)))
+    return query.where(func.lower(IncidentRow.title).contains(text.strip().lower(), autoescape=True))
 
 
 def encode_cursor(incident_id: int) -> str:
@@ -100,6 +113,8 @@ def list_incidents(
         query = query.where(breached if f.breached else ~breached)
     if f.due_before:
         query = query.where(IncidentRow.first_response_due < f.due_before, IncidentRow.first_response_at.is_(None))
+    if f.text and f.text.strip():
+        query = _matching(query, f.text)
     if cursor:
         query = query.where(IncidentRow.id < decode_cursor(cursor))
     rows = list(session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit + 1)))

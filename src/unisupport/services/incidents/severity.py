@@ -15,7 +15,15 @@ from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import check_change, retarget
 from unisupport.refusal import Refused
-from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
+from unisupport.services.incidents.changes import (
+    PROVIDER_WORKERS,
+    add_event,
+    calendar_of,
+    check_version,
+    get_incident,
+    record_change,
+    require_provider_worker,
+)
 from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.targets import holdings, warn_at
 from unisupport.sla.calendar import epoch_seconds
@@ -115,7 +123,39 @@ def change_severity(
     session.add_all(assignments)
     if events:
         session.execute(insert(IncidentEventRow), events)
+    if principal.role in PROVIDER_WORKERS:
+        incident.severity_to_confirm = False  # the provider set it: agreed (R-SEV-1)
     incident.version += 1
     incident.updated_at = now
     session.flush()
+    return incident
+
+
+def confirm_severity(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> IncidentRow:
+    """The provider agrees the severity an incident was opened at by mail (R-SEV-1:
+    the customer states the impact, the provider agrees the severity); an event on
+    the timeline says who and when. Changing the severity agrees it too."""
+    require_provider_worker(principal, "confirm the severity")
+    incident = get_incident(session, principal, incident_id, lock=True)
+    check_version(incident, expected_version)
+    if not incident.severity_to_confirm:
+        return incident
+    incident.severity_to_confirm = False
+    record_change(
+        session,
+        incident,
+        kind="severity-confirmed",
+        actor=principal.email,
+        at=now,
+        after={"severity": incident.severity},
+        reason=f"Severity {incident.severity} agreed with the customer",
+        rule="R-SEV-1",
+    )
     return incident

@@ -56,6 +56,8 @@ def incident_view(
         "description": incident.description,
         "tenant": incident.tenant,
         "severity": incident.severity,
+        "severity_to_confirm": incident.severity_to_confirm,  # opened by mail: an engineer agrees it (R-SEV-1)
+        "previous_incident": incident.previous_incident_id,  # the closed incident this one follows up
         "highest_severity": incident.highest_severity,
         "production_impact": incident.production_impact,
         "language": incident.language,
@@ -117,6 +119,11 @@ def incident_view(
         if pir is None
         else {"status": pir.status, "created_at": when(pir.created_at), "rule": "R-PIR-1"},
         "third_parties": [collaboration_view(t, calendar) for t in r.third_parties],
+        "links": {  # the conversation (docs/decisions.md D70)
+            "messages": f"/api/v1/incidents/{incident.id}/messages",
+            "attachments": f"/api/v1/incidents/{incident.id}/attachments",
+            "copies": f"/api/v1/incidents/{incident.id}/copies",
+        },
     }
 
 

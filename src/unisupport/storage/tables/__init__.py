@@ -3,7 +3,9 @@ all on ``Base.metadata`` (Alembic and the test fixtures rely on it)."""
 
 from unisupport.storage.tables.audit import AuditEvent
 from unisupport.storage.tables.bookings import BookingRow
+from unisupport.storage.tables.conversation import AttachmentRow, CopyRow, MessageRow
 from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
+from unisupport.storage.tables.inbound_mail import InboundMailRow
 from unisupport.storage.tables.incidents import (
     AssignmentRow,
     CommunicationRow,
@@ -35,11 +37,16 @@ from unisupport.storage.tables.users import (
     TeamRow,
     UserRow,
 )
+from unisupport.storage.tables.web_forms import FormOutcomeRow
 
 __all__ = [
     "AssignmentRow",
+    "AttachmentRow",
+    "CopyRow",
+    "MessageRow",
     "CommunicationRow",
     "IdempotencyKeyRow",
+    "InboundMailRow",
     "IncidentEventRow",
     "IncidentRow",
     "PostIncidentReviewRow",
@@ -70,4 +77,5 @@ __all__ = [
     "TeamRow",
     "UserRow",
     "OutboxRow",
+    "FormOutcomeRow",
 ]

@@ -46,3 +46,4 @@ class ContactRow(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     language: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    phone: Mapped[str | None] = mapped_column(String(40))  # the engineer calls it for a first response (R-SEV-2)

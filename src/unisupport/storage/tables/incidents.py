@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unisupport.storage.base import Base, Document, UTCDateTime
@@ -40,6 +40,7 @@ class IncidentRow(Base):
             sqlite_where=text(CRITICAL_PENDING),
         ),
         Index("ix_incidents_customer_status", "customer_id", "status", "id"),
+        Index("ix_incidents_reply_token", "reply_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,9 +78,15 @@ class IncidentRow(Base):
     critical_resource_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Opened by mail at a severity nobody agreed yet: an engineer confirms it (R-SEV-1).
+    severity_to_confirm: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The closed incident this one follows up (a customer's answer long after the closure).
+    previous_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Unguessable: the Reply-To address of the incident's mail carries it (incidents.conversation).
+    reply_token: Mapped[str] = mapped_column(String(32))
 
 
 class CommunicationRow(Base):

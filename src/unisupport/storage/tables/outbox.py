@@ -57,3 +57,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message_id: Mapped[str | None] = mapped_column(String(254))
+    # Headers of this mail besides the usual ones (Reply-To, In-Reply-To, References).
+    headers: Mapped[dict | None] = mapped_column(Document)
+    # Files to attach, by reference to the blob store (never the bytes):
+    # [{"sha256", "filename", "content_type", "size", "inline"}, …]
+    attachments: Mapped[list | None] = mapped_column(Document)

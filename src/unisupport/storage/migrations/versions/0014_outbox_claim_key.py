@@ -3,14 +3,14 @@ PostgreSQL that run holds an advisory lock on it for as long as it lives, so the
 claims of a worker that died are taken over at once instead of after the lease.
 
 Revision ID: 0014_outbox_claim_key
-Revises: 0010_ended_sessions
+Revises: 0013_mail_in
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_outbox_claim_key"
-down_revision = "0010_ended_sessions"
+down_revision = "0013_mail_in"
 branch_labels = None
 depends_on = ("0004_outbox",)  # the outbox table
 
