@@ -478,7 +478,7 @@ def test_the_migration_gives_every_incident_already_there_its_own_token(fresh_da
         )
         for _ in range(3):
             open_sev_b(w)
-    command.downgrade(alembic_config(fresh_database.engine), "0008_user_sessions")
+    command.downgrade(alembic_config(fresh_database.engine), "0010_ended_sessions")
     migrate(fresh_database.engine)
     with fresh_database.engine.connect() as connection:
         tokens = [row[0] for row in connection.exec_driver_sql("SELECT reply_token FROM incidents")]

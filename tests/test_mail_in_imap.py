@@ -96,8 +96,12 @@ def count(db, table, *where) -> int:
         return session.scalar(select(func.count()).select_from(table).where(*where))
 
 
-def command(db_url: str, tmp_path: Path, *args: str, imap: str = "", stdin: bytes | None = None, **env: str):
-    environment = {
+MAIL_IN = [sys.executable, "-m", "unisupport.cli.main", "mail-in"]
+
+
+def environment(db_url: str, tmp_path: Path, imap: str = "", **env: str) -> dict[str, str]:
+    """What ``unisupport mail-in`` runs with: the test's database and mailbox."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(SRC),
         "UNISUPPORT_DATABASE_URL": db_url,
@@ -106,11 +110,14 @@ def command(db_url: str, tmp_path: Path, *args: str, imap: str = "", stdin: byte
         "UNISUPPORT_MAIL_FROM": f"unisupport@{PROVIDER}",
         "UNISUPPORT_IMAP_URL": imap,
     } | env
+
+
+def command(db_url: str, tmp_path: Path, *args: str, imap: str = "", stdin: bytes | None = None, **env: str):
     result = subprocess.run(
-        [sys.executable, "-m", "unisupport.cli.main", "mail-in", *args],
+        [*MAIL_IN, *args],
         input=stdin if stdin is not None else b"",
         capture_output=True,
-        env=environment,
+        env=environment(db_url, tmp_path, imap, **env),
         timeout=300,
         check=False,
     )
@@ -197,17 +204,9 @@ def test_killed_half_way_through_a_batch_and_restarted_nothing_is_lost_or_double
     ]
     append(imap_url, mails)
     db_url = url_of(fresh_database)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(SRC),
-        "UNISUPPORT_DATABASE_URL": db_url,
-        "UNISUPPORT_DATA_DIR": str(tmp_path / "data"),
-        "UNISUPPORT_MAIL_REPLY_ADDRESS": REPLY,
-        "UNISUPPORT_IMAP_URL": imap_url,
-    }
     first = subprocess.Popen(
-        [sys.executable, "-m", "unisupport.cli.main", "mail-in", "--once"],
-        env=env,
+        [*MAIL_IN, "--once"],
+        env=environment(db_url, tmp_path, imap_url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -257,12 +257,15 @@ def reply_token(recipients: tuple[str, ...] | list[str], reply_address: str) -> 
     reply address ``local@domain`` (``conversation.reply_token_in``); a plus address
     of ours whose token is not even well formed is returned as written, so that it is
     refused as naming no incident rather than taken for the plain address."""
+    domain = "@" + parseaddr(reply_address)[1].rpartition("@")[2].lower()
     for address in recipients:
+        local = address.strip().rpartition("@")[0]
+        if "+" not in local or not address.lower().endswith(domain):
+            continue  # most recipients: not a plus address of ours, no need to parse it
         token = reply_token_in(address, reply_address)
         if token:
             return token
-        local = address.strip().rpartition("@")[0]
-        if "+" in local and is_our_address(address, reply_address):
+        if is_our_address(address, reply_address):
             return local.partition("+")[2] or None
     return None
 

@@ -14,7 +14,7 @@ that could not be handled at all, for ``mail-in --status``."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
@@ -99,27 +99,38 @@ def handle(
     row.attempts += 1
     facts = _facts(session, mail, settings, now)
     decision = decide(facts)
-    savepoint = session.begin_nested()
-    try:
-        store = blobs or BlobStore(settings.blob_dir)
-        incident_id, message_row_id = _apply(session, decision, mail, raw, _Context(settings, now, store))
-        savepoint.commit()
-    except UnisupportError as refusal:
-        savepoint.rollback()
-        decision = _refused_while_applying(decision, refusal, facts)
-        incident_id, message_row_id = decision.incident_id, None
+    if decision.outcome is Outcome.REFUSED and decide(replace(facts, may_answer=True)).answer:
+        # Whether the sender may be answered (one answer an hour) is read for refusals only.
+        facts = replace(facts, may_answer=_may_answer(session, mail, settings, now))
+        decision = decide(facts)
+    c = _Context(settings, now, blobs or BlobStore(settings.blob_dir), facts.contacts)
+    if decision.outcome in (Outcome.OPENED, Outcome.OPENED_LINKED, Outcome.REOPENED):
+        # Rules may refuse half-way (R-ORD-2, R-ORD-4): what was written for it is undone.
+        savepoint = session.begin_nested()
+        try:
+            written = _apply(session, decision, mail, raw, c)
+            savepoint.commit()
+        except UnisupportError as refusal:
+            savepoint.rollback()
+            decision = _refused_while_applying(decision, refusal, _may_answer(session, mail, settings, now))
+            written = _Written(decision.incident_id, None, decision.customer_id)
+    else:
+        written = _apply(session, decision, mail, raw, c)
     row.outcome, row.reason, row.rule, row.via = (
         decision.outcome.value,
         _clip(decision.reason),
         decision.rule,
         decision.via,
     )
-    row.incident_id, row.message_row_id = incident_id, message_row_id
-    row.customer_id = _customer_of(session, incident_id) or decision.customer_id
+    row.incident_id, row.message_row_id = written.incident_id, written.message_id
+    row.customer_id = written.customer_id or decision.customer_id
     row.updated_at = now
+    if row.id is None:
+        session.add(row)
+    session.flush()
     if decision.answer and not (bounce_unknown_token and decision.refusal is Refusal.UNKNOWN_TOKEN):
         _answer(session, row, mail, decision, settings, now)
-    session.flush()
+        session.flush()
     return _handled(row, refusal=decision.refusal)
 
 
@@ -139,6 +150,8 @@ def record_failure(
         return _handled(row, duplicate=True)  # handled meanwhile by another process
     row.attempts += 1
     row.outcome, row.reason, row.updated_at = Outcome.FAILED.value, _clip(reason), now
+    if row.id is None:
+        session.add(row)
     session.flush()
     return _handled(row)
 
@@ -169,16 +182,17 @@ def counts(session: Session, *, since: datetime) -> dict[str, int]:
 def _claim(
     session: Session, mail: ParsedMail, *, source: str, now: datetime, mailbox_uid: str | None
 ) -> InboundMailRow:
-    """The mail's row, locked: found (attempts > 0) or new (attempts == 0). A new row
-    is flushed at once, so that a concurrent handler of the same Message-ID waits on
-    its unique key (PostgreSQL) or the write lock (SQLite) rather than doing the work
-    twice."""
+    """The mail's row: found and locked (attempts > 0), or new (attempts == 0, not
+    yet added: it is inserted with its outcome, one statement). Two processes that
+    take the same new mail at once both do the work, and the second one's insert
+    fails on the unique Message-ID: its whole transaction is undone, and its next
+    attempt finds the first one's row (``intake.receive``)."""
     row = session.scalar(select(InboundMailRow).where(InboundMailRow.message_id == mail.message_id).with_for_update())
     if row is not None:
         if mailbox_uid:
             row.mailbox_uid = mailbox_uid
         return row
-    row = InboundMailRow(
+    return InboundMailRow(
         message_id=mail.message_id,
         source=source,
         sender=mail.sender[:254],
@@ -192,9 +206,6 @@ def _claim(
         received_at=now,
         updated_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def _handled(row: InboundMailRow, *, duplicate: bool = False, refusal: Refusal | None = None) -> Handled:
@@ -212,15 +223,15 @@ def _handled(row: InboundMailRow, *, duplicate: bool = False, refusal: Refusal |
 
 # ---------------------------------------------------------------- facts
 def _facts(session: Session, mail: ParsedMail, settings: MailInSettings, now: datetime) -> Facts:
-    automatic_reason = automatic.automatic_reason(mail, own_addresses=settings.own_addresses)
-    no_answer = automatic.no_answer_reason(mail, automatic_reason)
+    """What the threading rules need, read in the order they use it: the thread the
+    reply token names, else the one the References name, else the subject's; whether
+    the sender may be answered is left False (``_may_answer`` reads it when needed)."""
     token = reply_token(mail.recipients, settings.reply_address)
-    number = incident_id_in_subject(mail.subject)
-    last_answer = (
-        session.scalar(select(func.max(InboundMailRow.answered_at)).where(InboundMailRow.sender == mail.sender))
-        if mail.sender
-        else None
-    )
+    by_token = _thread(conversation.find_incident_by_reply_token(session, token)) if token else None
+    by_references = None
+    if by_token is None and mail.references:
+        by_references = _thread(conversation.find_incident_by_message_ids(session, _thread_ids(mail)))
+    number = incident_id_in_subject(mail.subject) if by_token is None and by_references is None else None
     too_large = None
     if mail.size > settings.max_bytes:
         biggest = max(mail.attachments, key=lambda a: len(a.data), default=None)
@@ -230,21 +241,29 @@ def _facts(session: Session, mail: ParsedMail, settings: MailInSettings, now: da
     return Facts(
         now=now,
         sender=mail.sender,
-        contacts=_contacts(session, mail.sender),
+        contacts=tuple(_contact_of(c) for c in _contacts(session, mail.sender)),
         token=token,
-        by_token=_thread(conversation.find_incident_by_reply_token(session, token)) if token else None,
-        by_references=_thread(conversation.find_incident_by_message_ids(session, _thread_ids(mail)))
-        if mail.references
-        else None,
+        by_token=by_token,
+        by_references=by_references,
         by_subject=_thread(session.get(IncidentRow, number)) if number else None,
-        automatic=automatic_reason,
-        may_answer=automatic.may_answer(no_answer, last_answer, now) and bool(mail.sender),
+        automatic=automatic.automatic_reason(mail, own_addresses=settings.own_addresses),
         too_large=too_large,
         too_many_recipients=f"sent to {len(mail.recipients)} recipients"
         if len(mail.recipients) > automatic.MAX_RECIPIENTS
         else None,
         reopen_days=settings.reopen_days,
     )
+
+
+def _may_answer(session: Session, mail: ParsedMail, settings: MailInSettings, now: datetime) -> bool:
+    """One polite answer per sender per hour, never to what must not be answered."""
+    if not mail.sender:
+        return False
+    no_answer = automatic.no_answer_reason(mail, automatic.automatic_reason(mail, own_addresses=settings.own_addresses))
+    if no_answer:
+        return False
+    last = session.scalar(select(func.max(InboundMailRow.answered_at)).where(InboundMailRow.sender == mail.sender))
+    return automatic.may_answer(None, last, now)
 
 
 def _thread_ids(mail: ParsedMail) -> list[str]:
@@ -257,13 +276,19 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def _contacts(session: Session, sender: str) -> tuple[ContactOf, ...]:
+def _contacts(session: Session, sender: str) -> list[ContactRow]:
+    """The sender's active designated contacts (one per customer at most)."""
     if not sender:
-        return ()
-    rows = session.scalars(
-        select(ContactRow).where(ContactRow.email == sender, ContactRow.active.is_(True)).order_by(ContactRow.id)
+        return []
+    return list(
+        session.scalars(
+            select(ContactRow).where(ContactRow.email == sender, ContactRow.active.is_(True)).order_by(ContactRow.id)
+        )
     )
-    return tuple(ContactOf(c.customer_id, c.id, bool(set(c.roles) & MAIL_OPENING_ROLES)) for c in rows)
+
+
+def _contact_of(contact: ContactRow) -> ContactOf:
+    return ContactOf(contact.customer_id, contact.id, bool(set(contact.roles) & MAIL_OPENING_ROLES))
 
 
 def _thread(incident: IncidentRow | None) -> Thread | None:
@@ -278,33 +303,37 @@ class _Context:
     settings: MailInSettings
     now: datetime
     blobs: BlobStore
+    contacts: tuple[ContactOf, ...]  # the sender's, already loaded
 
 
-def _apply(session: Session, d: Decision, mail: ParsedMail, raw: bytes, c: _Context) -> tuple[int | None, int | None]:
+@dataclass(frozen=True)
+class _Written:
+    incident_id: int | None
+    message_id: int | None
+    customer_id: int | None
+
+
+def _apply(session: Session, d: Decision, mail: ParsedMail, raw: bytes, c: _Context) -> _Written:
     """Carry out the decision; the incident and message written, if any."""
     now = c.now
     if d.outcome in (Outcome.REFUSED, Outcome.FAILED):
-        return d.incident_id, None
+        return _Written(d.incident_id, None, None)
     if d.outcome is Outcome.IGNORED:
-        if d.incident_id is not None:
-            incident = session.get_one(IncidentRow, d.incident_id)
-            add_event(session, incident, kind="automatic-mail", actor="mail-in", at=now, reason=d.reason)
-        return d.incident_id, None
-    contact = session.get(ContactRow, d.contact_id) if d.contact_id else None
+        if d.incident_id is None:
+            return _Written(None, None, None)
+        seen = session.get_one(IncidentRow, d.incident_id)
+        add_event(session, seen, kind="automatic-mail", actor="mail-in", at=now, reason=d.reason)
+        return _Written(seen.id, None, seen.customer_id)
     if d.outcome in (Outcome.OPENED, Outcome.OPENED_LINKED):
-        incident = _open(session, d, mail, contact, c)  # type: ignore[arg-type]
+        opener = session.get_one(ContactRow, d.contact_id)
+        incident = _open(session, d, mail, opener, c)
     else:
-        incident = session.get_one(IncidentRow, d.incident_id, with_for_update=True)
+        # Locked by the conversation's recording (add_communication), like every change of an incident.
+        incident = session.get_one(IncidentRow, d.incident_id)
         if d.outcome is Outcome.REOPENED:
             incidents.reopen(session, incident, actor=mail.sender, reason=d.reason, now=now)
-    if contact is None:
-        contact = session.scalar(
-            select(ContactRow).where(
-                ContactRow.customer_id == incident.customer_id,
-                ContactRow.email == mail.sender,
-                ContactRow.active.is_(True),
-            )
-        )
+    ids = [co.contact_id for co in c.contacts if co.customer_id == incident.customer_id]
+    contact = session.get(ContactRow, ids[0]) if ids else None  # loaded with the facts: no query
     message = conversation.record_inbound_message(
         session,
         incident,
@@ -321,7 +350,7 @@ def _apply(session: Session, d: Decision, mail: ParsedMail, raw: bytes, c: _Cont
         blobs=c.blobs,
         settings=c.settings.incident,
     )
-    return incident.id, message.id
+    return _Written(incident.id, message.id, incident.customer_id)
 
 
 def _body_with_notes(mail: ParsedMail) -> str:
@@ -442,7 +471,7 @@ def _language(mail: ParsedMail, contact: ContactRow | None, site: SiteRow | None
     return "fr" if _FRENCH.search(f"{mail.subject} {mail.body[:2000]}") else "en"
 
 
-def _refused_while_applying(decision: Decision, error: UnisupportError, facts: Facts) -> Decision:
+def _refused_while_applying(decision: Decision, error: UnisupportError, may_answer: bool) -> Decision:
     """A rule refused while the decision was carried out: what was written for it is
     undone, and the mail is recorded as refused, with that rule."""
     if error.rule == "R-ORD-2":
@@ -458,15 +487,9 @@ def _refused_while_applying(decision: Decision, error: UnisupportError, facts: F
         via=decision.via,
         customer_id=decision.customer_id,
         refusal=refusal,
-        answer=facts.may_answer,
+        answer=may_answer,
         rule=error.rule,
     )
-
-
-def _customer_of(session: Session, incident_id: int | None) -> int | None:
-    if incident_id is None:
-        return None
-    return session.scalar(select(IncidentRow.customer_id).where(IncidentRow.id == incident_id))
 
 
 # ---------------------------------------------------------------- the polite answer

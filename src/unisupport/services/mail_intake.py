@@ -112,6 +112,40 @@ class PollReport:
         return f"{self.handled} mails ({', '.join(parts) or 'none'}) in {self.seconds:.1f} s"
 
 
+def receive_batch(
+    db: Database,
+    mails: list[tuple[bytes, str | None]],
+    *,
+    source: str,
+    settings: MailInSettings,
+    clock: Clock,
+    durations: list[float] | None = None,
+) -> list[Handled]:
+    """Handle several mails (bytes, mailbox key) in one transaction: one commit for
+    the batch instead of one per mail. Should any of them raise, the whole batch is
+    undone and its mails are taken one by one (:func:`receive`), so that the one
+    that fails is recorded as failed and the others are handled all the same.
+    ``durations`` receives each mail's handling time, in seconds."""
+    parsed = [(raw, key, *_parse(raw)) for raw, key in mails]
+    if not any(unread for *_rest, unread in parsed):
+        try:
+            with db.transaction() as session:
+                results = []
+                for raw, key, mail, _unread in parsed:
+                    began = time.perf_counter()
+                    results.append(
+                        handle(session, mail, raw, source=source, settings=settings, now=clock.now(), mailbox_uid=key)
+                    )
+                    if durations is not None:
+                        durations.append(time.perf_counter() - began)
+            return results
+        except OperationalError as exc:
+            raise TemporaryFailure(f"the database cannot be used now: {exc.orig}") from None
+        except Exception:  # noqa: BLE001 - one of them failed: each on its own, below
+            log.info("a batch of %d mails failed: each is handled on its own", len(mails))
+    return [receive(db, raw, source=source, settings=settings, clock=clock, mailbox_uid=key) for raw, key in mails]
+
+
 def poll(
     db: Database,
     mailbox: Mailbox,
@@ -121,32 +155,36 @@ def poll(
     batch: int = BATCH,
     limit: int | None = None,
 ) -> PollReport:
-    """One pass over the mailbox: every pending mail handled and marked (see the
-    module); ``limit`` stops after that many mails."""
+    """One pass over the mailbox: every pending mail handled and marked, a batch at a
+    time (see the module); ``limit`` stops after that many mails."""
     report = PollReport()
     started = time.perf_counter()
     uids = mailbox.pending()
     if limit is not None:
         uids = uids[:limit]
     for start in range(0, len(uids), batch):
+        fetched = list(mailbox.fetch(uids[start : start + batch]))
+        results = receive_batch(
+            db,
+            [(raw, mailbox.key(uid)) for uid, raw in fetched],
+            source="imap",
+            settings=settings,
+            clock=clock,
+            durations=report.durations,
+        )
         done: list[str] = []
         failed: list[str] = []
-        try:
-            for uid, raw in mailbox.fetch(uids[start : start + batch]):
-                began = time.perf_counter()
-                result = receive(db, raw, source="imap", settings=settings, clock=clock, mailbox_uid=mailbox.key(uid))
-                report.durations.append(time.perf_counter() - began)
-                if result.outcome == "failed" and not result.duplicate:
-                    failed.append(uid)
-                    report.failed += 1
-                else:
-                    done.append(uid)
-                if result.duplicate:
-                    report.duplicates += 1
-                report.outcomes[result.outcome] += 1
-        finally:
-            # What was committed is marked even when the batch stops half-way.
-            mailbox.mark_handled(done)
-            mailbox.mark_failed(failed)
+        for (uid, _raw), result in zip(fetched, results, strict=True):
+            if result.outcome == "failed" and not result.duplicate:
+                failed.append(uid)
+                report.failed += 1
+            else:
+                done.append(uid)
+            report.duplicates += result.duplicate
+            report.outcomes[result.outcome] += 1
+        # Marked once committed: a crash before this leaves them unmarked, and the
+        # next pass finds them handled (their Message-IDs), marks them, and does no more.
+        mailbox.mark_handled(done)
+        mailbox.mark_failed(failed)
     report.seconds = time.perf_counter() - started
     return report
