@@ -54,7 +54,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from throwaway import Throwaway, admin_url, git_revision, load
+from throwaway import Throwaway, admin_url, git_revision, load, show, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for api_server.start()
@@ -102,7 +102,8 @@ function request()
   elseif mode == "post" then
     local body = string.format(
       '{"site":"paris","contact":"marie.dupont@contoso.example","product":"exchange-online","severity":"B",' ..
-      '"title":"Mail flow stopped (bench %s-%d-%d)","business_impact":"Order confirmations are not sent","channel":"portal"}',
+      '"title":"Mail flow stopped (bench %s-%d-%d)",' ..
+      '"business_impact":"Order confirmations are not sent","channel":"portal"}',
       run, tid or 1, counter)
     return wrk.format("POST", "/api/v1/incidents", post_headers, body)
   else
@@ -182,9 +183,9 @@ def versions(tool: str) -> str:
         out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
         wrk = (out.stdout + out.stderr).splitlines()[0].split(" Copyright")[0]
     return (
-        f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | "
-        f"fastapi {fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | "
-        f"uvicorn {uvicorn.__version__} h11 {h11.__version__} | {' | '.join(extras)} | SQLAlchemy {sqlalchemy.__version__} | "
+        f"unisupport {__version__} | Python {platform.python_version()} ({platform.python_implementation()}) | fastapi "
+        f"{fastapi.__version__} starlette {starlette.__version__} pydantic {pydantic.__version__} | uvicorn "
+        f"{uvicorn.__version__} h11 {h11.__version__} | {' | '.join(extras)} | SQLAlchemy {sqlalchemy.__version__} | "
         f"SQLite {sqlite3.sqlite_version} | httpx {httpx.__version__} | wrk: {wrk} | load tool used: {tool} | "
         f"{platform.platform()} | {os.cpu_count()} CPUs"
     )
@@ -206,13 +207,12 @@ class TempDatabase(Throwaway):
                 if self.backend == "sqlite":
                     return (
                         f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
-                        f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on connect: WAL), "
-                        "BEGIN IMMEDIATE per transaction"
+                        f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()} (set by make_engine on "
+                        "connect: WAL), BEGIN IMMEDIATE per transaction"
                     )
-                get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
                 return (
-                    f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
-                    f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')}"
+                    f"PostgreSQL {show(c, 'server_version')}, database {self.pg_name}, fsync={show(c, 'fsync')} "
+                    f"synchronous_commit={show(c, 'synchronous_commit')} shared_buffers={show(c, 'shared_buffers')}"
                 )
         finally:
             engine.dispose()
@@ -415,7 +415,10 @@ def load_worker(spec: dict) -> None:
 
     elapsed = asyncio.run(main())
     lat = sorted(latencies)
-    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
+
+    def pick(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")
+
     print(
         "BENCH_JSON "
         + json.dumps(
@@ -454,7 +457,8 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
         )
         server = ServerProcess(db.url, db.tmpdir, args.app)
         print(
-            f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} database>)"
+            f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} "
+            "database>)"
         )
         run = uuid.uuid4().hex[:6]
         ids_file = str(Path(db.tmpdir) / "ids.txt")
@@ -499,7 +503,8 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
 
 def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     print(
-        f"\n--- {r['backend']}: {args.connections} connections, {args.warmup:g} s warm-up then {args.seconds:g} s per endpoint"
+        f"\n--- {r['backend']}: {args.connections} connections, {args.warmup:g} s warm-up then {args.seconds:g} s per "
+        "endpoint"
     )
     print(
         f"{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
@@ -523,14 +528,13 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
             )
     print(
         f"creations: {r['post']['requests'] + r['post']['warmup_requests']} answered (warm-up included), "
-        f"{r['created_in_db']} incidents in the database (a few requests in flight at the end of a phase may add some); "
-        f"GET read {r['ids']} ids"
+        f"{r['created_in_db']} incidents in the database (a few requests in flight at the end of a phase may add "
+        f"some); GET read {r['ids']} ids"
     )
     if r["server_log"].strip():
         print("server log (last lines):\n  " + r["server_log"].replace("\n", "\n  "))
     share = r["post"]["rps"] / r["healthz"]["rps"]
     errors = r["healthz"]["errors"] + r["post"]["errors"] + r["get"]["errors"]
-    ok = lambda b: "PASS" if b else "FAIL"
     b = r["backend"]
     rows = [
         (f"{b}: /healthz rate", f"{r['healthz']['rps']:.0f}/s", "-", "-"),
@@ -538,22 +542,22 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
             f"{b}: POST rate (share of /healthz)",
             f"{r['post']['rps']:.0f}/s ({share:.0%})",
             ">= 25 %",
-            ok(share >= TARGET_SHARE),
+            verdict(share >= TARGET_SHARE),
         ),
         (
             f"{b}: POST p50 / p99",
             f"{r['post']['p50_ms']:.1f} / {r['post']['p99_ms']:.1f} ms",
             "p99 <= 25 ms",
-            ok(r["post"]["p99_ms"] <= TARGET_P99_MS),
+            verdict(r["post"]["p99_ms"] <= TARGET_P99_MS),
         ),
         (f"{b}: GET rate", f"{r['get']['rps']:.0f}/s", "-", "-"),
         (
             f"{b}: GET p50 / p99",
             f"{r['get']['p50_ms']:.1f} / {r['get']['p99_ms']:.1f} ms",
             "p99 <= 25 ms",
-            ok(r["get"]["p99_ms"] <= TARGET_P99_MS),
+            verdict(r["get"]["p99_ms"] <= TARGET_P99_MS),
         ),
-        (f"{b}: errors (healthz+POST+GET)", f"{errors}", "0", ok(errors == 0)),
+        (f"{b}: errors (healthz+POST+GET)", f"{errors}", "0", verdict(errors == 0)),
         (
             f"{b}: server CPU per request",
             " / ".join(f"{r[k]['server_cpu_s'] / r[k]['requests'] * 1e3:.2f}" for k in ("healthz", "post", "get"))
@@ -564,6 +568,34 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
     ]
     print("verdicts: " + "; ".join(f"{m.split(': ', 1)[1]} {v}" for m, _, _, v in rows if v != "-"))
     return rows
+
+
+def print_setup(args: argparse.Namespace, tool: str, notes: list[str]) -> None:
+    """The run's header: command, versions, load generator, server, columns, notes."""
+    print("unisupport API benchmark (bench/api_bench.py)")
+    print(f"command: {' '.join([sys.executable] + sys.argv)}")
+    print(f"versions: {versions(tool)}")
+    print(
+        f"load generator: {tool}, a separate process, {args.connections} connections"
+        + (
+            ", 1 thread (wrk -t1), the same Lua script for the three endpoints"
+            if tool == "wrk"
+            else ", one asyncio httpx client"
+        )
+    )
+    if args.app != APP:
+        print(f"EXPERIMENT: serving {args.app}, not {APP}")
+    print(
+        "server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: "
+        f"{os.cpu_count()} CPUs shared by the server, the load generator and PostgreSQL"
+    )
+    print(
+        "columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per "
+        "answered request; pg CPU = every postgres process on the machine (other databases' sessions included)"
+    )
+    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
+    for n in notes:
+        print(n)
 
 
 def main() -> int:
@@ -605,30 +637,7 @@ def main() -> int:
             "ran SQLite only"
         )
 
-    print("unisupport API benchmark (bench/api_bench.py)")
-    print(f"command: {' '.join([sys.executable] + sys.argv)}")
-    print(f"versions: {versions(tool)}")
-    print(
-        f"load generator: {tool}, a separate process, {args.connections} connections"
-        + (
-            ", 1 thread (wrk -t1), the same Lua script for the three endpoints"
-            if tool == "wrk"
-            else ", one asyncio httpx client"
-        )
-    )
-    if args.app != APP:
-        print(f"EXPERIMENT: serving {args.app}, not {APP}")
-    print(
-        f"server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: {os.cpu_count()} CPUs "
-        "shared by the server, the load generator and PostgreSQL"
-    )
-    print(
-        "columns: srv CPU = the uvicorn process's CPU (user+system) over the measured phase; ms CPU/req = that CPU per answered "
-        "request; pg CPU = every postgres process on the machine (other databases' sessions included)"
-    )
-    print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
-    for n in notes:
-        print(n)
+    print_setup(args, tool, notes)
 
     script = None
     scratch = tempfile.mkdtemp(prefix="unisupport-api-bench-wrk-")
@@ -650,8 +659,8 @@ def main() -> int:
         print(n)
     print("\nmetric | value | target | verdict")
     w = max(len(m) for m, *_ in rows) if rows else 10
-    for m, v, t, verdict in rows:
-        print(f"{m:<{w}} | {v:<22} | {t:<13} | {verdict}")
+    for m, v, t, said in rows:
+        print(f"{m:<{w}} | {v:<22} | {t:<13} | {said}")
     return 0 if all(v in ("PASS", "-") for *_, v in rows) else 1
 
 

@@ -82,8 +82,8 @@ def measure(backend: str, n: int, show: bool) -> None:
                     print("  " + " ".join(s.split())[:160])
             g_counts, g_times, _ = run("GET", lambda i: f"/api/v1/incidents/{ids[i % len(ids)]}", n)
             print(
-                f"{backend}: POST /api/v1/incidents: {statistics.median(counts):.0f} statements (min {min(counts)}, max {max(counts)}), "
-                f"median {statistics.median(times):.1f} ms in-process"
+                f"{backend}: POST /api/v1/incidents: {statistics.median(counts):.0f} statements (min {min(counts)}, "
+                f"max {max(counts)}), median {statistics.median(times):.1f} ms in-process"
             )
             print(
                 f"{backend}: GET /api/v1/incidents/{{id}}: {statistics.median(g_counts):.0f} statements, "

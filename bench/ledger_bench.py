@@ -46,7 +46,7 @@ for _p in (ROOT / "src", ROOT / "tests"):  # tests/ for order_documents.order()
 import alembic
 import sqlalchemy
 from sqlalchemy import func, insert, select, text, update
-from throwaway import Throwaway, admin_url, load
+from throwaway import Throwaway, admin_url, load, show
 
 from unisupport.ledger.posting import AccountSpec, EntryKind, Posting
 from unisupport.services import ledger
@@ -105,14 +105,14 @@ class Backend(Throwaway):
                 jm = c.exec_driver_sql("PRAGMA journal_mode").scalar()
                 sync = c.exec_driver_sql("PRAGMA synchronous").scalar()
                 return (
-                    f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/unisupport.db ({filesystem_of(self.tmpdir)}) | "
-                    f"journal_mode={jm} synchronous={sync} (2=FULL, 1=NORMAL) | BEGIN IMMEDIATE per transaction"
+                    f"SQLite {sqlite3.sqlite_version} | file {self.tmpdir}/unisupport.db "
+                    f"({filesystem_of(self.tmpdir)}) | journal_mode={jm} synchronous={sync} (2=FULL, 1=NORMAL) | BEGIN "
+                    "IMMEDIATE per transaction"
                 )
-            get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
             return (
-                f"PostgreSQL {get('server_version')} | database {self.pg_name} | fsync={get('fsync')} "
-                f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
-                f"work_mem={get('work_mem')} | SELECT … FOR UPDATE on the account row"
+                f"PostgreSQL {show(c, 'server_version')} | database {self.pg_name} | fsync={show(c, 'fsync')} "
+                f"synchronous_commit={show(c, 'synchronous_commit')} shared_buffers={show(c, 'shared_buffers')} "
+                f"work_mem={show(c, 'work_mem')} | SELECT … FOR UPDATE on the account row"
             )
 
     def close(self) -> None:
@@ -257,7 +257,8 @@ def consume_phase(be: Backend, label: str, customer_id: int, order_id: int, keys
     wall = (max(r["t1"] for r in res) - min(r["t0"] for r in res)) if res else float("nan")
     # Cross-check against the database: every committed consumption is one entry and -1.
     by_key: dict[str, int] = {}
-    for k, r in zip(keys, sorted(res, key=lambda r: int(r["tag"].rsplit("w", 1)[1]))):
+    for r in res:  # a worker's tag ends with its index in keys (one may not have reported)
+        k = keys[int(r["tag"].rsplit("w", 1)[1])]
         by_key[k] = by_key.get(k, 0) + r["committed"]
     db_ok = all(after[k][1] - before[k][1] == c and before[k][0] - after[k][0] == c for k, c in by_key.items())
     row = {
@@ -506,7 +507,8 @@ def phase_b(be: Backend, args) -> dict:
     n = max(0, args.entries - existing)
     how = "COPY" if be.name == "postgresql" else f"Core insert executemany, batches of {args.batch:,}"
     print(
-        f"  order ESO-BENCH-1M (id {order_id}): {existing} activation entries + {n:,} bulk entries ({how}, one transaction) ...",
+        f"  order ESO-BENCH-1M (id {order_id}): {existing} activation entries + {n:,} bulk entries ({how}, one "
+        "transaction) ...",
         flush=True,
     )
     took = bulk_insert(be, customer_id, order_id, n, args.batch)
@@ -515,13 +517,14 @@ def phase_b(be: Backend, args) -> dict:
             select(func.count()).select_from(LedgerEntryRow).where(LedgerEntryRow.order_id == order_id)
         ).scalar()
     print(
-        f"  inserted {n:,} entries in {took:.1f} s ({n / took:,.0f} rows/s); the order's ledger now holds {total:,} entries"
+        f"  inserted {n:,} entries in {took:.1f} s ({n / took:,.0f} rows/s); the order's ledger now holds {total:,} "
+        "entries"
     )
 
     before = quick_balances_timing(be, customer_id, order_id, args.qb_calls)
     print(
-        f"  quick_balances before ANALYZE ({before['n']} calls, each its own transaction): "
-        f"p50 {ms(before['p50'])} ms, p99 {ms(before['p99'])} ms (query alone p50 {ms(before['q50'])}, p99 {ms(before['q99'])} ms)"
+        f"  quick_balances before ANALYZE ({before['n']} calls, each its own transaction): p50 {ms(before['p50'])} ms, "
+        f"p99 {ms(before['p99'])} ms (query alone p50 {ms(before['q50'])}, p99 {ms(before['q99'])} ms)"
     )
     t = time.perf_counter()
     if be.name == "postgresql":  # VACUUM cannot run inside a transaction
@@ -595,8 +598,12 @@ def table(results: dict[str, dict], args) -> None:
                 out.append(f"{b} n/a")
         return ", ".join(out) or "-"
 
-    rate = lambda v: lambda r: f"{r['a'][v]['rate']:,.0f}/s"
-    lat = lambda v: lambda r: f"{ms(r['a'][v]['p50'])} / {ms(r['a'][v]['p99'])} ms"
+    def rate(v: str):
+        return lambda r: f"{r['a'][v]['rate']:,.0f}/s"
+
+    def lat(v: str):
+        return lambda r: f"{ms(r['a'][v]['p50'])} / {ms(r['a'][v]['p99'])} ms"
+
     w = args.workers
     rows = [
         (f"(a) same account, {w} workers: committed", lambda r: f"{r['a']['same']['committed']:,}", "-", None),

@@ -117,23 +117,9 @@ def century_memory(sample: np.ndarray) -> tuple[float, float, float]:
     return took, mb(s0, s1), mb(s0, s2)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--seed", type=int, default=42)
-    args = ap.parse_args()
-    print(f"command: {sys.executable} {' '.join(sys.argv)}")
-    print(
-        f"python {platform.python_version()} | numpy {np.__version__} | pandas {pd.__version__} | "
-        f"holidays {holidays.__version__} | {platform.machine()} | OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
-    )
-
-    rng = np.random.default_rng(args.seed)
-    starts = make_inputs(args.n, rng)
-    n_dl = len(starts) * len(HOURS)
-    cal = Calendar.for_country("FR", "Europe/Paris")
-
-    # 1. Scalar: warm-up (lazy expansion, caches), then the timed loop.
+def time_ours(cal: Calendar, starts: list[datetime]) -> dict:
+    """1. Scalar, after a warm-up (lazy expansion, caches); 2. batch, with the
+    datetime -> epoch conversion done OUTSIDE the timing."""
     for s in starts[:200]:
         cal.add_business_minutes(s, 240)
 
@@ -143,17 +129,24 @@ def main() -> None:
 
     ours = scalar()
     t_scalar = best_of(scalar, 3)
-
-    # 2. Batch: datetime -> epoch conversion is done here, OUTSIDE the timing.
     ep = np.fromiter((epoch_seconds(s) for s in starts), dtype=np.int64, count=len(starts))
     ep_all = np.concatenate([ep] * len(HOURS))
     secs_all = np.repeat(np.array([h * 3600 for h in HOURS], dtype=np.int64), len(ep))
     batch = cal.add_business_seconds_batch(ep_all, secs_all)  # warm-up
     t_batch = best_of(lambda: cal.add_business_seconds_batch(ep_all, secs_all), 7)
     scalar_ep = np.array([epoch_seconds(d) for row in ours for d in row], dtype=np.int64)
-    batch_vs_scalar = int((scalar_ep != batch).sum())
+    return {
+        "ours": ours,
+        "t_scalar": t_scalar,
+        "t_batch": t_batch,
+        "ep": ep,
+        "batch_vs_scalar": int((scalar_ep != batch).sum()),
+    }
 
-    # 3. pandas, on naive local wall-clock timestamps (its offsets ignore time zones).
+
+def time_pandas(starts: list[datetime], seed: int) -> dict:
+    """3. pandas, on naive local wall-clock timestamps (its offsets ignore time zones);
+    on a seeded subset when all inputs would take too long."""
     offs = {
         h: pd.offsets.CustomBusinessHour(
             n=h, start="09:00", end="17:30", holidays=sorted(HOL), weekmask="Mon Tue Wed Thu Fri"
@@ -172,7 +165,7 @@ def main() -> None:
     est = (time.perf_counter() - t0) * len(naive) / len(probe)
     idx = np.arange(len(naive))
     if est > PANDAS_BUDGET_S:
-        idx = np.sort(np.random.default_rng(args.seed + 1).choice(len(naive), SUBSET, replace=False))
+        idx = np.sort(np.random.default_rng(seed + 1).choice(len(naive), SUBSET, replace=False))
         print(
             f"NOTE: pandas estimated {est:.0f} s on all inputs; timed and compared on a seeded "
             f"subset of {SUBSET} inputs ({SUBSET * len(HOURS)} deadlines). Ours runs on all."
@@ -182,12 +175,13 @@ def main() -> None:
     def pandas_run() -> list[list[pd.Timestamp]]:
         return [[ts + offs[h] for ts in sub] for h in HOURS]
 
-    theirs = pandas_run()
-    t_pandas = best_of(pandas_run, 3)
-    n_pd = len(sub) * len(HOURS)
+    return {"theirs": pandas_run(), "t_pandas": best_of(pandas_run, 3), "idx": idx, "n_pd": len(sub) * len(HOURS)}
 
-    # 5. Disagreements, in local wall-clock.
-    closing, other, checked_a = [], [], 0
+
+def disagreements(starts: list[datetime], ours: list[list[datetime]], theirs, idx) -> tuple[list, list]:
+    """5. Where pandas and ours differ, in local wall-clock: (a) pandas moving a
+    deadline at closing time to the next opening, (b) anything else."""
+    closing, other = [], []
     for k, h in enumerate(HOURS):
         for j, i in enumerate(idx):
             o = ours[k][i].replace(tzinfo=None)
@@ -198,41 +192,26 @@ def main() -> None:
                 closing.append((starts[i], h, o, p))
             else:
                 other.append((starts[i], h, o, p))
-    # Independent hand count: every (b) case, a sample of (a) cases and 300 random inputs.
+    return closing, other
+
+
+def hand_check(starts: list[datetime], ours: list[list[datetime]], closing: list, seed: int) -> tuple[int, list, int]:
+    """Independent hand count: a sample of the (a) cases and 300 random inputs."""
+    checked_a = 0
     for s, h, o, _ in closing[:: max(1, len(closing) // 200)]:
         checked_a += 1
         assert oracle(s.replace(tzinfo=None), h * 3600) == o, (s, h, o)
-    sample = np.random.default_rng(args.seed + 2).choice(len(starts), 300, replace=False)
+    sample = np.random.default_rng(seed + 2).choice(len(starts), 300, replace=False)
     oracle_bad = [
         (starts[i], h, ours[k][i])
         for i in sample
         for k, h in enumerate(HOURS)
         if oracle(starts[i].replace(tzinfo=None), h * 3600) != ours[k][i].replace(tzinfo=None)
     ]
+    return checked_a, oracle_bad, len(sample)
 
-    # 6. Memory and expansion time of a century.
-    t_exp, mb_lists, mb_all = century_memory(ep[:16])
 
-    r_s, r_b, r_p = n_dl / t_scalar, n_dl / t_batch, n_pd / t_pandas
-    rows = [
-        ("scalar deadlines/s", f"{r_s:,.0f}", f"{r_p:,.0f}", f"{r_s / r_p:.1f}x (target >= 20x)", r_s / r_p >= 20),
-        ("batch deadlines/s", f"{r_b:,.0f}", f"{r_p:,.0f}", f"{r_b / r_p:,.0f}x; target >= 1,000,000/s", r_b >= 1e6),
-        ("century expand 1950-2049 s", f"{t_exp:.3f}", "-", "info (best of 3)", None),
-        ("century memory, lists MB", f"{mb_lists:.2f}", "-", "target <= 20 MB", mb_lists <= 20),
-        ("century memory, +arrays MB", f"{mb_all:.2f}", "-", "target <= 20 MB", mb_all <= 20),
-        ("(a) pandas 09:00 next vs ours 17:30", f"{len(closing)}", f"of {n_pd}", "known pandas convention", None),
-        ("(b) other disagreements", f"{len(other)}", f"of {n_pd}", "expect 0", not other),
-        ("ours vs hand count (sample)", f"{len(oracle_bad)} bad", f"of {len(sample) * 2}", "expect 0", not oracle_bad),
-        ("scalar vs batch mismatches", f"{batch_vs_scalar}", f"of {n_dl}", "expect 0", batch_vs_scalar == 0),
-    ]
-    print(
-        f"\ninputs: {len(starts)} (seed {args.seed}) x {HOURS} business hours = {n_dl} deadlines; "
-        f"pandas on {n_pd} deadlines"
-    )
-    print(
-        f"timings (best of 3/7/3): scalar {t_scalar:.3f} s | batch {t_batch * 1e3:.2f} ms (best of 7, epoch conversion "
-        f"excluded) | pandas {t_pandas:.2f} s; each after a warm-up"
-    )
+def print_table(rows: list[tuple]) -> None:
     head = ("metric", "ours", "pandas", "ratio/target", "verdict")
     w = [max(len(str(r[c])) for r in rows + [head]) for c in range(4)]
     print(" | ".join(head[c].ljust(w[c]) for c in range(4)) + " | verdict")
@@ -240,6 +219,10 @@ def main() -> None:
     for r in rows:
         verdict = "info" if r[4] is None else ("PASS" if r[4] else "FAIL")
         print(" | ".join(str(r[c]).ljust(w[c]) for c in range(4)) + " | " + verdict)
+
+
+def print_cases(closing: list, other: list, oracle_bad: list, checked_a: int) -> None:
+    """The first disagreements of each kind, every (b) case with its hand count."""
     print(
         f"\n(a) hand-checked {checked_a} of {len(closing)} closing cases: ours (17:30 same day) is the "
         f"earliest instant the target is met; pandas moves it to the next opening."
@@ -259,6 +242,55 @@ def main() -> None:
         print(
             f"    OURS WRONG? {s.isoformat()} +{h}h: ours {o} | hand count {oracle(s.replace(tzinfo=None), h * 3600)}"
         )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+    print(f"command: {sys.executable} {' '.join(sys.argv)}")
+    print(
+        f"python {platform.python_version()} | numpy {np.__version__} | pandas {pd.__version__} | "
+        f"holidays {holidays.__version__} | {platform.machine()} | OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    )
+
+    rng = np.random.default_rng(args.seed)
+    starts = make_inputs(args.n, rng)
+    n_dl = len(starts) * len(HOURS)
+    cal = Calendar.for_country("FR", "Europe/Paris")
+    mine = time_ours(cal, starts)
+    ours, t_scalar, t_batch, batch_vs_scalar = mine["ours"], mine["t_scalar"], mine["t_batch"], mine["batch_vs_scalar"]
+    pandas_side = time_pandas(starts, args.seed)
+    t_pandas, n_pd = pandas_side["t_pandas"], pandas_side["n_pd"]
+    closing, other = disagreements(starts, ours, pandas_side["theirs"], pandas_side["idx"])
+    checked_a, oracle_bad, sampled = hand_check(starts, ours, closing, args.seed)
+
+    # 6. Memory and expansion time of a century.
+    t_exp, mb_lists, mb_all = century_memory(mine["ep"][:16])
+
+    r_s, r_b, r_p = n_dl / t_scalar, n_dl / t_batch, n_pd / t_pandas
+    rows = [
+        ("scalar deadlines/s", f"{r_s:,.0f}", f"{r_p:,.0f}", f"{r_s / r_p:.1f}x (target >= 20x)", r_s / r_p >= 20),
+        ("batch deadlines/s", f"{r_b:,.0f}", f"{r_p:,.0f}", f"{r_b / r_p:,.0f}x; target >= 1,000,000/s", r_b >= 1e6),
+        ("century expand 1950-2049 s", f"{t_exp:.3f}", "-", "info (best of 3)", None),
+        ("century memory, lists MB", f"{mb_lists:.2f}", "-", "target <= 20 MB", mb_lists <= 20),
+        ("century memory, +arrays MB", f"{mb_all:.2f}", "-", "target <= 20 MB", mb_all <= 20),
+        ("(a) pandas 09:00 next vs ours 17:30", f"{len(closing)}", f"of {n_pd}", "known pandas convention", None),
+        ("(b) other disagreements", f"{len(other)}", f"of {n_pd}", "expect 0", not other),
+        ("ours vs hand count (sample)", f"{len(oracle_bad)} bad", f"of {sampled * 2}", "expect 0", not oracle_bad),
+        ("scalar vs batch mismatches", f"{batch_vs_scalar}", f"of {n_dl}", "expect 0", batch_vs_scalar == 0),
+    ]
+    print(
+        f"\ninputs: {len(starts)} (seed {args.seed}) x {HOURS} business hours = {n_dl} deadlines; "
+        f"pandas on {n_pd} deadlines"
+    )
+    print(
+        f"timings (best of 3/7/3): scalar {t_scalar:.3f} s | batch {t_batch * 1e3:.2f} ms (best of 7, epoch conversion "
+        f"excluded) | pandas {t_pandas:.2f} s; each after a warm-up"
+    )
+    print_table(rows)
+    print_cases(closing, other, oracle_bad, checked_a)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,15 @@ class Throwaway:
             drop_database(admin_url(), self.pg_name)  # type: ignore[arg-type]
 
 
+def show(connection, name: str) -> str:
+    """A PostgreSQL setting, as ``SHOW name`` gives it (for the reports)."""
+    return connection.exec_driver_sql(f"SHOW {name}").scalar()
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
 def admin_url() -> str | None:
     """The PostgreSQL admin URL the benchmarks create their databases from."""
     return os.environ.get("UNISUPPORT_BENCH_POSTGRES_URL") or os.environ.get("UNISUPPORT_TEST_POSTGRES_URL")

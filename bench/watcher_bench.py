@@ -78,7 +78,7 @@ for _p in (ROOT / "src", ROOT / "tests"):
 
 import sqlalchemy
 from sqlalchemy import create_engine, event, func, insert, select, text
-from throwaway import Throwaway, admin_url, git_revision, load
+from throwaway import Throwaway, admin_url, git_revision, load, show, verdict
 
 from unisupport.access import Role
 from unisupport.incidents.requests import IncidentIn
@@ -178,11 +178,10 @@ class TempDatabase(Throwaway):
                     f"SQLite {sqlite3.sqlite_version}, file {self.tmpdir}/unisupport.db, "
                     f"journal_mode={c.exec_driver_sql('PRAGMA journal_mode').scalar()}"
                 )
-            get = lambda s: c.exec_driver_sql(f"SHOW {s}").scalar()
             return (
-                f"PostgreSQL {get('server_version')}, database {self.pg_name}, fsync={get('fsync')} "
-                f"synchronous_commit={get('synchronous_commit')} shared_buffers={get('shared_buffers')} "
-                f"work_mem={get('work_mem')} random_page_cost={get('random_page_cost')}"
+                f"PostgreSQL {show(c, 'server_version')}, database {self.pg_name}, fsync={show(c, 'fsync')} "
+                f"synchronous_commit={show(c, 'synchronous_commit')} shared_buffers={show(c, 'shared_buffers')} "
+                f"work_mem={show(c, 'work_mem')} random_page_cost={show(c, 'random_page_cost')}"
             )
 
     def drop(self) -> None:
@@ -438,7 +437,7 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
         batch: list[dict] = []
         with engine.begin() as c:
             for row in rows:
-                d = dict(zip(COLUMNS, row))
+                d = dict(zip(COLUMNS, row, strict=True))
                 d["routing"], d["explanation"] = json.loads(d["routing"]), json.loads(d["explanation"])
                 batch.append(d)
                 if len(batch) == 5000:
@@ -451,9 +450,10 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
     with engine.begin() as c:
         c.execute(
             text(
-                "INSERT INTO incident_communications (customer_id, incident_id, direction, medium, automated, author, at, logged_at, body, "
-                "first_response, requests_customer_action) SELECT customer_id, id, 'outbound', 'email', :t, 'system', opened_at, opened_at, "
-                ":body, :f, :f FROM incidents WHERE title LIKE 'Bench incident %'"
+                "INSERT INTO incident_communications (customer_id, incident_id, direction, medium, automated, author, "
+                "at, logged_at, body, first_response, requests_customer_action) SELECT customer_id, id, 'outbound', "
+                "'email', :t, 'system', opened_at, opened_at, :body, :f, :f FROM incidents WHERE title LIKE 'Bench "
+                "incident %'"
             ),
             {"t": True, "f": False, "body": svc.ACKNOWLEDGEMENT},
         )
@@ -475,8 +475,8 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
     with engine.connect() as c:
         counts = c.execute(
             text(
-                "SELECT count(*), sum(CASE WHEN first_response_at IS NULL AND breached_at IS NULL AND first_response_due <= :now "
-                "THEN 1 ELSE 0 END), sum(CASE WHEN status = 'mitigated' THEN 1 ELSE 0 END), "
+                "SELECT count(*), sum(CASE WHEN first_response_at IS NULL AND breached_at IS NULL AND "
+                "first_response_due <= :now THEN 1 ELSE 0 END), sum(CASE WHEN status = 'mitigated' THEN 1 ELSE 0 END), "
                 "sum(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) FROM incidents"
             ),
             {"now": now if tdb.backend == "postgresql" else now.replace(tzinfo=None)},
@@ -486,13 +486,14 @@ def bulk_load(tdb: TempDatabase, world: World, args: argparse.Namespace, n: int,
         )
         by_team = dict(c.execute(text("SELECT team, count(*) FROM incidents GROUP BY team ORDER BY team")).all())
     print(
-        f"bulk load: {n:,} incidents by {how} in {t1 - t0:.1f} s; {n:,} acknowledgement communications (INSERT … SELECT) "
-        f"in {t2 - t1:.1f} s; {'VACUUM ANALYZE' if tdb.backend == 'postgresql' else 'ANALYZE'} in {t3 - t2:.1f} s; {sizes}"
+        f"bulk load: {n:,} incidents by {how} in {t1 - t0:.1f} s; {n:,} acknowledgement communications (INSERT … "
+        f"SELECT) in {t2 - t1:.1f} s; {'VACUUM ANALYZE' if tdb.backend == 'postgresql' else 'ANALYZE'} in "
+        f"{t3 - t2:.1f} s; {sizes}"
     )
     print(
-        f"  in the table: {counts[0]:,} incidents ({len(world.real_incidents)} opened through the service), {counts[1]:,} due and "
-        f"unbreached at now, {counts[3]:,} with a first response, {counts[2]:,} mitigated, 0 closed; "
-        f"severities {by_sev}; teams {by_team}"
+        f"  in the table: {counts[0]:,} incidents ({len(world.real_incidents)} opened through the service), "
+        f"{counts[1]:,} due and unbreached at now, {counts[3]:,} with a first response, {counts[2]:,} mitigated, 0 "
+        f"closed; severities {by_sev}; teams {by_team}"
     )
 
 
@@ -613,8 +614,8 @@ def measure_queries(
         index = sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(plan)))) or ["no index"]
         server = next((ln.strip() for ln in plan if ln.strip().startswith("Execution Time")), "")
         print(
-            f"  {name + ' ' + label:<62} rows {nrows:>6,}  p50 {pct(times, 0.5) * 1e3:8.2f} ms  p99 {pct(times, 0.99) * 1e3:8.2f} ms"
-            f"  ({runs} runs)  index: {', '.join(index)}  {server}"
+            f"  {name + ' ' + label:<62} rows {nrows:>6,}  p50 {pct(times, 0.5) * 1e3:8.2f} ms  p99 "
+            f"{pct(times, 0.99) * 1e3:8.2f} ms  ({runs} runs)  index: {', '.join(index)}  {server}"
         )
         if show_plans:
             for ln in plan:
@@ -627,7 +628,8 @@ def measure_queries(
             out[name]["prepared_ms"] = float(server.split(":")[1].split()[0]) if server else float("nan")
             out[name]["generic"] = generic
             print(
-                f"      prepared, after 10 executions: {'GENERIC' if generic else 'custom'} plan, index: {', '.join(index)}, {server}"
+                f"      prepared, after 10 executions: {'GENERIC' if generic else 'custom'} plan, index: "
+                f"{', '.join(index)}, {server}"
             )
             if show_plans and (generic or index != sorted(set(re.findall(r"(ix_\w+|pk_\w+)", " ".join(plan))))):
                 for ln in prepared:
@@ -660,8 +662,8 @@ def reset_breaches(db: Database, now: datetime, backend: str) -> None:
     with db.engine.begin() as c:
         c.execute(
             text(
-                "UPDATE incidents SET breached_at = NULL, version = version - 1, updated_at = created_at, "
-                "escalated_at = CASE WHEN escalated_at = :now THEN NULL ELSE escalated_at END WHERE breached_at IS NOT NULL"
+                "UPDATE incidents SET breached_at = NULL, version = version - 1, updated_at = created_at, escalated_at "
+                "= CASE WHEN escalated_at = :now THEN NULL ELSE escalated_at END WHERE breached_at IS NOT NULL"
             ),
             {"now": p},
         )
@@ -677,7 +679,8 @@ def reset_breaches(db: Database, now: datetime, backend: str) -> None:
 PARTIAL_INDEXES = {
     # Candidates (bench experiment only): the rows each query looks for, and no bound
     # parameter in the predicate, so that any plan can use them.
-    "ix_bench_unanswered_due": "CREATE INDEX ix_bench_unanswered_due ON incidents (first_response_due) WHERE first_response_at IS NULL",
+    "ix_bench_unanswered_due": "CREATE INDEX ix_bench_unanswered_due ON incidents (first_response_due) "
+    "WHERE first_response_at IS NULL",
     "ix_bench_pending_due": "CREATE INDEX ix_bench_pending_due ON incidents (first_response_due) "
     "WHERE first_response_at IS NULL AND breached_at IS NULL",
     "ix_bench_pending_warn": "CREATE INDEX ix_bench_pending_warn ON incidents (first_response_warn_at) "
@@ -727,7 +730,8 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
     unprepared = create_engine(tdb.url, connect_args={"prepare_threshold": None})
     try:
         print(
-            "  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes as they are:"
+            "  (a) psycopg prepare_threshold=None (no server-side prepared statements, hence no generic plan), indexes "
+            "as they are:"
         )
         out["a"] = measure_queries(
             tdb, now, runs, "[a: no prepare]", only=names, show_plans=False, engine=unprepared, prepared_plan=False
@@ -740,8 +744,9 @@ def experiments(tdb: TempDatabase, now: datetime) -> dict[str, Any]:
             c.exec_driver_sql("ANALYZE incidents")
             built = time.perf_counter() - t0
             sizes = c.exec_driver_sql(
-                "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ' ORDER BY relname) FROM pg_class "
-                "WHERE left(relname, 9) = 'ix_bench_' OR relname IN ('ix_incidents_awaiting_due', 'ix_incidents_awaiting_warn')"
+                "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ' ORDER BY relname) "
+                "FROM pg_class WHERE left(relname, 9) = 'ix_bench_' OR relname IN ('ix_incidents_awaiting_due', "
+                "'ix_incidents_awaiting_warn')"
             ).scalar()
         print(f"  partial indexes built in {built:.1f} s ({sizes}):")
         for ddl in PARTIAL_INDEXES.values():
@@ -803,7 +808,8 @@ def diagnose(tdb: TempDatabase, now: datetime, breaches: int) -> dict[str, float
     stats = pstats.Stats(profiler, stream=buf)
     stats.strip_dirs().sort_stats("cumulative").print_stats(15)
     print(
-        f"  cProfile of sweep(queue=incident_notifications.queue), {fmt_s(out['profiled'])} under the profiler, top 15 by cumulative time:"
+        f"  cProfile of sweep(queue=incident_notifications.queue), {fmt_s(out['profiled'])} under the profiler, top 15 "
+        "by cumulative time:"
     )
     body = buf.getvalue()
     body = body[body.find("   ncalls") :] if "   ncalls" in body else body
@@ -824,17 +830,17 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
     tag = "PG" if backend == "postgresql" else f"SQLite (N={n:,}, info only)"
     tdb = TempDatabase(backend)
     rows: list[tuple[str, str, str, str]] = []
-    ok = lambda b: "PASS" if b else "FAIL"
     info = backend != "postgresql"
     try:
         print(
-            f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: {tdb.describe()}"
+            f"\n=== {backend}{'' if backend == 'postgresql' else ' — SMALLER N, NO TARGET: for comparison only'}: "
+            f"{tdb.describe()}"
         )
         t0 = time.perf_counter()
         world = build_world(tdb.db, now)
         print(
-            f"setup through the services in {time.perf_counter() - t0:.1f} s: order ESO-2026-0042, {len(TEAMS)} teams x "
-            f"{ENGINEERS_PER_TEAM} engineers, {INCIDENT_MANAGERS} incident managers, customer user {CONTACT} (fr); "
+            f"setup through the services in {time.perf_counter() - t0:.1f} s: order ESO-2026-0042, {len(TEAMS)} teams "
+            f"x {ENGINEERS_PER_TEAM} engineers, {INCIDENT_MANAGERS} incident managers, customer user {CONTACT} (fr); "
             "templates from real incidents: "
             + "; ".join(
                 f"Sev {t.severity}: team {t.team}, plan {t.plan}, {t.target_minutes} min {t.coverage}"
@@ -866,9 +872,9 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         per = ENGINEERS_PER_TEAM + 1 + INCIDENT_MANAGERS
         print(
             f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}; report {report.to_dict()}; "
-            f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox rows "
-            f"(expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the contact + "
-            f"{INCIDENT_MANAGERS} incident managers)"
+            f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox "
+            f"rows (expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the "
+            f"contact + {INCIDENT_MANAGERS} incident managers)"
         )
         report2, t2_sweep, t2_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
         print(f"  second sweep at the same instant: {fmt_s(t2_sweep + t2_commit)}; report {report2.to_dict()}")
@@ -890,7 +896,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         ba = after["watcher breach query"]
         wa = after["watcher warning query"]
         tq = f"p99 <= {TARGET_QUERY_MS:g} ms"
-        v = (lambda x: ok(x <= TARGET_QUERY_MS / 1e3)) if not info else (lambda x: "info")
+        v = (lambda x: verdict(x <= TARGET_QUERY_MS / 1e3)) if not info else (lambda x: "info")
         rows += [
             (
                 f"{tag}: due-soon <= now+15min (ORDER BY due LIMIT 1000)",
@@ -928,7 +934,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
                 f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications",
                 fmt_s(total),
                 f"<= {TARGET_SWEEP_S:g} s",
-                "info" if info else ok(total <= TARGET_SWEEP_S and report.breached == breaches),
+                "info" if info else verdict(total <= TARGET_SWEEP_S and report.breached == breaches),
             ),
             (f"{tag}: second sweep (nothing to do)", fmt_s(t2_sweep + t2_commit), "-", "-"),
             (f"{tag}: 10 more sweeps, nothing due", steady, "-", "-"),
@@ -953,7 +959,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
                             f"{tag}: {what}: {short}",
                             f"p50 {x['p50'] * 1e3:.1f} / p99 {x['p99'] * 1e3:.1f} ms",
                             tq,
-                            ok(x["p99"] <= TARGET_QUERY_MS / 1e3) + " (experiment)",
+                            verdict(x["p99"] <= TARGET_QUERY_MS / 1e3) + " (experiment)",
                         )
                     )
         if not info and (args.diagnose == "always" or (args.diagnose == "auto" and total > TARGET_SWEEP_S)):
@@ -1009,9 +1015,9 @@ def main() -> int:
     print("unisupport SLA watcher benchmark (bench/watcher_bench.py)")
     print(f"command: {' '.join([sys.executable] + sys.argv)}")
     print(
-        f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy {sqlalchemy.__version__} | "
-        f"alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite {sqlite3.sqlite_version} | {platform.platform()} | "
-        f"{os.cpu_count()} CPUs"
+        f"versions: unisupport {__version__} | Python {platform.python_version()} | SQLAlchemy "
+        f"{sqlalchemy.__version__} | alembic {alembic.__version__} | psycopg {psycopg.__version__} | SQLite "
+        f"{sqlite3.sqlite_version} | {platform.platform()} | {os.cpu_count()} CPUs"
     )
     print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     backends = []
@@ -1036,8 +1042,8 @@ def main() -> int:
     print("\nmetric | value | target | verdict")
     w = max(len(m) for m, *_ in rows) if rows else 10
     vw = max(len(v) for _, v, _, _ in rows) if rows else 10
-    for m, v, t, verdict in rows:
-        print(f"{m:<{w}} | {v:<{vw}} | {t:<15} | {verdict}")
+    for m, v, t, said in rows:
+        print(f"{m:<{w}} | {v:<{vw}} | {t:<15} | {said}")
     return 0 if all(not v.startswith("FAIL") for *_, v in rows) else 1
 
 

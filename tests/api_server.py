@@ -36,6 +36,15 @@ from unisupport.web.session import SECRET_KEY
 from unisupport.storage.database import Database, make_engine, migrate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
+# A Severity B on Contoso's Paris site, as a customer opens it.
+SEV_B = {
+    "site": "paris",
+    "product": "exchange-online",
+    "severity": "B",
+    "title": "Mail flow stopped",
+    "business_impact": "Order confirmations are not sent",
+    "channel": "portal",
+}
 
 # name: (email, role, customer, contact email)
 PEOPLE = {

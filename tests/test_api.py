@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api_server import EXAMPLES, start, stop
+from api_server import EXAMPLES, SEV_B, start, stop
 from unisupport.orders.validation import read_order_document
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -33,15 +33,7 @@ def friday(api):
 
 
 def open_sev_b(api, who="contoso_admin", **extra):
-    body = {
-        "site": "paris",
-        "product": "exchange-online",
-        "severity": "B",
-        "title": "Mail flow stopped",
-        "business_impact": "Order confirmations are not sent",
-        "channel": "portal",
-    } | extra
-    return api.client(who).post("/api/v1/incidents", json=body)
+    return api.client(who).post("/api/v1/incidents", json=SEV_B | extra)
 
 
 def test_health_needs_no_token_and_ready_checks_the_database(api):
@@ -509,7 +501,7 @@ def call(api, who, resource, action, ids):
 def test_tenant_isolation_matrix(api, contoso_resources, resource, action):
     api.clock.at = datetime(2026, 3, 2, 10, 5, tzinfo=PARIS)
     seen = {}
-    for who, expected in MATRIX[(resource, action)].items():
+    for who in MATRIX[(resource, action)]:
         r = call(api, who, resource, action, contoso_resources)
         # Closing with an instant before the opening is refused after the permission check:
         # 422 means "allowed, but this instant is wrong" — the incident stays open for the next role.

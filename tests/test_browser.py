@@ -265,7 +265,11 @@ def sideways(page) -> list[str]:
         for (const el of document.querySelectorAll("body *")) {
             if (el.closest(".table-wrap")) continue;
             const box = el.getBoundingClientRect();
-            if (box.right > width + 0.5) out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "") + " " + Math.round(box.right));
+            if (box.right <= width + 0.5) continue;
+            const id = el.id ? "#" + el.id : "";
+            const named = el.className && typeof el.className === "string";
+            const classes = named ? "." + el.className.split(" ").join(".") : "";
+            out.push(el.tagName.toLowerCase() + id + classes + " " + Math.round(box.right));
         }
         return out.length ? out.slice(0, 10) : ["scrollWidth " + document.documentElement.scrollWidth];
     }""")

@@ -292,7 +292,8 @@ def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(
         with fresh_database.transaction() as session:
             session.execute(
                 text(
-                    "INSERT INTO customers (id, code, name, created_at) VALUES (1, 'a', 'A', '2026-01-01'), (1, 'b', 'B', '2026-01-01')"
+                    "INSERT INTO customers (id, code, name, created_at) VALUES (1, 'a', 'A', '2026-01-01'), (1, 'b', "
+                    "'B', '2026-01-01')"
                 )
             )
     assert lock.acquire(blocking=False)

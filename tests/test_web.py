@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -502,9 +503,7 @@ def test_every_page_has_a_language_labelled_fields_unique_ids_and_headings_in_or
         where = r.url.path
         assert outline.lang in ("en", "fr"), where
         assert [i for i, n in outline.ids.items() if n > 1] == [], where
-        assert outline.headings[0] == 1 and all(b <= a + 1 for a, b in zip(outline.headings, outline.headings[1:])), (
-            where
-        )
+        assert outline.headings[0] == 1 and all(b <= a + 1 for a, b in pairwise(outline.headings)), where
         assert [f for f in outline.fields if f not in outline.labelled] == [], where
 
 

@@ -77,6 +77,11 @@ def validate(
         raise as_data_file_error(str(path), exc, entry_key=entry_key) from None
 
 
+def entry_named(entry: str) -> Callable[[tuple], str]:
+    """The ``entry_key`` of a model validated on its own: every problem is in ``entry``."""
+    return lambda loc: entry
+
+
 def as_data_file_error(
     path: str, exc: ValidationError, *, entry_key: Callable[[tuple], str | None] | None = None
 ) -> DataFileError:

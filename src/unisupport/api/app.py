@@ -14,8 +14,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
-from unisupport.api import conversation, incidents, orders, outages, problems, sla
+from unisupport.api import conversation, incidents, openapi, orders, outages, problems, sla
 from unisupport.api.admission import Admission
+from unisupport.api.answers import Health, answer
 from unisupport.api.failures import UnexpectedErrors
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.conversation import ConversationSettings
@@ -67,20 +68,27 @@ def create_app(
     app.state.conversation_settings = conversation_settings or ConversationSettings()
     problems.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="The process is up (no database)")
+    @app.get("/healthz", tags=["health"], summary="The process is up (no database)", responses=answer(Health))
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The database is reachable")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database is reachable",
+        responses=answer(Health) | problems.responses(503),
+    )
     def readyz() -> JSONResponse:
         if database.ping():
             return JSONResponse({"status": "ready"})
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
+    # Every API operation declares the problems it may answer (docs/decisions.md D92).
     for module in (incidents, conversation, orders, outages, sla):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
-        app.include_router(router)
+        app.include_router(router, responses=problems.API_PROBLEMS)
+    openapi.install(app)
     app.add_middleware(Admission, limits=body_limits or BodyLimits())
     app.add_middleware(UnexpectedErrors)
     install_web(app)  # the portal and console pages (unisupport.web), and the security headers

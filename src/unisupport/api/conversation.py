@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from unisupport.uploads import blob_store_of, conversation_settings_of, download, read_multipart
+from unisupport.api.answers import FILE, Attachment, Copy, IncidentChanged, Message, MessagePosted, Uploaded, answer
+from unisupport.api.problems import STALE
 from unisupport.api.unit import Unit, bearer, etag, if_match, remember, replay, unit
 from unisupport.errors import NotFound
 from unisupport.incidents.requests import MessageIn
@@ -55,6 +57,7 @@ def _thread_views(u: Unit, incident) -> list[dict[str, Any]]:
     summary="Write on an incident: a reply to the customer (public, mailed; the first one is the first "
     "response, R-SEV-2) or an internal note (provider roles only; customers: 403). Send If-Match to check "
     "the version you read; Idempotency-Key to retry safely.",
+    responses=answer(MessagePosted, 201, "Written") | STALE,
 )
 def post_message(
     request: Request, incident_id: RecordId, data: MessageIn, credentials: Credentials, key: IdempotencyKey = None
@@ -89,7 +92,11 @@ def post_message(
     )
 
 
-@router.get("/{incident_id}/messages", summary="The incident's messages, oldest first (customers: the public ones)")
+@router.get(
+    "/{incident_id}/messages",
+    summary="The incident's messages, oldest first (customers: the public ones)",
+    responses=answer(list[Message]),
+)
 def list_messages(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
         incident = svc.get_incident(u.session, u.principal, incident_id)
@@ -98,7 +105,11 @@ def list_messages(request: Request, incident_id: RecordId, credentials: Credenti
     return JSONResponse(items, headers={"ETag": etag(version)})
 
 
-@router.get("/{incident_id}/messages/{message_id}", summary="One message")
+@router.get(
+    "/{incident_id}/messages/{message_id}",
+    summary="One message",
+    responses=answer(Message),
+)
 def get_message(
     request: Request, incident_id: RecordId, message_id: RecordId, credentials: Credentials
 ) -> JSONResponse:
@@ -116,6 +127,7 @@ def get_message(
     summary="Upload files (multipart, parts named 'files'), then send their ids in a message's 'attachments'. "
     "At most 25 MB a file and 100 MB a message by default: larger is 413, naming the file.",
     openapi_extra=UPLOAD_SCHEMA,
+    responses=answer(Uploaded, 201, "Uploaded"),
 )
 async def upload_attachments(
     request: Request, incident_id: RecordId, credentials: Credentials, key: IdempotencyKey = None
@@ -151,6 +163,7 @@ async def upload_attachments(
     "/{incident_id}/attachments",
     summary="The incident's files you may see: those of its messages (customers: of public ones) and your own "
     "uploads no message carries yet",
+    responses=answer(list[Attachment]),
 )
 def list_attachments(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
@@ -165,6 +178,7 @@ def list_attachments(request: Request, incident_id: RecordId, credentials: Crede
     "/{incident_id}/attachments/{attachment_id}",
     summary="Download one file (always as an attachment; another tenant's or an internal note's, for a customer: 404)",
     response_class=Response,
+    responses=FILE,
 )
 def download_attachment(
     request: Request, incident_id: RecordId, attachment_id: RecordId, credentials: Credentials
@@ -174,7 +188,11 @@ def download_attachment(
         return download(blob_store_of(request), attachment)
 
 
-@router.get("/{incident_id}/copies", summary="The addresses the incident's public messages are copied to")
+@router.get(
+    "/{incident_id}/copies",
+    summary="The addresses the incident's public messages are copied to",
+    responses=answer(list[Copy]),
+)
 def list_copies(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         incident = svc.get_incident(u.session, u.principal, incident_id)
@@ -185,7 +203,11 @@ def list_copies(request: Request, incident_id: RecordId, credentials: Credential
         ]
 
 
-@router.delete("/{incident_id}/copies/{email}", summary="Stop copying an address (send If-Match)")
+@router.delete(
+    "/{incident_id}/copies/{email}",
+    summary="Stop copying an address (send If-Match)",
+    responses=answer(IncidentChanged) | STALE,
+)
 def remove_copy(
     request: Request, incident_id: RecordId, email: Annotated[str, Path(max_length=320)], credentials: Credentials
 ) -> JSONResponse:

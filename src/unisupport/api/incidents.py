@@ -8,6 +8,18 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from unisupport.api.answers import (
+    CollaborationChanged,
+    Communication,
+    CommunicationLogged,
+    Event,
+    Incident,
+    IncidentChanged,
+    IncidentPage,
+    RcaRequested,
+    answer,
+)
+from unisupport.api.problems import STALE
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, etag, if_match, remember, replay, unit
 from unisupport.incidents.requests import (
@@ -44,7 +56,11 @@ def _settings(request: Request) -> svc.IncidentSettings:
     "",
     status_code=201,
     summary="Open an incident",
-    description="Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the automatic roles.",
+    description=(
+        "Computes the first-response target (R-SLA-1) with its full explanation, routes it (R-INC-3), assigns the "
+        "automatic roles."
+    ),
+    responses=answer(Incident, 201, "Opened"),
 )
 def open_incident(
     request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None
@@ -59,7 +75,11 @@ def open_incident(
     return response
 
 
-@router.get("", summary="List incidents (newest first, cursor pagination)")
+@router.get(
+    "",
+    summary="List incidents (newest first, cursor pagination)",
+    responses=answer(IncidentPage),
+)
 def list_incidents(
     request: Request,
     credentials: Credentials,
@@ -84,7 +104,11 @@ def list_incidents(
         return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
 
 
-@router.get("/{incident_id}", summary="One incident, with its target and why", response_model=dict[str, Any])
+@router.get(
+    "/{incident_id}",
+    summary="One incident, with its target and why",
+    responses=answer(Incident),
+)
 def get_incident(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
         incident, related = svc.get_incident_related(u.session, u.principal, incident_id)
@@ -104,7 +128,11 @@ def _mutation(request: Request, credentials, incident_id: RecordId, action) -> J
 
 @router.post(
     "/{incident_id}/communications",
-    summary="Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first response (R-SEV-2)",
+    summary=(
+        "Log a communication (phone, e-mail …); the first outbound non-automated phone or e-mail is the first "
+        "response (R-SEV-2)"
+    ),
+    responses=answer(CommunicationLogged) | STALE,
 )
 def add_communication(
     request: Request, incident_id: RecordId, data: CommunicationIn, credentials: Credentials
@@ -119,7 +147,11 @@ def add_communication(
     return _mutation(request, credentials, incident_id, act)
 
 
-@router.get("/{incident_id}/communications", summary="Communications, oldest first")
+@router.get(
+    "/{incident_id}/communications",
+    summary="Communications, oldest first",
+    responses=answer(list[Communication]),
+)
 def list_communications(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         incident = svc.get_incident(u.session, u.principal, incident_id)
@@ -130,6 +162,7 @@ def list_communications(request: Request, incident_id: RecordId, credentials: Cr
 @router.post(
     "/{incident_id}/severity",
     summary="Change the severity (R-SEV-1; downgrades need grounds: R-SEV-3, R-SLA-4); If-Match optional",
+    responses=answer(IncidentChanged) | STALE,
 )
 def change_severity(
     request: Request, incident_id: RecordId, data: SeverityChangeIn, credentials: Credentials
@@ -156,6 +189,7 @@ def change_severity(
 @router.post(
     "/{incident_id}/severity/confirmation",
     summary="Agree the severity of an incident opened by mail (R-SEV-1): severity_to_confirm becomes false",
+    responses=answer(IncidentChanged) | STALE,
 )
 def confirm_severity(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
     return _mutation(
@@ -168,7 +202,11 @@ def confirm_severity(request: Request, incident_id: RecordId, credentials: Crede
     )
 
 
-@router.post("/{incident_id}/mitigation", summary="Record the mitigation")
+@router.post(
+    "/{incident_id}/mitigation",
+    summary="Record the mitigation",
+    responses=answer(IncidentChanged) | STALE,
+)
 def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, credentials: Credentials) -> JSONResponse:
     return _mutation(
         request,
@@ -180,7 +218,11 @@ def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, creden
     )
 
 
-@router.post("/{incident_id}/closure", summary="Close (a UER Sev 1 gets its post-incident review, R-PIR-1)")
+@router.post(
+    "/{incident_id}/closure",
+    summary="Close (a UER Sev 1 gets its post-incident review, R-PIR-1)",
+    responses=answer(IncidentChanged) | STALE,
+)
 def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials: Credentials) -> JSONResponse:
     return _mutation(
         request,
@@ -195,6 +237,7 @@ def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials:
 @router.post(
     "/{incident_id}/reopening",
     summary="Reopen a closed incident (R-INC-1); the first response's facts stay as recorded. Send If-Match.",
+    responses=answer(IncidentChanged) | STALE,
 )
 def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentials: Credentials) -> JSONResponse:
     def act(u, expected):
@@ -209,6 +252,7 @@ def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentia
 @router.post(
     "/{incident_id}/rca",
     summary="Request a root cause analysis (R-RCA-1 before closure; MCSAP R-RCA-2 until 7 days after)",
+    responses=answer(RcaRequested) | STALE,
 )
 def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credentials: Credentials) -> JSONResponse:
     def act(u, expected):
@@ -220,7 +264,10 @@ def request_rca(request: Request, incident_id: RecordId, data: RcaIn, credential
 
 @router.post(
     "/{incident_id}/third-parties",
-    summary="Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product",
+    summary=(
+        "Ask the provider to work with a third-party vendor (R-INC-4); the vendor remains responsible for its product"
+    ),
+    responses=answer(CollaborationChanged) | STALE,
 )
 def request_collaboration(
     request: Request, incident_id: RecordId, data: ThirdPartyIn, credentials: Credentials
@@ -236,6 +283,7 @@ def request_collaboration(
 @router.post(
     "/{incident_id}/third-parties/{collaboration_id}/engagement",
     summary="Record that the provider reached the vendor the customer asked for (R-INC-4)",
+    responses=answer(CollaborationChanged) | STALE,
 )
 def engage_third_party(
     request: Request, incident_id: RecordId, collaboration_id: RecordId, data: EngagementIn, credentials: Credentials
@@ -248,7 +296,11 @@ def engage_third_party(
     )
 
 
-@router.post("/{incident_id}/third-parties/{collaboration_id}/end", summary="End a third-party collaboration (R-INC-4)")
+@router.post(
+    "/{incident_id}/third-parties/{collaboration_id}/end",
+    summary="End a third-party collaboration (R-INC-4)",
+    responses=answer(CollaborationChanged) | STALE,
+)
 def end_third_party(
     request: Request,
     incident_id: RecordId,
@@ -276,7 +328,9 @@ def _collaborate(request: Request, credentials, incident_id: int, change) -> JSO
 
 
 @router.get(
-    "/{incident_id}/events", summary="The timeline: every change with actor, time, before/after, reason and rule"
+    "/{incident_id}/events",
+    summary="The timeline: every change with actor, time, before/after, reason and rule",
+    responses=answer(list[Event]),
 )
 def events(request: Request, incident_id: RecordId, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:

@@ -12,6 +12,21 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
 from unisupport.access import BOOKERS, CONTRACT_READERS, Role
+from unisupport.api.answers import (
+    AuditEvent,
+    Balances,
+    Booking,
+    Cancellation,
+    CancellationQuote,
+    Customer,
+    EventSummary,
+    Imported,
+    Order,
+    OrderWithHistory,
+    Quote,
+    Validation,
+    answer,
+)
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
@@ -42,7 +57,13 @@ def _customer_view(c: CustomerRow) -> dict[str, Any]:
     return {"id": c.id, "code": c.code, "name": c.name, "created_at": c.created_at.isoformat()}
 
 
-@router.post("/customers", status_code=201, tags=["customers"], summary="Create a customer (admin)")
+@router.post(
+    "/customers",
+    status_code=201,
+    tags=["customers"],
+    summary="Create a customer (admin)",
+    responses=answer(Customer, 201, "Created"),
+)
 def create_customer(
     request: Request, data: CustomerIn, credentials: Credentials, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -56,7 +77,12 @@ def create_customer(
     return response
 
 
-@router.get("/customers", tags=["customers"], summary="Customers you may see")
+@router.get(
+    "/customers",
+    tags=["customers"],
+    summary="Customers you may see",
+    responses=answer(list[Customer]),
+)
 def list_customers(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         return [_customer_view(c) for c in customers.customers_in_scope(u.session, u.principal.customer_scope)]
@@ -66,7 +92,7 @@ def list_customers(request: Request, credentials: Credentials) -> list[dict[str,
     "/orders",
     tags=["orders"],
     summary="Create or amend an order from its document (same schema and checks as `order validate`)",
-    responses={201: {"description": "created"}, 200: {"description": "amended or unchanged"}},
+    responses=answer(Imported, 201, "Created") | answer(Imported, 200, "Amended or unchanged"),
 )
 def post_order(
     request: Request,
@@ -96,7 +122,12 @@ def post_order(
     return response
 
 
-@router.post("/orders/validation", tags=["orders"], summary="Validate an order document without importing it")
+@router.post(
+    "/orders/validation",
+    tags=["orders"],
+    summary="Validate an order document without importing it",
+    responses=answer(Validation),
+)
 def validate(request: Request, credentials: Credentials, document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     with unit(request, credentials):
         violations = validate_order(document)
@@ -118,14 +149,24 @@ def _order_view(row: OrderRow) -> dict[str, Any]:
     }
 
 
-@router.get("/orders", tags=["orders"], summary="Orders you may see")
+@router.get(
+    "/orders",
+    tags=["orders"],
+    summary="Orders you may see",
+    responses=answer(list[Order]),
+)
 def list_orders(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
         return [_order_view(r) for r in orders_in_scope(u.session, u.principal.customer_scope)]
 
 
-@router.get("/orders/{number}", tags=["orders"], summary="An order: its document and every version")
+@router.get(
+    "/orders/{number}",
+    tags=["orders"],
+    summary="An order: its document and every version",
+    responses=answer(OrderWithHistory),
+)
 def get_order(request: Request, number: str, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read orders")
@@ -150,6 +191,7 @@ def get_order(request: Request, number: str, credentials: Credentials) -> dict[s
     "/orders/{number}/events/{code}/summary",
     tags=["orders"],
     summary="The post-event summary of an Azure event: the cases opened during it, each resolved or not (R-EVT-1)",
+    responses=answer(EventSummary),
 )
 def get_event_summary(
     request: Request,
@@ -166,6 +208,7 @@ def get_event_summary(
     "/orders/{number}/balances",
     tags=["orders"],
     summary="Balances of every account, derived from the append-only ledger",
+    responses=answer(Balances),
 )
 def get_balances(
     request: Request,
@@ -218,7 +261,12 @@ class CancellationIn(Input):
     reason: str | None = Field(default=None, max_length=500)
 
 
-@router.post("/bookings/quote", tags=["bookings"], summary="Price and check a booking without making it")
+@router.post(
+    "/bookings/quote",
+    tags=["bookings"],
+    summary="Price and check a booking without making it",
+    responses=answer(Quote),
+)
 def quote_booking(request: Request, data: BookingIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="book services")
@@ -242,6 +290,7 @@ def _check_order_scope(u, number: str) -> None:
     status_code=201,
     tags=["bookings"],
     summary="Book a proactive service, confirming the quoted cost (R-BOOK-*, R-ORD-5, R-HRS-2, R-CRED-1)",
+    responses=answer(Booking, 201, "Booked"),
 )
 def create_booking(
     request: Request, data: BookingIn, credentials: Credentials, key: IdempotencyKey = None
@@ -274,7 +323,12 @@ def _booking(u, booking_id: int):
     return row
 
 
-@router.get("/bookings", tags=["bookings"], summary="Bookings you may see")
+@router.get(
+    "/bookings",
+    tags=["bookings"],
+    summary="Bookings you may see",
+    responses=answer(list[Booking]),
+)
 def list_bookings(
     request: Request, credentials: Credentials, order: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[dict[str, Any]]:
@@ -284,7 +338,11 @@ def list_bookings(
         return [bookings.booking_dict(b) for b in rows if u.principal.sees(b.customer_id)]
 
 
-@router.get("/bookings/{booking_id}", tags=["bookings"])
+@router.get(
+    "/bookings/{booking_id}",
+    tags=["bookings"],
+    responses=answer(Booking),
+)
 def get_booking(request: Request, booking_id: RecordId, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         u.principal.require(*CONTRACT_READERS, action="read bookings")
@@ -295,6 +353,7 @@ def get_booking(request: Request, booking_id: RecordId, credentials: Credentials
     "/bookings/{booking_id}/cancellation",
     tags=["bookings"],
     summary="The fee a cancellation would cost now (R-BOOK-1), before confirming",
+    responses=answer(CancellationQuote),
 )
 def cancellation_quote(request: Request, booking_id: RecordId, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
@@ -307,6 +366,7 @@ def cancellation_quote(request: Request, booking_id: RecordId, credentials: Cred
     "/bookings/{booking_id}/cancellation",
     tags=["bookings"],
     summary="Cancel, confirming the fee shown (R-BOOK-1), or as the provider (R-BOOK-2): refund and fee in the ledger",
+    responses=answer(Cancellation),
 )
 def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
@@ -327,7 +387,12 @@ def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credent
         return result.to_dict() | {"booking": bookings.booking_dict(row)}
 
 
-@router.get("/audit", tags=["audit"], summary="Audit events of a subject (order, booking, contact, user, customer …)")
+@router.get(
+    "/audit",
+    tags=["audit"],
+    summary="Audit events of a subject (order, booking, contact, user, customer …)",
+    responses=answer(list[AuditEvent]),
+)
 def audit(
     request: Request,
     credentials: Credentials,

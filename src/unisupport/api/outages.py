@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from unisupport.api.answers import NoticeDecision, Outage, answer
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
@@ -19,7 +20,11 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/audience", summary="Who a notice would reach, and why, before anything is sent (R-MCSAP-5)")
+@router.get(
+    "/audience",
+    summary="Who a notice would reach, and why, before anything is sent (R-MCSAP-5)",
+    responses=answer(list[NoticeDecision]),
+)
 def audience(
     request: Request,
     credentials: Credentials,
@@ -35,6 +40,7 @@ def audience(
     "",
     status_code=201,
     summary="Declare an Azure platform outage and tell the MCSAP Plus customers it concerns (R-MCSAP-5)",
+    responses=answer(Outage, 201, "Declared"),
 )
 def declare(request: Request, data: OutageIn, credentials: Credentials) -> JSONResponse:
     with unit(request, credentials) as u:
@@ -43,7 +49,11 @@ def declare(request: Request, data: OutageIn, credentials: Credentials) -> JSONR
     return JSONResponse(body, status_code=201, headers={"Location": f"/api/v1/outages/{body['id']}"})
 
 
-@router.post("/{outage_id}/notices", summary="Post an update, or the end of the outage (resolved: true)")
+@router.post(
+    "/{outage_id}/notices",
+    summary="Post an update, or the end of the outage (resolved: true)",
+    responses=answer(Outage),
+)
 def post_notice(
     request: Request, outage_id: RecordId, data: OutageNoticeIn, credentials: Credentials
 ) -> dict[str, Any]:
@@ -52,13 +62,21 @@ def post_notice(
         return svc.outage_view(u.session, u.principal, svc.get_outage(u.session, u.principal, outage_id))
 
 
-@router.get("", summary="Platform outages (customers: those they were told of)")
+@router.get(
+    "",
+    summary="Platform outages (customers: those they were told of)",
+    responses=answer(list[Outage]),
+)
 def list_outages(request: Request, credentials: Credentials) -> list[dict[str, Any]]:
     with unit(request, credentials) as u:
         return [svc.outage_view(u.session, u.principal, o) for o in svc.outages(u.session, u.principal)]
 
 
-@router.get("/{outage_id}", summary="One outage with its notices and, per customer, who was told and why")
+@router.get(
+    "/{outage_id}",
+    summary="One outage with its notices and, per customer, who was told and why",
+    responses=answer(Outage),
+)
 def get_outage(request: Request, outage_id: RecordId, credentials: Credentials) -> dict[str, Any]:
     with unit(request, credentials) as u:
         return svc.outage_view(u.session, u.principal, svc.get_outage(u.session, u.principal, outage_id))

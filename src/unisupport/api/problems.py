@@ -6,7 +6,11 @@ charged was not confirmed as shown (``charge-not-confirmed``, with the amount an
 to confirm it in ``details``) · 412 a stale
 ``If-Match`` · 413 a file or a message over its limit · 422 a malformed payload (with ``errors``: field paths). Nothing
 else escapes as a 500 with a stack trace: an unexpected error is logged and answered
-with a bare problem (``api.failures``)."""
+with a bare problem (``api.failures``).
+
+Every operation declares the problems it may answer (:data:`API_PROBLEMS`, given to
+each API router where the app includes it, and :data:`STALE` where an operation
+honours ``If-Match``): ``application/problem+json`` with the :class:`Problem` schema."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +38,57 @@ class Unauthorized(UnisupportError):
     status = 401
     kind = "unauthorized"
     title = "Unauthorized"
+
+
+class ProblemField(BaseModel):
+    """One field a problem is about (an order file's violations add their severity)."""
+
+    model_config = ConfigDict(extra="allow")
+    path: str | None = Field(description="The field, as a path such as ``lines[2].site``.")
+    message: str
+    rule: str | None = Field(default=None, description="The rule id (docs/rules.md) that refused it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, the rule that refused (``rule``) and, for
+    input that is not right, which fields (``errors``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description=f"``{TYPES}<kind>``: the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    rule: str | None = Field(default=None, description="The rule id (docs/rules.md) that refused the request.")
+    errors: list[ProblemField] | None = Field(default=None, description="The fields that are wrong.")
+    details: dict[str, Any] | None = Field(
+        default=None, description="What a refusal explains: an amount to confirm (``confirm_with``) …"
+    )
+
+
+WHY = {
+    401: "No token, or one that is unknown, revoked or whose user is inactive.",
+    403: "The role may not do this within its own tenant.",
+    404: "No such record for the caller (another tenant's records look exactly like missing ones).",
+    409: "A business rule refused (``rule``), or an amount to be charged was not confirmed as shown.",
+    412: "``If-Match`` names a version that is no longer the current one: reload and retry.",
+    413: "The body is over its route's limit (``limit_bytes``), refused before it is read.",
+    422: "Malformed input: ``errors`` lists the fields.",
+    503: "The database is unavailable or busy: retry (``Retry-After``).",
+}
+SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of these problem statuses."""
+    return {
+        status: {"description": WHY[status], "content": {MEDIA: {"schema": {"$ref": SCHEMA_REF}}}}
+        for status in statuses
+    }
+
+
+# What any API operation may answer, whatever it does.
+API_PROBLEMS = responses(401, 403, 404, 409, 413, 422, 503)
+STALE = responses(412)
 
 
 # Errors answered with their message only: no rule, no field list (a missing record

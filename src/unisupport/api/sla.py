@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
+from unisupport.api.answers import Explanation, answer
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
 from unisupport.errors import InvalidInput
@@ -24,7 +25,7 @@ def _codes(value: str | None) -> frozenset[str] | None:
     return None if value is None else frozenset(v.strip() for v in value.split(",") if v.strip())
 
 
-@router.get("/explain", summary="First-response target of an incident and why (R-SLA-1)")
+@router.get("/explain", summary="First-response target of an incident and why (R-SLA-1)", responses=answer(Explanation))
 def explain_endpoint(
     request: Request,
     credentials: Credentials,

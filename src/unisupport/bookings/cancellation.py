@@ -90,7 +90,10 @@ class CancellationTerms:
 
     @property
     def sentence(self) -> str:
-        when = f"Cancelled on {self.cancelled_on.isoformat()}, {_notice_words(self.notice_days)} the start on {self.scheduled_start.isoformat()}"
+        when = (
+            f"Cancelled on {self.cancelled_on.isoformat()}, {_notice_words(self.notice_days)} the start on "
+            f"{self.scheduled_start.isoformat()}"
+        )
         if self.by_provider:
             return f"{when} by the provider ({self.reason}): full refund, no fee ({self.rule})."
         band = next(b for b in _SCHEDULE if b.covers(self.notice_days))

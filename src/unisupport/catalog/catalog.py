@@ -163,7 +163,7 @@ class Service(BaseModel):
     def name(self, lang: str = "en") -> str:
         return self.fr if lang == "fr" else self.en
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy does not know pydantic's decorator over a property
     @property
     def unit(self) -> Unit:
         """The main unit (the first listed); ``units`` holds the alternatives."""

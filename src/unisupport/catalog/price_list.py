@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from unisupport.datafile import read_yaml, shipped, validate
+from unisupport.datafile import entry_named, read_yaml, shipped, validate
 from unisupport.errors import InvalidInput
 
 
@@ -56,7 +56,7 @@ class PriceLists:
         file = Path(path) if path else shipped("price-lists.yaml")
         parsed = validate(file, _PriceListFile, read_yaml(file))
         lists = {
-            code: validate(file, PriceList, {**body, "code": code}, entry_key=lambda loc, c=code: c)
+            code: validate(file, PriceList, {**body, "code": code}, entry_key=entry_named(code))
             for code, body in parsed.price_lists.items()
         }
         return cls(lists, path=str(file))

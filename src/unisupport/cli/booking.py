@@ -42,7 +42,7 @@ def _request(
         service=service,
         scheduled_on=parse_date(on, "--on"),
         funding=funding,
-        unit=unit,  # type: ignore[arg-type]
+        unit=unit,
         quantity=_decimal(quantity, "--quantity"),
         line=line,
         starts_at=parse_instant(start, "--start"),

@@ -15,7 +15,7 @@ from unisupport.cli.sla import render
 from unisupport.sla import Calendar, Holding, explain
 
 # (title, severity, product, opened (local), country, zone, plans held)
-SCENARIOS = [
+SCENARIOS: list[tuple[str, str, str, str, str, str, list[Holding | str]]] = [
     (
         "A Sev B on a French site, Friday 16:45: the target crosses the weekend",
         "B",

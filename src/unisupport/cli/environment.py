@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,12 @@ def now() -> datetime:
     return SystemClock().now()
 
 
+@overload
+def parse_date(value: str, field: str) -> date: ...
+@overload
+def parse_date(value: None, field: str) -> None: ...
+@overload
+def parse_date(value: str | None, field: str) -> date | None: ...
 def parse_date(value: str | None, field: str) -> date | None:
     if value is None:
         return None

@@ -150,7 +150,7 @@ def complete(
             completed_on=parse_date(on, "--on"),
             actor=actor(),
             now=now(),
-        )  # type: ignore[arg-type]
+        )
     print(f"{milestone} completed on {on}")
 
 
@@ -188,7 +188,7 @@ def sip(
             starts_on=parse_date(starts_on, "--starts-on"),
             actor=actor(),
             now=now(),
-        )  # type: ignore[arg-type]
+        )
     print(f"service improvement plan {title!r} opened")
 
 

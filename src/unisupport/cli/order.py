@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -163,7 +164,8 @@ def import_command(
             if r["outcome"] == "invalid":
                 console.print(
                     Text(
-                        f"{r['file']}: invalid, not imported ({len(r['violations'])} violations; run `unisupport order validate`)"
+                        f"{r['file']}: invalid, not imported "
+                        f"({len(r['violations'])} violations; run `unisupport order validate`)"
                     )
                 )
             elif r["outcome"] == "refused":
@@ -185,7 +187,7 @@ def show_command(number: str = typer.Argument(...), as_json: bool = typer.Option
         row = order_by_number(session, number)
         start, end = row.term_start, row.term_end
         kept = versions(session, row)
-        history = [
+        history: list[dict[str, Any]] = [
             {"version": v.version, "at": v.at, "actor": v.actor, "reason": v.reason, "changes": v.changes} for v in kept
         ]
         result = {
@@ -265,7 +267,8 @@ def balances_command(
     for e in lines:
         console.print(
             Text(
-                f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → {e['balance_after']}"
+                f"#{e['id']} {e['at']:%Y-%m-%d} {e['account']} {e['kind']} {e['amount']} {e['unit']} → "
+                f"{e['balance_after']}"
                 f" [{e['rule'] or '-'}] {e['reason']} ({e['actor']})"
             )
         )
@@ -281,7 +284,7 @@ def close_period_command(
     term (R-ORD-3); expire finished orders. Running it twice changes nothing."""
     day = parse_date(as_of, "--as-of")
     with transaction() as session:
-        results = [r.to_dict() for r in close_period(session, as_of=day, actor=actor(), now=now(), number=number)]  # type: ignore[arg-type]
+        results = [r.to_dict() for r in close_period(session, as_of=day, actor=actor(), now=now(), number=number)]
     if as_json:
         print_json(results)
         return

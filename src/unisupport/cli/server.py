@@ -61,7 +61,8 @@ def serve(
         if probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0:
             raise InvalidInput(f"port {port} on {host} is already in use", field="--port")
     console.print(
-        f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database {_safe(settings.database_url)}"
+        f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database "
+        f"{_safe(settings.database_url)}"
     )
     database.engine.dispose()
     # proxy_headers=False: the app believes X-Forwarded-For only from the proxies of

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import overload
 
 import typer
 from rich.console import Console
@@ -17,6 +18,12 @@ from unisupport.sla.story import business_time_days
 app = typer.Typer(help="First-response targets: compute them and explain them.", no_args_is_help=True)
 
 
+@overload
+def parse_instant(value: str, field: str) -> datetime: ...
+@overload
+def parse_instant(value: None, field: str) -> None: ...
+@overload
+def parse_instant(value: str | None, field: str) -> datetime | None: ...
 def parse_instant(value: str | None, field: str) -> datetime | None:
     """An ISO 8601 instant with a UTC offset (``Z`` accepted), or InvalidInput."""
     if value is None:
@@ -87,7 +94,7 @@ def explain_command(
         result = explain(
             severity=severity,
             product=product,
-            opened=opened_at,  # type: ignore[arg-type]
+            opened=opened_at,
             calendar=Calendar.for_country(country, timezone),
             plans=holdings,
             description=description,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -186,7 +187,7 @@ def token_create(
 def token_list(user: str | None = typer.Option(None, "--user"), as_json: bool = typer.Option(False, "--json")) -> None:
     """List tokens by prefix (never the tokens themselves)."""
     with transaction() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "prefix": t.prefix,
                 "user": email,

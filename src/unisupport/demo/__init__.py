@@ -16,12 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
+from unisupport.incidents.communication import Medium, OpeningChannel
+from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
 from unisupport.services import conversation, incidents, platform_outages
 from unisupport.services.orders import import_order
+from unisupport.sla.severity import Severity
 from unisupport.services.users import (
     add_to_team,
     assign_csam,
@@ -199,9 +202,9 @@ def _incidents(session: Session, *, now: datetime) -> None:
             order=None,
             site=site,
             contact="marie.dupont@contoso.example",
-            channel="portal",
+            channel=OpeningChannel.PORTAL,
             product=product,
-            severity=severity,
+            severity=Severity(severity),
             title=title,
             business_impact=impact,
             production_impact=production,
@@ -217,7 +220,7 @@ def _incidents(session: Session, *, now: datetime) -> None:
                 engineer,
                 incident.id,
                 CommunicationIn(
-                    medium="phone", body="Called Marie: index rebuild scheduled.", at=now - timedelta(minutes=200)
+                    medium=Medium.PHONE, body="Called Marie: index rebuild scheduled.", at=now - timedelta(minutes=200)
                 ),
                 now=now,
             )
@@ -242,14 +245,14 @@ def _conversation(session: Session, engineer: Principal, incident_id: int, *, no
         engineer,
         incident_id,
         MessageIn(
-            visibility="internal",
+            visibility=Visibility.INTERNAL,
             body="Le dernier changement du tenant a mis le crawl en mensuel : le remettre en quotidien.",
         ),
         now=now - timedelta(minutes=115),
     )
 
 
-def _order_of(session: Session, principal: Principal) -> str:
+def _order_of(session: Session, principal: Principal) -> str | None:
     return session.scalar(
         select(OrderRow.number).where(OrderRow.customer_id == principal.customer_id, OrderRow.status == "active")
     )

@@ -55,7 +55,9 @@ class SeverityChangeIn(_In):
     reason: str = Field(min_length=1, max_length=2000)
     grounds: str | None = Field(
         default=None,
-        description="Downgrades: customer-agreed, customer-resources-unavailable (R-SEV-3), customer-response-missed (R-SLA-4).",
+        description=(
+            "Downgrades: customer-agreed, customer-resources-unavailable (R-SEV-3), customer-response-missed (R-SLA-4)."
+        ),
     )
 
 

@@ -77,7 +77,8 @@ def decide_rca(
             "R-RCA-1",
             None,
             "requested before closure; the engineer says whether the technology allows it and any extra fees",
-            "demandée avant la clôture ; l'ingénieur indique si la technologie le permet et les éventuels frais supplémentaires",
+            "demandée avant la clôture ; l'ingénieur indique si la technologie le permet "
+            "et les éventuels frais supplémentaires",
         )
     if not mcsap:
         raise _refuse(
@@ -111,5 +112,6 @@ def decide_rca(
         "R-RCA-2",
         mcsap_due(),
         "MCSAP RCA after closure: due 10 business days after the later of the request and the mitigation",
-        "RCA MCSAP après clôture : attendue 10 jours ouvrés après la demande ou l'atténuation, la plus tardive des deux",
+        "RCA MCSAP après clôture : attendue 10 jours ouvrés après la demande ou l'atténuation, "
+        "la plus tardive des deux",
     )

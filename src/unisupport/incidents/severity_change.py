@@ -67,7 +67,8 @@ def check_change(
         return SeverityChange(old, new, reason.strip(), None, "R-SEV-1")
     if not grounds:
         raise Refused(
-            "a downgrade needs its grounds: customer-agreed, customer-resources-unavailable (R-SEV-3) or customer-response-missed (R-SLA-4)",
+            "a downgrade needs its grounds: customer-agreed, customer-resources-unavailable (R-SEV-3) or "
+            "customer-response-missed (R-SLA-4)",
             rule="R-SEV-3",
             field="grounds",
         )

@@ -18,7 +18,10 @@ from unisupport.refusal import Refused
 
 RULE = "R-INC-4"
 RESPONSIBILITY = {
-    "en": "The third party remains responsible for its product; the provider collaborates with it on the customer's request.",
+    "en": (
+        "The third party remains responsible for its product; the provider collaborates with it on the customer's "
+        "request."
+    ),
     "fr": "Le tiers reste responsable de son produit ; le fournisseur collabore avec lui à la demande du client.",
 }
 

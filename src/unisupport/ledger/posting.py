@@ -55,7 +55,8 @@ def new_balance(balance: Decimal, posting: Posting, *, label: str, unit: str, ma
     after = balance + posting.amount
     if after < 0 and not may_go_negative:
         raise Refused(
-            f"{label} holds {balance.normalize():f} {unit}; {(-posting.amount).normalize():f} {unit} cannot be taken from it",
+            f"{label} holds {balance.normalize():f} {unit}; "
+            f"{(-posting.amount).normalize():f} {unit} cannot be taken from it",
             rule="R-CRED-2",
             details={"balance": str(balance), "requested": str(-posting.amount), "unit": unit},
         )

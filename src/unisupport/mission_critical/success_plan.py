@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
@@ -194,4 +194,17 @@ class SuccessPlan:
 
     def with_items(self, items: Iterable[PlanItem | Mapping[str, Any]]) -> SuccessPlan:
         """A copy with ``items`` (validated), for edits: plans are values."""
-        return SuccessPlan(self.owner, self.customer, tuple(items), self.areas)
+        return SuccessPlan.of(self.owner, self.customer, items, self.areas)
+
+    @classmethod
+    def of(
+        cls,
+        owner: str,
+        customer: str,
+        items: Iterable[PlanItem | Mapping[str, Any]] = (),
+        areas: SuccessAreas | None = None,
+    ) -> SuccessPlan:
+        """A plan whose items are given as PlanItems or as mappings (a request, a
+        file), each validated as the plan is built."""
+        plan = cls(owner, customer, (), areas or default_success_areas())
+        return replace(plan, items=tuple(plan._item(i, item) for i, item in enumerate(items)))

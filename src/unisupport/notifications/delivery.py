@@ -118,6 +118,7 @@ def _deliver_batches(
     lease = timedelta(seconds=lease_seconds)
     while True:
         with database.transaction() as session:
+            claimed_at = clock.now()  # what claim() records on each row it takes
             batch = [
                 _Claimed(
                     row.id,
@@ -127,7 +128,7 @@ def _deliver_batches(
                     dict(row.payload),
                     row.attempts,
                     row.created_at,
-                    row.claimed_at,  # type: ignore[arg-type]  # set by the claim
+                    claimed_at,
                     row.subject_type,
                     row.subject_id,
                     dict(row.headers) if row.headers else None,
@@ -136,7 +137,7 @@ def _deliver_batches(
                 for row in claim(
                     session,
                     worker=worker,
-                    now=clock.now(),
+                    now=claimed_at,
                     limit=limit,
                     lease_seconds=lease_seconds,
                     max_attempts=max_attempts,

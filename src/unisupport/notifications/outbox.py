@@ -342,23 +342,21 @@ _AUDIENCE = Table(
 )
 
 
-def enqueue_fanout(
-    session: Session, notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], *, now: datetime
-) -> int:
-    """Queue many notifications, each to a whole audience, in the caller's
-    transaction; returns how many outbox rows were new. The watcher's breaches come in
-    thousands, each to half a dozen people: the notifications are staged once each
-    (COPY on PostgreSQL) and one ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO
-    NOTHING`` writes a row per recipient — the same rows ``enqueue`` would write one
-    by one, and concurrent or repeated fan-outs never raise. Everything is checked
-    before anything is written (recipients, languages, templates, payloads)."""
-    if not notifications:
-        return 0
+def _members(audiences: Mapping[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
+    """Every member of every audience, their addresses and languages checked."""
     members: list[dict[str, Any]] = []
     for key, people in audiences.items():
         for recipient, language in people:
             _check_language(language)
             members.append({"audience": key, "recipient": check_recipient(recipient), "language": language})
+    return members
+
+
+def _staged(
+    notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], members: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The staging rows of the notifications, once each is checked: its audience or
+    its one recipient, a template in every language it goes out in, its payload."""
     languages_of: dict[str, set[str]] = {}
     for member in members:
         languages_of.setdefault(member["audience"], set()).add(member["language"])
@@ -401,6 +399,23 @@ def enqueue_fanout(
                 "business_hours_site_id": n.business_hours_site_id,
             }
         )
+    return staged
+
+
+def enqueue_fanout(
+    session: Session, notifications: list[Fanout], audiences: Mapping[str, list[tuple[str, str]]], *, now: datetime
+) -> int:
+    """Queue many notifications, each to a whole audience, in the caller's
+    transaction; returns how many outbox rows were new. The watcher's breaches come in
+    thousands, each to half a dozen people: the notifications are staged once each
+    (COPY on PostgreSQL) and one ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO
+    NOTHING`` writes a row per recipient — the same rows ``enqueue`` would write one
+    by one, and concurrent or repeated fan-outs never raise. Everything is checked
+    before anything is written (recipients, languages, templates, payloads)."""
+    if not notifications:
+        return 0
+    members = _members(audiences)
+    staged = _staged(notifications, audiences, members)
     session.flush()
     connection = session.connection()
     _STAGING.create_all(connection, checkfirst=False)
@@ -548,7 +563,7 @@ def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetim
         .where(OutboxRow.id == outbox_id, OutboxRow.status != "sent")
         .values(status="sent", sent_at=now, message_id=message_id, last_error=None, claim_key=None)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # Session.execute(UPDATE) gives a CursorResult
 
 
 def mark_failed(

@@ -120,7 +120,7 @@ def format_amount(value: str | float | Decimal, language: str) -> str:
     if not amount.is_finite():
         raise InvalidInput(f"{value!r} is not an amount", field="amount")
     exponent = amount.normalize().as_tuple().exponent
-    places = 0 if isinstance(exponent, int) and exponent >= 0 else max(2, -int(exponent))  # type: ignore[arg-type]
+    places = 0 if isinstance(exponent, int) and exponent >= 0 else max(2, -int(exponent))
     text = f"{amount:,.{places}f}"
     if language == "fr":
         text = text.replace(",", "\u202f").replace(".", ",")

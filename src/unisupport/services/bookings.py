@@ -305,7 +305,7 @@ def create_booking(
     provider: bool,
     now: datetime,
     customer_id: int | None = None,
-    expected_cost: Decimal | None = None,
+    expected_cost: Decimal | str | None = None,
 ) -> BookingRow:
     """Book a service: check, price, confirm the cost the caller was shown
     (``expected_cost``, D45), consume, record. Concurrent bookings cannot overdraw:
@@ -439,8 +439,8 @@ def quote_cancellation(
             rule="R-BOOK-1",
             field="booking",
         )
-    site = session.get(SiteRow, booking.site_id)
-    today = site_calendar(site).localize(now).date()  # type: ignore[arg-type]
+    site = session.get_one(SiteRow, booking.site_id)
+    today = site_calendar(site).localize(now).date()
     if by_provider:
         count = (booking.attendees or 0) if registered is None else registered
         check = check_provider_cancellation(booking.service, booking.minimum_registrations, count)
@@ -449,11 +449,11 @@ def quote_cancellation(
     else:
         terms = cancellation_terms(booking.scheduled_on, today)
     if booking.funding == "paid":
-        line = session.get(OrderLineRow, booking.line_id)
-        order = session.get(OrderRow, booking.order_id)
-        value = (line.price / line.quantity * booking.quantity).quantize(Decimal("0.01"))  # type: ignore[union-attr]
+        line = session.get_one(OrderLineRow, booking.line_id)
+        order = session.get_one(OrderRow, booking.order_id)
+        value = (line.price / line.quantity * booking.quantity).quantize(Decimal("0.01"))
         fee = fee_amount(value, terms, CostUnit.MONEY)
-        return CancellationQuote(booking.id, terms, fee, order.currency, booking.cost, booking.cost_unit)  # type: ignore[union-attr]
+        return CancellationQuote(booking.id, terms, fee, order.currency, booking.cost, booking.cost_unit)
     unit = CostUnit.CREDITS if booking.cost_unit == CREDITS else CostUnit.HOURS
     fee = fee_amount(booking.cost, terms, unit)
     return CancellationQuote(booking.id, terms, fee, booking.cost_unit, booking.cost - fee, booking.cost_unit)
@@ -487,7 +487,7 @@ def cancel_booking(
     if not by_provider:
         confirm(quoted.charge, expected_fee)
     booking = get_booking(session, booking_id, customer_id=customer_id)
-    order = session.get(OrderRow, booking.order_id)
+    order = session.get_one(OrderRow, booking.order_id)
     consumed = session.execute(
         select(LedgerEntryRow.amount, LedgerAccountRow.key)
         .join(LedgerAccountRow, LedgerAccountRow.id == LedgerEntryRow.account_id)
@@ -509,13 +509,14 @@ def cancel_booking(
         for amount, key in consumed
     ]
     if quoted.fee > 0:
-        fee_account = fees_key(order.currency) if booking.funding == "paid" else consumed[0][1]  # type: ignore[union-attr]
+        fee_account = fees_key(order.currency) if booking.funding == "paid" else consumed[0][1]
         postings.append(
             Posting(
                 fee_account,
                 EntryKind.FEE,
                 -quoted.fee,
-                f"cancellation fee of booking {booking.id}: {quoted.terms.fee_percent} % ({quoted.terms.notice_days} days' notice)",
+                f"cancellation fee of booking {booking.id}: {quoted.terms.fee_percent} % "
+                f"({quoted.terms.notice_days} days' notice)",
                 rule,
                 day,
                 f"booking:{booking.id}:fee",
@@ -524,7 +525,7 @@ def cancel_booking(
     before = booking_dict(booking)
     ledger.post(
         session, order, postings, actor=actor, at=now, correlation=f"booking:{booking.id}:cancel", booking_id=booking.id
-    )  # type: ignore[arg-type]
+    )
     booking.status = "cancelled-by-provider" if by_provider else "cancelled"
     booking.cancelled_at = now
     booking.fee = quoted.fee

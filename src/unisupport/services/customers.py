@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from unisupport.errors import Refused
+from unisupport.errors import NotFound, Refused
 from unisupport.orders.order_file import OrderFile
 from unisupport.services.audit import record_event
 from unisupport.storage.tables import ContactRow, CustomerRow, SiteRow
@@ -184,12 +184,20 @@ def customer_by_code(session: Session, code: str) -> CustomerRow | None:
     return session.scalar(select(CustomerRow).where(CustomerRow.code == code))
 
 
-def customer_by_id(session: Session, customer_id: int) -> CustomerRow | None:
-    return session.get(CustomerRow, customer_id)
+def customer_by_id(session: Session, customer_id: int) -> CustomerRow:
+    """The customer a row points to (its foreign key: it exists)."""
+    row = session.get(CustomerRow, customer_id)
+    if row is None:
+        raise NotFound(f"no customer {customer_id}", field="customer_id")
+    return row
 
 
-def site_by_id(session: Session, site_id: int) -> SiteRow | None:
-    return session.get(SiteRow, site_id)
+def site_by_id(session: Session, site_id: int) -> SiteRow:
+    """The site a row points to (its foreign key: it exists)."""
+    row = session.get(SiteRow, site_id)
+    if row is None:
+        raise NotFound(f"no site {site_id}", field="site_id")
+    return row
 
 
 def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:

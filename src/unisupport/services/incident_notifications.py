@@ -361,7 +361,7 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
             select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
         )
         chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
-        language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
+        contact_language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
         opening = case(
             {site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment
         )
@@ -370,7 +370,7 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
             kind,
             p.payload,
             ct.email,
-            language,
+            contact_language,
             join=(ct, ct.id == p.contact_id),
             not_before=case((held, opening), else_=moment),
             held_for=case((held, p.site_id), else_=None),
@@ -458,8 +458,10 @@ def _queue_missed_answers(session: Session, incident_ids: list[int], now: dateti
                     payload
                     | {
                         "requested_at": calendar.localize(asked.at).isoformat(),
-                        "response_due": calendar.localize(asked.customer_response_due).isoformat(),
-                    },  # type: ignore[arg-type]
+                        "response_due": calendar.localize(asked.customer_response_due).isoformat()
+                        if asked.customer_response_due
+                        else None,
+                    },
                     customer_not_before(calendar, now) if business_hours else now,
                     recipient=contact.email if contact else "",
                     language=language,

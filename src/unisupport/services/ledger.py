@@ -183,12 +183,12 @@ def balances(session: Session, *, customer_id: int, order_id: int) -> list[Balan
     forfeited (sums by kind come from the entries)."""
     rows = accounts(session, customer_id=customer_id, order_id=order_id)
     sums: dict[tuple[int, str], Decimal] = {}
-    for account_id, kind, total in session.execute(
+    for account_id, kind, amount in session.execute(
         select(LedgerEntryRow.account_id, LedgerEntryRow.kind, func.sum(LedgerEntryRow.amount))
         .where(LedgerEntryRow.customer_id == customer_id, LedgerEntryRow.order_id == order_id)
         .group_by(LedgerEntryRow.account_id, LedgerEntryRow.kind)
     ):
-        sums[(account_id, kind)] = amount_from_sum(total)
+        sums[(account_id, kind)] = amount_from_sum(amount)
 
     def total(account_id: int, *kinds: EntryKind) -> Decimal:
         return sum((sums.get((account_id, k.value), Decimal(0)) for k in kinds), Decimal(0))

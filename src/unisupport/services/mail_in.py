@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -125,7 +125,7 @@ def handle(
     row.incident_id, row.message_row_id = written.incident_id, written.message_id
     row.customer_id = written.customer_id or decision.customer_id
     row.updated_at = now
-    if row.id is None:
+    if inspect(row).transient:  # claimed just now, not stored yet
         session.add(row)
     session.flush()
     if decision.answer and not (bounce_unknown_token and decision.refusal is Refusal.UNKNOWN_TOKEN):
@@ -150,7 +150,7 @@ def record_failure(
         return _handled(row, duplicate=True)  # handled meanwhile by another process
     row.attempts += 1
     row.outcome, row.reason, row.updated_at = Outcome.FAILED.value, _clip(reason), now
-    if row.id is None:
+    if inspect(row).transient:  # claimed just now, not stored yet
         session.add(row)
     session.flush()
     return _handled(row)

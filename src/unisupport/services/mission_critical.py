@@ -370,7 +370,7 @@ def create_success_plan(
     customer = session.scalar(select(CustomerRow).where(CustomerRow.code == customer_code))
     if customer is None:
         raise NotFound(f"no customer {customer_code!r}", field="customer")
-    plan = SuccessPlan(owner=owner, customer=customer_code, items=tuple(items))
+    plan = SuccessPlan.of(owner=owner, customer=customer_code, items=items)
     order_id = None
     if order_number:
         order_id = session.scalar(

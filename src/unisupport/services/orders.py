@@ -149,7 +149,8 @@ def import_order(
         previous_status = OrderStatus(row.status)
         if order.status not in TRANSITIONS[previous_status]:
             raise Refused(
-                f"an order cannot go from {previous_status.value} to {order.status.value} (draft → active → expired or terminated)",
+                f"an order cannot go from {previous_status.value} to {order.status.value} "
+                "(draft → active → expired or terminated)",
                 rule="R-ORD-1",
                 field="status",
             )

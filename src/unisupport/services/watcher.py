@@ -70,7 +70,7 @@ def _mark(session: Session, condition, limit: int, values: dict[str, Any]):
 
 
 def _events(session: Session, rows: list[dict[str, Any]]) -> None:
-    append_rows(session.connection(), IncidentEventRow.__table__, rows)  # type: ignore[arg-type]
+    append_rows(session.connection(), IncidentEventRow.__table__, rows)  # type: ignore[arg-type]  # __table__ is a Table
 
 
 _STAGING = MetaData()

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -94,7 +95,7 @@ def _windows(value: Iterable[Window | str], where: str) -> tuple[Window, ...]:
         windows = tuple(w if isinstance(w, Window) else Window.parse(w) for w in value)
     except ValueError as exc:
         raise InvalidInput(str(exc), field=where) from None
-    for before, after in zip(windows, windows[1:]):
+    for before, after in pairwise(windows):
         if after.start < before.end:
             raise InvalidInput(f"windows must be in order and must not overlap ({before} then {after})", field=where)
     return windows
@@ -137,6 +138,27 @@ def _check_range(lo: int, hi: int, field: str) -> None:
         )
 
 
+def _merged(pieces: list[tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:
+    """Open intervals ``[a, b)`` as sorted disjoint runs (overlapping or touching ones
+    joined): their starts, their ends, and the open seconds up to each end."""
+    pieces.sort()
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in pieces:
+        if ends and a <= ends[-1]:
+            if b > ends[-1]:
+                ends[-1] = b
+        else:
+            starts.append(a)
+            ends.append(b)
+    cum: list[int] = []
+    total = 0
+    for a, b in zip(starts, ends, strict=True):
+        total += b - a
+        cum.append(total)
+    return starts, ends, cum
+
+
 class Calendar:
     """Working time of one support site. Immutable once built; expansion is a cache."""
 
@@ -154,7 +176,8 @@ class Calendar:
         countries = supported_countries()
         if not isinstance(country, str) or country.upper() != country or country not in countries:
             raise InvalidInput(
-                f"unknown country {country!r} (expected an ISO 3166-1 alpha-2 code the holidays package supports, such as FR)",
+                f"unknown country {country!r} "
+                "(expected an ISO 3166-1 alpha-2 code the holidays package supports, such as FR)",
                 field="country",
             )
         if subdivision is not None and subdivision not in countries[country]:
@@ -229,7 +252,7 @@ class Calendar:
             return f"not a working day ({WEEKDAYS[day.weekday()]})"
         return None
 
-    def _holidays_for(self, y0: int, y1: int) -> holidays.HolidayBase:
+    def _holidays_for(self, y0: int, y1: int) -> dict[date, str]:
         cache = self.__dict__.setdefault("_holiday_cache", {})
         missing = [y for y in range(y0, y1 + 1) if y not in cache]
         if missing:
@@ -241,7 +264,7 @@ class Calendar:
         merged: dict[date, str] = {}
         for y in range(y0, y1 + 1):
             merged.update(cache[y])
-        return merged  # type: ignore[return-value]
+        return merged
 
     def _offset_segments(self, lo: int, hi: int) -> tuple[list[int], list[int]]:
         """UTC instants where the zone's offset changes in ``[lo, hi]`` and the offset
@@ -249,7 +272,7 @@ class Calendar:
         ``[starts[k], starts[k + 1])`` with ``offsets[k]``."""
 
         def offset(t: int) -> int:
-            return int(datetime.fromtimestamp(t, self.zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+            return int(datetime.fromtimestamp(t, self.zone).utcoffset().total_seconds())  # type: ignore[union-attr]  # aware: never None
 
         starts, offsets = [lo], [offset(lo)]
         t = lo
@@ -316,21 +339,7 @@ class Calendar:
             ordinal += 1
             weekday = (weekday + 1) % 7
 
-        pieces.sort()
-        starts: list[int] = []
-        ends: list[int] = []
-        for a, b in pieces:
-            if ends and a <= ends[-1]:
-                if b > ends[-1]:
-                    ends[-1] = b
-            else:
-                starts.append(a)
-                ends.append(b)
-        cum: list[int] = []
-        total = 0
-        for a, b in zip(starts, ends):
-            total += b - a
-            cum.append(total)
+        starts, ends, cum = _merged(pieces)
         self._y0, self._y1 = y0, y1
         self._starts, self._ends, self._cum_end = starts, ends, cum
         # The covered UTC range: instants whose local date lies in [first, last].
@@ -346,8 +355,8 @@ class Calendar:
         _check_range(lo, hi, "datetime")
         y_lo = datetime.fromtimestamp(lo, UTC).year - 1
         y_hi = datetime.fromtimestamp(hi, UTC).year + 1
-        if self._y0 is not None:
-            y_lo, y_hi = min(y_lo, self._y0), max(y_hi, self._y1)  # type: ignore[type-var]
+        if self._y0 is not None and self._y1 is not None:
+            y_lo, y_hi = min(y_lo, self._y0), max(y_hi, self._y1)
         self._build(max(y_lo, _MIN_YEAR), min(y_hi, _MAX_YEAR))
 
     def _grow_forward(self) -> None:
@@ -489,7 +498,7 @@ class Calendar:
     # ------------------------------------------------------------------ introspection
     @property
     def expanded_years(self) -> tuple[int, int] | None:
-        return None if self._y0 is None else (self._y0, self._y1)  # type: ignore[return-value]
+        return None if self._y0 is None or self._y1 is None else (self._y0, self._y1)
 
     def expand(self, first_year: int, last_year: int) -> None:
         """Expand eagerly (benchmarks, warm caches); queries do it lazily anyway."""
@@ -498,7 +507,7 @@ class Calendar:
     @cached_property
     def description(self) -> str:
         days = []
-        for name, windows in zip(WEEKDAYS, self.week):
+        for name, windows in zip(WEEKDAYS, self.week, strict=True):
             if windows:
                 days.append(f"{name} {' '.join(str(w) for w in windows)}")
         sub = f"-{self.subdivision}" if self.subdivision else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _check_week(week: Week) -> Week:
         if day not in WEEKDAYS:
             raise ValueError(f"unknown weekday {day!r} (expected {', '.join(WEEKDAYS)})")
         parsed = [Window.parse(w) for w in windows]
-        for before, after in zip(parsed, parsed[1:]):
+        for before, after in pairwise(parsed):
             if after.start < before.end:
                 raise ValueError(f"{day}: windows must be in order and must not overlap ({before} then {after})")
     if not any(week.values()):

@@ -22,6 +22,7 @@ from unisupport.sla.matrix import (
     Coverage,
     Covers,
     Plan,
+    Row,
     Scope,
     SeverityMatrix,
     default_matrix,
@@ -244,13 +245,16 @@ def _holdings(
 
 
 def _check_event_window(h: Holding, calendar: Calendar) -> None:
-    start = epoch_seconds(h.event_start, field="event_start")  # type: ignore[arg-type]
-    end = epoch_seconds(h.event_end, field="event_end")  # type: ignore[arg-type]
+    event_start, event_end = h.event_start, h.event_end
+    if event_start is None or event_end is None:
+        raise InvalidInput("an event window needs both a start and an end", field="event_end", rule="R-EVT-2")
+    start = epoch_seconds(event_start, field="event_start")
+    end = epoch_seconds(event_end, field="event_end")
     if end <= start:
         raise InvalidInput("the event must end after it starts", field="event_end", rule="R-EVT-2")
     # Calendar days are counted on the site's wall clock: five days across a clock
     # change last 119 or 121 hours.
-    wall = calendar.localize(h.event_end).replace(tzinfo=None) - calendar.localize(h.event_start).replace(tzinfo=None)  # type: ignore[arg-type]
+    wall = calendar.localize(event_end).replace(tzinfo=None) - calendar.localize(event_start).replace(tzinfo=None)
     if wall > timedelta(days=MAX_EVENT_DAYS):
         raise InvalidInput(
             f"an event covers at most {MAX_EVENT_DAYS} consecutive calendar days (buy consecutive events)",
@@ -307,182 +311,241 @@ def _consider(
     tenant: str | None,
     language: str | None,
 ) -> Considered:
-    p = Words(product.en, product.fr)
-
-    def refuse(reason: Words) -> Considered:
-        return Considered(plan.code, False, None, f"{plan.en}: {reason.en}", reason_fr=f"{plan.fr} : {reason.fr}")
-
-    # 1. Does the plan cover this product at all?
-    excluded_flag = sorted(f.value for f in plan.excluded_flags if product.has(f))
-    excluded = product.code in plan.azure_exclusions or bool(excluded_flag)
-    if product.code in plan.azure_exclusions:
-        why_excluded = Words(f"{p.en} is excluded from its Azure target", f"{p.fr} est exclu de son délai Azure")
-    else:
-        flags = [FLAG_NAMES.get(f, (f, f)) for f in excluded_flag]
-        why_excluded = Words(
-            f"{p.en} is excluded ({', '.join(e for e, _ in flags)} technologies are out of its scope)",
-            f"{p.fr} est exclu (les technologies {', '.join(f for _, f in flags)} sont hors de son périmètre)",
-        )
-    if plan.covers is Covers.AZURE_COMPONENTS:
-        if not product.is_azure:
-            return refuse(
-                Words(
-                    f"covers Azure components only, and {p.en} is not one.",
-                    f"ne couvre que les composants Azure, et {p.fr} n'en est pas un.",
-                )
-            )
-        if excluded:
-            return refuse(
-                why_excluded
-                + Words(
-                    ", and the plan covers Azure components only.", ", et le plan ne couvre que les composants Azure."
-                )
-            )
-    elif plan.covers is Covers.SECURITY_PRODUCTS:
-        if not product.has("security_pillar"):
-            return refuse(
-                Words(
-                    f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {p.en} is not in it.",
-                    f"ne couvre que le portefeuille sécurité (Entra, Intune, Purview, Defender), et {p.fr} n'en fait pas partie.",
-                )
-            )
-
-    # 2. Does the order's scope for the plan include this incident?
-    scope_note = Words("", "")
-    if plan.scope is Scope.AZURE_COMPONENTS or plan.scope is Scope.ENROLLED_PRODUCTS:
-        what = (
-            Words("Azure components named on the order", "composants Azure nommés dans l'Ordre de Services")
-            if plan.scope is Scope.AZURE_COMPONENTS
-            else Words("products enrolled on the order", "produits inscrits dans l'Ordre de Services")
-        )
-        if holding.scope is not None and product.code not in holding.scope:
-            listed = ", ".join(sorted(holding.scope)) or "—"
-            return refuse(
-                Words(
-                    f"{p.en} is not among the {what.en} ({listed}).",
-                    f"{p.fr} ne figure pas parmi les {what.fr} ({listed}).",
-                )
-            )
-        if holding.scope is None:
-            scope_note = Words(
-                f"; no list of {what.en} was given, so all are assumed in scope",
-                f" ; aucune liste des {what.fr} n'a été donnée : tous sont supposés couverts",
-            )
-    elif plan.scope is Scope.TENANTS:
-        if holding.scope is not None:
-            listed = ", ".join(sorted(holding.scope))
-            if tenant is None:
-                return refuse(
-                    Words(
-                        f"the incident names no tenant, and the plan covers only the tenants named on the order ({listed}).",
-                        f"l'incident ne nomme aucun locataire, et le plan ne couvre que les locataires nommés dans l'Ordre de Services ({listed}).",
-                    )
-                )
-            if tenant not in holding.scope:
-                return refuse(
-                    Words(
-                        f"tenant {tenant!r} is not among the tenants named on the order ({listed}).",
-                        f"le locataire « {tenant} » ne figure pas parmi les locataires nommés dans l'Ordre de Services ({listed}).",
-                    )
-                )
-    elif plan.scope is Scope.EVENT:
-        if holding.event_start is None or holding.event_end is None:
-            return refuse(
-                Words(
-                    "no event window was given, so no event is in progress.",
-                    "aucune fenêtre d'événement n'a été donnée : aucun événement n'est en cours.",
-                )
-            )
-        start, end = epoch_seconds(holding.event_start), epoch_seconds(holding.event_end)
-        at = epoch_seconds(opened)
-        if not (start <= at < end):
-            a, b = calendar.localize(holding.event_start).isoformat(), calendar.localize(holding.event_end).isoformat()
-            return refuse(
-                Words(
-                    f"the incident was opened outside the event window ({a} to {b}).",
-                    f"l'incident a été ouvert hors de la fenêtre de l'événement ({a} à {b}).",
-                )
-            )
-        if not description or not AEM_MARKER.search(description):
-            return refuse(
-                Words(
-                    'the case description does not carry the "AEM" marker that identifies event cases.',
-                    "la description du cas ne porte pas la mention « AEM » qui identifie les cas de l'événement.",
-                )
-            )
-
-    # 3. The figure: the plan's own, or the Base Package's where the row is blank.
+    """Whether ``plan`` applies to this incident and, if it does, its due instant, with
+    the reason in English and in French: 1. the products the plan covers, 2. the
+    order's scope for it, 3. its figure, or the Base Package's where its row is blank."""
+    excluded, why_excluded = _exclusion(plan, product)
+    refusal = _covers_refusal(plan, product, excluded, why_excluded) or _scope_refusal(
+        plan, holding, product, opened, calendar, description, tenant
+    )
+    if refusal is not None:
+        return _not_applicable(plan, refusal)
     row = plan.severities[sev]
     fallback = row.fallback is not None
-    source_row = matrix.base.severities[sev] if fallback else row
-    azure_target = product.is_azure and not excluded
-    if fallback:
-        base_excluded = product.code in matrix.base.azure_exclusions
-        minutes = source_row.minutes_for(product.is_azure and not base_excluded)
-    else:
-        minutes = source_row.minutes_for(azure_target)
+    minutes, coverage = _figure(matrix, sev, row, product, excluded)
     if minutes is None:  # a plan covering Azure only has no "other" figure
-        return refuse(
+        return _not_applicable(
+            plan,
             why_excluded
             + Words(
                 ", and the plan has no target for other products.",
                 ", et le plan n'a pas de délai pour les autres produits.",
-            )
+            ),
         )
-    coverage = source_row.coverage
-    assert coverage is not None
-    due = _due(calendar, opened, minutes, coverage)
-
-    if coverage is Coverage.BUSINESS_HOURS:
-        figure = Words(f"{minutes} business minutes", f"{minutes} minutes ouvrées")
-    else:
-        figure = Words(f"{minutes} minutes, 24x7", f"{minutes} minutes, 24 h/24, 7 j/7")
-    if fallback:
-        reason = Words(
-            f"the source leaves its Severity {sev.value} row blank, so the Base Package's target applies ({figure.en})",
-            f"la source laisse vide sa ligne Gravité {sev.value} : le délai du Package de Base s'applique ({figure.fr})",
-        )
-    elif excluded and product.is_azure and row.all is None:
-        reason = why_excluded + Words(
-            f", so Severity {sev.value} gets its other-products target: a first response within {figure.en}",
-            f" : la Gravité {sev.value} reçoit le délai des autres produits, première réponse sous {figure.fr}",
-        )
-    else:
-        if row.all is not None:
-            kind = Words("", "")
-        elif azure_target:
-            kind = (
-                Words(" on an Azure component in its scope", " sur un composant Azure de son périmètre")
-                if plan.code != BASE
-                else Words(" on an Azure component", " sur un composant Azure")
-            )
-        else:
-            kind = Words(" on a product other than an Azure component", " sur un produit autre qu'un composant Azure")
-        reason = Words(
-            f"Severity {sev.value}{kind.en} gets a first response within {figure.en}",
-            f"Gravité {sev.value}{kind.fr} : première réponse sous {figure.fr}",
-        )
-    reason += scope_note
-    if language and plan.languages is not None and language not in plan.languages:
-        offered = Words(
-            _listing([LANGUAGE_NAMES.get(c, c) for c in plan.languages], "and"),
-            _listing([LANGUAGE_NAMES_FR.get(c, c) for c in plan.languages], "et"),
-        )
-        reason += Words(
-            f"; it is delivered in {offered.en} only, so it applies in English, not {LANGUAGE_NAMES.get(language, language)} (R-SLA-3)",
-            f" ; il n'est fourni qu'en {offered.fr} : il s'applique en anglais, non en {LANGUAGE_NAMES_FR.get(language, language)} (R-SLA-3)",
-        )
-    reason += Words(".", ".")
+    assert coverage is not None  # a row with minutes has its coverage (Row's validator)
+    reason = (
+        _target_reason(plan, sev, row, product, excluded, why_excluded, minutes, coverage)
+        + _scope_note(plan, holding)
+        + _language_note(plan, language)
+        + Words(".", ".")
+    )
     return Considered(
         plan.code,
         True,
         minutes,
         f"{plan.en}: {reason.en}",
         coverage=coverage,
-        due=due,
+        due=_due(calendar, opened, minutes, coverage),
         fallback=fallback,
         extras=row.extras,
         reason_fr=f"{plan.fr} : {reason.fr}",
+    )
+
+
+def _not_applicable(plan: Plan, reason: Words) -> Considered:
+    return Considered(plan.code, False, None, f"{plan.en}: {reason.en}", reason_fr=f"{plan.fr} : {reason.fr}")
+
+
+def _exclusion(plan: Plan, product: Product) -> tuple[bool, Words]:
+    """Whether the plan excludes the product from its Azure target (by name, or by a
+    technology flag it leaves out of its scope), and why, in words."""
+    p = Words(product.en, product.fr)
+    excluded_flag = sorted(f.value for f in plan.excluded_flags if product.has(f))
+    excluded = product.code in plan.azure_exclusions or bool(excluded_flag)
+    if product.code in plan.azure_exclusions:
+        return excluded, Words(f"{p.en} is excluded from its Azure target", f"{p.fr} est exclu de son délai Azure")
+    flags = [FLAG_NAMES.get(f, (f, f)) for f in excluded_flag]
+    return excluded, Words(
+        f"{p.en} is excluded ({', '.join(e for e, _ in flags)} technologies are out of its scope)",
+        f"{p.fr} est exclu (les technologies {', '.join(f for _, f in flags)} sont hors de son périmètre)",
+    )
+
+
+def _covers_refusal(plan: Plan, product: Product, excluded: bool, why_excluded: Words) -> Words | None:
+    """1. Why the plan does not cover this product at all (None: it does)."""
+    p = Words(product.en, product.fr)
+    if plan.covers is Covers.AZURE_COMPONENTS:
+        if not product.is_azure:
+            return Words(
+                f"covers Azure components only, and {p.en} is not one.",
+                f"ne couvre que les composants Azure, et {p.fr} n'en est pas un.",
+            )
+        if excluded:
+            return why_excluded + Words(
+                ", and the plan covers Azure components only.", ", et le plan ne couvre que les composants Azure."
+            )
+    elif plan.covers is Covers.SECURITY_PRODUCTS and not product.has("security_pillar"):
+        return Words(
+            f"covers the security portfolio (Entra, Intune, Purview, Defender) only, and {p.en} is not in it.",
+            f"ne couvre que le portefeuille sécurité (Entra, Intune, Purview, Defender), et {p.fr} n'en fait "
+            "pas partie.",
+        )
+    return None
+
+
+def _scope_refusal(
+    plan: Plan,
+    holding: Holding,
+    product: Product,
+    opened: datetime,
+    calendar: Calendar,
+    description: str | None,
+    tenant: str | None,
+) -> Words | None:
+    """2. Why the order's scope for the plan leaves this incident out (None: it is in)."""
+    if plan.scope is Scope.AZURE_COMPONENTS or plan.scope is Scope.ENROLLED_PRODUCTS:
+        if holding.scope is not None and product.code not in holding.scope:
+            what = _scope_words(plan)
+            listed = ", ".join(sorted(holding.scope)) or "—"
+            return Words(
+                f"{product.en} is not among the {what.en} ({listed}).",
+                f"{product.fr} ne figure pas parmi les {what.fr} ({listed}).",
+            )
+    elif plan.scope is Scope.TENANTS:
+        return _tenant_refusal(holding, tenant)
+    elif plan.scope is Scope.EVENT:
+        return _event_refusal(holding, opened, calendar, description)
+    return None
+
+
+def _scope_words(plan: Plan) -> Words:
+    """What the order lists for a plan scoped to named components or products."""
+    if plan.scope is Scope.AZURE_COMPONENTS:
+        return Words("Azure components named on the order", "composants Azure nommés dans l'Ordre de Services")
+    return Words("products enrolled on the order", "produits inscrits dans l'Ordre de Services")
+
+
+def _scope_note(plan: Plan, holding: Holding) -> Words:
+    """Said after the target when the order lists no components or products for a plan
+    scoped to them: all are assumed in scope."""
+    if plan.scope not in (Scope.AZURE_COMPONENTS, Scope.ENROLLED_PRODUCTS) or holding.scope is not None:
+        return Words("", "")
+    what = _scope_words(plan)
+    return Words(
+        f"; no list of {what.en} was given, so all are assumed in scope",
+        f" ; aucune liste des {what.fr} n'a été donnée : tous sont supposés couverts",
+    )
+
+
+def _tenant_refusal(holding: Holding, tenant: str | None) -> Words | None:
+    if holding.scope is None:
+        return None
+    listed = ", ".join(sorted(holding.scope))
+    if tenant is None:
+        return Words(
+            f"the incident names no tenant, and the plan covers only the tenants named on the order ({listed}).",
+            "l'incident ne nomme aucun locataire, et le plan ne couvre que les locataires nommés dans "
+            f"l'Ordre de Services ({listed}).",
+        )
+    if tenant not in holding.scope:
+        return Words(
+            f"tenant {tenant!r} is not among the tenants named on the order ({listed}).",
+            f"le locataire « {tenant} » ne figure pas parmi les locataires nommés dans l'Ordre de Services ({listed}).",
+        )
+    return None
+
+
+def _event_refusal(holding: Holding, opened: datetime, calendar: Calendar, description: str | None) -> Words | None:
+    if holding.event_start is None or holding.event_end is None:
+        return Words(
+            "no event window was given, so no event is in progress.",
+            "aucune fenêtre d'événement n'a été donnée : aucun événement n'est en cours.",
+        )
+    start, end = epoch_seconds(holding.event_start), epoch_seconds(holding.event_end)
+    if not (start <= epoch_seconds(opened) < end):
+        a, b = calendar.localize(holding.event_start).isoformat(), calendar.localize(holding.event_end).isoformat()
+        return Words(
+            f"the incident was opened outside the event window ({a} to {b}).",
+            f"l'incident a été ouvert hors de la fenêtre de l'événement ({a} à {b}).",
+        )
+    if not description or not AEM_MARKER.search(description):
+        return Words(
+            'the case description does not carry the "AEM" marker that identifies event cases.',
+            "la description du cas ne porte pas la mention « AEM » qui identifie les cas de l'événement.",
+        )
+    return None
+
+
+def _figure(
+    matrix: SeverityMatrix, sev: Severity, row: Row, product: Product, excluded: bool
+) -> tuple[int | None, Coverage | None]:
+    """3. The minutes and coverage: the plan's own row, or the Base Package's where
+    the plan's row is blank (with the Base Package's own Azure exclusions)."""
+    if row.fallback is not None:
+        source_row = matrix.base.severities[sev]
+        base_excluded = product.code in matrix.base.azure_exclusions
+        return source_row.minutes_for(product.is_azure and not base_excluded), source_row.coverage
+    return row.minutes_for(product.is_azure and not excluded), row.coverage
+
+
+def _target_reason(
+    plan: Plan,
+    sev: Severity,
+    row: Row,
+    product: Product,
+    excluded: bool,
+    why_excluded: Words,
+    minutes: int,
+    coverage: Coverage,
+) -> Words:
+    """Which figure applies and why: a blank row's fallback, an excluded product's
+    other-products target, or the plan's own target for this kind of product."""
+    if coverage is Coverage.BUSINESS_HOURS:
+        figure = Words(f"{minutes} business minutes", f"{minutes} minutes ouvrées")
+    else:
+        figure = Words(f"{minutes} minutes, 24x7", f"{minutes} minutes, 24 h/24, 7 j/7")
+    if row.fallback is not None:
+        return Words(
+            f"the source leaves its Severity {sev.value} row blank, so the Base Package's target applies ({figure.en})",
+            f"la source laisse vide sa ligne Gravité {sev.value} : le délai du Package de Base s'applique "
+            f"({figure.fr})",
+        )
+    if excluded and product.is_azure and row.all is None:
+        return why_excluded + Words(
+            f", so Severity {sev.value} gets its other-products target: a first response within {figure.en}",
+            f" : la Gravité {sev.value} reçoit le délai des autres produits, première réponse sous {figure.fr}",
+        )
+    kind = _product_kind(plan, row, product.is_azure and not excluded)
+    return Words(
+        f"Severity {sev.value}{kind.en} gets a first response within {figure.en}",
+        f"Gravité {sev.value}{kind.fr} : première réponse sous {figure.fr}",
+    )
+
+
+def _product_kind(plan: Plan, row: Row, azure_target: bool) -> Words:
+    """The kind of product a row's figure is for (nothing when one figure is for all)."""
+    if row.all is not None:
+        return Words("", "")
+    if not azure_target:
+        return Words(" on a product other than an Azure component", " sur un produit autre qu'un composant Azure")
+    if plan.code != BASE:
+        return Words(" on an Azure component in its scope", " sur un composant Azure de son périmètre")
+    return Words(" on an Azure component", " sur un composant Azure")
+
+
+def _language_note(plan: Plan, language: str | None) -> Words:
+    """R-SLA-3: a plan delivered in some languages only applies in English to others."""
+    if not language or plan.languages is None or language in plan.languages:
+        return Words("", "")
+    offered = Words(
+        _listing([LANGUAGE_NAMES.get(c, c) for c in plan.languages], "and"),
+        _listing([LANGUAGE_NAMES_FR.get(c, c) for c in plan.languages], "et"),
+    )
+    return Words(
+        f"; it is delivered in {offered.en} only, so it applies in English, not "
+        f"{LANGUAGE_NAMES.get(language, language)} (R-SLA-3)",
+        f" ; il n'est fourni qu'en {offered.fr} : il s'applique en anglais, non en "
+        f"{LANGUAGE_NAMES_FR.get(language, language)} (R-SLA-3)",
     )
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from unisupport.catalog.product import ProductFlag, ProductRegistry, default_products
-from unisupport.datafile import read_yaml, shipped, validate
+from unisupport.datafile import entry_named, read_yaml, shipped, validate
 from unisupport.errors import DataFileError, InvalidInput
 from unisupport.sla.severity import Severity
 
@@ -153,7 +153,7 @@ class SeverityMatrix:
         for code, body in parsed.plans.items():
             if not isinstance(body, dict):
                 raise DataFileError(str(file), "must be a mapping", entry=code)
-            plan = validate(file, Plan, {**body, "code": code}, entry_key=lambda loc, c=code: c)
+            plan = validate(file, Plan, {**body, "code": code}, entry_key=entry_named(code))
             for product in sorted(plan.azure_exclusions):
                 if product not in products:
                     raise DataFileError(str(file), f"unknown product {product!r}", entry=code, field="azure_exclusions")

@@ -38,12 +38,24 @@ class Severity(StrEnum):
 # R-SEV-1, in the source's words (Annex A) and in English.
 DEFINITIONS: dict[Severity, dict[str, str]] = {
     Severity.SEV_1: {
-        "en": "Critical business systems down: business at risk, complete loss of a critical application or solution; needs immediate attention.",
-        "fr": "Arrêt des systèmes de gestion critiques : activité à risque, perte complète d'une application ou d'une solution critique ; nécessite une attention immédiate.",
+        "en": (
+            "Critical business systems down: business at risk, complete loss of a critical application or solution; "
+            "needs immediate attention."
+        ),
+        "fr": (
+            "Arrêt des systèmes de gestion critiques : activité à risque, perte complète d'une application ou d'une "
+            "solution critique ; nécessite une attention immédiate."
+        ),
     },
     Severity.SEV_A: {
-        "en": "Critical business systems degraded: significant loss or degradation of services; needs attention within the hour.",
-        "fr": "Dégradation des systèmes de gestion critiques : pertes ou dégradations des services importantes ; nécessite une attention dans l'heure.",
+        "en": (
+            "Critical business systems degraded: significant loss or degradation of services; needs attention within "
+            "the hour."
+        ),
+        "fr": (
+            "Dégradation des systèmes de gestion critiques : pertes ou dégradations des services importantes ; "
+            "nécessite une attention dans l'heure."
+        ),
     },
     Severity.SEV_B: {
         "en": "Moderate business impact: disrupts but does not prevent the reasonable continuation of business.",

@@ -26,7 +26,7 @@ def append_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         return
     names = list(rows[0])
     converters = [(i, convert) for i, name in enumerate(names) if (convert := _converter(table.c[name].type, dialect))]
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # open: never None
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
             values = [row[name] for name in names]

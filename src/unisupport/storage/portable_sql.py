@@ -30,7 +30,8 @@ class iso_utc(FunctionElement):  # lower case: it reads as a SQL function
 
 @compiles(iso_utc, "postgresql")
 def _iso_utc_postgresql(element: iso_utc, compiler: Any, **kw: Any) -> str:
-    return f"""to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
+    moment = compiler.process(element.clauses, **kw)
+    return f"""to_char(({moment}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
 
 
 @compiles(iso_utc, "sqlite")
@@ -69,7 +70,10 @@ def _number_and_width(element: zero_padded, compiler: Any, **kw: Any) -> tuple[s
 @compiles(zero_padded, "postgresql")
 def _padded_postgresql(element: zero_padded, compiler: Any, **kw: Any) -> str:
     number, width = _number_and_width(element, compiler, **kw)
-    return f"CASE WHEN ({number}) < {10**width} THEN lpad(CAST(({number}) AS TEXT), {width}, '0') ELSE CAST(({number}) AS TEXT) END"
+    return (
+        f"CASE WHEN ({number}) < {10**width} THEN lpad(CAST(({number}) AS TEXT), {width}, '0') "
+        f"ELSE CAST(({number}) AS TEXT) END"
+    )
 
 
 @compiles(zero_padded, "sqlite")

@@ -120,7 +120,8 @@ def install_web(app: FastAPI) -> None:
             return RedirectResponse(page_above(app, request.url.path), status_code=303)
         if _wants_html(request) and exc.status_code in (404, 405):
             return error_page(request, exc.status_code)
-        return await api_handler(request, exc)  # type: ignore[misc]
+        return await api_handler(request, exc)  # type: ignore[misc]  # FastAPI's handler is async
 
     if api_handler is not None:
-        app.add_exception_handler(StarletteHTTPException, http_error)
+        # Ignored: Starlette types every handler as taking any Exception, not the class it is for.
+        app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ def _sign_in_page(p: Page, *, email: str = "", next_url: str = "/", error: str |
 @router.get("/")
 def home(request: Request) -> Response:
     with page(request, anonymous=True) as p:
-        if p.principal is None:
+        if p.viewer is None:
             return redirect(p, "/sign-in")
         return redirect(p, home_of(p.principal.role))
 
@@ -58,7 +58,7 @@ def home(request: Request) -> Response:
 @router.get("/sign-in")
 def sign_in_form(request: Request, next: str | None = None) -> Response:
     with page(request, anonymous=True) as p:
-        if p.principal is not None:
+        if p.viewer is not None:
             return redirect(p, local_path(next))
         return _sign_in_page(p, next_url=local_path(next))
 
@@ -95,7 +95,7 @@ def sign_in(request: Request, form: FormData) -> Response:
 @router.post("/sign-out")
 def sign_out(request: Request, form: FormData) -> Response:
     with page(request, anonymous=True) as p:
-        if p.principal is not None:
+        if p.viewer is not None:
             record_sign_out(p.db, p.principal, now=p.now)
             # The old cookie stays signed and unexpired: the server must refuse it.
             end_session(
@@ -117,7 +117,7 @@ def switch_language(request: Request, form: FormData) -> Response:
     back = local_path(form.get("next"))
     with page(request, anonymous=True) as p:
         if language in LANGUAGES:
-            if p.principal is not None:
+            if p.viewer is not None:
                 update_user(p.db, email=p.principal.email, language=language, actor=p.principal.email, now=p.now)
             else:
                 p.replace_session(with_language(p.web, language))

@@ -65,12 +65,12 @@ def account_labels(p: Page, balances: list[ledger.Balance]) -> dict[str, str]:
     the service and the order line's code (``Proactive Credits (credits-y1)``).
     Customers read words: the service, then — only where it tells accounts of the
     same name apart — its site, its contract year, the day it lasts until."""
-    provider = p.principal is not None and p.principal.role.is_provider
+    provider = p.principal.role.is_provider
     labels = {b.key: [_named(p, b, provider)] for b in balances}
     if provider:
         return {key: parts[0] for key, parts in labels.items()}
     sites = [site_by_id(p.db, i) for i in {b.site_id for b in balances if b.site_id}]
-    site_names = {s.id: s.name or s.code for s in sites if s is not None}
+    site_names = {s.id: s.name or s.code for s in sites}
     qualifiers = (
         lambda b: site_names.get(b.site_id) if b.site_id else None,
         lambda b: p.t("account.year", year=b.contract_year) if b.contract_year else None,
@@ -106,7 +106,7 @@ def order_panel(p: Page, order: OrderRow, *, charts: bool = True) -> dict[str, A
     balances = ledger.balances(p.db, customer_id=order.customer_id, order_id=order.id)
     labels = account_labels(p, balances)
     groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
-    forecast = []
+    forecast: list[dict[str, Any]] = []
     for b in balances:
         group = account_group(b)
         if group == "fees" and b.balance == 0:

@@ -15,10 +15,11 @@ region when it asks for one of the same language (``en-US``, ``fr-CA``), else
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -167,12 +168,12 @@ class Formatter:
         time = format_time(local, "short", locale=self.locale)
         return self.t("format.datetime_long" if long else "format.datetime_short", date=day, time=time, zone=zone)
 
-    def date(self, day: date | None, *, long: bool = False) -> str:
+    def date(self, day: dt.date | None, *, long: bool = False) -> str:
         if day is None:
             return "—"
         return self._date(day, "full" if long else "medium")
 
-    def _date(self, day: date, length: str) -> str:
+    def _date(self, day: dt.date, length: str) -> str:
         """Babel's date of that length; in French the first of the month is
         ``1er`` (« mardi 1er décembre 2026 », « 1er déc. 2026 »), as French writes it."""
         pattern = self.locale.date_formats[length].pattern
@@ -180,17 +181,17 @@ class Formatter:
             pattern = re.sub(r"(?<![d'])d(?!d)", "'1er'", pattern)
         return format_date(day, pattern, locale=self.locale)
 
-    def month(self, day: date, *, short: bool = False, year: bool = True) -> str:
+    def month(self, day: dt.date, *, short: bool = False, year: bool = True) -> str:
         """``November 2026``; on a chart's axis ``Nov 2026`` (``nov. 2026``), or just
         ``Nov`` when the year is already shown by an earlier tick."""
         if short:
             return format_date(day, "LLL yyyy" if year else "LLL", locale=self.locale)
         return format_date(day, "LLLL yyyy" if year else "LLLL", locale=self.locale)
 
-    def time(self, moment: datetime, zone: str) -> str:
+    def time(self, moment: dt.datetime, zone: str) -> str:
         return format_time(self.local(moment, zone), "short", locale=self.locale)
 
-    def weekday(self, day: date) -> str:
+    def weekday(self, day: dt.date) -> str:
         return format_date(day, "EEEE", locale=self.locale)
 
     # --- numbers

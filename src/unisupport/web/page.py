@@ -71,6 +71,7 @@ from unisupport.web.session import (
 
 log = logging.getLogger("unisupport.web")
 T = TypeVar("T")
+R = TypeVar("R", bound=Response)
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_FORM_BYTES = 64 * 1024
 
@@ -119,7 +120,7 @@ def is_https(request: Request) -> bool:
 class Page:
     request: Request
     db: Session
-    principal: Principal | None
+    viewer: Principal | None  # who is signed in: None only on the pages open to anyone (sign-in …)
     now: datetime
     web: SessionData
     fmt: Formatter
@@ -127,6 +128,15 @@ class Page:
     zone: str = "UTC"  # the one zone this page shows times in: the viewer's (services.users.viewer_zone, D60)
     new_cookie: bool = False
     outcome: Outcome | None = None  # what the form sent before this page left for it
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in user. :func:`page` lets no one without a session past unless
+        the page is open to anyone (``anonymous=True``, which reads ``viewer``): there,
+        asking for the principal of nobody is the sign-in redirect, never a None."""
+        if self.viewer is None:
+            raise SignInRequired("sign in first")
+        return self.viewer
 
     @property
     def language(self) -> str:
@@ -219,7 +229,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         )
 
 
-def _finish(p: Page, response: Response) -> Response:
+def _finish(p: Page, response: R) -> R:
     if p.new_cookie:
         response.set_cookie(
             value=p.signer.dumps(p.web), **cookie_arguments(p.web, now=p.now, secure=is_https(p.request))
@@ -230,7 +240,7 @@ def _finish(p: Page, response: Response) -> Response:
 
 def render(p: Page, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     html = _environment.get_template(template).render(_common(p) | context)
-    return _finish(p, HTMLResponse(html, status_code=status))  # type: ignore[return-value]
+    return _finish(p, HTMLResponse(html, status_code=status))
 
 
 def redirect(p: Page, url: str) -> Response:
@@ -239,7 +249,7 @@ def redirect(p: Page, url: str) -> Response:
 
 
 def _common(p: Page) -> dict[str, Any]:
-    principal = p.principal
+    principal = p.viewer
     return {
         "t": p.fmt.t,
         "fmt": p.fmt,
@@ -307,6 +317,11 @@ class Form:
     def getlist(self, name: str) -> list[str]:
         return [v for k, v in self.pairs if k == name]
 
+    def whole_number(self, name: str) -> int | None:
+        """The field as a whole number; None when it is empty or not one."""
+        value = self.get(name) or ""
+        return int(value) if value.isdigit() else None
+
     def flag(self, name: str) -> bool:
         return self.get(name) in ("on", "true", "1", "yes")
 
@@ -358,13 +373,14 @@ def attempt(
     """Run a change in a savepoint: a refusal (a rule, a malformed value, or one of
     ``also``) undoes only its own writes and comes back, with None, for the page to
     show next to the form that was sent; a form pydantic rejects is an InvalidInput."""
+    refusals: tuple[type[UnisupportError], ...] = (Refused, InvalidInput, *also)
     try:
         with p.db.begin_nested():
             return action(), None
     except ValidationError as exc:
         return None, InvalidInput("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items()), field="form")
-    except (Refused, InvalidInput, *also) as exc:
-        return None, exc  # type: ignore[return-value]
+    except refusals as exc:
+        return None, exc
 
 
 def run(

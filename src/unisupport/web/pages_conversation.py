@@ -136,7 +136,7 @@ def reopen(request: Request, incident_id: int, form: FormData) -> Response:
         def work() -> None:
             data = ReopeningIn.model_validate({"reason": form.get("reason") or ""})
             incident = svc.get_incident(p.db, p.principal, incident_id, lock=True)
-            svc.reopen(p.db, incident, actor=p.principal.email, reason=data.reason, now=p.now)  # type: ignore[union-attr]
+            svc.reopen(p.db, incident, actor=p.principal.email, reason=data.reason, now=p.now)
 
         return submit(p, form, "reopening", work, back=f"/incidents/{incident_id}", done=notice("done.reopened"))
 
@@ -154,7 +154,7 @@ def incidents_context(p: Page, *, q: str | None, status: str | None) -> dict[str
         "status": status or "",
         "statuses": [(s, p.t(f"status.{s}")) for s in STATUSES],
         "truncated": len(rows) == LIST_LIMIT,
-        "show_customer": p.principal is not None and p.principal.role.is_provider,
+        "show_customer": p.principal.role.is_provider,
     }
 
 

@@ -268,7 +268,7 @@ def _customer_act(request: Request, incident_id: int, form: Form, form_id: str, 
     """Run a customer's change on their incident and come back to its page with the
     outcome beside the form ``form_id``."""
     with page(request, roles=CUSTOMER_ROLES) as p:
-        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        version = form.whole_number("version")
         return act_on_incident(p, form, incident_id, form_id, lambda: work(p, version), done=done, also=(Forbidden,))
 
 
@@ -326,7 +326,7 @@ def _booking_in(form: Form, zone_of_site) -> BookingIn:
         text = form.get(name)
         if text and day is not None:
             try:
-                data[field] = datetime.combine(day, time.fromisoformat(text), ZoneInfo(zone))  # type: ignore[arg-type]
+                data[field] = datetime.combine(day, time.fromisoformat(text), ZoneInfo(zone))
             except ValueError:
                 data[field] = text  # not a time: the model refuses it, naming the field
     return BookingIn.model_validate(data)

@@ -66,7 +66,7 @@ def site_label(p: Page, site: SiteRow | None) -> str:
     customers (``paris`` is the provider's word for « Contoso France, Paris »)."""
     if site is None:
         return ""
-    if p.principal is not None and p.principal.role.is_provider:
+    if p.principal.role.is_provider:
         return site.code
     return site.name or site.code
 
@@ -250,11 +250,7 @@ def _timeline(p: Page, events, comms, *, linked: AbstractSet[int] = frozenset())
         if e.kind == "communication":  # shown with its text above
             continue
         local = _event_reason(p, e)
-        said = (
-            say(p.fmt, e.reason, as_written=p.principal is not None and p.principal.role.is_provider)
-            if local is None
-            else None
-        )
+        said = say(p.fmt, e.reason, as_written=p.principal.role.is_provider) if local is None else None
         items.append(
             {
                 "sort": (epoch_seconds(e.at), 1, e.id),
@@ -368,7 +364,7 @@ def _rca(p: Page, view: dict[str, Any]) -> dict[str, Any]:
         "reason_translated": reason is not None and reason != window.get("reason"),
         "until": p.at(window["until"]) if window.get("until") else None,
         "due_if_requested_now": p.at(window["due_if_requested_now"]) if window.get("due_if_requested_now") else None,
-        "may_request": p.principal is not None and p.principal.role is not Role.CSAM,
+        "may_request": p.principal.role is not Role.CSAM,
     }
 
 
@@ -379,7 +375,7 @@ def _third_parties(p: Page, view: dict[str, Any], *, worker: bool) -> dict[str, 
         return p.at(value) if value else None
 
     open_incident = view["status"] != "closed"
-    may_ask = p.principal is not None and p.principal.role is not Role.CSAM and open_incident
+    may_ask = p.principal.role is not Role.CSAM and open_incident
     return {
         "collaborations": [
             {
@@ -412,8 +408,8 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     messages = conv.thread_messages(p.db, p.principal, incident)
     copies = [c.email for c in conv.copies_of(p.db, incident)]
     state = view["first_response"]["state"]
-    worker = p.principal is not None and p.principal.role in WORKERS
-    customer = p.principal is not None and p.principal.role.is_customer and incident.status != "closed"
+    worker = p.principal.role in WORKERS
+    customer = p.principal.role.is_customer and incident.status != "closed"
     return {
         "incident": view,
         "site_label": site_label(p, site_by_id(p.db, incident.site_id)),
@@ -484,7 +480,7 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
 
 def _contact(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
     """Who the engineer calls or mails for the first response (R-SEV-2): provider users only."""
-    if p.principal is None or not p.principal.role.is_provider:
+    if not p.principal.role.is_provider:
         return None
     contact = p.db.get(ContactRow, incident.contact_id)
     if contact is None:

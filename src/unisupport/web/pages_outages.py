@@ -76,7 +76,7 @@ def _audience(p: Page, products: list[str]) -> dict[str, Any]:
     """Who a notice about ``products`` would reach and why (R-MCSAP-5), before it is
     sent: the same decisions the notice will record (``services.platform_outages.audience``)."""
     names = {x.code: x.name(p.language) for x in default_products()}
-    decisions = [
+    decisions: list[dict[str, Any]] = [
         d.to_dict()
         | {
             "why": d.reason_fr if p.language == "fr" else d.reason,

@@ -131,7 +131,7 @@ def _act(request: Request, incident_id: int, form: Form, form_id: str, work, don
     with page(request, roles=svc.PROVIDER_WORKERS) as p:
         svc.get_incident(p.db, p.principal, incident_id)  # NotFound for another tenant's
         zone = p.zone  # the times typed are read in the zone the page shows them in (D60)
-        version = int(form.get("version")) if (form.get("version") or "").isdigit() else None
+        version = form.whole_number("version")
         return act_on_incident(p, form, incident_id, form_id, lambda: work(p, zone, version), done=done)
 
 

@@ -131,7 +131,7 @@ SENTENCES = (
 )
 
 
-def _values(fmt: Formatter, found: dict[str, str]) -> dict[str, object]:
+def _values(fmt: Formatter, found: dict[str, str | None]) -> dict[str, object]:
     """A sentence's values as the reader reads them: dates in their format, a
     service by its name, a unit by its name."""
     catalog = default_catalog()
@@ -147,8 +147,9 @@ def _values(fmt: Formatter, found: dict[str, str]) -> dict[str, object]:
             out[name] = fmt.number(value)
         else:
             out[name] = value
-    if "unit" in found and "quantity" in found:
-        out["unit"] = fmt.unit(found["unit"], _quantity(found["quantity"]))
+    unit, quantity = found.get("unit"), found.get("quantity")
+    if unit is not None and quantity is not None:
+        out["unit"] = fmt.unit(unit, _quantity(quantity))
     return out
 
 

@@ -106,7 +106,7 @@ def thread_context(p: Page, messages: list[ThreadMessage], others: list[dict[str
     """The thread: ``messages`` (what the viewer may see) merged with ``others`` (the
     communications no message recorded and the timeline's events, as
     ``pages_incident`` words them), oldest first, events folded."""
-    provider = p.principal is not None and p.principal.role.is_provider
+    provider = p.principal.role.is_provider
     items = sorted([_message(p, t, provider) for t in messages] + others, key=lambda i: i["sort"])
     entries = _fold_events(p, items)
     earlier, recent = entries[:-RECENT], entries[-RECENT:]
@@ -125,8 +125,6 @@ def composer_context(p: Page, incident: IncidentRow, copies: list[str]) -> dict[
     not closed) or an internal note (provider roles), or the customer's message
     (always public; on a closed incident it reopens it)."""
     principal = p.principal
-    if principal is None:
-        return None
     settings = conversation_settings_of(p.request)
     customer = principal.role.is_customer
     closed = incident.status == "closed"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from unisupport.datafile import field_path
 from unisupport.orders.order_file import AzureEvent, Contact, Line, OrderFile, Site
@@ -24,10 +25,16 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "events": AzureEvent,
 }
 _ITEM_KEYS = {"sites": "id", "lines": "id", "contacts": "email", "events": "id"}
+
+
+def _field_adapter(info: FieldInfo) -> TypeAdapter[Any]:
+    """Validates one top-level field of an order file on its own, as the model would."""
+    annotated: Any = Annotated[info.annotation, info]  # a type built at run time: Any to mypy
+    return TypeAdapter(annotated)
+
+
 _FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(Annotated[info.annotation, info])
-    for name, info in OrderFile.model_fields.items()
-    if name not in _ITEM_MODELS
+    name: _field_adapter(info) for name, info in OrderFile.model_fields.items() if name not in _ITEM_MODELS
 }
 
 _PATTERN_WORDS = {

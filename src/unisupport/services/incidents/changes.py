@@ -84,7 +84,7 @@ def check_version(incident: IncidentRow, expected: int | None) -> None:
 
 
 def calendar_of(session: Session, incident: IncidentRow) -> Calendar:
-    return site_calendar(session.get(SiteRow, incident.site_id))  # type: ignore[arg-type]
+    return site_calendar(session.get_one(SiteRow, incident.site_id))
 
 
 def require_provider_worker(principal: Principal, action: str) -> None:

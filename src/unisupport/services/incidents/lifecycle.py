@@ -110,7 +110,10 @@ def close(
             actor="system",
             at=now,
             rule="R-PIR-1",
-            reason="every UER Severity 1 incident gets a post-incident review with the customer, the CSAM and the account team",
+            reason=(
+                "every UER Severity 1 incident gets a post-incident review with the customer, the CSAM and the "
+                "account team"
+            ),
         )
     incident.version += 1
     incident.updated_at = now

@@ -185,9 +185,11 @@ _WITH_RELATED_IN_SCOPE = _WITH_RELATED.where(IncidentRow.customer_id.in_(bindpar
 
 
 def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
+    customer, order, site, contact, rca, pir = one
     assignments = list(session.scalars(_ASSIGNMENTS, {"incident_id": incident.id}))
     third_parties = list(session.scalars(_THIRD_PARTIES, {"incident_id": incident.id}))
-    return Related(*one, assignments, communications(session, incident), third_parties)  # type: ignore[arg-type]
+    comms = communications(session, incident)
+    return Related(customer, order, site, contact, rca, pir, assignments, comms, third_parties)
 
 
 def load_related(session: Session, incident: IncidentRow) -> Related:

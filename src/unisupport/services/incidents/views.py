@@ -99,7 +99,11 @@ def incident_view(
                 "due": when(c.customer_response_due),
                 "answered_at": when(c.answered_at),
                 "missed": c.missed_at is not None
-                or (c.answered_at is None and epoch_seconds(now) > epoch_seconds(c.customer_response_due)),  # type: ignore[arg-type]
+                or (
+                    c.answered_at is None
+                    and c.customer_response_due is not None
+                    and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
+                ),
                 "rule": "R-SLA-4",
             }
             for c in customer_side

@@ -307,13 +307,14 @@ def update_user(
         new_role, old_role = _role(role), Role(user.role)
         if new_role.is_customer != old_role.is_customer:
             raise InvalidInput(
-                f"{_a(old_role)} cannot become {_a(new_role)}: provider and customer users are distinct; create another user",
+                f"{_a(old_role)} cannot become {_a(new_role)}: "
+                "provider and customer users are distinct; create another user",
                 field="role",
             )
         if new_role.is_customer and new_role is not old_role:
             contact = session.get(ContactRow, user.contact_id) if user.contact_id else None
             if not contact_fits(new_role, contact):
-                customer = session.get(CustomerRow, user.customer_id)
+                customer = session.get_one(CustomerRow, user.customer_id)
                 contact = _designated_contact(
                     session, customer, contact.email if contact else user.email, new_role, user_id=user.id
                 )

@@ -75,14 +75,14 @@ def active_principal(
     (:func:`end_sessions`, a password change), or when the session ``session_id``
     was signed out (:func:`end_session`)."""
     user = session.get(UserRow, user_id)
-    if not usable(session, user):
+    if user is None or not usable(session, user):
         return None
-    ended = user.sessions_valid_from  # type: ignore[union-attr]
+    ended = user.sessions_valid_from
     if ended is not None and signed_in_at is not None and int(signed_in_at.timestamp()) < int(ended.timestamp()):
         return None
     if session_id is not None and session.get(EndedSessionRow, _session_hash(session_id)) is not None:
         return None
-    return principal_for_user(session, user.id)  # type: ignore[union-attr]
+    return principal_for_user(session, user.id)
 
 
 def _session_hash(session_id: str) -> str:
@@ -134,7 +134,7 @@ def principal_for_password(session: Session, email: str, password: str) -> Princ
         HASHER.verify(stored or dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if stored is None or not usable(session, user):
+    if user is None or stored is None or not usable(session, user):
         return None
     if HASHER.check_needs_rehash(stored):
         # Same secret, stronger parameters: not a change anyone asks about, so no audit event.

@@ -90,7 +90,7 @@ def revoke_token(
     token = live[0]
     token.revoked_at = now
     session.flush()
-    user = session.get(UserRow, token.user_id)
+    user = session.get_one(UserRow, token.user_id)
     record_event(
         session,
         customer_id=user.customer_id,
