@@ -226,6 +226,7 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     first_mail = str(listed["mail"][0]["id"]) if isinstance(listed, dict) and listed["mail"] else "0"
     runs("outbox", "retry", first_mail)
     runs.json("outbox", "retry", "--all")
+    runs("mail-in", "--status")  # the mails that could not be handled (none here)
     runs("demo")
     runs("demo", "--lang", "fr")
     explain = ["sla", "explain", "--severity", "B", "--product", "azure-storage"]
