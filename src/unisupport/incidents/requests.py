@@ -15,7 +15,7 @@ from unisupport.sla.severity import Severity
 
 
 class _In(Input):
-    pass
+    """The base of the incident request models: unknown keys and control characters refused (``inputs.Input``)."""
 
 
 class IncidentIn(_In):

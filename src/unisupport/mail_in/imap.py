@@ -93,7 +93,7 @@ class Mailbox:
         try:
             self._imap.logout()
         except (OSError, imaplib.IMAP4.error):
-            pass
+            pass  # the server or the connection is gone already: there is nothing left to close politely
         self._imap = None
 
     @property

@@ -423,7 +423,7 @@ def _decoded_text(part: Message, notes: list[str]) -> str:
         try:
             return str(part.get_content())
         except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
-            pass
+            pass  # an unknown or lying charset, broken transfer encoding: decoded from the raw bytes below
     data = _payload(part)
     charset = part.get_content_charset() or "utf-8"
     for candidate in (charset, "utf-8"):
