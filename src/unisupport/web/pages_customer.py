@@ -23,7 +23,7 @@ from unisupport.bookings.cancellation import schedule
 from unisupport.bookings.rate_card import default_rate_cards
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import Forbidden, InvalidInput
-from unisupport.incidents.requests import IncidentIn, RcaIn, SeverityChangeIn
+from unisupport.incidents.requests import IncidentIn, RcaIn
 from unisupport.ledger.entitlement import usable_from
 from unisupport.services import bookings, ledger
 from unisupport.services import incidents as svc
@@ -53,6 +53,7 @@ from unisupport.web.page import (
 )
 from unisupport.web.pages_incident import (
     act_on_incident,
+    change_severity_from_form,
     countdown,
     incident_row,
     product_name,
@@ -278,18 +279,7 @@ def upgrade_severity(request: Request, incident_id: int, form: FormData) -> Resp
     grounds (R-SEV-3): the service refuses it."""
 
     def work(p: Page, version: int | None) -> None:
-        data = SeverityChangeIn.model_validate(
-            {"severity": form.get("severity") or "", "reason": form.get("reason") or ""}
-        )
-        svc.change_severity(
-            p.db,
-            p.principal,
-            incident_id,
-            data,
-            now=p.now,
-            settings=request.app.state.incident_settings,
-            expected_version=version,
-        )
+        change_severity_from_form(request, p, incident_id, form, version)
 
     return _customer_act(
         request, incident_id, form, "upgrade", work, notice("done.severity", severity=form.get("severity") or "")

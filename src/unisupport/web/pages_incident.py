@@ -22,6 +22,7 @@ from unisupport.access import Role
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import UnisupportError
 from unisupport.incidents.communication import Direction, Medium
+from unisupport.incidents.requests import SeverityChangeIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
@@ -493,6 +494,23 @@ def _assign_choices(p: Page) -> dict[str, Any]:
     roles = [r.value for r in svc.ASSIGNABLE_ROLES]
     people = [(u.email, u.name, p.t(f"role.{u.role}")) for u in list_users(p.db) if u.active and u.role in roles]
     return {"roles": [(r, p.t(f"role.{r}")) for r in roles], "people": people}
+
+
+def change_severity_from_form(request: Request, p: Page, incident_id: int, form: Form, version: int | None) -> None:
+    """A severity change as the pages post it, for customers (an upgrade) and engineers
+    alike: the service decides who may change what (R-SEV-1, R-SEV-3)."""
+    data = SeverityChangeIn.model_validate(
+        {"severity": form.get("severity") or "", "reason": form.get("reason") or "", "grounds": form.get("grounds")}
+    )
+    svc.change_severity(
+        p.db,
+        p.principal,
+        incident_id,
+        data,
+        now=p.now,
+        settings=request.app.state.incident_settings,
+        expected_version=version,
+    )
 
 
 def act_on_incident(

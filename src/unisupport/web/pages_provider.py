@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from unisupport.access import Role
 from unisupport.errors import InvalidInput
-from unisupport.incidents.requests import ClosureIn, CommunicationIn, MitigationIn, SeverityChangeIn
+from unisupport.incidents.requests import ClosureIn, CommunicationIn, MitigationIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.inputs import checked_instant
 from unisupport.services import incidents as svc
@@ -34,7 +34,7 @@ from unisupport.web.page import (
     page,
     render,
 )
-from unisupport.web.pages_incident import act_on_incident, incident_row, team_name
+from unisupport.web.pages_incident import act_on_incident, change_severity_from_form, incident_row, team_name
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
@@ -167,18 +167,7 @@ def change_severity(request: Request, incident_id: int, form: FormData) -> Respo
     """R-SEV-1: who, when, why; a downgrade needs its grounds (R-SEV-3, R-SLA-4)."""
 
     def work(p: Page, zone: str, version: int | None) -> None:
-        data = SeverityChangeIn.model_validate(
-            {"severity": form.get("severity") or "", "reason": form.get("reason") or "", "grounds": form.get("grounds")}
-        )
-        svc.change_severity(
-            p.db,
-            p.principal,
-            incident_id,
-            data,
-            now=p.now,
-            settings=request.app.state.incident_settings,
-            expected_version=version,
-        )
+        change_severity_from_form(request, p, incident_id, form, version)
 
     return _act(
         request, incident_id, form, "severity", work, notice("done.severity", severity=form.get("severity") or "")
