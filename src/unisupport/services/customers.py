@@ -200,6 +200,11 @@ def site_by_id(session: Session, site_id: int) -> SiteRow:
     return row
 
 
+def contact_by_id(session: Session, contact_id: int | None) -> ContactRow | None:
+    """An incident's designated contact (R-ORD-4), or None when it has none."""
+    return session.get(ContactRow, contact_id) if contact_id is not None else None
+
+
 def customers_in_scope(session: Session, customer_scope: frozenset[int] | None) -> list[CustomerRow]:
     """Customers a principal may see (``Principal.customer_scope``; None: all), by code."""
     query = select(CustomerRow).order_by(CustomerRow.code)

@@ -28,12 +28,12 @@ from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
 from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
-from unisupport.services.customers import customer_by_id, site_by_id
+from unisupport.services.customers import contact_by_id, customer_by_id, site_by_id
 from unisupport.services.users import list_users
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
-from unisupport.storage.tables import ContactRow, IncidentRow, SiteRow
+from unisupport.storage.tables import IncidentRow, SiteRow
 from unisupport.web.outcome import Notice
 from unisupport.web.page import Form, Page, WebRoute, page, render, submit
 from unisupport.web.reasons import say
@@ -483,7 +483,7 @@ def _contact(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
     """Who the engineer calls or mails for the first response (R-SEV-2): provider users only."""
     if not p.principal.role.is_provider:
         return None
-    contact = p.db.get(ContactRow, incident.contact_id)
+    contact = contact_by_id(p.db, incident.contact_id)
     if contact is None:
         return None
     return {"name": contact.name, "email": contact.email, "phone": contact.phone}
