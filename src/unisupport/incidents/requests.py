@@ -10,6 +10,7 @@ from pydantic import Field
 
 from unisupport.incidents.communication import Direction, Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
+from unisupport.incidents.state import State
 from unisupport.inputs import Input, Instant
 from unisupport.sla.severity import Severity
 
@@ -124,4 +125,11 @@ class MessageIn(_In):
 
 
 class ReopeningIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StateChangeIn(_In):
+    """A person's move of the incident to another state (incidents.state), with why."""
+
+    state: State = Field(description="The state to move to: " + ", ".join(s.value for s in State) + ".")
     reason: str = Field(min_length=1, max_length=2000)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from unisupport.catalog.product import ProductFlag, ProductRegistry, default_products
 from unisupport.datafile import entry_named, read_yaml, shipped, validate
@@ -84,6 +84,15 @@ class Row(BaseModel):
         return self.azure if azure_target else self.other
 
 
+class UpdateRow(BaseModel):
+    """How often the customer hears of the incident at one severity ("next update
+    due", R-INC-2): every ``minutes``, counted 24x7 or in business hours."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    minutes: int = Field(gt=0, le=60 * 24 * 30)
+    coverage: Coverage
+
+
 class Plan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     code: str
@@ -95,6 +104,16 @@ class Plan(BaseModel):
     excluded_flags: frozenset[ProductFlag] = frozenset()
     languages: tuple[str, ...] | None = None
     severities: dict[Severity, Row]
+    # Update targets per severity (R-INC-2): a figure, or None ("none" in the file) for
+    # no update target; a severity left out takes the Base Package's figure.
+    updates: dict[Severity, UpdateRow | None] = {}
+
+    @field_validator("updates", mode="before")
+    @classmethod
+    def _none_words(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: None if v in ("none", None) else v for k, v in value.items()}
+        return value
 
     def name(self, lang: str = "en") -> str:
         return self.fr if lang == "fr" else self.en
@@ -177,6 +196,14 @@ class SeverityMatrix:
                     entry=BASE,
                     field=f"severities.{sev.value}",
                 )
+        missing = [s.value for s in Severity if s not in plans[BASE].updates]
+        if missing:
+            raise DataFileError(
+                str(file),
+                f"the Base Package names no update target for severities {', '.join(missing)} (give minutes or none)",
+                entry=BASE,
+                field="updates",
+            )
         return cls(plans, dict(parsed.extras), version=parsed.version, source=parsed.source, path=str(file))
 
 

@@ -18,6 +18,7 @@ from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.refusal import Refused
 from unisupport.services.incident_notifications import withdraw_breach
 from unisupport.services.incidents.changes import add_event, calendar_of, check_version, get_incident
+from unisupport.services.incidents.states import after_communication
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import CommunicationRow, IncidentRow
@@ -116,6 +117,11 @@ def add_communication(
                 Severity(incident.severity), at, calendar, critical_minutes=settings.critical_customer_minutes
             )[1],
         )
+    # The state and the update clock (incidents.state, R-INC-2): docs/decisions.md D93–D95.
+    outbound = direction is Direction.OUTBOUND
+    after_communication(
+        session, incident, outbound=outbound, asks_customer=due is not None, at=at, actor=actor, settings=settings
+    )
     incident.version += 1
     incident.updated_at = now
     session.flush()

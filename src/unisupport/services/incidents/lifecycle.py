@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput
-from unisupport.incidents.requests import ClosureIn, MitigationIn
+from unisupport.incidents.requests import ClosureIn, MitigationIn, StateChangeIn
 from unisupport.incidents.root_cause import decide_rca
+from unisupport.incidents.state import State
 from unisupport.refusal import Refused
 from unisupport.services.incidents.changes import (
     add_event,
@@ -21,6 +22,7 @@ from unisupport.services.incidents.changes import (
     get_incident,
     require_provider_worker,
 )
+from unisupport.services.incidents.states import check_grounds, enter
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import AssignmentRow, IncidentRow, PostIncidentReviewRow, RcaRequestRow, UserRow
@@ -50,6 +52,7 @@ def mitigate(
     if incident.status != "open":
         raise Refused(f"the incident is {incident.status}, not open", rule="R-INC-1", field="id")
     at = _past(data.at, now, incident)
+    enter(session, incident, State.MITIGATED, actor=principal.email, at=at, reason=data.summary)
     incident.status, incident.mitigated_at = "mitigated", at
     add_event(
         session,
@@ -84,6 +87,7 @@ def close(
         raise Refused("the incident is already closed", rule="R-INC-1", field="id")
     at = _past(data.at, now, incident)
     before = incident.status
+    enter(session, incident, State.CLOSED, actor=principal.email, at=at, reason=data.summary)
     incident.status, incident.closed_at = "closed", at
     incident.mitigated_at = incident.mitigated_at or at
     add_event(
@@ -246,6 +250,8 @@ def assign(
         at=now,
     )
     session.add(row)
+    if wanted is Role.ENGINEER and State(incident.state) in (State.OPEN, State.REOPENED):
+        enter(session, incident, State.IN_PROGRESS, actor=principal.email, at=now, reason=f"{email} took the incident")
     add_event(
         session,
         incident,
@@ -275,6 +281,7 @@ def reopen(session: Session, incident: IncidentRow, *, actor: str, reason: str, 
         "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
         "mitigated_at": incident.mitigated_at.isoformat() if incident.mitigated_at else None,
     }
+    enter(session, incident, State.REOPENED, actor=actor, at=now, reason=reason)
     incident.status, incident.closed_at, incident.mitigated_at = "open", None, None
     add_event(
         session,
@@ -287,6 +294,40 @@ def reopen(session: Session, incident: IncidentRow, *, actor: str, reason: str, 
         reason=reason,
         rule="R-INC-1",
     )
+    incident.version += 1
+    incident.updated_at = now
+    session.flush()
+    return incident
+
+
+def change_state(
+    session: Session,
+    principal: Principal,
+    incident_id: int,
+    data: StateChangeIn,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> IncidentRow:
+    """A person moves the incident to ``data.state`` with a reason (the state control:
+    ``POST …/state``, the incident page). Mitigation, closure and reopening go the
+    way of :func:`mitigate`, :func:`close` and :func:`reopen`; the others follow the
+    table of ``incidents.state`` and their grounds (:func:`states.check_grounds`)."""
+    require_provider_worker(principal, "change the state of incidents")
+    incident = get_incident(session, principal, incident_id, lock=True)
+    check_version(incident, expected_version)
+    target = data.state
+    current = State(incident.state)
+    if target is State.MITIGATED and current.active:
+        return mitigate(session, principal, incident_id, MitigationIn(summary=data.reason), now=now)
+    if target is State.CLOSED and current is not State.CLOSED:
+        return close(session, principal, incident_id, ClosureIn(summary=data.reason), now=now)
+    if target is State.REOPENED and current is State.CLOSED:
+        return reopen(session, incident, actor=principal.email, reason=data.reason, now=now)
+    check_grounds(session, incident, target)
+    if current is State.MITIGATED and target is State.IN_PROGRESS:
+        incident.mitigated_at = None  # the mitigation did not hold; its event keeps the instant
+    enter(session, incident, target, actor=principal.email, at=now, reason=data.reason, manual=True)
     incident.version += 1
     incident.updated_at = now
     session.flush()

@@ -15,6 +15,7 @@ from unisupport.storage.tables.incidents import (
     PostIncidentReviewRow,
     RcaRequestRow,
     ThirdPartyRow,
+    UpdateTargetRow,
 )
 from unisupport.storage.tables.ledger import LedgerAccountRow, LedgerEntryRow
 from unisupport.storage.tables.mission_critical import (
@@ -52,6 +53,7 @@ __all__ = [
     "PostIncidentReviewRow",
     "RcaRequestRow",
     "ThirdPartyRow",
+    "UpdateTargetRow",
     "AuditEvent",
     "AzureEventRow",
     "BookingRow",

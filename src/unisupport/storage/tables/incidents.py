@@ -60,6 +60,9 @@ class IncidentRow(Base):
     production_impact: Mapped[bool] = mapped_column(Boolean)
     language: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16))  # open, mitigated, closed
+    # Whose turn it is (incidents.state): open, in_progress, awaiting_customer, awaiting_third_party,
+    # mitigated, closed, reopened; every active state has the status open.
+    state: Mapped[str] = mapped_column(String(24), default="open", server_default="open")
     team: Mapped[str] = mapped_column(String(64))
     routing: Mapped[dict] = mapped_column(Document)
     explanation: Mapped[dict] = mapped_column(Document)  # the resolver's, for the current target
@@ -87,6 +90,56 @@ class IncidentRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Unguessable: the Reply-To address of the incident's mail carries it (incidents.conversation).
     reply_token: Mapped[str] = mapped_column(String(32))
+
+
+UPDATE_PENDING = "met_at IS NULL AND breached_at IS NULL AND ended_at IS NULL"
+
+
+class UpdateTargetRow(Base):
+    """One "next update due" of an incident (R-INC-2, sla.update_clock): started by a
+    communication to the customer, met by the next one (on time or late), breached by
+    the watcher at its due instant, or ended (mitigation, closure, no figure any more).
+    ``due_at``/``warn_at`` are null while the clock is paused (awaiting the customer);
+    ``pauses`` holds every pause as ``[from, to]`` (``to`` null while it lasts)."""
+
+    __tablename__ = "update_targets"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq"),
+        Index(
+            "ix_update_targets_pending_due",
+            "due_at",
+            postgresql_where=text(UPDATE_PENDING),
+            sqlite_where=text(UPDATE_PENDING),
+        ),
+        Index(
+            "ix_update_targets_pending_warn",
+            "warn_at",
+            postgresql_where=text(UPDATE_PENDING + " AND warned_at IS NULL"),
+            sqlite_where=text(UPDATE_PENDING + " AND warned_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(1))
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    coverage: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pauses: Mapped[list] = mapped_column(Document)
+    paused_seconds: Mapped[int] = mapped_column(Integer)  # counted on the target's own calendar
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    met_late: Mapped[bool | None] = mapped_column(Boolean)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    explanation: Mapped[dict] = mapped_column(Document)
 
 
 class CommunicationRow(Base):
