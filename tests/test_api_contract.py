@@ -204,6 +204,21 @@ def scenario(calls: Calls) -> None:
     ok("GET /api/v1/incidents/{incident_id}/copies", who="engineer", values=incident)
     ok("DELETE /api/v1/incidents/{incident_id}/copies/{email}", who="engineer", values=incident | {"email": copied})
     ok("POST /api/v1/incidents/{incident_id}/severity/confirmation", who="engineer", values=incident)
+    # The reply above needs the customer's answer: the incident awaits them, its update clock paused.
+    ok("GET /api/v1/incidents/{incident_id}/update-targets", who="contoso_admin", values=incident)
+    refused(  # the collaboration has ended: nothing to wait for (R-INC-4)
+        "POST /api/v1/incidents/{incident_id}/state",
+        409,
+        who="engineer",
+        values=incident,
+        json={"state": "awaiting_third_party", "reason": "the vendor"},
+    )
+    ok(
+        "POST /api/v1/incidents/{incident_id}/state",
+        who="engineer",
+        values=incident,
+        json={"state": "in_progress", "reason": "Marie answered on the phone"},
+    )
     ok(
         "POST /api/v1/incidents/{incident_id}/mitigation",
         who="engineer",

@@ -83,6 +83,8 @@ def test_a_second_pass_changes_nothing(session, marie):
         "escalated": 0,
         "critical_resource_missed": 0,
         "customer_missed": 0,
+        "update_warned": 0,
+        "update_breached": 0,
         "queued": 0,
     }
 

@@ -93,6 +93,44 @@ class FirstResponse(BaseModel):
     explanation: Explanation
 
 
+class UpdatePause(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime | None = Field(description="None while the pause lasts.")
+    minutes: float = Field(description="Minutes the pause took out, counted on the target's own calendar.")
+
+
+class UpdateTarget(BaseModel):
+    """A "next update due" target (R-INC-2): started by a communication to the customer,
+    met by the next one, paused while awaiting the customer."""
+
+    seq: int
+    state: str = Field(description="``pending``, ``paused``, ``met``, ``met_late``, ``breached`` or ``ended``.")
+    plan: str
+    severity: str
+    target_minutes: int
+    coverage: str
+    started_at: datetime
+    due: datetime | None = Field(description="None while paused (awaiting the customer).")
+    warn_at: datetime | None
+    paused_since: datetime | None
+    pauses: list[UpdatePause]
+    paused_minutes: float
+    met_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    explanation: dict[str, Any] = Field(description="Which plan, which figure, which calendar, every plan considered.")
+    rule: str
+
+
+class UpdateTargets(BaseModel):
+    items: list[UpdateTarget]
+    story: list[dict[str, Any]] = Field(
+        description="The pending business-hours target's day-by-day story: windows counted, days closed and why."
+    )
+
+
 class CriticalSituationResource(BaseModel):
     due: datetime
     designated_at: datetime | None
@@ -186,6 +224,13 @@ class Incident(BaseModel):
     production_impact: bool
     language: str
     status: str = Field(description="``open``, ``mitigated`` or ``closed``.")
+    state: str = Field(
+        description=(
+            "Whose turn it is: ``open``, ``in_progress``, ``awaiting_customer``, ``awaiting_third_party``, "
+            "``mitigated``, ``closed`` or ``reopened`` (every active state has the status ``open``)."
+        )
+    )
+    update_target: UpdateTarget | None = Field(description="The latest update target (next update due, R-INC-2).")
     team: str
     routing: Routing
     opened_at: datetime

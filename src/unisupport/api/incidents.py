@@ -17,6 +17,7 @@ from unisupport.api.answers import (
     IncidentChanged,
     IncidentPage,
     RcaRequested,
+    UpdateTargets,
     answer,
 )
 from unisupport.api.problems import STALE
@@ -32,6 +33,7 @@ from unisupport.incidents.requests import (
     RcaIn,
     ReopeningIn,
     SeverityChangeIn,
+    StateChangeIn,
     ThirdPartyIn,
 )
 from unisupport.inputs import Instant
@@ -247,6 +249,36 @@ def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentia
         svc.reopen(u.session, incident, actor=u.principal.email, reason=data.reason, now=u.now)
 
     return _mutation(request, credentials, incident_id, act)
+
+
+@router.post(
+    "/{incident_id}/state",
+    summary=(
+        "Move the incident to another state with a reason (in progress, awaiting the customer or a third party, "
+        "mitigated, closed, reopened; R-INC-1, R-INC-4, R-SLA-4); If-Match optional"
+    ),
+    responses=answer(IncidentChanged) | STALE,
+)
+def change_state(request: Request, incident_id: RecordId, data: StateChangeIn, credentials: Credentials) -> JSONResponse:
+    return _mutation(
+        request,
+        credentials,
+        incident_id,
+        lambda u, expected: (
+            svc.change_state(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
+        ),
+    )
+
+
+@router.get(
+    "/{incident_id}/update-targets",
+    summary="Update targets (next update due, R-INC-2), oldest first: plan, figure, calendar, pauses, and the story",
+    responses=answer(UpdateTargets),
+)
+def update_targets(request: Request, incident_id: RecordId, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        incident = svc.get_incident(u.session, u.principal, incident_id)
+        return svc.update_targets(u.session, incident, now=u.now)
 
 
 @router.post(

@@ -470,3 +470,51 @@ def _queue_missed_answers(session: Session, incident_ids: list[int], now: dateti
                 )
             )
     return enqueue_fanout(session, out, {}, now=now)
+
+
+UPDATE_KINDS = ("incident.update_warning", "incident.update_breached")
+
+
+def queue_update_notices(session: Session, targets: list[Any], kind: str, now: datetime) -> int:
+    """The watcher's notices about update targets (R-INC-2, services/update_watch.py):
+    a warning to the incident's team, a breach to the team and the incident managers,
+    once per target (the target's number is in the dedupe key). A warning about a
+    business-hours target is held to the site's business hours (the outbox puts it
+    back when claimed outside them): never mailed at midnight."""
+    if kind not in UPDATE_KINDS:
+        raise ValueError(f"the watcher queues no {kind!r}")
+    out: list[Fanout] = []
+    audiences: dict[str, list[tuple[str, str]]] = {}
+    for target in targets:
+        incident = session.get_one(IncidentRow, target.incident_id)
+        site = session.get_one(SiteRow, incident.site_id)
+        calendar = site_calendar(site)
+        customer = session.get(CustomerRow, incident.customer_id)
+        key = f"{incident.team or ''}:{kind}"
+        if key not in audiences:
+            audiences[key] = _provider_recipients(
+                session, team=incident.team, incident_managers=kind == "incident.update_breached"
+            )
+        business_hours = target.coverage == "business_hours"
+        due = target.due_at
+        left = max(0, int((due.timestamp() - now.timestamp()) // 60)) if due is not None else 0
+        payload = incident_payload(incident, site, customer.name if customer else "", calendar) | {
+            "update_due": calendar.localize(due).isoformat() if due is not None else None,
+            "update_minutes": target.target_minutes,
+            "coverage": "bh" if business_hours else "24x7",
+            "minutes_left": left,
+        }
+        out.append(
+            Fanout(
+                kind,
+                "incident",
+                incident.id,
+                incident.customer_id,
+                payload,
+                customer_not_before(calendar, now) if business_hours else now,
+                audience=key,
+                business_hours_site_id=site.id if business_hours else None,
+                key_suffix=f":{target.seq}",
+            )
+        )
+    return enqueue_fanout(session, out, audiences, now=now)

@@ -190,6 +190,12 @@ def import_order(
     written = _post_entitlements(
         session, row, order, site_ids, line_ids, previous_status, actor=actor, now=now, expected=expected_forfeit
     )
+    if outcome == "amended":
+        # A plan added or ended: the open incidents' pending update targets follow (D98).
+        # Imported here: services.incidents reads orders through this module.
+        from unisupport.services.incidents.updates import after_order_amended
+
+        after_order_amended(session, row.id, now=now, actor=actor, why=f"order {row.number} amended (v{row.version})")
     return ImportResult(row.id, customer.id, row.number, outcome, row.version, changes, written)
 
 

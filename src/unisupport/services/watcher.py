@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
+from unisupport.services import update_watch
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.portable_sql import iso_utc, json_document
@@ -35,6 +36,8 @@ class WatchReport:
     escalated: int = 0
     critical_resource_missed: int = 0
     customer_missed: int = 0
+    update_warned: int = 0
+    update_breached: int = 0
     queued: int = 0
     incidents: dict[str, list[int]] = field(default_factory=dict)
 
@@ -45,6 +48,8 @@ class WatchReport:
             "escalated": self.escalated,
             "critical_resource_missed": self.critical_resource_missed,
             "customer_missed": self.customer_missed,
+            "update_warned": self.update_warned,
+            "update_breached": self.update_breached,
             "queued": self.queued,
         }
 
@@ -266,6 +271,10 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
             report.queued += queue(
                 session, report.incidents["customer_missed"], "incident.customer_response_missed", now
             )
+    # Update targets ("next update due", R-INC-2): their own module.
+    updates = update_watch.sweep(session, now=now, notify=bool(queue), limit=limit)
+    report.update_warned, report.update_breached = updates.warned, updates.breached
+    report.queued += updates.queued
     session.flush()
     # Objects already loaded in this session are refreshed from the bulk updates.
     session.expire_all()

@@ -27,6 +27,7 @@ from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import (
     ASSIGNABLE_ROLES,
     assign,
+    change_state,
     close,
     mitigate,
     rca_window,
@@ -57,6 +58,7 @@ from unisupport.services.incidents.queries import (
 )
 from unisupport.services.incidents.severity import change_severity, confirm_severity
 from unisupport.services.incidents.targets import holdings
+from unisupport.services.incidents.updates import targets_answer as update_targets
 from unisupport.services.incidents.views import collaboration_view, communication_view, event_view, incident_view
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "assign",
     "calendar_of",
     "change_severity",
+    "change_state",
     "check_version",
     "close",
     "confirm_severity",
@@ -100,4 +103,5 @@ __all__ = [
     "request_rca",
     "require_provider_worker",
     "timeline",
+    "update_targets",
 ]

@@ -15,6 +15,7 @@ from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import check_change, retarget
 from unisupport.refusal import Refused
+from unisupport.services.incidents import updates
 from unisupport.services.incidents.changes import (
     PROVIDER_WORKERS,
     add_event,
@@ -125,6 +126,14 @@ def change_severity(
         session.execute(insert(IncidentEventRow), events)
     if principal.role in PROVIDER_WORKERS:
         incident.severity_to_confirm = False  # the provider set it: agreed (R-SEV-1)
+    updates.recalculate(
+        session,
+        incident,
+        now,
+        actor=principal.email,
+        why=f"the severity changed from {old.value} to {data.severity.value}",
+        settings=settings,
+    )
     incident.version += 1
     incident.updated_at = now
     session.flush()

@@ -32,6 +32,7 @@ from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import explain
 from unisupport.sla.matrix import Coverage, default_matrix
 from unisupport.sla.severity import Severity
+from unisupport.sla.story import business_time_days
 from unisupport.sla.update_clock import Pause, UpdateTarget, choose, due_after, paused_seconds
 from unisupport.storage.tables import IncidentRow, OrderRow, UpdateTargetRow
 
@@ -374,10 +375,22 @@ def recalculate(
     return True
 
 
+def after_order_amended(session: Session, order_id: int, *, now: datetime, actor: str, why: str) -> int:
+    """An order amended (a plan added or ended): its open incidents' update targets are
+    recalculated with the plans in force now; how many changed."""
+    ids = session.scalars(
+        select(IncidentRow.id).where(
+            IncidentRow.order_id == order_id,
+            IncidentRow.status == "open",
+            IncidentRow.first_response_at.is_not(None),
+        )
+    ).all()
+    return _recalculate_each(session, ids, now=now, why=why, actor=actor)
+
+
 def recalculate_all(session: Session, *, now: datetime, why: str, actor: str = "system") -> int:
     """Every pending target of the open incidents (an edited site calendar or matrix):
     how many changed."""
-    changed = 0
     ids = session.scalars(
         select(UpdateTargetRow.incident_id)
         .where(
@@ -387,6 +400,11 @@ def recalculate_all(session: Session, *, now: datetime, why: str, actor: str = "
         )
         .distinct()
     ).all()
+    return _recalculate_each(session, ids, now=now, why=why, actor=actor)
+
+
+def _recalculate_each(session: Session, ids, *, now: datetime, why: str, actor: str) -> int:
+    changed = 0
     for incident_id in sorted(ids):
         incident = session.get_one(IncidentRow, incident_id, with_for_update=True)
         if recalculate(session, incident, now, actor=actor, why=why):
@@ -395,3 +413,89 @@ def recalculate_all(session: Session, *, now: datetime, why: str, actor: str = "
             changed += 1
     session.flush()
     return changed
+
+
+def target_view(row: UpdateTargetRow, calendar: Calendar, *, now: datetime) -> dict[str, Any]:
+    """An update target as the pages and the API show it, times in the site's zone:
+    its figure, why (which plan, which calendar), its pauses and the day-by-day story
+    of a business-hours target (R-SEV-4)."""
+
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else calendar.localize(value).isoformat()
+
+    if row.met_at is not None:
+        outcome = "met_late" if row.met_late else "met"
+    elif row.breached_at is not None:
+        outcome = "breached"
+    elif row.ended_at is not None:
+        outcome = "ended"
+    elif row.paused_since is not None:
+        outcome = "paused"
+    else:
+        outcome = "pending"
+    coverage = Coverage(row.coverage)
+    pauses = []
+    for p in _pauses(row):
+        until = p.end or now
+        counted = paused_seconds(calendar, coverage, row.started_at, [Pause(p.start, p.end)], until)
+        pauses.append({"from": when(p.start), "to": when(p.end), "minutes": round(counted / 60, 2)})
+    return {
+        "seq": row.seq,
+        "state": outcome,
+        "plan": row.plan,
+        "severity": row.severity,
+        "target_minutes": row.target_minutes,
+        "coverage": row.coverage,
+        "started_at": when(row.started_at),
+        "due": when(row.due_at),
+        "warn_at": when(row.warn_at),
+        "paused_since": when(row.paused_since),
+        "pauses": pauses,
+        "paused_minutes": round(sum(p["minutes"] for p in pauses), 2),
+        "met_at": when(row.met_at),
+        "warned_at": when(row.warned_at),
+        "breached_at": when(row.breached_at),
+        "ended_at": when(row.ended_at),
+        "end_reason": row.end_reason,
+        "explanation": row.explanation,
+        "rule": RULE,
+    }
+
+
+def current_view(session: Session, incident: IncidentRow, calendar: Calendar, *, now: datetime) -> dict | None:
+    """The incident's latest update target (the pending one while there is one)."""
+    row = session.scalar(
+        select(UpdateTargetRow)
+        .where(UpdateTargetRow.incident_id == incident.id)
+        .order_by(UpdateTargetRow.seq.desc())
+        .limit(1)
+    )
+    return None if row is None else target_view(row, calendar, now=now)
+
+
+def story_of(row: UpdateTargetRow, calendar: Calendar) -> list[dict[str, Any]]:
+    """The day-by-day story of a business-hours target from its start to its due
+    instant (none for a 24x7 one, nor while paused)."""
+    if row.coverage != Coverage.BUSINESS_HOURS.value or row.due_at is None:
+        return []
+    return [
+        {
+            "day": d.day.isoformat(),
+            "closed": d.closed,
+            "holiday": d.holiday,
+            "counted": [[a.isoformat(), b.isoformat()] for a, b in d.counted],
+            "minutes": round(d.minutes, 2),
+        }
+        for d in business_time_days(calendar, row.started_at, row.due_at)
+    ]
+
+
+def targets_answer(session: Session, incident: IncidentRow, *, now: datetime) -> dict[str, Any]:
+    """Every update target of the incident, oldest first, and the day-by-day story of
+    the latest (``GET …/update-targets``)."""
+    calendar = calendar_of(session, incident)
+    rows = targets_of(session, incident.id)
+    return {
+        "items": [target_view(r, calendar, now=now) for r in rows],
+        "story": story_of(rows[-1], calendar) if rows else [],
+    }

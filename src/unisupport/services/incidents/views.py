@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.incidents import third_party
 from unisupport.services.incidents.lifecycle import rca_window
+from unisupport.services.incidents.updates import current_view
 from unisupport.services.incidents.queries import Related, first_response_state, load_related
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.site_calendar import site_calendar
@@ -62,6 +63,8 @@ def incident_view(
         "production_impact": incident.production_impact,
         "language": incident.language,
         "status": incident.status,
+        "state": incident.state,  # whose turn it is (incidents.state, D93)
+        "update_target": current_view(session, incident, calendar, now=now),  # next update due (R-INC-2)
         "team": incident.team,
         "routing": incident.routing,
         "opened_at": when(incident.opened_at),
