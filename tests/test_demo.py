@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from unisupport import demo
+from unisupport.services import incidents as svc
 from unisupport.services.users import principal_for_password
 from unisupport.storage.tables import (
     ApiTokenRow,
@@ -46,6 +47,13 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     incidents = session.scalars(select(IncidentRow)).all()
     assert sorted(i.severity for i in incidents) == ["1", "A", "B", "B", "C"]
     assert all(i.explanation["considered"] and i.first_response_due for i in incidents)
+    # A Sev 1 with its next update due and why; an incident awaiting Marie, its update clock paused (R-INC-2).
+    sev_1 = next(i for i in incidents if i.severity == "1")
+    due = svc.incident_view(session, sev_1, now=NOW)["update_target"]
+    assert due["state"] == "pending" and due["target_minutes"] == 30 and due["explanation"]["reason"]
+    waiting = next(i for i in incidents if i.product == "azure-storage")
+    paused = svc.incident_view(session, waiting, now=NOW)["update_target"]
+    assert waiting.state == "awaiting_customer" and paused["state"] == "paused" and paused["due"] is None
     outage = session.scalars(select(PlatformOutageRow)).one()
     assert outage.status == "resolved"
     told = set(session.scalars(select(OutboxRow.recipient).where(OutboxRow.kind == "outage.notice")))

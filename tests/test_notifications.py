@@ -591,6 +591,14 @@ def test_every_kind_renders_in_both_languages():
         "incident.escalated": {**incident, "escalated_at": DUE, "reason": "no progress"},
         "incident.customer_response_missed": {**incident, "requested_at": DUE, "response_due": DUE},
         "incident.breach_withdrawn": {**incident, "first_response_at": DUE, "first_response_due": DUE},
+        "incident.update_warning": {
+            **incident,
+            "update_due": DUE,
+            "update_minutes": 480,
+            "coverage": "bh",
+            "minutes_left": 30,
+        },
+        "incident.update_breached": {**incident, "update_due": DUE, "update_minutes": 60, "coverage": "24x7"},
         "incident.reply": {
             **incident,
             "incident_id": 1,

@@ -259,7 +259,9 @@ def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentia
     ),
     responses=answer(IncidentChanged) | STALE,
 )
-def change_state(request: Request, incident_id: RecordId, data: StateChangeIn, credentials: Credentials) -> JSONResponse:
+def change_state(
+    request: Request, incident_id: RecordId, data: StateChangeIn, credentials: Credentials
+) -> JSONResponse:
     return _mutation(
         request,
         credentials,

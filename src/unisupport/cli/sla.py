@@ -10,12 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from unisupport.cli.environment import actor, now, print_json, transaction
 from unisupport.errors import InvalidInput
+from unisupport.services.incidents.updates import recalculate_all
 from unisupport.sla import Calendar, Explanation, Holding, explain
 from unisupport.sla.matrix import Coverage, Scope, default_matrix
 from unisupport.sla.story import business_time_days
 
-app = typer.Typer(help="First-response targets: compute them and explain them.", no_args_is_help=True)
+app = typer.Typer(
+    help="First-response targets: compute them and explain them; recalculate the update targets.",
+    no_args_is_help=True,
+)
 
 
 @overload
@@ -161,3 +166,22 @@ def business_time_story(cal: Calendar, start: datetime, end: datetime, *, limit:
         else:
             lines.append(f"{d.day:%a %Y-%m-%d}: outside working hours")
     return lines
+
+
+@app.command("recalculate")
+def recalculate_command(
+    reason: str = typer.Option(
+        "the site calendars or the severity matrix were edited", "--reason", help="Why, kept on each timeline."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recompute the pending update targets of the open incidents from their recorded
+    start and pauses with the calendars and matrix as they are now (after editing
+    data/calendars.yaml or data/severity-matrix.yaml); met and breached targets never
+    change, and each change is an event that says why (docs/decisions.md D98)."""
+    with transaction() as session:
+        changed = recalculate_all(session, now=now(), why=reason, actor=actor())
+    if as_json:
+        print_json({"recalculated": changed})
+    else:
+        Console().print(f"{changed} pending update target(s) recalculated")

@@ -225,6 +225,16 @@ def _incidents(session: Session, *, now: datetime) -> None:
                 now=now,
             )
             _conversation(session, engineer, incident.id, now=now)
+        if severity == "1":  # answered: its next update is due, and the page says why (R-INC-2)
+            incidents.add_communication(
+                session,
+                engineer,
+                incident.id,
+                CommunicationIn(medium=Medium.PHONE, body="Called Marie: failover to the secondary started."),
+                now=now - timedelta(minutes=3),
+            )
+        if product == "azure-storage":  # awaiting Marie: its update clock paused (R-INC-2, R-SLA-4)
+            _awaiting_customer(session, engineer, incident.id, now=now)
 
 
 def _conversation(session: Session, engineer: Principal, incident_id: int, *, now: datetime) -> None:
@@ -249,6 +259,29 @@ def _conversation(session: Session, engineer: Principal, incident_id: int, *, no
             body="Le dernier changement du tenant a mis le crawl en mensuel : le remettre en quotidien.",
         ),
         now=now - timedelta(minutes=115),
+    )
+
+
+def _awaiting_customer(session: Session, engineer: Principal, incident_id: int, *, now: datetime) -> None:
+    """A call, then a reply that needs Marie's answer: the incident awaits her, its
+    update clock paused since the reply (docs/decisions.md D95)."""
+    incidents.add_communication(
+        session,
+        engineer,
+        incident_id,
+        CommunicationIn(medium=Medium.PHONE, body="Called Marie: the failures follow the nightly export."),
+        now=now - timedelta(hours=26),
+    )
+    conversation.post_message(
+        session,
+        engineer,
+        incident_id,
+        MessageIn(
+            body="Bonjour Marie,\n\npouvez-vous nous envoyer l'identifiant de requête d'un envoi en échec "
+            "(en-tête x-ms-request-id) ?",
+            needs_answer=True,
+        ),
+        now=now - timedelta(hours=3),
     )
 
 

@@ -58,7 +58,7 @@ def _spans(start: datetime, pauses: Iterable[Pause]) -> list[tuple[int, int | No
         b = None if p.end is None else epoch_seconds(p.end)
         if b is not None and b <= a:
             continue
-        if spans and (spans[-1][1] is None or spans[-1][1] >= a):  # type: ignore[operator]
+        if spans and (spans[-1][1] is None or spans[-1][1] >= a):
             last_a, last_b = spans[-1]
             spans[-1] = (last_a, None if b is None or last_b is None else max(last_b, b))
         else:

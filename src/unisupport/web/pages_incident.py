@@ -13,19 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
 from unisupport.catalog import default_catalog, default_products
 from unisupport.errors import UnisupportError
 from unisupport.incidents.communication import Direction, Medium
-from unisupport.incidents.requests import SeverityChangeIn
+from unisupport.incidents.requests import SeverityChangeIn, StateChangeIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.incidents.severity_change import ORDER as SEVERITY_ORDER
 from unisupport.incidents.severity_change import DowngradeGrounds
+from unisupport.incidents.state import State, targets
 from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
 from unisupport.services.customers import contact_by_id, customer_by_id, site_by_id
@@ -34,13 +35,14 @@ from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
 from unisupport.storage.tables import IncidentRow, SiteRow
-from unisupport.web.outcome import Notice
-from unisupport.web.page import Form, Page, WebRoute, page, render, submit
+from unisupport.web.outcome import Notice, notice
+from unisupport.web.page import Form, Page, WebRoute, csrf_form, page, render, submit
 from unisupport.web.reasons import say
 from unisupport.web.thread import composer_context, linked_communications, thread_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 WORKERS = svc.PROVIDER_WORKERS
+FormData = Annotated[Form, Depends(csrf_form)]
 
 
 # --------------------------------------------------------------------------- names
@@ -420,6 +422,10 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
         "product": product_name(p, incident.product),
         "team": team_name(p, incident.team),
         "status_label": p.t(f"status.{incident.status}"),
+        "incident_state": incident.state,
+        "incident_state_label": p.t(f"incident_state.{incident.state}"),
+        "state_control": _state_control(p, incident) if worker else None,
+        "update": _update_context(p, view["update_target"], calendar),
         "opened": p.at(incident.opened_at),
         "due": p.at(incident.first_response_due, long=True),
         "due_iso": incident.first_response_due.isoformat(),
@@ -479,6 +485,60 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
     }
 
 
+def _state_control(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
+    """The states a person may move the incident to (incidents.state), in words."""
+    choices = targets(State(incident.state))
+    if not choices:
+        return None
+    return {"choices": [(s.value, p.t(f"incident_state.{s.value}")) for s in choices]}
+
+
+def _update_context(p: Page, target: dict[str, Any] | None, calendar) -> dict[str, Any] | None:
+    """The next update due (R-INC-2): when, or paused since when, and why — which plan,
+    which figure, which calendar, the pauses, and the day-by-day story."""
+    if target is None:
+        return None
+    explanation = target["explanation"]
+    considered = [
+        {
+            "plan": plan_name(p, c["plan"]),
+            "governs": c["plan"] == target["plan"],
+            "target": p.t("format.minutes", minutes=p.fmt.number(c["minutes"])) if c.get("minutes") else "—",
+            "reason": (c.get("reason_fr") if p.language == "fr" else None) or c["reason"],
+        }
+        for c in explanation.get("considered", [])
+    ]
+    business = target["coverage"] == "business_hours"
+    story = []
+    if business and target["due"]:
+        story = _story(p, calendar, datetime.fromisoformat(target["started_at"]), datetime.fromisoformat(target["due"]))
+    return {
+        "state": target["state"],
+        "state_label": p.t(f"update.state.{target['state']}"),
+        "due": p.at(target["due"], long=True) if target["due"] else None,
+        "due_iso": target["due"],
+        "started": p.at(target["started_at"]),
+        "paused_since": p.at(target["paused_since"]) if target["paused_since"] else None,
+        "plan": plan_name(p, target["plan"]),
+        "minutes": p.fmt.number(target["target_minutes"]),
+        "coverage": p.t(f"coverage.{target['coverage']}"),
+        "calendar": explanation.get("site", {}).get("calendar") if business else None,
+        "pauses": [
+            {
+                "from": p.at(x["from"]),
+                "to": p.at(x["to"]) if x["to"] else None,
+                "minutes": p.fmt.number(round(x["minutes"])),
+            }
+            for x in target["pauses"]
+        ],
+        "paused_minutes": p.fmt.number(round(target["paused_minutes"])),
+        "met_at": p.at(target["met_at"]) if target["met_at"] else None,
+        "breached_at": p.at(target["breached_at"]) if target["breached_at"] else None,
+        "considered": considered,
+        "story": story,
+    }
+
+
 def _contact(p: Page, incident: IncidentRow) -> dict[str, Any] | None:
     """Who the engineer calls or mails for the first response (R-SEV-2): provider users only."""
     if not p.principal.role.is_provider:
@@ -533,3 +593,18 @@ def incident_page(request: Request, incident_id: int) -> Response:
     with page(request) as p:
         context = incident_context(p, incident_id)
     return render(p, "incident.html", context)
+
+
+@router.post("/incidents/{incident_id:int}/state")
+def change_state(request: Request, incident_id: int, form: FormData) -> Response:
+    """The state control (incidents.state): a move with its reason, checked by the service."""
+    with page(request, roles=WORKERS) as p:
+        version = form.whole_number("version")
+
+        def work() -> None:
+            data = StateChangeIn.model_validate({"state": form.get("state") or "", "reason": form.get("reason") or ""})
+            svc.change_state(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
+
+        wanted = form.get("state") or ""
+        label = p.t(f"incident_state.{wanted}") if wanted in {s.value for s in State} else wanted
+        return act_on_incident(p, form, incident_id, "state", work, done=notice("done.state", state=label))

@@ -127,4 +127,6 @@ def after_communication(
                 settings=settings,
             )
     elif current is State.AWAITING_CUSTOMER:
-        enter(session, incident, State.IN_PROGRESS, actor=actor, at=at, reason="the customer answered", settings=settings)
+        enter(
+            session, incident, State.IN_PROGRESS, actor=actor, at=at, reason="the customer answered", settings=settings
+        )

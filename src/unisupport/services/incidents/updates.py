@@ -434,10 +434,12 @@ def target_view(row: UpdateTargetRow, calendar: Calendar, *, now: datetime) -> d
     else:
         outcome = "pending"
     coverage = Coverage(row.coverage)
-    pauses = []
+    pauses: list[dict[str, Any]] = []
+    total = 0
     for p in _pauses(row):
         until = p.end or now
         counted = paused_seconds(calendar, coverage, row.started_at, [Pause(p.start, p.end)], until)
+        total += counted
         pauses.append({"from": when(p.start), "to": when(p.end), "minutes": round(counted / 60, 2)})
     return {
         "seq": row.seq,
@@ -451,7 +453,7 @@ def target_view(row: UpdateTargetRow, calendar: Calendar, *, now: datetime) -> d
         "warn_at": when(row.warn_at),
         "paused_since": when(row.paused_since),
         "pauses": pauses,
-        "paused_minutes": round(sum(p["minutes"] for p in pauses), 2),
+        "paused_minutes": round(total / 60, 2),
         "met_at": when(row.met_at),
         "warned_at": when(row.warned_at),
         "breached_at": when(row.breached_at),
