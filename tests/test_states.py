@@ -331,3 +331,33 @@ def test_the_incident_answer_shows_the_state_and_the_paused_update_with_why(sess
     assert update["explanation"]["plan"] == "unified-enhanced-response"
     assert update["explanation"]["site"]["timezone"] == "Europe/Paris"
     assert {c["plan"] for c in update["explanation"]["considered"]} >= {"unified-enhanced-response", "base"}
+
+
+def test_the_customers_mail_answer_resumes_the_update_clock(session, marie, tmp_path):
+    from unisupport.services.conversation import record_inbound_message
+    from unisupport.storage.blobs import BlobStore
+
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    incident = open_incident(session, marie, opened)
+    reply(session, incident, opened + timedelta(minutes=5), needs_answer=True)
+    assert incident.state == "awaiting_customer"
+    received = opened + timedelta(minutes=25)
+    record_inbound_message(
+        session,
+        incident,
+        sender_email="marie.dupont@contoso.example",
+        contact=None,
+        body="All mailboxes, since 09:50.",
+        message_id="<answer@contoso.example>",
+        in_reply_to=None,
+        references=[],
+        received_at=received,
+        attachments=[],
+        original_eml=b"From: marie\r\n\r\nAll mailboxes\r\n",
+        now=received,
+        blobs=BlobStore(tmp_path / "blobs"),
+    )
+    assert incident.state == "in_progress"
+    [target] = targets_of(session, incident.id)
+    assert target.paused_seconds == 20 * 60
+    assert target.due_at == (received + timedelta(minutes=30)).astimezone(UTC)
