@@ -233,6 +233,11 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     explain += ["--opened", "2026-11-27T16:45:00+01:00", "--country", "FR", "--timezone", "Europe/Paris"]
     runs(*explain, "--plans", "mcsap")
     runs.json(*explain, "--plans", "mcsap")
+    recalculated = runs.json("sla", "recalculate", "--reason", "the Paris calendar was edited")
+    if (
+        not isinstance(recalculated, dict) or recalculated.get("recalculated") != 0
+    ):  # the demo's targets follow the files as shipped
+        runs.problems.append(f"sla recalculate changed the demo's update targets: {recalculated}")
 
     contoso = str(EXAMPLES / "contoso-multicountry.yaml")
     runs("order", "validate", contoso)

@@ -230,7 +230,7 @@ def _incidents(session: Session, *, now: datetime) -> None:
                 session,
                 engineer,
                 incident.id,
-                CommunicationIn(medium=Medium.PHONE, body="Called Marie: failover to the secondary started."),
+                CommunicationIn(medium=Medium.PHONE, body="Appel à Marie : bascule vers la base secondaire lancée."),
                 now=now - timedelta(minutes=3),
             )
         if product == "azure-storage":  # awaiting Marie: its update clock paused (R-INC-2, R-SLA-4)
@@ -269,7 +269,7 @@ def _awaiting_customer(session: Session, engineer: Principal, incident_id: int, 
         session,
         engineer,
         incident_id,
-        CommunicationIn(medium=Medium.PHONE, body="Called Marie: the failures follow the nightly export."),
+        CommunicationIn(medium=Medium.PHONE, body="Appel à Marie : les échecs suivent l'export de nuit."),
         now=now - timedelta(hours=26),
     )
     conversation.post_message(
