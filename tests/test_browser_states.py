@@ -13,7 +13,15 @@ from datetime import datetime
 
 import pytest
 from api_server import start, stop
-from test_browser import DESKTOP, NOW, PASSWORD, SCREENSHOTS, browser, shot, sign_in  # noqa: F401  (fixture)
+from test_browser import (  # noqa: F401  (the fixtures browser and open_page, which takes this module's server)
+    NOW,
+    PASSWORD,
+    SCREENSHOTS,
+    browser,
+    open_page,
+    shot,
+    sign_in,
+)
 
 from unisupport.incidents.routing import TEAMS
 from unisupport.services.users import add_to_team, update_user
@@ -41,25 +49,7 @@ def server(browser, tmp_path_factory):  # noqa: F811
         os.environ[SECRET_KEY] = saved
 
 
-@pytest.fixture
-def open_page(browser, server):  # noqa: F811
-    contexts = []
-
-    def make(viewport=DESKTOP):
-        context = browser.new_context(
-            viewport=viewport, base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris"
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def test_the_update_clock_pauses_while_awaiting_the_customer_and_resumes_on_her_answer(server, open_page):
+def test_the_update_clock_pauses_while_awaiting_the_customer_and_resumes_on_her_answer(server, open_page):  # noqa: F811
     body = {"site": "paris", "product": "exchange-online", "severity": "1", "channel": "portal"}
     with server.client("contoso_admin") as c:
         r = c.post("/api/v1/incidents", json=body | {"title": "No mail at all", "business_impact": "Nobody can mail"})
