@@ -361,3 +361,27 @@ def test_the_customers_mail_answer_resumes_the_update_clock(session, marie, tmp_
     [target] = targets_of(session, incident.id)
     assert target.paused_seconds == 20 * 60
     assert target.due_at == (received + timedelta(minutes=30)).astimezone(UTC)
+
+
+def test_an_order_amendment_that_ends_a_plan_recalculates_the_pending_update(session, marie):
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    incident = open_incident(session, marie, opened, severity="A", product="dynamics-365")  # UER A: every 60 min
+    reply(session, incident, opened + timedelta(minutes=5))
+    [target] = targets_of(session, incident.id)
+    assert (target.plan, target.target_minutes) == ("unified-enhanced-response", 60)
+    document = read_order_document(CONTOSO)
+    for line in document["lines"]:
+        if line["service"] == "unified-enhanced-response":
+            line["end"] = "2026-11-24"  # UER ended the day before
+    at = opened + timedelta(minutes=10)
+    result = import_order(session, document, actor="ops", now=at, reason="UER ended")
+    assert result.outcome == "amended"
+    session.refresh(target)
+    assert (target.plan, target.target_minutes) == ("base", 120)
+    assert target.due_at == (opened + timedelta(minutes=125)).astimezone(UTC)  # from its own start
+    event = session.scalars(
+        select(IncidentEventRow).where(
+            IncidentEventRow.incident_id == incident.id, IncidentEventRow.kind == "update-target-recalculated"
+        )
+    ).one()
+    assert event.before["plan"] == "unified-enhanced-response" and "amended" in event.reason
