@@ -233,6 +233,7 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     explain += ["--opened", "2026-11-27T16:45:00+01:00", "--country", "FR", "--timezone", "Europe/Paris"]
     runs(*explain, "--plans", "mcsap")
     runs.json(*explain, "--plans", "mcsap")
+    runs("sla", "recalculate")
     recalculated = runs.json("sla", "recalculate", "--reason", "the Paris calendar was edited")
     if (
         not isinstance(recalculated, dict) or recalculated.get("recalculated") != 0
