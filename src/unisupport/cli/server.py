@@ -18,6 +18,8 @@ from unisupport.errors import InvalidInput
 from unisupport.settings import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from unisupport.notifications.delivery import DeliveryReport
 
 
@@ -99,12 +101,18 @@ def run_uvicorn(host: str, port: int, workers: int, *, app: str = APP, log_level
     if workers == 1:
         uvicorn.Server(config).run()
         return
-    sock = config.bind_socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
     except KeyboardInterrupt:
         pass  # Ctrl-C: the supervisor has stopped its workers
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers of ``config`` share, bound by uvicorn, with TCP_NODELAY
+    (see :func:`run_uvicorn`)."""
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _safe(url: str) -> str:
