@@ -65,7 +65,7 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _known(database, token: str) -> bool:
-    with database.reading() as session:
+    with database.reading(fresh=True) as session:  # the primary: a token made a moment ago is known
         return authenticate_token(session, token) is not None
 
 

@@ -21,7 +21,12 @@ Idempotency-Key never creates twice.
 PostgreSQL needs no such lock: writers lock only the rows they change.
 
 ``Database.reading()`` is for work that only reads (GET requests, reports): on SQLite
-it begins deferred and never waits for writers (WAL), and it refuses to flush changes."""
+it begins deferred and never waits for writers (WAL), and it refuses to flush changes.
+On PostgreSQL with a read replica (``UNISUPPORT_DATABASE_READ_URL``, decision D146) it
+runs on the replica while the replica answers and lags at most the bound
+(``UNISUPPORT_DATABASE_READ_MAX_LAG_SECONDS``), checked at most once a second
+(:class:`ReadReplica`), else on the primary; ``reading(fresh=True)`` always reads the
+primary (what must see a write just made: the admission's token check)."""
 
 from __future__ import annotations
 
@@ -31,17 +36,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from unisupport.clock import Clock, SystemClock
 from unisupport.errors import InvalidInput
-from unisupport.settings import DATA_DIR, DATABASE_URL, Settings
+from unisupport.settings import DATA_DIR, DATABASE_READ_URL, DATABASE_URL, Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "unisupport_read_only"
@@ -192,24 +199,82 @@ def _refuse_to_write(session: Session, _context, _instances) -> None:  # noqa: A
         raise ReadOnly("a read-only transaction (Database.reading) must not write")
 
 
-class Database:
-    """An engine and its session factory."""
+# How far behind the primary a standby is, in seconds: 0 when it has replayed all it
+# received (an idle primary writes nothing new to replay), else the age of the last
+# transaction it replayed; 0 for a server that is not a standby.
+REPLICA_LAG = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 1e9) END"
+)
+REPLICA_CHECK_EVERY = timedelta(seconds=1)
 
-    def __init__(self, engine: Engine):
+
+class ReadReplica:
+    """A PostgreSQL standby for read-only transactions (D146): usable while it answers
+    and lags at most ``max_lag_s``; checked at most once per :data:`REPLICA_CHECK_EVERY`
+    of ``clock``, one thread at a time (the others keep the last verdict)."""
+
+    def __init__(self, engine: Engine, *, max_lag_s: float, clock: Clock | None = None):
+        self.engine = engine
+        self.max_lag_s = max_lag_s
+        self.clock = clock or SystemClock()
+        self.lag_s: float | None = None  # the last lag measured; None: the replica did not answer
+        self._checked: datetime | None = None
+        self._usable = False
+        self._checking = threading.Lock()
+
+    def usable(self) -> bool:
+        now = self.clock.now()
+        if self._checked is not None and now - self._checked < REPLICA_CHECK_EVERY:
+            return self._usable
+        if not self._checking.acquire(blocking=False):
+            return self._usable  # another thread is asking the replica
+        try:
+            try:
+                with self.engine.connect() as connection:
+                    self.lag_s = float(connection.execute(REPLICA_LAG).scalar_one())
+            except DBAPIError:
+                self.lag_s = None  # down or unreachable: the primary serves the reads
+            self._usable = self.lag_s is not None and self.lag_s <= self.max_lag_s
+            self._checked = now
+            return self._usable
+        finally:
+            self._checking.release()
+
+
+def _read_sessions(engine: Engine) -> sessionmaker[Session]:
+    sessions = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    event.listen(sessions, "before_flush", _refuse_to_write)
+    return sessions
+
+
+class Database:
+    """An engine and its session factory (and, optionally, a read replica's)."""
+
+    def __init__(self, engine: Engine, *, replica: ReadReplica | None = None):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
-        self.read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self.read_sessions = _read_sessions(engine)
+        self.replica = replica
+        self.replica_sessions = _read_sessions(replica.engine) if replica is not None else None
         self.write_lock = sqlite_write_lock(engine)
         self.file_turn = sqlite_file_turn(engine)
-        event.listen(self.read_sessions, "before_flush", _refuse_to_write)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, migrate_now: bool = True) -> Database:
         settings = settings or Settings.from_env()
+        replica = None
+        if settings.database_read_url:
+            replica = ReadReplica(
+                make_engine(settings.database_read_url, field=DATABASE_READ_URL),
+                max_lag_s=settings.database_read_max_lag_s,
+            )
         db = cls(
             make_engine(
                 settings.database_url, field=DATABASE_URL if settings.database_from == DATABASE_URL else DATA_DIR
-            )
+            ),
+            replica=replica,
         )
         if migrate_now:
             try:
@@ -242,12 +307,16 @@ class Database:
                 lock.release()
 
     @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self, *, fresh: bool = False) -> Iterator[Session]:
         """A transaction that only reads (balances, reports): on SQLite it does not
         take the write lock, so it never queues behind writers. Writing in it is a bug
         (SQLite would refuse to upgrade the lock under contention, and the work would
-        be rolled back anyway): a flush with changes raises :class:`ReadOnly`."""
-        with self.read_sessions() as session:
+        be rolled back anyway): a flush with changes raises :class:`ReadOnly`. With a
+        read replica it runs there while the replica is usable, unless ``fresh``."""
+        sessions = self.read_sessions
+        if not fresh and self.replica_sessions is not None and self.replica.usable():  # type: ignore[union-attr]
+            sessions = self.replica_sessions
+        with sessions() as session:
             try:
                 yield session
             finally:
