@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -132,48 +131,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (Linux /proc), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def tree_cpu_seconds(session: int) -> float:
-    """CPU of every live process of the session ``session`` (a server and its workers)."""
-    total = 0.0
+def _processes():
+    """(pid, the fields of /proc/PID/stat after the command name, the command name) of each live process."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, _, tail = f.read().rpartition(")")
         except OSError:
             continue
-        if int(fields[3]) == session:  # the session id (field 6 of /proc/PID/stat)
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        yield int(pid), tail.split(), head.partition("(")[2]
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(session: int) -> float:
+    """CPU of every live process of the session ``session`` (a server and its workers)."""
+    return sum(_cpu(fields) for _, fields, _ in _processes() if int(fields[3]) == session)  # field 6: the session
 
 
 def postgres_cpu_seconds() -> float:
     """CPU of every process named postgres (the server and its backends), in seconds."""
-    total = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() != "postgres":
-                    continue
-        except OSError:
-            continue
-        cpu = proc_cpu_seconds(int(pid))
-        if not math.isnan(cpu):
-            total += cpu
-    return total
+    return sum(_cpu(fields) for _, fields, name in _processes() if name == "postgres")
 
 
 def versions(tool: str) -> str:
@@ -261,6 +243,23 @@ def incident_ids(url: str) -> list[int]:
 # --------------------------------------------------------------------------- the server
 
 
+def wait_until_answers(proc: subprocess.Popen, url: str, died) -> None:  # noqa: ANN001
+    """Wait (60 s at most) until ``url`` answers 2xx, raising ``died()``'s words if ``proc`` exits."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(died())
+        try:
+            if httpx.get(url, timeout=2).is_success:
+                return
+        except httpx.HTTPError:
+            pass  # not listening yet: try again
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within 60 s")
+
+
 class ServerProcess:
     def __init__(self, url: str, workdir: str, app: str, workers: int = 1):
         self.port = free_port()
@@ -282,19 +281,7 @@ class ServerProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass  # not listening yet: try again
-            time.sleep(0.1)
-        raise RuntimeError(f"uvicorn was not ready within 60 s:\n{self.tail()}")
+        wait_until_answers(self.proc, f"{self.base}/readyz", lambda: f"uvicorn exited:\n{self.tail()}")
 
     def cpu(self) -> float:
         """The CPU of the server's processes: uvicorn's and, with several workers, each

@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -144,18 +143,8 @@ class Peer:
         self._wait()
 
     def _wait(self) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(self.dir / 'gunicorn.log').read_text()[-2000:]}")
-            try:
-                httpx.get(f"{self.base}/api/", timeout=2)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn was not ready within 60 s")
+        log = self.dir / "gunicorn.log"
+        ab.wait_until_answers(self.proc, f"{self.base}/api/", lambda: f"gunicorn exited: {log.read_text()[-2000:]}")
 
     def cpu(self) -> float:
         return ab.tree_cpu_seconds(self.proc.pid)
