@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
 from unisupport.errors import InvalidInput
+from unisupport.services.scope import scoped
+from unisupport.storage.tables import IncidentRow
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_WORDS = 12
@@ -156,3 +158,17 @@ def _search_sqlite(session: Session, matches: Select, params: dict, limit: int) 
 def highlighted(snippet: str) -> Markup:
     """A snippet with its markers as ``<mark>``, everything else escaped."""
     return Markup(str(escape(snippet or "")).replace(START, "<mark>").replace(STOP, "</mark>"))
+
+
+def search_incidents(
+    session: Session, principal: Principal, query: str | None, *, status: str | None = None, limit: int = 50
+) -> list[tuple[IncidentRow, Hit]]:
+    """The incidents ``query`` finds with their hits, best first, of one status when given."""
+    hits = search(session, principal, query, limit=limit if status is None else limit * 4)
+    if not hits:
+        return []
+    rows = select(IncidentRow).where(IncidentRow.id.in_([h.incident_id for h in hits]))
+    if status:
+        rows = rows.where(IncidentRow.status == status)
+    incidents = {r.id: r for r in session.scalars(scoped(rows, IncidentRow.customer_id, principal))}
+    return [(incidents[h.incident_id], h) for h in hits if h.incident_id in incidents][:limit]

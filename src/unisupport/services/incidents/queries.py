@@ -65,6 +65,12 @@ class IncidentFilter:
 _NUMBER = re.compile(r"^\s*(?:#|INC-)?0*(\d{1,10})\s*$", re.IGNORECASE)
 
 
+def is_incident_number(text: str) -> bool:
+    """42, #42, INC-000042: the text names one incident."""
+    number = _NUMBER.fullmatch(text)
+    return bool(number) and int(number.group(1)) <= 2**31 - 1
+
+
 def _matching(session: Session, principal: Principal, query, text: str):
     """Incidents whose number is ``text``, else those its words find (``services.search``)."""
     number = _NUMBER.fullmatch(text)
