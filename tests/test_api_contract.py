@@ -233,7 +233,9 @@ def scenario(calls: Calls) -> None:
     assert [i["incident"] for i in found["items"]] == [opened["id"]]
     assert ok("GET /api/v1/search", who="fabrikam_admin", params={"q": "confirmations"})["items"] == []
     refused("GET /api/v1/search", 422, who="contoso_admin", params={"q": "x" * 201})
-    view = ok("POST /api/v1/views", who="engineer", json={"page": "queue", "name": "Sev B", "filters": {"severity": "B"}})
+    view = ok(
+        "POST /api/v1/views", who="engineer", json={"page": "queue", "name": "Sev B", "filters": {"severity": "B"}}
+    )
     refused("POST /api/v1/views", 422, who="engineer", json={"page": "queue", "name": "Sev B"})  # the name is taken
     refused("POST /api/v1/views", 422, who="engineer", json={"page": "queue", "name": "x", "filters": {"nope": "1"}})
     saved = {"view_id": view["id"]}

@@ -26,8 +26,12 @@ LATER = OPENED + timedelta(minutes=30)
 @pytest.fixture
 def people(world):  # noqa: F811
     """Two active engineers (the assignment service names active users only)."""
-    eng = users.create_user(world.session, email="eng@provider.example", name="Eve", role="engineer", actor="t", now=OPENED)
-    other = users.create_user(world.session, email="sam@provider.example", name="Sam", role="engineer", actor="t", now=OPENED)
+    eng = users.create_user(
+        world.session, email="eng@provider.example", name="Eve", role="engineer", actor="t", now=OPENED
+    )
+    other = users.create_user(
+        world.session, email="sam@provider.example", name="Sam", role="engineer", actor="t", now=OPENED
+    )
     me = Principal(eng.id, eng.email, Role.ENGINEER, teams=frozenset({"standard-support"}))
     return me, other
 
@@ -119,7 +123,12 @@ def test_saved_views_belong_to_their_owner(world, people):  # noqa: F811
     me, other = people
     them = Principal(other.id, other.email, Role.ENGINEER)
     mine = saved_views.create_view(
-        w.session, me, "queue", " Sev B at risk ", {"severity": "B", "state": "at-risk", "sort": "-deadline"}, now=OPENED
+        w.session,
+        me,
+        "queue",
+        " Sev B at risk ",
+        {"severity": "B", "state": "at-risk", "sort": "-deadline"},
+        now=OPENED,
     )
     assert mine.name == "Sev B at risk" and mine.filters == {"severity": "B", "sort": "-deadline", "state": "at-risk"}
     saved_views.create_view(w.session, me, "incidents", "Printers", {"q": "printer"}, now=OPENED)

@@ -70,9 +70,7 @@ def write(w: World, who: Principal, incident, body: str, *, internal=False, file
         if files
         else []
     )
-    data = MessageIn(
-        visibility="internal" if internal else "public", body=body, attachments=[a.id for a in uploaded]
-    )
+    data = MessageIn(visibility="internal" if internal else "public", body=body, attachments=[a.id for a in uploaded])
     return conv.post_message(w.session, who, incident.id, data, now=OPENED + timedelta(minutes=5), settings=SETTINGS)
 
 

@@ -27,7 +27,8 @@ from unisupport.services.scope import scoped
 from unisupport.sla.severity import Severity
 from unisupport.storage.tables import AssignmentRow, CommunicationRow, CustomerRow, IncidentRow, MessageRow
 
-LIMIT = 200
+LIMIT = 200  # at most this many incidents taken or assigned at once
+PAGE = 50  # the rows of one page of the queue
 STATES = ("breached", "at-risk")
 STATUSES = ("open", "mitigated", "closed")
 
@@ -70,7 +71,19 @@ def _sooner(a: ColumnElement, b: ColumnElement) -> ColumnElement:
     return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
 
 
-_NEXT_DEADLINE = _sooner(_FIRST_RESPONSE_DUE, _CUSTOMER_SIDE_DUE)
+# For the sort: the customer-side dues still pending, one scan of the few rows the
+# pending index holds (ix_incident_communications_pending), instead of a subquery per incident.
+_PENDING = (
+    select(CommunicationRow.incident_id, func.min(CommunicationRow.customer_response_due).label("due"))
+    .where(
+        CommunicationRow.answered_at.is_(None),
+        CommunicationRow.missed_at.is_(None),
+        CommunicationRow.customer_response_due.is_not(None),
+    )
+    .group_by(CommunicationRow.incident_id)
+    .subquery("pending")
+)
+_NEXT_DEADLINE = _sooner(_FIRST_RESPONSE_DUE, _PENDING.c.due)
 
 SORTS: dict[str, Any] = {
     "number": IncidentRow.id,
@@ -134,12 +147,17 @@ def _state(now: datetime, state: str | None) -> ColumnElement | None:
     return None
 
 
-def queue(session: Session, principal: Principal, f: QueueFilter, *, now: datetime, limit: int = LIMIT) -> Queue:
-    """The queue's rows (see the module), at most ``limit``."""
+def queue(
+    session: Session, principal: Principal, f: QueueFilter, *, now: datetime, limit: int = PAGE, offset: int = 0
+) -> Queue:
+    """The queue's rows (see the module): ``limit`` of them from ``offset``; ``truncated``
+    when more follow. Two queries: the page's ids in the order asked (only the sort's
+    own expression is computed for every incident in scope), then those rows with their
+    columns."""
     query = scoped(
-        select(IncidentRow, _ASSIGNEE, _CUSTOMER_ANSWERED, _FIRST_RESPONSE_DUE, _CUSTOMER_SIDE_DUE).join(
-            CustomerRow, CustomerRow.id == IncidentRow.customer_id
-        ),
+        select(IncidentRow.id)
+        .join(CustomerRow, CustomerRow.id == IncidentRow.customer_id)
+        .outerjoin(_PENDING, _PENDING.c.incident_id == IncidentRow.id),
         IncidentRow.customer_id,
         principal,
     ).where(IncidentRow.status == (f.status if f.status in STATUSES else "open"))
@@ -161,12 +179,19 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dateti
     column = SORTS[key]
     order = column.desc() if descending else column.asc()
     # Nulls last either way (no deadline left, nobody assigned), then the newest first.
-    query = query.order_by(column.is_(None), order, IncidentRow.id.desc()).limit(limit + 1)
-    rows = []
-    for incident, assignee, answered, first_due, customer_due in session.execute(query, params).all():
+    query = query.order_by(column.is_(None), order, IncidentRow.id.desc()).offset(max(0, offset)).limit(limit + 1)
+    ids = list(session.scalars(query, params))
+    page = ids[:limit]
+    if not page:
+        return Queue([], False)
+    columns = select(IncidentRow, _ASSIGNEE, _CUSTOMER_ANSWERED, _FIRST_RESPONSE_DUE, _CUSTOMER_SIDE_DUE).where(
+        IncidentRow.id.in_(page)
+    )
+    by_id = {}
+    for incident, assignee, answered, first_due, customer_due in session.execute(columns).all():
         deadline, clock = _next(first_due, customer_due)
-        rows.append(QueueRow(incident, assignee, bool(answered), deadline, clock))
-    return Queue(rows[:limit], len(rows) > limit)
+        by_id[incident.id] = QueueRow(incident, assignee, bool(answered), deadline, clock)
+    return Queue([by_id[i] for i in page], len(ids) > limit)
 
 
 def _next(first_due: datetime | None, customer_due: datetime | None) -> tuple[datetime | None, str | None]:

@@ -5,6 +5,7 @@ view is reported exactly like a missing one."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ PAGES: dict[str, frozenset[str]] = {
 MAX_VIEWS = 50
 
 
-def _clean(page: str, filters: dict[str, object]) -> dict[str, str]:
+def _clean(page: str, filters: Mapping[str, object]) -> dict[str, str]:
     if page not in PAGES:
         raise InvalidInput(f"views are saved for {', '.join(sorted(PAGES))}, not {page!r}", field="page")
     unknown = sorted(set(filters) - PAGES[page])
@@ -38,7 +39,7 @@ def _clean(page: str, filters: dict[str, object]) -> dict[str, str]:
 
 
 def create_view(
-    session: Session, principal: Principal, page: str, name: str, filters: dict[str, object], *, now: datetime
+    session: Session, principal: Principal, page: str, name: str, filters: Mapping[str, object], *, now: datetime
 ) -> SavedViewRow:
     name = (name or "").strip()
     if not 1 <= len(name) <= 80:

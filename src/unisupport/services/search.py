@@ -13,7 +13,7 @@ path adds one insert per incident, message or file and no round trip. Reading:
   "réseau"), ranked by ``bm25``, the snippet by ``snippet()``.
 
 An incident found by several entries is ranked by its best one and shows that one's
-snippet."""
+snippet. The ranking looks at the :data:`CANDIDATES` newest entries found."""
 
 from __future__ import annotations
 
@@ -21,7 +21,20 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import ARRAY, BigInteger, Select, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -36,6 +49,10 @@ MAX_LENGTH = 200
 # Around the matched words of a snippet: private-use characters no text holds, so
 # that the rest is escaped as HTML and these become <mark>.
 START, STOP = "\ue000", "\ue001"
+# Ranked among the newest entries a search finds, at most this many: ranking every
+# entry a common word finds would cost a time proportional to the whole history
+# (docs/decisions.md D106). More words find older ones.
+CANDIDATES = 1000
 
 _SEARCH = table(
     "incident_search",
@@ -67,7 +84,7 @@ def _postgres(session: Session) -> bool:
 
 
 def _tsquery():
-    q = bindparam("search_text")
+    q: BindParameter[str] = bindparam("search_text")
     return func.plainto_tsquery(literal_column("'french'"), q).op("||")(
         func.plainto_tsquery(literal_column("'english'"), q)
     )
@@ -112,22 +129,29 @@ def search(session: Session, principal: Principal, query: str | None, *, limit: 
 
 
 def _search_postgres(session: Session, matches: Select, params: dict, limit: int) -> list[Hit]:
-    rank = func.ts_rank(_SEARCH.c.document, _tsquery())
+    query = _tsquery()
+    candidates = (
+        matches.with_only_columns(_SEARCH.c.key, _SEARCH.c.incident_id, _SEARCH.c.document)
+        .order_by(_SEARCH.c.key.desc())
+        .limit(CANDIDATES)
+        .cte("candidates")
+    )
+    rank = func.ts_rank(candidates.c.document, query)
     best = (
-        matches.with_only_columns(
-            _SEARCH.c.incident_id,
+        select(
+            candidates.c.incident_id,
             func.max(rank).label("rank"),
-            func.array_agg(aggregate_order_by(_SEARCH.c.key, rank.desc()), type_=ARRAY(BigInteger))[1].label("best"),
+            func.array_agg(aggregate_order_by(candidates.c.key, rank.desc()), type_=ARRAY(BigInteger))[1].label("best"),
         )
-        .group_by(_SEARCH.c.incident_id)
-        .order_by(literal_column("rank").desc(), _SEARCH.c.incident_id.desc())
+        .group_by(candidates.c.incident_id)
+        .order_by(literal_column("rank").desc(), candidates.c.incident_id.desc())
         .limit(limit)
     )
     ranked = session.execute(best, params).all()
     if not ranked:
         return []
-    options = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=\" … \""
-    headline = func.ts_headline(literal_column("'english'"), _SEARCH.c.body, _tsquery(), options)
+    options = f'StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "'
+    headline = func.ts_headline(literal_column("'english'"), _SEARCH.c.body, query, options)
     snippets = dict(
         session.execute(
             select(_SEARCH.c.key, headline).where(_SEARCH.c.key.in_([r.best for r in ranked])), params
@@ -137,22 +161,30 @@ def _search_postgres(session: Session, matches: Select, params: dict, limit: int
 
 
 def _search_sqlite(session: Session, matches: Select, params: dict, limit: int) -> list[Hit]:
-    # bm25: lower is better. The entries best first, then the first of each incident.
-    rows = session.execute(
-        matches.with_only_columns(
-            _SEARCH.c.incident_id,
-            literal_column("bm25(incident_search)").label("rank"),
-            literal_column(f"snippet(incident_search, 0, '{START}', '{STOP}', ' … ', 16)").label("snippet"),
-        )
-        .order_by(literal_column("rank"))
-        .limit(limit * 8),
+    rowid: ColumnElement[int] = literal_column("incident_search.rowid")
+    entries = session.execute(
+        matches.with_only_columns(_SEARCH.c.incident_id, rowid, literal_column("bm25(incident_search)"))
+        .order_by(rowid.desc())
+        .limit(CANDIDATES),
         params,
     ).all()
-    hits: dict[int, Hit] = {}
-    for r in rows:
-        if r.incident_id not in hits:
-            hits[r.incident_id] = Hit(int(r.incident_id), -float(r.rank), highlighted(r.snippet))
-    return list(hits.values())[:limit]
+    best: dict[int, tuple[float, int]] = {}  # incident → (rank, entry); bm25: lower is better
+    for incident_id, entry, bm25 in entries:
+        if incident_id not in best or -bm25 > best[incident_id][0]:
+            best[int(incident_id)] = (-float(bm25), entry)
+    ranked = sorted(best.items(), key=lambda b: (-b[1][0], -b[0]))[:limit]
+    if not ranked:
+        return []
+    snippet: ColumnElement[str] = literal_column(f"snippet(incident_search, 0, '{START}', '{STOP}', ' … ', 16)")
+    snippets = dict(
+        session.execute(
+            select(rowid, snippet)
+            .select_from(_SEARCH)
+            .where(text("incident_search MATCH :search_match"), rowid.in_([entry for _, (_, entry) in ranked])),
+            params,
+        ).all()
+    )
+    return [Hit(i, rank, highlighted(snippets.get(entry, ""))) for i, (rank, entry) in ranked]
 
 
 def highlighted(snippet: str) -> Markup:

@@ -24,6 +24,7 @@ from unisupport.incidents.requests import MessageIn, ReopeningIn
 from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
 from unisupport.services import search
+from unisupport.services.customers import preload
 from unisupport.web.outcome import notice
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, page, render, require_csrf, submit
 from unisupport.web.pages_incident import incident_row
@@ -150,11 +151,13 @@ def incidents_context(p: Page, *, q: str | None, status: str | None) -> dict[str
     text = (q or "").strip()[: search.MAX_LENGTH] or None
     if text and not svc.is_incident_number(text) and search.words(text):
         found = search.search_incidents(p.db, p.principal, text, status=status, limit=LIST_LIMIT)
+        _held = preload(p.db, [r for r, _ in found])  # referenced while the rows are built
         rows = [incident_row(p, r) | {"snippet": hit.snippet} for r, hit in found]
     else:
         listed, _ = svc.list_incidents(
             p.db, p.principal, svc.IncidentFilter(status=status, text=text), now=p.now, limit=LIST_LIMIT
         )
+        _held = preload(p.db, listed)
         rows = [incident_row(p, r) for r in listed]
     return {
         "rows": rows,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
@@ -25,7 +25,7 @@ from unisupport.inputs import checked_instant
 from unisupport.services import incidents as svc
 from unisupport.services import queue as queue_svc
 from unisupport.services import search
-from unisupport.services.customers import customers_in_scope
+from unisupport.services.customers import customers_in_scope, preload
 from unisupport.services.users import list_users
 from unisupport.sla.severity import Severity
 from unisupport.web.outcome import Notice, notice
@@ -44,7 +44,8 @@ from unisupport.web.pages_incident import act_on_incident, change_severity_from_
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
-QUEUE_LIMIT = queue_svc.LIMIT
+QUEUE_PAGE = queue_svc.PAGE
+MAX_OFFSET = 10_000  # deeper than this, a filter or a search finds it sooner
 STATES = queue_svc.STATES
 # The queue's columns, in the order shown: each sortable (services.queue.SORTS).
 COLUMNS = (
@@ -79,6 +80,10 @@ def _sort_links(filters: dict[str, str], sort: str) -> dict[str, dict[str, Any]]
     return out
 
 
+def _page_address(filters: dict[str, str], sort: str, start: int) -> str:
+    return view_address("queue", filters | {"sort": sort, "start": str(start) if start > 0 else ""})
+
+
 def _queue_row(p: Page, r: queue_svc.QueueRow) -> dict[str, Any]:
     return incident_row(p, r.incident) | {
         "assignee": r.assignee or "",
@@ -99,6 +104,7 @@ def queue_context(
     status: str | None,
     q: str | None = None,
     sort: str | None = None,
+    start: int = 0,
 ) -> dict[str, Any]:
     teams = _teams_of(p)
     team = team if team in teams else None
@@ -118,7 +124,11 @@ def queue_context(
             teams=wanted, severity=severity, customer=customer, state=state, status=status, q=text, sort=sort
         ),
         now=p.now,
+        offset=start,
     )
+    # The sites and customers of the rows, loaded at once and held while the rows are
+    # built (the session's identity map keeps only what is referenced).
+    _held = preload(p.db, [r.incident for r in found.rows])
     filters = {
         "team": team or "",
         "severity": severity or "",
@@ -130,6 +140,10 @@ def queue_context(
     return {
         "rows": [_queue_row(p, r) for r in found.rows],
         "truncated": found.truncated,
+        "first": start + 1 if found.rows else 0,
+        "last": start + len(found.rows),
+        "previous": _page_address(filters, sort, start - QUEUE_PAGE) if start else "",
+        "next": _page_address(filters, sort, start + QUEUE_PAGE) if found.truncated else "",
         "filters": filters,
         "sort": sort,
         "columns": _sort_links(filters, sort),
@@ -156,10 +170,11 @@ def queue(
     status: str | None = None,
     q: str | None = None,
     sort: str | None = None,
+    start: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     with page(request, roles=PROVIDER_ROLES) as p:
         context = queue_context(
-            p, team=team, severity=severity, customer=customer, state=state, status=status, q=q, sort=sort
+            p, team=team, severity=severity, customer=customer, state=state, status=status, q=q, sort=sort, start=start
         )
     return render(p, "queue.html", context)
 

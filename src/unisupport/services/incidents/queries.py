@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
@@ -68,7 +68,7 @@ _NUMBER = re.compile(r"^\s*(?:#|INC-)?0*(\d{1,10})\s*$", re.IGNORECASE)
 def is_incident_number(text: str) -> bool:
     """42, #42, INC-000042: the text names one incident."""
     number = _NUMBER.fullmatch(text)
-    return bool(number) and int(number.group(1)) <= 2**31 - 1
+    return number is not None and int(number.group(1)) <= 2**31 - 1
 
 
 def _matching(session: Session, principal: Principal, query, text: str):

@@ -159,7 +159,9 @@ def upgrade() -> None:
     postgres = connection.dialect.name == "postgresql"
     for statement in POSTGRESQL if postgres else SQLITE:
         op.execute(statement)
-    words = {"key": "key", "false": "false", "true": "true"} if postgres else {"key": "rowid", "false": "0", "true": "1"}
+    words = (
+        {"key": "key", "false": "false", "true": "true"} if postgres else {"key": "rowid", "false": "0", "true": "1"}
+    )
     for statement in BACKFILL:
         op.execute(statement.format(**words))
 
