@@ -79,6 +79,7 @@ def seed_conversation(server: Server) -> dict[str, list[str]]:
         "number": orders,
         "code": ["contoso", "fabrikam"],
         "booking_id": ["1"],
+        "view_id": ["1"],
     }
 
 
