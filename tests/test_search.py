@@ -163,3 +163,26 @@ def test_a_search_longer_than_its_limit_is_refused_naming_the_field(world):
     with pytest.raises(InvalidInput) as refused:
         search.search(world.session, world.marie, "x" * 201)
     assert refused.value.field == "q"
+
+
+def test_the_migration_indexes_the_incidents_messages_and_files_already_there(fresh_database, tmp_path):
+    from alembic import command
+
+    from unisupport.storage.database import alembic_config, migrate
+
+    command.downgrade(alembic_config(fresh_database.engine), "0016_user_timezone")  # before the search
+    with fresh_database.transaction() as session:
+        w = World(session, None, None, None, BlobStore(tmp_path / "blobs"))  # type: ignore[arg-type]
+        for name in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):
+            import_order(session, read_order_document(EXAMPLES / name), actor="ops", now=OPENED)
+        ids = dict(session.execute(select(CustomerRow.code, CustomerRow.id)).all())
+        w.marie = Principal(10, "marie.dupont@contoso.example", Role.SUPPORT_ADMINISTRATOR, customer_id=ids["contoso"])
+        old = open_incident(w, w.marie, "Imprimante hors ligne depuis lundi")
+        write(w, ENGINEER, old, "Firmware rolled back", internal=True, files=["spooler-dump.txt"])
+        write(w, w.marie, old, "Still offline after the reboot")
+    migrate(fresh_database.engine)
+    with fresh_database.transaction() as session:
+        assert [h.incident_id for h in search.search(session, w.marie, "imprimantes")] == [old.id]
+        assert [h.incident_id for h in search.search(session, w.marie, "reboot")] == [old.id]
+        assert search.search(session, w.marie, "firmware") == []  # the note: the provider's
+        assert [h.incident_id for h in search.search(session, ENGINEER, "spooler")] == [old.id]
