@@ -13,8 +13,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_server import PEOPLE, start, stop
-from test_browser import CHROMIUM_ARGS, PASSWORD, _need_chromium
+from api_server import start, stop
+from test_browser import browser, sign_in  # noqa: F401  (browser: the fixture, Chromium once per module)
 
 from unisupport.incidents.routing import TEAMS
 from unisupport.services.users import add_to_team
@@ -30,18 +30,7 @@ INCIDENTS = [
 
 
 @pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory):
+def server(browser, tmp_path_factory):  # noqa: F811  (the fixture imported above)
     saved = os.environ.get(SECRET_KEY)
     os.environ[SECRET_KEY] = "browser-search-secret-" + "s" * 40
     srv, uv, thread = start(f"sqlite:///{tmp_path_factory.mktemp('search') / 'unisupport.db'}", NOW)
@@ -65,20 +54,12 @@ def server(browser, tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser, server):  # noqa: F811
     context = browser.new_context(base_url=server.url, locale="en-GB", timezone_id="Europe/Paris")
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def sign_in(page, who: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_test_id("signin-email").fill(PEOPLE[who][0])
-    page.get_by_test_id("signin-password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_test_id("signin-submit").click()
 
 
 def rows(page) -> list[str]:
