@@ -61,6 +61,9 @@ def test_the_queue_sorts_by_every_column_both_ways(world):  # noqa: F811
     assert ids(listed(w, ENGINEER, sort="no-such-column")) == ids(listed(w, ENGINEER, sort="deadline"))
     assert ids(listed(w, w.marie, sort="title")) == [a.id, b.id]  # the tenant scope holds
     assert ids(listed(w, ENGINEER, q="charlie")) == [c.id]
+    dues = [r.incident.first_response_due for r in listed(w, ENGINEER, sort="due")]
+    assert dues == sorted(dues) and len(set(dues)) == 2  # Contoso's two at the same instant, Fabrikam's later
+    assert ids(listed(w, ENGINEER, sort="due"))[:2] == [b.id, a.id]  # the same due: the newest first
 
 
 def test_the_engineer_the_customer_answered_marker_and_the_next_deadline(world, people):  # noqa: F811
@@ -92,6 +95,9 @@ def test_the_engineer_the_customer_answered_marker_and_the_next_deadline(world, 
     assert ids(listed(w, me, sort="assignee"))[0] == quiet.id  # somebody before nobody
     assert ids(listed(w, me, sort="-answered"))[0] == answered.id
     assert ids(listed(w, me, sort="deadline"))[-1] == answered.id  # no deadline: last
+    # By state: pending (no first response yet) before met.
+    assert ids(listed(w, me, sort="state"))[0] == quiet.id
+    assert ids(listed(w, me, sort="-state"))[-1] == quiet.id
 
 
 def test_bulk_take_and_assign_record_one_event_each_and_report_the_refused(world, people):  # noqa: F811

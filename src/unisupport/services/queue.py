@@ -95,6 +95,8 @@ SORTS: dict[str, Any] = {
     "assignee": _ASSIGNEE,
     "answered": _CUSTOMER_ANSWERED,
     "deadline": _NEXT_DEADLINE,
+    "due": IncidentRow.first_response_due,
+    "state": None,  # the first response's state at the time of the page: _state_order(now)
 }
 DEFAULT_SORT = "deadline"
 
@@ -131,6 +133,19 @@ def parse_sort(sort: str | None) -> tuple[str, bool]:
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     return (key, descending) if key in SORTS else (DEFAULT_SORT, False)
+
+
+def _state_order(now: datetime) -> ColumnElement:
+    """The first response's state as the page shows it (``first_response_state``), most
+    urgent first: breached, at risk, pending, then late and met."""
+    answered = IncidentRow.first_response_at.is_not(None)
+    return case(
+        (and_(answered, IncidentRow.first_response_at > IncidentRow.first_response_due), 3),
+        (answered, 4),
+        (or_(IncidentRow.breached_at.is_not(None), IncidentRow.first_response_due <= now), 0),
+        (IncidentRow.first_response_warn_at <= now, 1),
+        else_=2,
+    )
 
 
 def _state(now: datetime, state: str | None) -> ColumnElement | None:
@@ -176,7 +191,7 @@ def queue(
         matches, params = found
         query = query.where(IncidentRow.id.in_(matches))
     key, descending = parse_sort(f.sort)
-    column = SORTS[key]
+    column = SORTS[key] if key != "state" else _state_order(now)
     order = column.desc() if descending else column.asc()
     # Nulls last either way (no deadline left, nobody assigned), then the newest first.
     query = query.order_by(column.is_(None), order, IncidentRow.id.desc()).offset(max(0, offset)).limit(limit + 1)

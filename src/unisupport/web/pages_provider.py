@@ -58,6 +58,8 @@ COLUMNS = (
     ("assignee", "queue.assignee"),
     ("answered", "queue.answered"),
     ("deadline", "queue.deadline"),
+    ("due", "incident.first_response_due"),
+    ("state", "incident.state"),
 )
 
 
