@@ -170,7 +170,7 @@ def test_the_migration_indexes_the_incidents_messages_and_files_already_there(fr
 
     from unisupport.storage.database import alembic_config, migrate
 
-    command.downgrade(alembic_config(fresh_database.engine), "0016_user_timezone")  # before the search
+    command.downgrade(alembic_config(fresh_database.engine), "0017_states_update_targets")  # before the search
     with fresh_database.transaction() as session:
         w = World(session, None, None, None, BlobStore(tmp_path / "blobs"))  # type: ignore[arg-type]
         for name in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):

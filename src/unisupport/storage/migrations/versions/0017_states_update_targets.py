@@ -2,7 +2,7 @@
 status, and its update targets ("next update due", R-INC-2; docs/decisions.md D93–D96).
 
 Revision ID: 0017_states_update_targets
-Revises: 0019_search_and_saved_views
+Revises: 0016_user_timezone
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0017_states_update_targets"
-down_revision = "0019_search_and_saved_views"
+down_revision = "0016_user_timezone"
 branch_labels = None
 depends_on = ("0003_incidents",)
 
