@@ -29,6 +29,7 @@ from unisupport.web import (
     pages_incident,
     pages_outages,
     pages_provider,
+    pages_sso,
     pages_third_party,
 )
 from unisupport.web.i18n import default_catalog
@@ -106,6 +107,7 @@ def install_web(app: FastAPI) -> None:
         pages_accounts,
         pages_admin,
         pages_confirm,
+        pages_sso,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)

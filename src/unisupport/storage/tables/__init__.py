@@ -29,6 +29,7 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.sso import SsoAttemptRow, SsoIdentityRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -78,4 +79,6 @@ __all__ = [
     "UserRow",
     "OutboxRow",
     "FormOutcomeRow",
+    "SsoAttemptRow",
+    "SsoIdentityRow",
 ]
