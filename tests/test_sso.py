@@ -28,7 +28,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import OctKey
 from oidc_provider import OidcProvider, log_in, new_key, query_of
-from sqlalchemy import select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+from test_users import _tables_touched
 from test_web import Browser, text
 
 from unisupport.access import Role
@@ -41,6 +44,7 @@ from unisupport.services.users.sso import (
     load_identity_providers,
     validated_claims,
 )
+from unisupport.storage.base import Base
 from unisupport.storage.tables import AuditEvent, SsoAttemptRow, UserRow
 
 PORTAL_SECRET = "portal-secret-" + "p" * 32
@@ -299,6 +303,8 @@ def test_a_trip_started_in_another_browser_signs_no_one_in(sso):
 
 def test_an_unknown_issuer_and_a_wrong_iss_parameter_are_refused(sso):
     refused(Browser(sso.server).get("/sso/stranger/start"), "issuer")
+    recorded = _events(sso, "sso:refused")[-1]
+    assert recorded.after["provider"] == "stranger" and "not the configured" in recorded.reason
     b = Browser(sso.server)
     callback = log_in(sso.op, _start(b, "contoso"), "jonas.becker@contoso.example")
     assert query_of(callback)["iss"] == sso.op.issuer  # RFC 9207: the provider names itself
@@ -428,6 +434,14 @@ def test_signing_out_signs_out_at_the_provider_too(sso):
         fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', confirm.text))
         back = op_browser.post(action.group(1), data=fields | {"logout": "yes"})
         assert back.is_redirect and back.headers["location"].startswith(sso.server.url + "/sign-in"), back.text[:400]
+
+
+# ------------------------------------------------------------------ the schema
+def test_the_migration_creates_exactly_the_sso_tables_the_models_describe(fresh_database):
+    with fresh_database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    assert [d for d in diff if _tables_touched(d) & {"sso_attempts", "sso_identities"}] == []
+    assert {"sso_attempts", "sso_identities"} <= set(inspect(fresh_database.engine).get_table_names())
 
 
 # ------------------------------------------------------------------ the operator's file

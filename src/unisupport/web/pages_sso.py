@@ -66,8 +66,8 @@ def start(request: Request, key: str, next: str | None = None) -> Response:
                 next_path=local_path(next),
                 now=p.now,
             )
-        except SignInRefused as refused:
-            return refusal_page(p, sso.Refusal(refused.reason, refused.message, provider))
+        except SignInRefused as refused:  # the provider cannot be reached or is not who it should be
+            return refusal_page(p, sso.refuse(p.db, None, provider, refused, now=p.now))
         p.new_cookie = True  # the callback must come back to this very session
         return redirect(p, url)
 

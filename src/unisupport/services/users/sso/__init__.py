@@ -10,7 +10,15 @@ from unisupport.services.users.sso.providers import (
     IdentityProviders,
     load_identity_providers,
 )
-from unisupport.services.users.sso.sign_in import Refusal, SignedIn, begin, bind_session, end_session_url, finish
+from unisupport.services.users.sso.sign_in import (
+    Refusal,
+    SignedIn,
+    begin,
+    bind_session,
+    end_session_url,
+    finish,
+    refuse,
+)
 
 __all__ = [
     "PROVIDERS_FILE",
@@ -24,6 +32,7 @@ __all__ = [
     "end_session_url",
     "finish",
     "load_identity_providers",
+    "refuse",
     "refuse_password",
     "validated_claims",
 ]

@@ -151,7 +151,7 @@ def finish(
             outcome = _sign_in(session, directory, provider, attempt, params, redirect_uri=redirect_uri, now=now)
         return outcome
     except SignInRefused as refused:
-        return _refuse(session, attempt, provider, refused, now=now)
+        return refuse(session, attempt, provider, refused, now=now)
 
 
 def _exchange(
@@ -339,7 +339,7 @@ def _staff_user(
     return _update_or_create(session, provider, user, claims, email, role, now=now)
 
 
-def _refuse(
+def refuse(
     session: Session,
     attempt: SsoAttemptRow | None,
     provider: IdentityProvider | None,
@@ -347,6 +347,7 @@ def _refuse(
     *,
     now: datetime,
 ) -> Refusal:
+    """Record a refusal (``sso:refused``: reason, e-mail, provider, rule) and say it."""
     customer_id = None
     if provider is not None and provider.customer:
         customer_id = session.scalar(select(CustomerRow.id).where(CustomerRow.code == provider.customer))
