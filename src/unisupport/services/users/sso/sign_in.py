@@ -25,14 +25,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -45,6 +45,8 @@ from unisupport.services.users.sso.providers import IdentityProvider, IdentityPr
 from unisupport.storage.tables import ContactRow, CustomerRow, SsoAttemptRow, SsoIdentityRow, UserRow
 
 CUSTOMER_ROLES_BY_PRECEDENCE = (Role.SUPPORT_ADMINISTRATOR, Role.REACTIVE_CONTACT)
+ATTEMPT_LIFETIME = timedelta(minutes=15)  # from the start to the callback, login at the provider included
+KEPT_FOR = timedelta(days=1)  # then an attempt is forgotten (a web session lasts 12 hours: its sign-out hint with it)
 
 
 def _sha256(value: str) -> str:
@@ -75,6 +77,7 @@ def begin(
     """The provider's authorization URL for a new sign-in from the web session
     ``browser`` (its id); the trip is kept until its callback."""
     endpoint = directory.metadata(provider)["authorization_endpoint"]
+    session.execute(delete(SsoAttemptRow).where(SsoAttemptRow.created_at < now - KEPT_FOR))
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     session.add(
         SsoAttemptRow(
@@ -141,6 +144,8 @@ def finish(
         session.refresh(attempt)
         if claimed != 1:
             raise SignInRefused("replayed", "this sign-in link was used already: start again")
+        if now - attempt.created_at > ATTEMPT_LIFETIME:
+            raise SignInRefused("state", "this sign-in link has expired: start again")
         if provider is None:
             raise SignInRefused("provider", f"the identity provider {attempt.provider!r} is no longer configured")
         if attempt.browser_hash != _sha256(browser):
