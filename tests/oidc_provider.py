@@ -26,6 +26,8 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
+from unisupport.services.users.sso import IdentityProvider
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "oidc" / "provider.mjs"
 MODULES = ROOT / "tests" / "oidc" / "node_modules" / "oidc-provider"
@@ -160,3 +162,29 @@ def log_in(provider: OidcProvider, authorization_url: str, email: str, password:
 
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def our_client(app_url: str, client_id: str, secret: str) -> dict[str, Any]:
+    """The provider's registration of the app at ``app_url`` as ``client_id``."""
+    return {
+        "client_id": client_id,
+        "client_secret": secret,
+        "redirect_uris": [app_url + "/sso/callback"],
+        "post_logout_redirect_uris": [app_url + "/sign-in"],
+    }
+
+
+def customer_provider(key: str, issuer: str, secret: str, customer: str, domain: str, **more: Any) -> IdentityProvider:
+    """How the app knows a customer's provider (as ``identity-providers.yaml`` would say)."""
+    return IdentityProvider(
+        key=key,
+        kind="customer",
+        label=more.pop("label", key.capitalize()),
+        issuer=issuer,
+        client_id=more.pop("client_id", "portal"),
+        client_secret=secret,
+        scopes=("openid", "email", "profile"),
+        email_domains=(domain,),
+        customer=customer,
+        **more,
+    )

@@ -11,17 +11,19 @@ request is aborted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 from api_server import serving
-from oidc_provider import PASSWORD, OidcProvider
+from oidc_provider import PASSWORD, OidcProvider, customer_provider, our_client
 from sqlalchemy import select
 from test_browser import SCREENSHOTS, browser  # noqa: F401  (the fixture: Debian's Chromium)
 
 from unisupport.access import Role
-from unisupport.services.users.sso import IdentityProvider, IdentityProviders
+from unisupport.services.users.sso import IdentityProviders
 from unisupport.storage.tables import UserRow
 
 SECRET = "browser-portal-secret-" + "b" * 32
@@ -30,30 +32,9 @@ SECRET = "browser-portal-secret-" + "b" * 32
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory, temp_databases):
     op = OidcProvider(tmp_path_factory.mktemp("oidc-browser"))
-    providers = IdentityProviders(
-        (
-            IdentityProvider(
-                key="contoso",
-                kind="customer",
-                label="Contoso",
-                issuer=op.issuer,
-                client_id="portal",
-                client_secret=SECRET,
-                scopes=("openid", "email", "profile"),
-                email_domains=("contoso.example",),
-                customer="contoso",
-            ),
-        )
-    )
+    providers = IdentityProviders((customer_provider("contoso", op.issuer, SECRET, "contoso", "contoso.example"),))
     with serving(temp_databases.new_url("sqlite"), datetime.now(UTC), identity_providers=providers) as server:
-        op.clients = [
-            {
-                "client_id": "portal",
-                "client_secret": SECRET,
-                "redirect_uris": [server.url + "/sso/callback"],
-                "post_logout_redirect_uris": [server.url + "/sign-in"],
-            }
-        ]
+        op.clients = [our_client(server.url, "portal", SECRET)]
         op.account("jonas.becker@contoso.example", "Jonas Becker", locale="en-GB")
         op.account("visitor@contoso.example", "Vera Visitor", locale="fr-FR")
         op.start()
@@ -70,11 +51,15 @@ def _loopback_only(route) -> None:
         route.abort()
 
 
-def _new_page(browser, locale: str):  # noqa: F811
+@contextmanager
+def _new_page(browser, locale: str) -> Iterator:  # noqa: F811
     context = browser.new_context(locale=locale, viewport={"width": 1200, "height": 800})
     page = context.new_page()
     page.route("**/*", _loopback_only)
-    return context, page
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def _through_the_provider(page, server, op, email: str) -> None:
@@ -88,8 +73,7 @@ def _through_the_provider(page, server, op, email: str) -> None:
 
 def test_a_contact_signs_in_through_the_providers_login_form_and_signs_out_through_it(browser, sites):  # noqa: F811
     server, op = sites
-    context, page = _new_page(browser, "en-GB")
-    try:
+    with _new_page(browser, "en-GB") as page:
         _through_the_provider(page, server, op, "jonas.becker@contoso.example")
         page.wait_for_url(server.url + "/dashboard")
         assert page.locator("h1").first.inner_text()
@@ -104,14 +88,11 @@ def test_a_contact_signs_in_through_the_providers_login_form_and_signs_out_throu
         page.wait_for_url(server.url + "/sign-in**")  # and sends the browser back
         page.goto(server.url + "/dashboard")
         assert urlsplit(page.url).path == "/sign-in"
-    finally:
-        context.close()
 
 
 def test_a_non_contact_is_refused_in_french_and_no_account_is_made(browser, sites):  # noqa: F811
     server, op = sites
-    context, page = _new_page(browser, "fr-FR")
-    try:
+    with _new_page(browser, "fr-FR") as page:
         _through_the_provider(page, server, op, "visitor@contoso.example")
         page.wait_for_url(server.url + "/sso/callback**")
         refusal = page.locator("[data-testid=sso-refused]")
@@ -121,5 +102,3 @@ def test_a_non_contact_is_refused_in_french_and_no_account_is_made(browser, site
         page.screenshot(path=str(SCREENSHOTS / "sso-refused-fr.png"))
         with server.database.reading() as session:
             assert session.scalar(select(UserRow.id).where(UserRow.email == "visitor@contoso.example")) is None
-    finally:
-        context.close()

@@ -27,7 +27,7 @@ from api_server import serving
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import OctKey
-from oidc_provider import OidcProvider, log_in, new_key, query_of
+from oidc_provider import OidcProvider, customer_provider, log_in, new_key, our_client, query_of
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -70,18 +70,7 @@ class Sso:
 def _providers(issuer: str, port: int) -> IdentityProviders:
     return IdentityProviders(
         (
-            IdentityProvider(
-                key="contoso",
-                kind="customer",
-                label="Contoso",
-                issuer=issuer,
-                client_id="portal",
-                client_secret=PORTAL_SECRET,
-                scopes=SCOPES,
-                email_domains=("contoso.example",),
-                customer="contoso",
-                password_sign_in=False,
-            ),
+            customer_provider("contoso", issuer, PORTAL_SECRET, "contoso", "contoso.example", password_sign_in=False),
             IdentityProvider(
                 key="staff",
                 kind="staff",
@@ -94,17 +83,7 @@ def _providers(issuer: str, port: int) -> IdentityProviders:
                 roles=(("support-admins", Role.ADMIN), ("support-engineers", Role.ENGINEER)),
             ),
             # The same server under a name it does not answer to: an unknown issuer.
-            IdentityProvider(
-                key="stranger",
-                kind="customer",
-                label="Stranger",
-                issuer=f"http://localhost:{port}",
-                client_id="portal",
-                client_secret=PORTAL_SECRET,
-                scopes=SCOPES,
-                email_domains=("fabrikam.example",),
-                customer="fabrikam",
-            ),
+            customer_provider("stranger", f"http://localhost:{port}", PORTAL_SECRET, "fabrikam", "fabrikam.example"),
         )
     )
 
@@ -117,18 +96,8 @@ def sso_module(backend, temp_databases, tmp_path_factory) -> Iterator[Sso]:
     url = temp_databases.new_url(backend)
     with serving(url, datetime.now(UTC), identity_providers=providers, sso_directory=directory) as server:
         op.clients = [
-            {
-                "client_id": "portal",
-                "client_secret": PORTAL_SECRET,
-                "redirect_uris": [server.url + "/sso/callback"],
-                "post_logout_redirect_uris": [server.url + "/sign-in"],
-            },
-            {
-                "client_id": "console",
-                "client_secret": CONSOLE_SECRET,
-                "redirect_uris": [server.url + "/sso/callback"],
-                "post_logout_redirect_uris": [server.url + "/sign-in"],
-            },
+            our_client(server.url, "portal", PORTAL_SECRET),
+            our_client(server.url, "console", CONSOLE_SECRET),
             {"client_id": "other-app", "client_secret": OTHER_SECRET, "redirect_uris": [OTHER_CALLBACK]},
         ]
         op.account("jonas.becker@contoso.example", "Jonas Becker", locale="de-DE")
