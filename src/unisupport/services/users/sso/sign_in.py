@@ -33,6 +33,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -152,8 +153,11 @@ def finish(
             raise SignInRefused("browser", "this sign-in was started in another browser: start again")
         if params.get("error"):
             raise SignInRefused("provider-error", f"the identity provider answered {params['error']!r}")
-        with session.begin_nested():  # rolled back whole on a refusal: never a half-created user
-            outcome = _sign_in(session, directory, provider, attempt, params, redirect_uri=redirect_uri, now=now)
+        try:
+            with session.begin_nested():  # rolled back whole on a refusal: never a half-created user
+                outcome = _sign_in(session, directory, provider, attempt, params, redirect_uri=redirect_uri, now=now)
+        except IntegrityError:  # the same person's first sign-in, twice at once: the other one made the account
+            raise SignInRefused("account", "this account was being created at the same moment: start again") from None
         return outcome
     except SignInRefused as refused:
         return refuse(session, attempt, provider, refused, now=now)
