@@ -71,6 +71,7 @@ def _providers(issuer: str, port: int) -> IdentityProviders:
     return IdentityProviders(
         (
             customer_provider("contoso", issuer, PORTAL_SECRET, "contoso", "contoso.example", password_sign_in=False),
+            customer_provider("fabrikam", issuer, PORTAL_SECRET, "fabrikam", "fabrikam.example"),
             IdentityProvider(
                 key="staff",
                 kind="staff",
@@ -103,6 +104,7 @@ def sso_module(backend, temp_databases, tmp_path_factory) -> Iterator[Sso]:
         op.account("jonas.becker@contoso.example", "Jonas Becker", locale="de-DE")
         op.account("marie.dupont@contoso.example", "Marie Dupont", locale="fr-FR")
         op.account("visitor@contoso.example", "Vera Visitor", locale="fr-FR")
+        op.account("it-oncall@fabrikam.example", "Fabrikam on call")
         op.account("nora.ops@provider.example", "Nora Ops", groups=("support-engineers",))
         op.account("guest@provider.example", "Gus Guest", groups=("marketing",))
         op.start()
@@ -218,6 +220,16 @@ def test_an_identity_that_is_no_contact_is_refused_in_french_and_english_and_cre
     events = [e for e in _events(sso, "sso:refused") if e.actor == "visitor@contoso.example"]
     assert len(events) == 2 and all(e.rule == "R-ORD-4" and e.after["reason"] == "not-contact" for e in events)
     assert events[0].customer_id is not None  # Contoso's audit trail shows it
+
+
+def test_the_role_follows_the_contacts_roles_and_the_domain_binds_the_provider_to_its_customer(sso):
+    # Fabrikam's on-call desk is a reactive contact only: a reactive-contact user (R-ORD-4).
+    r = sign_in(sso, Browser(sso.server), "fabrikam", "it-oncall@fabrikam.example")
+    assert r.status_code == 303, text(r)[:400]
+    user = _user(sso, "it-oncall@fabrikam.example")
+    assert user is not None and user.role == Role.REACTIVE_CONTACT.value
+    # A Contoso address through Fabrikam's provider signs no one in.
+    refused(sign_in(sso, Browser(sso.server), "fabrikam", "visitor@contoso.example"), "domain")
 
 
 def test_an_existing_password_user_signs_in_through_the_provider_and_keeps_their_account(sso):
