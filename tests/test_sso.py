@@ -310,6 +310,17 @@ def test_a_trip_not_finished_within_15_minutes_is_refused(sso):
     assert "expired" in _events(sso, "sso:refused")[-1].reason
 
 
+def test_a_provider_that_went_down_before_the_callback_is_a_refusal_not_a_500(sso):
+    b = Browser(sso.server)
+    callback = log_in(sso.op, _start(b, "contoso"), "jonas.becker@contoso.example")
+    sso.op.stop()
+    try:
+        refused(b.get(callback), "exchange")
+    finally:
+        sso.op.start()
+    assert "could not be exchanged" in _events(sso, "sso:refused")[-1].reason
+
+
 def test_key_rotation_fetches_the_new_keys_once(sso):
     assert sign_in(sso, Browser(sso.server), "contoso", "jonas.becker@contoso.example").status_code == 303
     fetched = sso.directory.jwks_fetches

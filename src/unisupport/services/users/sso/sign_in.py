@@ -171,7 +171,7 @@ def _exchange(
         with _client(provider, redirect_uri) as client:
             tokens = client.fetch_token(token_endpoint, code=code, code_verifier=attempt.code_verifier)
     except (OAuthError, requests.RequestException, ValueError) as exc:
-        raise SignInRefused("exchange", f"the identity provider refused the code: {exc}") from None
+        raise SignInRefused("exchange", f"the code could not be exchanged at the identity provider: {exc}") from None
     id_token = tokens.get("id_token") if isinstance(tokens, dict) else None
     if not isinstance(id_token, str):
         raise SignInRefused("token", "the identity provider returned no ID token")
