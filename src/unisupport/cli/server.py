@@ -104,13 +104,15 @@ def run_uvicorn(host: str, port: int, workers: int, *, app: str = APP, log_level
         access_log=access_log,
         proxy_headers=False,
     )
-    if workers == 1:
-        uvicorn.Server(config).run()
-        return
     try:
-        Multiprocess(config, sockets=[listening_socket(config)]).run()
+        if workers == 1:
+            uvicorn.Server(config).run()
+        else:
+            Multiprocess(config, sockets=[listening_socket(config)]).run()
     except KeyboardInterrupt:
-        pass  # Ctrl-C: the supervisor has stopped its workers
+        # Ctrl-C: the server (or the supervisor, its workers) has stopped. uvicorn.Server
+        # raises the signal again once shut down; uvicorn.run swallowed it the same way.
+        pass
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:
