@@ -2,7 +2,7 @@
 once) and sso_identities (issuer and subject of a user), issue 11.
 
 Revision ID: 0022_sso
-Revises: 0016_user_timezone
+Revises: 0019_search_and_saved_views
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import unisupport.storage.base
 
 revision = "0022_sso"
-down_revision = "0016_user_timezone"
+down_revision = "0019_search_and_saved_views"
 branch_labels = None
 depends_on = ("0002_users",)  # users
 
