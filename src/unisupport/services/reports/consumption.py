@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from unisupport.access import Principal
+from unisupport.access import CONTRACT_READERS, Principal
 from unisupport.ledger.posting import EntryKind
 from unisupport.services.reports.figures import next_month, plain
 from unisupport.services.reports.sla import Period, Progress, customer_id_of
@@ -72,7 +72,9 @@ def consumption_report(
     customer: str | None = None,
     progress: Progress | None = None,
 ) -> list[ConsumptionLine]:
-    """The lines, by month, then customer code, service and unit."""
+    """The lines, by month, then customer code, service and unit; for those who read
+    contracts (a reactive contact does not)."""
+    principal.require(*CONTRACT_READERS, action="read contract reports")
     cid = customer_id_of(session, principal, customer)
     e, a = LedgerEntryRow, LedgerAccountRow
     service = func.coalesce(BookingRow.service, a.service, a.label)
