@@ -24,7 +24,7 @@ From = Annotated[date, Query(alias="from", description="First day reported on (I
 To = Annotated[date, Query(alias="to", description="Last day reported on, included.")]
 Customer = Annotated[str | None, Query(max_length=64, description="A customer code; default: every one in scope.")]
 Locale = Annotated[str, Query(pattern="^(en|fr)$", description="en: 1.5 and ','; fr: 1,5 and ';'.")]
-CSV = {
+CSV: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "UTF-8 CSV with a byte order mark, one header row, as an attachment",
         "content": {"text/csv": {"schema": {"type": "string"}}},

@@ -21,7 +21,19 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import booking, catalog, demo, mail_in, mission_critical, order, outbox, report, server, sla, user
+    from unisupport.cli import (
+        booking,
+        catalog,
+        demo,
+        mail_in,
+        mission_critical,
+        order,
+        outbox,
+        report,
+        server,
+        sla,
+        user,
+    )
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")

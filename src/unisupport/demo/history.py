@@ -26,11 +26,11 @@ CUSTOMERS = [
         "marie.dupont@contoso.example",
         ("paris", "munich", "tokyo"),
         [
-            ("1", "azure-sql-database", "Orders database failover stuck"),
-            ("A", "dynamics-365", "Quotes cannot be saved"),
-            ("B", "exchange-online", "Calendar invitations delayed"),
-            ("B", "azure-storage", "Archive tier restores slow"),
-            ("C", "sharepoint-online", "Page templates missing"),
+            ("1", "azure-sql-database", "Bascule de la base des commandes bloquée"),
+            ("A", "dynamics-365", "Impossible d'enregistrer les devis"),
+            ("B", "exchange-online", "Invitations d'agenda en retard"),
+            ("B", "azure-storage", "Restaurations du niveau archive lentes"),
+            ("C", "sharepoint-online", "Modèles de page manquants"),
         ],
     ),
     (
@@ -38,8 +38,8 @@ CUSTOMERS = [
         "alex.kim@fabrikam.example",
         ("seattle",),
         [
-            ("B", "exchange-online", "Mailbox moves failing"),
-            ("C", "sharepoint-online", "Site theme reset"),
+            ("B", "exchange-online", "Déplacements de boîtes aux lettres en échec"),
+            ("C", "sharepoint-online", "Thème du site réinitialisé"),
         ],
     ),
 ]
@@ -52,15 +52,23 @@ def _month_start(now: datetime, back: int) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def load_history(session: Session, *, now: datetime) -> int:
-    """Open and close the past incidents; the number opened."""
+DEMO_CUSTOMERS = ("contoso",)  # Fabrikam's single site has no name: its pages would show its code
+
+
+def load_history(session: Session, *, now: datetime, customers: tuple[str, ...] = DEMO_CUSTOMERS) -> int:
+    """Open and close the past incidents of ``customers`` (codes); the number opened."""
     admin = principal_for_user(session, user_by_email(session, "admin@provider.example").id)
     engineer = principal_for_user(session, user_by_email(session, "engineer@provider.example").id)
     rng = random.Random(now.year * 100 + now.month)
     count = 0
     for code, contact, sites, cases in CUSTOMERS:
-        customer = session.scalar(select(CustomerRow).where(CustomerRow.code == code))
-        order = session.scalar(select(OrderRow).where(OrderRow.customer_id == customer.id, OrderRow.status == "active"))
+        if code not in customers:
+            continue
+        order = session.scalar(
+            select(OrderRow)
+            .join(CustomerRow, CustomerRow.id == OrderRow.customer_id)
+            .where(CustomerRow.code == code, OrderRow.status == "active")
+        )
         if order is None:
             continue
         for back in range(MONTHS, 0, -1):
@@ -78,9 +86,9 @@ def load_history(session: Session, *, now: datetime) -> int:
                     product=product,
                     severity=Severity(severity),
                     title=title,
-                    business_impact="Users work around it",
+                    business_impact="Les utilisateurs contournent le problème",
                     production_impact=severity in ("1", "A"),
-                    language="fr" if code == "contoso" else "en",
+                    language="fr",
                     opened_at=opened,
                 )
                 incident = incidents.open_incident(session, admin, data, now=now)
@@ -91,11 +99,11 @@ def load_history(session: Session, *, now: datetime) -> int:
                     session,
                     engineer,
                     incident.id,
-                    CommunicationIn(medium=Medium.PHONE, body="Called the contact: diagnosis started.", at=answered),
+                    CommunicationIn(medium=Medium.PHONE, body="Appel du contact : diagnostic lancé.", at=answered),
                     now=now,
                 )
                 mitigated = answered + timedelta(hours=rng.randint(1, 30))
-                summary = "Fix applied and verified with the customer."
+                summary = "Correctif appliqué et vérifié avec le client."
                 incidents.mitigate(session, engineer, incident.id, MitigationIn(at=mitigated, summary=summary), now=now)
                 closed = mitigated + timedelta(hours=rng.randint(4, 72))
                 incidents.close(session, engineer, incident.id, ClosureIn(at=closed, summary=summary), now=now)

@@ -29,6 +29,7 @@ from unisupport.web import (
     pages_incident,
     pages_outages,
     pages_provider,
+    pages_reports,
     pages_third_party,
 )
 from unisupport.web.i18n import default_catalog
@@ -103,6 +104,7 @@ def install_web(app: FastAPI) -> None:
         pages_provider,
         pages_third_party,
         pages_outages,
+        pages_reports,
         pages_accounts,
         pages_admin,
         pages_confirm,

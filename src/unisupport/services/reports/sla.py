@@ -335,6 +335,8 @@ def sla_report(
 def _lines(session: Session, month: date, groups: dict[Key, _Group]) -> Iterable[SlaLine]:
     if not groups:
         return []
-    customers = {c.id: c for c in session.scalars(select(CustomerRow).where(CustomerRow.id.in_({k[0] for k in groups})))}
+    customers = {
+        c.id: c for c in session.scalars(select(CustomerRow).where(CustomerRow.id.in_({k[0] for k in groups})))
+    }
     made = [_line(month, customers[cid], sev, plan, g) for (cid, sev, plan), g in groups.items()]
     return sorted(made, key=lambda x: (x.customer, SEVERITY_ORDER.get(x.severity, 9), x.severity, x.plan))
