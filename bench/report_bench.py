@@ -115,7 +115,10 @@ def copy_rows(db: Database, table: str, columns: tuple[str, ...], rows) -> None:
     if db.engine.dialect.name == "postgresql":
         raw = db.engine.raw_connection()
         try:
-            with raw.driver_connection.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+            with (
+                raw.driver_connection.cursor() as cur,
+                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp,
+            ):
                 for row in rows:
                     cp.write_row(row)
             raw.commit()

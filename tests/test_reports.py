@@ -126,7 +126,9 @@ def test_the_sla_report_agrees_with_the_oracle(demo_db):
             if not values:
                 assert median is None and p90 is None
                 continue
-            assert float(median) == pytest.approx(statistics.median(values), abs=0.07)  # whole seconds, then tenths of minutes
+            assert float(median) == pytest.approx(
+                statistics.median(values), abs=0.07
+            )  # whole seconds, then tenths of minutes
             top = values[0] if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
             assert float(p90) == pytest.approx(top, abs=0.07)  # whole seconds, then tenths of minutes
     assert sum(x.first_response_breached for x in lines) > 0  # the demo has late first responses
@@ -136,7 +138,9 @@ def test_customer_misses_and_rcas_are_counted(demo_db):
     with demo_db.transaction() as session:
         incident = session.scalar(
             select(IncidentRow)
-            .where(IncidentRow.opened_at >= datetime(2026, 11, 1, tzinfo=UTC), IncidentRow.opened_at < NOW.replace(day=1))
+            .where(
+                IncidentRow.opened_at >= datetime(2026, 11, 1, tzinfo=UTC), IncidentRow.opened_at < NOW.replace(day=1)
+            )
             .limit(1)
         )
         session.add(
@@ -174,10 +178,14 @@ def test_a_customer_sees_only_its_own_lines(demo_db):
             sla.sla_report(session, alex, PERIOD, now=NOW, customer="contoso")
         with pytest.raises(NotFound):
             consumption.consumption_report(session, alex, PERIOD, customer="contoso")
-        assert {x.customer for x in consumption.consumption_report(session, alex, sla.Period(date(2026, 1, 1), NOW.date()))} <= {"fabrikam"}
+        assert {
+            x.customer for x in consumption.consumption_report(session, alex, sla.Period(date(2026, 1, 1), NOW.date()))
+        } <= {"fabrikam"}
         csam = _principal(session, "csam@provider.example")  # assigned to Contoso
         assert {x.customer for x in sla.sla_report(session, csam, PERIOD, now=NOW)} == {"contoso"}
-        one = sla.sla_report(session, _principal(session, "admin@provider.example"), PERIOD, now=NOW, customer="fabrikam")
+        one = sla.sla_report(
+            session, _principal(session, "admin@provider.example"), PERIOD, now=NOW, customer="fabrikam"
+        )
         assert [x.to_dict() for x in one] == [x.to_dict() for x in mine]
         with pytest.raises(Forbidden):
             consumption.consumption_report(session, _principal(session, "cloud-ops@contoso.example"), PERIOD)

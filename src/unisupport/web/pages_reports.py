@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -90,7 +92,11 @@ def _cells(p: Page, values: list[Any], numeric_from: int) -> list[str]:
 
 def _sla_cells(p: Page, line: sla.SlaLine) -> list[str]:
     """A line in words: the severity's and the plan's names, numbers as the language writes them."""
-    cells = _cells(p, line.values(), 5)
+    values = line.values()
+    cells = _cells(p, values, 5)
+    for i, v in enumerate(values):  # minutes and per cents to the tenth, as the CSV writes them
+        if isinstance(v, Decimal):
+            cells[i] = format_decimal(v, format="#,##0.0", locale=p.fmt.locale)
     cells[3] = Severity(line.severity).label(p.language) if line.severity in SEVERITIES else line.severity
     cells[4] = plan_name(p, line.plan)
     return cells
