@@ -13,7 +13,8 @@ import os
 import pytest
 
 from api_server import start, stop
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, NOW, PASSWORD, PEOPLE, _need_chromium, seed_history
+from test_browser import DESKTOP, NOW, PASSWORD, PEOPLE, seed_history
+from test_browser import browser  # noqa: F401  (the fixture: Chromium, or a skip saying why)
 from unisupport.services.users import update_user
 from unisupport.web.session import SECRET_KEY
 
@@ -21,18 +22,7 @@ PERIOD = "from=2026-06-01&to=2026-11-30"
 
 
 @pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def server(browser, tmp_path_factory):
+def server(browser, tmp_path_factory):  # noqa: F811  (the imported fixture)
     saved = os.environ.get(SECRET_KEY)
     os.environ[SECRET_KEY] = "browser-reports-secret-" + "r" * 40
     srv, uv, thread = start(f"sqlite:///{tmp_path_factory.mktemp('reports') / 'unisupport.db'}", NOW)
@@ -48,8 +38,8 @@ def server(browser, tmp_path_factory):
         os.environ[SECRET_KEY] = saved
 
 
-def _page(browser, server, who: str, locale: str):
-    context = browser.new_context(viewport=DESKTOP, base_url=server.url, locale=locale, timezone_id="Europe/Paris")
+def _page(chromium, server, who: str, locale: str):
+    context = chromium.new_context(viewport=DESKTOP, base_url=server.url, locale=locale, timezone_id="Europe/Paris")
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto("/sign-in")
@@ -71,7 +61,14 @@ def _plain(text: str, thousands: str) -> str:
     [("contoso_admin", "fr-FR", "report-csv-fr", ";", " "), ("im", "en-GB", "report-csv-en", ",", ",")],
 )
 def test_the_csv_downloaded_has_the_figures_of_the_page(
-    browser, server, tmp_path, who, locale, link, separator, thousands
+    browser,  # noqa: F811  (the imported fixture)
+    server,
+    tmp_path,
+    who,
+    locale,
+    link,
+    separator,
+    thousands,
 ):
     context, page = _page(browser, server, who, locale)
     try:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from unisupport.access import SYSTEM
 from unisupport.cli.environment import now, parse_date, print_json, reading
@@ -52,7 +53,12 @@ SLA_SHOWN = {
 }
 
 
-def _read(first: date, last: date, run: Callable[[sla.Period, Callable[[date], None]], list[Any]]) -> list[Any]:
+Run = Callable[[Session, sla.Period, Callable[[date], None]], list[Any]]
+
+
+def _read(first_day: str, last_day: str, run: Run) -> list[Any]:
+    """The lines ``run`` reads for the period, with the progress bar over its months."""
+    first, last = parse_date(first_day, "--from"), parse_date(last_day, "--to")
     period = sla.Period(first, last)
     months = len(month_starts(first, last))
     with Progress(
@@ -65,7 +71,8 @@ def _read(first: date, last: date, run: Callable[[sla.Period, Callable[[date], N
         disable=months < 3 or not sys.stderr.isatty(),
     ) as bar:
         task = bar.add_task("months read", total=months)
-        return run(period, lambda _month: bar.advance(task))
+        with reading() as session:
+            return run(session, period, lambda _month: bar.advance(task))
 
 
 def _show(lines: Sequence[Any], columns: Sequence[str], shown: dict[str, str], output: Format, locale: str) -> None:
@@ -99,12 +106,11 @@ def sla_command(
     response (as the target counted them), to mitigate and to close, customer-side misses (R-SLA-4), RCAs on time
     (R-RCA-2)."""
     at = now()
-    with reading() as session:
-        lines = _read(
-            parse_date(first, "--from"),
-            parse_date(last, "--to"),
-            lambda period, step: sla.sla_report(session, SYSTEM, period, now=at, customer=customer, progress=step),
-        )
+    lines = _read(
+        first,
+        last,
+        lambda session, period, step: sla.sla_report(session, SYSTEM, period, now=at, customer=customer, progress=step),
+    )
     _show(lines, sla.COLUMNS, SLA_SHOWN, output, locale)
 
 
@@ -117,12 +123,11 @@ def consumption_command(
     locale: str = LOCALE,
 ) -> None:
     """Consumption by month × customer × service, forfeitures (R-FLEX-3, R-ORD-3) and cancellation fees (R-BOOK-1)."""
-    with reading() as session:
-        lines = _read(
-            parse_date(first, "--from"),
-            parse_date(last, "--to"),
-            lambda period, step: consumption.consumption_report(
-                session, SYSTEM, period, customer=customer, progress=step
-            ),
-        )
+    lines = _read(
+        first,
+        last,
+        lambda session, period, step: consumption.consumption_report(
+            session, SYSTEM, period, customer=customer, progress=step
+        ),
+    )
     _show(lines, consumption.COLUMNS, {c: c.replace("_", " ") for c in consumption.COLUMNS}, output, locale)
