@@ -40,7 +40,7 @@ for _p in (ROOT / "src", ROOT / "bench"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 from throwaway import Throwaway, git_revision, load  # noqa: E402
 
 from unisupport.access import SYSTEM, Role  # noqa: E402
@@ -315,6 +315,28 @@ def timed(db: Database, runs: int, period: Period, customer: str | None) -> tupl
     return statistics.median(times), max(times), lines
 
 
+def breakdown(db: Database, period: Period) -> str:
+    """Where one every-customer report spends its time: each statement's, and the rest (Python)."""
+    spent: dict[str, float] = {}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        key = " ".join(statement.split())[:60]
+        spent[key] = spent.get(key, 0.0) + time.perf_counter() - conn.info.pop("t0")
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        total, _, _ = timed(db, 1, period, None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    parts = [f"{v * 1e3:.0f} ms {k}…" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:4]]
+    return f"  breakdown of one every-customer run ({total * 1e3:.0f} ms): " + "; ".join(parts)
+
+
 def bench(backend: str, n: int, args) -> list[str]:
     tmp = Throwaway(backend, prefix="unisupport-report-bench-")
     try:
@@ -345,6 +367,7 @@ def bench(backend: str, n: int, args) -> list[str]:
             out.append(
                 f"  {label}: median {median * 1e3:.0f} ms, slowest {worst * 1e3:.0f} ms, {lines:,} lines{goal}{verdict}"
             )
+        out.append(breakdown(db, month))
         db.engine.dispose()
         return out
     finally:

@@ -14,16 +14,17 @@ from fractions import Fraction
 TENTH = Decimal("0.1")
 
 
-def percentile(values: Sequence[int | Fraction], q: Fraction) -> Fraction | None:
-    """The ``q``-quantile (0 ≤ q ≤ 1) of ``values``, exactly; None when there are none."""
+def percentile(values: Sequence[int], q: Fraction) -> Fraction | None:
+    """The ``q``-quantile (0 ≤ q ≤ 1) of integer ``values``, exactly; None when there
+    are none. Integer arithmetic until the one fraction returned (the reports compute
+    thousands of them)."""
     if not values:
         return None
     ordered = sorted(values)
-    rank = (len(ordered) - 1) * q
-    low = int(rank)
-    if low + 1 >= len(ordered):
-        return Fraction(ordered[-1])
-    return ordered[low] + (rank - low) * (ordered[low + 1] - ordered[low])
+    low, rest = divmod((len(ordered) - 1) * q.numerator, q.denominator)
+    if rest == 0:
+        return Fraction(ordered[low])
+    return Fraction(ordered[low] * q.denominator + rest * (ordered[low + 1] - ordered[low]), q.denominator)
 
 
 MEDIAN = Fraction(1, 2)
@@ -34,8 +35,7 @@ def minutes(seconds: Fraction | None) -> Decimal | None:
     """Seconds as minutes to the tenth (half to even), or None."""
     if seconds is None:
         return None
-    value = Fraction(seconds) / 60
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(TENTH, ROUND_HALF_EVEN)
+    return (Decimal(seconds.numerator) / Decimal(seconds.denominator * 60)).quantize(TENTH, ROUND_HALF_EVEN)
 
 
 def share(part: int, whole: int) -> Decimal | None:

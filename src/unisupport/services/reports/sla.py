@@ -37,6 +37,7 @@ from unisupport.access import Principal
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.services.reports.figures import MEDIAN, P90, minutes, month_starts, next_month, percentile, share
 from unisupport.services.scope import scoped
+from unisupport.sla.calendar import Calendar
 from unisupport.sla.matrix import Coverage
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.portable_sql import epoch
@@ -214,13 +215,18 @@ def _read_incidents(
 
 
 def _count_business(session: Session, business: dict[int, list[tuple[_Group, int, int]]]) -> None:
-    """The business seconds to each first response, in one batch per site calendar."""
+    """The business seconds to each first response, in one batch per calendar (sites
+    with the same calendar definition share one: ``sla.site_calendar``)."""
     if not business:
         return
-    sites = session.scalars(select(SiteRow).where(SiteRow.id.in_(business))).all()
-    for site in sites:
-        pending = business[site.id]
-        seconds = site_calendar(site).business_seconds_between_batch(
+    by_calendar: dict[int, tuple[Calendar, list[tuple[_Group, int, int]]]] = {}
+    for site in session.execute(
+        select(SiteRow.id, SiteRow.country, SiteRow.timezone, SiteRow.calendar).where(SiteRow.id.in_(business))
+    ):
+        calendar = site_calendar(site)
+        by_calendar.setdefault(id(calendar), (calendar, []))[1].extend(business[site.id])
+    for calendar, pending in by_calendar.values():
+        seconds = calendar.business_seconds_between_batch(
             np.fromiter((p[1] for p in pending), np.int64, len(pending)),
             np.fromiter((p[2] for p in pending), np.int64, len(pending)),
         )
