@@ -29,6 +29,7 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.saved_views import SavedViewRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -77,5 +78,6 @@ __all__ = [
     "TeamRow",
     "UserRow",
     "OutboxRow",
+    "SavedViewRow",
     "FormOutcomeRow",
 ]

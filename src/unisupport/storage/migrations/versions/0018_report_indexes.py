@@ -3,14 +3,14 @@
 the month they were opened in, for every customer or for one.
 
 Revision ID: 0018_report_indexes
-Revises: 0016_user_timezone
+Revises: 0019_search_and_saved_views
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_report_indexes"
-down_revision = "0016_user_timezone"
+down_revision = "0019_search_and_saved_views"
 branch_labels = None
 depends_on = None
 
