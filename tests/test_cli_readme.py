@@ -233,6 +233,16 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     explain += ["--opened", "2026-11-27T16:45:00+01:00", "--country", "FR", "--timezone", "Europe/Paris"]
     runs(*explain, "--plans", "mcsap")
     runs.json(*explain, "--plans", "mcsap")
+    period = ["--from", day(-180), "--to", day(0)]
+    runs("report", "sla", *period)
+    sla_csv = runs("report", "sla", *period, "--customer", "contoso", "--format", "csv", "--locale", "fr")
+    if not sla_csv.stdout.startswith("\ufeffmonth;customer;"):
+        runs.problems.append(f"report sla --format csv --locale fr: {sla_csv.stdout[:200]!r}")
+    reported = json.loads(runs("report", "sla", *period, "--format", "json").stdout or "{}")
+    if not reported.get("lines"):
+        runs.problems.append("report sla --format json: no lines on the demo's history")
+    runs("report", "consumption", "--from", day(-365), "--to", day(0), "--format", "csv")
+    runs("report", "sla", *period, "--customer", "nobody", code=2)
 
     contoso = str(EXAMPLES / "contoso-multicountry.yaml")
     runs("order", "validate", contoso)

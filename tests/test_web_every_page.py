@@ -294,6 +294,8 @@ def _paths(app, database) -> dict[str, list[str]]:
             "/sso/"
         ):  # they need an identity provider: tests/test_sso.py reads them in both languages
             continue
+        if route.path.endswith(".csv"):  # a report's download (pages_reports), not a page
+            continue
         paths = [route.path]
         for name in re.findall(r"{(\w+)(?::\w+)?}", route.path):
             paths = [re.sub(rf"{{{name}(?::\w+)?}}", v, p) for p in paths for v in values[name]]

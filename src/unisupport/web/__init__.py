@@ -30,6 +30,7 @@ from unisupport.web import (
     pages_outages,
     pages_provider,
     pages_sso,
+    pages_reports,
     pages_third_party,
     pages_views,
 )
@@ -105,6 +106,7 @@ def install_web(app: FastAPI) -> None:
         pages_provider,
         pages_third_party,
         pages_outages,
+        pages_reports,
         pages_accounts,
         pages_admin,
         pages_confirm,
