@@ -333,6 +333,23 @@ def scenario(calls: Calls) -> None:
         "plans": "unified-enhanced-response",
     }
     ok("GET /api/v1/sla/explain", who="engineer", params=explain)
+
+    # --- the reports (issue 10): JSON and CSV, within the caller's tenants
+    period = {"from": "2026-01-01", "to": "2026-12-31"}
+    report = ok("GET /api/v1/reports/sla", who="im", params=period)
+    assert report["lines"], "the scenario opened incidents this year"
+    ok("GET /api/v1/reports/sla", who="contoso_admin", params=period | {"customer": "contoso"})
+    refused("GET /api/v1/reports/sla", 404, who="contoso_admin", params=period | {"customer": "fabrikam"})
+    refused("GET /api/v1/reports/sla", 422, who="im", params={"from": "2026-12-31", "to": "2026-01-01"})
+    csv_step = Step("GET /api/v1/reports/sla.csv", "im", {}, params=period | {"locale": "fr"})
+    calls.steps.append(csv_step)
+    assert calls.send(csv_step, "succeeds").content.startswith(b"\xef\xbb\xbfmonth;customer;")
+    refused("GET /api/v1/reports/sla.csv", 422, who="im", params=period | {"locale": "de"})
+    ok("GET /api/v1/reports/consumption", who="contoso_admin", params=period)
+    refused("GET /api/v1/reports/consumption", 422, who="im", params={"from": "not a date", "to": "2026-12-31"})
+    calls.steps.append(Step("GET /api/v1/reports/consumption.csv", "im", {}, params=period))
+    assert calls.send(calls.steps[-1], "succeeds").status_code == 200
+    refused("GET /api/v1/reports/consumption.csv", 422, who="im", params=period | {"locale": "de"})
     refused("GET /api/v1/sla/explain", 422, who="engineer", params=explain | {"opened": "not a time"})
 
 

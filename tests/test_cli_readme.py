@@ -239,6 +239,16 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
         not isinstance(recalculated, dict) or recalculated.get("recalculated") != 0
     ):  # the demo's targets follow the files as shipped
         runs.problems.append(f"sla recalculate changed the demo's update targets: {recalculated}")
+    period = ["--from", day(-180), "--to", day(0)]
+    runs("report", "sla", *period)
+    sla_csv = runs("report", "sla", *period, "--customer", "contoso", "--format", "csv", "--locale", "fr")
+    if not sla_csv.stdout.startswith("\ufeffmonth;customer;"):
+        runs.problems.append(f"report sla --format csv --locale fr: {sla_csv.stdout[:200]!r}")
+    reported = json.loads(runs("report", "sla", *period, "--format", "json").stdout or "{}")
+    if not reported.get("lines"):
+        runs.problems.append("report sla --format json: no lines on the demo's history")
+    runs("report", "consumption", "--from", day(-365), "--to", day(0), "--format", "csv")
+    runs("report", "sla", *period, "--customer", "nobody", code=2)
 
     contoso = str(EXAMPLES / "contoso-multicountry.yaml")
     runs("order", "validate", contoso)

@@ -21,7 +21,19 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from unisupport.cli import booking, catalog, demo, mail_in, mission_critical, order, outbox, server, sla, user
+    from unisupport.cli import (
+        booking,
+        catalog,
+        demo,
+        mail_in,
+        mission_critical,
+        order,
+        outbox,
+        report,
+        server,
+        sla,
+        user,
+    )
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -30,6 +42,7 @@ def _register() -> None:
     app.add_typer(mission_critical.mcsap, name="mcsap")
     app.add_typer(mission_critical.success, name="success")
     app.add_typer(sla.app, name="sla")
+    app.add_typer(report.app, name="report")
     app.add_typer(user.users, name="user")
     app.add_typer(user.tokens, name="token")
     app.add_typer(outbox.app, name="outbox")

@@ -19,6 +19,7 @@ from unisupport.access import Principal, Role
 from unisupport.incidents.communication import Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn
+from unisupport.demo.history import load_history
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
@@ -138,6 +139,7 @@ def load(session: Session, *, now: datetime) -> DemoResult:
         token, _ = create_token(session, user_email=email, label="demo", actor=actor, now=now)
         result.logins.append(DemoLogin(email, role.value, token))
     _incidents(session, now=now)
+    load_history(session, now=now)
     _outage(session, now=now)
     return result
 

@@ -29,6 +29,8 @@ from unisupport.web import (
     pages_incident,
     pages_outages,
     pages_provider,
+    pages_sso,
+    pages_reports,
     pages_third_party,
     pages_views,
 )
@@ -104,9 +106,11 @@ def install_web(app: FastAPI) -> None:
         pages_provider,
         pages_third_party,
         pages_outages,
+        pages_reports,
         pages_accounts,
         pages_admin,
         pages_confirm,
+        pages_sso,
         pages_views,
     ):
         app.include_router(module.router)

@@ -31,6 +31,7 @@ from unisupport.storage.tables.mission_critical import (
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
 from unisupport.storage.tables.saved_views import SavedViewRow
+from unisupport.storage.tables.sso import SsoAttemptRow, SsoIdentityRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -82,4 +83,6 @@ __all__ = [
     "OutboxRow",
     "SavedViewRow",
     "FormOutcomeRow",
+    "SsoAttemptRow",
+    "SsoIdentityRow",
 ]

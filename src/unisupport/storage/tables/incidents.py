@@ -40,6 +40,9 @@ class IncidentRow(Base):
             sqlite_where=text(CRITICAL_PENDING),
         ),
         Index("ix_incidents_customer_status", "customer_id", "status", "id"),
+        # The monthly reports read incidents by the month they were opened in (services.reports).
+        Index("ix_incidents_opened_at", "opened_at"),
+        Index("ix_incidents_customer_opened_at", "customer_id", "opened_at"),
         Index("ix_incidents_reply_token", "reply_token", unique=True),
     )
 
@@ -206,6 +209,7 @@ class RcaRequestRow(Base):
     rule: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))  # requested, delivered
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # R-RCA-2: on time when <= due_at
 
 
 class ThirdPartyRow(Base):

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0019_search_and_saved_views"
-down_revision = "0016_user_timezone"
+down_revision = "0018_report_indexes"
 branch_labels = None
 depends_on = ("0012_conversation",)
 
