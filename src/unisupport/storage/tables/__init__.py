@@ -29,6 +29,7 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.remote_access import RemoteAccessRow, RemoteSessionRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -52,6 +53,8 @@ __all__ = [
     "PostIncidentReviewRow",
     "RcaRequestRow",
     "ThirdPartyRow",
+    "RemoteAccessRow",
+    "RemoteSessionRow",
     "AuditEvent",
     "AzureEventRow",
     "BookingRow",
