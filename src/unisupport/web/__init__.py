@@ -26,9 +26,11 @@ from unisupport.web import (
     pages_confirm,
     pages_conversation,
     pages_customer,
+    pages_entitlement,
     pages_incident,
     pages_outages,
     pages_provider,
+    pages_remote_access,
     pages_third_party,
 )
 from unisupport.web.i18n import default_catalog
@@ -102,6 +104,8 @@ def install_web(app: FastAPI) -> None:
         pages_customer,
         pages_provider,
         pages_third_party,
+        pages_remote_access,
+        pages_entitlement,
         pages_outages,
         pages_accounts,
         pages_admin,

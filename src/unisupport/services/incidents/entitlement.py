@@ -39,8 +39,8 @@ def record_entitlement_check(
 ) -> IncidentRow:
     """The engineer's outcome of the check of a flagged incident (it may be corrected
     later: each outcome is an event with the one it replaces)."""
+    incident = get_incident(session, principal, incident_id, lock=True)  # another tenant's: 404 before any 403
     principal.require(*PROVIDER_WORKERS, action="record the entitlement check")
-    incident = get_incident(session, principal, incident_id, lock=True)
     check = dict(incident.entitlement or {})
     if not check or check.get("state") == COVERED:
         raise Refused(
