@@ -120,7 +120,6 @@ class CustomerSide(BaseModel):
     due: datetime | None
     answered_at: datetime | None
     missed: bool
-    diagnostic: str | None = Field(description="The diagnostic activity asked for (R-REQ-1), if any.")
     rule: str
 
 

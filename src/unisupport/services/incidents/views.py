@@ -107,7 +107,6 @@ def incident_view(
                     and c.customer_response_due is not None
                     and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
                 ),
-                "diagnostic": c.diagnostic,
                 "rule": "R-SLA-4",
             }
             for c in customer_side

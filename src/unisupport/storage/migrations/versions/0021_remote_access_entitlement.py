@@ -86,8 +86,8 @@ def downgrade() -> None:
         for column in columns:
             op.drop_index(op.f(f"ix_{table}_{column}"), table_name=table)
         op.drop_table(table)
-    with op.batch_alter_table("incident_communications") as batch_op:
-        batch_op.drop_column("diagnostic")
-    with op.batch_alter_table("incidents") as batch_op:
-        for column in ("entitlement", "environment", "reproduction_steps"):
-            batch_op.drop_column(column)
+    # SQLite 3.35 and later drop a column in place (a batch rebuild of incidents would be
+    # refused by the rows of other tables that reference it).
+    op.drop_column("incident_communications", "diagnostic")
+    for column in ("entitlement", "environment", "reproduction_steps"):
+        op.drop_column("incidents", column)
