@@ -174,6 +174,9 @@ def test_a_window_that_is_over_or_inverted_is_refused(session, marie, incident):
     with pytest.raises(InvalidInput) as blank:
         _authorise(session, marie, incident, systems=[" , "])
     assert blank.value.field == "systems"
+    with pytest.raises(InvalidInput) as long_name:
+        _authorise(session, marie, incident, systems=["x" * 201])
+    assert long_name.value.field == "systems"
 
 
 def test_nothing_is_authorised_on_a_closed_incident(session, marie, incident):

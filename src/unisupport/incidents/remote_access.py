@@ -30,6 +30,7 @@ RULE = "R-RA-1"
 OTHER_TOOL = "other"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 MAX_SYSTEMS = 50
+MAX_SYSTEM_LENGTH = 200  # a session names one system (remote_access_sessions.system)
 RESPONSIBILITY = {
     "en": (
         "The tool is not one the provider approves: the customer is responsible for the integrity and security "
@@ -104,6 +105,12 @@ def clean_systems(systems: Iterable[str]) -> list[str]:
     for given in systems:
         for part in given.replace("\n", ",").split(","):
             name = " ".join(part.split())
+            if len(name) > MAX_SYSTEM_LENGTH:
+                raise InvalidInput(
+                    f"a system's name is at most {MAX_SYSTEM_LENGTH} characters: {name[:40]}…",
+                    field="systems",
+                    rule=RULE,
+                )
             if name and system_key(name) not in seen:
                 seen.add(system_key(name))
                 out.append(name)
