@@ -176,6 +176,51 @@ def scenario(calls: Calls) -> None:
     )
     ok("POST /api/v1/incidents/{incident_id}/rca", who="contoso_admin", values=incident, json={})
 
+    # --- remote access on the incident (R-RA-1)
+    ok("GET /api/v1/remote-access/tools", who="contoso_admin")
+    authorised = ok(
+        "POST /api/v1/incidents/{incident_id}/remote-access",
+        who="contoso_admin",
+        values=incident,
+        json={
+            "systems": ["exch-connector-01"],
+            "tool": "teams-screen-sharing",
+            "valid_until": "2026-11-27T19:00:00+01:00",
+        },
+    )
+    refused(
+        "POST /api/v1/incidents/{incident_id}/remote-access",
+        403,
+        who="engineer",
+        values=incident,
+        json={"systems": ["x"], "tool": "quick-assist", "valid_until": "2026-11-27T19:00:00+01:00"},
+    )
+    ok("GET /api/v1/incidents/{incident_id}/remote-access", who="engineer", values=incident)
+    refused(
+        "POST /api/v1/incidents/{incident_id}/remote-sessions",
+        409,
+        who="engineer",
+        values=incident,
+        json={"system": "dc-01"},
+    )  # not authorised
+    started = ok(
+        "POST /api/v1/incidents/{incident_id}/remote-sessions",
+        who="engineer",
+        values=incident,
+        json={"system": "exch-connector-01"},
+    )
+    remote = incident | {
+        "session_id": started["remote_access"]["sessions"][0]["id"],
+        "authorisation_id": authorised["remote_access"]["authorisations"][0]["id"],
+    }
+    ok("POST /api/v1/incidents/{incident_id}/remote-sessions/{session_id}/end", who="engineer", values=remote, json={})
+    ok(
+        "POST /api/v1/incidents/{incident_id}/remote-access/{authorisation_id}/withdrawal",
+        who="contoso_admin",
+        values=remote,
+        json={"note": "done"},
+    )
+
     # --- the conversation on the incident
     uploaded = ok(
         "POST /api/v1/incidents/{incident_id}/attachments",
@@ -250,6 +295,7 @@ def scenario(calls: Calls) -> None:
     ok("GET /api/v1/customers", who="csam")
     document = read_order_document(EXAMPLES / "fabrikam-single-site.yaml")
     document["number"] = "ESO-2026-0777"
+    document["annex_a"] = {"billing_accounts": [{"id": "BA-7", "products": ["github-enterprise"]}]}  # R-SUP-1
     ok("POST /api/v1/orders", json=document)
     refused("POST /api/v1/orders", 403, who="csam", json=document)
     ok("POST /api/v1/orders/validation", who="csam", json=document)
@@ -257,6 +303,32 @@ def scenario(calls: Calls) -> None:
     order = {"number": "ESO-2026-0042"}
     ok("GET /api/v1/orders/{number}", who="csam", values=order)
     refused("GET /api/v1/orders/{number}", 403, who="contoso_contact", values=order)
+    flagged = ok(
+        "POST /api/v1/incidents",
+        who="fabrikam_admin",
+        json={
+            "order": "ESO-2026-0777",
+            "site": "seattle",
+            "product": "azure-storage",
+            "severity": "C",
+            "title": "t",
+            "business_impact": "b",
+        },
+    )
+    check = {"incident_id": flagged["id"]}
+    refused(
+        "POST /api/v1/incidents/{incident_id}/entitlement-check",
+        403,
+        who="fabrikam_admin",
+        values=check,
+        json={"outcome": "covered"},
+    )
+    ok(
+        "POST /api/v1/incidents/{incident_id}/entitlement-check",
+        who="engineer",
+        values=check,
+        json={"outcome": "not-covered"},
+    )
     ok("GET /api/v1/orders/{number}/balances", who="contoso_admin", values=order, params={"entries": "true"})
     ok(
         "GET /api/v1/orders/{number}/events/{code}/summary",

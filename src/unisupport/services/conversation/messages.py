@@ -44,15 +44,21 @@ def _check_who(principal: Principal, data: MessageIn) -> None:
             raise Forbidden("customers' messages are public: internal notes are the provider's", field="visibility")
         if data.cc:
             raise InvalidInput("an internal note is mailed to nobody: it takes no cc", field="cc")
-        if data.needs_answer:
-            raise InvalidInput("an internal note asks the customer nothing", field="needs_answer")
+        if data.needs_answer or data.diagnostic:
+            raise InvalidInput(
+                "an internal note asks the customer nothing",
+                field="needs_answer" if data.needs_answer else "diagnostic",
+            )
         return
     if principal.role is Role.CSAM:
         raise Forbidden(
             "a CSAM follows incidents but does not answer the customer: write an internal note", field="role"
         )
-    if principal.role.is_customer and data.needs_answer:
-        raise Forbidden("only provider engineers ask the customer for an answer", field="needs_answer")
+    if principal.role.is_customer and (data.needs_answer or data.diagnostic):
+        raise Forbidden(
+            "only provider engineers ask the customer for an answer",
+            field="needs_answer" if data.needs_answer else "diagnostic",
+        )
 
 
 def post_message(
@@ -91,6 +97,7 @@ def post_message(
                 medium=Medium.WEB if customer else Medium.EMAIL,
                 body=data.body,
                 requests_customer_action=data.needs_answer,
+                diagnostic=data.diagnostic,
             ),
             now=now,
             settings=settings,

@@ -15,10 +15,12 @@ from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.conversation import new_reply_token, reply_address
 from unisupport.incidents.requests import IncidentIn
+from unisupport.incidents.supported_products import TO_CHECK, entitlement_check
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.incident_notifications import acknowledge
+from unisupport.services.incidents.entitlement import entitlement_flag_event
 from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.queries import Related
 from unisupport.services.incidents.targets import holdings, term_covers, warn_at
@@ -203,6 +205,9 @@ def _open(
         title=data.title,
         business_impact=data.business_impact,
         description=data.description,
+        reproduction_steps=data.reproduction_steps,
+        environment=data.environment,
+        entitlement=entitlement_check(opening.document, data.product),  # R-SUP-1: a scan of annex A, no query
         tenant=data.tenant,
         severity=explanation.severity.value,
         highest_severity=explanation.severity.value,
@@ -269,6 +274,8 @@ def _open(
                 "rule": None,
             }
         )
+    if incident.entitlement and incident.entitlement["state"] == TO_CHECK:
+        events.append(entitlement_flag_event(incident, at=opened_at))
     assignments, brought = provided.rows(incident)
     events += brought
     # The automatic acknowledgement is recorded, and never counts (R-SEV-2).

@@ -31,6 +31,7 @@ from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersio
 from unisupport.storage.tables.outbox import OutboxRow
 from unisupport.storage.tables.saved_views import SavedViewRow
 from unisupport.storage.tables.sso import SsoAttemptRow, SsoIdentityRow
+from unisupport.storage.tables.remote_access import RemoteAccessRow, RemoteSessionRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -54,6 +55,8 @@ __all__ = [
     "PostIncidentReviewRow",
     "RcaRequestRow",
     "ThirdPartyRow",
+    "RemoteAccessRow",
+    "RemoteSessionRow",
     "AuditEvent",
     "AzureEventRow",
     "BookingRow",
