@@ -38,6 +38,13 @@ from unisupport.storage.tables.users import (
     UserRow,
 )
 from unisupport.storage.tables.web_forms import FormOutcomeRow
+from unisupport.storage.tables.webhooks import (
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookEventRow,
+    WebhookSubscriptionEventRow,
+    WebhookSubscriptionRow,
+)
 
 __all__ = [
     "AssignmentRow",
@@ -78,4 +85,9 @@ __all__ = [
     "UserRow",
     "OutboxRow",
     "FormOutcomeRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
+    "WebhookEventRow",
+    "WebhookSubscriptionEventRow",
+    "WebhookSubscriptionRow",
 ]
