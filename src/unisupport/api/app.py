@@ -14,14 +14,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
-from unisupport.api import conversation, incidents, openapi, orders, outages, problems, sla
+from unisupport.api import conversation, incidents, openapi, orders, outages, problems, sla, webhooks
 from unisupport.api.admission import Admission
 from unisupport.api.answers import Health, answer
 from unisupport.api.failures import UnexpectedErrors
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.conversation import ConversationSettings
 from unisupport.services.incidents import IncidentSettings
-from unisupport.settings import BodyLimits, Settings
+from unisupport.settings import BodyLimits, Settings, WebhookSettings
 from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
 from unisupport.web import install_web
@@ -46,6 +46,7 @@ def create_app(
     trusted_proxies: Sequence[str] = (),
     blobs: BlobStore | None = None,
     conversation_settings: ConversationSettings | None = None,
+    webhook_settings: WebhookSettings | None = None,
 ) -> FastAPI:
     """The application. Its layers, outermost first: the trusted proxies' view of
     the client (``UNISUPPORT_TRUSTED_PROXIES``; none: the peer is the client), the
@@ -53,7 +54,8 @@ def create_app(
     and the token of writes (``api.admission``), then the routes. /docs and /redoc
     serve Swagger UI's and ReDoc's files from the app itself (fastapi-offline ships
     them): they work without Internet (D32). ``blobs``: where attachments are kept
-    (None: the environment's, on first use)."""
+    (None: the environment's, on first use). ``webhook_settings``: where subscriptions
+    may point (none: public https:// targets only)."""
     app = FastAPIOffline(
         title="unisupport",
         version=__version__,
@@ -66,6 +68,7 @@ def create_app(
     app.state.incident_settings = incident_settings or IncidentSettings()
     app.state.blobs = blobs
     app.state.conversation_settings = conversation_settings or ConversationSettings()
+    app.state.webhook_settings = webhook_settings or WebhookSettings()
     problems.install(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up (no database)", responses=answer(Health))
@@ -84,7 +87,7 @@ def create_app(
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
     # Every API operation declares the problems it may answer (docs/decisions.md D92).
-    for module in (incidents, conversation, orders, outages, sla):
+    for module in (incidents, conversation, orders, outages, sla, webhooks):
         app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
         app.include_router(router, responses=problems.API_PROBLEMS)
@@ -108,6 +111,7 @@ def app_from_env() -> FastAPI:
         trusted_proxies=settings.trusted_proxies,
         blobs=BlobStore(settings.blobs_path),
         conversation_settings=settings.conversation_settings(),
+        webhook_settings=settings.webhooks,
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as
     # the process: out of the cyclic collector's reach, a full collection scans about

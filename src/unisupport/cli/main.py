@@ -22,6 +22,7 @@ app = typer.Typer(
 
 def _register() -> None:
     from unisupport.cli import booking, catalog, demo, mail_in, mission_critical, order, outbox, server, sla, user
+    from unisupport.cli import webhook
 
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(order.app, name="order")
@@ -33,6 +34,7 @@ def _register() -> None:
     app.add_typer(user.users, name="user")
     app.add_typer(user.tokens, name="token")
     app.add_typer(outbox.app, name="outbox")
+    app.add_typer(webhook.app, name="webhook")
     app.command("demo")(demo.demo)
     app.command("serve")(server.serve)
     app.command("worker")(server.worker)

@@ -99,4 +99,3 @@ def receiving(receiver: Receiver, port: int = 0) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
-

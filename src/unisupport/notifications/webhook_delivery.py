@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -159,7 +159,7 @@ def settle(
     """Record a batch's tries: the log, each delivery's new state, each subscription's
     failures in a row (and the disabling of those that keep failing)."""
     session.execute(
-        WebhookAttemptRow.__table__.insert(),
+        insert(WebhookAttemptRow),
         [
             {
                 "delivery_id": o.item.id,

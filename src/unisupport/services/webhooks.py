@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal, Role
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.inputs import Input
+from unisupport.notifications.outbox import check_recipient
 from unisupport.notifications.webhook_target import Resolver, check_target, resolve
 from unisupport.notifications.webhooks import EVENT_TYPES, RETRY_FOR, incident_links, publish, webhook_id
 from unisupport.services.scope import scoped
@@ -203,6 +204,7 @@ def create_subscription(
     events asked by a customer, or a URL that is not https:// or resolves to a private
     address the operator did not allow."""
     principal.require(*SUBSCRIBERS, action="subscribe to webhooks")
+    check_recipient(principal.email)  # the owner, mailed if it is disabled
     customer_id = _customer_of(session, principal, data.customer)
     types = check_event_types(data.event_types)
     if data.internal and principal.role is not Role.ADMIN:
