@@ -223,11 +223,12 @@ def run_webhook_commands(runs: Runs) -> None:
     to bookings; a booking made and cancelled; the worker delivers both, signed."""
     runs.env["UNISUPPORT_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1"
     with receiving(Receiver()) as receiver:
-        hook = ["webhook", "create", "--url", receiver.url + "/hook", "--event", "booking.created"]
-        runs(*hook, "--event", "booking.cancelled", "--customer", "readme")
-        made = runs.json(*hook, "--description", "the ITSM")
+        hook = ["webhook", "create", "--event", "booking.created"]
+        runs(*hook, "--url", receiver.url + "/itsm", "--event", "booking.cancelled", "--customer", "readme")
+        made = runs.json(*hook, "--url", receiver.url + "/hook", "--description", "the ITSM")
         first = made["subscription"]["id"] if isinstance(made, dict) else 0
         receiver.secrets["/hook"] = made["secret"] if isinstance(made, dict) else ""
+        receiver.secrets["/itsm"] = receiver.secrets["/hook"]  # not its secret: its deliveries are refused (401)
         booking = ["booking", "create", "--order", ORDER, "--site", "paris", "--service", "workshops"]
         booking += ["--on", day(46), "--unit", "per-attendee", "--attendees", "1"]
         quoted = runs.json(*booking, "--quote")
@@ -243,7 +244,8 @@ def run_webhook_commands(runs: Runs) -> None:
         runs.json("webhook", "redeliver", str(first), delivery)
         runs("webhook", "disable", str(first))
         runs("webhook", "enable", str(first))
-    if len(receiver.accepted) < 2 or receiver.bad_signatures:  # the booking, to each subscription
+    # The booking reaches both; only the one whose secret the receiver holds verifies.
+    if len(receiver.accepted) != 1 or receiver.bad_signatures != 1:
         runs.problems.append(f"webhook deliveries: {len(receiver.accepted)} verified, {receiver.bad_signatures} bad")
     secret = receiver.secrets["/hook"]
     runs("webhook", "receive", "--secret", secret, "--port", str(free_port()), "--for", "0.3")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from unisupport.access import SYSTEM, Principal, Role
+from unisupport.access import Principal, Role
 from unisupport.cli.webhook_receiver import Receiver, receiving
 from unisupport.clock import FixedClock
 from unisupport.errors import Forbidden, InvalidInput, NotFound
@@ -45,6 +45,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "orders"
 OPENED = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
 LOCAL = WebhookSettings(allow_private=("127.0.0.1/32",), timeout=0.4)
 ENGINEER = Principal(user_id=2, email="engineer@provider.example", role=Role.ENGINEER)
+ADMIN = Principal(user_id=1, email="admin@provider.example", role=Role.ADMIN)
 
 
 def public_dns(host: str, port: int) -> list[str]:
@@ -107,7 +108,7 @@ def deliver_until_done(world, passes: int = 40) -> None:
 def test_every_event_arrives_signed_once_in_order_per_incident_through_500s_and_a_hang(world):
     types = ["incident.opened", "incident.updated", "incident.severity_changed", "message.created"]
     with receiving(Receiver(script=["500", "500", "hang", "500"], hang_seconds=1.0)) as receiver:
-        subscribe(world, receiver, "/provider", SYSTEM, types, internal=True)
+        subscribe(world, receiver, "/provider", ADMIN, types, internal=True)
         subscribe(world, receiver, "/contoso", world.contoso_admin, types)
         incidents = [open_incident(world, f"Case {n}") for n in range(3)]
         for incident_id in incidents:
@@ -199,7 +200,7 @@ def test_a_receiver_failing_for_24_hours_fails_the_delivery_and_disables_the_sub
 
 def test_the_watcher_s_breaches_are_announced_in_bulk(world):
     with receiving(Receiver()) as receiver:
-        subscribe(world, receiver, "/breaches", SYSTEM, ["incident.first_response_breached"])
+        subscribe(world, receiver, "/breaches", ADMIN, ["incident.first_response_breached"])
         incidents = [open_incident(world, f"Case {n}", severity="A") for n in range(3)]
         world.clock.advance(hours=5)
         with world.db.transaction() as session:
@@ -232,7 +233,7 @@ def test_no_subscriber_no_event(world):
     ],
 )
 def test_a_refused_subscription_names_the_field_and_leaves_no_row(world, who, changes, field, error):
-    principal = {"admin": SYSTEM, "contoso": world.contoso_admin, "contact": world.contact}[who]
+    principal = {"admin": ADMIN, "contoso": world.contoso_admin, "contact": world.contact}[who]
     data = {"url": "https://hooks.example/x", "event_types": ["incident.opened"]} | changes
     with pytest.raises(error) as refused, world.db.transaction() as session:
         hooks.create_subscription(
@@ -248,7 +249,7 @@ def test_a_refused_subscription_names_the_field_and_leaves_no_row(world, who, ch
 def test_a_public_https_target_is_accepted_and_every_documented_type_is_subscribable(world):
     with world.db.transaction() as session:
         made = hooks.create_subscription(
-            session, SYSTEM, hooks.WebhookIn(url="https://hooks.example/x", event_types=list(EVENT_TYPES)),
+            session, ADMIN, hooks.WebhookIn(url="https://hooks.example/x", event_types=list(EVENT_TYPES)),
             now=world.clock.now(), settings=WebhookSettings(), resolver=public_dns,
         )  # fmt: skip
     assert made.subscription["event_types"] == sorted(EVENT_TYPES) and made.subscription["customer"] is None

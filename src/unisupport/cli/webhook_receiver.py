@@ -68,16 +68,18 @@ class Receiver:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    receiver: Receiver
+    protocol_version = "HTTP/1.1"  # keep-alive: the sender's connections are reused
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         code, text = self.server.receiver.answer(self.path, dict(self.headers.items()), body)  # type: ignore[attr-defined]
         try:
+            data = text.encode()
             self.send_response(code)
             self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(data)))
             self.end_headers()
-            self.wfile.write(text.encode())
+            self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the sender gave up (a hang past its timeout)
 

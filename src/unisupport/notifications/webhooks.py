@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Table, and_, false, insert, literal, or_, select
+from sqlalchemy import Boolean, bindparam, Integer, String, Table, and_, false, insert, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from unisupport.notifications.outbox import worker_gone
@@ -86,10 +87,16 @@ def _wanted(event_type: Any, customer_id: Any, internal: Any):
     )
 
 
-def _fan_out(session: Session, key: str, now: datetime) -> int:
-    """The deliveries of the events written under ``key``, one per subscription that
-    takes each, in one ``INSERT … SELECT``."""
+EVENT_COLUMNS = ["event_type", "customer_id", "incident_id", "internal", "payload", "created_at", "key"]
+
+
+@cache
+def _fan_out_statement():
+    """``INSERT INTO webhook_deliveries SELECT …``: a delivery of every event written
+    under ``:key`` to every subscription that takes it (built once: the hooks sit on
+    the services' hot paths)."""
     e, s, t = WebhookEventRow, WebhookSubscriptionRow, WebhookSubscriptionEventRow
+    now = bindparam("now", type_=UTCDateTime())
     source = (
         select(
             s.id,
@@ -97,19 +104,48 @@ def _fan_out(session: Session, key: str, now: datetime) -> int:
             e.incident_id,
             literal("pending"),
             literal(0),
-            literal(now, UTCDateTime()),
-            literal(now + RETRY_FOR, UTCDateTime()),
-            literal(now, UTCDateTime()),
+            now,
+            bindparam("until", type_=UTCDateTime()),
+            now,
         )
         .select_from(e)
         .join(t, t.event_type == e.event_type)
         .join(s, _wanted(e.event_type, e.customer_id, e.internal))
-        .where(e.key == key)
+        .where(e.key == bindparam("key", type_=String()))
         .order_by(e.id, s.id)
     )
     columns = ["subscription_id", "event_id", "incident_id", "status", "attempts", "not_before"]
-    statement = insert(WebhookDeliveryRow).from_select([*columns, "retry_until", "created_at"], source)
-    return session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount  # type: ignore[attr-defined]
+    return insert(WebhookDeliveryRow).from_select([*columns, "retry_until", "created_at"], source)
+
+
+def _fan_out(session: Session, key: str, now: datetime) -> int:
+    """The deliveries of the events written under ``key``, in one ``INSERT … SELECT``."""
+    result = session.connection().execute(
+        _fan_out_statement(),
+        {"key": key, "now": now, "until": now + RETRY_FOR},
+        execution_options={"preserve_rowcount": True},
+    )
+    return result.rowcount
+
+
+@cache
+def _event_statement():
+    """``INSERT INTO webhook_events SELECT :values WHERE EXISTS (a subscription that takes it)``."""
+    s, t = WebhookSubscriptionRow, WebhookSubscriptionEventRow
+    event_type = bindparam("event_type", type_=String())
+    customer_id = bindparam("customer_id", type_=Integer())
+    internal = bindparam("internal", type_=Boolean())
+    wanted = select(t.subscription_id).select_from(t).join(s, _wanted(event_type, customer_id, internal)).exists()
+    row = select(
+        event_type,
+        customer_id,
+        bindparam("incident_id", type_=Integer()),
+        internal,
+        bindparam("payload", type_=Document),
+        bindparam("created_at", type_=UTCDateTime()),
+        bindparam("key", type_=String()),
+    ).where(wanted)
+    return insert(WebhookEventRow).from_select(EVENT_COLUMNS, row)
 
 
 def publish(
@@ -128,22 +164,18 @@ def publish(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"no webhook event type {event_type!r}")
     key = secrets.token_hex(6)
-    payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-    s, t = WebhookSubscriptionRow, WebhookSubscriptionEventRow
-    wanted = select(t.subscription_id).select_from(t).join(s, _wanted(event_type, customer_id, internal)).exists()
-    row = select(
-        literal(event_type),
-        literal(customer_id, Integer),
-        literal(incident_id, Integer),
-        literal(internal, Boolean),
-        literal(payload, Document),
-        literal(now, UTCDateTime()),
-        literal(key),
-    ).where(wanted)
-    columns = ["event_type", "customer_id", "incident_id", "internal", "payload", "created_at", "key"]
-    written = session.execute(
-        insert(WebhookEventRow).from_select(columns, row), execution_options={"preserve_rowcount": True}
-    ).rowcount  # type: ignore[attr-defined]
+    values = {
+        "event_type": event_type,
+        "customer_id": customer_id,
+        "incident_id": incident_id,
+        "internal": internal,
+        "payload": {"type": event_type, "timestamp": now.isoformat(), "data": data},
+        "created_at": now,
+        "key": key,
+    }
+    written = (
+        session.connection().execute(_event_statement(), values, execution_options={"preserve_rowcount": True}).rowcount
+    )
     return _fan_out(session, key, now) if written else 0
 
 
@@ -184,9 +216,8 @@ def publish_marked(session: Session, marked: Table, event_type: str, *, now: dat
         .where(wanted)
         .order_by(i.id)
     )
-    columns = ["event_type", "customer_id", "incident_id", "internal", "payload", "created_at", "key"]
     written = session.execute(
-        insert(WebhookEventRow).from_select(columns, source), execution_options={"preserve_rowcount": True}
+        insert(WebhookEventRow).from_select(EVENT_COLUMNS, source), execution_options={"preserve_rowcount": True}
     ).rowcount  # type: ignore[attr-defined]
     return _fan_out(session, key, now) if written else 0
 
@@ -235,15 +266,19 @@ def claim(
     stale = now - timedelta(seconds=lease_seconds)
     due = and_(d.status == "pending", d.not_before <= now)
     abandoned = and_(d.status == "sending", or_(d.claimed_at < stale, worker_gone(session, worker, d)))
-    rows = session.execute(
+    query = (
         select(d, s.url, s.secret, e.key, e.payload, e.created_at)
         .join(s, and_(s.id == d.subscription_id, s.active.is_(True)))
         .join(e, e.id == d.event_id)
-        .where(or_(due, abandoned), or_(d.incident_id.is_(None), ~waits))
-        .order_by(d.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=d)
-    ).all()
+    )
+    # Two queries, each on its index: a lost worker's claims (few), then what is due,
+    # oldest first along ix_webhook_deliveries_due — never a sort of the whole backlog.
+    rows = session.execute(query.where(abandoned).order_by(d.id)).all()
+    if len(rows) < limit:
+        due_query = query.where(due, or_(d.incident_id.is_(None), ~waits)).order_by(d.not_before, d.id)
+        rows += session.execute(due_query.limit(limit - len(rows))).all()
     claimed = []
     for row, url, secret, key, payload, created_at in rows:
         row.status, row.claimed_by, row.claimed_at, row.claim_key = "sending", worker, now, claim_key

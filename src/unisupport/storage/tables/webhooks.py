@@ -73,7 +73,7 @@ class WebhookDeliveryRow(Base):
         CheckConstraint("status IN ('pending', 'sending', 'delivered', 'failed')", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         UniqueConstraint("subscription_id", "event_id"),
-        Index("ix_webhook_deliveries_due", "status", "not_before"),
+        Index("ix_webhook_deliveries_due", "status", "not_before", "id"),
         # The order per incident: an earlier delivery of the same incident and subscription.
         Index("ix_webhook_deliveries_chain", "subscription_id", "incident_id", "id"),
     )

@@ -108,7 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_webhook_deliveries_chain", ["subscription_id", "incident_id", "id"], unique=False)
-        batch_op.create_index("ix_webhook_deliveries_due", ["status", "not_before"], unique=False)
+        batch_op.create_index("ix_webhook_deliveries_due", ["status", "not_before", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_webhook_deliveries_event_id"), ["event_id"], unique=False)
     op.create_table(
         "webhook_attempts",
