@@ -275,7 +275,7 @@ def claim(
     )
     # Two queries, each on its index: a lost worker's claims (few), then what is due,
     # oldest first along ix_webhook_deliveries_due — never a sort of the whole backlog.
-    rows = session.execute(query.where(abandoned).order_by(d.id)).all()
+    rows = list(session.execute(query.where(abandoned).order_by(d.id)).all())
     if len(rows) < limit:
         due_query = query.where(due, or_(d.incident_id.is_(None), ~waits)).order_by(d.not_before, d.id)
         rows += session.execute(due_query.limit(limit - len(rows))).all()
