@@ -185,17 +185,18 @@ def report(database, receiver, options, timing, expected, killed_at, db) -> int:
         f"{options.events} events, {options.subscriptions} subscriptions over {options.customers} customers, "
         f"{options.incidents} incidents: {expected} deliveries"
     )
+    published = timing.get("publish", 0.0)
+    print(f"published in {published:.1f} s ({options.events / max(published, 1e-9):.0f} events/s, while delivering)")
     print(
-        f"published in {timing.get('publish', 0):.1f} s ({options.events / max(timing.get('publish', 1), 1e-9):.0f} events/s, while delivering)"
-    )
-    print(
-        f"deliveries: {len(first_arrival)} arrived in {span:.1f} s = {len(first_arrival) / max(span, 1e-9):.0f} per second"
+        f"deliveries: {len(first_arrival)} arrived in {span:.1f} s = "
+        f"{len(first_arrival) / max(span, 1e-9):.0f} per second"
     )
     if latencies:
         p50 = statistics.median(latencies)
         p99 = latencies[int(0.99 * (len(latencies) - 1))]
+        worst = latencies[-1]
         print(
-            f"change to verified arrival: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+            f"change to verified arrival: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms"
         )
     print(f"worker killed (SIGKILL) after {killed_at} arrivals; the second worker delivered the rest")
     print(f"statuses in the database: {dict(statuses)}")

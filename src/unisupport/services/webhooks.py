@@ -183,10 +183,15 @@ def _customer_of(session: Session, principal: Principal, code: str | None) -> in
     return found
 
 
+def customer_choices(session: Session) -> list[tuple[str, str]]:
+    """Every customer's code and name, for a provider admin's choice of one."""
+    return [(c, n) for c, n in session.execute(select(CustomerRow.code, CustomerRow.name).order_by(CustomerRow.name))]
+
+
 def check_event_types(types: list[str]) -> list[str]:
     for i, kind in enumerate(types):
         if kind not in EVENT_TYPES:
-            raise InvalidInput(f"{kind!r} is not an event type ({', '.join(EVENT_TYPES)})", field=f"event_types[{i}]")
+            raise InvalidInput(f"{kind!r} is not an event type (see docs/webhooks.md)", field=f"event_types[{i}]")
     return list(dict.fromkeys(types))
 
 

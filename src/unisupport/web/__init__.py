@@ -28,6 +28,7 @@ from unisupport.web import (
     pages_customer,
     pages_incident,
     pages_outages,
+    pages_webhooks,
     pages_provider,
     pages_third_party,
 )
@@ -103,6 +104,7 @@ def install_web(app: FastAPI) -> None:
         pages_provider,
         pages_third_party,
         pages_outages,
+        pages_webhooks,
         pages_accounts,
         pages_admin,
         pages_confirm,
