@@ -61,20 +61,8 @@ class WebhookStateIn(Input):
 
 
 # ------------------------------------------------------------------ announcing changes
-def announce(
-    session: Session,
-    event_type: str,
-    *,
-    customer_id: int | None,
-    data: dict[str, Any],
-    now: datetime,
-    incident_id: int | None = None,
-    internal: bool = False,
-) -> int:
-    """The webhook event of a change, in its transaction (``notifications.webhooks.publish``)."""
-    return publish(
-        session, event_type, customer_id=customer_id, data=data, now=now, incident_id=incident_id, internal=internal
-    )
+# The webhook event of a change, in its transaction (``notifications.webhooks.publish``).
+announce = publish
 
 
 def incident_data(incident: IncidentRow) -> dict[str, Any]:
