@@ -20,6 +20,7 @@ from unisupport.cli.webhook_receiver import Receiver, receiving
 from unisupport.clock import FixedClock
 from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.requests import ClosureIn, IncidentIn, MessageIn, MitigationIn, SeverityChangeIn
+from unisupport.notifications.mailer import render
 from unisupport.notifications.webhook_delivery import deliver_webhooks
 from unisupport.notifications.webhook_target import resolve
 from unisupport.notifications.webhooks import EVENT_TYPES
@@ -193,6 +194,8 @@ def test_a_receiver_failing_for_24_hours_fails_the_delivery_and_disables_the_sub
         assert not row.active and row.disabled_reason == "a delivery was retried for 24 hours without success"
         assert mail.recipient == "marie.dupont@contoso.example" and mail.payload["url"].endswith("/down")
         assert mail.language == "en" and mail.payload["reason"] == "gave-up"
+        subject, body = render(mail.kind, mail.language, mail.payload)
+        assert subject.startswith("Webhook disabled") and "retried for 24 hours" in body
     with world.db.transaction() as session:
         view = hooks.set_active(session, world.contoso_admin, subscription, True, now=world.clock.now())
     assert view["active"] and view["failures_in_a_row"] == 0

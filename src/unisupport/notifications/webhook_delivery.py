@@ -273,6 +273,7 @@ def disable(session: Session, sub: WebhookSubscriptionRow, *, reason: str, now: 
             "failures": sub.failures_in_a_row,
             "last_error": last or "",
             "disabled_at": now.isoformat(),
+            "timezone": "UTC",  # the owner's zone is not known here: said in UTC, with its name
         },
         dedupe_key=f"webhook:{sub.id}:disabled:{int(now.timestamp())}",
         not_before=now,
