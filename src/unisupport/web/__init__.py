@@ -31,6 +31,7 @@ from unisupport.web import (
     pages_webhooks,
     pages_provider,
     pages_third_party,
+    pages_views,
 )
 from unisupport.web.i18n import default_catalog
 from unisupport.web.page import error_page
@@ -108,6 +109,7 @@ def install_web(app: FastAPI) -> None:
         pages_accounts,
         pages_admin,
         pages_confirm,
+        pages_views,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)

@@ -29,6 +29,7 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.saved_views import SavedViewRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -84,6 +85,7 @@ __all__ = [
     "TeamRow",
     "UserRow",
     "OutboxRow",
+    "SavedViewRow",
     "FormOutcomeRow",
     "WebhookAttemptRow",
     "WebhookDeliveryRow",

@@ -3,7 +3,7 @@ event types each receives, the events written with their changes, one delivery p
 event and subscription, and the log of every attempt.
 
 Revision ID: 0023_webhooks
-Revises: 0016_user_timezone
+Revises: 0019_search_and_saved_views
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0023_webhooks"
-down_revision = "0016_user_timezone"
+down_revision = "0019_search_and_saved_views"
 branch_labels = None
 depends_on = None
 
