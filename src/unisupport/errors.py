@@ -78,6 +78,22 @@ class Forbidden(UnisupportError):
     title = "Forbidden"
 
 
+class SignInRefused(UnisupportError):
+    """Single sign-on did not lead to a user who may act (issue 11): a replayed
+    state, an ID token that fails validation, an identity that is no designated
+    contact (R-ORD-4) … ``reason`` is a short kind the pages explain and the audit
+    event records (``services.users.sso``)."""
+
+    status = 403
+    kind = "sign-in-refused"
+    title = "Sign-in refused"
+
+    def __init__(self, reason: str, message: str, *, rule: str | None = None, email: str | None = None):
+        super().__init__(message, field="sso", rule=rule)
+        self.reason = reason
+        self.email = email
+
+
 class Refused(UnisupportError):
     """A business rule refused a well-formed request (the adapters' 409). Always
     names the rule.

@@ -21,6 +21,7 @@ from unisupport.api.failures import UnexpectedErrors
 from unisupport.clock import Clock, SystemClock
 from unisupport.services.conversation import ConversationSettings
 from unisupport.services.incidents import IncidentSettings
+from unisupport.services.users.sso import IdentityProviders, ProviderDirectory, load_identity_providers
 from unisupport.settings import BodyLimits, Settings, WebhookSettings
 from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
@@ -47,6 +48,8 @@ def create_app(
     blobs: BlobStore | None = None,
     conversation_settings: ConversationSettings | None = None,
     webhook_settings: WebhookSettings | None = None,
+    identity_providers: IdentityProviders | None = None,
+    sso_directory: ProviderDirectory | None = None,
 ) -> FastAPI:
     """The application. Its layers, outermost first: the trusted proxies' view of
     the client (``UNISUPPORT_TRUSTED_PROXIES``; none: the peer is the client), the
@@ -54,8 +57,10 @@ def create_app(
     and the token of writes (``api.admission``), then the routes. /docs and /redoc
     serve Swagger UI's and ReDoc's files from the app itself (fastapi-offline ships
     them): they work without Internet (D32). ``blobs``: where attachments are kept
-    (None: the environment's, on first use). ``webhook_settings``: where subscriptions
-    may point (none: public https:// targets only)."""
+    (None: the environment's, on first use). ``identity_providers``: the single
+    sign-on providers (``identity-providers.yaml``; None: none, passwords only), and
+    ``sso_directory`` what they publish (their keys), kept for the process.
+    ``webhook_settings``: where subscriptions may point (none: public https:// targets only)."""
     app = FastAPIOffline(
         title="unisupport",
         version=__version__,
@@ -69,6 +74,8 @@ def create_app(
     app.state.blobs = blobs
     app.state.conversation_settings = conversation_settings or ConversationSettings()
     app.state.webhook_settings = webhook_settings or WebhookSettings()
+    app.state.identity_providers = identity_providers or IdentityProviders()
+    app.state.sso_directory = sso_directory or ProviderDirectory()
     problems.install(app)
 
     @app.get("/healthz", tags=["health"], summary="The process is up (no database)", responses=answer(Health))
@@ -112,6 +119,7 @@ def app_from_env() -> FastAPI:
         blobs=BlobStore(settings.blobs_path),
         conversation_settings=settings.conversation_settings(),
         webhook_settings=settings.webhooks,
+        identity_providers=load_identity_providers(),
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as
     # the process: out of the cyclic collector's reach, a full collection scans about

@@ -32,7 +32,10 @@ def serve(
 ) -> None:
     """Serve the API (OpenAPI at /docs). Migrates the database first; on the default
     SQLite database, loads the demo data and prints how to sign in."""
+    from unisupport.services.users.sso import load_identity_providers
+
     settings = Settings.from_env()
+    providers = load_identity_providers()  # a bad identity-providers.yaml stops here, named
     database = open_database(settings)  # migrates; a bad URL stops here with its name
     console = Console(highlight=False, soft_wrap=True)  # tokens and URLs stay whole on one line
     sqlite = settings.database_url.startswith("sqlite")
@@ -60,6 +63,9 @@ def serve(
     with socket.socket() as probe:
         if probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0:
             raise InvalidInput(f"port {port} on {host} is already in use", field="--port")
+    if providers:
+        names = ", ".join(f"{p.key} ({p.issuer})" for p in providers.providers)
+        console.print(f"Single sign-on through {names}, from {providers.path}")
     console.print(
         f"API on http://{host}:{port}/api/v1 · OpenAPI at http://{host}:{port}/docs · database "
         f"{_safe(settings.database_url)}"
@@ -98,13 +104,15 @@ def run_uvicorn(host: str, port: int, workers: int, *, app: str = APP, log_level
         access_log=access_log,
         proxy_headers=False,
     )
-    if workers == 1:
-        uvicorn.Server(config).run()
-        return
     try:
-        Multiprocess(config, sockets=[listening_socket(config)]).run()
+        if workers == 1:
+            uvicorn.Server(config).run()
+        else:
+            Multiprocess(config, sockets=[listening_socket(config)]).run()
     except KeyboardInterrupt:
-        pass  # Ctrl-C: the supervisor has stopped its workers
+        # Ctrl-C: the server (or the supervisor, its workers) has stopped. uvicorn.Server
+        # raises the signal again once shut down; uvicorn.run swallowed it the same way.
+        pass
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:

@@ -30,6 +30,7 @@ from unisupport.web import (
     pages_outages,
     pages_webhooks,
     pages_provider,
+    pages_sso,
     pages_third_party,
     pages_views,
 )
@@ -109,6 +110,7 @@ def install_web(app: FastAPI) -> None:
         pages_accounts,
         pages_admin,
         pages_confirm,
+        pages_sso,
         pages_views,
     ):
         app.include_router(module.router)

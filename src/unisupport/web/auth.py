@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
-from unisupport.services.users import end_session, principal_for_password, update_user
+from unisupport.services.users import end_session, principal_for_password, sso, update_user
 from unisupport.services.users.failed_sign_ins import (
     WINDOW,
     record_failure,
@@ -44,7 +44,9 @@ def home_of(role: Role) -> str:
 
 
 def _sign_in_page(p: Page, *, email: str = "", next_url: str = "/", error: str | None = None, status: int = 200):
-    return render(p, "sign_in.html", {"email": email, "next": next_url, "error": error}, status=status)
+    providers: sso.IdentityProviders = p.request.app.state.identity_providers
+    context = {"email": email, "next": next_url, "error": error, "sso_providers": providers.providers}
+    return render(p, "sign_in.html", context, status=status)
 
 
 @router.get("/")
@@ -84,6 +86,10 @@ def sign_in(request: Request, form: FormData) -> Response:
         if principal is None:
             record_failure(p.db, email=email, address=address, now=p.now)
             return _sign_in_page(p, email=email, next_url=next_url, status=401, error=p.t("signin.failed"))
+        sso_only = sso.refuse_password(p.db, request.app.state.identity_providers, principal, now=p.now)
+        if sso_only is not None:  # the customer's password sign-in is off: its provider only
+            error = p.t("sso.password_off", label=sso_only.label)
+            return _sign_in_page(p, email=email, next_url=next_url, status=403, error=error)
         record_sign_in(p.db, principal, address=address, now=p.now)
         # A new nonce at sign-in: a token seen before signing in is worthless after.
         p.replace_session(p.signer.new(p.now, user_id=principal.user_id))
@@ -94,8 +100,19 @@ def sign_in(request: Request, form: FormData) -> Response:
 
 @router.post("/sign-out")
 def sign_out(request: Request, form: FormData) -> Response:
+    """Signs the session out here and, when it was opened through an identity
+    provider, at the provider too (RP-initiated sign-out, which comes back to the
+    sign-in page)."""
     with page(request, anonymous=True) as p:
+        at_provider = None
         if p.viewer is not None:
+            at_provider = sso.end_session_url(
+                p.db,
+                request.app.state.sso_directory,
+                request.app.state.identity_providers,
+                browser=p.web.nonce,
+                post_logout_redirect_uri=str(request.base_url).rstrip("/") + "/sign-in",
+            )
             record_sign_out(p.db, p.principal, now=p.now)
             # The old cookie stays signed and unexpired: the server must refuse it.
             end_session(
@@ -106,6 +123,10 @@ def sign_out(request: Request, form: FormData) -> Response:
                 now=p.now,
             )
         p.replace_session(p.signer.new(p.now, language=p.language))
+        if at_provider is not None:
+            # A page that goes on to the provider (a redirect answering a form would
+            # break the pages' ``form-action 'self'``).
+            return render(p, "sso_sign_out.html", {"url": at_provider})
         return redirect(p, "/sign-in")
 
 

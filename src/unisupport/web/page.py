@@ -182,8 +182,12 @@ class Page:
 
 
 @contextmanager
-def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bool = False) -> Iterator[Page]:
-    """Open the request's transaction and find who is asking (see the module)."""
+def page(
+    request: Request, *, roles: Iterable[Role] | None = None, anonymous: bool = False, writes: bool = False
+) -> Iterator[Page]:
+    """Open the request's transaction and find who is asking (see the module).
+    ``writes``: a GET that writes (the single sign-on callback) gets a transaction
+    that commits."""
     state = request.app.state
     now = state.clock.now()
     signer = signer_of(request)
@@ -193,7 +197,7 @@ def page(request: Request, *, roles: Iterable[Role] | None = None, anonymous: bo
         web = signer.new(now)
     # A page that is only shown reads in a read-only transaction: on SQLite it does
     # not take the write lock, so dashboards never queue behind bookings.
-    reading = request.method in ("GET", "HEAD")
+    reading = request.method in ("GET", "HEAD") and not writes
     with state.database.reading() if reading else state.database.transaction() as db:
         principal = None
         if web.user_id is not None:

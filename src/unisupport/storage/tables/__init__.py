@@ -30,6 +30,7 @@ from unisupport.storage.tables.mission_critical import (
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
 from unisupport.storage.tables.saved_views import SavedViewRow
+from unisupport.storage.tables.sso import SsoAttemptRow, SsoIdentityRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -92,4 +93,6 @@ __all__ = [
     "WebhookEventRow",
     "WebhookSubscriptionEventRow",
     "WebhookSubscriptionRow",
+    "SsoAttemptRow",
+    "SsoIdentityRow",
 ]

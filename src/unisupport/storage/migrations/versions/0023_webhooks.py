@@ -3,7 +3,7 @@ event types each receives, the events written with their changes, one delivery p
 event and subscription, and the log of every attempt.
 
 Revision ID: 0023_webhooks
-Revises: 0019_search_and_saved_views
+Revises: 0022_sso
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0023_webhooks"
-down_revision = "0019_search_and_saved_views"
+down_revision = "0022_sso"
 branch_labels = None
 depends_on = None
 
