@@ -25,6 +25,7 @@ import pytest
 
 from api_server import EXAMPLES, SEV_B, Server, start, stop
 from unisupport.orders.validation import read_order_document
+from unisupport.settings import WebhookSettings
 
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=ZoneInfo("Europe/Paris"))
 PROBLEM = "application/problem+json"
@@ -127,6 +128,19 @@ def scenario(calls: Calls) -> None:
     ok, refused = calls.ok, calls.refused
     ok("GET /healthz", who=None)
     ok("GET /readyz", who=None)
+
+    # --- webhooks (subscribed first: the incident opened below is delivered to it)
+    hook = {"url": "https://127.0.0.1:9/hook", "event_types": ["incident.opened"], "description": "the ITSM"}
+    made = ok("POST /api/v1/webhooks", who="contoso_admin", json=hook)
+    assert made["secret"].startswith("whsec_") and made["subscription"]["customer"] == "contoso"
+    subscription = {"subscription_id": made["subscription"]["id"]}
+    refused("POST /api/v1/webhooks", 422, who="contoso_admin", json=hook | {"url": "ftp://127.0.0.1/hook"})
+    refused("POST /api/v1/webhooks", 422, who="admin", json=hook | {"event_types": ["incident.exploded"]})
+    refused("POST /api/v1/webhooks", 404, who="contoso_admin", json=hook | {"customer": "fabrikam"})
+    refused("POST /api/v1/webhooks", 403, who="contoso_contact", json=hook)
+    ok("GET /api/v1/webhooks", who="contoso_admin")
+    ok("GET /api/v1/webhooks/{subscription_id}", who="admin", values=subscription)
+    refused("GET /api/v1/webhooks/{subscription_id}", 404, who="fabrikam_admin", values=subscription)
 
     # --- incidents
     opened = ok("POST /api/v1/incidents", who="contoso_admin", json=SEV_B)
@@ -407,12 +421,20 @@ def scenario(calls: Calls) -> None:
     calls.steps.append(Step("GET /api/v1/reports/consumption.csv", "im", {}, params=period))
     assert calls.send(calls.steps[-1], "succeeds").status_code == 200
     refused("GET /api/v1/reports/consumption.csv", 422, who="im", params=period | {"locale": "de"})
+    # --- the webhook's log: the incident opened above waits for the worker
+    log = ok("GET /api/v1/webhooks/{subscription_id}/deliveries", who="contoso_admin", values=subscription)
+    assert [d["event_type"] for d in log] == ["incident.opened"]
+    delivery = subscription | {"delivery_id": log[0]["id"]}
+    ok("POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redelivery", "contoso_admin", delivery)
+    ok("POST /api/v1/webhooks/{subscription_id}/state", "contoso_admin", subscription, json={"active": False})
     refused("GET /api/v1/sla/explain", 422, who="engineer", params=explain | {"opened": "not a time"})
 
 
 @pytest.fixture(scope="module")
 def live(backend, temp_databases):
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
+    # Webhook targets on the loopback are allowed here (docs/webhooks.md).
+    local = WebhookSettings(allow_private=("127.0.0.1/32",))
+    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY, webhook_settings=local)
     yield server
     stop(uv, thread, server)
 

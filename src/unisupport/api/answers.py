@@ -653,3 +653,59 @@ class SavedView(BaseModel):
     name: str
     filters: dict[str, str] = Field(description="The page's query parameters; open the page with them to apply it.")
     created_at: str
+
+
+# ------------------------------------------------------------------ webhooks
+class DeliveryCounts(BaseModel):
+    pending: int
+    sending: int
+    delivered: int
+    failed: int
+
+
+class Webhook(BaseModel):
+    """A webhook subscription (docs/webhooks.md); its secret is shown only at creation."""
+
+    id: int
+    url: str
+    customer: str | None = Field(description="Customer code; None: every customer (provider admins)")
+    event_types: list[str]
+    description: str
+    internal: bool
+    active: bool
+    owner: str
+    created_by: str
+    created_at: datetime
+    failures_in_a_row: int
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    deliveries: DeliveryCounts
+
+
+class WebhookCreated(BaseModel):
+    subscription: Webhook
+    secret: str = Field(description="whsec_…: shown once, keep it in the receiver to verify signatures")
+
+
+class WebhookTry(BaseModel):
+    attempt: int
+    at: datetime
+    outcome: str = Field(description="delivered, http-error, timeout, unreachable or refused")
+    status_code: int | None
+    duration_ms: int
+    excerpt: str | None = Field(description="The answer's first 500 characters, or the error")
+
+
+class WebhookDelivery(BaseModel):
+    id: int
+    webhook_id: str = Field(description="The webhook-id header: the same on every try and redelivery")
+    event_type: str
+    event_id: int
+    incident_id: int | None
+    status: str = Field(description="pending, sending, delivered or failed")
+    attempts: int
+    created_at: datetime
+    next_try: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    tries: list[WebhookTry]

@@ -32,6 +32,7 @@ from unisupport.services.conversation.mail_out import queue_reply
 from unisupport.services.incidents.changes import check_version, get_incident
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import reopen
+from unisupport.services.webhooks import announce_message
 from unisupport.storage.tables import IncidentRow, MessageRow, UserRow
 
 CHANNELS = ("web", "api", "mail")
@@ -162,6 +163,7 @@ def add_message(
     )
     session.add(message)
     session.flush()
+    announce_message(session, incident, message, now=now)
     return message
 
 

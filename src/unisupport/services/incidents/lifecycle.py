@@ -14,6 +14,7 @@ from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.requests import ClosureIn, MitigationIn
 from unisupport.incidents.root_cause import decide_rca
 from unisupport.refusal import Refused
+from unisupport.services.webhooks import announce_incident
 from unisupport.services.incidents.changes import (
     add_event,
     calendar_of,
@@ -63,6 +64,7 @@ def mitigate(
     )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": ["open", "mitigated"]})
     session.flush()
     return incident
 
@@ -117,6 +119,7 @@ def close(
         )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": [before, "closed"]})
     session.flush()
     return incident
 
@@ -257,6 +260,8 @@ def assign(
     )
     incident.version += 1
     incident.updated_at = now
+    change = {"assigned": {"role": wanted.value, "person": email}}
+    announce_incident(session, "incident.updated", incident, now=now, change=change)
     session.flush()
     return row
 
@@ -289,5 +294,6 @@ def reopen(session: Session, incident: IncidentRow, *, actor: str, reason: str, 
     )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": ["closed", "open"]})
     session.flush()
     return incident

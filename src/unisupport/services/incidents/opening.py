@@ -25,6 +25,7 @@ from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.queries import Related
 from unisupport.services.incidents.targets import holdings, term_covers, warn_at
 from unisupport.services.incidents.views import incident_view
+from unisupport.services.webhooks import announce_incident
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Explanation, explain
 from unisupport.sla.site_calendar import site_calendar
@@ -307,6 +308,7 @@ def _open(
         now=now,
         reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
+    announce_incident(session, "incident.opened", incident, now=now)
     return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
 
 

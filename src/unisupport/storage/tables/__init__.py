@@ -41,6 +41,13 @@ from unisupport.storage.tables.users import (
     UserRow,
 )
 from unisupport.storage.tables.web_forms import FormOutcomeRow
+from unisupport.storage.tables.webhooks import (
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookEventRow,
+    WebhookSubscriptionEventRow,
+    WebhookSubscriptionRow,
+)
 
 __all__ = [
     "AssignmentRow",
@@ -84,6 +91,11 @@ __all__ = [
     "OutboxRow",
     "SavedViewRow",
     "FormOutcomeRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
+    "WebhookEventRow",
+    "WebhookSubscriptionEventRow",
+    "WebhookSubscriptionRow",
     "SsoAttemptRow",
     "SsoIdentityRow",
 ]
