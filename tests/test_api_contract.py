@@ -25,6 +25,7 @@ import pytest
 
 from api_server import EXAMPLES, SEV_B, Server, start, stop
 from unisupport.orders.validation import read_order_document
+from unisupport.settings import WebhookSettings
 
 FRIDAY = datetime(2026, 11, 27, 16, 45, tzinfo=ZoneInfo("Europe/Paris"))
 PROBLEM = "application/problem+json"
@@ -128,6 +129,19 @@ def scenario(calls: Calls) -> None:
     ok("GET /healthz", who=None)
     ok("GET /readyz", who=None)
 
+    # --- webhooks (subscribed first: the incident opened below is delivered to it)
+    hook = {"url": "https://127.0.0.1:9/hook", "event_types": ["incident.opened"], "description": "the ITSM"}
+    made = ok("POST /api/v1/webhooks", who="contoso_admin", json=hook)
+    assert made["secret"].startswith("whsec_") and made["subscription"]["customer"] == "contoso"
+    subscription = {"subscription_id": made["subscription"]["id"]}
+    refused("POST /api/v1/webhooks", 422, who="contoso_admin", json=hook | {"url": "ftp://127.0.0.1/hook"})
+    refused("POST /api/v1/webhooks", 422, who="admin", json=hook | {"event_types": ["incident.exploded"]})
+    refused("POST /api/v1/webhooks", 404, who="contoso_admin", json=hook | {"customer": "fabrikam"})
+    refused("POST /api/v1/webhooks", 403, who="contoso_contact", json=hook)
+    ok("GET /api/v1/webhooks", who="contoso_admin")
+    ok("GET /api/v1/webhooks/{subscription_id}", who="admin", values=subscription)
+    refused("GET /api/v1/webhooks/{subscription_id}", 404, who="fabrikam_admin", values=subscription)
+
     # --- incidents
     opened = ok("POST /api/v1/incidents", who="contoso_admin", json=SEV_B)
     incident = {"incident_id": opened["id"]}
@@ -175,6 +189,51 @@ def scenario(calls: Calls) -> None:
         json={"note": "the array was replaced"},
     )
     ok("POST /api/v1/incidents/{incident_id}/rca", who="contoso_admin", values=incident, json={})
+
+    # --- remote access on the incident (R-RA-1)
+    ok("GET /api/v1/remote-access/tools", who="contoso_admin")
+    authorised = ok(
+        "POST /api/v1/incidents/{incident_id}/remote-access",
+        who="contoso_admin",
+        values=incident,
+        json={
+            "systems": ["exch-connector-01"],
+            "tool": "teams-screen-sharing",
+            "valid_until": "2026-11-27T19:00:00+01:00",
+        },
+    )
+    refused(
+        "POST /api/v1/incidents/{incident_id}/remote-access",
+        403,
+        who="engineer",
+        values=incident,
+        json={"systems": ["x"], "tool": "quick-assist", "valid_until": "2026-11-27T19:00:00+01:00"},
+    )
+    ok("GET /api/v1/incidents/{incident_id}/remote-access", who="engineer", values=incident)
+    refused(
+        "POST /api/v1/incidents/{incident_id}/remote-sessions",
+        409,
+        who="engineer",
+        values=incident,
+        json={"system": "dc-01"},
+    )  # not authorised
+    started = ok(
+        "POST /api/v1/incidents/{incident_id}/remote-sessions",
+        who="engineer",
+        values=incident,
+        json={"system": "exch-connector-01"},
+    )
+    remote = incident | {
+        "session_id": started["remote_access"]["sessions"][0]["id"],
+        "authorisation_id": authorised["remote_access"]["authorisations"][0]["id"],
+    }
+    ok("POST /api/v1/incidents/{incident_id}/remote-sessions/{session_id}/end", who="engineer", values=remote, json={})
+    ok(
+        "POST /api/v1/incidents/{incident_id}/remote-access/{authorisation_id}/withdrawal",
+        who="contoso_admin",
+        values=remote,
+        json={"note": "done"},
+    )
 
     # --- the conversation on the incident
     uploaded = ok(
@@ -265,6 +324,7 @@ def scenario(calls: Calls) -> None:
     ok("GET /api/v1/customers", who="csam")
     document = read_order_document(EXAMPLES / "fabrikam-single-site.yaml")
     document["number"] = "ESO-2026-0777"
+    document["annex_a"] = {"billing_accounts": [{"id": "BA-7", "products": ["github-enterprise"]}]}  # R-SUP-1
     ok("POST /api/v1/orders", json=document)
     refused("POST /api/v1/orders", 403, who="csam", json=document)
     ok("POST /api/v1/orders/validation", who="csam", json=document)
@@ -272,6 +332,32 @@ def scenario(calls: Calls) -> None:
     order = {"number": "ESO-2026-0042"}
     ok("GET /api/v1/orders/{number}", who="csam", values=order)
     refused("GET /api/v1/orders/{number}", 403, who="contoso_contact", values=order)
+    flagged = ok(
+        "POST /api/v1/incidents",
+        who="fabrikam_admin",
+        json={
+            "order": "ESO-2026-0777",
+            "site": "seattle",
+            "product": "azure-storage",
+            "severity": "C",
+            "title": "t",
+            "business_impact": "b",
+        },
+    )
+    check = {"incident_id": flagged["id"]}
+    refused(
+        "POST /api/v1/incidents/{incident_id}/entitlement-check",
+        403,
+        who="fabrikam_admin",
+        values=check,
+        json={"outcome": "covered"},
+    )
+    ok(
+        "POST /api/v1/incidents/{incident_id}/entitlement-check",
+        who="engineer",
+        values=check,
+        json={"outcome": "not-covered"},
+    )
     ok("GET /api/v1/orders/{number}/balances", who="contoso_admin", values=order, params={"entries": "true"})
     ok(
         "GET /api/v1/orders/{number}/events/{code}/summary",
@@ -350,12 +436,20 @@ def scenario(calls: Calls) -> None:
     calls.steps.append(Step("GET /api/v1/reports/consumption.csv", "im", {}, params=period))
     assert calls.send(calls.steps[-1], "succeeds").status_code == 200
     refused("GET /api/v1/reports/consumption.csv", 422, who="im", params=period | {"locale": "de"})
+    # --- the webhook's log: the incident opened above waits for the worker
+    log = ok("GET /api/v1/webhooks/{subscription_id}/deliveries", who="contoso_admin", values=subscription)
+    assert [d["event_type"] for d in log] == ["incident.opened"]
+    delivery = subscription | {"delivery_id": log[0]["id"]}
+    ok("POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redelivery", "contoso_admin", delivery)
+    ok("POST /api/v1/webhooks/{subscription_id}/state", "contoso_admin", subscription, json={"active": False})
     refused("GET /api/v1/sla/explain", 422, who="engineer", params=explain | {"opened": "not a time"})
 
 
 @pytest.fixture(scope="module")
 def live(backend, temp_databases):
-    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY)
+    # Webhook targets on the loopback are allowed here (docs/webhooks.md).
+    local = WebhookSettings(allow_private=("127.0.0.1/32",))
+    server, uv, thread = start(temp_databases.new_url(backend), FRIDAY, webhook_settings=local)
     yield server
     stop(uv, thread, server)
 

@@ -27,6 +27,7 @@ import yaml
 from cli_process import clean_environment, unisupport
 
 from unisupport.cli.main import app
+from unisupport.cli.webhook_receiver import Receiver, receiving
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -217,6 +218,40 @@ def day(days: int) -> str:
     return (TODAY + timedelta(days=days)).isoformat()
 
 
+def run_webhook_commands(runs: Runs) -> None:
+    """The README's webhook walkthrough: a receiver on the loopback (allowed), subscribed
+    to bookings; a booking made and cancelled; the worker delivers both, signed."""
+    runs.env["UNISUPPORT_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.1"
+    with receiving(Receiver()) as receiver:
+        hook = ["webhook", "create", "--event", "booking.created"]
+        runs(*hook, "--url", receiver.url + "/itsm", "--event", "booking.cancelled", "--customer", "readme")
+        made = runs.json(*hook, "--url", receiver.url + "/hook", "--description", "the ITSM")
+        first = made["subscription"]["id"] if isinstance(made, dict) else 0
+        receiver.secrets["/hook"] = made["secret"] if isinstance(made, dict) else ""
+        receiver.secrets["/itsm"] = receiver.secrets["/hook"]  # not its secret: its deliveries are refused (401)
+        booking = ["booking", "create", "--order", ORDER, "--site", "paris", "--service", "workshops"]
+        booking += ["--on", day(46), "--unit", "per-attendee", "--attendees", "1"]
+        quoted = runs.json(*booking, "--quote")
+        cost = quoted["confirm_with"]["expected_cost"] if isinstance(quoted, dict) else "0"
+        runs(*booking, "--expected-cost", cost)
+        runs("worker", "--once")
+        runs("webhook", "list")
+        runs.json("webhook", "list")
+        runs("webhook", "deliveries", str(first))
+        log = runs.json("webhook", "deliveries", str(first))
+        delivery = str(log[0]["id"]) if isinstance(log, list) and log else "0"
+        runs("webhook", "redeliver", str(first), delivery)
+        runs.json("webhook", "redeliver", str(first), delivery)
+        runs("webhook", "disable", str(first))
+        runs("webhook", "enable", str(first))
+    # The booking reaches both; only the one whose secret the receiver holds verifies.
+    if len(receiver.accepted) != 1 or receiver.bad_signatures != 1:
+        runs.problems.append(f"webhook deliveries: {len(receiver.accepted)} verified, {receiver.bad_signatures} bad")
+    secret = receiver.secrets["/hook"]
+    runs("webhook", "receive", "--secret", secret, "--port", str(free_port()), "--for", "0.3")
+    del runs.env["UNISUPPORT_WEBHOOK_ALLOW_PRIVATE"]
+
+
 def run_every_command(runs: Runs, tmp_path: Path) -> None:
     serve(runs)
     runs("worker", "--once")  # UNISUPPORT_SMTP_URL is not set: queued, nothing fails
@@ -341,6 +376,8 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     runs("token", "list")
     runs.json("token", "list", "--user", "ray@provider.example")
     runs("token", "revoke", "--prefix", token["prefix"] if isinstance(token, dict) else "none")
+
+    run_webhook_commands(runs)
 
     runs("catalog", "list", "--family", "education", "--lang", "fr")
     runs.json("catalog", "list")

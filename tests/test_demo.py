@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from unisupport import demo
 from unisupport.services import incidents as svc
+from unisupport.services import remote_access
 from unisupport.services.users import principal_for_password
 from unisupport.storage.tables import (
     ApiTokenRow,
@@ -62,3 +63,19 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
 
     again = demo.load(session, now=NOW)
     assert not again.created and session.scalar(select(func.count()).select_from(IncidentRow)) == len(incidents)
+
+
+def test_an_engineer_sees_remote_access_authorised_and_a_flagged_product_on_the_demo(session):
+    """Issue 13: remote access to a named system until a given time (R-RA-1); an order
+    with an annex A, and the incident for a product none of it covers flagged (R-SUP-1)."""
+    demo.load(session, now=NOW)
+    engineer = principal_for_password(session, "engineer@provider.example", demo.PASSWORD)
+    checkout = session.scalar(select(IncidentRow).where(IncidentRow.title == "Checkout database unreachable"))
+    seen = remote_access.remote_access_view(
+        session, engineer, checkout.id, now=NOW, calendar=svc.calendar_of(session, checkout)
+    )
+    assert seen["may_connect_now"] and seen["systems_now"] == ["sql-checkout-01"]
+    assert seen["until"] == "2027-03-10T14:30:00+01:00"  # four hours after loading, in Paris
+    flagged = {i.title: (i.entitlement or {}).get("state") for i in session.scalars(select(IncidentRow))}
+    assert flagged["Blob uploads intermittently fail"] == "to-check"
+    assert flagged["Shared mailbox not syncing"] == "covered"

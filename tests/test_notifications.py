@@ -642,6 +642,15 @@ def test_every_kind_renders_in_both_languages():
             "at": DUE,
             "timezone": "Europe/Paris",
         },
+        "webhook.disabled": {
+            "subscription_id": 3,
+            "url": "https://itsm.contoso.example/hook",
+            "reason": "gave-up",
+            "failures": 13,
+            "last_error": "http-error 500: down",
+            "disabled_at": DUE,
+            "timezone": "Europe/Paris",
+        },
     }
     assert {f"{kind}.{language}.txt" for kind in payloads for language in ("en", "fr")} == {
         p.name for p in TEMPLATES.glob("*.txt")

@@ -31,7 +31,15 @@ from unisupport.api.app import create_app
 from unisupport.clock import FixedClock
 from unisupport.demo import PASSWORD, USERS, load
 from unisupport.storage.database import Database, make_engine, migrate
-from unisupport.storage.tables import BookingRow, CustomerRow, IncidentRow, OrderRow, PlatformOutageRow
+from unisupport.settings import WebhookSettings
+from unisupport.storage.tables import (
+    BookingRow,
+    CustomerRow,
+    IncidentRow,
+    OrderRow,
+    PlatformOutageRow,
+    WebhookSubscriptionRow,
+)
 from unisupport.web.i18n import Catalog
 from unisupport.web.page import WebRoute
 from unisupport.web.session import SECRET_KEY
@@ -94,6 +102,10 @@ FIRST_OF_THE_MONTH = re.compile(
 )
 # Keys whose French is the English word (a name, a unit, a format).
 SAME_IN_BOTH = {
+    "nav.webhooks",
+    "webhook.title",
+    "webhook.description",
+    "webhook.one",
     "app.name",
     "format.datetime_short",
     "format.quantity",
@@ -188,7 +200,9 @@ def demo(tmp_path_factory):
     database = Database(engine)
     with database.transaction() as session:
         load(session, now=NOW)
-    app = create_app(database, clock=FixedClock(NOW))
+    # Webhook targets on the loopback are allowed: a subscription is made by a form.
+    local = WebhookSettings(allow_private=("127.0.0.1/32",))
+    app = create_app(database, clock=FixedClock(NOW), webhook_settings=local)
     yield app, database
     engine.dispose()
     if saved is None:
@@ -211,6 +225,10 @@ def _forms(app, database, language: str = "fr") -> list[tuple[Reader, str]]:
         )
     )
     pages = []
+    marie.get("/webhooks")  # a subscription (its page tells the secret), then a refused one
+    hook = {"url": "http://127.0.0.1:9/hook", "event_types": "incident.opened", "description": "ITSM"}
+    pages.append((marie, marie.send("/webhooks", hook)))
+    pages.append((marie, marie.send("/webhooks", hook | {"url": "ftp://x", "event_types": "incident.nope"})))
     marie.get("/incidents/new")
     incident = {
         "site": "paris",
@@ -283,6 +301,7 @@ def _paths(app, database) -> dict[str, list[str]]:
             "number": list(session.scalars(select(OrderRow.number))),
             "outage_id": [str(i) for i in session.scalars(select(PlatformOutageRow.id))],
             "booking_id": [str(i) for i in session.scalars(select(BookingRow.id))],
+            "subscription_id": [str(i) for i in session.scalars(select(WebhookSubscriptionRow.id))],
         }
     out = {}
     for route in _routes(app.routes):

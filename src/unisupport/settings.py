@@ -30,7 +30,22 @@ MAIL_REPLY_ADDRESS = "UNISUPPORT_MAIL_REPLY_ADDRESS"
 BLOB_DIR = "UNISUPPORT_BLOB_DIR"
 ATTACHMENT_MAX_MB = "UNISUPPORT_ATTACHMENT_MAX_MB"
 MESSAGE_MAX_MB = "UNISUPPORT_MESSAGE_MAX_MB"
+WEBHOOK_ALLOW_PRIVATE = "UNISUPPORT_WEBHOOK_ALLOW_PRIVATE"
+WEBHOOK_TIMEOUT = "UNISUPPORT_WEBHOOK_TIMEOUT_SECONDS"
+WEBHOOK_DISABLE_AFTER = "UNISUPPORT_WEBHOOK_DISABLE_AFTER"
 MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """How webhooks go out (docs/webhooks.md). ``allow_private``: the loopback, private
+    or link-local networks targets may resolve to (none by default: SSRF); a target in
+    them may also be ``http://`` (local testing). ``timeout``: seconds a receiver has
+    to answer. ``disable_after``: failed tries in a row that disable a subscription."""
+
+    allow_private: tuple[str, ...] = ()  # UNISUPPORT_WEBHOOK_ALLOW_PRIVATE, such as 127.0.0.1 or 10.0.0.0/8
+    timeout: float = 10.0  # UNISUPPORT_WEBHOOK_TIMEOUT_SECONDS
+    disable_after: int = 50  # UNISUPPORT_WEBHOOK_DISABLE_AFTER
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,7 @@ class Settings:
     blob_dir: Path | None = None  # UNISUPPORT_BLOB_DIR; None: <data dir>/blobs
     attachment_max_bytes: int = 25 * MB  # UNISUPPORT_ATTACHMENT_MAX_MB: one file
     message_max_bytes: int = 100 * MB  # UNISUPPORT_MESSAGE_MAX_MB: all the files of one message
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -186,6 +202,7 @@ class Settings:
             blob_dir=Path(blob_dir).expanduser() if blob_dir else None,
             attachment_max_bytes=file_mb * MB,
             message_max_bytes=message_mb * MB,
+            webhooks=_webhook_settings(env),
         )
 
     @property
@@ -207,6 +224,20 @@ class Settings:
         )
 
 
+def _webhook_settings(env: dict[str, str]) -> WebhookSettings:
+    timeout = _number(env, WEBHOOK_TIMEOUT, "10", float)
+    if not 0.1 <= timeout <= 120:
+        raise InvalidInput(f"{timeout} is not a number of seconds between 0.1 and 120", field=WEBHOOK_TIMEOUT)
+    disable_after = _number(env, WEBHOOK_DISABLE_AFTER, "50", int)
+    if not 1 <= disable_after <= 10_000:
+        raise InvalidInput(f"{disable_after} is not a number of tries between 1 and 10000", field=WEBHOOK_DISABLE_AFTER)
+    return WebhookSettings(
+        allow_private=networks(env.get(WEBHOOK_ALLOW_PRIVATE) or "", WEBHOOK_ALLOW_PRIVATE),
+        timeout=timeout,
+        disable_after=disable_after,
+    )
+
+
 def _byte_count(env: dict[str, str], name: str, default: int) -> int:
     count = _number(env, name, str(default), int)
     if not 1024 <= count <= 2**40:
@@ -218,15 +249,20 @@ def trusted_proxies(value: str) -> tuple[str, ...]:
     """``10.0.0.1, 192.168.0.0/16 ::1`` as networks (an address is a network of one),
     or InvalidInput naming the variable. ``*`` (believe anyone) is refused: it is
     what lets any client choose the address it is counted under."""
-    networks = []
+    return networks(value, TRUSTED_PROXIES)
+
+
+def networks(value: str, name: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16 ::1`` as networks, or InvalidInput naming ``name``."""
+    found = []
     for item in value.replace(",", " ").split():
         try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
+            found.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
             raise InvalidInput(
-                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=TRUSTED_PROXIES
+                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=name
             ) from None
-    return tuple(networks)
+    return tuple(found)
 
 
 def _read_replica(env: dict[str, str], url: str) -> tuple[str, float]:

@@ -161,6 +161,22 @@ class CustomerSide(BaseModel):
     rule: str
 
 
+class DiagnosticRequest(BaseModel):
+    """A diagnostic activity asked of the customer (R-REQ-1), on the customer-side clock (R-SLA-4)."""
+
+    communication: int
+    activity: str = Field(
+        description="network-trace, error-capture, configuration-data, configuration-change or new-version."
+    )
+    asked_at: datetime
+    asked_by: str
+    due: datetime | None
+    answered_at: datetime | None
+    state: str = Field(description="``pending`` or ``answered``.")
+    missed: bool
+    rule: str
+
+
 class Rca(BaseModel):
     requested_at: datetime
     due: datetime | None
@@ -218,6 +234,12 @@ class Incident(BaseModel):
     title: str
     business_impact: str | None
     description: str | None
+    reproduction_steps: str | None = Field(description="How to reproduce the problem (R-REQ-1).")
+    environment: str | None = Field(description="Where it happens (R-REQ-1).")
+    entitlement: dict[str, Any] | None = Field(
+        description="The supported-product check (R-SUP-1): state ``covered`` (with ``by``), ``to-check`` (with "
+        "``reason``) or ``checked`` (with ``outcome``); null when the order has no annex A."
+    )
     tenant: str | None
     severity: str
     highest_severity: str
@@ -239,6 +261,7 @@ class Incident(BaseModel):
     escalation: Escalation
     assignments: list[Assignment]
     customer_side: list[CustomerSide]
+    diagnostic_requests: list[DiagnosticRequest]
     customer_misses: int
     mitigated_at: datetime | None
     closed_at: datetime | None
@@ -265,6 +288,7 @@ class Communication(BaseModel):
     first_response: bool
     requests_customer_action: bool
     customer_response_due: datetime | None
+    diagnostic: str | None
 
 
 class IncidentChanged(BaseModel):
@@ -287,6 +311,67 @@ class RcaRequested(IncidentChanged):
 
 class CollaborationChanged(IncidentChanged):
     third_party: Collaboration
+
+
+class RemoteAccessAuthorisation(BaseModel):
+    """The customer's authorisation of a remote connection (R-RA-1)."""
+
+    id: int
+    state: str = Field(description="``future``, ``in-force``, ``ended`` or ``withdrawn``.")
+    authorised_by: str
+    authorised_at: datetime
+    systems: list[str]
+    tool: str = Field(description="An approved tool's code, or the other tool's name.")
+    tool_approved: bool
+    data_responsibility_acknowledged: bool
+    valid_from: datetime
+    valid_until: datetime = Field(description="Sessions may start until the minute before.")
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    note: str | None
+
+
+class RemoteSession(BaseModel):
+    """A remote session an engineer logged (R-RA-1)."""
+
+    id: int
+    authorisation: int
+    system: str
+    engineer: str
+    started_at: datetime
+    ended_at: datetime | None
+    ended_by: str | None
+    end_reason: str | None = Field(description="``ended`` by the engineer, or ``withdrawn`` with the authorisation.")
+
+
+class RemoteAccess(BaseModel):
+    """Whether an engineer may connect now, to which systems, until when; every authorisation and session."""
+
+    rule: str
+    may_connect_now: bool
+    systems_now: list[str]
+    until: datetime | None
+    authorisations: list[RemoteAccessAuthorisation]
+    sessions: list[RemoteSession]
+
+
+class RemoteAccessChanged(IncidentChanged):
+    remote_access: RemoteAccess
+
+
+class RemoteTool(BaseModel):
+    code: str
+    en: str
+    fr: str
+
+
+class RemoteTools(BaseModel):
+    """The tools the provider approves (data/remote-tools.yaml); any other needs the customer's acknowledgement."""
+
+    version: str
+    items: list[RemoteTool]
+    other: str = Field(description="The code to send for another tool.")
+    responsibility: dict[str, str]
 
 
 class Event(BaseModel):
@@ -613,3 +698,59 @@ class SavedView(BaseModel):
     name: str
     filters: dict[str, str] = Field(description="The page's query parameters; open the page with them to apply it.")
     created_at: str
+
+
+# ------------------------------------------------------------------ webhooks
+class DeliveryCounts(BaseModel):
+    pending: int
+    sending: int
+    delivered: int
+    failed: int
+
+
+class Webhook(BaseModel):
+    """A webhook subscription (docs/webhooks.md); its secret is shown only at creation."""
+
+    id: int
+    url: str
+    customer: str | None = Field(description="Customer code; None: every customer (provider admins)")
+    event_types: list[str]
+    description: str
+    internal: bool
+    active: bool
+    owner: str
+    created_by: str
+    created_at: datetime
+    failures_in_a_row: int
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    deliveries: DeliveryCounts
+
+
+class WebhookCreated(BaseModel):
+    subscription: Webhook
+    secret: str = Field(description="whsec_…: shown once, keep it in the receiver to verify signatures")
+
+
+class WebhookTry(BaseModel):
+    attempt: int
+    at: datetime
+    outcome: str = Field(description="delivered, http-error, timeout, unreachable or refused")
+    status_code: int | None
+    duration_ms: int
+    excerpt: str | None = Field(description="The answer's first 500 characters, or the error")
+
+
+class WebhookDelivery(BaseModel):
+    id: int
+    webhook_id: str = Field(description="The webhook-id header: the same on every try and redelivery")
+    event_type: str
+    event_id: int
+    incident_id: int | None
+    status: str = Field(description="pending, sending, delivered or failed")
+    attempts: int
+    created_at: datetime
+    next_try: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    tries: list[WebhookTry]

@@ -14,7 +14,19 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
-from unisupport.api import conversation, incidents, openapi, orders, outages, problems, reports, search, sla
+from unisupport.api import (
+    conversation,
+    incidents,
+    openapi,
+    orders,
+    outages,
+    problems,
+    remote_access,
+    reports,
+    search,
+    sla,
+    webhooks,
+)
 from unisupport.api.admission import Admission
 from unisupport.api.answers import Health, answer
 from unisupport.api.failures import UnexpectedErrors
@@ -22,7 +34,7 @@ from unisupport.clock import Clock, SystemClock
 from unisupport.services.conversation import ConversationSettings
 from unisupport.services.incidents import IncidentSettings
 from unisupport.services.users.sso import IdentityProviders, ProviderDirectory, load_identity_providers
-from unisupport.settings import BodyLimits, Settings
+from unisupport.settings import BodyLimits, Settings, WebhookSettings
 from unisupport.storage.blobs import BlobStore
 from unisupport.storage.database import Database
 from unisupport.web import install_web
@@ -47,6 +59,7 @@ def create_app(
     trusted_proxies: Sequence[str] = (),
     blobs: BlobStore | None = None,
     conversation_settings: ConversationSettings | None = None,
+    webhook_settings: WebhookSettings | None = None,
     identity_providers: IdentityProviders | None = None,
     sso_directory: ProviderDirectory | None = None,
 ) -> FastAPI:
@@ -58,7 +71,8 @@ def create_app(
     them): they work without Internet (D32). ``blobs``: where attachments are kept
     (None: the environment's, on first use). ``identity_providers``: the single
     sign-on providers (``identity-providers.yaml``; None: none, passwords only), and
-    ``sso_directory`` what they publish (their keys), kept for the process."""
+    ``sso_directory`` what they publish (their keys), kept for the process.
+    ``webhook_settings``: where subscriptions may point (none: public https:// targets only)."""
     app = FastAPIOffline(
         title="unisupport",
         version=__version__,
@@ -71,6 +85,7 @@ def create_app(
     app.state.incident_settings = incident_settings or IncidentSettings()
     app.state.blobs = blobs
     app.state.conversation_settings = conversation_settings or ConversationSettings()
+    app.state.webhook_settings = webhook_settings or WebhookSettings()
     app.state.identity_providers = identity_providers or IdentityProviders()
     app.state.sso_directory = sso_directory or ProviderDirectory()
     problems.install(app)
@@ -91,7 +106,7 @@ def create_app(
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
     # Every API operation declares the problems it may answer (docs/decisions.md D92).
-    for module in (incidents, conversation, orders, outages, reports, sla, search):
+    for module in (incidents, conversation, remote_access, orders, outages, reports, sla, search, webhooks):
         app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
         app.include_router(router, responses=problems.API_PROBLEMS)
@@ -115,6 +130,7 @@ def app_from_env() -> FastAPI:
         trusted_proxies=settings.trusted_proxies,
         blobs=BlobStore(settings.blobs_path),
         conversation_settings=settings.conversation_settings(),
+        webhook_settings=settings.webhooks,
         identity_providers=load_identity_providers(),
     )
     # What exists now (modules, the app, the mappers, the data files) lives as long as

@@ -28,6 +28,7 @@ from unisupport.incidents.requests import (
     CollaborationEndIn,
     CommunicationIn,
     EngagementIn,
+    EntitlementCheckIn,
     IncidentIn,
     MitigationIn,
     RcaIn,
@@ -39,6 +40,7 @@ from unisupport.incidents.requests import (
 from unisupport.inputs import Instant
 from unisupport.services import incidents as svc
 from unisupport.services import third_parties
+from unisupport.services.incidents.entitlement import record_entitlement_check
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -357,6 +359,21 @@ def _collaborate(request: Request, credentials, incident_id: int, change) -> JSO
         row = change(u)
         calendar = svc.calendar_of(u.session, svc.get_incident(u.session, u.principal, incident_id))
         return {"third_party": svc.collaboration_view(row, calendar)}
+
+    return _mutation(request, credentials, incident_id, act)
+
+
+@router.post(
+    "/{incident_id}/entitlement-check",
+    summary="Record the outcome of the supported-product check of a flagged incident (R-SUP-1)",
+    responses=answer(IncidentChanged) | STALE,
+)
+def check_entitlement(
+    request: Request, incident_id: RecordId, data: EntitlementCheckIn, credentials: Credentials
+) -> JSONResponse:
+    def act(u, expected):
+        svc.check_version(svc.get_incident(u.session, u.principal, incident_id), expected)
+        record_entitlement_check(u.session, u.principal, incident_id, data, now=u.now)
 
     return _mutation(request, credentials, incident_id, act)
 

@@ -33,6 +33,7 @@ def _register() -> None:
         server,
         sla,
         user,
+        webhook,
     )
 
     app.add_typer(catalog.app, name="catalog")
@@ -46,6 +47,7 @@ def _register() -> None:
     app.add_typer(user.users, name="user")
     app.add_typer(user.tokens, name="token")
     app.add_typer(outbox.app, name="outbox")
+    app.add_typer(webhook.app, name="webhook")
     app.command("demo")(demo.demo)
     app.command("serve")(server.serve)
     app.command("worker")(server.worker)

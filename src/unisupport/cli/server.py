@@ -134,11 +134,12 @@ def worker(
     interval: float = typer.Option(15.0, "--interval", min=0.5, help="Seconds between passes."),
     name: str = typer.Option(socket.gethostname(), "--name", help="This worker's name in the outbox claims."),
 ) -> None:
-    """Watch SLA clocks (breaches, warnings, escalations, customer-side misses) and
-    send queued mail. Several workers may run against one PostgreSQL; on SQLite, one.
+    """Watch SLA clocks (breaches, warnings, escalations, customer-side misses), send
+    queued mail and webhooks. Several workers may run against one PostgreSQL; on SQLite, one.
     Each mail that cannot be sent is a line on stderr (which, to whom, why, the next
     try); ``--once`` ends with a summary and exits 1 when some mail failed."""
     from unisupport.notifications.mailer import SmtpMailer
+    from unisupport.notifications.webhook_delivery import deliver_webhooks
     from unisupport.notifications.outbox import backlog
     from unisupport.services.conversation import sweep_blobs
     from unisupport.storage.blobs import BlobStore
@@ -156,6 +157,9 @@ def worker(
     blobs_swept = 0.0
     while True:
         report, delivered = run_once(database, mailer, clock=clock, name=name, blobs=blobs)
+        hooks = deliver_webhooks(database, worker=name, clock=clock, settings=settings.webhooks)
+        if hooks.delivered or hooks.retried or hooks.failed or hooks.disabled:
+            console.print(f"{clock.now():%Y-%m-%d %H:%M:%S} webhooks: {hooks}")
         if time.monotonic() - blobs_swept > 3600:  # reading the whole blob folder: hourly
             with database.transaction() as session:
                 sweep_blobs(session, blobs)
@@ -177,9 +181,10 @@ def _failures_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     handler.setLevel(logging.WARNING)
-    delivery = logging.getLogger("unisupport.notifications.delivery")
-    delivery.addHandler(handler)
-    delivery.setLevel(logging.WARNING)
+    for name in ("unisupport.notifications.delivery", "unisupport.notifications.webhook_delivery"):
+        delivery = logging.getLogger(name)
+        delivery.addHandler(handler)
+        delivery.setLevel(logging.WARNING)
 
 
 def pass_summary(delivered: DeliveryReport | None, left: dict[str, int]) -> str:

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal, Role
 from unisupport.incidents.communication import Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn
 from unisupport.demo.history import load_history
+from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn, RemoteAccessIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
-from unisupport.services import conversation, incidents, platform_outages
+from unisupport.services import conversation, incidents, platform_outages, remote_access
 from unisupport.services.orders import import_order
 from unisupport.sla.severity import Severity
 from unisupport.services.users import (
@@ -113,7 +113,10 @@ def load(session: Session, *, now: datetime) -> DemoResult:
     today = now.date()
     actor = "demo"
     for name in ("contoso-multicountry.yaml", "fabrikam-single-site.yaml"):
-        import_order(session, _document(name, today), actor=actor, now=now, reason="demo data")
+        document = _document(name, today)
+        if name.startswith("contoso"):
+            document["annex_a"] = CONTOSO_ANNEX_A
+        import_order(session, document, actor=actor, now=now, reason="demo data")
     for code, (en, _fr) in TEAMS.items():
         if session.scalar(select(TeamRow).where(TeamRow.code == code)) is None:
             create_team(session, code=code, name=en, actor=actor, now=now)
@@ -172,6 +175,31 @@ def _principal(session: Session, email: str) -> Principal:
     return principal_for_user(session, user_by_email(session, email).id)
 
 
+# R-SUP-1: what Contoso's support rests on. Azure Storage is in none of them: the demo's
+# "Blob uploads" incident is flagged for the engineer to check the entitlement.
+CONTOSO_ANNEX_A = {
+    "enrolments": [{"id": "EA-8812345", "products": ["exchange-online", "sharepoint-online", "microsoft-teams"]}],
+    "licence_agreements": [{"id": "MLA-2024-017", "products": ["dynamics-365"]}],
+    "billing_accounts": [{"id": "BA-99-0042", "products": ["azure-sql-database", "azure-virtual-machines"]}],
+}
+
+
+def _remote_access(session: Session, marie: Principal, incident_id: int, *, now: datetime) -> None:
+    """Marie authorises a remote connection to the checkout database server (R-RA-1)."""
+    remote_access.authorise(
+        session,
+        marie,
+        incident_id,
+        RemoteAccessIn(
+            systems=["sql-checkout-01"],
+            tool="azure-bastion",
+            valid_until=now + timedelta(hours=4),
+            note="Connexion autorisée pour le diagnostic de la base de paiement",
+        ),
+        now=now - timedelta(minutes=5),
+    )
+
+
 def _incidents(session: Session, *, now: datetime) -> None:
     marie = _principal(session, "marie.dupont@contoso.example")
     engineer = _principal(session, "engineer@provider.example")
@@ -216,6 +244,8 @@ def _incidents(session: Session, *, now: datetime) -> None:
         incident = incidents.open_incident(
             session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now
         )
+        if severity == "1":
+            _remote_access(session, marie, incident.id, now=now)
         if severity == "C":
             incidents.add_communication(
                 session,

@@ -11,6 +11,8 @@ from pydantic import Field
 from unisupport.incidents.communication import Direction, Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
 from unisupport.incidents.state import State
+from unisupport.incidents.diagnostics import DiagnosticActivity
+from unisupport.incidents.supported_products import EntitlementOutcome
 from unisupport.inputs import Input, Instant
 from unisupport.sla.severity import Severity
 
@@ -39,6 +41,14 @@ class IncidentIn(_In):
     production_impact: bool = False
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     description: str | None = Field(default=None, max_length=20000)
+    reproduction_steps: str | None = Field(
+        default=None, max_length=20000, description="How to reproduce the problem (R-REQ-1); optional."
+    )
+    environment: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Where it happens: versions, operating system, configuration (R-REQ-1); optional.",
+    )
     tenant: str | None = Field(default=None, max_length=200)
     opened_at: Instant | None = Field(default=None, description="Admins importing history only; audited.")
 
@@ -49,6 +59,11 @@ class CommunicationIn(_In):
     body: str = Field(min_length=1, max_length=20000)
     at: Instant | None = Field(default=None, description="When it happened, for a call logged after the fact; audited.")
     requests_customer_action: bool = Field(default=False, description="Starts the customer-side clock (R-SLA-4).")
+    diagnostic: DiagnosticActivity | None = Field(
+        default=None,
+        description="A diagnostic activity asked of the customer (R-REQ-1): a tracked request, on the customer-side "
+        "clock (R-SLA-4).",
+    )
 
 
 class SeverityChangeIn(_In):
@@ -122,6 +137,11 @@ class MessageIn(_In):
         description="A provider's reply that asks the customer for an answer: "
         "starts the customer-side clock (R-SLA-4).",
     )
+    diagnostic: DiagnosticActivity | None = Field(
+        default=None,
+        description="A provider's reply asking for a diagnostic activity (R-REQ-1): a tracked request on the "
+        "customer-side clock (R-SLA-4), answered by the customer's message and its attachments.",
+    )
 
 
 class ReopeningIn(_In):
@@ -133,3 +153,48 @@ class StateChangeIn(_In):
 
     state: State = Field(description="The state to move to: " + ", ".join(s.value for s in State) + ".")
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class RemoteAccessIn(_In):
+    """The customer authorises a remote connection (R-RA-1)."""
+
+    systems: list[Annotated[str, Field(max_length=2000)]] = Field(
+        min_length=1,
+        max_length=50,
+        description="The systems the provider may connect to: names, or one free text split on commas.",
+    )
+    tool: str = Field(
+        min_length=1,
+        max_length=64,
+        description="An approved tool's code (GET /api/v1/remote-access/tools), or 'other' with other_tool.",
+    )
+    other_tool: str | None = Field(default=None, max_length=120, description="The other tool, when tool is 'other'.")
+    acknowledge_data_responsibility: bool = Field(
+        default=False,
+        description="With another tool: the customer is responsible for the integrity and security of its data.",
+    )
+    valid_from: Instant | None = Field(default=None, description="From when (default: now).")
+    valid_until: Instant
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class RemoteAccessWithdrawalIn(_In):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class RemoteSessionIn(_In):
+    """An engineer starts a remote session on one authorised system (R-RA-1)."""
+
+    system: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class RemoteSessionEndIn(_In):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class EntitlementCheckIn(_In):
+    """The engineer's outcome of the supported-product check (R-SUP-1)."""
+
+    outcome: EntitlementOutcome
+    note: str | None = Field(default=None, max_length=4000)

@@ -487,7 +487,9 @@ def claim(
     used up their attempts are failed."""
     stale = now - timedelta(seconds=lease_seconds)
     due = and_(OutboxRow.status == "pending", OutboxRow.not_before <= now)
-    abandoned = and_(OutboxRow.status == "sending", or_(OutboxRow.claimed_at < stale, _gone(session, worker)))
+    abandoned = and_(
+        OutboxRow.status == "sending", or_(OutboxRow.claimed_at < stale, worker_gone(session, worker, OutboxRow))
+    )
     rows = session.scalars(
         select(OutboxRow)
         .where(or_(due, abandoned))
@@ -519,15 +521,16 @@ def claim(
     return claimed
 
 
-def _gone(session: Session, worker: str):
-    """The condition, on a ``sending`` row, that its worker is gone: on PostgreSQL its
-    claim key is no longer locked by a live session (trying a shared lock on it
-    succeeds; CASE keeps the try to the rows that are being sent); on SQLite, the claim
-    is under this worker's own name."""
+def worker_gone(session: Session, worker: str, claims: Any):
+    """The condition, on a ``sending`` row of ``claims`` (a table with ``status``,
+    ``claimed_by`` and ``claim_key``: the outbox, webhook deliveries), that its worker
+    is gone: on PostgreSQL its claim key is no longer locked by a live session (trying
+    a shared lock on it succeeds; CASE keeps the try to the rows that are being sent);
+    on SQLite, the claim is under this worker's own name."""
     if session.get_bind().dialect.name != "postgresql":
-        return OutboxRow.claimed_by == worker
-    try_lock = func.pg_try_advisory_xact_lock_shared(OutboxRow.claim_key)
-    return case((OutboxRow.claim_key.is_not(None) & (OutboxRow.status == "sending"), try_lock), else_=false())
+        return claims.claimed_by == worker
+    try_lock = func.pg_try_advisory_xact_lock_shared(claims.claim_key)
+    return case((claims.claim_key.is_not(None) & (claims.status == "sending"), try_lock), else_=false())
 
 
 @contextmanager

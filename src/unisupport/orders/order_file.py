@@ -149,6 +149,23 @@ class AzureEvent(_Strict):
     cloud: str = "public"
 
 
+class Entitlement(_Strict):
+    """One enrolment, licence agreement or billing account of annex A and the products
+    it covers (R-SUP-1)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    products: list[Slug] = []  # product codes of data/products.yaml; at least one (checked, R-SUP-1)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AnnexA(_Strict):
+    """The order's annex A (R-SUP-1): what support rests on."""
+
+    enrolments: list[Entitlement] = []
+    licence_agreements: list[Entitlement] = []
+    billing_accounts: list[Entitlement] = []
+
+
 class OrderFile(_Strict):
     """An Enterprise Services Order (R-ORD-1): what the customer signed."""
 
@@ -167,6 +184,7 @@ class OrderFile(_Strict):
     lines: list[Line] = []
     scopes: Scopes = Scopes()
     events: list[AzureEvent] = []
+    annex_a: AnnexA | None = None  # R-SUP-1; without it no product check (docs/decisions.md D123)
 
     def site(self, site_id: str | None) -> Site | None:
         wanted = site_id or self.host_site
@@ -186,7 +204,10 @@ class OrderFile(_Strict):
 
     def canonical(self) -> dict[str, Any]:
         """A JSON-ready form that is equal for equal orders (import idempotency)."""
-        return self.model_dump(mode="json", exclude_defaults=False)
+        document = self.model_dump(mode="json", exclude_defaults=False)
+        if document.get("annex_a") is None:
+            del document["annex_a"]  # orders without one keep the hash they had before annex A existed
+        return document
 
 
 def contract_year_start(term_start: date, year: int) -> date:

@@ -48,6 +48,7 @@ from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services import ledger
 from unisupport.services.audit import record_event
+from unisupport.services.webhooks import announce_booking
 from unisupport.sla.calendar import Calendar
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.tables import BookingRow, LedgerAccountRow, LedgerEntryRow, OrderLineRow, OrderRow, SiteRow
@@ -368,6 +369,7 @@ def create_booking(
         reason=request.override_reason,
         rule="R-ORD-5" if quote_.explanation.get("overridden") else quote_.explanation.get("rule"),
     )
+    announce_booking(session, "booking.created", booking_dict(booking), customer_id=order.customer_id, now=now)
     return booking
 
 
@@ -543,6 +545,7 @@ def cancel_booking(
         reason=reason or quoted.terms.sentence,
         rule=rule,
     )
+    announce_booking(session, "booking.cancelled", booking_dict(booking), customer_id=booking.customer_id, now=now)
     session.flush()
     return quoted
 

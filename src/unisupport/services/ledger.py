@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from unisupport.errors import InvalidInput
 from unisupport.ledger.forfeiture import AccountState
 from unisupport.ledger.posting import AccountSpec, EntryKind, Posting, new_balance
+from unisupport.services.webhooks import announce_forfeitures
 from unisupport.storage.base import amount_from_sum
 from unisupport.storage.tables import LedgerAccountRow, LedgerEntryRow, OrderRow
 
@@ -146,6 +147,7 @@ def post(
         account.entries += 1
         written.append(entry)
     session.flush()
+    announce_forfeitures(session, order, [e for e in written if e.kind == EntryKind.FORFEIT.value], now=at)
     return written
 
 

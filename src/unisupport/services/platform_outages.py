@@ -31,6 +31,7 @@ from unisupport.orders.order_file import ContactRole, OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.audit import record_event
 from unisupport.services.orders import current_document
+from unisupport.services.webhooks import announce
 from unisupport.storage.tables import (
     ContactRow,
     CustomerRow,
@@ -170,6 +171,10 @@ def _notice(
         )
         if not decision.notified:
             continue
+        notice = {"kind": kind, "sequence": sequence, "message": message, "products": list(decision.affected_products)}
+        data = {"outage": {"id": outage.id, "reference": outage.reference, "title": outage.title}, "notice": notice}
+        data["outage"]["links"] = {"api": f"/api/v1/outages/{outage.id}"}
+        announce(session, "outage.notice", customer_id=customer.id, data=data, now=now)
         payload = {
             "reference": outage.reference,
             "title": outage.title,

@@ -19,6 +19,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, literal, 
 from sqlalchemy.orm import Session
 
 from unisupport.services import update_watch
+from unisupport.notifications.webhooks import publish_marked
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.portable_sql import iso_utc, json_document
@@ -82,10 +83,18 @@ _STAGING = MetaData()
 _MARKED = Table("watch_marked", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
 
 
-def _record(session: Session, ids: list[int], events: list[tuple[str, Any, list[Any], str, str]]) -> None:
+def _record(
+    session: Session,
+    ids: list[int],
+    events: list[tuple[str, Any, list[Any], str, str]],
+    *,
+    now: datetime,
+    webhook: str | None = None,
+) -> None:
     """The timeline events of the incidents ``ids`` just marked, written by the
     database: one ``INSERT … SELECT`` per kind of event (``kind``, ``at``, the
-    ``after`` document as key/value pairs, ``reason``, ``rule``)."""
+    ``after`` document as key/value pairs, ``reason``, ``rule``), and the ``webhook``
+    event of each (one ``INSERT … SELECT`` and its fan-out: docs/webhooks.md)."""
     connection = session.connection()
     _STAGING.create_all(connection, checkfirst=False)
     append_rows(connection, _MARKED, [{"id": i} for i in ids])
@@ -114,6 +123,8 @@ def _record(session: Session, ids: list[int], events: list[tuple[str, Any, list[
                 ["customer_id", "incident_id", "at", "actor", "kind", "before", "after", "reason", "rule"], source
             )
         )
+    if webhook:
+        publish_marked(session, _MARKED, webhook, now=now)
     _STAGING.drop_all(connection, checkfirst=False)
 
 
@@ -158,6 +169,8 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                     "R-INC-2",
                 ),
             ],
+            now=now,
+            webhook="incident.first_response_breached",
         )
         report.breached, report.escalated = len(breaches), len(breaches)
         report.incidents["breached"] = ids
@@ -189,6 +202,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                     "R-SLA-1",
                 )
             ],
+            now=now,
         )
         report.warned = len(warnings)
         report.incidents["warned"] = ids

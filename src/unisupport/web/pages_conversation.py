@@ -74,6 +74,7 @@ def _write(p: Page, incident_id: int, form: Form, files: list[conv.UploadedFile]
                 "body": form.get("body") or "",
                 "cc": addresses(form.get("cc")),
                 "needs_answer": form.flag("needs_answer"),
+                "diagnostic": form.get("diagnostic") or None,
             }
         )
         uploaded = (

@@ -120,6 +120,8 @@ INCIDENT_FIELDS = (
     "title",
     "business_impact",
     "description",
+    "reproduction_steps",
+    "environment",
     "tenant",
     "language",
 )

@@ -35,9 +35,12 @@ from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
 from unisupport.sla.story import business_time_days
 from unisupport.storage.tables import IncidentRow, SiteRow
+from unisupport.web.diagnosis import diagnosis_context
+from unisupport.web.entitlement import entitlement_context
 from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, page, render, submit
 from unisupport.web.reasons import say
+from unisupport.web.remote_access import remote_access_context
 from unisupport.web.thread import composer_context, linked_communications, thread_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -453,6 +456,11 @@ def incident_context(p: Page, incident_id: int) -> dict[str, Any]:
         "reopen": worker and incident.status == "closed",
         "rca": _rca(p, view),
         "third_parties": _third_parties(p, view, worker=worker),
+        "remote_access": remote_access_context(p, incident, calendar),  # R-RA-1 (web/remote_access.py)
+        "entitlement": entitlement_context(
+            p, view, worker=worker, product=product_name(p, incident.product)
+        ),  # R-SUP-1 (web/entitlement.py)
+        "diagnosis": diagnosis_context(p, view),  # R-REQ-1 (web/diagnosis.py)
         "definition": Severity(incident.severity).definition(p.language),
         "worker": worker and incident.status != "closed",
         "actions": {

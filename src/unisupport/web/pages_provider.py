@@ -208,16 +208,16 @@ def bulk_assign(request: Request, form: FormData) -> Response:
 
 
 # --------------------------------------------------------------------------- actions
-def _local_instant(value: str | None, zone: str) -> datetime | None:
-    """A ``datetime-local`` field, read in the incident's site zone, within the
+def local_instant(value: str | None, zone: str, *, field: str = "at") -> datetime | None:
+    """A ``datetime-local`` field, read in the zone the page shows times in, within the
     span every instant lies in (``unisupport.inputs``)."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a date and time", field="at") from None
-    return checked_instant(moment, field="at")
+        raise InvalidInput(f"{value!r} is not a date and time", field=field) from None
+    return checked_instant(moment, field=field)
 
 
 def _act(request: Request, incident_id: int, form: Form, form_id: str, work, done: Notice) -> Response:
@@ -240,7 +240,7 @@ def log_communication(request: Request, incident_id: int, form: FormData) -> Res
                 "direction": form.get("direction") or "outbound",
                 "medium": form.get("medium") or "",
                 "body": form.get("body") or "",
-                "at": _local_instant(form.get("at"), zone),
+                "at": local_instant(form.get("at"), zone),
                 "requests_customer_action": form.flag("requests_customer_action"),
             }
         )
@@ -283,7 +283,7 @@ def confirm_severity(request: Request, incident_id: int, form: FormData) -> Resp
 def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page, zone: str, version: int | None) -> None:
         data = MitigationIn.model_validate(
-            {"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)}
+            {"summary": form.get("summary") or "", "at": local_instant(form.get("at"), zone)}
         )
         svc.mitigate(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
 
@@ -294,7 +294,7 @@ def mitigate(request: Request, incident_id: int, form: FormData) -> Response:
 def close(request: Request, incident_id: int, form: FormData) -> Response:
     def work(p: Page, zone: str, version: int | None) -> None:
         data = ClosureIn.model_validate(
-            {"summary": form.get("summary") or "", "at": _local_instant(form.get("at"), zone)}
+            {"summary": form.get("summary") or "", "at": local_instant(form.get("at"), zone)}
         )
         svc.close(p.db, p.principal, incident_id, data, now=p.now, expected_version=version)
 

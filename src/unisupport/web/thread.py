@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from unisupport.incidents.diagnostics import DiagnosticActivity
 from unisupport.uploads import conversation_settings_of
 from unisupport.incidents.attachment import MB, size_text
 from unisupport.incidents.conversation import MAX_CC, Visibility
@@ -141,4 +142,6 @@ def composer_context(p: Page, incident: IncidentRow, copies: list[str]) -> dict[
         "max_cc": MAX_CC,
         "file_mb": settings.attachment_max_bytes // MB,
         "message_mb": settings.message_max_bytes // MB,
+        # R-REQ-1: a reply may ask for a diagnostic activity, a tracked request on the customer-side clock.
+        "diagnostics": [(a.value, p.t(f"diagnostic.{a.value}")) for a in DiagnosticActivity],
     }

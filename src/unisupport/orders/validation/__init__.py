@@ -20,6 +20,7 @@ from unisupport.catalog.catalog import Catalog, default_catalog
 from unisupport.catalog.price_list import PriceLists, default_price_lists
 from unisupport.catalog.product import ProductRegistry, default_products
 from unisupport.errors import OrderFileUnreadable
+from unisupport.orders.validation.annex_a import check_annex_a
 from unisupport.orders.validation.flexible_allocation import check_flexible_allocation
 from unisupport.orders.validation.lines import check_lines
 from unisupport.orders.validation.mission_critical import check_events, check_mcsap_plus, check_scopes
@@ -46,6 +47,7 @@ CHECKS: tuple[Callable[[OrderCheck], None], ...] = (
     check_mcsap_plus,
     check_scopes,
     check_events,
+    check_annex_a,
 )
 
 

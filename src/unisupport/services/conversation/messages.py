@@ -32,6 +32,7 @@ from unisupport.services.conversation.mail_out import queue_reply
 from unisupport.services.incidents.changes import check_version, get_incident
 from unisupport.services.incidents.communications import add_communication
 from unisupport.services.incidents.lifecycle import reopen
+from unisupport.services.webhooks import announce_message
 from unisupport.storage.tables import IncidentRow, MessageRow, UserRow
 
 CHANNELS = ("web", "api", "mail")
@@ -44,15 +45,21 @@ def _check_who(principal: Principal, data: MessageIn) -> None:
             raise Forbidden("customers' messages are public: internal notes are the provider's", field="visibility")
         if data.cc:
             raise InvalidInput("an internal note is mailed to nobody: it takes no cc", field="cc")
-        if data.needs_answer:
-            raise InvalidInput("an internal note asks the customer nothing", field="needs_answer")
+        if data.needs_answer or data.diagnostic:
+            raise InvalidInput(
+                "an internal note asks the customer nothing",
+                field="needs_answer" if data.needs_answer else "diagnostic",
+            )
         return
     if principal.role is Role.CSAM:
         raise Forbidden(
             "a CSAM follows incidents but does not answer the customer: write an internal note", field="role"
         )
-    if principal.role.is_customer and data.needs_answer:
-        raise Forbidden("only provider engineers ask the customer for an answer", field="needs_answer")
+    if principal.role.is_customer and (data.needs_answer or data.diagnostic):
+        raise Forbidden(
+            "only provider engineers ask the customer for an answer",
+            field="needs_answer" if data.needs_answer else "diagnostic",
+        )
 
 
 def post_message(
@@ -91,6 +98,7 @@ def post_message(
                 medium=Medium.WEB if customer else Medium.EMAIL,
                 body=data.body,
                 requests_customer_action=data.needs_answer,
+                diagnostic=data.diagnostic,
             ),
             now=now,
             settings=settings,
@@ -155,6 +163,7 @@ def add_message(
     )
     session.add(message)
     session.flush()
+    announce_message(session, incident, message, now=now)
     return message
 
 

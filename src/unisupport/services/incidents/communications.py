@@ -13,6 +13,8 @@ from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.communication import Direction, counts_as_first_response, why_not_first_response
 from unisupport.incidents.customer_clock import customer_response_due
+from unisupport.incidents.diagnostics import RULE as DIAGNOSTIC_RULE
+from unisupport.incidents.diagnostics import activity_name
 from unisupport.incidents.requests import CommunicationIn
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.refusal import Refused
@@ -53,7 +55,8 @@ def add_communication(
     )
     calendar = calendar_of(session, incident)
     due = None
-    if data.requests_customer_action and direction is Direction.OUTBOUND:
+    asks = data.requests_customer_action or data.diagnostic is not None  # R-REQ-1: a diagnostic asks for action
+    if asks and direction is Direction.OUTBOUND:
         due, _ = customer_response_due(
             Severity(incident.severity), at, calendar, critical_minutes=settings.critical_customer_minutes
         )
@@ -70,6 +73,7 @@ def add_communication(
         first_response=first,
         requests_customer_action=bool(due),
         customer_response_due=due,
+        diagnostic=None if due is None or data.diagnostic is None else data.diagnostic.value,
     )
     session.add(row)
     session.flush()
@@ -104,6 +108,17 @@ def add_communication(
         _first_response(session, incident, row, actor=actor, now=now)
     if direction is Direction.INBOUND:
         _answers(session, incident, at, actor=actor)
+    if row.diagnostic is not None:
+        add_event(
+            session,
+            incident,
+            kind="diagnostic-requested",
+            actor=actor,
+            at=at,
+            after={"communication": row.id, "activity": row.diagnostic, "due": due.isoformat()},  # type: ignore[union-attr]
+            rule=DIAGNOSTIC_RULE,
+            reason=f"the provider asks for {activity_name(row.diagnostic)}",
+        )
     if due is not None:
         add_event(
             session,
@@ -136,6 +151,8 @@ def _direction(principal: Principal, data: CommunicationIn) -> Direction:
             raise Forbidden("customers post inbound communications only", field="direction")
         if data.at is not None:
             raise Forbidden("only provider users log a communication after the fact", field="at")
+        if data.diagnostic is not None:
+            raise Forbidden("only provider engineers ask for a diagnostic activity", field="diagnostic")
         if data.requests_customer_action:
             raise Forbidden("only provider engineers ask the customer for action", field="requests_customer_action")
         return Direction.INBOUND

@@ -15,6 +15,7 @@ from unisupport.incidents.requests import ClosureIn, MitigationIn, StateChangeIn
 from unisupport.incidents.root_cause import decide_rca
 from unisupport.incidents.state import State
 from unisupport.refusal import Refused
+from unisupport.services.webhooks import announce_incident
 from unisupport.services.incidents.changes import (
     add_event,
     calendar_of,
@@ -66,6 +67,7 @@ def mitigate(
     )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": ["open", "mitigated"]})
     session.flush()
     return incident
 
@@ -121,6 +123,7 @@ def close(
         )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": [before, "closed"]})
     session.flush()
     return incident
 
@@ -263,6 +266,8 @@ def assign(
     )
     incident.version += 1
     incident.updated_at = now
+    change = {"assigned": {"role": wanted.value, "person": email}}
+    announce_incident(session, "incident.updated", incident, now=now, change=change)
     session.flush()
     return row
 
@@ -296,6 +301,7 @@ def reopen(session: Session, incident: IncidentRow, *, actor: str, reason: str, 
     )
     incident.version += 1
     incident.updated_at = now
+    announce_incident(session, "incident.updated", incident, now=now, change={"status": ["closed", "open"]})
     session.flush()
     return incident
 

@@ -15,14 +15,17 @@ from unisupport.access import Principal, Role
 from unisupport.errors import Forbidden, InvalidInput, NotFound
 from unisupport.incidents.conversation import new_reply_token, reply_address
 from unisupport.incidents.requests import IncidentIn
+from unisupport.incidents.supported_products import TO_CHECK, entitlement_check
 from unisupport.incidents.settings import DEFAULT_SETTINGS, IncidentSettings
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
 from unisupport.services.incident_notifications import acknowledge
+from unisupport.services.incidents.entitlement import entitlement_flag_event
 from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.queries import Related
 from unisupport.services.incidents.targets import holdings, term_covers, warn_at
 from unisupport.services.incidents.views import incident_view
+from unisupport.services.webhooks import announce_incident
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.first_response_due import Explanation, explain
 from unisupport.sla.site_calendar import site_calendar
@@ -203,6 +206,9 @@ def _open(
         title=data.title,
         business_impact=data.business_impact,
         description=data.description,
+        reproduction_steps=data.reproduction_steps,
+        environment=data.environment,
+        entitlement=entitlement_check(opening.document, data.product),  # R-SUP-1: a scan of annex A, no query
         tenant=data.tenant,
         severity=explanation.severity.value,
         highest_severity=explanation.severity.value,
@@ -269,6 +275,8 @@ def _open(
                 "rule": None,
             }
         )
+    if incident.entitlement and incident.entitlement["state"] == TO_CHECK:
+        events.append(entitlement_flag_event(incident, at=opened_at))
     assignments, brought = provided.rows(incident)
     events += brought
     # The automatic acknowledgement is recorded, and never counts (R-SEV-2).
@@ -300,6 +308,7 @@ def _open(
         now=now,
         reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
+    announce_incident(session, "incident.opened", incident, now=now)
     return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
 
 

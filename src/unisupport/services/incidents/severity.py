@@ -27,6 +27,7 @@ from unisupport.services.incidents.changes import (
 )
 from unisupport.services.incidents.provisions import provide
 from unisupport.services.incidents.targets import holdings, warn_at
+from unisupport.services.webhooks import announce_incident
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.first_response_due import explain
 from unisupport.sla.severity import Severity
@@ -136,6 +137,8 @@ def change_severity(
     )
     incident.version += 1
     incident.updated_at = now
+    changed = {"severity": [old.value, data.severity.value], "reason": change.reason}
+    announce_incident(session, "incident.severity_changed", incident, now=now, change=changed)
     session.flush()
     return incident
 

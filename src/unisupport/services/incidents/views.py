@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from unisupport.incidents import third_party
+from unisupport.incidents import diagnostics, third_party
 from unisupport.services.incidents.lifecycle import rca_window
 from unisupport.services.incidents.updates import current_view
 from unisupport.services.incidents.queries import Related, first_response_state, load_related
@@ -55,6 +55,9 @@ def incident_view(
         "title": incident.title,
         "business_impact": incident.business_impact,
         "description": incident.description,
+        "reproduction_steps": incident.reproduction_steps,  # R-REQ-1
+        "environment": incident.environment,  # R-REQ-1
+        "entitlement": incident.entitlement,  # R-SUP-1: null when the order has no annex A
         "tenant": incident.tenant,
         "severity": incident.severity,
         "severity_to_confirm": incident.severity_to_confirm,  # opened by mail: an engineer agrees it (R-SEV-1)
@@ -111,6 +114,7 @@ def incident_view(
             }
             for c in customer_side
         ],
+        "diagnostic_requests": [diagnostic_view(c, calendar, now=now) for c in comms if c.diagnostic],
         "customer_misses": sum(1 for c in comms if c.missed_at is not None),
         "mitigated_at": when(incident.mitigated_at),
         "closed_at": when(incident.closed_at),
@@ -126,6 +130,7 @@ def incident_view(
             "messages": f"/api/v1/incidents/{incident.id}/messages",
             "attachments": f"/api/v1/incidents/{incident.id}/attachments",
             "copies": f"/api/v1/incidents/{incident.id}/copies",
+            "remote_access": f"/api/v1/incidents/{incident.id}/remote-access",  # R-RA-1
         },
     }
 
@@ -153,6 +158,26 @@ def collaboration_view(row: ThirdPartyRow, calendar: Calendar) -> dict[str, Any]
     }
 
 
+def diagnostic_view(c: CommunicationRow, calendar: Calendar, *, now: datetime) -> dict[str, Any]:
+    """A diagnostic activity asked of the customer (R-REQ-1), on the customer-side clock (R-SLA-4)."""
+    late = c.missed_at is not None or (
+        c.answered_at is None
+        and c.customer_response_due is not None
+        and epoch_seconds(now) > epoch_seconds(c.customer_response_due)
+    )
+    return {
+        "communication": c.id,
+        "activity": c.diagnostic,
+        "asked_at": calendar.localize(c.at).isoformat(),
+        "asked_by": c.author,
+        "due": None if c.customer_response_due is None else calendar.localize(c.customer_response_due).isoformat(),
+        "answered_at": None if c.answered_at is None else calendar.localize(c.answered_at).isoformat(),
+        "state": "answered" if c.answered_at is not None else "pending",
+        "missed": late,
+        "rule": diagnostics.RULE,
+    }
+
+
 def communication_view(c: CommunicationRow, calendar: Calendar) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -165,6 +190,7 @@ def communication_view(c: CommunicationRow, calendar: Calendar) -> dict[str, Any
         "body": c.body,
         "first_response": c.first_response,
         "requests_customer_action": c.requests_customer_action,
+        "diagnostic": c.diagnostic,
         "customer_response_due": calendar.localize(c.customer_response_due).isoformat()
         if c.customer_response_due
         else None,

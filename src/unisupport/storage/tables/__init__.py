@@ -32,6 +32,7 @@ from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersio
 from unisupport.storage.tables.outbox import OutboxRow
 from unisupport.storage.tables.saved_views import SavedViewRow
 from unisupport.storage.tables.sso import SsoAttemptRow, SsoIdentityRow
+from unisupport.storage.tables.remote_access import RemoteAccessRow, RemoteSessionRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -41,6 +42,13 @@ from unisupport.storage.tables.users import (
     UserRow,
 )
 from unisupport.storage.tables.web_forms import FormOutcomeRow
+from unisupport.storage.tables.webhooks import (
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookEventRow,
+    WebhookSubscriptionEventRow,
+    WebhookSubscriptionRow,
+)
 
 __all__ = [
     "AssignmentRow",
@@ -56,6 +64,8 @@ __all__ = [
     "RcaRequestRow",
     "ThirdPartyRow",
     "UpdateTargetRow",
+    "RemoteAccessRow",
+    "RemoteSessionRow",
     "AuditEvent",
     "AzureEventRow",
     "BookingRow",
@@ -83,6 +93,11 @@ __all__ = [
     "OutboxRow",
     "SavedViewRow",
     "FormOutcomeRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
+    "WebhookEventRow",
+    "WebhookSubscriptionEventRow",
+    "WebhookSubscriptionRow",
     "SsoAttemptRow",
     "SsoIdentityRow",
 ]

@@ -57,6 +57,11 @@ class IncidentRow(Base):
     title: Mapped[str] = mapped_column(String(200))
     business_impact: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    reproduction_steps: Mapped[str | None] = mapped_column(Text)  # R-REQ-1
+    environment: Mapped[str | None] = mapped_column(Text)  # R-REQ-1
+    # R-SUP-1: the product checked against the order's annex A (incidents.supported_products);
+    # null when the order has none, and the engineer's outcome once recorded.
+    entitlement: Mapped[dict | None] = mapped_column(Document)
     tenant: Mapped[str | None] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(1))
     highest_severity: Mapped[str] = mapped_column(String(1))
@@ -164,6 +169,7 @@ class CommunicationRow(Base):
     customer_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    diagnostic: Mapped[str | None] = mapped_column(String(32))  # the activity asked for (R-REQ-1)
 
 
 class IncidentEventRow(Base):

@@ -11,7 +11,7 @@ from alembic import op
 import unisupport.storage.base
 
 revision = "0022_sso"
-down_revision = "0019_search_and_saved_views"
+down_revision = "0021_remote_access_entitlement"
 branch_labels = None
 depends_on = ("0002_users",)  # users
 
