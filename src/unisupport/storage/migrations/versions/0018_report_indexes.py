@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_report_indexes"
-down_revision = "0016_user_timezone"
+down_revision = "0017_states_update_targets"
 branch_labels = None
 depends_on = None
 
