@@ -31,9 +31,10 @@ from unisupport.api.app import create_app
 from unisupport.clock import FixedClock
 from unisupport.demo import PASSWORD, USERS, load
 from unisupport.storage.database import Database, make_engine, migrate
-from unisupport.storage.tables import BookingRow, CustomerRow, IncidentRow, OrderRow, PlatformOutageRow
+from unisupport.storage.tables import BookingRow, CustomerRow, IncidentRow, OrderRow, PlatformOutageRow, SurveyRow
 from unisupport.web.i18n import Catalog
 from unisupport.web.page import WebRoute
+from unisupport.notifications.signed_links import MailLinks
 from unisupport.web.session import SECRET_KEY
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # a Tuesday, the first of the month
@@ -283,12 +284,20 @@ def _paths(app, database) -> dict[str, list[str]]:
             "number": list(session.scalars(select(OrderRow.number))),
             "outage_id": [str(i) for i in session.scalars(select(PlatformOutageRow.id))],
             "booking_id": [str(i) for i in session.scalars(select(BookingRow.id))],
+            # The mail's signed links (R-COM-1, R-CSAT-1): one-click unsubscribe, and a survey not answered yet.
+            "token": [MailLinks.from_env().unsubscribe_token("marie.dupont@contoso.example", "announcement")]
+            + [
+                MailLinks.from_env().survey_token(r.id, r.expires_at)
+                for r in session.scalars(select(SurveyRow).where(SurveyRow.answered_at.is_(None)))
+            ],
         }
     out = {}
     for route in _routes(app.routes):
         if not isinstance(route, WebRoute) or "GET" not in route.methods:
             continue
         if route.path.endswith("/attachments/{attachment_id:int}"):  # a file as it was sent, not a page
+            continue
+        if route.path.endswith(".csv"):  # a download (survey results), not a page
             continue
         paths = [route.path]
         for name in re.findall(r"{(\w+)(?::\w+)?}", route.path):

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from unisupport.access import Principal, Role
 from unisupport.incidents.communication import Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn
+from unisupport.incidents.requests import ClosureIn, CommunicationIn, IncidentIn, MessageIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
-from unisupport.services import conversation, incidents, platform_outages
+from unisupport.services import conversation, incidents, platform_outages, surveys
 from unisupport.services.orders import import_order
 from unisupport.sla.severity import Severity
 from unisupport.services.users import (
@@ -34,7 +34,7 @@ from unisupport.services.users import (
     principal_for_user,
     user_by_email,
 )
-from unisupport.storage.tables import CustomerRow, OrderRow, TeamRow
+from unisupport.storage.tables import CustomerRow, OrderRow, SurveyRow, TeamRow
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "orders"
 PASSWORD = "demo-password-2026"
@@ -139,7 +139,49 @@ def load(session: Session, *, now: datetime) -> DemoResult:
         result.logins.append(DemoLogin(email, role.value, token))
     _incidents(session, now=now)
     _outage(session, now=now)
+    _surveys(session, now=now)
     return result
+
+
+# (severity, product, site, title, days ago, score and comment or None: not answered yet)
+ANSWERED = [
+    ("B", "exchange-online", "paris", "Calendar invitations delayed", 40, (5, "Quick and clear, thank you.")),
+    ("C", "sharepoint-online", "tokyo", "A site collection is read-only", 20, (3, "Solved, but it took three calls.")),
+    ("B", "azure-storage", "paris", "A storage account key was rotated by mistake", 9, None),
+]
+
+
+def _surveys(session: Session, *, now: datetime) -> None:
+    """Incidents closed in the past weeks, each with its satisfaction survey
+    (R-CSAT-1) — two answered — so that the CSAM's survey page has results."""
+    marie = _principal(session, "marie.dupont@contoso.example")
+    engineer = _principal(session, "engineer@provider.example")
+    admin = _principal(session, "admin@provider.example")
+    order = _order_of(session, marie)
+    for severity, product, site, title, days, answer in ANSWERED:
+        opened = now - timedelta(days=days)
+        data = IncidentIn(
+            order=order,
+            site=site,
+            contact="marie.dupont@contoso.example",
+            channel=OpeningChannel.PORTAL,
+            product=product,
+            severity=Severity(severity),
+            title=title,
+            business_impact="Demo: a closed incident with its survey",
+            production_impact=False,
+            language="fr",
+            opened_at=opened,
+        )
+        incident = incidents.open_incident(session, admin, data, now=opened)
+        closed = opened + timedelta(hours=6)
+        incidents.close(session, engineer, incident.id, ClosureIn(summary="Solved (demo)."), now=closed)
+        if answer is not None:
+            survey = session.scalar(select(SurveyRow).where(SurveyRow.subject_id == incident.id))
+            if survey is not None:
+                surveys.answer_from_portal(
+                    session, marie, survey.id, score=answer[0], comment=answer[1], now=closed + timedelta(days=1)
+                )
 
 
 def _outage(session: Session, *, now: datetime) -> None:

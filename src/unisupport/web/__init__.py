@@ -27,7 +27,9 @@ from unisupport.web import (
     pages_conversation,
     pages_customer,
     pages_incident,
+    pages_communications,
     pages_outages,
+    pages_surveys,
     pages_provider,
     pages_third_party,
 )
@@ -103,6 +105,8 @@ def install_web(app: FastAPI) -> None:
         pages_provider,
         pages_third_party,
         pages_outages,
+        pages_communications,
+        pages_surveys,
         pages_accounts,
         pages_admin,
         pages_confirm,

@@ -14,6 +14,7 @@ from unisupport.errors import Forbidden, InvalidInput
 from unisupport.incidents.requests import ClosureIn, MitigationIn
 from unisupport.incidents.root_cause import decide_rca
 from unisupport.refusal import Refused
+from unisupport.services import surveys
 from unisupport.services.incidents.changes import (
     add_event,
     calendar_of,
@@ -118,6 +119,7 @@ def close(
     incident.version += 1
     incident.updated_at = now
     session.flush()
+    surveys.after_close(session, incident, now=now)  # R-CSAT-1: the contact's satisfaction survey, once
     return incident
 
 
