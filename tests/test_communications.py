@@ -280,6 +280,21 @@ def test_the_periodic_sweep_surveys_each_order_once_per_period(web):
 
 
 def test_results_per_customer_team_service_and_month_and_csv_are_scoped(web):
+    web.clock.at = FRIDAY + timedelta(days=8)
+    with web.client("contoso_admin") as c:
+        incident = c.post("/api/v1/incidents", json=SEV_B).json()
+    with web.client("engineer") as c:
+        assert c.post(f"/api/v1/incidents/{incident['id']}/closure", json={"summary": "Done"}).status_code == 200
+    with web.database.reading() as session:
+        survey = session.scalar(select(SurveyRow.id).where(SurveyRow.subject_id == incident["id"]))
+    marie = Browser(web)  # answered from the portal this time
+    marie.sign_in("contoso_admin")
+    assert f'data-testid="open-survey-{survey}"' in marie.get("/surveys").text
+    done = marie.send(f"/surveys/{survey}/answer", {"score": "5", "comment": "Quick, thanks"})
+    assert "Thank you" in text(done) and f'open-survey-{survey}"' not in done.text
+    assert marie.post(f"/surveys/{survey}/answer", {"score": "2"}).status_code == 303  # refused: answered once
+    with web.database.reading() as session:
+        assert session.get(SurveyRow, survey).score == 5
     b = Browser(web)
     b.sign_in("csam")
     page = b.get("/surveys")
@@ -299,14 +314,17 @@ def test_results_per_customer_team_service_and_month_and_csv_are_scoped(web):
 
 
 def test_tenant_isolation_of_the_new_routes(web):
+    with web.client("contoso_admin") as c:
+        incident = c.post("/api/v1/incidents", json=SEV_B).json()
+    with web.client("engineer") as c:
+        assert c.post(f"/api/v1/incidents/{incident['id']}/closure", json={"summary": "Done"}).status_code == 200
     customer = Browser(web)
     customer.sign_in("fabrikam_admin")
     assert customer.get("/announcements").status_code == 403
     assert "Quick, thanks" not in customer.get("/surveys").text
     assert customer.get("/surveys/results.csv").status_code == 403
     with web.database.reading() as session:
-        contoso_survey = session.scalar(select(SurveyRow.id).where(SurveyRow.answered_at.is_(None)).limit(1))
-    assert contoso_survey is not None
+        contoso_survey = session.scalar(select(SurveyRow.id).where(SurveyRow.subject_id == incident["id"]))
     customer.get("/surveys")
     r = customer.post(f"/surveys/{contoso_survey}/answer", {"score": "1"})
     assert r.status_code == 404  # another customer's survey looks missing
