@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from unisupport import demo
 from unisupport.services.users import principal_for_password
 from unisupport.storage.tables import (
+    SurveyRow,
     ApiTokenRow,
     IncidentRow,
     OrderRow,
@@ -43,8 +44,12 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     assert {o.number for o in orders} >= {"ESO-2026-0042"} and all(
         o.term_start <= NOW.date() <= o.term_end for o in orders
     )
-    incidents = session.scalars(select(IncidentRow)).all()
+    incidents = session.scalars(select(IncidentRow).where(IncidentRow.status != "closed")).all()
     assert sorted(i.severity for i in incidents) == ["1", "A", "B", "B", "C"]
+    # Closed ones, each with its satisfaction survey, two answered (R-CSAT-1): the CSAM's page has results.
+    closed = session.scalars(select(IncidentRow.id).where(IncidentRow.status == "closed")).all()
+    answers = session.scalars(select(SurveyRow.score).where(SurveyRow.subject_id.in_(closed))).all()
+    assert len(closed) == len(answers) == 3 and sorted(a for a in answers if a) == [3, 5]
     assert all(i.explanation["considered"] and i.first_response_due for i in incidents)
     outage = session.scalars(select(PlatformOutageRow)).one()
     assert outage.status == "resolved"
@@ -52,4 +57,6 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     assert told == {"marie.dupont@contoso.example", "cloud-ops@contoso.example"}
 
     again = demo.load(session, now=NOW)
-    assert not again.created and session.scalar(select(func.count()).select_from(IncidentRow)) == len(incidents)
+    assert not again.created and session.scalar(select(func.count()).select_from(IncidentRow)) == len(incidents) + len(
+        closed
+    )

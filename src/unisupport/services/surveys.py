@@ -42,6 +42,7 @@ from unisupport.storage.tables import (
 )
 
 RULE = "R-CSAT-1"
+SURVEY = "survey"  # the kind of mail (R-COM-1: optional)
 LINK_DAYS = 14  # how long a survey's link answers (docs/decisions.md D116)
 READERS = (Role.ADMIN, Role.INCIDENT_MANAGER, Role.CSAM)
 GROUPINGS = ("customer", "team", "service", "month")
@@ -88,14 +89,14 @@ def _survey(
         team=team,
         sent_at=now,
         expires_at=now + timedelta(days=LINK_DAYS),
-        withheld=is_refused(session, contact.email, "survey"),
+        withheld=is_refused(session, contact.email, SURVEY),
     )
     session.add(row)
     session.flush()
     if not row.withheld:
         enqueue(
             session,
-            kind="survey",
+            kind=SURVEY,
             recipient=contact.email,
             language=language,
             subject_type="survey",

@@ -27,7 +27,12 @@ from datetime import datetime, timedelta
 
 from unisupport.settings import MIN_SECRET_LENGTH, SECRET_FILE, SECRET_KEY, load_secret
 
-__all__ = ["MIN_SECRET_LENGTH", "SECRET_FILE", "SECRET_KEY", "load_secret"]  # kept here for the pages and the tests that import them from here
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "SECRET_FILE",
+    "SECRET_KEY",
+    "load_secret",
+]  # kept here for the pages and the tests that import them from here
 
 COOKIE = "unisupport_session"
 CSRF_FIELD = "csrf_token"
