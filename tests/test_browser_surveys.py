@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_server import SEV_B, serving
-from test_browser import CHROMIUM_ARGS, CHROMIUM, _need_chromium, sign_in
+from test_browser import browser, sign_in  # noqa: F401  (browser: the fixture, Chromium via Playwright)
 from test_notifications import MAIL_FROM, smtp_server  # noqa: F401  (the fixture: a real SMTP server)
 
 from unisupport.notifications.mailer import SmtpMailer
@@ -22,17 +22,6 @@ from unisupport.settings import load_secret
 from unisupport.worker import run_once
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

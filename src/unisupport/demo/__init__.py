@@ -151,6 +151,32 @@ ANSWERED = [
 ]
 
 
+def _marie_opens(
+    order: str | None,
+    severity: str,
+    product: str,
+    site: str,
+    title: str,
+    impact: str,
+    production: bool,
+    opened_at: datetime,
+) -> IncidentIn:
+    """An incident Marie reports on the portal (in French), as the demo opens it."""
+    return IncidentIn(
+        order=order,
+        site=site,
+        contact="marie.dupont@contoso.example",
+        channel=OpeningChannel.PORTAL,
+        product=product,
+        severity=Severity(severity),
+        title=title,
+        business_impact=impact,
+        production_impact=production,
+        language="fr",
+        opened_at=opened_at,
+    )
+
+
 def _surveys(session: Session, *, now: datetime) -> None:
     """Incidents closed in the past weeks, each with its satisfaction survey
     (R-CSAT-1) — two answered — so that the CSAM's survey page has results."""
@@ -160,18 +186,8 @@ def _surveys(session: Session, *, now: datetime) -> None:
     order = _order_of(session, marie)
     for severity, product, site, title, days, answer in ANSWERED:
         opened = now - timedelta(days=days)
-        data = IncidentIn(
-            order=order,
-            site=site,
-            contact="marie.dupont@contoso.example",
-            channel=OpeningChannel.PORTAL,
-            product=product,
-            severity=Severity(severity),
-            title=title,
-            business_impact="Demo: a closed incident with its survey",
-            production_impact=False,
-            language="fr",
-            opened_at=opened,
+        data = _marie_opens(
+            order, severity, product, site, title, "Demo: a closed incident with its survey", False, opened
         )
         incident = incidents.open_incident(session, admin, data, now=opened)
         closed = opened + timedelta(hours=6)
@@ -240,22 +256,17 @@ def _incidents(session: Session, *, now: datetime) -> None:
         ),
     ]
     for severity, product, site, title, impact, minutes_ago, production in opened:
-        data = IncidentIn(
-            order=None,
-            site=site,
-            contact="marie.dupont@contoso.example",
-            channel=OpeningChannel.PORTAL,
-            product=product,
-            severity=Severity(severity),
-            title=title,
-            business_impact=impact,
-            production_impact=production,
-            language="fr",
-            opened_at=now - timedelta(minutes=minutes_ago),
+        data = _marie_opens(
+            _order_of(session, marie),
+            severity,
+            product,
+            site,
+            title,
+            impact,
+            production,
+            now - timedelta(minutes=minutes_ago),
         )
-        incident = incidents.open_incident(
-            session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now
-        )
+        incident = incidents.open_incident(session, admin, data, now=now)
         if severity == "C":
             incidents.add_communication(
                 session,
