@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -132,32 +131,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (Linux /proc), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU of every process named postgres (the server and its backends), in seconds."""
-    total = 0.0
+def _processes():
+    """(pid, the fields of /proc/PID/stat after the command name, the command name) of each live process."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() != "postgres":
-                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                head, _, tail = f.read().rpartition(")")
         except OSError:
             continue
-        cpu = proc_cpu_seconds(int(pid))
-        if not math.isnan(cpu):
-            total += cpu
-    return total
+        yield int(pid), tail.split(), head.partition("(")[2]
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(session: int) -> float:
+    """CPU of every live process of the session ``session`` (a server and its workers)."""
+    return sum(_cpu(fields) for _, fields, _ in _processes() if int(fields[3]) == session)  # field 6: the session
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every process named postgres (the server and its backends), in seconds."""
+    return sum(_cpu(fields) for _, fields, name in _processes() if name == "postgres")
 
 
 def versions(tool: str) -> str:
@@ -245,26 +243,35 @@ def incident_ids(url: str) -> list[int]:
 # --------------------------------------------------------------------------- the server
 
 
+def wait_until_answers(proc: subprocess.Popen, url: str, died) -> None:  # noqa: ANN001
+    """Wait (60 s at most) until ``url`` answers 2xx, raising ``died()``'s words if ``proc`` exits."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(died())
+        try:
+            if httpx.get(url, timeout=2).is_success:
+                return
+        except httpx.HTTPError:
+            pass  # not listening yet: try again
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within 60 s")
+
+
 class ServerProcess:
-    def __init__(self, url: str, workdir: str, app: str):
+    def __init__(self, url: str, workdir: str, app: str, workers: int = 1):
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         env = dict(os.environ, UNISUPPORT_DATABASE_URL=url, UNISUPPORT_DATA_DIR=workdir, PYTHONUNBUFFERED="1")
+        # unisupport serve's own uvicorn start (cli.server.run_uvicorn), without its
+        # access log and its demo data.
         self.command = [
             sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--factory",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
+            "-c",
+            "from unisupport.cli.server import run_uvicorn; "
+            f"run_uvicorn({HOST!r}, {self.port}, {workers}, app={app!r}, log_level='warning')",
         ]
         self.log_path = Path(workdir) / "uvicorn.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
@@ -274,22 +281,12 @@ class ServerProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass  # not listening yet: try again
-            time.sleep(0.1)
-        raise RuntimeError(f"uvicorn was not ready within 60 s:\n{self.tail()}")
+        wait_until_answers(self.proc, f"{self.base}/readyz", lambda: f"uvicorn exited:\n{self.tail()}")
 
     def cpu(self) -> float:
-        return proc_cpu_seconds(self.proc.pid)
+        """The CPU of the server's processes: uvicorn's and, with several workers, each
+        worker's (its session, started by Popen's start_new_session)."""
+        return tree_cpu_seconds(self.proc.pid)
 
     def tail(self, n: int = 30) -> str:
         self.log.flush()
@@ -444,18 +441,19 @@ def load_worker(spec: dict) -> None:
 # --------------------------------------------------------------------------- one backend
 
 
-def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str | None) -> dict:
+def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str | None, workers: int = 1) -> dict:
     db = TempDatabase(backend)
     server = None
-    out: dict = {"backend": backend}
+    out: dict = {"backend": backend, "workers": workers}
+    endpoints = args.endpoints
     try:
         t0 = time.perf_counter()
         token = prepare(db.url)
-        print(f"\n=== {backend}: {db.describe()}")
+        print(f"\n=== {backend}, {workers} worker(s): {db.describe()}")
         print(
             f"prepared with tests/api_server.start() in {time.perf_counter() - t0:.1f} s (orders, teams, users, tokens)"
         )
-        server = ServerProcess(db.url, db.tmpdir, args.app)
+        server = ServerProcess(db.url, db.tmpdir, args.app, workers)
         print(
             f"server: {' '.join(server.command)}  (pid {server.proc.pid}, UNISUPPORT_DATABASE_URL=<the {backend} "
             "database>)"
@@ -482,13 +480,15 @@ def bench_backend(backend: str, args: argparse.Namespace, tool: str, script: str
             return result
 
         before = len(incident_ids(db.url))
-        out["healthz"] = phase("healthz")
-        out["post"] = phase("post")
+        if "healthz" in endpoints:
+            out["healthz"] = phase("healthz")
+        out["post"] = phase("post")  # the GET phase reads what it created
         ids = incident_ids(db.url)
         out["created_in_db"] = len(ids) - before
         random.Random(42).shuffle(ids)
         Path(ids_file).write_text("\n".join(map(str, ids)) + "\n")
-        out["get"] = phase("get")
+        if "get" in endpoints:
+            out["get"] = phase("get")
         out["ids"] = len(ids)
         out["describe"] = db.describe()
         out["command"] = out["post"]["command"]
@@ -570,6 +570,43 @@ def report(r: dict, args: argparse.Namespace) -> list[tuple[str, str, str, str]]
     return rows
 
 
+def report_scaling(results: list[dict]) -> list[tuple[str, str, str, str]]:
+    """Creations per worker count, each backend's ratio to its one-worker run, and the
+    verdicts of issue 14: 2 workers >= 1.3x one, never below one up to 4, 0 errors."""
+    print("\n--- creations by worker processes (POST /api/v1/incidents)")
+    print(
+        f"{'backend':<12}{'workers':>8}{'req/s':>9}{'x 1 worker':>11}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'ms CPU/req':>11}"
+    )
+    rows: list[tuple[str, str, str, str]] = []
+    for backend in dict.fromkeys(r["backend"] for r in results):
+        mine = [r for r in results if r["backend"] == backend]
+        one = next((r["post"]["rps"] for r in mine if r["workers"] == 1), None)
+        for r in mine:
+            x = r["post"]
+            ratio = x["rps"] / one if one else float("nan")
+            per = x["server_cpu_s"] / x["requests"] * 1e3 if x["requests"] else float("nan")
+            print(
+                f"{backend:<12}{r['workers']:>8}{x['rps']:>9.1f}{ratio:>10.2f}x{x['p50_ms']:>9.2f}{x['p99_ms']:>9.2f}"
+                f"{x['errors'] + x['warmup_errors']:>8}{per:>11.2f}"
+            )
+            if one and r["workers"] > 1:
+                target = 1.3 if r["workers"] == 2 else 1.0
+                rows.append(
+                    (
+                        f"{backend}: {r['workers']} workers / 1",
+                        f"{ratio:.2f}x",
+                        f">= {target}x",
+                        verdict(ratio >= target),
+                    )
+                )
+            rows.append(
+                (f"{backend}: {r['workers']} worker(s) errors", str(x["errors"]), "0", verdict(x["errors"] == 0))
+            )
+            rows.append((f"{backend}: {r['workers']} worker(s) CPU per creation", f"{per:.2f} ms", "-", "-"))
+    return rows
+
+
 def print_setup(args: argparse.Namespace, tool: str, notes: list[str]) -> None:
     """The run's header: command, versions, load generator, server, columns, notes."""
     print("unisupport API benchmark (bench/api_bench.py)")
@@ -586,7 +623,8 @@ def print_setup(args: argparse.Namespace, tool: str, notes: list[str]) -> None:
     if args.app != APP:
         print(f"EXPERIMENT: serving {args.app}, not {APP}")
     print(
-        "server: uvicorn, 1 worker process (FastAPI runs the sync endpoints in its thread pool); machine: "
+        f"server: uvicorn, {args.workers} worker process(es) (FastAPI runs the sync endpoints in its thread pool); "
+        "machine: "
         f"{os.cpu_count()} CPUs shared by the server, the load generator and PostgreSQL"
     )
     print(
@@ -596,6 +634,15 @@ def print_setup(args: argparse.Namespace, tool: str, notes: list[str]) -> None:
     print(f"{load()}; started {datetime.now(UTC).isoformat(timespec='seconds')}; {git_revision(ROOT)}")
     for n in notes:
         print(n)
+
+
+def pick_tool(tool: str, parser: argparse.ArgumentParser) -> str:
+    """wrk when asked or (auto) installed, else the httpx client."""
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "httpx"
+    if tool == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install -y wrk), use --tool httpx")
+    return tool
 
 
 def main() -> int:
@@ -615,6 +662,14 @@ def main() -> int:
     parser.add_argument(
         "--app", default=APP, help=f"the uvicorn app factory to serve (default {APP}; another one only for experiments)"
     )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="uvicorn worker processes, a comma-separated list run one after the other (1,2,4)",
+    )
+    parser.add_argument(
+        "--endpoints", default="healthz,post,get", help="the phases to run (post always runs: GET reads what it made)"
+    )
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
@@ -623,11 +678,9 @@ def main() -> int:
     if not 1 <= args.seconds <= 120 or not 0 <= args.warmup <= 30 or not 1 <= args.connections <= 64:
         parser.error("--seconds 1..120, --warmup 0..30, --connections 1..64")
 
-    tool = args.tool
-    if tool == "auto":
-        tool = "wrk" if shutil.which("wrk") else "httpx"
-    if tool == "wrk" and not shutil.which("wrk"):
-        parser.error("wrk is not installed (apt-get install -y wrk), use --tool httpx")
+    args.endpoints = {e.strip() for e in args.endpoints.split(",")} | {"post"}
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    tool = pick_tool(args.tool, parser)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     notes = []
     if "postgresql" in backends and not admin_url():
@@ -648,9 +701,13 @@ def main() -> int:
             Path(script).write_text(WRK_SCRIPT)
         results = []
         for backend in backends:
-            results.append(bench_backend(backend, args, tool, script))
-        for r in results:
-            rows += report(r, args)
+            for workers in worker_counts:
+                results.append(bench_backend(backend, args, tool, script, workers))
+        if args.endpoints == {"healthz", "post", "get"} and worker_counts == [1]:
+            for r in results:
+                rows += report(r, args)
+        else:
+            rows += report_scaling(results)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -40,7 +40,7 @@ def body(i: int) -> dict:
     }
 
 
-def measure(backend: str, n: int, show: bool) -> None:
+def measure(backend: str, n: int, show: bool, profile: int = 0) -> None:
     from fastapi.testclient import TestClient
 
     from unisupport.api.app import create_app
@@ -73,7 +73,19 @@ def measure(backend: str, n: int, show: bool) -> None:
                     ids.append(r.json()["id"])
                 return counts, times, ids
 
+            cpu0 = time.process_time()
             counts, times, ids = run("POST", None, n)
+            cpu = (time.process_time() - cpu0) / n * 1000
+            if profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile(time.process_time)
+                profiler.enable()
+                run("POST", None, profile)
+                profiler.disable()
+                print(f"--- where the CPU of {profile} creations goes ({backend}, cProfile, process time) ---")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             if show:
                 statements.clear()
                 client.post("/api/v1/incidents", json=body(10**6)).raise_for_status()
@@ -83,7 +95,8 @@ def measure(backend: str, n: int, show: bool) -> None:
             g_counts, g_times, _ = run("GET", lambda i: f"/api/v1/incidents/{ids[i % len(ids)]}", n)
             print(
                 f"{backend}: POST /api/v1/incidents: {statistics.median(counts):.0f} statements (min {min(counts)}, "
-                f"max {max(counts)}), median {statistics.median(times):.1f} ms in-process"
+                f"max {max(counts)}), median {statistics.median(times):.1f} ms in-process, {cpu:.2f} ms CPU each (this "
+                "process: the TestClient, the app and the driver)"
             )
             print(
                 f"{backend}: GET /api/v1/incidents/{{id}}: {statistics.median(g_counts):.0f} statements, "
@@ -99,12 +112,13 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("-n", type=int, default=50)
     parser.add_argument("--show", action="store_true")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N more creations (cProfile)")
     args = parser.parse_args()
     for backend in args.backends.split(","):
         if backend == "postgresql" and not admin_url():
             print("postgresql: skipped (no UNISUPPORT_BENCH_POSTGRES_URL)", file=sys.stderr)
             continue
-        measure(backend, args.n, args.show)
+        measure(backend, args.n, args.show, args.profile)
 
 
 if __name__ == "__main__":

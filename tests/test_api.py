@@ -610,3 +610,32 @@ def test_the_server_factory_moves_its_start_up_objects_out_of_the_collectors_rea
     finally:
         gc.unfreeze()
         app.state.database.engine.dispose()
+
+
+def test_a_token_admitted_a_moment_ago_is_still_checked_by_the_route(api):
+    """D145: the admission (a token before the body is read) remembers a valid token for
+    ten seconds; the route's own check in its transaction still decides: a token revoked
+    meanwhile gets 401 and creates nothing. Past the ten seconds the admission looks it up
+    again and refuses before the body is read (no 422 for a bad body)."""
+    from sqlalchemy import func, select
+
+    from unisupport.services.users import create_token, revoke_token
+    from unisupport.storage.tables import IncidentRow
+
+    with api.database.transaction() as session:
+        token, row = create_token(
+            session, user_email="marie.dupont@contoso.example", label="admitted", actor="setup", now=FRIDAY
+        )
+    with api.client(None) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        assert c.post("/api/v1/incidents", json=SEV_B).status_code == 201
+        with api.database.transaction() as session:
+            revoke_token(session, prefix=row.prefix, actor="setup", now=FRIDAY)
+            count = session.scalar(select(func.count()).select_from(IncidentRow))
+        refused = c.post("/api/v1/incidents", json=SEV_B)
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]  # the route's own words
+        with api.database.reading() as session:
+            assert session.scalar(select(func.count()).select_from(IncidentRow)) == count
+        assert c.post("/api/v1/incidents", json={}).status_code == 422  # admitted: the body was read
+        api.clock.advance(seconds=10)
+        assert c.post("/api/v1/incidents", json={}).status_code == 401  # looked up again: refused before the body

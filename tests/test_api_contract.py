@@ -228,6 +228,23 @@ def scenario(calls: Calls) -> None:
     ok("GET /api/v1/incidents/{incident_id}/events", who="contoso_admin", values=incident)
     refused("GET /api/v1/incidents/{incident_id}", 404, who="fabrikam_admin", values=incident)
 
+    # --- full-text search and saved views (D106, D107)
+    found = ok("GET /api/v1/search", who="contoso_admin", params={"q": "confirmations", "status": "open"})
+    assert [i["incident"] for i in found["items"]] == [opened["id"]]
+    assert ok("GET /api/v1/search", who="fabrikam_admin", params={"q": "confirmations"})["items"] == []
+    refused("GET /api/v1/search", 422, who="contoso_admin", params={"q": "x" * 201})
+    view = ok(
+        "POST /api/v1/views", who="engineer", json={"page": "queue", "name": "Sev B", "filters": {"severity": "B"}}
+    )
+    refused("POST /api/v1/views", 422, who="engineer", json={"page": "queue", "name": "Sev B"})  # the name is taken
+    refused("POST /api/v1/views", 422, who="engineer", json={"page": "queue", "name": "x", "filters": {"nope": "1"}})
+    saved = {"view_id": view["id"]}
+    assert [v["name"] for v in ok("GET /api/v1/views", who="engineer", params={"page": "queue"})] == ["Sev B"]
+    ok("GET /api/v1/views/{view_id}", who="engineer", values=saved)
+    refused("GET /api/v1/views/{view_id}", 404, who="im", values=saved)  # another user's view: not found
+    ok("DELETE /api/v1/views/{view_id}", who="engineer", values=saved)
+    refused("DELETE /api/v1/views/{view_id}", 404, who="engineer", values=saved)
+
     # --- customers and orders
     ok("POST /api/v1/customers", json={"code": "northwind", "name": "Northwind Traders"})
     ok("GET /api/v1/customers", who="csam")

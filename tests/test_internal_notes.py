@@ -35,6 +35,8 @@ CUSTOMERS = ("marie.dupont@contoso.example", "cloud-ops@contoso.example", "alex.
 # called by nobody.
 NOT_CALLED = {("POST", "/sign-in"), ("POST", "/sign-out"), ("POST", "/language")}
 PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+# The searches are called with the note's words and its file's (full-text search, D106).
+SEARCHES = {"/api/v1/search": {"q": "relay changed"}, "/incidents": {"q": "relay 4711"}, "/queue": {"q": "relay"}}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,7 @@ def seed_conversation(server: Server) -> dict[str, list[str]]:
         "number": orders,
         "code": ["contoso", "fabrikam"],
         "booking_id": ["1"],
+        "view_id": ["1"],
     }
 
 
@@ -112,7 +115,7 @@ def routes(server: Server) -> list[tuple[str, str]]:
 def call(client: httpx.Client, csrf: str, method: str, path: str) -> list[httpx.Response]:
     """One call as a customer would make it, and the page its answer leads to."""
     if method == "GET":
-        answers = [client.get(path)]
+        answers = [client.get(path, params=SEARCHES.get(path))]
     elif path.startswith("/api/"):
         answers = [client.request(method, path, json={})]
     elif path.endswith("/messages"):  # the composer: multipart
@@ -151,6 +154,10 @@ def test_no_route_shows_a_customer_an_internal_note_or_its_file(demo_server):
                     seen_reply[email] += REPLY.encode() in raw
             called.add((method, template))
     assert leaks == []
+    # The searches do reach the note: the engineer's finds it, with its words.
+    engineer = {"Authorization": f"Bearer {demo_server.tokens['engineer@provider.example']}"}
+    found = httpx.get(f"{demo_server.url}/api/v1/search", params=SEARCHES["/api/v1/search"], headers=engineer)
+    assert b"NOTE-SECRET" in found.content, found.text
     assert called | NOT_CALLED >= {(m, p) for m, p in every if not p.startswith("/static")}
     assert len(called) > 90
     # The walk reached the conversation: Contoso's users saw the reply, Fabrikam's did not.

@@ -312,6 +312,55 @@ def test_sqlite_writers_of_one_process_take_turns_and_always_give_the_turn_back(
         assert session.execute(text("SELECT count(*) FROM customers")).scalar() == 0
 
 
+HOLD_A_WRITE = """
+import sys
+from sqlalchemy import text
+from unisupport.storage.database import Database, make_engine
+db = Database(make_engine(sys.argv[1]))
+with db.transaction() as session:
+    session.execute(text("INSERT INTO customers (code, name, created_at) VALUES ('other', 'Other', '2026-01-01')"))
+    print("writing", flush=True)
+    sys.stdin.readline()
+print("committed", flush=True)
+"""
+
+
+def test_sqlite_writers_of_different_processes_take_turns_on_the_writer_file(tmp_path, monkeypatch):
+    """serve --workers N on SQLite (D144): another process's writing transaction holds
+    the file's writer turn until it ends; a writer here waits for it (and, past the busy
+    timeout, fails as on a busy file, writing nothing), then gets its turn at once."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    db = Database(make_engine(url))
+    database.migrate(db.engine)
+    assert db.file_turn is not None and db.file_turn.path == f"{tmp_path}/shared.db-writer"
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_WRITE, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert other.stdout.readline().strip() == "writing"
+        monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.05)
+        with pytest.raises(OperationalError, match="no turn to write"):
+            with db.transaction() as session:
+                session.execute(text("INSERT INTO customers (code, name, created_at) VALUES ('x', 'X', '2026-01-01')"))
+        assert db.write_lock.acquire(blocking=False)  # given back after the refusal
+        db.write_lock.release()
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "committed"
+        monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 5)
+        with db.transaction() as session:
+            session.execute(text("INSERT INTO customers (code, name, created_at) VALUES ('x', 'X', '2026-01-01')"))
+        with db.reading() as reader:
+            assert reader.execute(text("SELECT code FROM customers ORDER BY code")).scalars().all() == ["other", "x"]
+    finally:
+        other.kill()
+        other.wait()
+        db.engine.dispose()
+
+
 def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh_database, backend):
     """A restarted server (or an idle timeout) leaves dead connections in the pool:
     the pre-ping replaces them, so the next request does not fail. (SQLite has no

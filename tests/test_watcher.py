@@ -271,3 +271,66 @@ def test_the_database_builds_the_same_payload_as_python(session, marie):
     }
     for key in instants:
         assert datetime.fromisoformat(row.payload[key]) == datetime.fromisoformat(expected[key]).replace(microsecond=0)
+
+
+def test_two_watchers_sweeping_at_once_never_mark_or_notify_twice(fresh_database, backend):
+    """Several `unisupport worker` on PostgreSQL (docs/deployment.md): a sweep holding
+    its claimed incidents (FOR UPDATE SKIP LOCKED) does not block a second sweep, which
+    takes the others; together they mark each breach once, with one timeline entry and
+    one notification per person each."""
+    import threading
+
+    from sqlalchemy import func
+
+    from unisupport.storage.tables import IncidentEventRow, IncidentRow
+
+    if backend == "sqlite":
+        pytest.skip("SQLite runs one watcher (docs/deployment.md): its writers take turns, they never overlap")
+    db = fresh_database
+    with db.transaction() as session:
+        import_order(session, read_order_document(CONTOSO), actor="ops", now=datetime(2026, 1, 1, tzinfo=UTC))
+        customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
+        who = Principal(
+            user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+        )
+        setup = datetime(2026, 1, 1, tzinfo=UTC)
+        create_user(
+            session, email="ines@provider.example", name="ines", role=Role.INCIDENT_MANAGER, actor="setup", now=setup
+        )
+        for _ in range(30):
+            open_b(session, who, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
+    later = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
+    first_claimed, second_done = threading.Event(), threading.Event()
+    reports = {}
+
+    def first() -> None:
+        with db.transaction() as session:
+            reports["first"] = sweep(session, now=later, limit=10, queue=queue)
+            first_claimed.set()
+            assert second_done.wait(30)  # holds its ten rows locked while the other sweeps
+
+    def second() -> None:
+        assert first_claimed.wait(30)
+        with db.transaction() as session:
+            reports["second"] = sweep(session, now=later, queue=queue)
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert (reports["first"].breached, reports["second"].breached) == (10, 20)
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).where(IncidentRow.breached_at.is_not(None))) == 30
+        per_incident = session.execute(
+            select(IncidentEventRow.incident_id, func.count())
+            .where(IncidentEventRow.kind == "breached")
+            .group_by(IncidentEventRow.incident_id)
+        ).all()
+        assert len(per_incident) == 30 and {n for _, n in per_incident} == {1}
+        keys = session.scalars(select(OutboxRow.dedupe_key).where(OutboxRow.kind != "incident.acknowledged")).all()
+        assert keys and len(keys) == len(set(keys))
+        assert reports["first"].queued + reports["second"].queued == len(keys)
+    with db.transaction() as session:
+        assert sweep(session, now=later, queue=queue).to_dict() == dict.fromkeys(reports["first"].to_dict(), 0)

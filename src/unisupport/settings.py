@@ -18,6 +18,8 @@ from unisupport.incidents.settings import IncidentSettings
 
 DATABASE_URL = "UNISUPPORT_DATABASE_URL"
 DATA_DIR = "UNISUPPORT_DATA_DIR"
+DATABASE_READ_URL = "UNISUPPORT_DATABASE_READ_URL"
+DATABASE_READ_MAX_LAG = "UNISUPPORT_DATABASE_READ_MAX_LAG_SECONDS"
 WARN_SHARE = "UNISUPPORT_WARN_SHARE"
 CRITICAL_MINUTES = "UNISUPPORT_CRITICAL_CUSTOMER_MINUTES"
 SMTP_URL = "UNISUPPORT_SMTP_URL"
@@ -116,6 +118,10 @@ class Settings:
     # Where database_url came from: UNISUPPORT_DATABASE_URL, UNISUPPORT_DATA_DIR, or
     # "default" (./data in the current folder) — what a new-database notice says.
     database_from: str = "default"
+    # UNISUPPORT_DATABASE_READ_URL: a PostgreSQL streaming replica for read-only work, used
+    # while it lags at most database_read_max_lag_s (UNISUPPORT_DATABASE_READ_MAX_LAG_SECONDS)
+    database_read_url: str = ""
+    database_read_max_lag_s: float = 5.0
     smtp_url: str = ""  # empty: mail is disabled
     mail_from: str = DEFAULT_MAIL_FROM
     warn_share: float = 0.75  # UNISUPPORT_WARN_SHARE: warn when this share of a target has elapsed
@@ -143,6 +149,7 @@ class Settings:
                 f"{url.split(':', 1)[0]!r} databases are not supported: use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB",
                 field=DATABASE_URL,
             )
+        read_url, max_lag = _read_replica(env, url)
         smtp_url = (env.get(SMTP_URL) or "").strip()
         if smtp_url:
             smtp_endpoint(smtp_url)
@@ -168,6 +175,8 @@ class Settings:
             database_url=url,
             data_dir=data_dir,
             database_from=database_from,
+            database_read_url=read_url,
+            database_read_max_lag_s=max_lag,
             smtp_url=smtp_url,
             mail_from=mail_from,
             warn_share=share,
@@ -223,6 +232,20 @@ def trusted_proxies(value: str) -> tuple[str, ...]:
                 f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)", field=TRUSTED_PROXIES
             ) from None
     return tuple(networks)
+
+
+def _read_replica(env: dict[str, str], url: str) -> tuple[str, float]:
+    """The read replica's URL (PostgreSQL, beside a PostgreSQL primary) and its lag bound."""
+    read_url = (env.get(DATABASE_READ_URL) or "").strip()
+    max_lag = _number(env, DATABASE_READ_MAX_LAG, "5", float)
+    if not 0 <= max_lag <= 3600:
+        raise InvalidInput(f"{max_lag} is not a number of seconds between 0 and 3600", field=DATABASE_READ_MAX_LAG)
+    if read_url and not (read_url.startswith("postgresql+psycopg:") and url.startswith("postgresql+psycopg:")):
+        raise InvalidInput(
+            "a read replica is a PostgreSQL standby of a PostgreSQL primary: postgresql+psycopg://USER:PASSWORD@HOST/DB",
+            field=DATABASE_READ_URL,
+        )
+    return read_url, max_lag
 
 
 def _number(env: dict[str, str], name: str, default: str, kind: type):

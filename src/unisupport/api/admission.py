@@ -11,18 +11,23 @@ Two checks, in an ASGI middleware, ahead of every route:
 * **A token for every API write.** A ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` under
   ``/api/`` without a valid bearer token is answered 401 before a byte of its body is
   read; the route checks the token again in its own transaction (``api.unit``).
+  A token found valid is admitted without a lookup for the next
+  :data:`ADMITTED_FOR` (decision D145): this gate only decides whether the body is
+  read, the route's own check decides the request (a token revoked meanwhile is
+  answered 401 by the route, its body read).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from anyio import to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unisupport.api.problems import Unauthorized, from_error, problem
-from unisupport.services.users import authenticate_token
+from unisupport.services.users import authenticate_token, hash_token
 from unisupport.settings import BodyLimits
 
 # (path pattern, route class): the first that matches; any other path is a page's form.
@@ -34,6 +39,8 @@ ROUTE_CLASSES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 OTHER_ROUTES = "form"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ADMITTED_FOR = timedelta(seconds=10)  # a valid token's admission is remembered this long (D145)
+ADMITTED_AT_MOST = 10_000  # tokens remembered; past it, the memory starts afresh
 
 
 def route_class(path: str) -> str:
@@ -58,7 +65,7 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _known(database, token: str) -> bool:
-    with database.reading() as session:
+    with database.reading(fresh=True) as session:  # the primary: a token made a moment ago is known
         return authenticate_token(session, token) is not None
 
 
@@ -66,6 +73,7 @@ class Admission:
     def __init__(self, app: ASGIApp, *, limits: BodyLimits):
         self.app = app
         self.limits = limits
+        self.admitted: dict[str, datetime] = {}  # token hash -> until when it is admitted without a lookup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,10 +93,20 @@ class Admission:
         token = _bearer(scope)
         if token is None:
             return False
+        state = scope["app"].state
+        now, digest = state.clock.now(), hash_token(token)
+        until = self.admitted.get(digest)
+        if until is not None and now < until:
+            return True  # found valid a moment ago: the route checks it again
         try:
-            return await to_thread.run_sync(_known, scope["app"].state.database, token)
+            known = await to_thread.run_sync(_known, state.database, token)
         except OperationalError:
             return True  # the route answers 503 in its own transaction
+        if known:
+            if len(self.admitted) >= ADMITTED_AT_MOST:
+                self.admitted.clear()
+            self.admitted[digest] = now + ADMITTED_FOR
+        return known
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """Run the route on a body cut off after ``limit`` bytes; past it the route

@@ -545,3 +545,26 @@ FILE: dict[int | str, dict[str, Any]] = {
         "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+# ------------------------------------------------------------------ search and saved views
+class SearchHit(BaseModel):
+    incident: int
+    title: str
+    status: str
+    severity: str
+    customer: str = Field(description="The customer's code.")
+    rank: float = Field(description="Higher is better; comparable within one search only.")
+    snippet: str = Field(description="HTML: the best matching text, escaped, the words found in <mark>.")
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+
+
+class SavedView(BaseModel):
+    id: int
+    page: str = Field(description="queue or incidents")
+    name: str
+    filters: dict[str, str] = Field(description="The page's query parameters; open the page with them to apply it.")
+    created_at: str

@@ -14,7 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
-from unisupport.api import conversation, incidents, openapi, orders, outages, problems, sla
+from unisupport.api import conversation, incidents, openapi, orders, outages, problems, search, sla
 from unisupport.api.admission import Admission
 from unisupport.api.answers import Health, answer
 from unisupport.api.failures import UnexpectedErrors
@@ -84,7 +84,7 @@ def create_app(
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
     # Every API operation declares the problems it may answer (docs/decisions.md D92).
-    for module in (incidents, conversation, orders, outages, sla):
+    for module in (incidents, conversation, orders, outages, sla, search):
         app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
         app.include_router(router, responses=problems.API_PROBLEMS)

@@ -32,6 +32,7 @@ from unisupport.web import (
     pages_surveys,
     pages_provider,
     pages_third_party,
+    pages_views,
 )
 from unisupport.web.i18n import default_catalog
 from unisupport.web.page import error_page
@@ -110,6 +111,7 @@ def install_web(app: FastAPI) -> None:
         pages_accounts,
         pages_admin,
         pages_confirm,
+        pages_views,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders)

@@ -23,9 +23,12 @@ from unisupport.errors import NotFound
 from unisupport.incidents.requests import MessageIn, ReopeningIn
 from unisupport.services import conversation as conv
 from unisupport.services import incidents as svc
+from unisupport.services import search
+from unisupport.services.customers import preload
 from unisupport.web.outcome import notice
 from unisupport.web.page import Form, Page, WebRoute, csrf_form, page, render, require_csrf, submit
 from unisupport.web.pages_incident import incident_row
+from unisupport.web.pages_views import views_context
 from unisupport.web.session import CSRF_FIELD
 from unisupport.web.thread import FORM
 
@@ -142,19 +145,29 @@ def reopen(request: Request, incident_id: int, form: FormData) -> Response:
 
 
 def incidents_context(p: Page, *, q: str | None, status: str | None) -> dict[str, Any]:
-    """The incidents the user sees, newest first, found by number or words of the title."""
+    """The incidents the user sees: newest first, or those the words find (full-text,
+    ``services.search``), best first with their snippets; a number finds that incident."""
     status = status if status in STATUSES else None
-    text = (q or "").strip()[:200] or None
-    rows, _ = svc.list_incidents(
-        p.db, p.principal, svc.IncidentFilter(status=status, text=text), now=p.now, limit=LIST_LIMIT
-    )
+    text = (q or "").strip()[: search.MAX_LENGTH] or None
+    if text and not svc.is_incident_number(text) and search.words(text):
+        found = search.search_incidents(p.db, p.principal, text, status=status, limit=LIST_LIMIT)
+        _held = preload(p.db, [r for r, _ in found])  # referenced while the rows are built
+        rows = [incident_row(p, r) | {"snippet": hit.snippet} for r, hit in found]
+    else:
+        listed, _ = svc.list_incidents(
+            p.db, p.principal, svc.IncidentFilter(status=status, text=text), now=p.now, limit=LIST_LIMIT
+        )
+        _held = preload(p.db, listed)
+        rows = [incident_row(p, r) for r in listed]
     return {
-        "rows": [incident_row(p, r) for r in rows],
+        "rows": rows,
         "q": text or "",
         "status": status or "",
         "statuses": [(s, p.t(f"status.{s}")) for s in STATUSES],
         "truncated": len(rows) == LIST_LIMIT,
         "show_customer": p.principal.role.is_provider,
+        "ranked": any("snippet" in r for r in rows),
+        "views": views_context(p, "incidents", {"q": text or "", "status": status or ""}),
     }
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from unisupport.access import Role
@@ -22,7 +23,10 @@ from unisupport.incidents.requests import ClosureIn, CommunicationIn, Mitigation
 from unisupport.incidents.routing import TEAMS
 from unisupport.inputs import checked_instant
 from unisupport.services import incidents as svc
-from unisupport.services.customers import customers_in_scope
+from unisupport.services import queue as queue_svc
+from unisupport.services import search
+from unisupport.services.customers import customers_in_scope, preload
+from unisupport.services.users import list_users
 from unisupport.sla.severity import Severity
 from unisupport.web.outcome import Notice, notice
 from unisupport.web.page import (
@@ -33,13 +37,30 @@ from unisupport.web.page import (
     csrf_form,
     page,
     render,
+    submit,
 )
+from unisupport.web.pages_views import view_address, views_context
 from unisupport.web.pages_incident import act_on_incident, change_severity_from_form, incident_row, team_name
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 FormData = Annotated[Form, Depends(csrf_form)]
-QUEUE_LIMIT = 200
-STATES = ("breached", "at-risk")
+QUEUE_PAGE = queue_svc.PAGE
+MAX_OFFSET = 10_000  # deeper than this, a filter or a search finds it sooner
+STATES = queue_svc.STATES
+# The queue's columns, in the order shown: each sortable (services.queue.SORTS).
+COLUMNS = (
+    ("number", "incident.number"),
+    ("title", "incident.title"),
+    ("severity", "incident.severity"),
+    ("customer", "incident.customer"),
+    ("product", "incident.product"),
+    ("team", "incident.team"),
+    ("assignee", "queue.assignee"),
+    ("answered", "queue.answered"),
+    ("deadline", "queue.deadline"),
+    ("due", "incident.first_response_due"),
+    ("state", "incident.state"),
+)
 
 
 def _teams_of(p: Page) -> list[str]:
@@ -49,8 +70,43 @@ def _teams_of(p: Page) -> list[str]:
     return list(TEAMS)
 
 
+def _sort_links(filters: dict[str, str], sort: str) -> dict[str, dict[str, Any]]:
+    """Each column's header: a link sorting by it, the other way round when it is the sort already."""
+    key, descending = queue_svc.parse_sort(sort)
+    out = {}
+    for column, label in COLUMNS:
+        wanted = ("" if descending else "-") + column if column == key else column
+        query = urlencode({k: v for k, v in (filters | {"sort": wanted}).items() if v})
+        state = ("descending" if descending else "ascending") if column == key else "none"
+        out[column] = {"key": column, "label": label, "href": f"/queue?{query}", "aria_sort": state}
+    return out
+
+
+def _page_address(filters: dict[str, str], sort: str, start: int) -> str:
+    return view_address("queue", filters | {"sort": sort, "start": str(start) if start > 0 else ""})
+
+
+def _queue_row(p: Page, r: queue_svc.QueueRow) -> dict[str, Any]:
+    return incident_row(p, r.incident) | {
+        "assignee": r.assignee or "",
+        "answered": r.customer_answered,
+        "deadline": p.at(r.next_deadline) if r.next_deadline else "",
+        "deadline_iso": r.next_deadline.isoformat() if r.next_deadline else "",
+        "deadline_clock": p.t(f"queue.clock.{r.next_clock}") if r.next_clock else "",
+    }
+
+
 def queue_context(
-    p: Page, *, team: str | None, severity: str | None, customer: str | None, state: str | None, status: str | None
+    p: Page,
+    *,
+    team: str | None,
+    severity: str | None,
+    customer: str | None,
+    state: str | None,
+    status: str | None,
+    q: str | None = None,
+    sort: str | None = None,
+    start: int = 0,
 ) -> dict[str, Any]:
     teams = _teams_of(p)
     team = team if team in teams else None
@@ -58,43 +114,51 @@ def queue_context(
     customers = customers_in_scope(p.db, p.principal.customer_scope)
     customer = customer if customer in [c.code for c in customers] else None
     state = state if state in STATES else None
-    status = status if status in ("open", "mitigated", "closed") else "open"
-    wanted = [team] if team else (teams if p.principal.role is Role.ENGINEER else [None])
-    rows: dict[int, Any] = {}
-    for code in wanted:
-        found, _ = svc.list_incidents(
-            p.db,
-            p.principal,
-            svc.IncidentFilter(
-                status=status,
-                severity=severity,
-                customer=customer,
-                team=code,
-                breached=True if state == "breached" else None,
-            ),
-            now=p.now,
-            limit=QUEUE_LIMIT,
-        )
-        rows.update((r.id, r) for r in found)
-    listed = [r for r in rows.values() if state != "at-risk" or svc.first_response_state(r, p.now) == "at-risk"]
-    # Unanswered first, soonest due first (R-SLA-1's clock is the one that breaches).
-    listed.sort(key=lambda r: (r.first_response_at is not None, r.first_response_due, r.id))
+    status = status if status in queue_svc.STATUSES else "open"
+    text = (q or "").strip()[: search.MAX_LENGTH]
+    key, descending = queue_svc.parse_sort(sort)
+    sort = ("-" if descending else "") + key
+    wanted = [team] if team else (teams if p.principal.role is Role.ENGINEER else None)
+    found = queue_svc.queue(
+        p.db,
+        p.principal,
+        queue_svc.QueueFilter(
+            teams=wanted, severity=severity, customer=customer, state=state, status=status, q=text, sort=sort
+        ),
+        now=p.now,
+        offset=start,
+    )
+    # The sites and customers of the rows, loaded at once and held while the rows are
+    # built (the session's identity map keeps only what is referenced).
+    _held = preload(p.db, [r.incident for r in found.rows])
+    filters = {
+        "team": team or "",
+        "severity": severity or "",
+        "customer": customer or "",
+        "state": state or "",
+        "status": status,
+        "q": text,
+    }
     return {
-        "rows": [incident_row(p, r) for r in listed[:QUEUE_LIMIT]],
-        "truncated": len(listed) > QUEUE_LIMIT,
-        "filters": {
-            "team": team or "",
-            "severity": severity or "",
-            "customer": customer or "",
-            "state": state or "",
-            "status": status,
-        },
+        "rows": [_queue_row(p, r) for r in found.rows],
+        "truncated": found.truncated,
+        "first": start + 1 if found.rows else 0,
+        "last": start + len(found.rows),
+        "previous": _page_address(filters, sort, start - QUEUE_PAGE) if start else "",
+        "next": _page_address(filters, sort, start + QUEUE_PAGE) if found.truncated else "",
+        "filters": filters,
+        "sort": sort,
+        "columns": _sort_links(filters, sort),
         "teams": [(code, team_name(p, code)) for code in teams],
         "severities": [(s.value, s.label(p.language)) for s in Severity],
         "customers": [(c.code, c.name) for c in customers],
         "states": [(s, p.t(f"state.{s}")) for s in STATES],
-        "statuses": [(s, p.t(f"status.{s}")) for s in ("open", "mitigated", "closed")],
+        "statuses": [(s, p.t(f"status.{s}")) for s in queue_svc.STATUSES],
         "no_team": p.principal.role is Role.ENGINEER and not teams,
+        "engineers": [(u.email, u.name) for u in list_users(p.db) if u.active and u.role == Role.ENGINEER.value],
+        "may_assign": p.principal.role in svc.PROVIDER_WORKERS,
+        "views": views_context(p, "queue", filters | {"sort": sort}),
+        "back": view_address("queue", filters | {"sort": sort}),
     }
 
 
@@ -106,10 +170,41 @@ def queue(
     customer: str | None = None,
     state: str | None = None,
     status: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+    start: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     with page(request, roles=PROVIDER_ROLES) as p:
-        context = queue_context(p, team=team, severity=severity, customer=customer, state=state, status=status)
+        context = queue_context(
+            p, team=team, severity=severity, customer=customer, state=state, status=status, q=q, sort=sort, start=start
+        )
     return render(p, "queue.html", context)
+
+
+@router.post("/queue/assignments")
+def bulk_assign(request: Request, form: FormData) -> Response:
+    """Take the incidents selected (``action=take``) or name an engineer on them, each
+    through the assignment service (an audited timeline event each, R-INC-3)."""
+    back = form.get("back") or "/queue"
+    back = back if back.startswith("/queue") else "/queue"
+    with page(request, roles=svc.PROVIDER_WORKERS) as p:
+
+        def work() -> queue_svc.BulkOutcome:
+            ids = []
+            for value in form.getlist("incident"):
+                if not value.isdigit() or int(value) > 2**31 - 1:
+                    raise InvalidInput(f"{value!r} is not an incident number", field="incidents")
+                ids.append(int(value))
+            person = p.principal.email if form.get("action") == "take" else (form.get("person") or "")
+            return queue_svc.bulk_assign(p.db, p.principal, ids, person, now=p.now)
+
+        def done(outcome: queue_svc.BulkOutcome) -> Notice:
+            refused = "; ".join(f"#{i}: {why}" for i, why in outcome.refused)
+            if refused:
+                return notice("done.bulk_assignment_partly", count=len(outcome.done), refused=refused)
+            return notice("done.bulk_assignment", count=len(outcome.done))
+
+        return submit(p, form, "bulk", work, back=back, done=done)
 
 
 # --------------------------------------------------------------------------- actions

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
@@ -19,6 +19,7 @@ from unisupport.mission_critical.azure_event import post_event_summary
 from unisupport.services.incidents.changes import get_incident
 from unisupport.services.mission_critical import event_plan, events
 from unisupport.services.orders import order_in_scope
+from unisupport.services import search
 from unisupport.services.scope import scoped
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
@@ -58,18 +59,28 @@ class IncidentFilter:
     team: str | None = None
     breached: bool | None = None
     due_before: datetime | None = None
-    text: str | None = None  # a number (42, #42, INC-000042) or words of the title
+    text: str | None = None  # a number (42, #42, INC-000042) or words searched in full text (services.search)
 
 
 _NUMBER = re.compile(r"^\s*(?:#|INC-)?0*(\d{1,10})\s*$", re.IGNORECASE)
 
 
-def _matching(query, text: str):
-    """Incidents whose number is ``text``, else whose title holds it (any case)."""
+def is_incident_number(text: str) -> bool:
+    """42, #42, INC-000042: the text names one incident."""
+    number = _NUMBER.fullmatch(text)
+    return number is not None and int(number.group(1)) <= 2**31 - 1
+
+
+def _matching(session: Session, principal: Principal, query, text: str):
+    """Incidents whose number is ``text``, else those its words find (``services.search``)."""
     number = _NUMBER.fullmatch(text)
     if number and int(number.group(1)) <= 2**31 - 1:
         return query.where(IncidentRow.id == int(number.group(1)))
-    return query.where(func.lower(IncidentRow.title).contains(text.strip().lower(), autoescape=True))
+    found = search.matching_incidents(session, principal, text)
+    if found is None:
+        return query.where(false())
+    matches, params = found
+    return query.where(IncidentRow.id.in_(matches.params(params)))
 
 
 def encode_cursor(incident_id: int) -> str:
@@ -114,7 +125,7 @@ def list_incidents(
     if f.due_before:
         query = query.where(IncidentRow.first_response_due < f.due_before, IncidentRow.first_response_at.is_(None))
     if f.text and f.text.strip():
-        query = _matching(query, f.text)
+        query = _matching(session, principal, query, f.text)
     if cursor:
         query = query.where(IncidentRow.id < decode_cursor(cursor))
     rows = list(session.scalars(query.order_by(IncidentRow.id.desc()).limit(limit + 1)))

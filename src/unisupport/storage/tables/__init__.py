@@ -30,6 +30,7 @@ from unisupport.storage.tables.mission_critical import (
 )
 from unisupport.storage.tables.orders import OrderLineRow, OrderRow, OrderVersionRow
 from unisupport.storage.tables.outbox import OutboxRow
+from unisupport.storage.tables.saved_views import SavedViewRow
 from unisupport.storage.tables.users import (
     ApiTokenRow,
     CsamAssignmentRow,
@@ -78,6 +79,7 @@ __all__ = [
     "TeamRow",
     "UserRow",
     "OutboxRow",
+    "SavedViewRow",
     "FormOutcomeRow",
     "AnnouncementRow",
     "MailPreferenceRow",

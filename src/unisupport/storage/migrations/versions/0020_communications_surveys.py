@@ -3,7 +3,7 @@ mail_preferences, surveys, announcements, and the outbox's ``withheld`` status
 (docs/decisions.md D112–D119).
 
 Revision ID: 0020_communications_surveys
-Revises: 0016_user_timezone
+Revises: 0019_search_and_saved_views
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0020_communications_surveys"
-down_revision = "0016_user_timezone"
+down_revision = "0019_search_and_saved_views"
 branch_labels = None
 depends_on = ("0004_outbox",)
 
