@@ -19,6 +19,7 @@ from unisupport.storage.tables import (
     OrderRow,
     OutboxRow,
     PlatformOutageRow,
+    SurveyRow,
     UserRow,
 )
 
@@ -45,9 +46,15 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     assert {o.number for o in orders} >= {"ESO-2026-0042"} and all(
         o.term_start <= NOW.date() <= o.term_end for o in orders
     )
-    incidents = session.scalars(select(IncidentRow)).all()
-    assert sorted(i.severity for i in incidents if i.status == "open") == ["1", "A", "B", "B", "C"]
-    assert sum(i.status == "closed" for i in incidents) >= 5  # months of history (demo.history)
+    everything = session.scalars(select(IncidentRow)).all()
+    incidents = [i for i in everything if i.status != "closed"]
+    assert sorted(i.severity for i in incidents) == ["1", "A", "B", "B", "C"]
+    # Months of history (demo.history) and the recent closed ones, each closed incident with its satisfaction
+    # survey, two answered (R-CSAT-1): the reports and the CSAM's survey page have results.
+    closed = [i.id for i in everything if i.status == "closed"]
+    assert len(closed) >= 8
+    answers = session.scalars(select(SurveyRow.score).where(SurveyRow.subject_id.in_(closed))).all()
+    assert len(answers) == len(closed) and sorted(a for a in answers if a) == [3, 5]
     assert all(i.explanation["considered"] and i.first_response_due for i in incidents)
     # A Sev 1 with its next update due and why; an incident awaiting Marie, its update clock paused (R-INC-2).
     sev_1 = next(i for i in incidents if i.severity == "1")
@@ -62,7 +69,7 @@ def test_the_demo_loads_once_with_something_to_click_for_every_role(session):
     assert told == {"marie.dupont@contoso.example", "cloud-ops@contoso.example"}
 
     again = demo.load(session, now=NOW)
-    assert not again.created and session.scalar(select(func.count()).select_from(IncidentRow)) == len(incidents)
+    assert not again.created and session.scalar(select(func.count()).select_from(IncidentRow)) == len(everything)
 
 
 def test_an_engineer_sees_remote_access_authorised_and_a_flagged_product_on_the_demo(session):

@@ -652,6 +652,21 @@ def test_every_kind_renders_in_both_languages():
             "timezone": "Europe/Paris",
         },
     }
+    # Optional mail (R-COM-1): the delivery adds its unsubscribe and preferences links (and a survey's answer link).
+    links = {"unsubscribe_url": "https://x/unsubscribe/t", "preferences_url": "https://x/preferences"}
+    broadcast = {"subject": "News", "body": "Text", "customer_name": "Contoso"} | links
+    payloads |= {kind: broadcast for kind in ("announcement", "newsletter", "briefing")}
+    payloads["survey"] = links | {
+        "survey_url": "https://x/surveys/answer/t",
+        "survey_id": 1,
+        "expires_at": DUE,
+        "occasion": "incident",
+        "reference": "INC-000001",
+        "title": "Down",
+        "about": "INC-000001 Down",
+        "contact_name": "Marie",
+        "timezone": "Europe/Paris",
+    }
     assert {f"{kind}.{language}.txt" for kind in payloads for language in ("en", "fr")} == {
         p.name for p in TEMPLATES.glob("*.txt")
     }
@@ -659,7 +674,10 @@ def test_every_kind_renders_in_both_languages():
         for language in ("en", "fr"):
             subject, body = render(kind, language, payload)
             assert subject and "\n" not in subject and body.strip()
-            french = "lundi" if kind != "mail_in.refused" else "Bonjour"
+            french = {
+                "mail_in.refused": "Bonjour",
+                **dict.fromkeys(("announcement", "newsletter", "briefing"), "Vous recevez"),
+            }.get(kind, "lundi")
             assert (french in subject + body) == (language == "fr"), (kind, language)
     assert "1\u202f200,50 crédits" in render("booking.cancelled", "fr", payloads["booking.cancelled"])[1]
     assert "1,200.50 credits" in render("booking.cancelled", "en", payloads["booking.cancelled"])[1]

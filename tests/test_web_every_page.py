@@ -38,10 +38,12 @@ from unisupport.storage.tables import (
     IncidentRow,
     OrderRow,
     PlatformOutageRow,
+    SurveyRow,
     WebhookSubscriptionRow,
 )
 from unisupport.web.i18n import Catalog
 from unisupport.web.page import WebRoute
+from unisupport.notifications.signed_links import MailLinks
 from unisupport.web.session import SECRET_KEY
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # a Tuesday, the first of the month
@@ -302,6 +304,12 @@ def _paths(app, database) -> dict[str, list[str]]:
             "outage_id": [str(i) for i in session.scalars(select(PlatformOutageRow.id))],
             "booking_id": [str(i) for i in session.scalars(select(BookingRow.id))],
             "subscription_id": [str(i) for i in session.scalars(select(WebhookSubscriptionRow.id))],
+            # The mail's signed links (R-COM-1, R-CSAT-1): one-click unsubscribe, and a survey not answered yet.
+            "token": [MailLinks.from_env().unsubscribe_token("marie.dupont@contoso.example", "announcement")]
+            + [
+                MailLinks.from_env().survey_token(r.id, r.expires_at)
+                for r in session.scalars(select(SurveyRow).where(SurveyRow.answered_at.is_(None)))
+            ],
         }
     out = {}
     for route in _routes(app.routes):
@@ -313,7 +321,7 @@ def _paths(app, database) -> dict[str, list[str]]:
             "/sso/"
         ):  # they need an identity provider: tests/test_sso.py reads them in both languages
             continue
-        if route.path.endswith(".csv"):  # a report's download (pages_reports), not a page
+        if route.path.endswith(".csv"):  # a download (reports, survey results), not a page
             continue
         paths = [route.path]
         for name in re.findall(r"{(\w+)(?::\w+)?}", route.path):

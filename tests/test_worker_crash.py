@@ -26,6 +26,7 @@ from unisupport.access import SYSTEM, Principal, Role
 from unisupport.incidents.requests import ClosureIn, IncidentIn
 from unisupport.orders.validation import read_order_document
 from unisupport.services import incidents as svc
+from unisupport.services.mail_preferences import set_preference
 from unisupport.services.orders import import_order
 from unisupport.storage.tables import CustomerRow, OutboxRow
 
@@ -65,6 +66,16 @@ def _queue_acknowledgements(database) -> None:
     opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
     with database.transaction() as session:
         import_order(session, read_order_document(CONTOSO), actor="setup", now=opened)
+        # No satisfaction surveys on closing (R-CSAT-1): this test counts the acknowledgements.
+        set_preference(
+            session,
+            address="marie.dupont@contoso.example",
+            kind="survey",
+            receives=False,
+            actor="setup",
+            now=opened,
+            how="test setup",
+        )
         customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
         marie = Principal(
             user_id=1, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id

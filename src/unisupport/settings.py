@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -34,6 +36,9 @@ WEBHOOK_ALLOW_PRIVATE = "UNISUPPORT_WEBHOOK_ALLOW_PRIVATE"
 WEBHOOK_TIMEOUT = "UNISUPPORT_WEBHOOK_TIMEOUT_SECONDS"
 WEBHOOK_DISABLE_AFTER = "UNISUPPORT_WEBHOOK_DISABLE_AFTER"
 MB = 1024 * 1024
+SECRET_KEY = "UNISUPPORT_SECRET_KEY"
+SECRET_FILE = "secret.key"
+MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -285,3 +290,44 @@ def _number(env: dict[str, str], name: str, default: str, kind: type):
         return kind(raw)
     except ValueError:
         raise InvalidInput(f"{raw!r} is not a {'whole ' if kind is int else ''}number", field=name) from None
+
+
+def load_secret(env: dict[str, str] | None = None) -> bytes:
+    """The process's signing secret (web sessions, the links mailed for one-click
+    unsubscribe and surveys): ``UNISUPPORT_SECRET_KEY`` or, failing that,
+    ``$UNISUPPORT_DATA_DIR/secret.key``, created (mode 0600) by the first process that
+    needs it (``web.session`` says more)."""
+    env = dict(os.environ if env is None else env)
+    configured = (env.get(SECRET_KEY) or "").strip()
+    if configured:
+        if len(configured) < MIN_SECRET_LENGTH:
+            raise InvalidInput(
+                f"a secret key has at least {MIN_SECRET_LENGTH} characters "
+                "(python3 -c 'import secrets; print(secrets.token_hex(32))')",
+                field=SECRET_KEY,
+            )
+        return configured.encode()
+    return _secret_file(Path(env.get(DATA_DIR) or "data").expanduser() / SECRET_FILE)
+
+
+def _secret_file(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when two processes start together, one creates, the other reads.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # another process created it first: read it below
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    value = ""
+    for _ in range(50):  # the creator may not have written yet
+        value = path.read_text(encoding="ascii").strip()
+        if value:
+            break
+        time.sleep(0.02)
+    if len(value) < MIN_SECRET_LENGTH:
+        raise InvalidInput(
+            f"{path} does not hold a secret of at least {MIN_SECRET_LENGTH} characters", field=SECRET_KEY
+        )
+    return value.encode()

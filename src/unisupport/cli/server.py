@@ -145,7 +145,10 @@ def worker(
     from unisupport.storage.blobs import BlobStore
     from unisupport.worker import run_once
 
+    from unisupport.services.survey_sweep import interval_days
+
     settings = Settings.from_env()
+    interval_days()  # a bad UNISUPPORT_SURVEY_INTERVAL_DAYS stops here, named
     database = open_database(settings)
     clock = SystemClock()
     mailer = SmtpMailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None

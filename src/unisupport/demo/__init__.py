@@ -19,11 +19,11 @@ from unisupport.access import Principal, Role
 from unisupport.incidents.communication import Medium, OpeningChannel
 from unisupport.incidents.conversation import Visibility
 from unisupport.demo.history import load_history
-from unisupport.incidents.requests import CommunicationIn, IncidentIn, MessageIn, RemoteAccessIn
+from unisupport.incidents.requests import ClosureIn, CommunicationIn, IncidentIn, MessageIn, RemoteAccessIn
 from unisupport.incidents.routing import TEAMS
 from unisupport.mission_critical.platform_outage import OutageIn, OutageNoticeIn
 from unisupport.orders.validation import read_order_document
-from unisupport.services import conversation, incidents, platform_outages, remote_access
+from unisupport.services import conversation, incidents, platform_outages, remote_access, surveys
 from unisupport.services.orders import import_order
 from unisupport.sla.severity import Severity
 from unisupport.services.users import (
@@ -35,7 +35,7 @@ from unisupport.services.users import (
     principal_for_user,
     user_by_email,
 )
-from unisupport.storage.tables import CustomerRow, OrderRow, TeamRow
+from unisupport.storage.tables import CustomerRow, OrderRow, SurveyRow, TeamRow
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "orders"
 PASSWORD = "demo-password-2026"
@@ -144,7 +144,65 @@ def load(session: Session, *, now: datetime) -> DemoResult:
     _incidents(session, now=now)
     load_history(session, now=now)
     _outage(session, now=now)
+    _surveys(session, now=now)
     return result
+
+
+# (severity, product, site, title, days ago, score and comment or None: not answered yet)
+ANSWERED = [
+    ("B", "exchange-online", "paris", "Calendar invitations delayed", 40, (5, "Quick and clear, thank you.")),
+    ("C", "sharepoint-online", "tokyo", "A site collection is read-only", 20, (3, "Solved, but it took three calls.")),
+    ("B", "azure-storage", "paris", "A storage account key was rotated by mistake", 9, None),
+]
+
+
+def _marie_opens(
+    order: str | None,
+    severity: str,
+    product: str,
+    site: str,
+    title: str,
+    impact: str,
+    production: bool,
+    opened_at: datetime,
+) -> IncidentIn:
+    """An incident Marie reports on the portal (in French), as the demo opens it."""
+    return IncidentIn(
+        order=order,
+        site=site,
+        contact="marie.dupont@contoso.example",
+        channel=OpeningChannel.PORTAL,
+        product=product,
+        severity=Severity(severity),
+        title=title,
+        business_impact=impact,
+        production_impact=production,
+        language="fr",
+        opened_at=opened_at,
+    )
+
+
+def _surveys(session: Session, *, now: datetime) -> None:
+    """Incidents closed in the past weeks, each with its satisfaction survey
+    (R-CSAT-1) — two answered — so that the CSAM's survey page has results."""
+    marie = _principal(session, "marie.dupont@contoso.example")
+    engineer = _principal(session, "engineer@provider.example")
+    admin = _principal(session, "admin@provider.example")
+    order = _order_of(session, marie)
+    for severity, product, site, title, days, answer in ANSWERED:
+        opened = now - timedelta(days=days)
+        data = _marie_opens(
+            order, severity, product, site, title, "Demo: a closed incident with its survey", False, opened
+        )
+        incident = incidents.open_incident(session, admin, data, now=opened)
+        closed = opened + timedelta(hours=6)
+        incidents.close(session, engineer, incident.id, ClosureIn(summary="Solved (demo)."), now=closed)
+        if answer is not None:
+            survey = session.scalar(select(SurveyRow).where(SurveyRow.subject_id == incident.id))
+            if survey is not None:
+                surveys.answer_from_portal(
+                    session, marie, survey.id, score=answer[0], comment=answer[1], now=closed + timedelta(days=1)
+                )
 
 
 def _outage(session: Session, *, now: datetime) -> None:
@@ -228,22 +286,17 @@ def _incidents(session: Session, *, now: datetime) -> None:
         ),
     ]
     for severity, product, site, title, impact, minutes_ago, production in opened:
-        data = IncidentIn(
-            order=None,
-            site=site,
-            contact="marie.dupont@contoso.example",
-            channel=OpeningChannel.PORTAL,
-            product=product,
-            severity=Severity(severity),
-            title=title,
-            business_impact=impact,
-            production_impact=production,
-            language="fr",
-            opened_at=now - timedelta(minutes=minutes_ago),
+        data = _marie_opens(
+            _order_of(session, marie),
+            severity,
+            product,
+            site,
+            title,
+            impact,
+            production,
+            now - timedelta(minutes=minutes_ago),
         )
-        incident = incidents.open_incident(
-            session, admin, data.model_copy(update={"order": _order_of(session, marie)}), now=now
-        )
+        incident = incidents.open_incident(session, admin, data, now=now)
         if severity == "1":
             _remote_access(session, marie, incident.id, now=now)
         if severity == "C":

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from unisupport.clock import Clock
+from unisupport.notifications.kinds import is_optional
 from unisupport.notifications.mail_thread import thread_headers
 from unisupport.notifications.mailer import WRITTEN_BY_PEOPLE, Mailer, MailFile, compose, mail_domain, render
 from unisupport.notifications.outbox import (
@@ -22,9 +23,12 @@ from unisupport.notifications.outbox import (
     claims_held,
     mark_failed,
     mark_sent,
+    mark_withheld,
     message_id_for,
     retry_delay,
 )
+from unisupport.notifications.preferences import is_refused
+from unisupport.notifications.signed_links import MailLinks
 from unisupport.storage.blobs import BlobMissing, BlobStore
 from unisupport.storage.database import Database
 
@@ -40,6 +44,7 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0  # for good: a permanent error, or the attempts used up
     retried: int = 0  # back in the queue, with backoff
+    withheld: int = 0  # optional mail its recipient refused after it was queued (R-COM-1)
 
 
 @dataclass(frozen=True)
@@ -81,13 +86,16 @@ def deliver_pending(
     lease_seconds: int = LEASE_SECONDS,
     max_attempts: int = MAX_ATTEMPTS,
     blobs: BlobStore | None = None,
+    links: MailLinks | None = None,
 ) -> DeliveryReport:
     """Send what is due, ``limit`` claims at a time, until nothing is left to claim.
     A bad template, a malformed payload, a missing attachment or an SMTP refusal
     fails that row (with the error recorded) and the loop goes on; only database
     errors stop it. ``blobs``: where the attachments rows refer to are read. The run's claims
     carry its claim key: while this process lives they are its own; if it dies, they are
-    free at once (``notifications.outbox``)."""
+    free at once (``notifications.outbox``). ``links``: how the optional mails' one-click
+    unsubscribe and survey links are signed (R-COM-1, R-CSAT-1); by default from the
+    environment (``MailLinks.from_env``), read when the first such mail is sent."""
     with claims_held(database.engine) as key:
         return _deliver_batches(
             database,
@@ -99,6 +107,7 @@ def deliver_pending(
             max_attempts=max_attempts,
             claim_key=key,
             blobs=blobs,
+            links=links,
         )
 
 
@@ -113,8 +122,10 @@ def _deliver_batches(
     max_attempts: int,
     claim_key: int | None,
     blobs: BlobStore | None,
+    links: MailLinks | None,
 ) -> DeliveryReport:
     report = DeliveryReport()
+    signing = _Links(links)
     lease = timedelta(seconds=lease_seconds)
     while True:
         with database.transaction() as session:
@@ -160,7 +171,48 @@ def _deliver_batches(
                 max_attempts=max_attempts,
                 report=report,
                 blobs=blobs,
+                links=signing,
             )
+
+
+class _Links:
+    """The run's link signer, made from the environment only when an optional mail needs one."""
+
+    def __init__(self, links: MailLinks | None):
+        self._links = links
+
+    def get(self) -> MailLinks:
+        if self._links is None:
+            self._links = MailLinks.from_env()
+        return self._links
+
+
+def optional_mail(links: MailLinks, item: _Claimed) -> tuple[dict[str, Any], dict[str, str]]:
+    """What an optional mail carries on top of its payload (R-COM-1): its one-click
+    unsubscribe link (RFC 8058 headers, and in the text), the preferences page, and for
+    a survey its signed answer link (R-CSAT-1)."""
+    unsubscribe = links.unsubscribe_url(item.recipient, item.kind)
+    context: dict[str, Any] = {"unsubscribe_url": unsubscribe, "preferences_url": links.preferences_url()}
+    if "survey_id" in item.payload and "expires_at" in item.payload:
+        expires = datetime.fromisoformat(str(item.payload["expires_at"]))
+        context["survey_url"] = links.survey_url(int(item.payload["survey_id"]), expires)
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return context, headers
+
+
+def _withheld(database: Database, item: _Claimed, *, worker: str, report: DeliveryReport) -> bool:
+    """Withhold an optional mail refused since it was queued (R-COM-1); True when it was."""
+    with database.transaction() as session:
+        if not is_refused(session, item.recipient, item.kind):
+            return False
+        if mark_withheld(
+            session,
+            item.id,
+            worker=worker,
+            reason=f"{item.recipient} refused {item.kind} mail after it was queued (R-COM-1)",
+        ):
+            report.withheld += 1
+    return True
 
 
 def _deliver(
@@ -173,9 +225,16 @@ def _deliver(
     max_attempts: int,
     report: DeliveryReport,
     blobs: BlobStore | None = None,
+    links: _Links | None = None,
 ) -> None:
+    optional = is_optional(item.kind)
+    if optional and _withheld(database, item, worker=worker, report=report):
+        return
     try:
-        subject, body = render(item.kind, item.language, item.payload)
+        extra: tuple[dict[str, Any], dict[str, str]] = ({}, {})
+        if optional:
+            extra = optional_mail((links or _Links(None)).get(), item)
+        subject, body = render(item.kind, item.language, item.payload | extra[0])
         message = compose(
             message_id=message_id_for(item.id, item.created_at, mailer.mail_from),
             recipient=item.recipient,
@@ -187,7 +246,8 @@ def _deliver(
             automatic=item.kind not in WRITTEN_BY_PEOPLE,
             headers=thread_headers(
                 item.subject_type, item.subject_id, item.payload, item.headers, domain=mail_domain(mailer.mail_from)
-            ),
+            )
+            | extra[1],
             files=_files(item, blobs),
         )
     except Exception as exc:  # noqa: BLE001 - a template, payload or attachment error: this row only, for good

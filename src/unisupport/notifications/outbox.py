@@ -89,7 +89,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from unisupport.errors import InvalidInput, NotFound
+from unisupport.notifications.kinds import is_optional
 from unisupport.notifications.mailer import has_template, mail_domain
+from unisupport.notifications.preferences import is_refused
 from unisupport.notifications.wording import LANGUAGES
 from unisupport.sla.calendar import Calendar
 from unisupport.sla.site_calendar import site_calendar
@@ -181,7 +183,10 @@ def enqueue(
     ``not_before=customer_not_before(calendar, now)``). ``headers``: the mail's own
     ``Reply-To``, ``In-Reply-To``, ``References``; ``attachments``: files by
     reference to the blob store (``sha256``, ``filename``, ``content_type``, ``size``,
-    ``inline``), never their bytes."""
+    ``inline``), never their bytes. An optional kind of mail the recipient refused
+    (R-COM-1: ``notifications.preferences``) is not queued: None as well."""
+    if is_refused(session, recipient, kind):
+        return None
     values = _row(
         Notification(
             kind,
@@ -367,6 +372,8 @@ def _staged(
     payloads: dict[int, dict[str, Any]] = {}
     staged: list[dict[str, Any]] = []
     for n in notifications:
+        if is_optional(n.kind):  # each recipient's refusal is checked: queued one by one (enqueue)
+            raise InvalidInput(f"{n.kind} mail is optional (R-COM-1): queue it with enqueue", field="kind")
         if n.audience is None:
             if n.recipient is None or n.language is None:
                 raise InvalidInput(
@@ -565,6 +572,18 @@ def mark_sent(session: Session, outbox_id: int, *, message_id: str, now: datetim
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id, OutboxRow.status != "sent")
         .values(status="sent", sent_at=now, message_id=message_id, last_error=None, claim_key=None)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]  # Session.execute(UPDATE) gives a CursorResult
+
+
+def mark_withheld(session: Session, outbox_id: int, *, worker: str, reason: str) -> bool:
+    """Record that a claimed mail was not sent because its recipient refused its kind
+    in the meantime (R-COM-1): ``withheld``, for good, with why. False when ``worker``
+    no longer holds the claim."""
+    result = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id, OutboxRow.status == "sending", OutboxRow.claimed_by == worker)
+        .values(status="withheld", last_error=_clip(reason), claim_key=None)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]  # Session.execute(UPDATE) gives a CursorResult
 

@@ -46,7 +46,7 @@ from unisupport.ledger.entitlement import CREDITS, HOURS, Pool, draw_credits, fe
 from unisupport.ledger.posting import EntryKind, Posting
 from unisupport.orders.order_file import OrderStatus
 from unisupport.refusal import Refused
-from unisupport.services import ledger
+from unisupport.services import ledger, surveys
 from unisupport.services.audit import record_event
 from unisupport.services.webhooks import announce_booking
 from unisupport.sla.calendar import Calendar
@@ -548,6 +548,29 @@ def cancel_booking(
     announce_booking(session, "booking.cancelled", booking_dict(booking), customer_id=booking.customer_id, now=now)
     session.flush()
     return quoted
+
+
+def deliver_booking(session: Session, booking_id: int, *, actor: str, now: datetime) -> BookingRow:
+    """Record that a scheduled proactive service was delivered (a provider user says
+    so); its contact is then sent a satisfaction survey, once (R-CSAT-1)."""
+    booking = get_booking(session, booking_id)
+    if booking.status != "scheduled":
+        raise Refused(f"booking {booking_id} is {booking.status}, not scheduled", rule="R-CSAT-1", field="status")
+    booking.status = "delivered"
+    record_event(
+        session,
+        customer_id=booking.customer_id,
+        subject_type="booking",
+        subject_id=booking.id,
+        tag="booking:deliver",
+        actor=actor,
+        at=now,
+        before={"status": "scheduled"},
+        after={"status": "delivered"},
+    )
+    session.flush()
+    surveys.after_delivery(session, booking, now=now)
+    return booking
 
 
 def list_bookings(session: Session, *, customer_id: int | None = None, order: str | None = None) -> list[BookingRow]:

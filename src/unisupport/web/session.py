@@ -21,60 +21,22 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from unisupport.errors import InvalidInput
-from unisupport.settings import DATA_DIR
+from unisupport.settings import MIN_SECRET_LENGTH, SECRET_FILE, SECRET_KEY, load_secret
 
-SECRET_KEY = "UNISUPPORT_SECRET_KEY"
-SECRET_FILE = "secret.key"
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "SECRET_FILE",
+    "SECRET_KEY",
+    "load_secret",
+]  # kept here for the pages and the tests that import them from here
+
 COOKIE = "unisupport_session"
 CSRF_FIELD = "csrf_token"
 LIFETIME = timedelta(hours=12)  # then sign in again
-MIN_SECRET_LENGTH = 32
-
-
-def load_secret(env: dict[str, str] | None = None) -> bytes:
-    """The process's signing secret (see the module's docstring)."""
-    env = dict(os.environ if env is None else env)
-    configured = (env.get(SECRET_KEY) or "").strip()
-    if configured:
-        if len(configured) < MIN_SECRET_LENGTH:
-            raise InvalidInput(
-                f"a secret key has at least {MIN_SECRET_LENGTH} characters "
-                "(python3 -c 'import secrets; print(secrets.token_hex(32))')",
-                field=SECRET_KEY,
-            )
-        return configured.encode()
-    return _secret_file(Path(env.get(DATA_DIR) or "data").expanduser() / SECRET_FILE)
-
-
-def _secret_file(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: when two processes start together, one creates, the other reads.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass  # another process created it first: read it below
-    else:
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-    value = ""
-    for _ in range(50):  # the creator may not have written yet
-        value = path.read_text(encoding="ascii").strip()
-        if value:
-            break
-        time.sleep(0.02)
-    if len(value) < MIN_SECRET_LENGTH:
-        raise InvalidInput(
-            f"{path} does not hold a secret of at least {MIN_SECRET_LENGTH} characters", field=SECRET_KEY
-        )
-    return value.encode()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from unisupport.incidents.root_cause import decide_rca
 from unisupport.incidents.state import State
 from unisupport.refusal import Refused
 from unisupport.services.webhooks import announce_incident
+from unisupport.services import surveys
 from unisupport.services.incidents.changes import (
     add_event,
     calendar_of,
@@ -125,6 +126,7 @@ def close(
     incident.updated_at = now
     announce_incident(session, "incident.updated", incident, now=now, change={"status": [before, "closed"]})
     session.flush()
+    surveys.after_close(session, incident, now=now)  # R-CSAT-1: the contact's satisfaction survey, once
     return incident
 
 

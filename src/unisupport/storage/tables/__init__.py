@@ -3,6 +3,7 @@ all on ``Base.metadata`` (Alembic and the test fixtures rely on it)."""
 
 from unisupport.storage.tables.audit import AuditEvent
 from unisupport.storage.tables.bookings import BookingRow
+from unisupport.storage.tables.communications import AnnouncementRow, MailPreferenceRow, SurveyRow
 from unisupport.storage.tables.conversation import AttachmentRow, CopyRow, MessageRow
 from unisupport.storage.tables.customers import ContactRow, CustomerRow, SiteRow
 from unisupport.storage.tables.inbound_mail import InboundMailRow
@@ -100,4 +101,7 @@ __all__ = [
     "WebhookSubscriptionRow",
     "SsoAttemptRow",
     "SsoIdentityRow",
+    "AnnouncementRow",
+    "MailPreferenceRow",
+    "SurveyRow",
 ]

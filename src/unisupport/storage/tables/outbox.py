@@ -18,14 +18,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from unisupport.storage.base import Base, Document, UTCDateTime
 
-STATUSES = ("pending", "sending", "sent", "failed")
+STATUSES = ("pending", "sending", "sent", "failed", "withheld")  # withheld: refused by its recipient (R-COM-1)
 LANGUAGES = ("en", "fr")
 
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'withheld')", name="status"),
         CheckConstraint("language IN ('en', 'fr')", name="language"),
         CheckConstraint("attempts >= 0", name="attempts"),
         # The workers' query: what is due, and which claims have gone stale.

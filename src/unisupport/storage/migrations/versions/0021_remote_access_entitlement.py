@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import unisupport.storage.base
 
 revision = "0021_remote_access_entitlement"
-down_revision = "0019_search_and_saved_views"
+down_revision = "0020_communications_surveys"
 branch_labels = None
 depends_on = ("0003_incidents",)
 
