@@ -9,7 +9,7 @@ import csv
 import io
 import statistics
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -26,7 +26,7 @@ from unisupport.services.reports.csv import write_csv
 from unisupport.services.reports.figures import MEDIAN, P90, minutes, percentile, share
 from unisupport.services.users import principal_for_user, user_by_email
 from unisupport.sla.site_calendar import site_calendar
-from unisupport.storage.tables import CommunicationRow, CustomerRow, IncidentRow, SiteRow
+from unisupport.storage.tables import CommunicationRow, CustomerRow, IncidentRow, SiteRow, UpdateTargetRow
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PERIOD = sla.Period(date(2026, 6, 1), date(2026, 11, 30))
@@ -82,7 +82,12 @@ def _principal(session, email):
 
 def oracle(session, customer_code=None):
     """The report, incident by incident, with the calendar's own business minutes."""
-    groups = defaultdict(lambda: {"n": 0, "met": 0, "breached": 0, "response": [], "mitigate": [], "close": []})
+    groups = defaultdict(
+        lambda: {"n": 0, "met": 0, "breached": 0, "response": [], "mitigate": [], "close": [], "upd": [0, 0]}
+    )
+    targets = defaultdict(list)
+    for t in session.scalars(select(UpdateTargetRow)):
+        targets[t.incident_id].append(t)
     codes = {c.id: c.code for c in session.scalars(select(CustomerRow))}
     for i in session.scalars(select(IncidentRow)):
         if not (PERIOD.first <= i.opened_at.date() <= PERIOD.last):
@@ -105,10 +110,74 @@ def oracle(session, customer_code=None):
             g["mitigate"].append((i.mitigated_at - i.opened_at).total_seconds() / 60)
         if i.closed_at:
             g["close"].append((i.closed_at - i.opened_at).total_seconds() / 60)
+        for t in targets[i.id]:  # decided only: pending, paused and ended-unmet ones are not counted
+            late = t.met_at is not None and t.due_at is not None and t.met_at > t.due_at
+            if t.breached_at is not None or late:
+                g["upd"][1] += 1
+            elif t.met_at is not None:
+                g["upd"][0] += 1
     return groups
 
 
+def _add_targets(session):
+    """On two November incidents: every outcome an update target can have."""
+    incidents = session.scalars(
+        select(IncidentRow)
+        .where(
+            IncidentRow.opened_at >= datetime(2026, 11, 1, tzinfo=UTC),
+            IncidentRow.opened_at < datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        .order_by(IncidentRow.id)
+        .limit(2)
+    ).all()
+    hour = timedelta(hours=1)
+    outcomes = [  # due, met, late, breached, ended, paused
+        (2, 1, False, None, None, None),  # met on time
+        (2, 2, False, None, None, None),  # met at the due instant: on time
+        (2, 3, True, None, None, None),  # met late
+        (2, 4, True, 2, None, None),  # breached, met since: late
+        (2, None, None, 2, None, None),  # breached, never met: late
+        (2, None, None, 2, 3, None),  # breached, then the incident mitigated: late
+        (2, None, None, None, None, None),  # pending: not decided
+        (None, None, None, None, None, 1),  # paused: not decided
+        (2, None, None, None, 1, None),  # ended before its due instant: never owed
+    ]
+    for incident in incidents:
+        start = incident.opened_at + hour
+        for seq, (due, met, late, breached, ended, paused) in enumerate(outcomes, start=100):  # after the demo's own
+
+            def at(h, start=start):
+                return None if h is None else start + h * hour
+
+            session.add(
+                UpdateTargetRow(
+                    customer_id=incident.customer_id,
+                    incident_id=incident.id,
+                    seq=seq,
+                    plan=incident.plan,
+                    severity=incident.severity,
+                    target_minutes=120,
+                    coverage="24x7",
+                    started_at=start,
+                    due_at=at(due),
+                    warn_at=None,
+                    paused_since=at(paused),
+                    pauses=[],
+                    paused_seconds=0,
+                    met_at=at(met),
+                    met_late=late,
+                    breached_at=at(breached),
+                    ended_at=at(ended),
+                    explanation={},
+                )
+            )
+    return incidents
+
+
 def test_the_sla_report_agrees_with_the_oracle(demo_db):
+    with demo_db.transaction() as session:
+        incidents = _add_targets(session)
+        keys = {(session.get(CustomerRow, i.customer_id).code, i.severity, i.plan) for i in incidents}
     with demo_db.reading() as session:
         admin = _principal(session, "admin@provider.example")
         lines = sla.sla_report(session, admin, PERIOD, now=NOW)
@@ -118,6 +187,8 @@ def test_the_sla_report_agrees_with_the_oracle(demo_db):
     for x in lines:
         g = expected[(x.month, x.customer, x.severity, x.plan)]
         assert (x.incidents, x.first_response_met, x.first_response_breached) == (g["n"], g["met"], g["breached"])
+        assert [x.updates_met, x.updates_late] == g["upd"]
+        assert x.updates_met_percent == share(g["upd"][0], sum(g["upd"]))
         for values, median, p90 in (
             (g["response"], x.first_response_minutes_median, x.first_response_minutes_p90),
             (g["mitigate"], x.mitigate_minutes_median, x.mitigate_minutes_p90),
@@ -132,6 +203,10 @@ def test_the_sla_report_agrees_with_the_oracle(demo_db):
             top = values[0] if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
             assert float(p90) == pytest.approx(top, abs=0.07)  # whole seconds, then tenths of minutes
     assert sum(x.first_response_breached for x in lines) > 0  # the demo has late first responses
+    november = [x for x in lines if x.month == date(2026, 11, 1) and (x.customer, x.severity, x.plan) in keys]
+    assert sum(x.updates_met for x in november) >= 4 and sum(x.updates_late for x in november) >= 8
+    for x in november:
+        assert x.updates_met_percent is not None
 
 
 def test_customer_misses_and_rcas_are_counted(demo_db):

@@ -56,6 +56,9 @@ class SlaLineOut(BaseModel):
     rcas_due: int
     rcas_on_time: int
     rcas_late: int
+    updates_met: int
+    updates_late: int
+    updates_met_percent: str | None
 
 
 class SlaReportOut(BaseModel):

@@ -50,6 +50,7 @@ SLA_SHOWN = {
     "close_minutes_median": "close p50",
     "customer_misses": "cust. misses",
     "rcas_on_time": "RCAs on time",
+    "updates_met_percent": "updates met %",
 }
 
 

@@ -13,9 +13,15 @@ its current target was computed for (the incident row records them). For each gr
   closure;
 * the customer's answers asked for and missed (R-SLA-4);
 * the RCAs due (R-RCA-2), delivered on time, and late (delivered after their due
-  instant, or not delivered and past it).
+  instant, or not delivered and past it);
+* the update targets ("next update due", R-INC-2) of the line's incidents that were
+  decided: met on time (a communication by the due instant), late (met after it, or
+  breached by the watcher, met since or not), and the share met on time (docs/decisions.md
+  D151). A target still pending or paused is not decided yet and is not counted; one
+  ended unmet by the mitigation or closure before its due instant was never owed and
+  is not counted either (it was neither met nor missed).
 
-Counts of the customer requests and RCAs are aggregated in SQL; the minutes are read
+Counts of the customer requests, RCAs and update targets are aggregated in SQL; the minutes are read
 per incident as integer epoch seconds (``storage.portable_sql.epoch``) and the
 business ones counted in batches per site calendar."""
 
@@ -30,7 +36,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
@@ -47,6 +53,7 @@ from unisupport.storage.tables import (
     IncidentRow,
     RcaRequestRow,
     SiteRow,
+    UpdateTargetRow,
 )
 
 Key = tuple[int, str, str]  # customer id, severity, plan
@@ -74,6 +81,9 @@ COLUMNS = (
     "rcas_due",
     "rcas_on_time",
     "rcas_late",
+    "updates_met",
+    "updates_late",
+    "updates_met_percent",
 )
 
 
@@ -113,6 +123,8 @@ class _Group:
     rcas_due: int = 0
     rcas_on_time: int = 0
     rcas_late: int = 0
+    updates_met: int = 0
+    updates_late: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,9 @@ class SlaLine:
     rcas_due: int
     rcas_on_time: int
     rcas_late: int
+    updates_met: int
+    updates_late: int
+    updates_met_percent: Decimal | None
 
     def values(self) -> list[Any]:
         """In COLUMNS order, the month as ISO 8601 ``YYYY-MM``."""
@@ -280,6 +295,26 @@ def _read_rcas(
         g.rcas_late += overdue or 0
 
 
+def _read_updates(
+    session: Session, groups: dict[Key, _Group], lo: datetime, hi: datetime, principal: Principal, customer: int | None
+) -> None:
+    """The decided update targets of the groups' incidents (see the module): late when
+    breached or met after the due instant (``met_late``), met on time otherwise."""
+    u = UpdateTargetRow
+    late = or_(u.breached_at.is_not(None), and_(u.met_at.is_not(None), u.met_late.is_(True)))
+    on_time = and_(u.met_at.is_not(None), u.breached_at.is_(None), u.met_late.is_not(True))
+    query = (
+        select(*GROUP, func.sum(case((on_time, 1), else_=0)), func.sum(case((late, 1), else_=0)))
+        .join(IncidentRow, IncidentRow.id == u.incident_id)
+        .where(or_(u.met_at.is_not(None), u.breached_at.is_not(None)))
+        .group_by(*GROUP)
+    )
+    for cid, sev, plan, met, overdue in session.execute(_incidents_in(query, lo, hi, principal, customer)):
+        g = groups[(cid, sev, plan)]
+        g.updates_met += met or 0
+        g.updates_late += overdue or 0
+
+
 def _line(month: date, customer: CustomerRow, sev: str, plan: str, g: _Group) -> SlaLine:
     def stat(values: list[int], q: Fraction) -> Decimal | None:
         return minutes(percentile(values, q))
@@ -307,6 +342,9 @@ def _line(month: date, customer: CustomerRow, sev: str, plan: str, g: _Group) ->
         rcas_due=g.rcas_due,
         rcas_on_time=g.rcas_on_time,
         rcas_late=g.rcas_late,
+        updates_met=g.updates_met,
+        updates_late=g.updates_late,
+        updates_met_percent=share(g.updates_met, g.updates_met + g.updates_late),
     )
 
 
@@ -332,6 +370,7 @@ def sla_report(
         if groups:
             _read_requests(session, groups, lo, hi, principal, cid)
             _read_rcas(session, groups, lo, hi, principal, cid, now)
+            _read_updates(session, groups, lo, hi, principal, cid)
         lines.extend(_lines(session, month, groups))
         if progress is not None:
             progress(month)
