@@ -18,7 +18,7 @@ from unisupport.errors import InvalidInput, NotFound
 from unisupport.incidents.requests import ClosureIn, CommunicationIn
 from unisupport.services import incidents as svc
 from unisupport.services import queue, saved_views, users
-from unisupport.storage.tables import IncidentEventRow
+from unisupport.storage.tables import IncidentEventRow, UpdateTargetRow
 
 LATER = OPENED + timedelta(minutes=30)
 
@@ -91,10 +91,12 @@ def test_the_engineer_the_customer_answered_marker_and_the_next_deadline(world, 
     # Answered on the phone: the first response is met, the customer's clock runs (R-SLA-4).
     assert rows[asked.id].next_clock == "customer-side"
     assert rows[asked.id].next_deadline > OPENED
-    assert rows[answered.id].next_clock is None  # the reply was the first response; nothing asked
+    # The reply was the first response, and started the next update's clock (R-INC-2).
+    assert rows[answered.id].next_clock == "next-update"
     assert ids(listed(w, me, sort="assignee"))[0] == quiet.id  # somebody before nobody
     assert ids(listed(w, me, sort="-answered"))[0] == answered.id
-    assert ids(listed(w, me, sort="deadline"))[-1] == answered.id  # no deadline: last
+    deadlines = [r.next_deadline for r in listed(w, me, sort="deadline")]
+    assert deadlines == sorted(deadlines)
     # By state: pending (no first response yet) before met.
     assert ids(listed(w, me, sort="state"))[0] == quiet.id
     assert ids(listed(w, me, sort="-state"))[-1] == quiet.id
@@ -156,3 +158,71 @@ def test_saved_views_belong_to_their_owner(world, people):  # noqa: F811
         assert refused.value.field == field
     saved_views.delete_view(w.session, me, mine.id)
     assert [v.name for v in saved_views.list_views(w.session, me, "queue")] == []
+
+
+def _target(w, incident, seq, due, **outcome):
+    """The incident's own target (the one its first response started) made as asked, or a new one."""
+    own = w.session.scalar(
+        select(UpdateTargetRow).where(UpdateTargetRow.incident_id == incident.id, UpdateTargetRow.seq == seq)
+    )
+    if own is not None:
+        own.due_at, own.paused_since = due, outcome.get("paused_since")
+        for k, v in outcome.items():
+            setattr(own, k, v)
+        w.session.flush()
+        return
+    w.session.add(
+        UpdateTargetRow(
+            customer_id=incident.customer_id,
+            incident_id=incident.id,
+            seq=seq,
+            plan=incident.plan,
+            severity=incident.severity,
+            target_minutes=60,
+            coverage="24x7",
+            started_at=OPENED,
+            due_at=due,
+            warn_at=None,
+            pauses=[],
+            paused_seconds=0,
+            explanation={},
+            **outcome,
+        )
+    )
+    w.session.flush()
+
+
+def test_the_next_deadline_includes_the_pending_update_target(world, people):  # noqa: F811
+    """R-INC-2: the pending "next update due" is a clock of the queue's next deadline; a
+    met, breached or paused target is not (a paused one has no due instant)."""
+    w = world
+    me, _ = people
+    soon, later, paused, decided = (open_incident(w, w.marie, f"Updated {n}") for n in range(4))
+    for incident in (soon, later, paused, decided):
+        write(w, me, incident, "We are on it")  # the first response: that clock stops
+    _target(w, soon, 1, OPENED + timedelta(hours=2))
+    _target(w, later, 1, OPENED + timedelta(hours=5))
+    _target(w, paused, 1, None, paused_since=LATER)
+    _target(w, decided, 1, OPENED + timedelta(minutes=20), met_at=OPENED + timedelta(minutes=15), met_late=False)
+    _target(w, decided, 2, OPENED + timedelta(minutes=25), breached_at=OPENED + timedelta(minutes=25))
+    rows = {r.incident.id: r for r in listed(w, me)}
+    assert (rows[soon.id].next_clock, rows[soon.id].next_deadline) == ("next-update", OPENED + timedelta(hours=2))
+    assert rows[later.id].next_deadline == OPENED + timedelta(hours=5)
+    mine = {soon.id, later.id, paused.id, decided.id}
+    for r in (rows[paused.id], rows[decided.id]):
+        assert r.next_clock is None and r.next_deadline is None
+    order = [i for i in ids(listed(w, me, sort="deadline")) if i in mine]
+    assert order[:2] == [soon.id, later.id]  # the sort uses the same deadline as the column
+    backwards = [i for i in ids(listed(w, me, sort="-deadline")) if i in mine]
+    assert backwards.index(later.id) < backwards.index(soon.id)
+    # The sooner clock wins: a customer-side due before the update's.
+    svc.add_communication(
+        w.session,
+        me,
+        later.id,
+        CommunicationIn(direction="outbound", medium="phone", body="Send the logs", requests_customer_action=True),
+        now=OPENED + timedelta(minutes=10),
+        settings=SETTINGS,
+    )
+    row = next(r for r in listed(w, me) if r.incident.id == later.id)
+    assert row.next_deadline <= OPENED + timedelta(hours=5)

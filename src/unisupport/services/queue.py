@@ -6,8 +6,10 @@ clock — and taken or assigned in bulk, each through :func:`services.incidents.
 (an audited timeline event per incident, R-INC-3).
 
 The next deadline is the soonest of the clocks still running: the first response due
-(R-SLA-1) while none was given, and the customer-side due of a request still waiting
-for the customer (R-SLA-4)."""
+(R-SLA-1) while none was given, the customer-side due of a request still waiting
+for the customer (R-SLA-4), and the due instant of the pending update target ("next
+update due", R-INC-2; a paused one has none, a breached one is past and shown on the
+incident's page)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,14 @@ from unisupport.services import search
 from unisupport.services.incidents import assign
 from unisupport.services.scope import scoped
 from unisupport.sla.severity import Severity
-from unisupport.storage.tables import AssignmentRow, CommunicationRow, CustomerRow, IncidentRow, MessageRow
+from unisupport.storage.tables import (
+    AssignmentRow,
+    CommunicationRow,
+    CustomerRow,
+    IncidentRow,
+    MessageRow,
+    UpdateTargetRow,
+)
 
 LIMIT = 200  # at most this many incidents taken or assigned at once
 PAGE = 50  # the rows of one page of the queue
@@ -64,6 +73,18 @@ _CUSTOMER_SIDE_DUE = (
     .scalar_subquery()
 )
 
+_UPDATE_PENDING = and_(
+    UpdateTargetRow.met_at.is_(None),
+    UpdateTargetRow.breached_at.is_(None),
+    UpdateTargetRow.ended_at.is_(None),
+    UpdateTargetRow.due_at.is_not(None),
+)  # storage.tables.UPDATE_PENDING, with a due instant: ix_update_targets_pending_due
+_NEXT_UPDATE_DUE = (
+    select(func.min(UpdateTargetRow.due_at))
+    .where(UpdateTargetRow.incident_id == IncidentRow.id, _UPDATE_PENDING)
+    .scalar_subquery()
+)
+
 
 def _sooner(a: ColumnElement, b: ColumnElement) -> ColumnElement:
     """The earlier of two instants, either of which may be null (SQLite's min() of
@@ -83,7 +104,13 @@ _PENDING = (
     .group_by(CommunicationRow.incident_id)
     .subquery("pending")
 )
-_NEXT_DEADLINE = _sooner(_FIRST_RESPONSE_DUE, _PENDING.c.due)
+_UPDATES = (
+    select(UpdateTargetRow.incident_id, func.min(UpdateTargetRow.due_at).label("due"))
+    .where(_UPDATE_PENDING)
+    .group_by(UpdateTargetRow.incident_id)
+    .subquery("updates")
+)
+_NEXT_DEADLINE = _sooner(_sooner(_FIRST_RESPONSE_DUE, _PENDING.c.due), _UPDATES.c.due)
 
 SORTS: dict[str, Any] = {
     "number": IncidentRow.id,
@@ -118,7 +145,7 @@ class QueueRow:
     assignee: str | None
     customer_answered: bool
     next_deadline: datetime | None
-    next_clock: str | None  # first-response, customer-side
+    next_clock: str | None  # first-response, customer-side, next-update
 
 
 @dataclass
@@ -172,7 +199,8 @@ def queue(
     query = scoped(
         select(IncidentRow.id)
         .join(CustomerRow, CustomerRow.id == IncidentRow.customer_id)
-        .outerjoin(_PENDING, _PENDING.c.incident_id == IncidentRow.id),
+        .outerjoin(_PENDING, _PENDING.c.incident_id == IncidentRow.id)
+        .outerjoin(_UPDATES, _UPDATES.c.incident_id == IncidentRow.id),
         IncidentRow.customer_id,
         principal,
     ).where(IncidentRow.status == (f.status if f.status in STATUSES else "open"))
@@ -199,18 +227,21 @@ def queue(
     page = ids[:limit]
     if not page:
         return Queue([], False)
-    columns = select(IncidentRow, _ASSIGNEE, _CUSTOMER_ANSWERED, _FIRST_RESPONSE_DUE, _CUSTOMER_SIDE_DUE).where(
-        IncidentRow.id.in_(page)
-    )
+    columns = select(
+        IncidentRow, _ASSIGNEE, _CUSTOMER_ANSWERED, _FIRST_RESPONSE_DUE, _CUSTOMER_SIDE_DUE, _NEXT_UPDATE_DUE
+    ).where(IncidentRow.id.in_(page))
     by_id = {}
-    for incident, assignee, answered, first_due, customer_due in session.execute(columns).all():
-        deadline, clock = _next(first_due, customer_due)
+    for incident, assignee, answered, first_due, customer_due, update_due in session.execute(columns).all():
+        deadline, clock = _next(first_due, customer_due, update_due)
         by_id[incident.id] = QueueRow(incident, assignee, bool(answered), deadline, clock)
     return Queue([by_id[i] for i in page], len(ids) > limit)
 
 
-def _next(first_due: datetime | None, customer_due: datetime | None) -> tuple[datetime | None, str | None]:
-    clocks = [(d, name) for d, name in ((first_due, "first-response"), (customer_due, "customer-side")) if d]
+def _next(
+    first_due: datetime | None, customer_due: datetime | None, update_due: datetime | None
+) -> tuple[datetime | None, str | None]:
+    named = ((first_due, "first-response"), (customer_due, "customer-side"), (update_due, "next-update"))
+    clocks = [(d, name) for d, name in named if d]
     return min(clocks, key=lambda c: c[0]) if clocks else (None, None)
 
 
