@@ -110,13 +110,18 @@ def oracle(session, customer_code=None):
             g["mitigate"].append((i.mitigated_at - i.opened_at).total_seconds() / 60)
         if i.closed_at:
             g["close"].append((i.closed_at - i.opened_at).total_seconds() / 60)
-        for t in targets[i.id]:  # decided only: pending, paused and ended-unmet ones are not counted
-            late = t.met_at is not None and t.due_at is not None and t.met_at > t.due_at
-            if t.breached_at is not None or late:
-                g["upd"][1] += 1
-            elif t.met_at is not None:
-                g["upd"][0] += 1
+        _count_updates(g["upd"], targets[i.id])
     return groups
+
+
+def _count_updates(counts, targets):
+    """Decided targets only: pending, paused and ended-unmet ones are not counted."""
+    for t in targets:
+        late = t.met_at is not None and t.due_at is not None and t.met_at > t.due_at
+        if t.breached_at is not None or late:
+            counts[1] += 1
+        elif t.met_at is not None:
+            counts[0] += 1
 
 
 def _add_targets(session):
