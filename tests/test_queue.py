@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from test_reports import update_target_row
 from test_search import ENGINEER, OPENED, SETTINGS, fabrikam_site, open_incident, world, write  # noqa: F401
 
 from unisupport.access import Principal, Role
@@ -66,20 +67,25 @@ def test_the_queue_sorts_by_every_column_both_ways(world):  # noqa: F811
     assert ids(listed(w, ENGINEER, sort="due"))[:2] == [b.id, a.id]  # the same due: the newest first
 
 
+def ask_the_customer(w, me, incident):
+    """Answered on the phone, asking for the logs: the customer-side clock starts (R-SLA-4)."""
+    svc.add_communication(
+        w.session,
+        me,
+        incident.id,
+        CommunicationIn(direction="outbound", medium="phone", body="Send the logs", requests_customer_action=True),
+        now=OPENED + timedelta(minutes=10),
+        settings=SETTINGS,
+    )
+
+
 def test_the_engineer_the_customer_answered_marker_and_the_next_deadline(world, people):  # noqa: F811
     w = world
     me, other = people
     quiet = open_incident(w, w.marie, "Quiet one")
     asked = open_incident(w, w.marie, "Asked the customer")
     answered = open_incident(w, w.marie, "The customer answered")
-    svc.add_communication(
-        w.session,
-        me,
-        asked.id,
-        CommunicationIn(direction="outbound", medium="phone", body="Send the logs", requests_customer_action=True),
-        now=OPENED + timedelta(minutes=10),
-        settings=SETTINGS,
-    )
+    ask_the_customer(w, me, asked)
     write(w, me, answered, "What do you see?")
     write(w, w.marie, answered, "The same error again")
     svc.assign(w.session, me, quiet.id, "engineer", other.email, now=LATER)
@@ -171,24 +177,7 @@ def _target(w, incident, seq, due, **outcome):
             setattr(own, k, v)
         w.session.flush()
         return
-    w.session.add(
-        UpdateTargetRow(
-            customer_id=incident.customer_id,
-            incident_id=incident.id,
-            seq=seq,
-            plan=incident.plan,
-            severity=incident.severity,
-            target_minutes=60,
-            coverage="24x7",
-            started_at=OPENED,
-            due_at=due,
-            warn_at=None,
-            pauses=[],
-            paused_seconds=0,
-            explanation={},
-            **outcome,
-        )
-    )
+    w.session.add(update_target_row(incident, seq, OPENED, due, **outcome))
     w.session.flush()
 
 
@@ -216,13 +205,6 @@ def test_the_next_deadline_includes_the_pending_update_target(world, people):  #
     backwards = [i for i in ids(listed(w, me, sort="-deadline")) if i in mine]
     assert backwards.index(later.id) < backwards.index(soon.id)
     # The sooner clock wins: a customer-side due before the update's.
-    svc.add_communication(
-        w.session,
-        me,
-        later.id,
-        CommunicationIn(direction="outbound", medium="phone", body="Send the logs", requests_customer_action=True),
-        now=OPENED + timedelta(minutes=10),
-        settings=SETTINGS,
-    )
+    ask_the_customer(w, me, later)
     row = next(r for r in listed(w, me) if r.incident.id == later.id)
     assert row.next_deadline <= OPENED + timedelta(hours=5)

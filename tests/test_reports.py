@@ -124,6 +124,27 @@ def _count_updates(counts, targets):
             counts[0] += 1
 
 
+def update_target_row(incident, seq, started, due, **outcome):
+    """An update target of ``incident`` (R-INC-2) as the state machine would store it,
+    its outcome (met_at, met_late, breached_at, ended_at, paused_since) as given."""
+    return UpdateTargetRow(
+        customer_id=incident.customer_id,
+        incident_id=incident.id,
+        seq=seq,
+        plan=incident.plan,
+        severity=incident.severity,
+        target_minutes=120,
+        coverage="24x7",
+        started_at=started,
+        due_at=due,
+        warn_at=None,
+        pauses=[],
+        paused_seconds=0,
+        explanation={},
+        **outcome,
+    )
+
+
 def _add_targets(session):
     """On two November incidents: every outcome an update target can have."""
     incidents = session.scalars(
@@ -155,25 +176,16 @@ def _add_targets(session):
                 return None if h is None else start + h * hour
 
             session.add(
-                UpdateTargetRow(
-                    customer_id=incident.customer_id,
-                    incident_id=incident.id,
-                    seq=seq,
-                    plan=incident.plan,
-                    severity=incident.severity,
-                    target_minutes=120,
-                    coverage="24x7",
-                    started_at=start,
-                    due_at=at(due),
-                    warn_at=None,
+                update_target_row(
+                    incident,
+                    seq,
+                    start,
+                    at(due),
                     paused_since=at(paused),
-                    pauses=[],
-                    paused_seconds=0,
                     met_at=at(met),
                     met_late=late,
                     breached_at=at(breached),
                     ended_at=at(ended),
-                    explanation={},
                 )
             )
     return incidents
