@@ -428,6 +428,22 @@ def scenario(calls: Calls) -> None:
     ok("GET /api/v1/outages", who="contoso_contact")
     ok("GET /api/v1/outages/{outage_id}", who="im", values={"outage_id": declared["id"]})
 
+    # --- announcements (R-COM-1)
+    news = {
+        "subject_en": "New portal features",
+        "subject_fr": "Nouveautés du portail",
+        "body_en": "Attachments can now be dropped on the page.",
+        "body_fr": "Les pièces jointes se déposent maintenant sur la page.",
+        "customers": ["contoso"],
+    }
+    audience = ok("POST /api/v1/announcements/audience", who="im", json=news)
+    assert audience and all(r["customer"] == "contoso" for r in audience)
+    refused("POST /api/v1/announcements/audience", 404, who="csam", json=news | {"customers": ["fabrikam"]})
+    refused("POST /api/v1/announcements", 403, who="contoso_admin", json=news)
+    refused("POST /api/v1/announcements", 422, who="im", json=news | {"customers": []})
+    sent = ok("POST /api/v1/announcements", who="csam", json=news)
+    assert sent["queued"] >= 1 and sent["rule"] == "R-COM-1"
+
     # --- the SLA calculator
     explain = {
         "severity": "B",
