@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from api_server import serving
 
-from test_communications import deliver
-from test_notifications import Inbox
-from test_notifications import serving as smtp_serving
+import test_communications
 from test_web import FRIDAY
 from unisupport.services.mail_preferences import set_preference
 
@@ -27,17 +23,10 @@ NEWS = {
     "customers": ["contoso"],
 }
 
-
-@pytest.fixture(scope="module")
-def web(backend, temp_databases):
-    with serving(temp_databases.new_url(backend), FRIDAY) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp():
-    with smtp_serving(Inbox()) as inbox:
-        yield inbox
+# The fixtures of test_communications: the real server (per module, per database) and a real SMTP server.
+web = test_communications.web
+smtp = test_communications.smtp
+deliver = test_communications.deliver
 
 
 def test_the_preview_says_who_receives_and_the_send_queues_exactly_those(web, smtp):

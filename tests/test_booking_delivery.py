@@ -16,29 +16,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from api_server import serving
 from sqlalchemy import func, select
 
-from test_communications import deliver
-from test_notifications import Inbox
-from test_notifications import serving as smtp_serving
+import test_communications
 from test_web import FRIDAY, Browser, text
 from unisupport.storage.tables import AuditEvent, BookingRow, SurveyRow
 
 ORDER = "ESO-2026-0042"
 
-
-@pytest.fixture(scope="module")
-def web(backend, temp_databases):
-    with serving(temp_databases.new_url(backend), FRIDAY) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp():
-    with smtp_serving(Inbox()) as inbox:
-        yield inbox
+# The fixtures of test_communications: the real server (per module, per database) and a real SMTP server.
+web = test_communications.web
+smtp = test_communications.smtp
+deliver = test_communications.deliver
 
 
 def book(web, on: str) -> int:
