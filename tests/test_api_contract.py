@@ -387,6 +387,25 @@ def scenario(calls: Calls) -> None:
         values=booking,
         json={"expected_fee": fee["fee"]},
     )
+    delivered = ok(
+        "POST /api/v1/bookings",
+        who="contoso_admin",
+        json=workshop | {"scheduled_on": "2028-03-23", "expected_cost": quote["cost"]},
+    )
+    delivery = {"booking_id": delivered["id"]}
+    refused("POST /api/v1/bookings/{booking_id}/delivery", 403, who="contoso_admin", values=delivery, json={})
+    refused("POST /api/v1/bookings/{booking_id}/delivery", 404, who="csam_other", values=delivery, json={})  # tenant
+    refused(  # not ahead of now (R-CSAT-1)
+        "POST /api/v1/bookings/{booking_id}/delivery",
+        422,
+        who="engineer",
+        values=delivery,
+        json={"at": "2030-01-01T00:00:00Z"},
+    )
+    refused("POST /api/v1/bookings/{booking_id}/delivery", 409, who="engineer", values=booking, json={})  # cancelled
+    done = ok("POST /api/v1/bookings/{booking_id}/delivery", who="engineer", values=delivery, json={"note": "on site"})
+    assert done["status"] == "delivered"
+    refused("POST /api/v1/bookings/{booking_id}/delivery", 409, who="engineer", values=delivery, json={})  # twice
     ok("GET /api/v1/audit", who="csam", params={"subject_type": "booking", "subject_id": booked["id"]})
 
     # --- platform outages
@@ -408,6 +427,22 @@ def scenario(calls: Calls) -> None:
     )
     ok("GET /api/v1/outages", who="contoso_contact")
     ok("GET /api/v1/outages/{outage_id}", who="im", values={"outage_id": declared["id"]})
+
+    # --- announcements (R-COM-1)
+    news = {
+        "subject_en": "New portal features",
+        "subject_fr": "Nouveautés du portail",
+        "body_en": "Attachments can now be dropped on the page.",
+        "body_fr": "Les pièces jointes se déposent maintenant sur la page.",
+        "customers": ["contoso"],
+    }
+    audience = ok("POST /api/v1/announcements/audience", who="im", json=news)
+    assert audience and all(r["customer"] == "contoso" for r in audience)
+    refused("POST /api/v1/announcements/audience", 404, who="csam", json=news | {"customers": ["fabrikam"]})
+    refused("POST /api/v1/announcements", 403, who="contoso_admin", json=news)
+    refused("POST /api/v1/announcements", 422, who="im", json=news | {"customers": []})
+    sent = ok("POST /api/v1/announcements", who="csam", json=news)
+    assert sent["queued"] >= 1 and sent["rule"] == "R-COM-1"
 
     # --- the SLA calculator
     explain = {

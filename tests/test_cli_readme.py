@@ -319,6 +319,14 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
     runs.json("booking", "list")
     expected_fee = fee["confirm_with"]["expected_fee"] if isinstance(fee, dict) else "0"
     runs("booking", "cancel", booking_id, "--confirm", "--expected-fee", expected_fee, "--reason", "moved")
+    delivered = ["booking", "create", "--order", ORDER, "--site", "paris", "--service", "workshops"]
+    delivered += ["--on", day(47), "--unit", "per-attendee", "--attendees", "1"]
+    quoted = runs.json(*delivered, "--quote")
+    cost = quoted["confirm_with"]["expected_cost"] if isinstance(quoted, dict) else "0"
+    first = runs.json(*delivered, "--expected-cost", cost)
+    second = runs.json(*delivered, "--expected-cost", cost)
+    runs("booking", "deliver", str(first["id"]) if isinstance(first, dict) else "0", "--note", "two days, on site")
+    runs.json("booking", "deliver", str(second["id"]) if isinstance(second, dict) else "0")
 
     event = ["event", "create", "--order", ORDER, "--line", "azure-events", "--solution", "Checkout"]
     event += ["--start", day(70), "--end", day(72), "--confirmed-on", day(0)]

@@ -43,6 +43,8 @@ PROVIDER_ROLES = frozenset({Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Ro
 # and the pages alike.
 CONTRACT_READERS = (Role.ADMIN, Role.ENGINEER, Role.INCIDENT_MANAGER, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
 BOOKERS = (Role.ADMIN, Role.CSAM, Role.SUPPORT_ADMINISTRATOR)
+# Who says a proactive service was delivered (R-CSAT-1): the provider's people who deliver it.
+DELIVERERS = (Role.ADMIN, Role.CSAM, Role.ENGINEER)
 
 
 @dataclass(frozen=True)

@@ -754,3 +754,31 @@ class WebhookDelivery(BaseModel):
     delivered_at: datetime | None
     last_error: str | None
     tries: list[WebhookTry]
+
+
+class AnnouncementRecipient(BaseModel):
+    """One contact of a chosen customer, and whether an announcement reaches them (R-COM-1)."""
+
+    customer: str
+    customer_name: str
+    contact_id: int
+    name: str
+    email: str
+    language: str
+    receives: bool
+    why: str
+
+
+class Announcement(BaseModel):
+    """An announcement sent: what it said, to which customers, how many mails were
+    queued and how many contacts had refused its kind (R-COM-1)."""
+
+    id: int
+    subject_en: str
+    subject_fr: str
+    customers: list[str]
+    queued: int
+    refused: int
+    created_by: str
+    created_at: datetime
+    rule: str

@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from unisupport import __version__
 from unisupport.api import (
+    announcements,
     conversation,
     incidents,
     openapi,
@@ -106,7 +107,18 @@ def create_app(
         return problems.problem(503, "Not ready", "the database is unreachable", kind="not-ready")
 
     # Every API operation declares the problems it may answer (docs/decisions.md D92).
-    for module in (incidents, conversation, remote_access, orders, outages, reports, sla, search, webhooks):
+    for module in (
+        incidents,
+        conversation,
+        remote_access,
+        orders,
+        outages,
+        announcements,
+        reports,
+        sla,
+        search,
+        webhooks,
+    ):
         app.include_router(module.router, responses=problems.API_PROBLEMS)
     for router in extra_routers or ():
         app.include_router(router, responses=problems.API_PROBLEMS)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Field
 
-from unisupport.access import BOOKERS, CONTRACT_READERS, Role
+from unisupport.access import BOOKERS, CONTRACT_READERS, DELIVERERS, Role
 from unisupport.api.answers import (
     AuditEvent,
     Balances,
@@ -30,7 +30,7 @@ from unisupport.api.answers import (
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, remember, replay, unit
 from unisupport.errors import NotFound
-from unisupport.inputs import Input
+from unisupport.inputs import Input, Instant
 from unisupport.orders.validation import validate_order
 from unisupport.services import bookings, customers, incidents, ledger
 from unisupport.services.audit import audit_trail
@@ -385,6 +385,27 @@ def cancel(request: Request, booking_id: RecordId, data: CancellationIn, credent
             registered=data.registered,
         )
         return result.to_dict() | {"booking": bookings.booking_dict(row)}
+
+
+class DeliveryIn(Input):
+    note: str | None = Field(default=None, max_length=2000, description="What was delivered, for the audit trail.")
+    at: Instant | None = Field(default=None, description="When it was delivered (not ahead of now); default now.")
+
+
+@router.post(
+    "/bookings/{booking_id}/delivery",
+    tags=["bookings"],
+    summary="Record that a scheduled service was delivered (provider): its contact gets one survey (R-CSAT-1)",
+    responses=answer(Booking),
+)
+def deliver(request: Request, booking_id: RecordId, data: DeliveryIn, credentials: Credentials) -> dict[str, Any]:
+    with unit(request, credentials) as u:
+        u.principal.require(*DELIVERERS, action="record deliveries")
+        row = _booking(u, booking_id)
+        delivered = bookings.deliver_booking(
+            u.session, row.id, actor=u.principal.email, now=u.now, note=data.note, at=data.at
+        )
+        return bookings.booking_dict(delivered)
 
 
 @router.get(

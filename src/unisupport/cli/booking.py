@@ -1,4 +1,4 @@
-"""``unisupport booking …``: book, quote, cancel and list proactive services."""
+"""``unisupport booking …``: book, quote, cancel, deliver and list proactive services."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from unisupport.services.bookings import (
     booking_dict,
     cancel_booking,
     create_booking,
+    deliver_booking,
     list_bookings,
     quote,
     quote_cancellation,
@@ -173,6 +174,24 @@ def cancel(
     if not confirm:
         fee = "" if by_provider else f" --expected-fee {result['confirm_with']['expected_fee']}"
         console.print(f"Nothing changed: add --confirm{fee} to cancel.")
+
+
+@app.command("deliver")
+def deliver(
+    booking: int = typer.Argument(..., help="Booking id."),
+    note: str | None = typer.Option(None, "--note", help="What was delivered, for the audit trail."),
+    at: str | None = typer.Option(None, "--at", help="When it was delivered (ISO 8601, not ahead of now)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record that a scheduled service was delivered: its contact gets one satisfaction survey (R-CSAT-1)."""
+    with transaction() as session:
+        result = booking_dict(
+            deliver_booking(session, booking, actor=actor(), now=now(), note=note, at=parse_instant(at, "--at"))
+        )
+    if as_json:
+        print_json(result)
+        return
+    Console(highlight=False).print(f"Booking #{result['id']} ({result['service']}) delivered; its survey is queued.")
 
 
 @app.command("list")

@@ -550,12 +550,26 @@ def cancel_booking(
     return quoted
 
 
-def deliver_booking(session: Session, booking_id: int, *, actor: str, now: datetime) -> BookingRow:
+def deliver_booking(
+    session: Session,
+    booking_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    customer_id: int | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> BookingRow:
     """Record that a scheduled proactive service was delivered (a provider user says
-    so); its contact is then sent a satisfaction survey, once (R-CSAT-1)."""
-    booking = get_booking(session, booking_id)
+    so, at ``at``, by default now); its contact is then sent a satisfaction survey,
+    once (R-CSAT-1). ``customer_id`` confines the booking to one tenant (NotFound
+    otherwise)."""
+    booking = get_booking(session, booking_id, customer_id=customer_id)
     if booking.status != "scheduled":
         raise Refused(f"booking {booking_id} is {booking.status}, not scheduled", rule="R-CSAT-1", field="status")
+    delivered_at = at or now
+    if delivered_at > now:
+        raise InvalidInput("a delivery cannot be recorded ahead of time", field="at", rule="R-CSAT-1")
     booking.status = "delivered"
     record_event(
         session,
@@ -566,7 +580,9 @@ def deliver_booking(session: Session, booking_id: int, *, actor: str, now: datet
         actor=actor,
         at=now,
         before={"status": "scheduled"},
-        after={"status": "delivered"},
+        after={"status": "delivered", "delivered_at": delivered_at.isoformat()},
+        reason=note,
+        rule="R-CSAT-1",
     )
     session.flush()
     surveys.after_delivery(session, booking, now=now)

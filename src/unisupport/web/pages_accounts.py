@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from unisupport.access import CONTRACT_READERS, Role
+from unisupport.access import CONTRACT_READERS, DELIVERERS, Role
+from unisupport.catalog import default_catalog
 from unisupport.errors import InvalidInput, NotFound
 from unisupport.inputs import checked_day
 from unisupport.mission_critical.success_plan import ItemStatus, default_success_areas
@@ -324,6 +325,41 @@ def complete_milestone(request: Request, number: str, form: FormData) -> Respons
         return submit(p, form, f"milestone-{number}", complete, back=back, done=done)
 
 
+# --------------------------------------------------------------------------- an order's bookings
+def _order_bookings(p: Page, order: OrderRow) -> list[dict[str, Any]]:
+    """The order's bookings, for its provider users (who may mark one delivered, R-CSAT-1)."""
+    catalog = default_catalog()
+    return [
+        {
+            "id": b.id,
+            "service": catalog.get(b.service).name(p.language) if b.service in catalog else b.service,
+            "date": p.fmt.date(b.scheduled_on, long=True),
+            "status": b.status,
+            "status_label": p.fmt.t_or(f"booking_status.{b.status}", b.status),
+        }
+        for b in bookings.list_bookings(p.db, customer_id=order.customer_id, order=order.number)
+    ]
+
+
+@router.post("/bookings/{booking_id:int}/delivery")
+def deliver_booking(request: Request, booking_id: int, form: FormData) -> Response:
+    """A provider user records that a scheduled service was delivered; its contact
+    then gets one satisfaction survey (R-CSAT-1)."""
+    with page(request, roles=DELIVERERS) as p:
+        row = bookings.get_booking(p.db, booking_id)
+        if not p.principal.sees(row.customer_id):  # another tenant's: as if it did not exist
+            raise NotFound(f"no booking {booking_id}", field="booking")
+        back = f"/orders/{p.db.get_one(OrderRow, row.order_id).number}"
+        return submit(
+            p,
+            form,
+            f"booking-{booking_id}",
+            lambda: bookings.deliver_booking(p.db, booking_id, actor=p.principal.email, now=p.now),
+            back=back,
+            done=notice("booking.delivered_notice", id=booking_id),
+        )
+
+
 # --------------------------------------------------------------------------- an order
 def _event_summaries(p: Page, order: OrderRow) -> list[dict[str, Any]]:
     """Each Azure event of the order with its post-event summary (R-EVT-1)."""
@@ -397,5 +433,7 @@ def order_page(request: Request, number: str) -> Response:
             "events": _event_summaries(p, order),
             "statement_length": STATEMENT_LENGTH,
             "is_provider_view": p.principal.role.is_provider,
+            "bookings": _order_bookings(p, order) if p.principal.role.is_provider else [],
+            "may_deliver": p.principal.role in DELIVERERS,
         }
     return render(p, "order.html", context)
