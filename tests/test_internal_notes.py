@@ -82,6 +82,15 @@ def seed_conversation(server: Server) -> dict[str, list[str]]:
         "code": ["contoso", "fabrikam"],
         "booking_id": ["1"],
         "view_id": ["1"],
+        # issues 11 and 13: remote access, webhooks, surveys and mail links (a first id each, or a token that
+        # names nothing: the walk asks that no answer carries the note, whatever it is)
+        "authorisation_id": ["1"],
+        "session_id": ["1"],
+        "subscription_id": ["1"],
+        "delivery_id": ["1"],
+        "survey_id": ["1"],
+        "token": ["not-a-token"],
+        "key": ["contoso"],  # an identity provider (none configured here: 404)
     }
 
 

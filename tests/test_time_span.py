@@ -176,6 +176,8 @@ BASELINES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/incidents"): {},
 }
 BASELINES[("POST", "/api/v1/bookings")] = BASELINES[("POST", "/api/v1/bookings/quote")]
+for _report in ("sla", "sla.csv", "consumption", "consumption.csv"):  # a period needs both its ends
+    BASELINES[("GET", f"/api/v1/reports/{_report}")] = {"from": "2026-01-01", "to": "2026-12-31"}
 
 
 def _set(document: dict, path: tuple, value: Any) -> dict:

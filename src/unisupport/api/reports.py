@@ -15,13 +15,14 @@ from pydantic import BaseModel, Field
 from unisupport.api.answers import answer
 from unisupport.api.json_body import JsonRoute
 from unisupport.api.unit import bearer, unit
+from unisupport.inputs import Day
 from unisupport.services.reports import consumption, sla
 from unisupport.services.reports.csv import write_csv
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], route_class=JsonRoute)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-From = Annotated[date, Query(alias="from", description="First day reported on (ISO 8601 date, UTC).")]
-To = Annotated[date, Query(alias="to", description="Last day reported on, included.")]
+From = Annotated[Day, Query(alias="from", description="First day reported on (ISO 8601 date, UTC).")]
+To = Annotated[Day, Query(alias="to", description="Last day reported on, included.")]
 Customer = Annotated[str | None, Query(max_length=64, description="A customer code; default: every one in scope.")]
 Locale = Annotated[str, Query(pattern="^(en|fr)$", description="en: 1.5 and ','; fr: 1,5 and ';'.")]
 CSV: dict[int | str, dict[str, Any]] = {
