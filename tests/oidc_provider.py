@@ -111,7 +111,7 @@ class OidcProvider:
                 if httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: ask again until the deadline below
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"the OpenID provider did not start: {(self.workdir / 'oidc-provider.log').read_text()}"

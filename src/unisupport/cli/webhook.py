@@ -164,5 +164,5 @@ def receive_command(
             while not seconds or time.monotonic() - started < seconds:
                 time.sleep(0.1)
         except KeyboardInterrupt:
-            pass
+            pass  # Ctrl-C is how the newcomer stops the receiver: leave quietly, the context closes it
     print(f"{len(receiver.accepted)} verified, {receiver.bad_signatures} refused (bad signature)")
