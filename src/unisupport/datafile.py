@@ -4,7 +4,8 @@ matrices, calendars, rate cards) and turning validation failures into one
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,14 @@ from pydantic import BaseModel, ValidationError
 from unisupport.errors import DataFileError
 
 M = TypeVar("M", bound=BaseModel)
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # the codes of a data file's entries (products, services, tools …)
+
+
+def check_codes(codes: Iterable[str], what: str) -> None:
+    """Refuse (as a validator's ValueError) an entry code that is not lower-case letters, digits and hyphens."""
+    for code in codes:
+        if not re.match(CODE_PATTERN, code):
+            raise ValueError(f"{what} code {code!r} must be lower-case letters, digits and hyphens")
 
 
 def shipped(name: str) -> Path:

@@ -11,10 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from unisupport.datafile import read_yaml, shipped, validate
+from unisupport.datafile import CODE_PATTERN, check_codes, read_yaml, shipped, validate
 from unisupport.errors import InvalidInput
-
-CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
 
 class ProductFlag(StrEnum):
@@ -82,11 +80,7 @@ class _ProductFile(BaseModel):
     @field_validator("products")
     @classmethod
     def _codes(cls, products: dict[str, _ProductEntry]) -> dict[str, _ProductEntry]:
-        import re
-
-        for code in products:
-            if not re.match(CODE_PATTERN, code):
-                raise ValueError(f"product code {code!r} must be lower-case letters, digits and hyphens")
+        check_codes(products, "product")
         return products
 
 

@@ -22,13 +22,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from unisupport.datafile import read_yaml, shipped, validate
+from unisupport.datafile import check_codes, read_yaml, shipped, validate
 from unisupport.errors import InvalidInput, Refused
 from unisupport.sla.calendar import epoch_seconds
 
 RULE = "R-RA-1"
 OTHER_TOOL = "other"
-CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 MAX_SYSTEMS = 50
 MAX_SYSTEM_LENGTH = 200  # a session names one system (remote_access_sessions.system)
 RESPONSIBILITY = {
@@ -57,11 +56,9 @@ class _ToolFile(BaseModel):
     @field_validator("tools")
     @classmethod
     def _codes(cls, tools: dict[str, _ToolEntry]) -> dict[str, _ToolEntry]:
-        import re
-
-        for code in tools:
-            if not re.match(CODE_PATTERN, code) or code == OTHER_TOOL:
-                raise ValueError(f"tool code {code!r} must be lower-case letters, digits and hyphens, and not 'other'")
+        check_codes(tools, "tool")
+        if OTHER_TOOL in tools:
+            raise ValueError(f"tool code {OTHER_TOOL!r} is kept for a tool the provider has not approved")
         return tools
 
 
