@@ -363,7 +363,8 @@ def test_sqlite_writers_of_different_processes_take_turns_on_the_writer_file(tmp
 
 def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh_database, backend):
     """A restarted server (or an idle timeout) leaves dead connections in the pool:
-    the pre-ping replaces them, so the next request does not fail. (SQLite has no
+    the checkout drops them (the socket has the server's farewell to read, D150), so the
+    next request does not fail. (SQLite has no
     server and no connection to lose.)"""
     if backend == "sqlite":
         assert fresh_database.engine.dialect.name == "sqlite"
@@ -372,6 +373,7 @@ def test_postgresql_connections_the_server_dropped_are_replaced_before_use(fresh
         database.POOL_SIZE,
         database.POOL_OVERFLOW,
     )
+    assert not fresh_database.engine.pool._pre_ping  # no round trip per checkout (D150)
     with fresh_database.transaction() as session:
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
     admin = create_engine(fresh_database.engine.url, poolclass=NullPool)

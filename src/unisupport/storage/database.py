@@ -12,8 +12,9 @@ the threads of a server all wait in sqlite3's busy handler, which sleeps up to 1
 between tries, so a creation under four concurrent clients could wait seconds. The
 writers of different processes (``serve --workers N``, the worker, the CLI) then take
 turns on an advisory lock of the kernel (``flock``) on ``<file>-writer`` next to the
-database, tried every 0.2–2 ms, for the same reason (decision D144): four workers had a
-p99 of 1.5 s in sqlite3's busy handler. ``BEGIN IMMEDIATE`` and ``busy_timeout`` still
+database, for the same reason (decision D144): four workers had a p99 of 1.5 s in
+sqlite3's busy handler. A busy turn is waited for by a blocking ``flock`` that the kernel
+ends the moment the holder lets go (D149), not by tries at intervals. ``BEGIN IMMEDIATE`` and ``busy_timeout`` still
 order any other writer of the file. A writer that cannot get its turn within the busy
 timeout fails like one that cannot get the file lock (``OperationalError``, "database
 is locked"), answered 503 with ``Retry-After``; a client retrying with its
@@ -32,6 +33,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -43,7 +46,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from unisupport.clock import Clock, SystemClock
@@ -60,8 +63,7 @@ BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the database (in-proce
 # server process may open 40: workers × 40 must fit the server's max_connections.
 POOL_SIZE = 10
 POOL_OVERFLOW = 30
-
-FILE_TURN_PAUSES_S = (0.0002, 0.002)  # first and longest pause between tries of the writer file lock
+POOL_RECYCLE_S = 1800  # a connection is replaced after half an hour (firewalls forget idle ones)
 
 _write_locks: dict[str, threading.Lock] = {}
 _file_turns: dict[str, FileTurn] = {}
@@ -69,32 +71,104 @@ _write_locks_guard = threading.Lock()
 
 
 class FileTurn:
-    """This process's turn among the processes writing one SQLite file: ``flock`` on
-    ``<file>-writer`` (see the module). Taken only under the file's in-process lock,
-    so one thread at a time uses it; the descriptor is opened once per process."""
+    """This process's turn among the processes writing one SQLite file (see the module).
+    Taken only under the file's in-process lock, so one thread at a time asks for it.
+
+    The turn is ``flock(LOCK_EX)`` on ``<file>-writer``, entered through a gate,
+    ``flock`` on ``<file>-writer-gate``: a process holds the gate only while it waits
+    for the turn, so when the holder lets go, the process that was waiting gets the turn
+    before the holder's next writer (which must first pass the gate) can take it again,
+    and no process keeps the file to itself while others wait (D149). A free gate and
+    turn are taken at once (``LOCK_NB``); a busy one is waited for by a blocking
+    ``flock`` in this process's waiter thread, which the kernel wakes the moment the
+    holder lets go, while the asking thread waits on a condition with its deadline. A
+    turn the waiter gets after its asker gave up is handed on at once (unlocked). The
+    descriptors are opened once per process (again in a forked child), the waiter is
+    started there at the first wait."""
 
     def __init__(self, path: str):
         self.path = path
-        self._fd: int | None = None
         self._pid = 0
 
-    def acquire(self, timeout: float) -> bool:
-        if self._pid != os.getpid():  # first use in this process (or a forked child)
-            self._fd, self._pid = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o666), os.getpid()
-        deadline = time.monotonic() + timeout
-        pause, longest = FILE_TURN_PAUSES_S
+    def _start(self) -> None:
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o666)
+        self._gate = os.open(self.path + "-gate", os.O_RDONLY | os.O_CREAT, 0o666)
+        self._pid = os.getpid()
+        self._state = threading.Condition(threading.Lock())
+        self._asked: int | None = None  # what the waiter is to wait for: the gate first, or only the turn
+        self._wanted = False  # a thread is waiting for the waiter's turn
+        self._granted = False  # the waiter holds the turn for that thread
+        self._failure: OSError | None = None
+        self._waiter: threading.Thread | None = None  # started at the first wait
+
+    def _wait_turns(self) -> None:
+        state = self._state
         while True:
+            with state:
+                state.wait_for(lambda: self._asked is not None)
+                first = self._asked
+            failure = None
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[arg-type]
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, longest)
+                if first == self._gate:
+                    fcntl.flock(self._gate, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)  # woken by the kernel when the holder lets go
+                finally:
+                    fcntl.flock(self._gate, fcntl.LOCK_UN)
+            except OSError as exc:  # a broken descriptor: the asker fails, as on a timeout
+                failure = exc
+            with state:
+                self._asked = None
+                if failure is not None:
+                    self._failure = failure
+                elif self._wanted:
+                    self._granted = True
+                else:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)  # its asker gave up: pass the turn on
+                state.notify_all()
+
+    def _take_at_once(self) -> int | None:
+        """Gate and turn if both are free (None); else what the waiter must wait for."""
+        try:
+            fcntl.flock(self._gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self._gate
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return self._fd  # the waiter waits for the turn holding the gate
+        fcntl.flock(self._gate, fcntl.LOCK_UN)
+        return None
+
+    def acquire(self, timeout: float) -> bool:
+        if self._pid != os.getpid():
+            self._start()
+        state = self._state
+        with state:
+            if self._asked is None:  # no wait under way (else the waiter's flock would make this one succeed too)
+                self._asked = self._take_at_once()
+                if self._asked is None:
+                    return True
+                if self._waiter is None:
+                    self._waiter = threading.Thread(target=self._wait_turns, name=f"turn {self.path}", daemon=True)
+                    self._waiter.start()
+                state.notify_all()
+            self._wanted = True
+            try:
+                state.wait_for(lambda: self._granted or self._failure is not None, timeout)
+                if self._granted:
+                    self._granted = False
+                    return True
+                self._failure = None
+                return False
+            finally:
+                self._wanted = False
+                if self._granted:  # granted as this thread was interrupted: pass the turn on
+                    self._granted = False
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def sqlite_file_turn(engine: Engine) -> FileTurn | None:
@@ -159,17 +233,39 @@ def make_engine(url: str, *, field: str = DATABASE_URL, **kwargs) -> Engine:
         def _sqlite_begin(connection):  # noqa: ANN001
             # Writers take the write lock at once (they queue instead of failing half-way);
             # read-only work begins deferred and, in WAL mode, never waits for writers.
-            read_only = connection.get_execution_options().get(READ_ONLY)
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            statement = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+            try:
+                connection.connection.driver_connection.execute(statement)
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
         return engine
     # Custom plans for every execution: psycopg prepares repeated statements, and a
     # generic plan of "first_response_due <= $1" ignores the partial indexes (the
     # watcher's queries went from ~1 ms to ~400 ms on a million incidents).
-    # The pool: see POOL_SIZE; the pre-ping (~0.04 ms a checkout on loopback) replaces
-    # a connection the server dropped (restart, idle timeout) before a request uses it.
-    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_pre_ping": True} | kwargs
-    return create_engine(url, connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **kwargs)
+    # The pool: see POOL_SIZE; a connection the server dropped is replaced before a
+    # request uses it (:func:`_drop_if_server_left`).
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_recycle": POOL_RECYCLE_S} | kwargs
+    engine = create_engine(url, connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **kwargs)
+    event.listen(engine, "checkout", _drop_if_server_left)
+    return engine
+
+
+def _drop_if_server_left(dbapi_connection, _record, _proxy) -> None:  # noqa: ANN001
+    """A pooled PostgreSQL connection the server has left (restart, idle timeout,
+    ``pg_terminate_backend``) is discarded at checkout, and the pool hands out another
+    (decision D150). An idle connection has nothing to read: the server sends nothing
+    unasked, so a readable socket means its farewell (an error, then end of file), or at
+    worst a notice, and costs one reconnection. This is one ``poll`` instead of the
+    pre-ping's round trip (``SELECT 1``, about a twentieth of a creation's CPU with the
+    server's share); a server gone silently (no FIN) is caught by :data:`POOL_RECYCLE_S`
+    or fails its request once (503), as it would with the pre-ping after the TCP timeout."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection")
 
 
 def alembic_config(engine: Engine) -> Config:
