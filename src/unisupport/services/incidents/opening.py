@@ -309,7 +309,11 @@ def _open(
         reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
     announce_incident(session, "incident.opened", incident, now=now)
-    return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
+    # a new incident has no RCA, review, collaboration or update target yet (its first update target starts
+    # with the first response)
+    return incident, Related(
+        opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [], None
+    )
 
 
 def preview_target(session: Session, principal: Principal, data: IncidentIn, *, now: datetime) -> Explanation:
