@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -39,6 +39,7 @@ from unisupport.storage.tables import (
     OrderVersionRow,
     SiteRow,
 )
+from unisupport.storage.bulk import insert_rows
 
 OPENING_ROLES = {"reactive-contact", "support-administrator", "cloud-administrator"}
 ACKNOWLEDGEMENT = "Automatic acknowledgement: your incident was received; an engineer will contact you."
@@ -67,6 +68,7 @@ _OPENING = (
     .outerjoin(SiteRow, and_(SiteRow.customer_id == OrderRow.customer_id, SiteRow.code == bindparam("site")))
     .outerjoin(ContactRow, and_(ContactRow.customer_id == OrderRow.customer_id, ContactRow.email == bindparam("email")))
 )
+_EVENTS = insert(cast(Table, IncidentEventRow.__table__))  # Core: no ORM bulk-insert machinery for a few dicts
 _OPENING_BY_NUMBER = _OPENING.where(OrderRow.number == bindparam("number"))
 _OPENING_BY_NUMBER_IN_SCOPE = _OPENING_BY_NUMBER.where(OrderRow.customer_id.in_(bindparam("scope", expanding=True)))
 _OPENING_ACTIVE = _OPENING.where(
@@ -234,8 +236,7 @@ def _open(
         reply_token=new_reply_token(),
     )
     provided = provide(incident, explanation, at=opened_at, assigned=set(), opening=True)
-    session.add(incident)
-    session.flush()  # the incident's id, for the rows below
+    insert_rows(session, [incident])  # the incident's id, for the rows below
 
     actor = principal.email
     events: list[dict[str, Any]] = [
@@ -296,9 +297,8 @@ def _open(
         answered_at=None,
         missed_at=None,
     )
-    session.add_all([*assignments, acknowledgement])
-    session.execute(insert(IncidentEventRow), events)  # one statement for the whole timeline so far
-    session.flush()
+    insert_rows(session, [*assignments, acknowledgement])
+    session.connection().execute(_EVENTS, events)  # one statement for the whole timeline so far
     acknowledge(
         session,
         incident,
