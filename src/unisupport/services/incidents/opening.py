@@ -38,6 +38,7 @@ from unisupport.storage.tables import (
     OrderRow,
     OrderVersionRow,
     SiteRow,
+    UserRow,
 )
 from unisupport.storage.bulk import insert_rows
 
@@ -54,13 +55,18 @@ class _Opening:
     document: dict  # the order's current version
     site: SiteRow
     contact: ContactRow
+    user_language: str | None  # the contact's user's, if the contact has a user
 
 
 # Opening and reading incidents run these queries on every request: built once, with
 # bound parameters (building a statement of this size and its cache key costs more
 # than running it: ~0.3 of ~0.5 ms).
+# The language of the contact's user (the first one), for the acknowledgement.
+_CONTACT_USER_LANGUAGE = (
+    select(UserRow.language).where(UserRow.contact_id == ContactRow.id).order_by(UserRow.id).limit(1).scalar_subquery()
+)
 _OPENING = (
-    select(OrderRow, CustomerRow, OrderVersionRow.document, SiteRow, ContactRow)
+    select(OrderRow, CustomerRow, OrderVersionRow.document, SiteRow, ContactRow, _CONTACT_USER_LANGUAGE.label("lang"))
     .join(CustomerRow, CustomerRow.id == OrderRow.customer_id)
     .outerjoin(
         OrderVersionRow, and_(OrderVersionRow.order_id == OrderRow.id, OrderVersionRow.version == OrderRow.version)
@@ -112,7 +118,8 @@ def _opening(session: Session, principal: Principal, data: IncidentIn) -> _Openi
         )
     if site is None or site.code not in {s["id"] for s in document.get("sites", [])}:
         raise InvalidInput(f"order {order.number} has no site {data.site!r}", field="site", rule="R-MC-1")
-    return _Opening(order, found.CustomerRow, document, site, _check_contact(found.ContactRow, email, data))
+    contact = _check_contact(found.ContactRow, email, data)
+    return _Opening(order, found.CustomerRow, document, site, contact, found.lang)
 
 
 def _check_contact(contact: ContactRow | None, email: str, data: IncidentIn) -> ContactRow:
@@ -305,6 +312,7 @@ def _open(
         site=site,
         customer_name=opening.customer.name if opening.customer else "",
         contact=contact,
+        user_language=opening.user_language,
         now=now,
         reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
