@@ -424,3 +424,28 @@ def test_a_page_of_incidents_is_viewed_in_five_queries_with_the_same_answers_as_
     assert many[2]["third_parties"] and many[3]["update_target"] is None
     assert few == len(statements) == 5
     assert svc.load_related_many(session, []) == {}
+
+
+def test_the_acknowledgement_is_in_the_contacts_users_language_else_the_contacts(session, marie):
+    """R-SEV-2's acknowledgement: the language of the user tied to the contact when
+    there is one (read with the opening's one query), else the contact's own."""
+    from unisupport.storage.tables import OutboxRow as Outbox
+
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    first = open_incident(session, marie, opened)
+    create_user(
+        session,
+        email="marie.dupont@contoso.example",
+        name="Marie Dupont",
+        role="reactive-contact",
+        customer_code="contoso",
+        language="en",
+        actor="ops",
+        now=opened,
+    )
+    second = open_incident(session, marie, opened + timedelta(minutes=1))
+    languages = {
+        row.subject_id: row.language
+        for row in session.scalars(select(Outbox).where(Outbox.kind == "incident.acknowledged"))
+    }
+    assert languages == {first.id: "fr", second.id: "en"}
