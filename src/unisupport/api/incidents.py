@@ -70,7 +70,7 @@ def open_incident(
     request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None
 ) -> JSONResponse:
     with unit(request, credentials) as u:
-        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        replayed, digest = replay(u, key, "POST", request.url.path, data)
         if replayed:
             return replayed
         body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
