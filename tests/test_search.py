@@ -233,7 +233,8 @@ def test_the_unaccent_revision_rebuilds_the_entries_already_there(fresh_database
             )
             session.execute(
                 text(
-                    f"ALTER TEXT SEARCH CONFIGURATION unisupport_{language} ADD MAPPING FOR {revision.WORDS} WITH {language}_stem"
+                    f"ALTER TEXT SEARCH CONFIGURATION unisupport_{language} ADD MAPPING FOR {revision.WORDS} "
+                    f"WITH {language}_stem"
                 )
             )
         session.execute(text("UPDATE incident_search SET body = body"))
