@@ -336,3 +336,22 @@ def test_two_watchers_sweeping_at_once_never_mark_or_notify_twice(fresh_database
         assert reports["first"].queued + reports["second"].queued == len(keys)
     with db.transaction() as session:
         assert sweep(session, now=later, queue=queue).to_dict() == dict.fromkeys(reports["first"].to_dict(), 0)
+
+
+def test_the_sweep_plans_each_execution_and_other_transactions_keep_the_servers_choice(fresh_database):
+    """D154: on PostgreSQL the connections keep plan_cache_mode=auto (a creation's
+    statements reuse their plans); the sweep asks for a plan per execution for the rest
+    of its own transaction only."""
+    from sqlalchemy import text
+
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    postgres = fresh_database.engine.dialect.name == "postgresql"
+    with fresh_database.transaction() as session:
+        if postgres:
+            assert session.execute(setting).scalar() == "auto"
+        sweep(session, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # nothing to set on SQLite, and no error
+        if postgres:
+            assert session.execute(setting).scalar() == "force_custom_plan"
+    if postgres:
+        with fresh_database.transaction() as session:
+            assert session.execute(setting).scalar() == "auto"  # SET LOCAL: that transaction's own

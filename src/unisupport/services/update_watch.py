@@ -19,6 +19,7 @@ from unisupport.services.incident_notifications import queue_update_notices
 from unisupport.services.incidents.changes import add_event
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.site_calendar import site_calendar
+from unisupport.storage.database import plan_each_execution
 from unisupport.storage.tables import IncidentRow, SiteRow, UpdateTargetRow
 from unisupport.storage.tables.incidents import UPDATE_PENDING
 
@@ -48,6 +49,7 @@ def _pending(session: Session, *conditions, limit: int) -> list[UpdateTargetRow]
 def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 10_000) -> UpdateSweep:
     """One pass at ``now``; idempotent (what was marked stays marked)."""
     report = UpdateSweep()
+    plan_each_execution(session)  # its queries read partial indexes with the instant given (D154)
     breached = _pending(session, UpdateTargetRow.due_at <= now, limit=limit)
     incidents: dict[int, IncidentRow] = {}
 
