@@ -89,9 +89,7 @@ def run_uvicorn(host: str, port: int, workers: int, *, app: str = APP, log_level
     whose protocol is IPPROTO_TCP: every accepted connection kept Nagle's algorithm, and
     a response written as headers then body waited for the client's delayed ACK (~40 ms)
     — two workers answered half as many creations as one (decision D143). TCP_NODELAY
-    set on the listening socket is inherited by the connections it accepts (Linux).
-    Each worker now listens on a socket of its own on the port (``SO_REUSEPORT``,
-    :class:`ReservedPort`, D149), created with IPPROTO_TCP and TCP_NODELAY."""
+    set on the listening socket is inherited by the connections it accepts (Linux)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -110,52 +108,19 @@ def run_uvicorn(host: str, port: int, workers: int, *, app: str = APP, log_level
         if workers == 1:
             uvicorn.Server(config).run()
         else:
-            Multiprocess(config, sockets=[reserved_port(config)]).run()
+            Multiprocess(config, sockets=[listening_socket(config)]).run()
     except KeyboardInterrupt:
         # Ctrl-C: the server (or the supervisor, its workers) has stopped. uvicorn.Server
         # raises the signal again once shut down; uvicorn.run swallowed it the same way.
         pass
 
 
-class ReservedPort(socket.socket):
-    """The port of ``serve --workers N``, bound here (``SO_REUSEPORT``) and never
-    listened on; each worker process it is handed to (pickled into the spawned worker)
-    gets a socket of its own on the port (:func:`worker_socket`). With one shared socket,
-    the worker that woke first accepted every connection of a burst (asyncio accepts
-    until the queue is empty): the four keep-alive connections of a load generator all
-    went to one worker, and two workers served what one did. With a queue per worker,
-    the kernel spreads new connections over the workers (decision D149)."""
-
-    def __reduce_ex__(self, protocol):  # noqa: ANN001, ANN204
-        host, port = self.getsockname()[:2]
-        return worker_socket, (self.family, host, port)
-
-
-def worker_socket(family: int, host: str, port: int, *, reserve: bool = False) -> socket.socket:
-    """A TCP socket on ``host:port`` sharing the port (``SO_REUSEPORT``) with the other
-    workers' ones, with TCP_NODELAY (D143; protocol IPPROTO_TCP, so asyncio sets it on
-    each connection too); ``reserve``: the never-listening :class:`ReservedPort`."""
-    sock = (ReservedPort if reserve else socket.socket)(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers of ``config`` share, bound by uvicorn, with TCP_NODELAY
+    (see :func:`run_uvicorn`)."""
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def reserved_port(config: uvicorn.Config) -> socket.socket:
-    """The :class:`ReservedPort` of ``config``'s host and port; a port already taken is an
-    InvalidInput naming ``--port``."""
-    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    try:
-        return worker_socket(family, config.host, config.port, reserve=True)
-    except OSError as exc:
-        raise InvalidInput(f"cannot listen on {config.host}:{config.port}: {exc.strerror}", field="--port") from None
 
 
 def _safe(url: str) -> str:
