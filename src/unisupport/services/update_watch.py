@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, literal, not_, select, text
 from sqlalchemy.orm import Session
 
 from unisupport.services.incident_notifications import queue_update_notices
-from unisupport.services.watch_marks import Event, mark, record_events, staged
+from unisupport.services.watch_marks import Event, mark, record_events, staged, writing_in_bulk
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import UTCDateTime
 from unisupport.storage.portable_sql import epoch, iso_utc
@@ -40,10 +40,14 @@ class UpdateSweep:
     queued: int = 0
 
 
-def _record(session: Session, ids: list[int], event: Event) -> None:
+def _record(session: Session, ids: list[int], event: Event, *, notify: bool, notice: str, now: datetime) -> int:
+    """The ``event`` of each target ``ids`` just marked (one ``INSERT … SELECT``) and,
+    with ``notify``, its ``notice``; returns how many notifications were queued."""
     t = UpdateTargetRow
-    with staged(session, ids) as marked:
-        record_events(session, t, t.customer_id, t.incident_id, marked, [event])
+    with writing_in_bulk(session):
+        with staged(session, ids) as marked:
+            record_events(session, t, t.customer_id, t.incident_id, marked, [event])
+        return queue_update_notices(session, ids, notice, now) if notify else 0
 
 
 def _closed_sites(session: Session, warnings, now: datetime) -> list[int]:
@@ -72,7 +76,7 @@ def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 
     )
     if breached:
         ids = [r.id for r in breached]
-        _record(
+        report.queued += _record(
             session,
             ids,
             Event(
@@ -82,10 +86,11 @@ def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 
                 "no update to the customer by the due time",
                 RULE,
             ),
+            notify=notify,
+            notice="incident.update_breached",
+            now=now,
         )
         report.breached = len(ids)
-        if notify:
-            report.queued += queue_update_notices(session, ids, "incident.update_breached", now)
 
     warnings = (text(UPDATE_PENDING + " AND warned_at IS NULL"), t.warn_at <= now, t.due_at > now)
     closed = _closed_sites(session, warnings, now)
@@ -101,7 +106,7 @@ def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 
         ids = [r.id for r in warned]
         moment = literal(now, UTCDateTime())
         left = (epoch(t.due_at) - epoch(moment)) // 60
-        _record(
+        report.queued += _record(
             session,
             ids,
             Event(
@@ -111,8 +116,9 @@ def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 
                 "the next update to the customer is due soon",
                 RULE,
             ),
+            notify=notify,
+            notice="incident.update_warning",
+            now=now,
         )
         report.warned = len(ids)
-        if notify:
-            report.queued += queue_update_notices(session, ids, "incident.update_warning", now)
     return report

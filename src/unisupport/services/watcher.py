@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.services import update_watch
 from unisupport.notifications.webhooks import publish_marked
-from unisupport.services.watch_marks import Event, mark, record_events, staged
+from unisupport.services.watch_marks import Event, mark, record_events, staged, writing_in_bulk
 from unisupport.storage.base import UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.portable_sql import iso_utc
@@ -72,15 +72,26 @@ def _events(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _record(
-    session: Session, ids: list[int], events: list[Event], *, now: datetime, webhook: str | None = None
-) -> None:
+    session: Session,
+    ids: list[int],
+    events: list[Event],
+    *,
+    now: datetime,
+    queue: Queue | None,
+    notice: str,
+    webhook: str | None = None,
+) -> int:
     """The timeline events of the incidents ``ids`` just marked, written by the
-    database in one ``INSERT … SELECT`` (``watch_marks.record_events``), and the
-    ``webhook`` event of each (one ``INSERT … SELECT`` and its fan-out: docs/webhooks.md)."""
-    with staged(session, ids) as marked:
-        record_events(session, IncidentRow, IncidentRow.customer_id, IncidentRow.id, marked, events)
-        if webhook:
-            publish_marked(session, marked, webhook, now=now)
+    database in one ``INSERT … SELECT`` (``watch_marks.record_events``), the
+    ``webhook`` event of each (one ``INSERT … SELECT`` and its fan-out:
+    docs/webhooks.md), and their ``notice`` through ``queue``; returns how many
+    notifications were queued."""
+    with writing_in_bulk(session):
+        with staged(session, ids) as marked:
+            record_events(session, IncidentRow, IncidentRow.customer_id, IncidentRow.id, marked, events)
+            if webhook:
+                publish_marked(session, marked, webhook, now=now)
+        return queue(session, ids, notice, now) if queue else 0
 
 
 def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit: int = 50_000) -> WatchReport:
@@ -105,7 +116,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     if breaches:
         ids = [r.id for r in breaches]
         moment = literal(now, UTCDateTime())
-        _record(
+        report.queued += _record(
             session,
             ids,
             [
@@ -125,12 +136,12 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                 ),
             ],
             now=now,
+            queue=queue,
+            notice="incident.breached",
             webhook="incident.first_response_breached",
         )
         report.breached, report.escalated = len(breaches), len(breaches)
         report.incidents["breached"] = ids
-        if queue:
-            report.queued += queue(session, ids, "incident.breached", now)
 
     # Warnings once the configured share of the target has elapsed.
     warnings = _mark(
@@ -145,7 +156,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     )
     if warnings:
         ids = [r.id for r in warnings]
-        _record(
+        report.queued += _record(
             session,
             ids,
             [
@@ -158,11 +169,11 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                 )
             ],
             now=now,
+            queue=queue,
+            notice="incident.warning",
         )
         report.warned = len(warnings)
         report.incidents["warned"] = ids
-        if queue:
-            report.queued += queue(session, ids, "incident.warning", now)
 
     # Azure Events Sev 1: a critical situation resource within 30 minutes (R-EVT-2).
     critical = _claim(
