@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from watchers_at_once import sweep_twice_at_once
+
 from unisupport.access import Principal, Role
 from unisupport.errors import InvalidInput, Refused
 from unisupport.incidents.requests import (
@@ -286,8 +288,6 @@ def test_two_watchers_sweeping_update_targets_at_once_never_mark_or_mail_twice(f
     """The update targets are claimed with FOR UPDATE SKIP LOCKED (D148): a sweep
     holding its ten does not block a second one, which takes the other twenty; each
     breach is marked once, with one event and one mail per person."""
-    import threading
-
     from sqlalchemy import func
 
     if backend == "sqlite":
@@ -305,26 +305,7 @@ def test_two_watchers_sweeping_update_targets_at_once_never_mark_or_mail_twice(f
         for incident in incidents:
             reply(session, incident, opened + timedelta(minutes=5))  # next update due 10:35
     later = opened + timedelta(minutes=50)
-    first_claimed, second_done = threading.Event(), threading.Event()
-    reports = {}
-
-    def first() -> None:
-        with db.transaction() as session:
-            reports["first"] = sweep(session, now=later, limit=10, queue=queue)
-            first_claimed.set()
-            assert second_done.wait(30)  # holds its ten targets locked while the other sweeps
-
-    def second() -> None:
-        assert first_claimed.wait(30)
-        with db.transaction() as session:
-            reports["second"] = sweep(session, now=later, queue=queue)
-        second_done.set()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    reports = dict(zip(("first", "second"), sweep_twice_at_once(db, later, queue), strict=True))
     assert (reports["first"].update_breached, reports["second"].update_breached) == (10, 20)
     with db.reading() as session:
         per_incident = session.execute(
