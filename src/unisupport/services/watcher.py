@@ -19,7 +19,7 @@ from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from unisupport.services import update_watch
-from unisupport.notifications.webhooks import publish_marked
+from unisupport.notifications.webhooks import anyone_wants, publish_marked
 from unisupport.services.watch_marks import Event, mark, record_events, staged, writing_in_bulk
 from unisupport.storage.base import UTCDateTime
 from unisupport.storage.bulk import append_rows
@@ -89,7 +89,7 @@ def _record(
     with writing_in_bulk(session):
         with staged(session, ids) as marked:
             record_events(session, IncidentRow, IncidentRow.customer_id, IncidentRow.id, marked, events)
-            if webhook:
+            if webhook and anyone_wants(session, webhook):
                 publish_marked(session, marked, webhook, now=now)
         return queue(session, ids, notice, now) if queue else 0
 
