@@ -284,6 +284,9 @@ def run_every_command(runs: Runs, tmp_path: Path) -> None:
         runs.problems.append("report sla --format json: no lines on the demo's history")
     runs("report", "consumption", "--from", day(-365), "--to", day(0), "--format", "csv")
     runs("report", "sla", *period, "--customer", "nobody", code=2)
+    ancient = runs("report", "sla", "--from", "0001-01-01", "--to", day(0), code=2)  # the API's span (inputs.Day)
+    if "--from" not in ancient.stdout + ancient.stderr or "1970-01-01" not in ancient.stdout + ancient.stderr:
+        runs.problems.append(f"report sla --from 0001-01-01: {ancient.stdout[-300:]!r} {ancient.stderr[-300:]!r}")
 
     contoso = str(EXAMPLES / "contoso-multicountry.yaml")
     runs("order", "validate", contoso)

@@ -94,6 +94,10 @@ def test_titles_impacts_and_descriptions_are_found_stemmed_in_french_and_english
     assert found(w, w.marie, "firmware updates") == [english.id]  # the description, every word
     assert found(w, w.marie, "firmware lyon") == []  # every word must be found
     assert found(w, w.marie, "réseau") == [other.id]
+    assert found(w, w.marie, "reseau coupe") == [other.id]  # typed without accents (D153)
+    assert found(w, w.marie, "IMPRIMANTE etage") == [printer.id]
+    hit = search.search(w.session, w.marie, "reseau")[0]
+    assert f"{search.START}Réseau{search.STOP}" in hit.snippet or "<mark>Réseau</mark>" in hit.snippet  # as written
     assert found(w, w.marie, "") == [] and found(w, w.marie, " ;-) ") == []
 
 
@@ -194,3 +198,48 @@ def test_the_migration_indexes_the_incidents_messages_and_files_already_there(fr
         assert [h.incident_id for h in search.search(session, w.marie, "reboot")] == [old.id]
         assert search.search(session, w.marie, "firmware") == []  # the note: the provider's
         assert [h.incident_id for h in search.search(session, ENGINEER, "spooler")] == [old.id]
+
+
+def test_the_unaccent_revision_rebuilds_the_entries_already_there(fresh_database, tmp_path):
+    """Migration 0025 (D153) on PostgreSQL: the document column is rebuilt for the
+    entries written before it, so "reseau" then finds "réseau"; its downgrade puts the
+    accent-sensitive column back. SQLite folded accents from the start."""
+    with fresh_database.transaction() as session:
+        w = World(session, None, None, None, BlobStore(tmp_path / "blobs"))  # type: ignore[arg-type]
+        import_order(session, read_order_document(EXAMPLES / "contoso-multicountry.yaml"), actor="ops", now=OPENED)
+        contoso = session.scalar(select(CustomerRow.id).where(CustomerRow.code == "contoso"))
+        w.marie = Principal(10, "marie.dupont@contoso.example", Role.SUPPORT_ADMINISTRATOR, customer_id=contoso)
+        incident = open_incident(w, w.marie, "Réseau coupé au siège")
+    if fresh_database.engine.dialect.name != "postgresql":
+        with fresh_database.reading() as session:
+            assert [h.incident_id for h in search.search(session, w.marie, "reseau")] == [incident.id]
+        return
+    revision = importlib.import_module("unisupport.storage.migrations.versions.0025_search_unaccent")
+    with fresh_database.transaction() as session:
+        for statement in revision._document("french", "english"):  # the column as 0019 made it
+            session.execute(text(statement))
+        assert search.search(session, w.marie, "reseau") == []  # the accents kept in the old column
+        for statement in revision._document("unisupport_french", "unisupport_english"):
+            session.execute(text(statement))
+    with fresh_database.reading() as session:
+        assert [h.incident_id for h in search.search(session, w.marie, "reseau")] == [incident.id]
+        assert [h.incident_id for h in search.search(session, w.marie, "siege coupe")] == [incident.id]
+    # Migrated where the extension could not be created: plain copies of the configurations, then the
+    # statements its warning prints (but CREATE EXTENSION, there already) make the search fold accents.
+    with fresh_database.transaction() as session:
+        for language in ("french", "english"):
+            session.execute(
+                text(f"ALTER TEXT SEARCH CONFIGURATION unisupport_{language} DROP MAPPING FOR {revision.WORDS}")
+            )
+            session.execute(
+                text(
+                    f"ALTER TEXT SEARCH CONFIGURATION unisupport_{language} ADD MAPPING FOR {revision.WORDS} "
+                    f"WITH {language}_stem"
+                )
+            )
+        session.execute(text("UPDATE incident_search SET body = body"))
+        assert search.search(session, w.marie, "reseau") == []
+        for statement in revision.LATER.split(";")[1:]:
+            if statement.strip():
+                session.execute(text(statement))
+        assert [h.incident_id for h in search.search(session, w.marie, "reseau")] == [incident.id]

@@ -450,3 +450,67 @@ def test_an_order_amendment_that_ends_a_plan_recalculates_the_pending_update(ses
         )
     ).one()
     assert event.before["plan"] == "unified-enhanced-response" and "amended" in event.reason
+
+
+def test_a_page_of_incidents_is_viewed_in_five_queries_with_the_same_answers_as_one_by_one(session, marie):
+    """The list answer (GET /api/v1/incidents) preloads the rows of every incident on
+    the page (load_related_many) instead of five queries per incident: same views,
+    a statement count that does not grow with the page."""
+    from sqlalchemy import event
+
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    incidents = [open_incident(session, marie, opened + timedelta(minutes=i), severity="1AB"[i % 3]) for i in range(6)]
+    reply(session, incidents[0], opened + timedelta(minutes=30), needs_answer=True)  # paused update target
+    reply(session, incidents[1], opened + timedelta(minutes=31))  # a running one
+    reply(session, incidents[1], opened + timedelta(minutes=40))  # ... met, and the next one started
+    request_collaboration(
+        session, marie, incidents[2].id, ThirdPartyIn(vendor="Contoso Networks", note="the router"), now=opened
+    )
+    session.flush()
+    now = opened + timedelta(hours=2)
+    one_by_one = [svc.incident_view(session, i, now=now, related=svc.load_related(session, i)) for i in incidents]
+    statements: list[str] = []
+
+    def count(*_args):
+        statements.append("x")
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        related = svc.load_related_many(session, incidents)
+        many = [svc.incident_view(session, i, now=now, related=related[i.id]) for i in incidents]
+        few = len(statements)
+        statements.clear()
+        svc.load_related_many(session, incidents[:2])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert many == one_by_one
+    assert many[0]["update_target"]["state"] == "paused" and many[1]["update_target"]["seq"] == 2
+    assert many[2]["third_parties"] and many[3]["update_target"] is None
+    assert few == len(statements) == 5
+    assert svc.load_related_many(session, []) == {}
+
+
+def test_the_acknowledgement_is_in_the_contacts_users_language_else_the_contacts(session, marie):
+    """R-SEV-2's acknowledgement: the language of the user tied to the contact when
+    there is one (read with the opening's one query), else the contact's own."""
+    from unisupport.storage.tables import OutboxRow as Outbox
+
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    first = open_incident(session, marie, opened)
+    create_user(
+        session,
+        email="marie.dupont@contoso.example",
+        name="Marie Dupont",
+        role="reactive-contact",
+        customer_code="contoso",
+        language="en",
+        actor="ops",
+        now=opened,
+    )
+    second = open_incident(session, marie, opened + timedelta(minutes=1))
+    languages = {
+        row.subject_id: row.language
+        for row in session.scalars(select(Outbox).where(Outbox.kind == "incident.acknowledged"))
+    }
+    assert languages == {first.id: "fr", second.id: "en"}

@@ -64,7 +64,7 @@ def post_message(
 ) -> JSONResponse:
     expected = if_match(request)
     with unit(request, credentials) as u:
-        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        replayed, digest = replay(u, key, "POST", request.url.path, data)
         if replayed:
             return replayed
         message = conv.post_message(

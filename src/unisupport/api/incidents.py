@@ -70,7 +70,7 @@ def open_incident(
     request: Request, data: IncidentIn, credentials: Credentials, key: IdempotencyKey = None
 ) -> JSONResponse:
     with unit(request, credentials) as u:
-        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        replayed, digest = replay(u, key, "POST", request.url.path, data)
         if replayed:
             return replayed
         body = svc.open_and_view(u.session, u.principal, data, now=u.now, settings=_settings(request))
@@ -105,7 +105,9 @@ def list_incidents(
             cursor=cursor,
             limit=limit,
         )
-        return {"items": [_view(u, r) for r in rows], "next_cursor": next_cursor}
+        related = svc.load_related_many(u.session, rows)  # the page's rows in five queries, not five per incident
+        items = [svc.incident_view(u.session, r, now=u.now, related=related[r.id]) for r in rows]
+        return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get(

@@ -298,7 +298,7 @@ def create_booking(
     with unit(request, credentials) as u:
         u.principal.require(*BOOKERS, action="book services")
         _check_order_scope(u, data.order)
-        replayed, digest = replay(u, key, "POST", request.url.path, data.model_dump(mode="json"))
+        replayed, digest = replay(u, key, "POST", request.url.path, data)
         if replayed:
             return replayed
         row = bookings.create_booking(

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,10 +88,14 @@ def etag(version: int) -> str:
 def replay(u: Unit, key: str | None, method: str, path: str, body: Any) -> tuple[JSONResponse | None, str]:
     """A retry of a creation with the same ``Idempotency-Key`` gets the first answer
     back — status, body, ``Location`` and ``ETag`` — and creates nothing. Reusing a
-    key for another request is refused."""
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    key for another request is refused. ``body``: the request's body, or the pydantic
+    model of it (dumped only when a key was sent). Without a key there is nothing to
+    replay and no digest to keep: ``(None, "")``."""
     if not key:
-        return None, digest
+        return None, ""
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     if len(key) > 200:
         raise InvalidInput("an Idempotency-Key has at most 200 characters", field="Idempotency-Key")
     row = u.session.scalar(

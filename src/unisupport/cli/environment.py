@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import unisupport
 from unisupport.clock import SystemClock
 from unisupport.errors import InvalidInput
+from unisupport.inputs import FIRST_DAY, LAST_DAY
 from unisupport.settings import DATA_DIR, DATABASE_URL, Settings
 from unisupport.storage.database import Database, sqlite_file
 
@@ -99,9 +100,14 @@ def parse_date(value: str | None, field: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # the API's span for every date input (inputs.Day)
+        raise InvalidInput(
+            f"{value} is not a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}", field=field
+        )
+    return day
 
 
 def _default(value: Any) -> Any:

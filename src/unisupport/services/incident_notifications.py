@@ -27,7 +27,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    bindparam,
     case,
     cast,
     func,
@@ -160,14 +159,15 @@ def acknowledge(
     site: SiteRow,
     customer_name: str,
     contact: ContactRow,
+    user_language: str | None,
     now: datetime,
     reply_to: str | None = None,
 ) -> None:
     """The automatic acknowledgement to the contact, at once (R-SEV-2: it never counts
     as the first response); the opening passes the rows it has read. ``reply_to``:
     the incident's reply address, so that answering the acknowledgement reaches the
-    incident."""
-    user_language = session.scalar(_CONTACT_USER_LANGUAGE, {"contact_id": contact.id})
+    incident. ``user_language``: that of the contact's user, if the contact has one (the
+    opening reads it with the contact)."""
     language = mail_language(user_language or contact.language or site.language)
     enqueue(
         session,
@@ -183,12 +183,6 @@ def acknowledge(
         now=now,
         headers={"Reply-To": reply_to} if reply_to else None,
     )
-
-
-# The language of the user tied to a contact (the first one), built once.
-_CONTACT_USER_LANGUAGE = (
-    select(UserRow.language).where(UserRow.contact_id == bindparam("contact_id")).order_by(UserRow.id).limit(1)
-)
 
 
 def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:

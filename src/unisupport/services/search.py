@@ -6,9 +6,11 @@ provider users only.
 The entries are written by the database's own triggers (migration 0019): the write
 path adds one insert per incident, message or file and no round trip. Reading:
 
-* PostgreSQL: ``plainto_tsquery('french', q) || plainto_tsquery('english', q)``
-  against a tsvector holding both stemmings (so "imprimantes" finds "imprimante" and
-  "printers" finds "printer"), ranked by ``ts_rank``, the snippet by ``ts_headline``.
+* PostgreSQL: ``plainto_tsquery('unisupport_french', q) || plainto_tsquery(
+  'unisupport_english', q)`` against a tsvector holding both stemmings of the
+  unaccented words (so "imprimantes" finds "imprimante", "printers" finds "printer"
+  and "reseau" finds "réseau": migration 0025), ranked by ``ts_rank``, the snippet by
+  ``ts_headline``.
 * SQLite: FTS5 with the Porter stemmer over unaccented words ("reseau" finds
   "réseau"), ranked by ``bm25``, the snippet by ``snippet()``.
 
@@ -37,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from unisupport.access import Principal
 from unisupport.errors import InvalidInput
@@ -83,11 +86,14 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# French and English stemming after the accents are taken off (migration 0025, D153).
+FRENCH: ColumnClause[str] = literal_column("'unisupport_french'")
+ENGLISH: ColumnClause[str] = literal_column("'unisupport_english'")
+
+
 def _tsquery():
     q: BindParameter[str] = bindparam("search_text")
-    return func.plainto_tsquery(literal_column("'french'"), q).op("||")(
-        func.plainto_tsquery(literal_column("'english'"), q)
-    )
+    return func.plainto_tsquery(FRENCH, q).op("||")(func.plainto_tsquery(ENGLISH, q))
 
 
 def _visible(query: Select, principal: Principal) -> Select:
@@ -151,7 +157,7 @@ def _search_postgres(session: Session, matches: Select, params: dict, limit: int
     if not ranked:
         return []
     options = f'StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "'
-    headline = func.ts_headline(literal_column("'english'"), _SEARCH.c.body, query, options)
+    headline = func.ts_headline(ENGLISH, _SEARCH.c.body, query, options)
     snippets = dict(
         session.execute(
             select(_SEARCH.c.key, headline).where(_SEARCH.c.key.in_([r.best for r in ranked])), params

@@ -10,8 +10,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, Connection, Table, insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
+
+from unisupport.storage.base import Base
 
 
 def append_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -33,6 +36,34 @@ def append_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
             for i, convert in converters:
                 values[i] = convert(values[i])
             copy.write_row(values)
+
+
+def insert_rows(session: Session, rows: Sequence[Base]) -> None:
+    """Insert new ORM rows now, one ``INSERT … RETURNING id`` per table (an executemany
+    for several rows of one table, ids in the rows' order), and attach them to the
+    session as persistent, as a flush would, without the unit of work (measured: a
+    third of a small flush's CPU). An attribute left unset takes its column's scalar
+    default, or None; none is left to load later. For rows that reference each other
+    only through ids already known (no relationships, no server-generated values but
+    the id)."""
+    by_type: dict[type, list[Base]] = {}
+    for row in rows:
+        by_type.setdefault(type(row), []).append(row)
+    connection = session.connection()
+    for mapped, objects in by_type.items():
+        table = mapped.__table__  # type: ignore[attr-defined]  # every mapped row class has one
+        columns = [c for c in table.columns if not c.primary_key]
+        for obj in objects:
+            state = obj.__dict__
+            for c in columns:
+                if c.key not in state:
+                    setattr(obj, c.key, c.default.arg if c.default is not None and c.default.is_scalar else None)
+        values = [{c.key: obj.__dict__[c.key] for c in columns} for obj in objects]
+        ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).scalars()
+        for obj, new_id in zip(objects, ids, strict=True):
+            obj.id = new_id  # type: ignore[attr-defined]  # the primary key of every table written here
+            make_transient_to_detached(obj)
+            session.add(obj)
 
 
 def _converter(column_type: Any, dialect: Any):

@@ -54,6 +54,7 @@ from unisupport.services.incidents.queries import (
     is_incident_number,
     list_incidents,
     load_related,
+    load_related_many,
     open_reviews,
     timeline,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "is_incident_number",
     "list_incidents",
     "load_related",
+    "load_related_many",
     "mitigate",
     "open_and_view",
     "open_incident",

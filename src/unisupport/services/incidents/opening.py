@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal, Role
@@ -38,7 +38,9 @@ from unisupport.storage.tables import (
     OrderRow,
     OrderVersionRow,
     SiteRow,
+    UserRow,
 )
+from unisupport.storage.bulk import insert_rows
 
 OPENING_ROLES = {"reactive-contact", "support-administrator", "cloud-administrator"}
 ACKNOWLEDGEMENT = "Automatic acknowledgement: your incident was received; an engineer will contact you."
@@ -53,13 +55,18 @@ class _Opening:
     document: dict  # the order's current version
     site: SiteRow
     contact: ContactRow
+    user_language: str | None  # the contact's user's, if the contact has a user
 
 
 # Opening and reading incidents run these queries on every request: built once, with
 # bound parameters (building a statement of this size and its cache key costs more
 # than running it: ~0.3 of ~0.5 ms).
+# The language of the contact's user (the first one), for the acknowledgement.
+_CONTACT_USER_LANGUAGE = (
+    select(UserRow.language).where(UserRow.contact_id == ContactRow.id).order_by(UserRow.id).limit(1).scalar_subquery()
+)
 _OPENING = (
-    select(OrderRow, CustomerRow, OrderVersionRow.document, SiteRow, ContactRow)
+    select(OrderRow, CustomerRow, OrderVersionRow.document, SiteRow, ContactRow, _CONTACT_USER_LANGUAGE.label("lang"))
     .join(CustomerRow, CustomerRow.id == OrderRow.customer_id)
     .outerjoin(
         OrderVersionRow, and_(OrderVersionRow.order_id == OrderRow.id, OrderVersionRow.version == OrderRow.version)
@@ -67,6 +74,7 @@ _OPENING = (
     .outerjoin(SiteRow, and_(SiteRow.customer_id == OrderRow.customer_id, SiteRow.code == bindparam("site")))
     .outerjoin(ContactRow, and_(ContactRow.customer_id == OrderRow.customer_id, ContactRow.email == bindparam("email")))
 )
+_EVENTS = insert(cast(Table, IncidentEventRow.__table__))  # Core: no ORM bulk-insert machinery for a few dicts
 _OPENING_BY_NUMBER = _OPENING.where(OrderRow.number == bindparam("number"))
 _OPENING_BY_NUMBER_IN_SCOPE = _OPENING_BY_NUMBER.where(OrderRow.customer_id.in_(bindparam("scope", expanding=True)))
 _OPENING_ACTIVE = _OPENING.where(
@@ -110,7 +118,8 @@ def _opening(session: Session, principal: Principal, data: IncidentIn) -> _Openi
         )
     if site is None or site.code not in {s["id"] for s in document.get("sites", [])}:
         raise InvalidInput(f"order {order.number} has no site {data.site!r}", field="site", rule="R-MC-1")
-    return _Opening(order, found.CustomerRow, document, site, _check_contact(found.ContactRow, email, data))
+    contact = _check_contact(found.ContactRow, email, data)
+    return _Opening(order, found.CustomerRow, document, site, contact, found.lang)
 
 
 def _check_contact(contact: ContactRow | None, email: str, data: IncidentIn) -> ContactRow:
@@ -234,8 +243,7 @@ def _open(
         reply_token=new_reply_token(),
     )
     provided = provide(incident, explanation, at=opened_at, assigned=set(), opening=True)
-    session.add(incident)
-    session.flush()  # the incident's id, for the rows below
+    insert_rows(session, [incident])  # the incident's id, for the rows below
 
     actor = principal.email
     events: list[dict[str, Any]] = [
@@ -296,20 +304,24 @@ def _open(
         answered_at=None,
         missed_at=None,
     )
-    session.add_all([*assignments, acknowledgement])
-    session.execute(insert(IncidentEventRow), events)  # one statement for the whole timeline so far
-    session.flush()
+    insert_rows(session, [*assignments, acknowledgement])
+    session.connection().execute(_EVENTS, events)  # one statement for the whole timeline so far
     acknowledge(
         session,
         incident,
         site=site,
         customer_name=opening.customer.name if opening.customer else "",
         contact=contact,
+        user_language=opening.user_language,
         now=now,
         reply_to=reply_address(settings.reply_address, incident.reply_token) if settings.reply_address else None,
     )
     announce_incident(session, "incident.opened", incident, now=now)
-    return incident, Related(opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [])
+    # a new incident has no RCA, review, collaboration or update target yet (its first update target starts
+    # with the first response)
+    return incident, Related(
+        opening.customer, order, site, contact, None, None, assignments, [acknowledgement], [], None
+    )
 
 
 def preview_target(session: Session, principal: Principal, data: IncidentIn, *, now: datetime) -> Explanation:

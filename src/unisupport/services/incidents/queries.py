@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from unisupport.access import Principal
@@ -35,6 +35,7 @@ from unisupport.storage.tables import (
     RcaRequestRow,
     SiteRow,
     ThirdPartyRow,
+    UpdateTargetRow,
 )
 
 
@@ -178,6 +179,7 @@ class Related:
     assignments: list[AssignmentRow]
     communications: list[CommunicationRow]  # oldest first
     third_parties: list[ThirdPartyRow]  # R-INC-4, oldest first
+    update_target: UpdateTargetRow | None  # the latest next-update target (R-INC-2), the pending one while there is one
 
 
 # An incident with its customer, order, site, contact, RCA and review (at most one
@@ -190,9 +192,41 @@ _WITH_RELATED = (
     .outerjoin(ContactRow, ContactRow.id == IncidentRow.contact_id)
     .outerjoin(RcaRequestRow, RcaRequestRow.incident_id == IncidentRow.id)
     .outerjoin(PostIncidentReviewRow, PostIncidentReviewRow.incident_id == IncidentRow.id)
-    .where(IncidentRow.id == bindparam("incident_id"))
 )
-_WITH_RELATED_IN_SCOPE = _WITH_RELATED.where(IncidentRow.customer_id.in_(bindparam("scope", expanding=True)))
+_WITH_RELATED_ONE = _WITH_RELATED.where(IncidentRow.id == bindparam("incident_id"))
+_WITH_RELATED_IN_SCOPE = _WITH_RELATED_ONE.where(IncidentRow.customer_id.in_(bindparam("scope", expanding=True)))
+_WITH_RELATED_MANY = _WITH_RELATED.where(IncidentRow.id.in_(bindparam("ids", expanding=True)))
+_LATEST_TARGET = (
+    select(UpdateTargetRow)
+    .where(UpdateTargetRow.incident_id == bindparam("incident_id"))
+    .order_by(UpdateTargetRow.seq.desc())
+    .limit(1)
+)
+_ASSIGNMENTS_MANY = (
+    select(AssignmentRow)
+    .where(AssignmentRow.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AssignmentRow.id)
+)
+_THIRD_PARTIES_MANY = (
+    select(ThirdPartyRow)
+    .where(ThirdPartyRow.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ThirdPartyRow.id)
+)
+_COMMUNICATIONS_MANY = (
+    select(CommunicationRow)
+    .where(CommunicationRow.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(CommunicationRow.at, CommunicationRow.id)
+)
+_LATEST_SEQ = (
+    select(UpdateTargetRow.incident_id, func.max(UpdateTargetRow.seq).label("seq"))
+    .where(UpdateTargetRow.incident_id.in_(bindparam("ids", expanding=True)))
+    .group_by(UpdateTargetRow.incident_id)
+    .subquery()
+)
+_LATEST_TARGETS_MANY = select(UpdateTargetRow).join(
+    _LATEST_SEQ,
+    and_(_LATEST_SEQ.c.incident_id == UpdateTargetRow.incident_id, _LATEST_SEQ.c.seq == UpdateTargetRow.seq),
+)
 
 
 def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
@@ -200,14 +234,53 @@ def _related(session: Session, incident: IncidentRow, one: tuple) -> Related:
     assignments = list(session.scalars(_ASSIGNMENTS, {"incident_id": incident.id}))
     third_parties = list(session.scalars(_THIRD_PARTIES, {"incident_id": incident.id}))
     comms = communications(session, incident)
-    return Related(customer, order, site, contact, rca, pir, assignments, comms, third_parties)
+    target = session.scalar(_LATEST_TARGET, {"incident_id": incident.id})
+    return Related(customer, order, site, contact, rca, pir, assignments, comms, third_parties, target)
 
 
 def load_related(session: Session, incident: IncidentRow) -> Related:
-    """The rows :func:`incident_view` shows, in four queries: the customer, order,
+    """The rows :func:`incident_view` shows, in five queries: the customer, order,
     site, contact, RCA and review together; the assignments; the communications; the
-    third-party collaborations."""
-    return _related(session, incident, tuple(session.execute(_WITH_RELATED, {"incident_id": incident.id}).one()[1:]))
+    third-party collaborations; the latest update target."""
+    return _related(
+        session, incident, tuple(session.execute(_WITH_RELATED_ONE, {"incident_id": incident.id}).one()[1:])
+    )
+
+
+def load_related_many(session: Session, incidents: list[IncidentRow]) -> dict[int, Related]:
+    """:func:`load_related` for a page of incidents in five queries whatever its length
+    (a list answer, not a query per incident), by incident id."""
+    ids = [i.id for i in incidents]
+    if not ids:
+        return {}
+    one = {row[0].id: row for row in session.execute(_WITH_RELATED_MANY, {"ids": ids})}
+    assignments: dict[int, list[AssignmentRow]] = {}
+    for a in session.scalars(_ASSIGNMENTS_MANY, {"ids": ids}):
+        assignments.setdefault(a.incident_id, []).append(a)
+    comms: dict[int, list[CommunicationRow]] = {}
+    customers = {i.id: i.customer_id for i in incidents}
+    for c in session.scalars(_COMMUNICATIONS_MANY, {"ids": ids}):
+        if c.customer_id == customers[c.incident_id]:  # the tenant check of _COMMUNICATIONS
+            comms.setdefault(c.incident_id, []).append(c)
+    collaborations: dict[int, list[ThirdPartyRow]] = {}
+    for t in session.scalars(_THIRD_PARTIES_MANY, {"ids": ids}):
+        collaborations.setdefault(t.incident_id, []).append(t)
+    targets = {t.incident_id: t for t in session.scalars(_LATEST_TARGETS_MANY, {"ids": ids})}
+    return {
+        i: Related(
+            one[i].CustomerRow,
+            one[i].OrderRow,
+            one[i].SiteRow,
+            one[i].ContactRow,
+            one[i].RcaRequestRow,
+            one[i].PostIncidentReviewRow,
+            assignments.get(i, []),
+            comms.get(i, []),
+            collaborations.get(i, []),
+            targets.get(i),
+        )
+        for i in ids
+    }
 
 
 def get_incident_related(session: Session, principal: Principal, incident_id: int) -> tuple[IncidentRow, Related]:
@@ -215,7 +288,7 @@ def get_incident_related(session: Session, principal: Principal, incident_id: in
     incident and its one-to-one rows in one query."""
     scope = principal.customer_scope
     if scope is None:
-        found = session.execute(_WITH_RELATED, {"incident_id": incident_id}).first()
+        found = session.execute(_WITH_RELATED_ONE, {"incident_id": incident_id}).first()
     else:
         found = session.execute(_WITH_RELATED_IN_SCOPE, {"incident_id": incident_id, "scope": sorted(scope)}).first()
     if found is None:

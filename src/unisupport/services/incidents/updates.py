@@ -464,17 +464,6 @@ def target_view(row: UpdateTargetRow, calendar: Calendar, *, now: datetime) -> d
     }
 
 
-def current_view(session: Session, incident: IncidentRow, calendar: Calendar, *, now: datetime) -> dict | None:
-    """The incident's latest update target (the pending one while there is one)."""
-    row = session.scalar(
-        select(UpdateTargetRow)
-        .where(UpdateTargetRow.incident_id == incident.id)
-        .order_by(UpdateTargetRow.seq.desc())
-        .limit(1)
-    )
-    return None if row is None else target_view(row, calendar, now=now)
-
-
 def story_of(row: UpdateTargetRow, calendar: Calendar) -> list[dict[str, Any]]:
     """The day-by-day story of a business-hours target from its start to its due
     instant (none for a 24x7 one, nor while paused)."""

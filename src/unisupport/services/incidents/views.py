@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from unisupport.incidents import diagnostics, third_party
 from unisupport.services.incidents.lifecycle import rca_window
-from unisupport.services.incidents.updates import current_view
+from unisupport.services.incidents.updates import target_view
 from unisupport.services.incidents.queries import Related, first_response_state, load_related
 from unisupport.sla.calendar import Calendar, epoch_seconds
 from unisupport.sla.site_calendar import site_calendar
@@ -67,7 +67,9 @@ def incident_view(
         "language": incident.language,
         "status": incident.status,
         "state": incident.state,  # whose turn it is (incidents.state, D93)
-        "update_target": current_view(session, incident, calendar, now=now),  # next update due (R-INC-2)
+        "update_target": None
+        if r.update_target is None
+        else target_view(r.update_target, calendar, now=now),  # R-INC-2
         "team": incident.team,
         "routing": incident.routing,
         "opened_at": when(incident.opened_at),
