@@ -317,3 +317,43 @@ def test_two_watchers_sweeping_at_once_never_mark_or_notify_twice(fresh_database
         assert reports["first"].queued + reports["second"].queued == len(keys)
     with db.transaction() as session:
         assert sweep(session, now=later, queue=queue).to_dict() == dict.fromkeys(reports["first"].to_dict(), 0)
+
+
+def test_the_sweep_plans_each_execution_and_other_transactions_keep_the_servers_choice(fresh_database):
+    """D154: on PostgreSQL the connections keep plan_cache_mode=auto (a creation's
+    statements reuse their plans); the sweep asks for a plan per execution for the rest
+    of its own transaction only."""
+    from sqlalchemy import text
+
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    postgres = fresh_database.engine.dialect.name == "postgresql"
+    with fresh_database.transaction() as session:
+        if postgres:
+            assert session.execute(setting).scalar() == "auto"
+        sweep(session, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # nothing to set on SQLite, and no error
+        if postgres:
+            assert session.execute(setting).scalar() == "force_custom_plan"
+    if postgres:
+        with fresh_database.transaction() as session:
+            assert session.execute(setting).scalar() == "auto"  # SET LOCAL: that transaction's own
+
+
+def test_the_sweeps_bulk_writes_reuse_their_plans_and_the_setting_comes_back(fresh_database):
+    """D147: inside ``writing_in_bulk`` (the events, webhook events and notifications of
+    a sweep) PostgreSQL reuses plans, its foreign-key checks' included, and compiles
+    nothing; after it, the sweep's own setting (a plan each execution, D154) is back."""
+    from sqlalchemy import text
+
+    from unisupport.services.watch_marks import writing_in_bulk
+    from unisupport.storage.database import plan_each_execution
+
+    with fresh_database.transaction() as session:
+        if fresh_database.engine.dialect.name != "postgresql":
+            with writing_in_bulk(session):  # nothing to set on SQLite, and no error
+                return
+        settings = text("SELECT current_setting('plan_cache_mode'), current_setting('jit')")
+        plan_each_execution(session)
+        before = tuple(session.execute(settings).one())
+        with writing_in_bulk(session):
+            assert tuple(session.execute(settings).one()) == ("auto", "off")
+        assert tuple(session.execute(settings).one()) == before == ("force_custom_plan", before[1])

@@ -27,6 +27,7 @@ from unisupport.services import search
 from unisupport.services.incidents import assign
 from unisupport.services.scope import scoped
 from unisupport.sla.severity import Severity
+from unisupport.storage.database import plan_each_execution
 from unisupport.storage.tables import (
     AssignmentRow,
     CommunicationRow,
@@ -196,6 +197,7 @@ def queue(
     when more follow. Two queries: the page's ids in the order asked (only the sort's
     own expression is computed for every incident in scope), then those rows with their
     columns."""
+    plan_each_execution(session)  # the next deadlines: partial indexes read with the instant given (D154)
     query = scoped(
         select(IncidentRow.id)
         .join(CustomerRow, CustomerRow.id == IncidentRow.customer_id)

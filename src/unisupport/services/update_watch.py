@@ -25,6 +25,7 @@ from unisupport.services.incident_notifications import queue_update_notices
 from unisupport.services.watch_marks import Event, mark, record_events, staged, writing_in_bulk
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import UTCDateTime
+from unisupport.storage.database import plan_each_execution
 from unisupport.storage.portable_sql import epoch, iso_utc
 from unisupport.storage.tables import IncidentRow, SiteRow, UpdateTargetRow
 from unisupport.storage.tables.incidents import UPDATE_PENDING
@@ -69,6 +70,7 @@ def sweep(session: Session, *, now: datetime, notify: bool = True, limit: int = 
     """One pass at ``now``; idempotent (what was marked stays marked)."""
     report = UpdateSweep()
     session.flush()
+    plan_each_execution(session)  # its queries read partial indexes with the instant given (D154)
     t = UpdateTargetRow
     due = iso_utc(t.due_at)
     breached = mark(

@@ -59,8 +59,8 @@ def mark(
 @contextmanager
 def writing_in_bulk(session: Session) -> Iterator[None]:
     """On PostgreSQL, for the block, ``plan_cache_mode = auto`` and ``jit = off``,
-    then back to what they were. Our connections force custom plans
-    (``storage.database.make_engine``: the watcher's queries need their literal
+    then back to what they were. A sweep asks for a plan at each execution
+    (``storage.database.plan_each_execution``, D154: its queries need their literal
     partial-index predicates planned with the instant given), and that applies to
     the statements the server runs inside its foreign-key triggers too: every row
     inserted re-planned ``SELECT 1 FROM customers WHERE id = $1 FOR KEY SHARE`` —

@@ -24,6 +24,7 @@ from unisupport.services.watch_marks import Event, mark, record_events, staged, 
 from unisupport.storage.base import UTCDateTime
 from unisupport.storage.bulk import append_rows
 from unisupport.storage.portable_sql import iso_utc
+from unisupport.storage.database import plan_each_execution
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow
 from unisupport.storage.tables.incidents import AWAITING, CRITICAL_PENDING
 
@@ -98,6 +99,7 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     """One pass of the watcher at ``now``. Idempotent: what was marked stays marked."""
     report = WatchReport()
     session.flush()
+    plan_each_execution(session)  # its queries read partial indexes with the instant given (D154)
 
     # First-response breaches, marked at the due instant itself, and escalated to the
     # incident managers (Sev 1/A already were, at their opening: R-INC-2). The literal

@@ -23,6 +23,7 @@ from unisupport.services import search
 from unisupport.services.scope import scoped
 from unisupport.sla.calendar import epoch_seconds
 from unisupport.sla.severity import Severity
+from unisupport.storage.database import plan_each_execution
 from unisupport.storage.tables import (
     AssignmentRow,
     CommunicationRow,
@@ -108,6 +109,8 @@ def list_incidents(
     limit: int = 50,
 ) -> tuple[list[IncidentRow], str | None]:
     """Newest first, keyset-paginated; every filter combines with the tenant scope."""
+    if f.breached is not None or f.due_before:
+        plan_each_execution(session)  # instants compared over the awaiting incidents' partial indexes (D154)
     query = scoped(select(IncidentRow), IncidentRow.customer_id, principal)
     if f.status:
         query = query.where(IncidentRow.status == f.status)
