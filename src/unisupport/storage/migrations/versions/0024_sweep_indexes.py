@@ -6,13 +6,13 @@ so every row still names a customer that exists. A sweep of 10,000 breaches writ
 80,000 fewer index entries.
 
 Revision ID: 0024_sweep_indexes
-Revises: 0025_search_unaccent
+Revises: 0023_webhooks
 """
 
 from alembic import op
 
 revision = "0024_sweep_indexes"
-down_revision = "0025_search_unaccent"
+down_revision = "0023_webhooks"
 branch_labels = None
 depends_on = None
 
