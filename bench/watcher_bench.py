@@ -2,7 +2,7 @@
 
     python bench/watcher_bench.py [--n 1000000] [--breaches 10000] [--runs 200]
                                   [--sqlite-n 100000] [--sqlite-breaches 1000]
-                                  [--diagnose auto|always|never]
+                                  [--diagnose auto|always|never] [--update-breaches 10000]
 
 PostgreSQL (the target): a throw-away database created from the admin URL in
 UNISUPPORT_BENCH_POSTGRES_URL or UNISUPPORT_TEST_POSTGRES_URL, migrated, dropped at
@@ -40,6 +40,12 @@ Measured:
      transaction, committed: time, breaches marked, outbox rows queued; then a second
      sweep at the same instant (finds nothing), and 10 more in a row, as a
      long-lived watcher runs them.
+(iii) with ``--update-breaches N`` (default 10,000; 0 skips it): N update targets
+     ("next update due", R-INC-2) of incidents that had their first response, due
+     in the past, then one sweep, committed: time, targets breached, outbox rows (the
+     team and the incident managers of each). On PostgreSQL on this machine, the
+     server backend's CPU seconds during each timed sweep are shown too
+     (``/proc/<pid>/stat``): steadier than wall time on a shared machine.
 With ``--experiments``, on PostgreSQL (throw-away database; the schema is put
 back): the queries and the 10 sweeps (a) without server-side prepared statements
 (psycopg prepare_threshold=None), (b) with candidate partial indexes, (c) with both.
@@ -645,15 +651,87 @@ def outbox_count(db: Database) -> int:
         return c.execute(select(func.count()).select_from(OutboxRow)).scalar_one()
 
 
+def server_cpu(session) -> tuple[int, float] | None:
+    """The CPU seconds used so far by the PostgreSQL backend of ``session`` (its pid
+    and ``/proc/<pid>/stat``'s utime + stime), when the server runs on this machine;
+    else None. Less sensitive than wall time to other work on a shared machine."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+LAST_SERVER_CPU: list[float | None] = [None]
+
+
 def timed_sweep(db: Database, now: datetime, queue) -> tuple[Any, float, float]:
     with db.sessions() as session:
         session.begin()
+        before = server_cpu(session)
         t0 = time.perf_counter()
         report = sweep(session, now=now, queue=queue)
         t1 = time.perf_counter()
+        after = server_cpu(session)
         session.commit()
         t2 = time.perf_counter()
+    LAST_SERVER_CPU[0] = after[1] - before[1] if before and after else None
     return report, t1 - t0, t2 - t1
+
+
+def cpu_note(brackets: bool = False) -> str:
+    """The server CPU of the last timed sweep, to add to its figure ("" if unknown)."""
+    cpu = LAST_SERVER_CPU[0]
+    if cpu is None:
+        return ""
+    return f" (server CPU {fmt_s(cpu)})" if brackets else f", server CPU {fmt_s(cpu)}"
+
+
+def add_update_breaches(tdb: TempDatabase, n: int, now: datetime) -> int:
+    """``n`` update targets ("next update due", R-INC-2) of incidents that had their
+    first response, due 1 s to 2 h ago and warned at 75 % of their 60 minutes: the
+    next sweep breaches them all. Appended by ``storage.bulk`` (COPY on PostgreSQL)."""
+    from unisupport.storage.bulk import append_rows
+    from unisupport.storage.tables import UpdateTargetRow
+
+    rng = random.Random(7)
+    with tdb.db.engine.begin() as c:
+        incidents = c.execute(
+            select(IncidentRow.id, IncidentRow.customer_id, IncidentRow.plan, IncidentRow.severity)
+            .where(IncidentRow.first_response_at.is_not(None), IncidentRow.status == "open")
+            .order_by(IncidentRow.id)
+            .limit(n)
+        ).all()
+        rows = []
+        for r in incidents:
+            due = now - timedelta(seconds=rng.randint(1, 7200))
+            warn = due - timedelta(minutes=15)
+            rows.append(
+                {
+                    "customer_id": r.customer_id,
+                    "incident_id": r.id,
+                    "seq": 1,
+                    "plan": r.plan,
+                    "severity": r.severity,
+                    "target_minutes": 60,
+                    "coverage": "24x7",
+                    "started_at": due - timedelta(minutes=60),
+                    "due_at": due,
+                    "warn_at": warn,
+                    "warned_at": warn,
+                    "pauses": [],
+                    "paused_seconds": 0,
+                    "explanation": {"bench": "row"},
+                }
+            )
+        append_rows(c, UpdateTargetRow.__table__, rows)  # type: ignore[arg-type]
+    if tdb.backend == "postgresql":
+        with tdb.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE update_targets")
+    return len(rows)
 
 
 def reset_breaches(db: Database, now: datetime, backend: str) -> None:
@@ -860,6 +938,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         print("\n(ii) sweep(session, now=now, queue=incident_notifications.queue), one transaction, committed:")
         out0 = outbox_count(tdb.db)
         report, t_sweep, t_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
+        first_cpu = cpu_note(brackets=True)
         queued_rows = outbox_count(tdb.db) - out0
         with tdb.db.engine.connect() as c:
             marked = c.execute(
@@ -871,7 +950,8 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         total = t_sweep + t_commit
         per = ENGINEERS_PER_TEAM + 1 + INCIDENT_MANAGERS
         print(
-            f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}; report {report.to_dict()}; "
+            f"  first sweep: {fmt_s(t_sweep)} + commit {fmt_s(t_commit)} = {fmt_s(total)}{cpu_note()}; "
+            f"report {report.to_dict()}; "
             f"in the database: {marked:,} incidents marked breached, {evts:,} watcher events, {queued_rows:,} outbox "
             f"rows (expected {breaches:,} x {per} = {breaches * per:,}: {ENGINEERS_PER_TEAM} team members + the "
             f"contact + {INCIDENT_MANAGERS} incident managers)"
@@ -889,6 +969,29 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
         )
         steady = show_sweeps("as it is", steady_sweeps(tdb.db.engine, now))
         exp = experiments(tdb, now) if backend == "postgresql" and args.experiments else None
+        update_rows: list[tuple[str, str, str, str]] = []
+        wanted = args.update_breaches if backend == "postgresql" else min(args.update_breaches, args.sqlite_breaches)
+        if wanted:
+            added = add_update_breaches(tdb, wanted, now)
+            out1 = outbox_count(tdb.db)
+            ureport, tu_sweep, tu_commit = timed_sweep(tdb.db, now, incident_notifications.queue)
+            uqueued = outbox_count(tdb.db) - out1
+            print(
+                f"\n(iii) update targets: {added:,} due in the past, one sweep: {fmt_s(tu_sweep)} + commit "
+                f"{fmt_s(tu_commit)} = {fmt_s(tu_sweep + tu_commit)}{cpu_note()}; report {ureport.to_dict()}; "
+                f"{uqueued:,} outbox rows (expected {added:,} x {ENGINEERS_PER_TEAM + INCIDENT_MANAGERS}: the team and "
+                "the incident managers)"
+            )
+            update_rows.append(
+                (
+                    f"{tag}: update-target sweep: {ureport.update_breached:,} breaches + {uqueued:,} notifications",
+                    fmt_s(tu_sweep + tu_commit)
+                    + cpu_note().replace(", server CPU", " (server CPU")
+                    + (")" if cpu_note() else ""),
+                    "-",
+                    "info" if ureport.update_breached == added else "FAIL (not all marked)",
+                )
+            )
 
         d = before["due-soon (due <= now+15min, overdue included)"]
         w = before["due-soon window (now < due <= now+15min)"]
@@ -932,13 +1035,14 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> list
             ),
             (
                 f"{tag}: sweep: {report.breached:,} breaches + {queued_rows:,} notifications",
-                fmt_s(total),
+                fmt_s(total) + first_cpu,
                 f"<= {TARGET_SWEEP_S:g} s",
                 "info" if info else verdict(total <= TARGET_SWEEP_S and report.breached == breaches),
             ),
             (f"{tag}: second sweep (nothing to do)", fmt_s(t2_sweep + t2_commit), "-", "-"),
             (f"{tag}: 10 more sweeps, nothing due", steady, "-", "-"),
         ]
+        rows += update_rows
         if exp:
             rows.append((f"{tag}: exp. (a) no prepared stmts: 10 sweeps", exp["a_sweeps"], "-", "-"))
             rows.append((f"{tag}: exp. (c) (a) + partial indexes: 10 sweeps", exp["c_sweeps"], "-", "-"))
@@ -992,6 +1096,13 @@ def main() -> int:
         "--experiments",
         action="store_true",
         help="also the PostgreSQL experiments: no prepared statements; extra partial indexes; both",
+    )
+    parser.add_argument(
+        "--update-breaches",
+        type=int,
+        default=10_000,
+        help="update targets due in the past, swept after the first-response breaches (0: skip; SQLite: at most "
+        "--sqlite-breaches)",
     )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()

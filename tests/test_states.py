@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from watchers_at_once import sweep_twice_at_once
+
 from unisupport.access import Principal, Role
 from unisupport.errors import InvalidInput, Refused
 from unisupport.incidents.requests import (
@@ -241,6 +243,32 @@ def test_the_watcher_warns_then_breaches_at_the_due_instant_once_and_never_a_pau
     assert sweep(session, now=opened + timedelta(minutes=51), queue=queue).update_breached == 0  # once
     [target] = targets_of(session, incident.id)
     assert target.breached_at == (opened + timedelta(minutes=35)).astimezone(UTC)  # at the due instant
+    # The events, written by the database (D148): one each, with the target, its due
+    # instant and, for the warning, the minutes left.
+    events = session.scalars(
+        select(IncidentEventRow)
+        .where(IncidentEventRow.incident_id == incident.id, IncidentEventRow.actor == "watcher")
+        .order_by(IncidentEventRow.id)
+    ).all()
+    due = "2026-11-25T09:35:00+00:00"
+    assert [(e.kind, e.at, e.actor, e.after, e.rule, e.customer_id) for e in events] == [
+        ("update-warned", (opened + timedelta(minutes=28)).astimezone(UTC), "watcher",
+         {"target": 1, "due": due, "minutes_left": 7}, "R-INC-2", incident.customer_id),
+        ("update-breached", (opened + timedelta(minutes=35)).astimezone(UTC), "watcher",
+         {"target": 1, "due": due}, "R-INC-2", incident.customer_id),
+    ]  # fmt: skip
+    breach = session.scalars(
+        select(OutboxRow).where(
+            OutboxRow.kind == "incident.update_breached", OutboxRow.recipient == "tom@provider.example"
+        )
+    ).one()
+    assert datetime.fromisoformat(breach.payload["update_due"]) == datetime.fromisoformat(due)
+    assert (breach.payload["update_minutes"], breach.payload["minutes_left"], breach.payload["coverage"]) == (
+        30,
+        0,
+        "24x7",
+    )
+    assert breach.payload["incident_number"] == f"INC-{incident.id:06d}" and breach.business_hours_site_id is None
     mail = _update_mail(session)
     assert [(k, r) for k, r, _ in mail] == [
         ("incident.update_breached", "ines@provider.example"),
@@ -254,6 +282,43 @@ def test_the_watcher_warns_then_breaches_at_the_due_instant_once_and_never_a_pau
     assert (target.met_late, target.breached_at is not None) == (True, True)
     # Awaiting the customer: the new target is paused and never breaches, however long.
     assert sweep(session, now=opened + timedelta(days=3), queue=queue).update_breached == 0
+
+
+def test_two_watchers_sweeping_update_targets_at_once_never_mark_or_mail_twice(fresh_database, backend):
+    """The update targets are claimed with FOR UPDATE SKIP LOCKED (D148): a sweep
+    holding its ten does not block a second one, which takes the other twenty; each
+    breach is marked once, with one event and one mail per person."""
+    from sqlalchemy import func
+
+    if backend == "sqlite":
+        pytest.skip("SQLite runs one watcher (docs/deployment.md): its writers take turns, they never overlap")
+    db = fresh_database
+    opened = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
+    with db.transaction() as session:
+        import_order(session, read_order_document(CONTOSO), actor="ops", now=datetime(2026, 1, 1, tzinfo=UTC))
+        customer = session.scalar(select(CustomerRow).where(CustomerRow.code == "contoso"))
+        who = Principal(
+            user_id=10, email="marie.dupont@contoso.example", role=Role.REACTIVE_CONTACT, customer_id=customer.id
+        )
+        incidents = [open_incident(session, who, opened) for _ in range(30)]
+        _team(session, incidents[0])
+        for incident in incidents:
+            reply(session, incident, opened + timedelta(minutes=5))  # next update due 10:35
+    later = opened + timedelta(minutes=50)
+    reports = dict(zip(("first", "second"), sweep_twice_at_once(db, later, queue), strict=True))
+    assert (reports["first"].update_breached, reports["second"].update_breached) == (10, 20)
+    with db.reading() as session:
+        per_incident = session.execute(
+            select(IncidentEventRow.incident_id, func.count())
+            .where(IncidentEventRow.kind == "update-breached")
+            .group_by(IncidentEventRow.incident_id)
+        ).all()
+        assert len(per_incident) == 30 and {n for _, n in per_incident} == {1}
+        keys = [key for _, _, key in _update_mail(session)]
+        assert len(keys) == 60 and len(set(keys)) == 60  # Tom and Ines, once per target
+        assert reports["first"].queued + reports["second"].queued == 60
+    with db.transaction() as session:
+        assert sweep(session, now=later, queue=queue).update_breached == 0
 
 
 def test_a_business_hours_warning_waits_for_the_sites_opening(session, marie):

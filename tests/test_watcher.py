@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from watchers_at_once import sweep_twice_at_once
+
 from unisupport.access import Principal, Role
 from unisupport.errors import InvalidInput
 from unisupport.incidents.requests import IncidentIn
@@ -280,8 +282,6 @@ def test_two_watchers_sweeping_at_once_never_mark_or_notify_twice(fresh_database
     its claimed incidents (FOR UPDATE SKIP LOCKED) does not block a second sweep, which
     takes the others; together they mark each breach once, with one timeline entry and
     one notification per person each."""
-    import threading
-
     from sqlalchemy import func
 
     from unisupport.storage.tables import IncidentEventRow, IncidentRow
@@ -302,26 +302,7 @@ def test_two_watchers_sweeping_at_once_never_mark_or_notify_twice(fresh_database
         for _ in range(30):
             open_b(session, who, datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))
     later = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
-    first_claimed, second_done = threading.Event(), threading.Event()
-    reports = {}
-
-    def first() -> None:
-        with db.transaction() as session:
-            reports["first"] = sweep(session, now=later, limit=10, queue=queue)
-            first_claimed.set()
-            assert second_done.wait(30)  # holds its ten rows locked while the other sweeps
-
-    def second() -> None:
-        assert first_claimed.wait(30)
-        with db.transaction() as session:
-            reports["second"] = sweep(session, now=later, queue=queue)
-        second_done.set()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    reports = dict(zip(("first", "second"), sweep_twice_at_once(db, later, queue), strict=True))
     assert (reports["first"].breached, reports["second"].breached) == (10, 20)
     with db.reading() as session:
         assert session.scalar(select(func.count()).where(IncidentRow.breached_at.is_not(None))) == 30
@@ -355,3 +336,24 @@ def test_the_sweep_plans_each_execution_and_other_transactions_keep_the_servers_
     if postgres:
         with fresh_database.transaction() as session:
             assert session.execute(setting).scalar() == "auto"  # SET LOCAL: that transaction's own
+
+
+def test_the_sweeps_bulk_writes_reuse_their_plans_and_the_setting_comes_back(fresh_database):
+    """D147: inside ``writing_in_bulk`` (the events, webhook events and notifications of
+    a sweep) PostgreSQL reuses plans, its foreign-key checks' included, and compiles
+    nothing; after it, the sweep's own setting (a plan each execution, D154) is back."""
+    from sqlalchemy import text
+
+    from unisupport.services.watch_marks import writing_in_bulk
+    from unisupport.storage.database import plan_each_execution
+
+    with fresh_database.transaction() as session:
+        if fresh_database.engine.dialect.name != "postgresql":
+            with writing_in_bulk(session):  # nothing to set on SQLite, and no error
+                return
+        settings = text("SELECT current_setting('plan_cache_mode'), current_setting('jit')")
+        plan_each_execution(session)
+        before = tuple(session.execute(settings).one())
+        with writing_in_bulk(session):
+            assert tuple(session.execute(settings).one()) == ("auto", "off")
+        assert tuple(session.execute(settings).one()) == before == ("force_custom_plan", before[1])

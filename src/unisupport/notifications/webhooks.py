@@ -87,6 +87,14 @@ def _wanted(event_type: Any, customer_id: Any, internal: Any):
     )
 
 
+def anyone_wants(session: Session, event_type: str) -> bool:
+    """Whether an active subscription (of any customer) takes ``event_type``: the
+    watcher skips ``publish_marked`` — a join of every marked incident — when none does."""
+    s, t = WebhookSubscriptionRow, WebhookSubscriptionEventRow
+    wanted = select(t.subscription_id).join(s, t.subscription_id == s.id)
+    return session.scalar(wanted.where(t.event_type == event_type, s.active.is_(True)).limit(1)) is not None
+
+
 EVENT_COLUMNS = ["event_type", "customer_id", "incident_id", "internal", "payload", "created_at", "key"]
 
 

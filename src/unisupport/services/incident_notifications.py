@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from unisupport.errors import InvalidInput
+from unisupport.notifications.kinds import is_optional
 from unisupport.notifications.mailer import has_template
 from unisupport.notifications.outbox import (
     Fanout,
@@ -51,7 +52,7 @@ from unisupport.notifications.wording import LANGUAGES, mail_language
 from unisupport.sla.site_calendar import site_calendar
 from unisupport.storage.base import Document, UTCDateTime
 from unisupport.storage.bulk import append_rows
-from unisupport.storage.portable_sql import iso_utc, json_document, whole_minutes, zero_padded
+from unisupport.storage.portable_sql import epoch, iso_utc, json_document, json_merged, whole_minutes, zero_padded
 from unisupport.storage.tables import (
     CommunicationRow,
     ContactRow,
@@ -61,6 +62,7 @@ from unisupport.storage.tables import (
     SiteRow,
     TeamMemberRow,
     TeamRow,
+    UpdateTargetRow,
     UserRow,
 )
 
@@ -198,15 +200,18 @@ def queue(session: Session, incident_ids: list[int], kind: str, now: datetime) -
 
 
 _STAGING = MetaData()
-_INCIDENTS = Table("queue_incidents", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
-# Each incident's payload, built once (not once per recipient); "second" is the
-# escalation's payload for breaches.
+# The ids a call is about: incidents (breaches, warnings) or update targets.
+_IDS = Table("queue_ids", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+# Each notice's payload, built once (not once per recipient), with what the fan-out
+# needs of it: "id" is the incident's or the update target's; "suffix" is the part
+# of the dedupe key after the kind (the update target's number, ":2"; else empty).
 _PAYLOADS = Table(
     "queue_payloads",
     _STAGING,
     Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, nullable=False),
+    Column("suffix", String(16), nullable=False),
     Column("payload", Document, nullable=False),
-    Column("second", Document),
     Column("customer_id", Integer, nullable=False),
     Column("site_id", Integer, nullable=False),
     Column("contact_id", Integer, nullable=False),
@@ -227,27 +232,32 @@ _RECIPIENTS = Table(
 ESCALATION_REASON = "the first-response target was breached (R-INC-2)"
 
 
-def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
-    """One ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` writes every
-    outbox row — payloads included (``storage.portable_sql``) — from the incidents,
-    their sites, customers and contacts, and the recipients staged once: 60,000 rows
-    for 10,000 breaches without building them in Python. Instants in payloads are
-    UTC (the templates show them in the site's zone); customer mails about
-    business-hours incidents wait for the site's next opening, worked out once per
-    site."""
-    kinds = ("incident.warning",) if kind == "incident.warning" else ("incident.breached", "incident.escalated")
+def _check_templates(kinds: tuple[str, ...]) -> None:
     for send_kind in kinds:
+        if is_optional(send_kind):  # each recipient's refusal would have to be checked: enqueue
+            raise InvalidInput(f"{send_kind} mail is optional (R-COM-1): queue it with enqueue", field="kind")
         for language in LANGUAGES:
             if not has_template(send_kind, language):
                 raise InvalidInput(f"no {language} template for notifications of kind {send_kind!r}", field="kind")
+
+
+def _stage(session: Session, ids: list[int], incidents: Any, now: datetime) -> dict[int, datetime]:
+    """Stage ``ids`` (``_IDS``) and the provider's recipients of the teams of
+    ``incidents`` (a query of incident ids, over the staged ids); returns, for each
+    site of those incidents, when a business-hours notice may go out (worked out once
+    per site)."""
     session.flush()
     connection = session.connection()
     _STAGING.create_all(connection, checkfirst=False)
-    append_rows(connection, _INCIDENTS, [{"id": i} for i in sorted(set(incident_ids))])
-    staged = select(_INCIDENTS.c.id)
-    teams = sorted(
-        t for t in session.scalars(select(IncidentRow.team).where(IncidentRow.id.in_(staged)).distinct()) if t
-    )
+    append_rows(connection, _IDS, [{"id": i} for i in sorted(set(ids))])
+    if connection.dialect.name == "postgresql":
+        # Before the queries below: without statistics the planner expects thousands
+        # of times more rows (and scans every incident).
+        connection.exec_driver_sql(f"ANALYZE {_IDS.name}")
+    involved = session.execute(
+        select(IncidentRow.team, IncidentRow.site_id).where(IncidentRow.id.in_(incidents)).distinct()
+    ).all()
+    teams = sorted({team for team, _ in involved if team})
     recipients = [
         {"audience": "team", "team": team, "recipient": email, "language": language}
         for team in teams
@@ -260,15 +270,15 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
     for person in recipients:
         check_recipient(person["recipient"])
     append_rows(connection, _RECIPIENTS, recipients)
+    sites = session.scalars(select(SiteRow).where(SiteRow.id.in_({site for _, site in involved}))).all()
+    return {site.id: customer_not_before(site_calendar(site), now) for site in sites}
 
-    i, s, c, ct, r, p = IncidentRow, SiteRow, CustomerRow, ContactRow, _RECIPIENTS.c, _PAYLOADS.c
-    sites = session.scalars(
-        select(SiteRow).where(SiteRow.id.in_(select(IncidentRow.site_id).where(IncidentRow.id.in_(staged))))
-    ).all()
-    openings = {site.id: customer_not_before(site_calendar(site), now) for site in sites}
-    business_hours = i.coverage == "business_hours"
-    moment = literal(now, UTCDateTime())
-    fields: list[Any] = [
+
+def _incident_fields(coverage: Any) -> list[Any]:
+    """What every template of an incident needs (``incident_payload``), as key/value
+    pairs of SQL over the incident, its site and its customer."""
+    i, s, c = IncidentRow, SiteRow, CustomerRow
+    return [
         "incident_number",
         "INC-" + zero_padded(i.id, 6),
         "customer_name",
@@ -286,98 +296,69 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
         "target_minutes",
         i.target_minutes,
         "coverage",
-        case((business_hours, "bh"), else_="24x7"),
+        coverage,
     ]
-    if kind == "incident.warning":
-        left = whole_minutes(moment, i.first_response_due)
-        first, second = fields + ["minutes_left", case((left < 0, 0), else_=left)], None
-    else:
-        first = fields
-        second = fields + [
-            "escalated_at",
-            now.astimezone(UTC).replace(microsecond=0).isoformat(),
-            "reason",
-            ESCALATION_REASON,
-        ]
 
-    def document(pairs: list[Any] | None):
-        return (
-            literal(None, Document)
-            if pairs is None
-            else json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
-        )
 
-    # What the fan-out needs of each incident, read once: the fan-out below joins only
-    # this table, the recipients and the contacts.
-    connection.execute(
-        _PAYLOADS.insert().from_select(
-            ["id", "payload", "second", "customer_id", "site_id", "contact_id", "team", "business_hours"],
-            select(
-                i.id, document(first), document(second), i.customer_id, i.site_id, i.contact_id, i.team, business_hours
-            )
-            .join(s, s.id == i.site_id)
-            .join(c, c.id == i.customer_id)
-            .where(i.id.in_(staged)),
+def _document(pairs: list[Any]):
+    return json_document(*[literal(x) if isinstance(x, (str, int)) else x for x in pairs])
+
+
+def _stage_payloads(session: Session, source) -> None:
+    """Fill ``_PAYLOADS`` from ``source`` (a select of its columns, in order, over the
+    incidents joined to their sites and customers)."""
+    session.connection().execute(_PAYLOADS.insert().from_select([c.name for c in _PAYLOADS.c], source))
+
+
+def _rows(send_kind: str, payload, recipient, language, *, join, now: datetime, not_before=None, held_for=None):
+    """The outbox rows of ``send_kind`` for the staged payloads joined to ``join``."""
+    p = _PAYLOADS.c
+    moment = literal(now, UTCDateTime())
+    key = "incident:" + cast(p.incident_id, String) + f":{send_kind}" + p.suffix + ":" + recipient
+    return (
+        select(
+            p.customer_id,
+            literal(send_kind).label("kind"),
+            recipient.label("recipient"),
+            language.label("language"),
+            literal("incident").label("subject_type"),
+            p.incident_id.label("subject_id"),
+            payload.label("payload"),
+            key.label("dedupe_key"),
+            (moment if not_before is None else not_before).label("not_before"),
+            (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
+            literal("pending").label("status"),
+            literal(0).label("attempts"),
+            moment.label("created_at"),
         )
+        .select_from(_PAYLOADS)
+        .join(*join)
     )
 
-    def rows(send_kind: str, payload, recipient, language, *, join, not_before=None, held_for=None):
-        key = "incident:" + cast(p.id, String) + f":{send_kind}:" + recipient
-        return (
-            select(
-                p.customer_id,
-                literal(send_kind).label("kind"),
-                recipient.label("recipient"),
-                language.label("language"),
-                literal("incident").label("subject_type"),
-                p.id.label("subject_id"),
-                payload.label("payload"),
-                key.label("dedupe_key"),
-                (moment if not_before is None else not_before).label("not_before"),
-                (held_for if held_for is not None else literal(None, Integer)).label("business_hours_site_id"),
-                literal("pending").label("status"),
-                literal(0).label("attempts"),
-                moment.label("created_at"),
-            )
-            .select_from(_PAYLOADS)
-            .join(*join)
-        )
 
-    team = (_RECIPIENTS, (r.audience == "team") & (r.team == p.team))
-    managers = (_RECIPIENTS, r.audience == "managers")
-    if kind == "incident.warning":
-        branches = [
-            rows(kind, p.payload, r.recipient, r.language, join=team),
-            rows(kind, p.payload, r.recipient, r.language, join=managers),
-        ]
-    else:
-        user_language = (
-            select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
-        )
-        chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
-        contact_language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
-        opening = case(
-            {site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment
-        )
-        held = p.business_hours.is_(True)
-        contact = rows(
-            kind,
-            p.payload,
-            ct.email,
-            contact_language,
-            join=(ct, ct.id == p.contact_id),
-            not_before=case((held, opening), else_=moment),
-            held_for=case((held, p.site_id), else_=None),
-        )
-        branches = [
-            rows(kind, p.payload, r.recipient, r.language, join=team),
-            contact.join(s, s.id == p.site_id),
-            rows("incident.escalated", p.second, r.recipient, r.language, join=managers),
-        ]
+def _held(openings: dict[int, datetime], now: datetime) -> dict[str, Any]:
+    """``not_before`` and ``business_hours_site_id`` of a notice held to its site's
+    business hours when its payload is a business-hours one."""
+    p = _PAYLOADS.c
+    moment = literal(now, UTCDateTime())
+    opening = case(
+        {site_id: literal(at, UTCDateTime()) for site_id, at in openings.items()}, value=p.site_id, else_=moment
+    )
+    held = p.business_hours.is_(True)
+    return {"not_before": case((held, opening), else_=moment), "held_for": case((held, p.site_id), else_=None)}
+
+
+def _write(session: Session, branches: list[Any]) -> int:
+    """One ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` of every branch's
+    rows; the staging is dropped. Returns how many rows were new."""
+    connection = session.connection()
     if connection.dialect.name == "postgresql":
-        # Statistics for the planner: without them it expects millions of rows, sorts
-        # on disk and compiles the statement with JIT.
-        connection.exec_driver_sql(f"ANALYZE {_INCIDENTS.name}, {_PAYLOADS.name}, {_RECIPIENTS.name}")
+        # Statistics for the planner (the columns it joins on; the documents' are not
+        # needed): without them it expects millions of rows, sorts on disk and
+        # compiles the statement with JIT.
+        connection.exec_driver_sql(
+            f"ANALYZE {_PAYLOADS.name} (id, site_id, contact_id, team, business_hours), {_RECIPIENTS.name}"
+        )
     both = union_all(*branches).subquery()
     columns = list(both.c)
     # "WHERE true": SQLite needs it to tell the SELECT from the ON CONFLICT clause.
@@ -389,6 +370,70 @@ def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now
     inserted = connection.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     _STAGING.drop_all(connection, checkfirst=False)
     return inserted
+
+
+def _queue_in_database(session: Session, incident_ids: list[int], kind: str, now: datetime) -> int:
+    """One ``INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING`` writes every
+    outbox row — payloads included (``storage.portable_sql``) — from the incidents,
+    their sites, customers and contacts, and the recipients staged once: 60,000 rows
+    for 10,000 breaches without building them in Python. Instants in payloads are
+    UTC (the templates show them in the site's zone); customer mails about
+    business-hours incidents wait for the site's next opening, worked out once per
+    site."""
+    _check_templates(("incident.warning",) if kind == "incident.warning" else BREACH_KINDS)
+    openings = _stage(session, incident_ids, select(_IDS.c.id), now)
+    i, s, c, ct, r, p = IncidentRow, SiteRow, CustomerRow, ContactRow, _RECIPIENTS.c, _PAYLOADS.c
+    business_hours = i.coverage == "business_hours"
+    fields = _incident_fields(case((business_hours, "bh"), else_="24x7"))
+    if kind == "incident.warning":
+        left = whole_minutes(literal(now, UTCDateTime()), i.first_response_due)
+        fields += ["minutes_left", case((left < 0, 0), else_=left)]
+    # What the fan-out needs of each incident, read once: the fan-out below joins only
+    # this table, the recipients and the contacts.
+    _stage_payloads(
+        session,
+        select(
+            i.id, i.id, literal(""), _document(fields), i.customer_id, i.site_id, i.contact_id, i.team, business_hours
+        )
+        .join(s, s.id == i.site_id)
+        .join(c, c.id == i.customer_id)
+        .where(i.id.in_(select(_IDS.c.id))),
+    )
+    team = (_RECIPIENTS, (r.audience == "team") & (r.team == p.team))
+    managers = (_RECIPIENTS, r.audience == "managers")
+    if kind == "incident.warning":
+        branches = [
+            _rows(kind, p.payload, r.recipient, r.language, join=team, now=now),
+            _rows(kind, p.payload, r.recipient, r.language, join=managers, now=now),
+        ]
+    else:
+        user_language = (
+            select(UserRow.language).where(UserRow.contact_id == ct.id).order_by(UserRow.id).limit(1).scalar_subquery()
+        )
+        chosen = func.coalesce(func.nullif(user_language, ""), func.nullif(ct.language, ""), s.language)
+        contact_language = case((func.lower(func.substr(func.trim(chosen), 1, 2)) == "fr", "fr"), else_="en")
+        contact = _rows(
+            kind,
+            p.payload,
+            ct.email,
+            contact_language,
+            join=(ct, ct.id == p.contact_id),
+            now=now,
+            **_held(openings, now),
+        )
+        # The escalation's payload: the breach's, and when and why it was escalated.
+        escalation = json_merged(
+            p.payload,
+            _document(
+                ["escalated_at", now.astimezone(UTC).replace(microsecond=0).isoformat(), "reason", ESCALATION_REASON]
+            ),
+        )
+        branches = [
+            _rows(kind, p.payload, r.recipient, r.language, join=team, now=now),
+            contact.join(s, s.id == p.site_id),
+            _rows("incident.escalated", escalation, r.recipient, r.language, join=managers, now=now),
+        ]
+    return _write(session, branches)
 
 
 def _queue_missed_answers(session: Session, incident_ids: list[int], now: datetime) -> int:
@@ -469,46 +514,55 @@ def _queue_missed_answers(session: Session, incident_ids: list[int], now: dateti
 UPDATE_KINDS = ("incident.update_warning", "incident.update_breached")
 
 
-def queue_update_notices(session: Session, targets: list[Any], kind: str, now: datetime) -> int:
-    """The watcher's notices about update targets (R-INC-2, services/update_watch.py):
-    a warning to the incident's team, a breach to the team and the incident managers,
-    once per target (the target's number is in the dedupe key). A warning about a
-    business-hours target is held to the site's business hours (the outbox puts it
-    back when claimed outside them): never mailed at midnight."""
+def queue_update_notices(session: Session, target_ids: list[int], kind: str, now: datetime) -> int:
+    """The watcher's notices about the update targets ``target_ids`` (R-INC-2,
+    services/update_watch.py): a warning to the incident's team, a breach to the team
+    and the incident managers, once per target (the target's number is in the dedupe
+    key: ``incident:42:incident.update_breached:2:tom@provider.example``). A notice
+    about a business-hours target is held to the site's business hours (the outbox
+    puts it back when claimed outside them): never mailed at midnight. Written by the
+    database like the breaches (``_queue_in_database``): one ``INSERT … SELECT`` for
+    thousands of targets."""
     if kind not in UPDATE_KINDS:
         raise ValueError(f"the watcher queues no {kind!r}")
-    out: list[Fanout] = []
-    audiences: dict[str, list[tuple[str, str]]] = {}
-    for target in targets:
-        incident = session.get_one(IncidentRow, target.incident_id)
-        site = session.get_one(SiteRow, incident.site_id)
-        calendar = site_calendar(site)
-        customer = session.get(CustomerRow, incident.customer_id)
-        key = f"{incident.team or ''}:{kind}"
-        if key not in audiences:
-            audiences[key] = _provider_recipients(
-                session, team=incident.team, incident_managers=kind == "incident.update_breached"
-            )
-        business_hours = target.coverage == "business_hours"
-        due = target.due_at
-        left = max(0, int((due.timestamp() - now.timestamp()) // 60)) if due is not None else 0
-        payload = incident_payload(incident, site, customer.name if customer else "", calendar) | {
-            "update_due": calendar.localize(due).isoformat() if due is not None else None,
-            "update_minutes": target.target_minutes,
-            "coverage": "bh" if business_hours else "24x7",
-            "minutes_left": left,
-        }
-        out.append(
-            Fanout(
-                kind,
-                "incident",
-                incident.id,
-                incident.customer_id,
-                payload,
-                customer_not_before(calendar, now) if business_hours else now,
-                audience=key,
-                business_hours_site_id=site.id if business_hours else None,
-                key_suffix=f":{target.seq}",
-            )
+    if not target_ids:
+        return 0
+    _check_templates((kind,))
+    t, i, s, c, r, p = UpdateTargetRow, IncidentRow, SiteRow, CustomerRow, _RECIPIENTS.c, _PAYLOADS.c
+    staged = select(_IDS.c.id)
+    openings = _stage(session, target_ids, select(t.incident_id).where(t.id.in_(staged)), now)
+    business_hours = t.coverage == "business_hours"
+    left = (epoch(t.due_at) - epoch(literal(now, UTCDateTime()))) // 60
+    fields = _incident_fields(case((business_hours, "bh"), else_="24x7")) + [
+        "update_due",
+        iso_utc(t.due_at),
+        "update_minutes",
+        t.target_minutes,
+        "minutes_left",
+        case((left < 0, 0), else_=left),
+    ]
+    _stage_payloads(
+        session,
+        select(
+            t.id,
+            t.incident_id,
+            ":" + cast(t.seq, String),
+            _document(fields),
+            i.customer_id,
+            i.site_id,
+            i.contact_id,
+            i.team,
+            business_hours,
         )
-    return enqueue_fanout(session, out, audiences, now=now)
+        .join(i, i.id == t.incident_id)
+        .join(s, s.id == i.site_id)
+        .join(c, c.id == i.customer_id)
+        .where(t.id.in_(staged)),
+    )
+    held = _held(openings, now)
+    audiences: list[tuple[Any, Any]] = [(_RECIPIENTS, (r.audience == "team") & (r.team == p.team))]
+    if kind == "incident.update_breached":
+        audiences.append((_RECIPIENTS, r.audience == "managers"))
+    return _write(
+        session, [_rows(kind, p.payload, r.recipient, r.language, join=a, now=now, **held) for a in audiences]
+    )

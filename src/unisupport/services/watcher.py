@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, func, insert, literal, select, text, update
+from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from unisupport.services import update_watch
-from unisupport.notifications.webhooks import publish_marked
-from unisupport.storage.base import Document, UTCDateTime
+from unisupport.notifications.webhooks import anyone_wants, publish_marked
+from unisupport.services.watch_marks import Event, mark, record_events, staged, writing_in_bulk
+from unisupport.storage.base import UTCDateTime
 from unisupport.storage.bulk import append_rows
-from unisupport.storage.portable_sql import iso_utc, json_document
+from unisupport.storage.portable_sql import iso_utc
 from unisupport.storage.database import plan_each_execution
 from unisupport.storage.tables import CommunicationRow, IncidentEventRow, IncidentRow
 from unisupport.storage.tables.incidents import AWAITING, CRITICAL_PENDING
@@ -61,72 +62,37 @@ def _claim(session: Session, query, limit: int):
 
 
 def _mark(session: Session, condition, limit: int, values: dict[str, Any]):
-    """Mark the incidents matching ``condition`` in one statement — ``UPDATE … WHERE
-    id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …`` — and return them
-    as they are now, by id."""
-    claimed = select(IncidentRow.id).where(*condition).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
-    statement = (
-        update(IncidentRow)
-        .where(IncidentRow.id.in_(claimed))
-        .values(**values)
-        .returning(IncidentRow.id, IncidentRow.customer_id, IncidentRow.first_response_due, IncidentRow.team)
-    )
-    return sorted(
-        session.execute(statement, execution_options={"synchronize_session": False}).all(), key=lambda r: r.id
-    )
+    """Mark the incidents matching ``condition`` in one statement and return them as
+    they are now, by id (``watch_marks.mark``)."""
+    i = IncidentRow
+    return mark(session, i, condition, limit, values, (i.customer_id, i.first_response_due, i.team))
 
 
 def _events(session: Session, rows: list[dict[str, Any]]) -> None:
     append_rows(session.connection(), IncidentEventRow.__table__, rows)  # type: ignore[arg-type]  # __table__ is a Table
 
 
-_STAGING = MetaData()
-_MARKED = Table("watch_marked", _STAGING, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
-
-
 def _record(
     session: Session,
     ids: list[int],
-    events: list[tuple[str, Any, list[Any], str, str]],
+    events: list[Event],
     *,
     now: datetime,
+    queue: Queue | None,
+    notice: str,
     webhook: str | None = None,
-) -> None:
+) -> int:
     """The timeline events of the incidents ``ids`` just marked, written by the
-    database: one ``INSERT … SELECT`` per kind of event (``kind``, ``at``, the
-    ``after`` document as key/value pairs, ``reason``, ``rule``), and the ``webhook``
-    event of each (one ``INSERT … SELECT`` and its fan-out: docs/webhooks.md)."""
-    connection = session.connection()
-    _STAGING.create_all(connection, checkfirst=False)
-    append_rows(connection, _MARKED, [{"id": i} for i in ids])
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"ANALYZE {_MARKED.name}")  # else the planner expects thousands of times more rows
-    i = IncidentRow
-    for kind, at, after, reason, rule in events:
-        document = json_document(*[literal(x) if isinstance(x, str) else x for x in after])
-        source = (
-            select(
-                i.customer_id,
-                i.id,
-                at,
-                literal("watcher"),
-                literal(kind),
-                literal(None, Document),
-                document,
-                literal(reason),
-                literal(rule),
-            )
-            .join(_MARKED, _MARKED.c.id == i.id)
-            .order_by(i.id)
-        )
-        connection.execute(
-            insert(IncidentEventRow).from_select(
-                ["customer_id", "incident_id", "at", "actor", "kind", "before", "after", "reason", "rule"], source
-            )
-        )
-    if webhook:
-        publish_marked(session, _MARKED, webhook, now=now)
-    _STAGING.drop_all(connection, checkfirst=False)
+    database in one ``INSERT … SELECT`` (``watch_marks.record_events``), the
+    ``webhook`` event of each (one ``INSERT … SELECT`` and its fan-out:
+    docs/webhooks.md), and their ``notice`` through ``queue``; returns how many
+    notifications were queued."""
+    with writing_in_bulk(session):
+        with staged(session, ids) as marked:
+            record_events(session, IncidentRow, IncidentRow.customer_id, IncidentRow.id, marked, events)
+            if webhook and anyone_wants(session, webhook):
+                publish_marked(session, marked, webhook, now=now)
+        return queue(session, ids, notice, now) if queue else 0
 
 
 def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit: int = 50_000) -> WatchReport:
@@ -152,18 +118,18 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     if breaches:
         ids = [r.id for r in breaches]
         moment = literal(now, UTCDateTime())
-        _record(
+        report.queued += _record(
             session,
             ids,
             [
-                (
+                Event(
                     "breached",
                     IncidentRow.first_response_due,
                     ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
                     "no first response by the due time",
                     "R-SLA-1",
                 ),
-                (
+                Event(
                     "escalated",
                     moment,
                     ["escalation", "incident-manager", "team", IncidentRow.team],
@@ -172,12 +138,12 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                 ),
             ],
             now=now,
+            queue=queue,
+            notice="incident.breached",
             webhook="incident.first_response_breached",
         )
         report.breached, report.escalated = len(breaches), len(breaches)
         report.incidents["breached"] = ids
-        if queue:
-            report.queued += queue(session, ids, "incident.breached", now)
 
     # Warnings once the configured share of the target has elapsed.
     warnings = _mark(
@@ -192,11 +158,11 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
     )
     if warnings:
         ids = [r.id for r in warnings]
-        _record(
+        report.queued += _record(
             session,
             ids,
             [
-                (
+                Event(
                     "warned",
                     literal(now, UTCDateTime()),
                     ["clock", "first-response", "due", iso_utc(IncidentRow.first_response_due)],
@@ -205,11 +171,11 @@ def sweep(session: Session, *, now: datetime, queue: Queue | None = None, limit:
                 )
             ],
             now=now,
+            queue=queue,
+            notice="incident.warning",
         )
         report.warned = len(warnings)
         report.incidents["warned"] = ids
-        if queue:
-            report.queued += queue(session, ids, "incident.warning", now)
 
     # Azure Events Sev 1: a critical situation resource within 30 minutes (R-EVT-2).
     critical = _claim(

@@ -7,6 +7,8 @@ sweep of 10,000 breaches writes 80,000 rows without bringing them to Python).
   instant without microseconds; ``datetime.fromisoformat`` reads it back).
 * ``json_document(key, value, …)`` — a JSON object (``jsonb_build_object`` /
   ``json_object``).
+* ``json_merged(document, more)`` — a JSON object with the keys of ``more`` added
+  (``jsonb ||`` / ``json_patch``; the values of ``more`` win).
 * ``zero_padded(number, width)`` — ``42`` → ``000042`` (wider numbers unclipped).
 * ``whole_minutes(earlier, later)`` — the minutes from one instant to the other,
   rounded down.
@@ -56,6 +58,24 @@ def _json_postgresql(element: json_document, compiler: Any, **kw: Any) -> str:
 @compiles(json_document, "sqlite")
 def _json_sqlite(element: json_document, compiler: Any, **kw: Any) -> str:
     return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+class json_merged(FunctionElement):
+    type = Document
+    inherit_cache = True
+    name = "json_merged"
+
+
+@compiles(json_merged, "postgresql")
+def _merged_postgresql(element: json_merged, compiler: Any, **kw: Any) -> str:
+    document, more = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(({document}) || ({more}))"
+
+
+@compiles(json_merged, "sqlite")
+def _merged_sqlite(element: json_merged, compiler: Any, **kw: Any) -> str:
+    document, more = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_patch({document}, {more})"
 
 
 class zero_padded(FunctionElement):

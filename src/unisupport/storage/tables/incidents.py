@@ -179,7 +179,8 @@ class IncidentEventRow(Base):
     __tablename__ = "incident_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Not indexed: the timeline is read by incident (migration 0024, D147).
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(254))

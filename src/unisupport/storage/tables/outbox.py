@@ -34,7 +34,8 @@ class OutboxRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Not indexed: nothing reads the outbox by customer (migration 0024, D147).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     kind: Mapped[str] = mapped_column(String(64))  # incident.breached, booking.cancelled, …
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))

@@ -11,7 +11,7 @@ configurations are plain copies of ``french`` and ``english``: search works, wit
 accents, and a warning says so.
 
 Revision ID: 0025_search_unaccent
-Revises: 0023_webhooks
+Revises: 0024_sweep_indexes
 """
 
 import warnings
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.exc import DBAPIError
 
 revision = "0025_search_unaccent"
-down_revision = "0023_webhooks"
+down_revision = "0024_sweep_indexes"
 branch_labels = None
 depends_on = None
 
