@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 
-from unisupport.storage.database import FileTurn
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from unisupport.storage import database
+from unisupport.storage.database import Database, FileTurn, make_engine
 
 # Another process (a worker of `serve --workers N`): takes the turn, holds it until a
 # line comes in, lets it go and at once asks for it again (its next writer), writes
@@ -126,3 +132,25 @@ def test_a_free_turn_is_taken_at_once_and_given_back(tmp_path):
         fcntl.flock(other, fcntl.LOCK_UN)
     finally:
         os.close(other)
+
+
+def test_a_file_locked_by_an_outside_writer_fails_as_sqlalchemy_operational_error(tmp_path, monkeypatch):
+    """BEGIN IMMEDIATE goes straight to sqlite3 (D150): a file another program keeps
+    locked past the busy timeout still fails as SQLAlchemy's OperationalError (the API's
+    503 with Retry-After), nothing written."""
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.05)
+    path = tmp_path / "x.db"
+    outside = sqlite3.connect(path, isolation_level=None)
+    outside.execute("CREATE TABLE t (x INTEGER)")
+    db = Database(make_engine(f"sqlite:///{path}"))
+    try:
+        outside.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"):
+            with db.transaction() as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+        outside.execute("ROLLBACK")
+        with db.reading() as reader:
+            assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        outside.close()
+        db.engine.dispose()
