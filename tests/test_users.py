@@ -368,9 +368,16 @@ def test_last_use_is_written_at_most_once_a_minute(session):
     token, row = users.create_token(session, user_email="eve@provider.example", actor="admin", now=NOW)
     assert row.last_used_at is None
     users.principal_for_token(session, token, now=NOW)
+    session.expire(row)  # the write is one UPDATE in the database, the object is read again
     users.principal_for_token(session, token, now=NOW + timedelta(seconds=59))
+    session.expire(row)
     assert row.last_used_at == NOW
     users.principal_for_token(session, token, now=NOW + timedelta(seconds=60))
+    session.expire(row)
+    assert row.last_used_at == NOW + timedelta(seconds=60)
+    # A request whose copy of the row is stale writes nothing within the minute either (the UPDATE's own condition).
+    users.record_token_use(session, token, now=NOW + timedelta(seconds=90))
+    session.expire(row)
     assert row.last_used_at == NOW + timedelta(seconds=60)
 
 
@@ -699,3 +706,28 @@ def test_a_password_change_or_an_admin_ends_the_users_web_sessions(session):
     end_sessions(session, email=user.email, actor="admin", now=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     assert active_principal(session, user.id, signed_in_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC)) is None
     assert user.active  # not deactivated
+
+
+def test_a_last_use_being_written_by_another_request_is_skipped_not_waited_for(fresh_database):
+    """PostgreSQL: while one request's transaction holds the token's row (it is writing
+    last_used_at), another request's write skips it at once instead of queueing on the
+    row lock (FOR UPDATE SKIP LOCKED); a lock_timeout makes a wait fail this test."""
+    from sqlalchemy import text
+
+    with fresh_database.transaction() as session:
+        create(session, "eve@provider.example", "engineer")
+        token, row = users.create_token(session, user_email="eve@provider.example", actor="admin", now=NOW)
+        token_id = row.id
+    if fresh_database.engine.dialect.name != "postgresql":
+        with fresh_database.transaction() as session:
+            users.record_token_use(session, token, now=NOW)
+            assert session.get_one(ApiTokenRow, token_id).last_used_at == NOW
+        return
+    with fresh_database.transaction() as holder:
+        holder.execute(text("SELECT id FROM api_tokens WHERE id = :id FOR UPDATE"), {"id": token_id})
+        with fresh_database.transaction() as other:
+            other.execute(text("SET LOCAL lock_timeout = '2s'"))
+            users.record_token_use(other, token, now=NOW)  # skipped: no wait, no error
+        users.record_token_use(holder, token, now=NOW + timedelta(seconds=1))
+    with fresh_database.reading() as session:
+        assert session.get_one(ApiTokenRow, token_id).last_used_at == NOW + timedelta(seconds=1)

@@ -6,8 +6,9 @@ and rolls back on any error, before the response is sent.
 
 GET and HEAD requests only read: their transaction is ``Database.reading()`` (on
 SQLite it never queues behind writers). The token's ``last_used_at`` is written at
-most once a minute: in the request's own transaction when it writes anyway, else in
-a short transaction of its own after the read."""
+most once a minute: at the end of the request's own transaction when it writes
+anyway, else in a short transaction of its own after the read; never waited for
+(``users.record_token_use``)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,11 @@ def unit(request: Request, credentials: HTTPAuthorizationCredentials | None) -> 
             use = authenticate_token(session, token)
             if use is None:
                 raise Unauthorized("unknown, revoked or inactive token")
-            if use.record_due(now):
-                if reading:
-                    record_use_after = True
-                else:
-                    use.token.last_used_at = now
+            due = use.record_due(now)
+            record_use_after = due and reading
             yield Unit(session, use.principal, now)
+            if due and not reading:  # last, so that its row lock (if any) is held only until the commit
+                record_token_use(session, token, now=now)
     finally:
         if record_use_after:
             with database.transaction() as session:

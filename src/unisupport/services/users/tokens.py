@@ -143,18 +143,22 @@ def authenticate_token(session: Session, token: str) -> TokenUse | None:
 
 
 def record_token_use(session: Session, token: str, *, now: datetime) -> None:
-    """Write a token's ``last_used_at`` in a transaction of its own (after a read),
-    unless another request did within the last :data:`LAST_USED_RESOLUTION`: one
-    conditional UPDATE."""
-    session.execute(
-        update(ApiTokenRow)
-        .where(
-            ApiTokenRow.token_hash == hash_token(token),
-            or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
-        )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
+    """Write a token's ``last_used_at``, unless another request did within the last
+    :data:`LAST_USED_RESOLUTION` — or, on PostgreSQL, is doing it now: its row is then
+    skipped, not waited for (``FOR UPDATE SKIP LOCKED``; every request of a busy token
+    would otherwise queue on that row once a minute). One conditional UPDATE, at the
+    end of a write's transaction (api.unit) or in a short one of its own after a read."""
+    due = (
+        ApiTokenRow.token_hash == hash_token(token),
+        or_(ApiTokenRow.last_used_at.is_(None), ApiTokenRow.last_used_at <= now - LAST_USED_RESOLUTION),
     )
+    statement = update(ApiTokenRow)
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(ApiTokenRow.id).where(*due).with_for_update(skip_locked=True).scalar_subquery()
+        statement = statement.where(ApiTokenRow.id.in_(free))
+    else:  # one writer at a time: nobody holds the row
+        statement = statement.where(*due)
+    session.execute(statement.values(last_used_at=now).execution_options(synchronize_session=False))
 
 
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
@@ -164,6 +168,5 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
     if use is None:
         return None
     if use.record_due(now):
-        use.token.last_used_at = now
-        session.flush()
+        record_token_use(session, token, now=now)
     return use.principal
