@@ -1,20 +1,24 @@
 """SQL statements and in-process time per API request: POST /api/v1/incidents and
 GET /api/v1/incidents/{id}, in this process (FastAPI's TestClient, no network).
 
-    python bench/api_statements.py [--backends sqlite,postgresql] [-n 50] [--show]
+    python bench/api_statements.py [--backends sqlite,postgresql] [-n 50] [--show] [--service 400]
 
 For each backend, a throw-away database prepared like bench/api_bench.py's (the two
 example orders, the teams, a user and a token per role); then ``-n`` creations and
 ``-n`` reads by marie.dupont@contoso.example, counting the statements each sends
 (SQLAlchemy's ``before_cursor_execute``: SQLite's BEGIN is counted, COMMIT and
 ROLLBACK, which are driver calls, are not) and timing them. ``--show`` prints the
-statements of one creation. PostgreSQL needs UNISUPPORT_BENCH_POSTGRES_URL (or
+statements of one creation. ``--service N``: N creations without HTTP (the token's
+check then ``open_and_view`` in ``Database.transaction()``, one thread), this
+process's CPU per creation and, on PostgreSQL, that of the database backend serving
+them (its ``/proc`` counters: the server must run on this machine). PostgreSQL needs UNISUPPORT_BENCH_POSTGRES_URL (or
 UNISUPPORT_TEST_POSTGRES_URL).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -107,18 +111,67 @@ def measure(backend: str, n: int, show: bool, profile: int = 0) -> None:
         db.drop()
 
 
+def measure_service(backend: str, n: int) -> None:
+    """The creation's CPU without HTTP, in this process and (PostgreSQL) in the backend."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from unisupport.incidents.requests import IncidentIn
+    from unisupport.services.incidents.opening import open_and_view
+    from unisupport.services.users import authenticate_token
+    from unisupport.storage.database import Database, make_engine
+
+    db = TempDatabase(backend)
+    try:
+        token = prepare(db.url)
+        database = Database(make_engine(db.url))
+
+        def one(i: int) -> int | None:
+            data = IncidentIn.model_validate(body(i))
+            with database.transaction() as session:
+                use = authenticate_token(session, token)
+                assert use is not None
+                open_and_view(session, use.principal, data, now=datetime.now(UTC))
+                if backend == "postgresql":
+                    return session.execute(text("SELECT pg_backend_pid()")).scalar()
+            return None
+
+        for i in range(50):  # warm-up: caches, prepared statements
+            pid = one(-1 - i)
+        backend_cpu = (lambda: _cpu_of(pid)) if pid else (lambda: 0.0)
+        cpu0, server0 = time.process_time(), backend_cpu()
+        for i in range(n):
+            assert one(i) == pid  # one connection, reused: its backend did all the work
+        mine, theirs = (time.process_time() - cpu0) / n * 1000, (backend_cpu() - server0) / n * 1000
+        extra = f", PostgreSQL backend {theirs:.2f} ms" if pid else ""
+        print(f"{backend}: the service alone, {n} creations: {mine:.2f} ms CPU each in this process{extra}")
+        database.engine.dispose()
+    finally:
+        db.drop()
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("-n", type=int, default=50)
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N more creations (cProfile)")
+    parser.add_argument("--service", type=int, default=0, metavar="N", help="N creations without HTTP (see above)")
     args = parser.parse_args()
     for backend in args.backends.split(","):
         if backend == "postgresql" and not admin_url():
             print("postgresql: skipped (no UNISUPPORT_BENCH_POSTGRES_URL)", file=sys.stderr)
             continue
-        measure(backend, args.n, args.show, args.profile)
+        if args.service:
+            measure_service(backend, args.service)
+        else:
+            measure(backend, args.n, args.show, args.profile)
 
 
 if __name__ == "__main__":
