@@ -57,13 +57,25 @@ def insert_rows(session: Session, rows: Sequence[Base]) -> None:
             state = obj.__dict__
             for c in columns:
                 if c.key not in state:
-                    setattr(obj, c.key, c.default.arg if c.default is not None and c.default.is_scalar else None)
+                    setattr(obj, c.key, _unset(c))
         values = [{c.key: obj.__dict__[c.key] for c in columns} for obj in objects]
         ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).scalars()
         for obj, new_id in zip(objects, ids, strict=True):
             obj.id = new_id  # type: ignore[attr-defined]  # the primary key of every table written here
             make_transient_to_detached(obj)
             session.add(obj)
+
+
+def _unset(column: Any) -> Any:
+    """The value of a column its row left unset: its scalar default, else None. A
+    default computed in Python or by the server cannot be known here: a caller's error."""
+    if column.default is not None:
+        if not column.default.is_scalar:
+            raise ValueError(f"insert_rows: set {column.table.name}.{column.key} (its default is computed)")
+        return column.default.arg
+    if column.server_default is not None:
+        raise ValueError(f"insert_rows: set {column.table.name}.{column.key} (its default is the server's)")
+    return None
 
 
 def _converter(column_type: Any, dialect: Any):
