@@ -122,11 +122,8 @@ def test_a_free_turn_is_taken_at_once_and_given_back(tmp_path):
     assert not gate_is_held(path)  # the gate is held only while waiting
     other = os.open(path, os.O_RDONLY)
     try:
-        try:
+        with pytest.raises(BlockingIOError):  # the turn is held: another descriptor cannot take it
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            raise AssertionError("the turn is held: another descriptor cannot take it")
-        except BlockingIOError:
-            pass
         turn.release()
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # given back
         fcntl.flock(other, fcntl.LOCK_UN)
