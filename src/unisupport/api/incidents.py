@@ -123,6 +123,16 @@ def get_incident(request: Request, incident_id: RecordId, credentials: Credentia
     return JSONResponse(body, headers={"ETag": etag(body["version"])})
 
 
+def _change(request: Request, credentials, incident_id: RecordId, change, *data) -> JSONResponse:
+    """:func:`_mutation` of a service call ``change(session, principal, incident_id,
+    *data, now=, expected_version=)`` whose own answer is not shown."""
+
+    def act(u, expected) -> None:
+        change(u.session, u.principal, incident_id, *data, now=u.now, expected_version=expected)
+
+    return _mutation(request, credentials, incident_id, act)
+
+
 def _mutation(request: Request, credentials, incident_id: RecordId, action) -> JSONResponse:
     expected = if_match(request)
     with unit(request, credentials) as u:
@@ -198,14 +208,7 @@ def change_severity(
     responses=answer(IncidentChanged) | STALE,
 )
 def confirm_severity(request: Request, incident_id: RecordId, credentials: Credentials) -> JSONResponse:
-    return _mutation(
-        request,
-        credentials,
-        incident_id,
-        lambda u, expected: (
-            svc.confirm_severity(u.session, u.principal, incident_id, now=u.now, expected_version=expected) and None
-        ),
-    )
+    return _change(request, credentials, incident_id, svc.confirm_severity)
 
 
 @router.post(
@@ -214,14 +217,7 @@ def confirm_severity(request: Request, incident_id: RecordId, credentials: Crede
     responses=answer(IncidentChanged) | STALE,
 )
 def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, credentials: Credentials) -> JSONResponse:
-    return _mutation(
-        request,
-        credentials,
-        incident_id,
-        lambda u, expected: (
-            svc.mitigate(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
-        ),
-    )
+    return _change(request, credentials, incident_id, svc.mitigate, data)
 
 
 @router.post(
@@ -230,14 +226,7 @@ def mitigate(request: Request, incident_id: RecordId, data: MitigationIn, creden
     responses=answer(IncidentChanged) | STALE,
 )
 def close(request: Request, incident_id: RecordId, data: ClosureIn, credentials: Credentials) -> JSONResponse:
-    return _mutation(
-        request,
-        credentials,
-        incident_id,
-        lambda u, expected: (
-            svc.close(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
-        ),
-    )
+    return _change(request, credentials, incident_id, svc.close, data)
 
 
 @router.post(
@@ -266,14 +255,7 @@ def reopen(request: Request, incident_id: RecordId, data: ReopeningIn, credentia
 def change_state(
     request: Request, incident_id: RecordId, data: StateChangeIn, credentials: Credentials
 ) -> JSONResponse:
-    return _mutation(
-        request,
-        credentials,
-        incident_id,
-        lambda u, expected: (
-            svc.change_state(u.session, u.principal, incident_id, data, now=u.now, expected_version=expected) and None
-        ),
-    )
+    return _change(request, credentials, incident_id, svc.change_state, data)
 
 
 @router.get(
