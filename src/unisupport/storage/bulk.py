@@ -6,6 +6,7 @@ exactly as one inserted through SQLAlchemy."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -59,11 +60,18 @@ def insert_rows(session: Session, rows: Sequence[Base]) -> None:
                 if c.key not in state:
                     setattr(obj, c.key, _unset(c))
         values = [{c.key: obj.__dict__[c.key] for c in columns} for obj in objects]
-        ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).scalars()
+        ids = connection.execute(_inserting(table), values).scalars()
         for obj, new_id in zip(objects, ids, strict=True):
             obj.id = new_id  # type: ignore[attr-defined]  # the primary key of every table written here
             make_transient_to_detached(obj)
             session.add(obj)
+
+
+@functools.cache
+def _inserting(table: Table) -> Any:
+    """The table's ``INSERT … RETURNING id``, built once (the opening runs it twice a
+    creation)."""
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _unset(column: Any) -> Any:
